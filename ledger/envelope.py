@@ -1,0 +1,158 @@
+"""The event envelope: what an actor signs, what the ledger seals, and how both are hashed.
+
+Pure functions only. docs/evidence-format.md states every byte of this module.
+
+    action   = {actor, expected_version, key_id, nonce, payload, signed_at, stream, type}
+    signature = Ed25519(actor key, JCS(action))
+    event    = action − expected_version + {version = expected_version + 1, ledger_time,
+               prev, signature}
+    hash     = SHA-256(JCS(event))            (the event without its own hash)
+    stored   = JCS(event + {hash})
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import binascii
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass
+
+from .canonical import canonical_json
+
+ZERO_HASH = "00" * 32  # `prev` of the first event of a stream: 32 zero bytes, in hex
+HASH_HEX = re.compile(r"^[0-9a-f]{64}$")
+KEY_ID = re.compile(r"^[0-9a-f]{32}$")
+NONCE = re.compile(r"^[0-9a-f]{32,64}$")
+TYPE_NAME = re.compile(r"^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+/v[1-9][0-9]*$")
+IDENTIFIER = re.compile(r"^\w[\w.\-/]{0,127}$")
+STREAM = re.compile(r"^(ledger|(actor|project):\w[\w.\-/]{0,127})$")
+
+ACTION_FIELDS = frozenset(
+    ("actor", "expected_version", "key_id", "nonce", "payload", "signed_at", "stream", "type")
+)
+EVENT_FIELDS = frozenset(
+    ("actor", "hash", "key_id", "ledger_time", "nonce", "payload", "prev", "signature",
+     "signed_at", "stream", "type", "version")
+)
+
+_STREAM_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:sunledger:stream")
+
+
+@functools.lru_cache(maxsize=65536)
+def stream_uuid(stream: str) -> uuid.UUID:
+    """The stored originator id of a stream: UUIDv5 of its name (docs: 'Stream ids')."""
+    return uuid.uuid5(_STREAM_NAMESPACE, stream)
+
+
+def project_stream(project_id: str) -> str:
+    return f"project:{project_id}"
+
+
+def actor_stream(actor_id: str) -> str:
+    return f"actor:{actor_id}"
+
+
+LEDGER_STREAM = "ledger"
+LEDGER_ACTOR = "ledger"
+
+
+@dataclass(frozen=True)
+class Action:
+    """A trading action as its actor submits and signs it."""
+
+    stream: str
+    type: str
+    payload: dict
+    actor: str
+    key_id: str
+    expected_version: int
+    nonce: str
+    signed_at: str
+
+    def to_json(self) -> dict:
+        return {
+            "actor": self.actor,
+            "expected_version": self.expected_version,
+            "key_id": self.key_id,
+            "nonce": self.nonce,
+            "payload": self.payload,
+            "signed_at": self.signed_at,
+            "stream": self.stream,
+            "type": self.type,
+        }
+
+    def signing_bytes(self) -> bytes:
+        """The bytes the actor's Ed25519 signature covers: JCS(action)."""
+        return canonical_json(self.to_json())
+
+
+@dataclass(frozen=True)
+class SignedAction:
+    action: Action
+    signature: bytes  # 64 bytes of Ed25519 signature
+
+    def to_json(self) -> dict:
+        return {"action": self.action.to_json(), "signature": encode_signature(self.signature)}
+
+
+def encode_signature(signature: bytes) -> str:
+    return base64.b64encode(signature).decode("ascii")
+
+
+def decode_signature(text: str) -> bytes:
+    """Standard base64 with padding, exactly 64 bytes; ValueError otherwise."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, TypeError) as error:
+        raise ValueError(f"signature is not base64: {error}") from None
+    if len(raw) != 64 or encode_signature(raw) != text:
+        raise ValueError("signature must be 64 bytes in canonical standard base64")
+    return raw
+
+
+def seal(signed: SignedAction, *, ledger_time: str, prev: str) -> dict:
+    """The stored event for an accepted action: the action sealed with time, link and hash."""
+    action = signed.action
+    event = {
+        "actor": action.actor,
+        "key_id": action.key_id,
+        "ledger_time": ledger_time,
+        "nonce": action.nonce,
+        "payload": action.payload,
+        "prev": prev,
+        "signature": encode_signature(signed.signature),
+        "signed_at": action.signed_at,
+        "stream": action.stream,
+        "type": action.type,
+        "version": action.expected_version + 1,
+    }
+    event["hash"] = event_hash(event)
+    return event
+
+
+def event_hash(event: dict) -> str:
+    """SHA-256 over JCS of the event without its `hash` member, as lowercase hex."""
+    body = {k: v for k, v in event.items() if k != "hash"}
+    return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+def action_of(event: dict) -> Action:
+    """The action an event was sealed from (what the actor's signature covers)."""
+    return Action(
+        stream=event["stream"],
+        type=event["type"],
+        payload=event["payload"],
+        actor=event["actor"],
+        key_id=event["key_id"],
+        expected_version=event["version"] - 1,
+        nonce=event["nonce"],
+        signed_at=event["signed_at"],
+    )
+
+
+def stored_bytes(event: dict) -> bytes:
+    """What the store keeps for an event: JCS of the whole event, hash included."""
+    return canonical_json(event)

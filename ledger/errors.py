@@ -1,0 +1,104 @@
+"""Typed errors of the ledger. Each has a stable `code` (the API maps it to RFC 9457
+problem+json), says what was wrong and where, and what to do. A refused append writes nothing."""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base of all ledger errors."""
+
+    code = "ledger-error"
+    status = 400  # the HTTP status the API maps this error to
+
+    def __init__(self, message: str, **details: object):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_problem(self) -> dict:
+        """The error as an RFC 9457 problem object."""
+        return {
+            "type": f"urn:sunledger:error:{self.code}",
+            "title": self.code.replace("-", " "),
+            "status": self.status,
+            "detail": self.message,
+            **{k: v for k, v in self.details.items() if v is not None},
+        }
+
+
+class StoreUnavailable(LedgerError):
+    code = "store-unavailable"
+    status = 503
+
+
+class LedgerKeyError(LedgerError):
+    code = "ledger-key"
+    status = 500
+
+
+class ActionRefused(LedgerError):
+    """An action was refused before anything was stored."""
+
+
+class UnknownActor(ActionRefused):
+    code = "unknown-actor"
+    status = 403
+
+
+class UnknownKey(ActionRefused):
+    code = "unknown-key"
+    status = 403
+
+
+class KeyRevoked(ActionRefused):
+    code = "key-revoked"
+    status = 403
+
+
+class KeyNotValid(ActionRefused):
+    """The key or certificate is outside its validity period, or its CA is not trusted."""
+
+    code = "key-not-valid"
+    status = 403
+
+
+class BadSignature(ActionRefused):
+    code = "bad-signature"
+    status = 403
+
+
+class NotPermitted(ActionRefused):
+    code = "not-permitted"
+    status = 403
+
+
+class NonceReused(ActionRefused):
+    code = "nonce-reused"
+    status = 409
+
+
+class StaleVersion(ActionRefused):
+    """The expected stream version is not the stream's current version: a conflict."""
+
+    code = "stale-version"
+    status = 409
+
+
+class MalformedAction(ActionRefused):
+    code = "malformed-action"
+    status = 422
+
+
+class OversizedPayload(ActionRefused):
+    code = "oversized-payload"
+    status = 413
+
+
+class BadCertificate(ActionRefused):
+    code = "bad-certificate"
+    status = 422
+
+
+class BundleError(LedgerError):
+    code = "bad-bundle"
+    status = 422

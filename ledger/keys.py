@@ -1,0 +1,121 @@
+"""Ed25519 keys: actor keys, key ids, signature checks, and the ledger's own key file."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import stat
+from pathlib import Path
+
+import nacl.exceptions
+import nacl.signing
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from .errors import LedgerKeyError
+
+
+def key_id(public_key: bytes) -> str:
+    """Key id of an Ed25519 public key: the first 16 bytes of SHA-256(raw key), in hex."""
+    return hashlib.sha256(public_key).hexdigest()[:32]
+
+
+def encode_public_key(public_key: bytes) -> str:
+    return base64.b64encode(public_key).decode("ascii")
+
+
+def decode_public_key(text: str) -> bytes:
+    raw = base64.b64decode(text, validate=True)
+    if len(raw) != 32:
+        raise ValueError("an Ed25519 public key is 32 bytes")
+    return raw
+
+
+def signature_ok(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    """Ed25519 (RFC 8032) verification, via libsodium."""
+    try:
+        nacl.signing.VerifyKey(public_key).verify(message, signature)
+    except (nacl.exceptions.BadSignatureError, ValueError, TypeError):
+        return False
+    return True
+
+
+class SigningKey:
+    """An Ed25519 private key with its public half and key id."""
+
+    def __init__(self, seed: bytes):
+        self._key = nacl.signing.SigningKey(seed)
+        self.public_key: bytes = bytes(self._key.verify_key)
+        self.key_id: str = key_id(self.public_key)
+
+    @classmethod
+    def generate(cls) -> "SigningKey":
+        return cls(os.urandom(32))
+
+    @classmethod
+    def derived(cls, secret: bytes, label: str) -> "SigningKey":
+        """A key derived deterministically (for simulations and tests, never for real actors)."""
+        return cls(hashlib.sha256(secret + b"\x00" + label.encode("utf-8")).digest())
+
+    def sign(self, message: bytes) -> bytes:
+        return self._key.sign(message).signature
+
+    def seed(self) -> bytes:
+        return bytes(self._key)
+
+    def to_pem(self) -> bytes:
+        private = Ed25519PrivateKey.from_private_bytes(self.seed())
+        return private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+    @classmethod
+    def from_pem(cls, pem: bytes) -> "SigningKey":
+        private = serialization.load_pem_private_key(pem, password=None)
+        if not isinstance(private, Ed25519PrivateKey):
+            raise ValueError("not an Ed25519 private key")
+        return cls(private.private_bytes_raw())
+
+    def __repr__(self) -> str:  # never show private material
+        return f"SigningKey(key_id={self.key_id})"
+
+
+def write_private_key(path: Path, key: SigningKey) -> None:
+    """Write a PEM private key readable by its owner only; never overwrite an existing file."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key.to_pem())
+
+
+def read_private_key(path: Path) -> SigningKey:
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise LedgerKeyError(
+            f"key file {path} can be read by others (mode {stat.filemode(mode)}); "
+            f"run 'chmod 600 {path}' and check who has seen it",
+            path=str(path),
+        )
+    try:
+        return SigningKey.from_pem(path.read_bytes())
+    except ValueError as error:
+        raise LedgerKeyError(f"key file {path} does not hold an Ed25519 private key: {error}",
+                             path=str(path)) from None
+
+
+def load_or_create_key(path: Path) -> SigningKey:
+    """The ledger's key: read it, or generate it on first use (owner-only, never printed)."""
+    if path.exists():
+        return read_private_key(path)
+    key = SigningKey.generate()
+    try:
+        write_private_key(path, key)
+    except FileExistsError:  # another process created it first: use theirs
+        return read_private_key(path)
+    except OSError as error:
+        raise LedgerKeyError(f"cannot create the ledger key file {path}: {error.strerror}",
+                             path=str(path)) from None
+    return key

@@ -1,0 +1,307 @@
+"""The ledger: the one write path. Every action is checked (form, signer, key, signature,
+nonce, expected version, rules), sealed into the project's hash chain, and stored with its
+receipt and nonce in one transaction. A refusal writes nothing."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Protocol, Sequence
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, PersistenceError
+
+from .canonical import NotLedgerJSON, canonical_json, check_ledger_json, format_time, is_time
+from .catalogue import EVENT_TYPES
+from .envelope import (
+    IDENTIFIER, KEY_ID, LEDGER_ACTOR, LEDGER_STREAM, NONCE, STREAM, Action, SignedAction, seal,
+    stream_uuid,
+)
+from .errors import (
+    LedgerKeyError, MalformedAction, NonceReused, OversizedPayload, StaleVersion,
+    StoreUnavailable,
+)
+from .keys import SigningKey, encode_public_key, load_or_create_key, signature_ok
+from .errors import BadSignature
+from .receipts import Receipt, sign_receipt
+from .registry import ActorRecord, TrustAnchors, check_registry_change, ledger_actor, usable_key
+from .store import StoreURL, Transaction, check_reachable, parse_store_url
+from .streams import ActorStream, EnvelopeMapper, LedgerStream, Stream, stream_class, stream_kind
+
+MAX_PAYLOAD_BYTES = 64 * 1024  # canonical bytes of one payload
+MAX_BATCH = 1000  # actions in one atomic append
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """The wall clock, for the edges (CLI, API). Domain code receives a clock."""
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+class Ledger(Application):
+    name = "sunledger"
+
+    def __init__(self, url: StoreURL, key: SigningKey, clock: Clock):
+        self.url = url
+        self.key = key
+        self.clock = clock
+        self._write = threading.Lock()  # one append at a time in this process
+        super().__init__(env={
+            **url.eventsourcing_env(),
+            # Streams are cached without a read per append: the store's unique (stream,
+            # version) key and the key guard inside the transaction catch another writer.
+            "AGGREGATE_CACHE_MAXSIZE": "20000",
+            "AGGREGATE_CACHE_FASTFORWARD": "n",
+            "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
+            "CREATE_TABLE": "y",
+        })
+
+    # --- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str, *, clock: Clock | None = None, key_path: Path | None = None,
+             origin: str | None = None) -> "Ledger":
+        """Open (or start) the ledger in the store `url`, with its key (generated on first use)."""
+        store = parse_store_url(url)
+        check_reachable(store, create=True)
+        key = load_or_create_key(key_path or store.default_key_path())
+        try:
+            ledger = cls(store, key, clock or SystemClock())
+        except PersistenceError as error:
+            raise StoreUnavailable(f"cannot open {store.display()}: {error}") from None
+        ledger._start(origin)
+        return ledger
+
+    def construct_mapper(self) -> EnvelopeMapper:
+        return EnvelopeMapper()
+
+    def _start(self, origin: str | None) -> None:
+        anchors = self.anchors()
+        if anchors.public_key is None:
+            origin = origin or f"sunledger.invalid/{self.key.key_id[:16]}"
+            action = Action(LEDGER_STREAM, "ledger.started/v1",
+                            {"origin": origin, "public_key": encode_public_key(self.key.public_key)},
+                            LEDGER_ACTOR, self.key.key_id, 0, self.key.key_id,
+                            format_time(self.clock.now()))
+            self._append([SignedAction(action, self.key.sign(action.signing_bytes()))],
+                         starting=True)
+        elif anchors.public_key != self.key.public_key:
+            raise LedgerKeyError(
+                f"the ledger key in use (key id {self.key.key_id}) is not the key this store "
+                f"was started with; give the right key with --ledger-key", store=self.url.display())
+        elif origin is not None and origin != anchors.origin:
+            raise LedgerKeyError(f"this store's origin is {anchors.origin!r}, not {origin!r}")
+
+    # --- reading -------------------------------------------------------------------------
+
+    def stream(self, stream: str, *, fresh: bool = True) -> Stream | None:
+        """A stream's current state; `fresh=False` trusts this process's cache."""
+        if fresh:
+            self._evict(stream)
+        try:
+            return self.repository.get(stream_uuid(stream))
+        except AggregateNotFoundError:
+            return None
+
+    def _evict(self, stream: str) -> None:
+        try:
+            self.repository.cache.get(stream_uuid(stream), evict=True)
+        except KeyError:
+            pass
+
+    def _cache(self, stream: Stream) -> None:
+        self.repository.cache.put(stream.id, stream)
+
+    def stream_version(self, stream: str) -> int:
+        found = self.stream(stream)
+        return found.version if found else 0
+
+    def anchors(self) -> TrustAnchors:
+        found = self.stream(LEDGER_STREAM)
+        return found.anchors if isinstance(found, LedgerStream) else TrustAnchors()
+
+    @property
+    def origin(self) -> str:
+        return self.anchors().origin or ""
+
+    # --- appending -----------------------------------------------------------------------
+
+    def submit(self, *signed: SignedAction) -> list[Receipt]:
+        """Append signed actions atomically (all or none); return the ledger's receipts."""
+        if not 0 < len(signed) <= MAX_BATCH:
+            raise MalformedAction(f"an append holds 1 to {MAX_BATCH} actions, not {len(signed)}")
+        return self._append(list(signed))
+
+    def _append(self, signed: list[SignedAction], starting: bool = False) -> list[Receipt]:
+        with self._write:
+            now = self.clock.now()
+            batch = _Batch(self, now, starting)
+            try:
+                for item in signed:
+                    batch.add(item)
+                receipts: list[Receipt] = []
+
+                def within(tx: Transaction, positions: Sequence[int]) -> None:
+                    batch.guard(tx)
+                    tx.add_nonces(batch.nonces)
+                    receipts.extend(sign_receipt(self.key, event.envelope, position)
+                                    for event, position in zip(batch.events, positions))
+                    tx.add_receipts([(r.position, r.stream, r.version, r.event_hash,
+                                      r.ledger_time, r.signature) for r in receipts])
+
+                self.events.put(batch.events, within=within)
+                batch.keep()
+            except IntegrityError:
+                batch.forget()
+                if any(self.recorder.nonce_used(actor, nonce) for actor, nonce in batch.nonces):
+                    raise NonceReused("an action of this append reuses a nonce already "
+                                      "recorded; sign it again with a fresh nonce") from None
+                raise StaleVersion("another append reached one of these streams first; "
+                                   "read the stream's version and sign again") from None
+            except BaseException:
+                batch.forget()
+                raise
+            return receipts
+
+
+class _Batch:
+    """The checks and sealing of one atomic append."""
+
+    def __init__(self, ledger: Ledger, now: datetime, starting: bool):
+        self.ledger = ledger
+        self.now = now
+        self.ledger_time = format_time(now)
+        self.starting = starting
+        self.streams: dict[str, Stream | None] = {}
+        self.events: list = []
+        self.nonces: list[tuple[str, str]] = []
+        self.guards: dict[str, int] = {}  # actor streams whose keys were relied on
+
+    def stream(self, name: str, fresh: bool = False) -> Stream | None:
+        if fresh or name not in self.streams:
+            self.streams[name] = self.ledger.stream(name, fresh=fresh)
+        return self.streams[name]
+
+    def add(self, signed: SignedAction) -> None:
+        action = signed.action
+        check_form(signed)
+        signer = self.signer(action.actor)
+        key = usable_key(signer, action.actor, action.key_id, self.now)
+        if not signature_ok(key.public_key, action.signing_bytes(), signed.signature):
+            raise BadSignature(
+                f"the signature does not verify with key {action.key_id} of {action.actor!r} "
+                "over the canonical action; sign JCS(action) exactly", actor=action.actor)
+        if (action.actor, action.nonce) in self.nonces:
+            raise NonceReused(f"nonce {action.nonce} of {action.actor!r} is used twice in this "
+                              "append; sign each action with a fresh nonce", actor=action.actor)
+        stream = self.stream(action.stream)
+        version = stream.version if stream else 0
+        if action.expected_version != version and not any(
+                e.envelope["stream"] == action.stream for e in self.events):
+            stream = self.stream(action.stream, fresh=True)  # the cache may be behind
+            version = stream.version if stream else 0
+        if action.expected_version != version:
+            raise StaleVersion(
+                f"{action.stream} is at version {version}, the action expected "
+                f"{action.expected_version}; read the stream and sign again",
+                stream=action.stream, version=version)
+        self.decide(signer, action, stream)
+        if stream is None:
+            stream = stream_class(action.stream)(stream_uuid(action.stream))
+            self.streams[action.stream] = stream
+        envelope = seal(signed, ledger_time=self.ledger_time, prev=stream.head)
+        self.events.append(stream.record(envelope, self.now))
+        self.nonces.append((action.actor, action.nonce))
+
+    def signer(self, actor: str) -> ActorRecord | None:
+        if actor == LEDGER_ACTOR:
+            ledger = self.stream(LEDGER_STREAM)
+            if self.starting:
+                return ledger_actor(TrustAnchors(public_key=self.ledger.key.public_key))
+            return ledger_actor(ledger.anchors) if isinstance(ledger, LedgerStream) else None
+        name = f"actor:{actor}"
+        stream = self.stream(name)
+        if not isinstance(stream, ActorStream):
+            return None
+        self.guards.setdefault(name, stream.version)
+        return stream.actor
+
+    def decide(self, signer: ActorRecord, action: Action, stream: Stream | None) -> None:
+        """The rules an action must meet before it is sealed."""
+        kind = EVENT_TYPES[action.type]
+        if kind.stream_kind != stream_kind(action.stream):
+            raise MalformedAction(f"{action.type} belongs in a {kind.stream_kind} stream, "
+                                  f"not in {action.stream}", stream=action.stream)
+        if kind.starts_stream != (stream is None):
+            raise MalformedAction(
+                f"{action.stream} must start with its opening event, and only once"
+                if stream is None else f"{action.type} may only open a stream",
+                stream=action.stream, type=action.type)
+        if kind.stream_kind != "project":
+            current = stream.actor if isinstance(stream, ActorStream) else None
+            anchors = self.ledger.anchors() if not self.starting else TrustAnchors()
+            check_registry_change(signer, action.type, action.stream, action.payload,
+                                  current, anchors, self.now)
+
+    def guard(self, tx: Transaction) -> None:
+        """Inside the transaction: no key relied on was changed by another writer meanwhile."""
+        for name, seen in self.guards.items():
+            stream = self.streams.get(name)
+            expected = stream.version if stream is not None else seen
+            if tx.stream_version(stream_uuid(name)) != expected:
+                raise StaleVersion(f"the keys of {name} changed during this append; sign again")
+
+    def keep(self) -> None:
+        """After the store committed: cache the streams this batch advanced."""
+        for name in {e.envelope["stream"] for e in self.events}:
+            self.ledger._cache(self.streams[name])
+
+    def forget(self) -> None:
+        """Drop cached streams this batch touched: their state was not stored."""
+        for name in self.streams:
+            self.ledger._evict(name)
+
+
+def check_form(signed: SignedAction) -> None:
+    """The shape of an action: fields, formats, ledger JSON, size (typed refusals)."""
+    a = signed.action
+    problems = []
+    if not isinstance(a.stream, str) or not STREAM.match(a.stream):
+        problems.append(f"stream {a.stream!r} is not 'project:<id>', 'actor:<id>' or 'ledger'")
+    if a.type not in EVENT_TYPES:
+        problems.append(f"type {a.type!r} is not a known event type")
+    if not isinstance(a.actor, str) or not IDENTIFIER.match(a.actor):
+        problems.append(f"actor {a.actor!r} is not an identifier")
+    if not isinstance(a.key_id, str) or not KEY_ID.match(a.key_id):
+        problems.append("key_id is not 32 lowercase hex digits")
+    if type(a.expected_version) is not int or a.expected_version < 0:
+        problems.append("expected_version is not a non-negative integer")
+    if not isinstance(a.nonce, str) or not NONCE.match(a.nonce):
+        problems.append("nonce is not 32 to 64 lowercase hex digits")
+    if not is_time(a.signed_at):
+        problems.append("signed_at is not a time such as 2025-03-01T08:30:00.000000Z")
+    if not isinstance(signed.signature, bytes) or len(signed.signature) != 64:
+        problems.append("signature is not 64 bytes")
+    if not isinstance(a.payload, dict):
+        problems.append("payload is not a JSON object")
+    else:
+        try:
+            check_ledger_json(a.payload, "payload")
+        except NotLedgerJSON as error:
+            problems.append(str(error))
+    if problems:
+        raise MalformedAction("; ".join(problems), problems=problems)
+    size = len(canonical_json(a.payload))
+    if size > MAX_PAYLOAD_BYTES:
+        raise OversizedPayload(f"payload is {size} bytes in canonical form; the limit is "
+                               f"{MAX_PAYLOAD_BYTES}; put large documents off-ledger and "
+                               "record their hash", size=size, limit=MAX_PAYLOAD_BYTES)
+    wrong = EVENT_TYPES[a.type].problems(a.payload)
+    if wrong:
+        raise MalformedAction("; ".join(wrong), problems=wrong, type=a.type)

@@ -1,0 +1,160 @@
+"""The ledger's aggregates, on the `eventsourcing` library: one stream per project, one per
+actor (the key registry) and one for the ledger itself (its key and the trusted CAs).
+
+Every stored event is a `Recorded` event: the sealed envelope of one signed action. Streams
+fold envelopes into state with `when()`; the ledger's rules read that state before sealing
+the next action.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.domain import DomainEvent, OriginatorVersionError
+from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
+
+from .canonical import parse_ledger_json, parse_time
+from .envelope import ZERO_HASH, stored_bytes
+from .registry import (
+    ActorRecord, TrustAnchors, apply_actor_event, apply_ledger_event, new_actor,
+)
+
+
+class Recorded(DomainEvent):
+    """A sealed event (the envelope of docs/evidence-format.md) as an eventsourcing event."""
+
+    envelope: dict
+
+    def mutate(self, aggregate: "Stream | None") -> "Stream":
+        if aggregate is None:
+            aggregate = stream_class(self.envelope["stream"])(self.originator_id)
+        if self.originator_version != aggregate.version + 1:
+            raise OriginatorVersionError(self.originator_version, aggregate.version + 1)
+        aggregate.when(self.envelope)
+        aggregate.version = self.originator_version
+        aggregate.head = self.envelope["hash"]
+        aggregate.modified_on = self.timestamp
+        return aggregate
+
+
+class Stream:
+    """Base of the ledger's aggregates: version and head hash. The ledger saves the events
+    it seals in submission order, so a stream keeps no pending list."""
+
+    kind: ClassVar[str] = ""
+
+    def __init__(self, id: UUID):  # noqa: A002 - eventsourcing's name
+        self._id = id
+        self.version = 0
+        self.head = ZERO_HASH
+        self.modified_on: datetime | None = None
+
+    @property
+    def id(self) -> UUID:
+        return self._id
+
+    def record(self, envelope: dict, ledger_time: datetime) -> Recorded:
+        """Apply a freshly sealed envelope; return its event, for the ledger to save."""
+        event = Recorded(
+            originator_id=self.id,
+            originator_version=envelope["version"],
+            timestamp=ledger_time,
+            envelope=envelope,
+        )
+        event.mutate(self)
+        return event
+
+    def when(self, event: dict) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+class LedgerStream(Stream):
+    kind = "ledger"
+
+    def __init__(self, id: UUID):  # noqa: A002
+        super().__init__(id)
+        self.anchors = TrustAnchors()
+
+    def when(self, event: dict) -> None:
+        apply_ledger_event(self.anchors, event)
+
+
+class ActorStream(Stream):
+    kind = "actor"
+
+    def __init__(self, id: UUID):  # noqa: A002
+        super().__init__(id)
+        self.actor: ActorRecord | None = None
+
+    def when(self, event: dict) -> None:
+        if event["type"] == "actor.registered/v1":
+            self.actor = new_actor(event)
+        else:
+            assert self.actor is not None
+            apply_actor_event(self.actor, event)
+
+
+class ProjectStream(Stream):
+    kind = "project"
+
+    def __init__(self, id: UUID):  # noqa: A002
+        super().__init__(id)
+        self.title: str | None = None
+        self.category: str | None = None
+
+    def when(self, event: dict) -> None:
+        if event["type"] == "project.intake/v1":
+            self.title = event["payload"]["title"]
+            self.category = event["payload"]["category"]
+
+
+STREAM_CLASSES: dict[str, type[Stream]] = {
+    cls.kind: cls for cls in (LedgerStream, ActorStream, ProjectStream)
+}
+
+
+def stream_kind(stream: str) -> str:
+    return stream.split(":", 1)[0]
+
+
+def stream_class(stream: str) -> type[Stream]:
+    return STREAM_CLASSES[stream_kind(stream)]
+
+
+class EnvelopeMapper(Mapper):
+    """Stores each event as its canonical envelope, under its stable type name as topic.
+
+    No Python path ever reaches the store: renaming a class cannot change a hash."""
+
+    def __init__(self) -> None:
+        super().__init__(transcoder=_NoTranscoder())
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        envelope = domain_event.envelope
+        return StoredEvent(
+            originator_id=domain_event.originator_id,
+            originator_version=domain_event.originator_version,
+            topic=envelope["type"],
+            state=stored_bytes(envelope),
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Recorded:
+        envelope = parse_ledger_json(stored_event.state)
+        return Recorded(
+            originator_id=stored_event.originator_id,
+            originator_version=stored_event.originator_version,
+            timestamp=parse_time(envelope["ledger_time"]),
+            envelope=envelope,
+        )
+
+
+class _NoTranscoder(Transcoder):
+    """The envelope is its own encoding; eventsourcing's transcoder is not used."""
+
+    def encode(self, obj: Any) -> bytes:  # pragma: no cover
+        raise NotImplementedError
+
+    def decode(self, data: bytes) -> Any:  # pragma: no cover
+        raise NotImplementedError

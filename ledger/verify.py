@@ -1,0 +1,400 @@
+"""The verifier: re-derive everything a supervision body must be able to trust.
+
+It reads the stored rows (from a store or a bundle) in global order and reports every
+finding with the stream, version, global position and kind. It trusts nothing it reads:
+hashes are recomputed, links followed, actor signatures checked against the key that was
+valid at that point of the log, receipts checked against the ledger key.
+
+Two passes. The first replays the key registry (few events, in order) so that every key's
+history is known; the second checks all rows in parallel batches (the signatures dominate),
+then sequences each stream's results in order in the main process (links, gaps, order).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from dataclasses import asdict, dataclass, field
+from typing import Iterable, Iterator, Protocol, Sequence
+from uuid import UUID
+
+from .canonical import NotLedgerJSON, canonical_json, parse_ledger_json, parse_time
+from .catalogue import REGISTRY_TYPES
+from .envelope import (
+    EVENT_FIELDS, LEDGER_ACTOR, LEDGER_STREAM, STREAM, ZERO_HASH, action_of, decode_signature,
+    event_hash, stream_uuid,
+)
+from .errors import LedgerError
+from .keys import key_id, signature_ok
+from .receipts import receipt_body, receipt_ok
+from .registry import (
+    ActorRecord, TrustAnchors, apply_actor_event, apply_ledger_event, ledger_actor, new_actor,
+    usable_key,
+)
+from .store import ReceiptRow
+
+# Finding kinds: stable names, documented in docs/evidence-format.md ("Verification").
+CONTENT_ALTERED = "content_altered"
+LINK_BROKEN = "link_broken"
+BAD_SIGNATURE = "bad_signature"
+UNKNOWN_KEY = "unknown_key"
+KEY_REVOKED = "key_revoked"
+KEY_NOT_VALID = "key_not_valid"
+MISSING_EVENT = "missing_event"
+DUPLICATE = "duplicate"
+OUT_OF_ORDER = "out_of_order"
+UNDECODABLE_ROW = "undecodable_row"
+BAD_RECEIPT = "bad_receipt"
+NOT_PERMITTED = "not_permitted"
+NO_LEDGER_KEY = "no_ledger_key"
+
+MAX_KEPT_FINDINGS = 10_000  # findings beyond this are counted, not kept (memory stays bounded)
+
+Row = tuple  # (position, originator_id hex, version, topic, state bytes)
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    stream: str | None
+    version: int | None
+    position: int | None
+    detail: str
+
+    def __str__(self) -> str:
+        where = f"{self.stream or '?'} v{self.version if self.version is not None else '?'}"
+        at = f"@{self.position}" if self.position is not None else ""
+        return f"{self.kind:16} {where}{at}: {self.detail}"
+
+
+@dataclass
+class Verification:
+    events: int = 0
+    streams: int = 0
+    receipts: int = 0
+    origin: str | None = None
+    ledger_key_id: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+    findings_total: int = 0
+
+    @property
+    def intact(self) -> bool:
+        return self.findings_total == 0
+
+    def add(self, finding: Finding) -> None:
+        self.findings_total += 1
+        if len(self.findings) < MAX_KEPT_FINDINGS:
+            self.findings.append(finding)
+
+    def to_json(self) -> dict:
+        return {
+            "intact": self.intact,
+            "events": self.events,
+            "streams": self.streams,
+            "receipts": self.receipts,
+            "origin": self.origin,
+            "ledger_key_id": self.ledger_key_id,
+            "findings_total": self.findings_total,
+            "findings": [asdict(f) for f in self.findings],
+        }
+
+
+class Source(Protocol):
+    """Where the rows come from: a store or a bundle."""
+
+    def count(self) -> int: ...
+    def registry_rows(self) -> Iterable[Row]: ...
+    def batches(self) -> Iterator[tuple[list[Row], list[ReceiptRow]]]: ...
+
+
+# --- the registry as it stood at each position ------------------------------------------------
+
+@dataclass
+class RegistryHistory:
+    anchors: TrustAnchors = field(default_factory=TrustAnchors)
+    actors: dict[str, ActorRecord] = field(default_factory=dict)
+
+    def signer(self, actor: str) -> ActorRecord | None:
+        if actor == LEDGER_ACTOR:
+            return ledger_actor(self.anchors) if self.anchors.public_key else None
+        return self.actors.get(actor)
+
+    def apply(self, event: dict, position: int) -> None:
+        stream = event["stream"]
+        if stream == LEDGER_STREAM:
+            apply_ledger_event(self.anchors, event)
+        elif event["type"] == "actor.registered/v1":
+            self.actors.setdefault(stream.split(":", 1)[1], new_actor(event))
+        else:
+            record = self.actors.get(stream.split(":", 1)[1])
+            if record is not None:
+                apply_actor_event(record, event, position)
+
+
+def replay_registry(rows: Iterable[Row], pinned_ledger_key: bytes | None,
+                    report: Verification) -> RegistryHistory:
+    """Pass one: fold the registry events that verify, in global order."""
+    history = RegistryHistory()
+    for row in rows:
+        event, problems = _decode(row)
+        if event is None or problems:
+            continue  # pass two reports it
+        position = row[0]
+        if event["type"] == "ledger.started/v1":
+            if history.anchors.public_key is not None:
+                continue
+            claimed = parse_time(event["ledger_time"])
+            if pinned_ledger_key is not None and key_id(pinned_ledger_key) != event["key_id"]:
+                report.add(Finding(NO_LEDGER_KEY, LEDGER_STREAM, 1, position,
+                                   "the ledger was started with another key than the one "
+                                   "given to the verifier"))
+                continue
+            candidate = RegistryHistory()
+            candidate.apply(event, position)
+            if _signature_finding(candidate, event, position, claimed) is None:
+                history.apply(event, position)
+            continue
+        if _signature_finding(history, event, position, parse_time(event["ledger_time"])):
+            continue
+        signer = history.signer(event["actor"])
+        own = event["stream"] == f"actor:{event['actor']}"
+        if signer is None or not ("registrar" in signer.roles or (
+                own and event["type"] in ("actor.key-revoked/v1", "actor.key-rotated/v1"))):
+            report.add(Finding(NOT_PERMITTED, event["stream"], event["version"], position,
+                               f"{event['actor']} may not record {event['type']}"))
+            continue
+        history.apply(event, position)
+    return history
+
+
+# --- row-local checks (run in worker processes) -----------------------------------------------
+
+def _decode(row: Row) -> tuple[dict | None, list[tuple[str, str]]]:
+    """The envelope of a row and what is wrong with it on its own (no keys needed)."""
+    position, originator_id, version, topic, state = row
+    try:
+        event = parse_ledger_json(state)
+    except (NotLedgerJSON, ValueError, UnicodeDecodeError) as error:
+        return None, [(UNDECODABLE_ROW, f"state is not ledger JSON: {error}")]
+    if not isinstance(event, dict) or set(event) != EVENT_FIELDS:
+        return None, [(UNDECODABLE_ROW, "state is not an event envelope (members differ)")]
+    if not (isinstance(event["stream"], str) and STREAM.match(event["stream"])
+            and type(event["version"]) is int and isinstance(event["payload"], dict)
+            and all(isinstance(event[k], str) for k in
+                    ("actor", "key_id", "nonce", "signed_at", "ledger_time", "prev", "signature",
+                     "type", "hash"))):
+        return None, [(UNDECODABLE_ROW, "envelope members have the wrong types")]
+    try:
+        parse_time(event["ledger_time"])
+    except ValueError:
+        return None, [(UNDECODABLE_ROW, "ledger_time is not a ledger time")]
+    problems = []
+    recomputed = event_hash(event)
+    if recomputed != event["hash"]:
+        problems.append((CONTENT_ALTERED, f"hash recomputes to {recomputed}, stored {event['hash']}"))
+    elif canonical_json(event) != bytes(state):
+        problems.append((CONTENT_ALTERED, "stored bytes are not the canonical encoding"))
+    if topic != event["type"]:
+        problems.append((CONTENT_ALTERED, f"row type {topic!r} differs from the event's "
+                                          f"{event['type']!r}"))
+    return event, problems
+
+
+def _signature_finding(history: RegistryHistory, event: dict, position: int,
+                       at) -> tuple[str, str] | None:
+    try:
+        key = usable_key(history.signer(event["actor"]), event["actor"], event["key_id"], at,
+                         position)
+    except LedgerError as error:
+        kind = {"unknown-actor": UNKNOWN_KEY, "unknown-key": UNKNOWN_KEY,
+                "key-revoked": KEY_REVOKED, "key-not-valid": KEY_NOT_VALID}[error.code]
+        return kind, error.message
+    try:
+        signature = decode_signature(event["signature"])
+    except ValueError as error:
+        return BAD_SIGNATURE, str(error)
+    if not signature_ok(key.public_key, action_of(event).signing_bytes(), signature):
+        return BAD_SIGNATURE, f"the signature of {event['actor']} does not verify with key {event['key_id']}"
+    return None
+
+
+def examine(row: Row, receipt: ReceiptRow | None, history: RegistryHistory) -> tuple:
+    """All checks of one row that need no other row: (position, originator_id, row version,
+    stream, version, prev, hash, findings)."""
+    position, originator_id, row_version = row[0], row[1], row[2]
+    event, problems = _decode(row)
+    findings = list(problems)
+    if event is None:
+        return (position, originator_id, row_version, None, None, None, None, findings)
+    misplaced = (stream_uuid(event["stream"]).hex != originator_id
+                 or event["version"] != row_version)
+    signed = _signature_finding(history, event, position, parse_time(event["ledger_time"]))
+    if signed is not None:
+        findings.append(signed)
+    if misplaced:
+        kind = DUPLICATE if not findings else CONTENT_ALTERED
+        findings.append((kind, f"event {event['stream']} v{event['version']} is stored as "
+                               f"version {row_version} of another stream or place"))
+    ledger_key = history.anchors.public_key
+    if receipt is None:
+        findings.append((BAD_RECEIPT, "no receipt for this position"))
+    elif (receipt.stream, receipt.version) != (event["stream"], event["version"]):
+        findings.append((OUT_OF_ORDER, f"the receipt for this position is for {receipt.stream} "
+                                       f"v{receipt.version}"))
+    elif receipt.event_hash != event["hash"] or receipt.ledger_time != event["ledger_time"]:
+        findings.append((CONTENT_ALTERED, "the receipt for this position names another hash "
+                                          "or time"))
+    if receipt is not None and ledger_key is not None and not receipt_ok(
+            receipt_body(receipt.event_hash, receipt.stream, receipt.version, receipt.position,
+                         receipt.ledger_time), receipt.signature, ledger_key):
+        findings.append((BAD_RECEIPT, "the receipt's signature does not verify with the "
+                                      "ledger key"))
+    if misplaced:
+        return (position, originator_id, row_version, None, None, None, None, findings)
+    return (position, originator_id, row_version, event["stream"], event["version"],
+            event["prev"], event["hash"], findings)
+
+
+_history: RegistryHistory | None = None
+
+
+def _init_worker(history: RegistryHistory) -> None:
+    global _history
+    _history = history
+
+
+def _examine_batch(batch: tuple[list[Row], dict[int, ReceiptRow]]) -> list[tuple]:
+    rows, receipts = batch
+    assert _history is not None
+    return [examine(row, receipts.get(row[0]), _history) for row in rows]
+
+
+# --- pass two: everything, in order ----------------------------------------------------------
+
+@dataclass
+class _StreamState:
+    version: int
+    head: str
+    name: str
+
+
+def verify(source: Source, *, pinned_ledger_key: bytes | None = None, workers: int | None = None,
+           progress: bool = False) -> Verification:
+    report = Verification()
+    history = replay_registry(source.registry_rows(), pinned_ledger_key, report)
+    if history.anchors.public_key is None:
+        report.add(Finding(NO_LEDGER_KEY, LEDGER_STREAM, 1, None,
+                           "no valid ledger.started/v1 event: receipts cannot be checked"))
+    else:
+        report.origin = history.anchors.origin
+        report.ledger_key_id = key_id(history.anchors.public_key)
+
+    streams: dict[str, _StreamState] = {}  # by originator id (hex)
+    bar = _progress_bar(source.count()) if progress else None
+    workers = workers if workers is not None else max(1, multiprocessing.cpu_count())
+
+    def jobs() -> Iterator[tuple[list[Row], dict[int, ReceiptRow]]]:
+        for rows, receipts in source.batches():
+            present = {row[0] for row in rows}
+            report.receipts += len(receipts)
+            for receipt in receipts:
+                if receipt.position not in present:
+                    _orphan_receipt(receipt, history, report)
+            yield rows, {r.position: r for r in receipts}
+
+    if workers > 1:
+        context = multiprocessing.get_context("forkserver")
+        with context.Pool(workers, initializer=_init_worker, initargs=(history,)) as pool:
+            for results in pool.imap(_examine_batch, jobs(), chunksize=1):
+                _sequence(results, streams, report, bar)
+    else:
+        _init_worker(history)
+        for job in jobs():
+            _sequence(_examine_batch(job), streams, report, bar)
+    if bar is not None:
+        bar.close()
+    report.streams = len(streams)
+    return report
+
+
+def _orphan_receipt(receipt: ReceiptRow, history: RegistryHistory, report: Verification) -> None:
+    key = history.anchors.public_key
+    body = receipt_body(receipt.event_hash, receipt.stream, receipt.version, receipt.position,
+                        receipt.ledger_time)
+    if key is not None and receipt_ok(body, receipt.signature, key):
+        report.add(Finding(MISSING_EVENT, receipt.stream, receipt.version, receipt.position,
+                           f"the ledger receipted event {receipt.event_hash} here; it is gone"))
+    else:
+        report.add(Finding(BAD_RECEIPT, receipt.stream, receipt.version, receipt.position,
+                           "a receipt with no event and no valid ledger signature"))
+
+
+def _sequence(results: Sequence[tuple], streams: dict[str, _StreamState],
+              report: Verification, bar) -> None:
+    """Per-stream order, in global order: links, gaps and regressions."""
+    for position, originator_id, row_version, stream, version, prev, hash_, findings in results:
+        report.events += 1
+        state = streams.get(originator_id)
+        name = stream or (state.name if state else f"(stream {originator_id})")
+        for kind, detail in findings:
+            report.add(Finding(kind, name, version if version is not None else row_version,
+                               position, detail))
+        if stream is None:
+            continue  # undecodable or misplaced: the next event of its stream shows the gap
+        last = state.version if state else 0
+        head = state.head if state else ZERO_HASH
+        if version == last + 1:
+            if prev != head:
+                report.add(Finding(LINK_BROKEN, stream, version, position,
+                                   f"prev is {prev}, but version {last} hashes to {head}"
+                                   if last else "the first event of a stream must have a zero prev"))
+        elif version > last + 1:
+            missing = f"version {last + 1}" if version == last + 2 else f"versions {last + 1}–{version - 1}"
+            report.add(Finding(MISSING_EVENT, stream, last + 1, position,
+                               f"{missing} of {stream} missing before this event"))
+        else:
+            report.add(Finding(OUT_OF_ORDER, stream, version, position,
+                               f"version {version} comes after version {last} in the global order"))
+            continue
+        streams[originator_id] = _StreamState(version, hash_, stream)
+    if bar is not None:
+        bar.update(len(results))
+
+
+def _progress_bar(total: int):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="event", unit_scale=True, desc="verifying", leave=False)
+
+
+# --- sources ---------------------------------------------------------------------------------
+
+class StoreSource:
+    """Rows straight from a store's tables, through the eventsourcing recorder."""
+
+    def __init__(self, recorder):
+        self.recorder = recorder
+
+    def count(self) -> int:
+        return self.recorder.counts()[0]
+
+    def registry_rows(self) -> Iterator[Row]:
+        last = 0
+        while True:
+            batch = self.recorder.select_notifications(
+                start=last, limit=1000, topics=sorted(REGISTRY_TYPES), inclusive_of_start=False)
+            if not batch:
+                return
+            for n in batch:
+                yield _row(n)
+            last = batch[-1].id
+
+    def batches(self) -> Iterator[tuple[list[Row], list[ReceiptRow]]]:
+        from .store import iter_rows
+
+        for notifications, receipts in iter_rows(self.recorder):
+            yield [_row(n) for n in notifications], receipts
+
+
+def _row(n) -> Row:
+    oid = n.originator_id.hex if isinstance(n.originator_id, UUID) else str(n.originator_id)
+    return (n.id, oid, n.originator_version, n.topic, bytes(n.state))
