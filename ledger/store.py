@@ -314,3 +314,18 @@ def iter_rows(recorder: Any, *, batch: int = 2000, start: int = 0) -> Iterator[t
         upper = notifications[-1].id
         yield list(notifications), recorder.select_receipts(last, upper)
         last = upper
+
+
+def open_recorder(url: StoreURL):
+    """The recorder of an existing ledger store, for reading (verify, export)."""
+    from eventsourcing.persistence import InfrastructureFactory
+    from eventsourcing.utils import Environment
+
+    check_reachable(url, create=False)
+    env = Environment("sunledger", {**url.eventsourcing_env(), "CREATE_TABLE": "n"})
+    try:
+        recorder = InfrastructureFactory.construct(env).application_recorder()
+        recorder.counts()
+    except Exception as error:  # the store exists but is not a ledger
+        raise StoreUnavailable(f"cannot read a ledger at {url.display()}: {error}") from None
+    return recorder
