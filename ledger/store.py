@@ -26,7 +26,7 @@ from .errors import StoreUnavailable
 
 RECEIPTS = "sunledger_receipts"
 NONCES = "sunledger_nonces"
-EVENTS = "stored_events"
+EVENTS = "sunledger_events"  # the eventsourcing events table, same name on both engines
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -190,6 +190,9 @@ class _SQLiteTransaction:
 
 
 class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
+    def __init__(self, datastore: Any, events_table_name: str = EVENTS):
+        super().__init__(datastore, events_table_name)
+
     def construct_create_table_statements(self) -> list[str]:
         return super().construct_create_table_statements() + [
             f"CREATE TABLE IF NOT EXISTS {RECEIPTS} (position INTEGER PRIMARY KEY, "

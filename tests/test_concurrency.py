@@ -1,0 +1,89 @@
+"""Writers racing on one stream: exactly one wins, the other gets a conflict, nothing forks."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from conftest import INTAKE, MovableClock, RawStore, bid
+from ledger.client import ActorSigner
+from ledger.errors import StaleVersion
+from ledger.keys import SigningKey
+from ledger.ledger import Ledger
+from ledger.store import open_recorder, parse_store_url
+from ledger.verify import StoreSource, verify
+
+
+@pytest.mark.parametrize("rounds", [20])
+def test_two_writers_racing_on_one_stream(world, tmp_path, rounds):
+    """Two ledgers (two connections, as two processes would have) append to one stream."""
+    stream = "project:RACE-1"
+    world.submit(world.actors["tenderee-1"], stream, "project.intake/v1", INTAKE)
+    other = Ledger.open(world.raw.url, clock=world.clock, key_path=tmp_path / "ledger.key")
+    bidders = [world.actors["bidder-1"], world.actors["bidder-2"]]
+    outcomes = []
+    for n in range(rounds):
+        version = world.ledger.stream_version(stream)
+        signed = [b.sign(stream, "project.bid-submitted/v1", bid(b.actor, n),
+                         expected_version=version, signed_at=world.clock.now()) for b in bidders]
+        barrier = threading.Barrier(2)
+        results: list = [None, None]
+
+        def write(i: int, ledger: Ledger) -> None:
+            barrier.wait()
+            try:
+                results[i] = ledger.submit(signed[i])[0]
+            except StaleVersion as error:
+                results[i] = error
+
+        threads = [threading.Thread(target=write, args=(i, led))
+                   for i, led in enumerate((world.ledger, other))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wins = [r for r in results if not isinstance(r, StaleVersion)]
+        assert len(wins) == 1, results
+        assert wins[0].version == version + 1
+        outcomes.append(results.index(wins[0]))
+    other.close()
+    # one version per round, no fork: versions 1..rounds+1, each once
+    versions = [r[2] for r in world.raw.rows() if r[3] == "project.bid-submitted/v1"]
+    assert sorted(versions) == list(range(2, rounds + 2))
+    report = verify(StoreSource(open_recorder(parse_store_url(world.raw.url))), workers=1)
+    assert report.intact, report.findings
+
+
+def test_a_stale_cache_is_refreshed_not_refused(world, tmp_path):
+    """Another writer advanced the stream: a client who read the true version is accepted."""
+    stream = "project:CACHE-1"
+    world.submit(world.actors["tenderee-1"], stream, "project.intake/v1", INTAKE)
+    other = Ledger.open(world.raw.url, clock=world.clock, key_path=tmp_path / "ledger.key")
+    b = world.actors["bidder-1"]
+    other.submit(b.sign(stream, "project.bid-submitted/v1", bid("bidder-1", 1),
+                        expected_version=1, signed_at=world.clock.now()))
+    receipt, = world.ledger.submit(b.sign(stream, "project.bid-submitted/v1", bid("bidder-1", 2),
+                                          expected_version=2, signed_at=world.clock.now()))
+    assert receipt.version == 3
+    other.close()
+
+
+def test_a_key_revoked_by_another_writer_is_not_used(world, tmp_path):
+    """Process A cached bidder-1's key; process B revokes it; A must not accept it."""
+    stream = "project:KEY-1"
+    b = world.actors["bidder-1"]
+    world.submit(b, stream, "project.intake/v1", INTAKE)  # A has bidder-1 cached now
+    other = Ledger.open(world.raw.url, clock=world.clock, key_path=tmp_path / "ledger.key")
+    other.submit(world.registrar.sign("actor:bidder-1", "actor.key-revoked/v1",
+                                      {"key_id": b.key.key_id, "reason": "stolen"},
+                                      expected_version=2, signed_at=world.clock.now()))
+    with pytest.raises(StaleVersion):
+        world.ledger.submit(b.sign(stream, "project.bid-submitted/v1", bid("bidder-1"),
+                                   expected_version=1, signed_at=world.clock.now()))
+    from ledger.errors import KeyRevoked
+
+    with pytest.raises(KeyRevoked):  # the retry sees the revocation
+        world.ledger.submit(b.sign(stream, "project.bid-submitted/v1", bid("bidder-1"),
+                                   expected_version=1, signed_at=world.clock.now()))
+    other.close()

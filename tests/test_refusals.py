@@ -1,0 +1,164 @@
+"""Every refusal of the write path: a clear, typed error, and nothing written."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from conftest import INTAKE, bid
+from ledger import errors
+from ledger.client import ActorSigner
+from ledger.envelope import SignedAction
+from ledger.keys import SigningKey
+from ledger.ledger import MAX_PAYLOAD_BYTES
+
+
+def refused(world, signed, error_type, *, message: str = ""):
+    before = world.raw.counts()
+    with pytest.raises(error_type) as caught:
+        world.ledger.submit(*signed) if isinstance(signed, list) else world.ledger.submit(signed)
+    assert world.raw.counts() == before, "a refused append wrote something"
+    assert message in caught.value.message
+    assert caught.value.code == error_type.code
+    return caught.value
+
+
+STREAM = "project:ZZ-2025-002"
+
+
+def test_unknown_actor(world):
+    ghost = ActorSigner("ghost-7", SigningKey.derived(b"t", "ghost"))
+    refused(world, world.sign(ghost, STREAM, "project.intake/v1", INTAKE), errors.UnknownActor,
+            message="'ghost-7' is not registered")
+
+
+def test_unknown_key(world):
+    impostor = ActorSigner("bidder-1", SigningKey.derived(b"t", "other key"))
+    refused(world, world.sign(impostor, STREAM, "project.intake/v1", INTAKE), errors.UnknownKey,
+            message="has no registered key")
+
+
+def test_revoked_key(world):
+    bidder = world.actors["bidder-1"]
+    world.submit(world.registrar, "actor:bidder-1", "actor.key-revoked/v1",
+                 {"key_id": bidder.key.key_id, "reason": "lost USB key (CA 锁丢失)"})
+    refused(world, world.sign(bidder, STREAM, "project.intake/v1", INTAKE), errors.KeyRevoked,
+            message="was revoked at")
+
+
+def test_an_actor_may_revoke_its_own_key_but_not_anothers(world):
+    b1, b2 = world.actors["bidder-1"], world.actors["bidder-2"]
+    refused(world, world.sign(b2, "actor:bidder-1", "actor.key-revoked/v1",
+                              {"key_id": b1.key.key_id, "reason": "spite"}), errors.NotPermitted)
+    world.submit(b1, "actor:bidder-1", "actor.key-revoked/v1",
+                 {"key_id": b1.key.key_id, "reason": "compromised"})
+    assert world.ledger.stream("actor:bidder-1").actor.keys[b1.key.key_id].revoked_at
+
+
+def test_rotated_key_replaces_the_old_one(world):
+    old = world.actors["bidder-1"]
+    new = SigningKey.derived(b"t", "bidder-1 new")
+    from ledger.keys import encode_public_key
+
+    world.submit(old, "actor:bidder-1", "actor.key-rotated/v1",
+                 {"old_key_id": old.key.key_id, "key_id": new.key_id,
+                  "public_key": encode_public_key(new.public_key)})
+    refused(world, world.sign(old, STREAM, "project.intake/v1", INTAKE), errors.KeyRevoked)
+    world.submit(ActorSigner("bidder-1", new), STREAM, "project.intake/v1", INTAKE)
+
+
+def test_expired_key(world):
+    late = world.register("bidder-9", not_after="2025-03-04T00:00:00.000000Z")
+    world.submit(late, STREAM, "project.intake/v1", INTAKE)  # still valid
+    world.clock.advance(days=2)
+    refused(world, world.sign(late, STREAM, "project.bid-submitted/v1", bid("bidder-9")),
+            errors.KeyNotValid, message="expired at 2025-03-04T00:00:00Z")
+
+
+def test_bad_signature(world):
+    signed = world.sign(world.actors["bidder-1"], STREAM, "project.intake/v1", INTAKE)
+    tampered = SignedAction(replace(signed.action, payload={**INTAKE, "title": "改过的标题"}),
+                            signed.signature)
+    refused(world, tampered, errors.BadSignature, message="does not verify")
+
+
+def test_reused_nonce(world):
+    bidder = world.actors["bidder-1"]
+    first = world.sign(bidder, STREAM, "project.intake/v1", INTAKE)
+    world.ledger.submit(first)
+    again = replace(first.action, type="project.bid-submitted/v1", payload=bid("bidder-1"),
+                    expected_version=1)
+    refused(world, SignedAction(again, bidder.key.sign(again.signing_bytes())),
+            errors.NonceReused, message="nonce")
+
+
+def test_reused_nonce_within_one_append(world):
+    bidder = world.actors["bidder-1"]
+    first = world.sign(bidder, STREAM, "project.intake/v1", INTAKE)
+    second = replace(first.action, type="project.bid-submitted/v1", payload=bid("bidder-1"),
+                     expected_version=1)
+    refused(world, [first, SignedAction(second, bidder.key.sign(second.signing_bytes()))],
+            errors.NonceReused)
+
+
+def test_stale_version(world, project):
+    refused(world, world.sign(world.actors["bidder-1"], project, "project.bid-submitted/v1",
+                              bid("bidder-1", 99), version=3),
+            errors.StaleVersion, message="is at version 7, the action expected 3")
+
+
+@pytest.mark.parametrize("payload, message", [
+    ({**INTAKE, "control_price": 167014800.5}, "floats are not allowed"),
+    ({**INTAKE, "control_price": "167014800.5"}, "payload.control_price is not a valid money"),
+    ({**INTAKE, "deadline": "soon"}, "payload.deadline is not a field"),
+    ({k: v for k, v in INTAKE.items() if k != "title"}, "payload.title is missing"),
+    ({**INTAKE, "big": 2**60}, "integer outside"),
+    ({**INTAKE, "category": "lottery"}, "payload.category is not a valid category"),
+])
+def test_malformed_payload(world, payload, message):
+    refused(world, world.sign(world.actors["tenderee-1"], STREAM, "project.intake/v1", payload),
+            errors.MalformedAction, message=message)
+
+
+def test_unknown_type_and_wrong_stream(world):
+    t = world.actors["tenderee-1"]
+    refused(world, world.sign(t, STREAM, "project.lottery/v1", {}), errors.MalformedAction,
+            message="not a known event type")
+    refused(world, world.sign(t, "actor:bidder-1", "project.intake/v1", INTAKE),
+            errors.MalformedAction, message="belongs in a project stream")
+    refused(world, world.sign(t, STREAM, "project.bid-submitted/v1", bid("x")),
+            errors.MalformedAction, message="must start with its opening event")
+
+
+def test_oversized_payload(world):
+    payload = {**INTAKE, **{f"f{i}": "x" * 1000 for i in range(70)}}  # ~70 KB
+    error = refused(world, world.sign(world.actors["bidder-1"], STREAM, "project.intake/v1",
+                                      payload), errors.OversizedPayload)
+    assert error.details["limit"] == MAX_PAYLOAD_BYTES
+
+
+def test_only_a_registrar_registers_actors(world):
+    refused(world, world.sign(world.actors["bidder-1"], "actor:mallory", "actor.registered/v1",
+                              {"name": "M", "roles": ["registrar"], "organisation": "X"}),
+            errors.NotPermitted, message="only a registrar")
+
+
+def test_one_bad_action_refuses_the_whole_append(world):
+    t = world.actors["tenderee-1"]
+    good = world.sign(t, STREAM, "project.intake/v1", INTAKE)
+    second = world.actors["bidder-1"].sign(STREAM, "project.bid-submitted/v1", bid("bidder-1"),
+                                           expected_version=5, signed_at=world.clock.now())
+    refused(world, [good, second], errors.StaleVersion)
+    assert world.ledger.stream_version(STREAM) == 0
+
+
+def test_several_events_in_one_append_chain_and_share_a_transaction(world):
+    t, b = world.actors["tenderee-1"], world.actors["bidder-1"]
+    batch = [world.sign(t, STREAM, "project.intake/v1", INTAKE)] + [
+        b.sign(STREAM, "project.bid-submitted/v1", bid("bidder-1", n), expected_version=n + 1,
+               signed_at=world.clock.now()) for n in range(99)]
+    receipts = world.ledger.submit(*batch)
+    assert [r.version for r in receipts] == list(range(1, 101))
+    assert len({r.position for r in receipts}) == 100
+    assert world.ledger.stream(STREAM, fresh=True).head == receipts[-1].event_hash
