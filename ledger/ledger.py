@@ -19,11 +19,10 @@ from .envelope import (
     stream_uuid,
 )
 from .errors import (
-    LedgerKeyError, MalformedAction, NonceReused, OversizedPayload, StaleVersion,
+    BadSignature, LedgerKeyError, MalformedAction, NonceReused, OversizedPayload, StaleVersion,
     StoreUnavailable,
 )
 from .keys import SigningKey, encode_public_key, load_or_create_key, signature_ok
-from .errors import BadSignature
 from .receipts import Receipt, sign_receipt
 from .registry import ActorRecord, TrustAnchors, check_registry_change, ledger_actor, usable_key
 from .store import StoreURL, Transaction, check_reachable, parse_store_url
@@ -151,7 +150,7 @@ class Ledger(Application):
                     batch.guard(tx)
                     tx.add_nonces(batch.nonces)
                     receipts.extend(sign_receipt(self.key, event.envelope, position)
-                                    for event, position in zip(batch.events, positions))
+                                    for event, position in zip(batch.events, positions, strict=True))
                     tx.add_receipts([(r.position, r.stream, r.version, r.event_hash,
                                       r.ledger_time, r.signature) for r in receipts])
 
@@ -164,6 +163,10 @@ class Ledger(Application):
                                       "recorded; sign it again with a fresh nonce") from None
                 raise StaleVersion("another append reached one of these streams first; "
                                    "read the stream's version and sign again") from None
+            except PersistenceError as error:
+                batch.forget()
+                raise StoreUnavailable(f"the store {self.url.display()} failed during the "
+                                       f"append, which was not recorded: {error}") from None
             except BaseException:
                 batch.forget()
                 raise

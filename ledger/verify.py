@@ -13,6 +13,7 @@ then sequences each stream's results in order in the main process (links, gaps, 
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Iterator, Protocol, Sequence
 from uuid import UUID
@@ -262,10 +263,10 @@ def _init_worker(history: RegistryHistory) -> None:
     _history = history
 
 
-def _examine_batch(batch: tuple[list[Row], dict[int, ReceiptRow]]) -> list[tuple]:
-    rows, receipts = batch
+def _examine_batch(batch: tuple) -> tuple[list[tuple], list[ReceiptRow], int]:
+    rows, receipts, orphans = batch
     assert _history is not None
-    return [examine(row, receipts.get(row[0]), _history) for row in rows]
+    return [examine(row, receipts.get(row[0]), _history) for row in rows], orphans, len(receipts)
 
 
 # --- pass two: everything, in order ----------------------------------------------------------
@@ -292,28 +293,43 @@ def verify(source: Source, *, pinned_ledger_key: bytes | None = None, workers: i
     bar = _progress_bar(source.count()) if progress else None
     workers = workers if workers is not None else max(1, multiprocessing.cpu_count())
 
-    def jobs() -> Iterator[tuple[list[Row], dict[int, ReceiptRow]]]:
-        for rows, receipts in source.batches():
-            present = {row[0] for row in rows}
-            report.receipts += len(receipts)
-            for receipt in receipts:
-                if receipt.position not in present:
-                    _orphan_receipt(receipt, history, report)
-            yield rows, {r.position: r for r in receipts}
+    def consume(checked: tuple[list[tuple], list[ReceiptRow], int]) -> None:
+        results, orphans, receipts = checked
+        report.receipts += receipts
+        for receipt in orphans:
+            _orphan_receipt(receipt, history, report)
+        _sequence(results, streams, report, bar)
 
     if workers > 1:
+        # At most a few batches in flight: Pool.imap would otherwise read the whole log ahead.
+        in_flight = threading.BoundedSemaphore(2 * workers + 2)
+
+        def jobs() -> Iterator[tuple]:
+            for job in _jobs(source):
+                in_flight.acquire()
+                yield job
+
         context = multiprocessing.get_context("forkserver")
         with context.Pool(workers, initializer=_init_worker, initargs=(history,)) as pool:
-            for results in pool.imap(_examine_batch, jobs(), chunksize=1):
-                _sequence(results, streams, report, bar)
+            for checked in pool.imap(_examine_batch, jobs(), chunksize=1):
+                in_flight.release()
+                consume(checked)
     else:
         _init_worker(history)
-        for job in jobs():
-            _sequence(_examine_batch(job), streams, report, bar)
+        for job in _jobs(source):
+            consume(_examine_batch(job))
     if bar is not None:
         bar.close()
     report.streams = len(streams)
     return report
+
+
+def _jobs(source: Source) -> Iterator[tuple[list[Row], dict[int, ReceiptRow], list[ReceiptRow]]]:
+    """Batches of rows with their receipts, and the receipts whose event is gone."""
+    for rows, receipts in source.batches():
+        present = {row[0] for row in rows}
+        orphans = [r for r in receipts if r.position not in present]
+        yield rows, {r.position: r for r in receipts}, orphans
 
 
 def _orphan_receipt(receipt: ReceiptRow, history: RegistryHistory, report: Verification) -> None:

@@ -4,7 +4,6 @@ verify a bundle offline; exit codes 0 intact, 1 findings, 2 cannot run."""
 from __future__ import annotations
 
 import json
-import os
 import stat
 import subprocess
 import sys
@@ -14,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from conftest import RawStore
-from ledger.envelope import stream_uuid
 
 SUNLEDGER = [sys.executable, "-c", "from api.cli import main; main()"]
 

@@ -6,10 +6,8 @@ import threading
 
 import pytest
 
-from conftest import INTAKE, MovableClock, RawStore, bid
-from ledger.client import ActorSigner
+from conftest import INTAKE, bid
 from ledger.errors import StaleVersion
-from ledger.keys import SigningKey
 from ledger.ledger import Ledger
 from ledger.store import open_recorder, parse_store_url
 from ledger.verify import StoreSource, verify

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
 from ledger.canonical import canonical_json
 from ledger.envelope import event_hash, stream_uuid
