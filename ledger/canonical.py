@@ -39,7 +39,10 @@ def check_ledger_json(value: object, path: str = "$", depth: int = 0) -> None:
     """Raise NotLedgerJSON unless `value` is ledger JSON (see the module text)."""
     if depth > MAX_DEPTH:
         raise NotLedgerJSON(path, f"nested deeper than {MAX_DEPTH} levels")
-    if value is None or value is True or value is False or isinstance(value, str):
+    if isinstance(value, str):
+        _check_text(value, path)
+        return
+    if value is None or value is True or value is False:
         return
     if isinstance(value, int):
         if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
@@ -55,11 +58,19 @@ def check_ledger_json(value: object, path: str = "$", depth: int = 0) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise NotLedgerJSON(path, f"object key {key!r} is not a string")
+            _check_text(key, path)
             if any(ord(ch) > 0xFFFF for ch in key):
                 raise NotLedgerJSON(path, f"object key {key!r} has a character outside the BMP")
             check_ledger_json(item, f"{path}.{key}", depth + 1)
         return
     raise NotLedgerJSON(path, f"{type(value).__name__} is not a JSON type")
+
+
+def _check_text(text: str, path: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise NotLedgerJSON(path, "a string holds a lone surrogate: not Unicode text") from None
 
 
 def canonical_json(value: object) -> bytes:
@@ -94,8 +105,8 @@ def parse_ledger_json(data: bytes | str) -> object:
 
 # --- value formats (DESIGN.md: money, times, identifiers) --------------------------------
 
-_MONEY = re.compile(r"^(0|[1-9][0-9]{0,15})\.[0-9]{2}$")
-_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+_MONEY = re.compile(r"(0|[1-9][0-9]{0,15})\.[0-9]{2}")
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 
 
 def format_money(amount: Decimal | int | str) -> str:
@@ -107,7 +118,7 @@ def format_money(amount: Decimal | int | str) -> str:
 
 
 def is_money(text: object) -> bool:
-    return isinstance(text, str) and _MONEY.match(text) is not None
+    return isinstance(text, str) and _MONEY.fullmatch(text) is not None
 
 
 def parse_money(text: str) -> Decimal:
@@ -127,7 +138,7 @@ def format_time(moment: datetime) -> str:
 
 
 def is_time(text: object) -> bool:
-    if not isinstance(text, str) or _TIME.match(text) is None:
+    if not isinstance(text, str) or _TIME.fullmatch(text) is None:
         return False
     try:
         parse_time(text)
@@ -137,6 +148,6 @@ def is_time(text: object) -> bool:
 
 
 def parse_time(text: str) -> datetime:
-    if not isinstance(text, str) or _TIME.match(text) is None:
+    if not isinstance(text, str) or _TIME.fullmatch(text) is None:
         raise ValueError(f"{text!r} is not a ledger time such as 2025-03-01T08:30:00.000000Z")
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)

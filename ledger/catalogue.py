@@ -14,6 +14,7 @@ from typing import Callable
 
 from .canonical import is_money, is_time
 from .envelope import HASH_HEX, IDENTIFIER, KEY_ID
+from .keys import decode_public_key
 
 ROLES = frozenset(
     ("registrar", "operator", "tenderee", "agent", "bidder", "expert", "witness", "supervisor")
@@ -38,22 +39,30 @@ def _base64(limit: int) -> Callable[[object], bool]:
     return check
 
 
+def _canonical_key(text: str) -> bool:
+    try:
+        decode_public_key(text)
+    except ValueError:
+        return False
+    return True
+
+
 KINDS: dict[str, Callable[[object], bool]] = {
-    "id": lambda v: isinstance(v, str) and IDENTIFIER.match(v) is not None,
+    "id": lambda v: isinstance(v, str) and IDENTIFIER.fullmatch(v) is not None,
     "text": _text(2000),
     "name": _text(200),
     "money": is_money,
     "time": is_time,
-    "hash": lambda v: isinstance(v, str) and HASH_HEX.match(v) is not None,
-    "key_id": lambda v: isinstance(v, str) and KEY_ID.match(v) is not None,
-    "public_key": lambda v: _base64(44)(v) and len(base64.b64decode(v)) == 32,
+    "hash": lambda v: isinstance(v, str) and HASH_HEX.fullmatch(v) is not None,
+    "key_id": lambda v: isinstance(v, str) and KEY_ID.fullmatch(v) is not None,
+    "public_key": lambda v: isinstance(v, str) and _canonical_key(v),
     "der": _base64(16384),
     "count": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
     "roles": lambda v: isinstance(v, list) and 0 < len(v) <= len(ROLES)
     and all(r in ROLES for r in v) and len(set(v)) == len(v),
     "category": lambda v: v in CATEGORIES,
     "ids": lambda v: isinstance(v, list) and len(v) <= 1000
-    and all(isinstance(i, str) and IDENTIFIER.match(i) for i in v),
+    and all(isinstance(i, str) and IDENTIFIER.fullmatch(i) for i in v),
 }
 
 REQUIRED, OPTIONAL = True, False

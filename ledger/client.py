@@ -9,7 +9,7 @@ import os
 import random
 from datetime import datetime
 
-from .canonical import format_time
+from .canonical import check_ledger_json, format_time
 from .envelope import Action, SignedAction
 from .keys import SigningKey
 
@@ -28,6 +28,7 @@ class ActorSigner:
 
     def sign(self, stream: str, type: str, payload: dict, *, expected_version: int,  # noqa: A002
              signed_at: datetime) -> SignedAction:
+        check_ledger_json(payload, "payload")  # NotLedgerJSON says where, before signing
         action = Action(stream=stream, type=type, payload=payload, actor=self.actor,
                         key_id=self.key.key_id, expected_version=expected_version,
                         nonce=self.nonce(), signed_at=format_time(signed_at))

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from .canonical import canonical_json
 
 ZERO_HASH = "00" * 32  # `prev` of the first event of a stream: 32 zero bytes, in hex
-HASH_HEX = re.compile(r"^[0-9a-f]{64}$")
-KEY_ID = re.compile(r"^[0-9a-f]{32}$")
-NONCE = re.compile(r"^[0-9a-f]{32,64}$")
-TYPE_NAME = re.compile(r"^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+/v[1-9][0-9]*$")
-IDENTIFIER = re.compile(r"^\w[\w.\-/]{0,127}$")
-STREAM = re.compile(r"^(ledger|(actor|project):\w[\w.\-/]{0,127})$")
+# Formats, matched whole (fullmatch): no trailing newline slips through.
+HASH_HEX = re.compile(r"[0-9a-f]{64}")
+KEY_ID = re.compile(r"[0-9a-f]{32}")
+NONCE = re.compile(r"(?:[0-9a-f]{2}){16,32}")  # 16 to 32 bytes, in hex
+IDENTIFIER = re.compile(r"\w[\w.\-/]{0,127}")
+STREAM = re.compile(r"ledger|(?:actor|project):\w[\w.\-/]{0,127}")
 
 ACTION_FIELDS = frozenset(
     ("actor", "expected_version", "key_id", "nonce", "payload", "signed_at", "stream", "type")

@@ -26,9 +26,13 @@ def encode_public_key(public_key: bytes) -> str:
 
 
 def decode_public_key(text: str) -> bytes:
-    raw = base64.b64decode(text, validate=True)
-    if len(raw) != 32:
-        raise ValueError("an Ed25519 public key is 32 bytes")
+    """32 raw bytes from canonical standard base64 (44 characters); ValueError otherwise."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (ValueError, TypeError):
+        raise ValueError("a public key is standard base64") from None
+    if len(raw) != 32 or encode_public_key(raw) != text:
+        raise ValueError("an Ed25519 public key is 32 bytes in canonical standard base64")
     return raw
 
 

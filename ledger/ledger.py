@@ -275,17 +275,17 @@ def check_form(signed: SignedAction) -> None:
     """The shape of an action: fields, formats, ledger JSON, size (typed refusals)."""
     a = signed.action
     problems = []
-    if not isinstance(a.stream, str) or not STREAM.match(a.stream):
+    if not isinstance(a.stream, str) or not STREAM.fullmatch(a.stream):
         problems.append(f"stream {a.stream!r} is not 'project:<id>', 'actor:<id>' or 'ledger'")
     if a.type not in EVENT_TYPES:
         problems.append(f"type {a.type!r} is not a known event type")
-    if not isinstance(a.actor, str) or not IDENTIFIER.match(a.actor):
+    if not isinstance(a.actor, str) or not IDENTIFIER.fullmatch(a.actor):
         problems.append(f"actor {a.actor!r} is not an identifier")
-    if not isinstance(a.key_id, str) or not KEY_ID.match(a.key_id):
+    if not isinstance(a.key_id, str) or not KEY_ID.fullmatch(a.key_id):
         problems.append("key_id is not 32 lowercase hex digits")
     if type(a.expected_version) is not int or a.expected_version < 0:
         problems.append("expected_version is not a non-negative integer")
-    if not isinstance(a.nonce, str) or not NONCE.match(a.nonce):
+    if not isinstance(a.nonce, str) or not NONCE.fullmatch(a.nonce):
         problems.append("nonce is not 32 to 64 lowercase hex digits")
     if not is_time(a.signed_at):
         problems.append("signed_at is not a time such as 2025-03-01T08:30:00.000000Z")

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
 import platformdirs
+from psycopg.sql import SQL
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
@@ -109,7 +110,7 @@ def parse_store_url(text: str) -> StoreURL:
         if not parts.hostname or not database:
             raise StoreUnavailable(f"{text}: needs a host and a database name; {hint}")
         schema = parse_qs(parts.query).get("schema", ["public"])[0]
-        if not _SCHEMA_NAME.match(schema):
+        if not _SCHEMA_NAME.fullmatch(schema):
             raise StoreUnavailable(f"{text}: schema {schema!r} is not a plain lower-case name")
         return StoreURL(
             "postgresql",
@@ -190,11 +191,21 @@ class _SQLiteTransaction:
 
 
 class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
+    """eventsourcing's SQLite recorder, with positions that are never reused: the events
+    table declares its rowid with AUTOINCREMENT, so neither deleting the newest event nor
+    VACUUM can hand an old position (and its receipt) to a new event."""
+
     def __init__(self, datastore: Any, events_table_name: str = EVENTS):
         super().__init__(datastore, events_table_name)
+        self.insert_events_statement = (
+            f"INSERT INTO {EVENTS} (originator_id, originator_version, topic, state) "
+            "VALUES (?,?,?,?)")
 
     def construct_create_table_statements(self) -> list[str]:
-        return super().construct_create_table_statements() + [
+        return [
+            f"CREATE TABLE IF NOT EXISTS {EVENTS} (rowid INTEGER PRIMARY KEY AUTOINCREMENT, "
+            "originator_id TEXT NOT NULL, originator_version INTEGER NOT NULL, topic TEXT, "
+            "state BLOB, UNIQUE (originator_id, originator_version))",
             f"CREATE TABLE IF NOT EXISTS {RECEIPTS} (position INTEGER PRIMARY KEY, "
             "stream TEXT NOT NULL, version INTEGER NOT NULL, event_hash TEXT NOT NULL, "
             "ledger_time TEXT NOT NULL, signature TEXT NOT NULL)",
@@ -251,8 +262,6 @@ class _PostgresTransaction:
 class PostgresLedgerRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: Any, **kwargs: Any):
         super().__init__(datastore, **kwargs)
-        from psycopg.sql import SQL
-
         schema = self.datastore.schema
         self.sql_create_statements.extend([
             SQL(f'CREATE TABLE IF NOT EXISTS "{schema}".{RECEIPTS} (position BIGINT PRIMARY KEY, '
@@ -272,8 +281,12 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             self._lock_table(curs)
             self._notify_channel(curs)
-            curs.execute(self.insert_events_statement, (rows,))
-            positions = [row["notification_id"] for row in curs.fetchall()]
+            curs.execute(self.insert_events_statement + SQL(", originator_id, originator_version"),
+                         (rows,))
+            # RETURNING order is not promised by SQL: match positions to events by key
+            issued = {(r["originator_id"], r["originator_version"]): r["notification_id"]
+                      for r in curs.fetchall()}
+            positions = [issued[(e.originator_id, e.originator_version)] for e in stored_events]
             if within is not None:
                 within(_PostgresTransaction(curs, self.datastore.schema), positions)
         return positions

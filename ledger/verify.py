@@ -19,7 +19,7 @@ from typing import Iterable, Iterator, Protocol, Sequence
 from uuid import UUID
 
 from .canonical import NotLedgerJSON, canonical_json, parse_ledger_json, parse_time
-from .catalogue import REGISTRY_TYPES
+from .catalogue import EVENT_TYPES, REGISTRY_TYPES
 from .envelope import (
     EVENT_FIELDS, LEDGER_ACTOR, LEDGER_STREAM, STREAM, ZERO_HASH, action_of, decode_signature,
     event_hash, stream_uuid,
@@ -28,8 +28,8 @@ from .errors import LedgerError
 from .keys import key_id, signature_ok
 from .receipts import receipt_body, receipt_ok
 from .registry import (
-    ActorRecord, TrustAnchors, apply_actor_event, apply_ledger_event, ledger_actor, new_actor,
-    usable_key,
+    ActorRecord, TrustAnchors, apply_actor_event, apply_ledger_event, check_registry_change,
+    ledger_actor, new_actor, usable_key,
 )
 from .store import ReceiptRow
 
@@ -46,6 +46,7 @@ OUT_OF_ORDER = "out_of_order"
 UNDECODABLE_ROW = "undecodable_row"
 BAD_RECEIPT = "bad_receipt"
 NOT_PERMITTED = "not_permitted"
+MALFORMED_EVENT = "malformed_event"
 NO_LEDGER_KEY = "no_ledger_key"
 
 MAX_KEPT_FINDINGS = 10_000  # findings beyond this are counted, not kept (memory stays bounded)
@@ -133,17 +134,15 @@ class RegistryHistory:
 
 def replay_registry(rows: Iterable[Row], pinned_ledger_key: bytes | None,
                     report: Verification) -> RegistryHistory:
-    """Pass one: fold the registry events that verify, in global order."""
+    """Pass one: fold the registry events in global order, applying only those that verify
+    and that the ledger's own registry rules admit (the same rules the write path applies)."""
     history = RegistryHistory()
     for row in rows:
         event, problems = _decode(row)
-        if event is None or problems:
+        if event is None or problems or _rule_findings(event):
             continue  # pass two reports it
-        position = row[0]
+        position, at = row[0], parse_time(event["ledger_time"])
         if event["type"] == "ledger.started/v1":
-            if history.anchors.public_key is not None:
-                continue
-            claimed = parse_time(event["ledger_time"])
             if pinned_ledger_key is not None and key_id(pinned_ledger_key) != event["key_id"]:
                 report.add(Finding(NO_LEDGER_KEY, LEDGER_STREAM, 1, position,
                                    "the ledger was started with another key than the one "
@@ -151,20 +150,35 @@ def replay_registry(rows: Iterable[Row], pinned_ledger_key: bytes | None,
                 continue
             candidate = RegistryHistory()
             candidate.apply(event, position)
-            if _signature_finding(candidate, event, position, claimed) is None:
+            if _signature_finding(candidate, event, position, at) is None:
                 history.apply(event, position)
             continue
-        if _signature_finding(history, event, position, parse_time(event["ledger_time"])):
-            continue
-        signer = history.signer(event["actor"])
-        own = event["stream"] == f"actor:{event['actor']}"
-        if signer is None or not ("registrar" in signer.roles or (
-                own and event["type"] in ("actor.key-revoked/v1", "actor.key-rotated/v1"))):
-            report.add(Finding(NOT_PERMITTED, event["stream"], event["version"], position,
-                               f"{event['actor']} may not record {event['type']}"))
+        if _signature_finding(history, event, position, at):
+            continue  # pass two reports it
+        stream = event["stream"]
+        current = history.actors.get(stream.split(":", 1)[1]) if stream != LEDGER_STREAM else None
+        try:
+            check_registry_change(history.signer(event["actor"]), event["type"], stream,
+                                  event["payload"], current, history.anchors, at)
+        except LedgerError as error:
+            report.add(Finding(NOT_PERMITTED, stream, event["version"], position,
+                               f"the registry rules refuse this event: {error.message}"))
             continue
         history.apply(event, position)
     return history
+
+
+def _rule_findings(event: dict) -> list[tuple[str, str]]:
+    """What the ledger would have refused about an event's type and payload."""
+    kind = EVENT_TYPES.get(event["type"])
+    if kind is None:
+        return [(MALFORMED_EVENT, f"{event['type']!r} is not a known event type")]
+    if kind.stream_kind != event["stream"].split(":", 1)[0]:
+        return [(MALFORMED_EVENT, f"{event['type']} does not belong in {event['stream']}")]
+    if kind.starts_stream != (event["version"] == 1):
+        return [(MALFORMED_EVENT, f"{event['type']} at version {event['version']}: a stream "
+                                  "opens with its opening event, once")]
+    return [(MALFORMED_EVENT, problem) for problem in kind.problems(event["payload"])]
 
 
 # --- row-local checks (run in worker processes) -----------------------------------------------
@@ -178,7 +192,7 @@ def _decode(row: Row) -> tuple[dict | None, list[tuple[str, str]]]:
         return None, [(UNDECODABLE_ROW, f"state is not ledger JSON: {error}")]
     if not isinstance(event, dict) or set(event) != EVENT_FIELDS:
         return None, [(UNDECODABLE_ROW, "state is not an event envelope (members differ)")]
-    if not (isinstance(event["stream"], str) and STREAM.match(event["stream"])
+    if not (isinstance(event["stream"], str) and STREAM.fullmatch(event["stream"])
             and type(event["version"]) is int and isinstance(event["payload"], dict)
             and all(isinstance(event[k], str) for k in
                     ("actor", "key_id", "nonce", "signed_at", "ledger_time", "prev", "signature",
@@ -189,7 +203,10 @@ def _decode(row: Row) -> tuple[dict | None, list[tuple[str, str]]]:
     except ValueError:
         return None, [(UNDECODABLE_ROW, "ledger_time is not a ledger time")]
     problems = []
-    recomputed = event_hash(event)
+    try:
+        recomputed = event_hash(event)
+    except UnicodeEncodeError:
+        return None, [(UNDECODABLE_ROW, "a string holds a lone surrogate: not Unicode text")]
     if recomputed != event["hash"]:
         problems.append((CONTENT_ALTERED, f"hash recomputes to {recomputed}, stored {event['hash']}"))
     elif canonical_json(event) != bytes(state):
@@ -226,6 +243,7 @@ def examine(row: Row, receipt: ReceiptRow | None, history: RegistryHistory) -> t
     findings = list(problems)
     if event is None:
         return (position, originator_id, row_version, None, None, None, None, findings)
+    findings.extend(_rule_findings(event))
     misplaced = (stream_uuid(event["stream"]).hex != originator_id
                  or event["version"] != row_version)
     signed = _signature_finding(history, event, position, parse_time(event["ledger_time"]))

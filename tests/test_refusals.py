@@ -117,7 +117,9 @@ def test_stale_version(world, project):
     ({**INTAKE, "category": "lottery"}, "payload.category is not a valid category"),
 ])
 def test_malformed_payload(world, payload, message):
-    refused(world, world.sign(world.actors["tenderee-1"], STREAM, "project.intake/v1", payload),
+    """Checked before the signature: a client that skipped its own checks gets the reason."""
+    signed = world.sign(world.actors["tenderee-1"], STREAM, "project.intake/v1", INTAKE)
+    refused(world, SignedAction(replace(signed.action, payload=payload), signed.signature),
             errors.MalformedAction, message=message)
 
 
@@ -162,3 +164,37 @@ def test_several_events_in_one_append_chain_and_share_a_transaction(world):
     assert [r.version for r in receipts] == list(range(1, 101))
     assert len({r.position for r in receipts}) == 100
     assert world.ledger.stream(STREAM, fresh=True).head == receipts[-1].event_hash
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"control_price": "1.00\n"}, "payload.control_price is not a valid money"),
+    ({"tenderee": "tenderee-1\n"}, "payload.tenderee is not a valid id"),
+])
+def test_values_must_match_their_format_exactly(world, change, message):
+    refused(world, world.sign(world.actors["tenderee-1"], STREAM, "project.intake/v1",
+                              {**INTAKE, **change}), errors.MalformedAction, message=message)
+
+
+def test_text_that_is_not_unicode_is_refused_by_client_and_ledger(world):
+    from ledger.canonical import NotLedgerJSON
+
+    t = world.actors["tenderee-1"]
+    with pytest.raises(NotLedgerJSON, match="lone surrogate"):  # the client cannot sign it
+        world.sign(t, STREAM, "project.intake/v1", {**INTAKE, "title": "\ud800"})
+    signed = world.sign(t, STREAM, "project.intake/v1", INTAKE)  # nor smuggle it in after
+    forged = SignedAction(replace(signed.action, payload={**INTAKE, "title": "\ud800"}),
+                          signed.signature)
+    refused(world, forged, errors.MalformedAction, message="lone surrogate")
+
+
+def test_a_stream_name_with_a_trailing_newline_is_refused(world):
+    refused(world, world.sign(world.actors["tenderee-1"], STREAM + "\n", "project.intake/v1",
+                              INTAKE), errors.MalformedAction, message="is not 'project:<id>'")
+
+
+def test_times_take_ascii_digits_only(world):
+    t = world.actors["tenderee-1"]
+    world.submit(t, STREAM, "project.intake/v1", INTAKE)
+    refused(world, world.sign(t, STREAM, "project.announced/v1",
+                              {"bid_deadline": "２０２５-03-24T01:00:00.000000Z"}),
+            errors.MalformedAction, message="payload.bid_deadline is not a valid time")

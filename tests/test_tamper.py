@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from conftest import bid
+
 
 from ledger.canonical import canonical_json
 from ledger.envelope import event_hash, stream_uuid
@@ -12,7 +14,8 @@ from ledger.keys import SigningKey
 from ledger.store import open_recorder, parse_store_url
 from ledger.verify import (
     BAD_RECEIPT, BAD_SIGNATURE, CONTENT_ALTERED, DUPLICATE, KEY_REVOKED, LINK_BROKEN,
-    MISSING_EVENT, OUT_OF_ORDER, UNDECODABLE_ROW, UNKNOWN_KEY, StoreSource, verify,
+    MALFORMED_EVENT, MISSING_EVENT, OUT_OF_ORDER, UNDECODABLE_ROW, UNKNOWN_KEY, StoreSource,
+    verify,
 )
 from ledger.envelope import action_of, encode_signature
 
@@ -150,3 +153,36 @@ def test_event_signed_after_its_key_was_revoked(world, project):
     world.raw.execute(f"UPDATE {world.raw.events} SET {pos}=? WHERE {pos}=?", (revoke[0], free))
     report = run_verify(world.raw.url)
     assert KEY_REVOKED in kinds_at(report, project, 2)
+
+
+def test_a_lone_surrogate_in_a_stored_row_is_undecodable(world, project):
+    state = world.raw.row_of(stream_uuid(project), 2)[4]
+    assert b'"bidder":"bidder-1"' in state
+    world.raw.set_state(stream_uuid(project), 2, state.replace(b'"bidder":"bidder-1"',
+                                                               b'"bidder":"\\ud800"', 1))
+    report = run_verify(world.raw.url)
+    assert UNDECODABLE_ROW in kinds_at(report, project, 2)
+
+
+def test_an_event_the_rules_forbid_is_malformed_even_when_signed(world, project):
+    """Someone holding the bidder's key writes, behind the ledger, a type it would refuse."""
+    e = envelope(world.raw, project, 5)
+    e["type"] = "actor.registered/v1"
+    e["signature"] = encode_signature(world.actors["bidder-1"].key.sign(
+        action_of(e).signing_bytes()))
+    e["hash"] = event_hash(e)
+    world.raw.set_state(stream_uuid(project), 5, canonical_json(e))
+    world.raw.set_topic(stream_uuid(project), 5, e["type"])
+    report = run_verify(world.raw.url)
+    assert MALFORMED_EVENT in kinds_at(report, project, 5)
+
+
+def test_after_the_newest_event_is_deleted_the_ledger_still_appends(world, project):
+    """Positions are never reused, so the deleted event's receipt cannot block new appends."""
+    world.raw.delete(stream_uuid(project), 7)
+    world.ledger.stream(project)  # the ledger re-reads the stream
+    receipt = world.submit(world.actors["bidder-2"], project, "project.bid-submitted/v1",
+                           bid("bidder-2", 77))
+    assert receipt.version == 7
+    report = run_verify(world.raw.url)
+    assert {f.kind for f in report.findings} == {MISSING_EVENT}
