@@ -62,7 +62,8 @@ def cli() -> None:
               help="verify an exported evidence bundle instead of a store (no database needed)")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
-              help="processes that check signatures (default: one per core)")
+              help="processes that check signatures (default: one per core, one for "
+                   "logs under 5,000 events)")
 @click.option("--ledger-key-id", help="the ledger key id you expect (as published); "
               "a different key is a finding")
 def verify(store: str, bundle: Path | None, as_json: bool, workers: int | None,

@@ -49,6 +49,7 @@ NOT_PERMITTED = "not_permitted"
 MALFORMED_EVENT = "malformed_event"
 NO_LEDGER_KEY = "no_ledger_key"
 
+SMALL_LOG = 5_000  # events: below this, one process verifies faster than a pool
 MAX_KEPT_FINDINGS = 10_000  # findings beyond this are counted, not kept (memory stays bounded)
 
 Row = tuple  # (position, originator_id hex, version, topic, state bytes)
@@ -308,8 +309,10 @@ def verify(source: Source, *, pinned_ledger_key: bytes | None = None, workers: i
         report.ledger_key_id = key_id(history.anchors.public_key)
 
     streams: dict[str, _StreamState] = {}  # by originator id (hex)
-    bar = _progress_bar(source.count()) if progress else None
-    workers = workers if workers is not None else max(1, multiprocessing.cpu_count())
+    total = source.count()
+    bar = _progress_bar(total) if progress else None
+    if workers is None:  # one process per core, unless starting them costs more than it saves
+        workers = 1 if total < SMALL_LOG else max(1, multiprocessing.cpu_count())
 
     def consume(checked: tuple[list[tuple], list[ReceiptRow], int]) -> None:
         results, orphans, receipts = checked
