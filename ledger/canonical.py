@@ -138,16 +138,15 @@ def format_time(moment: datetime) -> str:
 
 
 def is_time(text: object) -> bool:
-    if not isinstance(text, str) or _TIME.fullmatch(text) is None:
-        return False
     try:
-        parse_time(text)
+        parse_time(text)  # type: ignore[arg-type]
     except ValueError:
         return False
     return True
 
 
 def parse_time(text: str) -> datetime:
+    """A ledger time (format checked first, then calendar validity)."""
     if not isinstance(text, str) or _TIME.fullmatch(text) is None:
         raise ValueError(f"{text!r} is not a ledger time such as 2025-03-01T08:30:00.000000Z")
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text)  # ISO 8601 with Z: aware UTC, microseconds kept

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import os
 import stat
@@ -39,10 +40,15 @@ def decode_public_key(text: str) -> bytes:
 def signature_ok(public_key: bytes, message: bytes, signature: bytes) -> bool:
     """Ed25519 (RFC 8032) verification, via libsodium."""
     try:
-        nacl.signing.VerifyKey(public_key).verify(message, signature)
+        _verify_key(public_key).verify(message, signature)
     except (nacl.exceptions.BadSignatureError, ValueError, TypeError):
         return False
     return True
+
+
+@functools.lru_cache(maxsize=65536)
+def _verify_key(public_key: bytes) -> nacl.signing.VerifyKey:
+    return nacl.signing.VerifyKey(public_key)
 
 
 class SigningKey:

@@ -254,10 +254,13 @@ class _Batch:
 
     def guard(self, tx: Transaction) -> None:
         """Inside the transaction: no key relied on was changed by another writer meanwhile."""
+        if not self.guards:
+            return
+        stored = tx.stream_versions([stream_uuid(name) for name in self.guards])
         for name, seen in self.guards.items():
             stream = self.streams.get(name)
             expected = stream.version if stream is not None else seen
-            if tx.stream_version(stream_uuid(name)) != expected:
+            if stored.get(stream_uuid(name), 0) != expected:
                 raise StaleVersion(f"the keys of {name} changed during this append; sign again")
 
     def keep(self) -> None:

@@ -1,5 +1,5 @@
 """Stores: a URL names one (SQLite file or PostgreSQL database), and the eventsourcing
-recorders keep the events. Beside the events each store keeps two tables written in the same
+recorders keep the events (store_sqlite.py, store_postgres.py: imported only when used). Beside the events each store keeps two tables written in the same
 transaction: the receipts (what the ledger signed for each position) and the nonces used.
 
     sqlite:///absolute/path/ledger.db      sqlite:relative/path/ledger.db
@@ -18,10 +18,6 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
 import platformdirs
-from psycopg.sql import SQL
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from .errors import StoreUnavailable
 
@@ -72,7 +68,7 @@ class StoreURL:
                 PERSISTENCE_MODULE="eventsourcing.sqlite",
                 SQLITE_DBNAME=str(self.path),
                 SQLITE_LOCK_TIMEOUT="30",
-                APPLICATION_RECORDER_TOPIC="ledger.store:SQLiteLedgerRecorder",
+                APPLICATION_RECORDER_TOPIC="ledger.store_sqlite:SQLiteLedgerRecorder",
             )
         else:
             env.update(
@@ -86,7 +82,7 @@ class StoreURL:
                 POSTGRES_CONNECT_TIMEOUT="5",
                 POSTGRES_POOL_SIZE="2",
                 POSTGRES_LOCK_TIMEOUT="30",
-                APPLICATION_RECORDER_TOPIC="ledger.store:PostgresLedgerRecorder",
+                APPLICATION_RECORDER_TOPIC="ledger.store_postgres:PostgresLedgerRecorder",
             )
         return env
 
@@ -156,7 +152,7 @@ def check_reachable(url: StoreURL, *, create: bool) -> None:
 class Transaction(Protocol):
     """The writes and reads the ledger makes inside the transaction that stores its events."""
 
-    def stream_version(self, originator_id: UUID) -> int: ...
+    def stream_versions(self, originator_ids: Sequence[UUID]) -> dict[UUID, int]: ...
     def add_nonces(self, rows: Sequence[tuple[str, str]]) -> None: ...
     def add_receipts(self, rows: Sequence[tuple[int, str, int, str, str, str]]) -> None: ...
 
@@ -172,147 +168,6 @@ class ReceiptRow:
     event_hash: str
     ledger_time: str
     signature: str
-
-
-class _SQLiteTransaction:
-    def __init__(self, cursor: Any):
-        self.c = cursor
-
-    def stream_version(self, originator_id: UUID) -> int:
-        self.c.execute(f"SELECT MAX(originator_version) FROM {EVENTS} WHERE originator_id=?",
-                       (originator_id.hex,))
-        return self.c.fetchone()[0] or 0
-
-    def add_nonces(self, rows: Sequence[tuple[str, str]]) -> None:
-        self.c.executemany(f"INSERT INTO {NONCES} VALUES (?,?)", rows)
-
-    def add_receipts(self, rows: Sequence[tuple]) -> None:
-        self.c.executemany(f"INSERT INTO {RECEIPTS} VALUES (?,?,?,?,?,?)", rows)
-
-
-class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
-    """eventsourcing's SQLite recorder, with positions that are never reused: the events
-    table declares its rowid with AUTOINCREMENT, so neither deleting the newest event nor
-    VACUUM can hand an old position (and its receipt) to a new event."""
-
-    def __init__(self, datastore: Any, events_table_name: str = EVENTS):
-        super().__init__(datastore, events_table_name)
-        self.insert_events_statement = (
-            f"INSERT INTO {EVENTS} (originator_id, originator_version, topic, state) "
-            "VALUES (?,?,?,?)")
-
-    def construct_create_table_statements(self) -> list[str]:
-        return [
-            f"CREATE TABLE IF NOT EXISTS {EVENTS} (rowid INTEGER PRIMARY KEY AUTOINCREMENT, "
-            "originator_id TEXT NOT NULL, originator_version INTEGER NOT NULL, topic TEXT, "
-            "state BLOB, UNIQUE (originator_id, originator_version))",
-            f"CREATE TABLE IF NOT EXISTS {RECEIPTS} (position INTEGER PRIMARY KEY, "
-            "stream TEXT NOT NULL, version INTEGER NOT NULL, event_hash TEXT NOT NULL, "
-            "ledger_time TEXT NOT NULL, signature TEXT NOT NULL)",
-            f"CREATE TABLE IF NOT EXISTS {NONCES} (actor TEXT NOT NULL, nonce TEXT NOT NULL, "
-            "PRIMARY KEY (actor, nonce)) WITHOUT ROWID",
-        ]
-
-    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any):
-        positions = super()._insert_events(c, stored_events)
-        within: Within | None = kwargs.get("within")
-        if within is not None:
-            within(_SQLiteTransaction(c), positions)
-        return positions
-
-    def nonce_used(self, actor: str, nonce: str) -> bool:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT 1 FROM {NONCES} WHERE actor=? AND nonce=?", (actor, nonce))
-            return c.fetchone() is not None
-
-    def select_receipts(self, gt: int, lte: int | None) -> list[ReceiptRow]:
-        statement = f"SELECT * FROM {RECEIPTS} WHERE position>?"
-        params: list[int] = [gt]
-        if lte is not None:
-            statement += " AND position<=?"
-            params.append(lte)
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(statement + " ORDER BY position", params)
-            return [ReceiptRow(*tuple(row)) for row in c.fetchall()]
-
-    def counts(self) -> tuple[int, int]:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT (SELECT COUNT(*) FROM {EVENTS}), (SELECT COUNT(*) FROM {RECEIPTS})")
-            return tuple(c.fetchone())
-
-
-class _PostgresTransaction:
-    def __init__(self, cursor: Any, schema: str):
-        self.c = cursor
-        self.schema = schema
-
-    def stream_version(self, originator_id: UUID) -> int:
-        self.c.execute(f'SELECT MAX(originator_version) AS v FROM "{self.schema}".{EVENTS} '
-                       "WHERE originator_id=%s", (originator_id,))
-        return self.c.fetchone()["v"] or 0
-
-    def add_nonces(self, rows: Sequence[tuple[str, str]]) -> None:
-        self.c.executemany(f'INSERT INTO "{self.schema}".{NONCES} VALUES (%s,%s)', rows)
-
-    def add_receipts(self, rows: Sequence[tuple]) -> None:
-        self.c.executemany(f'INSERT INTO "{self.schema}".{RECEIPTS} VALUES (%s,%s,%s,%s,%s,%s)',
-                           rows)
-
-
-class PostgresLedgerRecorder(PostgresApplicationRecorder):
-    def __init__(self, datastore: Any, **kwargs: Any):
-        super().__init__(datastore, **kwargs)
-        schema = self.datastore.schema
-        self.sql_create_statements.extend([
-            SQL(f'CREATE TABLE IF NOT EXISTS "{schema}".{RECEIPTS} (position BIGINT PRIMARY KEY, '
-                "stream TEXT NOT NULL, version BIGINT NOT NULL, event_hash TEXT NOT NULL, "
-                "ledger_time TEXT NOT NULL, signature TEXT NOT NULL)"),
-            SQL(f'CREATE TABLE IF NOT EXISTS "{schema}".{NONCES} (actor TEXT NOT NULL, '
-                "nonce TEXT NOT NULL, PRIMARY KEY (actor, nonce))"),
-        ])
-
-    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any):
-        """One transaction: lock (commit order = position order), events, then `within`."""
-        rows = [
-            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
-            for e in stored_events
-        ]
-        within: Within | None = kwargs.get("within")
-        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
-            self._lock_table(curs)
-            self._notify_channel(curs)
-            curs.execute(self.insert_events_statement + SQL(", originator_id, originator_version"),
-                         (rows,))
-            # RETURNING order is not promised by SQL: match positions to events by key
-            issued = {(r["originator_id"], r["originator_version"]): r["notification_id"]
-                      for r in curs.fetchall()}
-            positions = [issued[(e.originator_id, e.originator_version)] for e in stored_events]
-            if within is not None:
-                within(_PostgresTransaction(curs, self.datastore.schema), positions)
-        return positions
-
-    def _query(self, statement: str, params: Sequence[Any]) -> list[dict]:
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, params)
-            return curs.fetchall()
-
-    def nonce_used(self, actor: str, nonce: str) -> bool:
-        return bool(self._query(f'SELECT 1 FROM "{self.datastore.schema}".{NONCES} '
-                                "WHERE actor=%s AND nonce=%s", (actor, nonce)))
-
-    def select_receipts(self, gt: int, lte: int | None) -> list[ReceiptRow]:
-        statement = f'SELECT * FROM "{self.datastore.schema}".{RECEIPTS} WHERE position>%s'
-        params: list[int] = [gt]
-        if lte is not None:
-            statement += " AND position<=%s"
-            params.append(lte)
-        return [ReceiptRow(**row) for row in self._query(statement + " ORDER BY position", params)]
-
-    def counts(self) -> tuple[int, int]:
-        s = self.datastore.schema
-        row = self._query(f'SELECT (SELECT COUNT(*) FROM "{s}".{EVENTS}) AS e, '
-                          f'(SELECT COUNT(*) FROM "{s}".{RECEIPTS}) AS r', ())[0]
-        return row["e"], row["r"]
 
 
 def iter_rows(recorder: Any, *, batch: int = 2000, start: int = 0) -> Iterator[tuple[list, list[ReceiptRow]]]:
