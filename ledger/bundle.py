@@ -28,7 +28,7 @@ from cryptography import x509
 from .catalogue import REGISTRY_TYPES
 from .errors import BundleError
 from .keys import key_id
-from .store import ReceiptRow, iter_rows
+from .store import ReceiptRow, StoreURL, iter_rows
 from .verify import RegistryHistory, Row, Verification, replay_registry
 
 BUNDLE_FORMAT = "sunledger-bundle/v1"
@@ -51,12 +51,14 @@ def _receipt_json(r: ReceiptRow) -> dict:
             "signature": r.signature, "stream": r.stream, "version": r.version}
 
 
-def export_bundle(recorder, out: Path, *, on_progress: Callable[[int], None] | None = None) -> dict:
+def export_bundle(url: StoreURL, out: Path, *,
+                  on_progress: Callable[[int], None] | None = None) -> dict:
     """Write the bundle of a store to `out` (atomically: a partial file is never left)."""
     from .verify import StoreSource
 
-    report = Verification()
-    history = replay_registry(StoreSource(recorder).registry_rows(), None, report)
+    source = StoreSource(url)
+    recorder = source.recorder
+    history = replay_registry(source.registry_rows(), None, Verification())
     tmp = out.with_name(out.name + ".partial")
     digests: dict[str, str] = {}
     counts = {"events": 0, "receipts": 0}
@@ -169,7 +171,13 @@ class BundleSource:
                     if item.get("type") in REGISTRY_TYPES:
                         yield _row(item)
 
-    def batches(self, size: int = 2000) -> Iterator[tuple[list[Row], list[ReceiptRow]]]:
+    def load(self, job: tuple[list[Row], list[ReceiptRow]]) -> tuple[list[Row], list[ReceiptRow]]:
+        return job  # the main process read it: a ZIP member is read in order
+
+    def __getstate__(self) -> dict:
+        return {"manifest": self.manifest}  # workers only call load()
+
+    def jobs(self, size: int = 1000) -> Iterator[tuple[list[Row], list[ReceiptRow]]]:
         rows: list[Row] = []
         receipts: list[ReceiptRow] = []
         for item in self._lines():

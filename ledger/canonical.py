@@ -2,28 +2,26 @@
 
 The evidence format hashes and signs the RFC 8785 encoding of JSON values. The ledger only
 admits a subset of JSON ("ledger JSON"): objects with string keys made of Basic Multilingual
-Plane characters, arrays, strings, true/false/null, and integers within ±(2^53 − 1). No
-floats. On that subset RFC 8785 reduces to: keys sorted by code point (which equals UTF-16
-order inside the BMP), no insignificant white space, UTF-8 output, strings escaped only
-for '"', '\\' and control characters, integers in plain decimal. That is exactly what the
-standard library's encoder produces with the options below, about five times faster than a
-general RFC 8785 implementation; the test suite checks the equality against the `rfc8785`
-package on generated values.
+Plane characters, arrays, strings of Unicode text, true/false/null, and integers within
+±(2^53 − 1). No floats. On that subset RFC 8785 reduces to: keys sorted by code point (which
+equals UTF-16 order inside the BMP), no insignificant white space, UTF-8 output, strings
+escaped only for '"', '\\' and control characters (\\b \\t \\n \\f \\r, else \\u00xx),
+integers in plain decimal. That is what `orjson` produces with sorted keys, about fourteen
+times faster than the standard library and twenty times faster than a general RFC 8785
+implementation; the test suite checks the equality against the `rfc8785` package on
+generated values.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 
+import orjson
+
 MAX_SAFE_INTEGER = 2**53 - 1
 MAX_DEPTH = 32
-
-_encoder = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
-)
 
 
 class NotLedgerJSON(ValueError):
@@ -35,72 +33,87 @@ class NotLedgerJSON(ValueError):
         self.reason = reason
 
 
-def check_ledger_json(value: object, path: str = "$", depth: int = 0) -> None:
-    """Raise NotLedgerJSON unless `value` is ledger JSON (see the module text)."""
-    if depth > MAX_DEPTH:
-        raise NotLedgerJSON(path, f"nested deeper than {MAX_DEPTH} levels")
-    if isinstance(value, str):
-        _check_text(value, path)
-        return
-    if value is None or value is True or value is False:
-        return
-    if isinstance(value, int):
-        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
-            raise NotLedgerJSON(path, "integer outside ±(2^53 − 1); use a decimal string")
-        return
-    if isinstance(value, float):
-        raise NotLedgerJSON(path, "floats are not allowed; use a decimal string")
-    if isinstance(value, list):
-        for i, item in enumerate(value):
-            check_ledger_json(item, f"{path}[{i}]", depth + 1)
-        return
-    if isinstance(value, dict):
+def is_ledger_json(value: object, depth: int = 0) -> bool:
+    """Whether `value` is ledger JSON (see the module text). Fast: no paths are built."""
+    kind = type(value)
+    if kind is str:
+        return value.isascii() or _is_text(value)
+    if kind is int:
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    if value is None or kind is bool:
+        return True
+    if depth >= MAX_DEPTH:
+        return False
+    if kind is dict:
         for key, item in value.items():
-            if not isinstance(key, str):
-                raise NotLedgerJSON(path, f"object key {key!r} is not a string")
-            _check_text(key, path)
-            if any(ord(ch) > 0xFFFF for ch in key):
-                raise NotLedgerJSON(path, f"object key {key!r} has a character outside the BMP")
-            check_ledger_json(item, f"{path}.{key}", depth + 1)
-        return
-    raise NotLedgerJSON(path, f"{type(value).__name__} is not a JSON type")
+            if type(key) is not str or not (key.isascii() or (_is_text(key) and max(key) <= "\uffff")):
+                return False
+            if not is_ledger_json(item, depth + 1):
+                return False
+        return True
+    if kind is list:
+        return all(is_ledger_json(item, depth + 1) for item in value)
+    return False
 
 
-def _check_text(text: str, path: str) -> None:
+def _is_text(text: str) -> bool:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise NotLedgerJSON(path, "a string holds a lone surrogate: not Unicode text") from None
+        return False
+    return True
+
+
+def check_ledger_json(value: object, path: str = "$") -> None:
+    """Raise NotLedgerJSON, naming the place, unless `value` is ledger JSON."""
+    if not is_ledger_json(value):
+        _explain(value, path, 0)
+        raise NotLedgerJSON(path, "not ledger JSON")  # pragma: no cover - _explain raises
+
+
+def _explain(value: object, path: str, depth: int) -> None:
+    """Find the first place where `value` is not ledger JSON, and raise there."""
+    if depth > MAX_DEPTH:
+        raise NotLedgerJSON(path, f"nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, str):
+        if not _is_text(value):
+            raise NotLedgerJSON(path, "a string holds a lone surrogate: not Unicode text")
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int):
+        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            raise NotLedgerJSON(path, "integer outside ±(2^53 − 1); use a decimal string")
+    elif isinstance(value, float):
+        raise NotLedgerJSON(path, "floats are not allowed; use a decimal string")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _explain(item, f"{path}[{i}]", depth + 1)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise NotLedgerJSON(path, f"object key {key!r} is not a string")
+            if not _is_text(key):
+                raise NotLedgerJSON(path, "an object key holds a lone surrogate")
+            if any(ord(ch) > 0xFFFF for ch in key):
+                raise NotLedgerJSON(path, f"object key {key!r} has a character outside the BMP")
+            _explain(item, f"{path}.{key}", depth + 1)
+    else:
+        raise NotLedgerJSON(path, f"{type(value).__name__} is not a JSON type")
 
 
 def canonical_json(value: object) -> bytes:
     """RFC 8785 bytes of a ledger-JSON value (the caller has checked it is ledger JSON)."""
-    return _encoder.encode(value).encode("utf-8")
-
-
-def _refuse_float(text: str) -> object:
-    raise NotLedgerJSON("$", f"float {text} is not allowed")
-
-
-def _bounded_int(text: str) -> int:
-    number = int(text)
-    if not -MAX_SAFE_INTEGER <= number <= MAX_SAFE_INTEGER:
-        raise NotLedgerJSON("$", f"integer {text} outside ±(2^53 − 1)")
-    return number
-
-
-def _refuse_constant(text: str) -> object:
-    raise NotLedgerJSON("$", f"{text} is not JSON")
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def parse_ledger_json(data: bytes | str) -> object:
-    """Parse JSON text, refusing floats, NaN/Infinity and unsafe integers."""
-    return json.loads(
-        data,
-        parse_float=_refuse_float,
-        parse_int=_bounded_int,
-        parse_constant=_refuse_constant,
-    )
+    """Parse JSON text that must be ledger JSON (no floats, no unsafe integers, Unicode text)."""
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        raise NotLedgerJSON("$", f"not JSON text: {error}") from None
+    check_ledger_json(value)
+    return value
 
 
 # --- value formats (DESIGN.md: money, times, identifiers) --------------------------------

@@ -105,8 +105,8 @@ def encode_signature(signature: bytes) -> str:
 def decode_signature(text: str) -> bytes:
     """Standard base64 with padding, exactly 64 bytes; ValueError otherwise."""
     try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, TypeError) as error:
+        raw = binascii.a2b_base64(text, strict_mode=True)
+    except (binascii.Error, TypeError, ValueError) as error:
         raise ValueError(f"signature is not base64: {error}") from None
     if len(raw) != 64 or encode_signature(raw) != text:
         raise ValueError("signature must be 64 bytes in canonical standard base64")
@@ -135,22 +135,32 @@ def seal(signed: SignedAction, *, ledger_time: str, prev: str) -> dict:
 
 def event_hash(event: dict) -> str:
     """SHA-256 over JCS of the event without its `hash` member, as lowercase hex."""
+    return hash_and_stored_bytes(event)[0]
+
+
+def hash_and_stored_bytes(event: dict) -> tuple[str, bytes]:
+    """The event's hash and what the store keeps, from one canonical encoding: in JCS order
+    `hash` is the second member, after `actor`, so the stored bytes are the hashed bytes
+    with `"hash":"…",` spliced in after the actor member."""
     body = {k: v for k, v in event.items() if k != "hash"}
-    return hashlib.sha256(canonical_json(body)).hexdigest()
+    hashed = canonical_json(body)
+    digest = hashlib.sha256(hashed).hexdigest()
+    split = len(b'{"actor":') + len(canonical_json(event["actor"])) + 1
+    return digest, hashed[:split] + b'"hash":"' + digest.encode() + b'",' + hashed[split:]
 
 
-def action_of(event: dict) -> Action:
-    """The action an event was sealed from (what the actor's signature covers)."""
-    return Action(
-        stream=event["stream"],
-        type=event["type"],
-        payload=event["payload"],
-        actor=event["actor"],
-        key_id=event["key_id"],
-        expected_version=event["version"] - 1,
-        nonce=event["nonce"],
-        signed_at=event["signed_at"],
-    )
+def action_bytes(event: dict) -> bytes:
+    """What the actor's signature of a stored event covers: JCS of its action."""
+    return canonical_json({
+        "actor": event["actor"],
+        "expected_version": event["version"] - 1,
+        "key_id": event["key_id"],
+        "nonce": event["nonce"],
+        "payload": event["payload"],
+        "signed_at": event["signed_at"],
+        "stream": event["stream"],
+        "type": event["type"],
+    })
 
 
 def stored_bytes(event: dict) -> bytes:

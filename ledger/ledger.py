@@ -5,6 +5,7 @@ receipt and nonce in one transaction. A refusal writes nothing."""
 from __future__ import annotations
 
 import threading
+import weakref
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol, Sequence
@@ -74,6 +75,7 @@ class Ledger(Application):
             ledger = cls(store, key, clock or SystemClock())
         except PersistenceError as error:
             raise StoreUnavailable(f"cannot open {store.display()}: {error}") from None
+        weakref.finalize(ledger, ledger.factory.close)  # at the latest at exit
         ledger._start(origin)
         return ledger
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol, Sequence
@@ -194,9 +195,14 @@ def open_recorder(url: StoreURL):
 
     check_reachable(url, create=False)
     env = Environment("sunledger", {**url.eventsourcing_env(), "CREATE_TABLE": "n"})
+    factory = InfrastructureFactory.construct(env)
+    # close the connections with the recorder (at the latest at exit, before the interpreter
+    # tears down what the driver's own finaliser needs)
     try:
-        recorder = InfrastructureFactory.construct(env).application_recorder()
+        recorder = factory.application_recorder()
+        weakref.finalize(recorder, factory.close)
         recorder.counts()
     except Exception as error:  # the store exists but is not a ledger
+        factory.close()
         raise StoreUnavailable(f"cannot read a ledger at {url.display()}: {error}") from None
     return recorder

@@ -15,14 +15,17 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Iterable, Iterator, Protocol, Sequence
 from uuid import UUID
 
-from .canonical import NotLedgerJSON, canonical_json, parse_ledger_json, parse_time
+import orjson
+
+from .canonical import is_ledger_json, parse_time
 from .catalogue import EVENT_TYPES, REGISTRY_TYPES
 from .envelope import (
-    EVENT_FIELDS, LEDGER_ACTOR, LEDGER_STREAM, STREAM, ZERO_HASH, action_of, decode_signature,
-    event_hash, stream_uuid,
+    EVENT_FIELDS, LEDGER_ACTOR, LEDGER_STREAM, STREAM, ZERO_HASH, action_bytes, decode_signature,
+    hash_and_stored_bytes, stream_uuid,
 )
 from .errors import LedgerError
 from .keys import key_id, signature_ok
@@ -31,7 +34,7 @@ from .registry import (
     ActorRecord, TrustAnchors, apply_actor_event, apply_ledger_event, check_registry_change,
     ledger_actor, new_actor, usable_key,
 )
-from .store import ReceiptRow
+from .store import ReceiptRow, StoreURL
 
 # Finding kinds: stable names, documented in docs/evidence-format.md ("Verification").
 CONTENT_ALTERED = "content_altered"
@@ -102,11 +105,13 @@ class Verification:
 
 
 class Source(Protocol):
-    """Where the rows come from: a store or a bundle."""
+    """Where the rows come from: a store or a bundle. Jobs are small and picklable; a worker
+    process turns one into rows and receipts with `load` (the source is pickled to it)."""
 
     def count(self) -> int: ...
     def registry_rows(self) -> Iterable[Row]: ...
-    def batches(self) -> Iterator[tuple[list[Row], list[ReceiptRow]]]: ...
+    def jobs(self) -> Iterator[object]: ...
+    def load(self, job: object) -> tuple[list[Row], list[ReceiptRow]]: ...
 
 
 # --- the registry as it stood at each position ------------------------------------------------
@@ -139,10 +144,10 @@ def replay_registry(rows: Iterable[Row], pinned_ledger_key: bytes | None,
     and that the ledger's own registry rules admit (the same rules the write path applies)."""
     history = RegistryHistory()
     for row in rows:
-        event, problems = _decode(row)
+        event, at, problems = _decode(row)
         if event is None or problems or _rule_findings(event):
             continue  # pass two reports it
-        position, at = row[0], parse_time(event["ledger_time"])
+        position = row[0]
         if event["type"] == "ledger.started/v1":
             if pinned_ledger_key is not None and key_id(pinned_ledger_key) != event["key_id"]:
                 report.add(Finding(NO_LEDGER_KEY, LEDGER_STREAM, 1, position,
@@ -184,38 +189,40 @@ def _rule_findings(event: dict) -> list[tuple[str, str]]:
 
 # --- row-local checks (run in worker processes) -----------------------------------------------
 
-def _decode(row: Row) -> tuple[dict | None, list[tuple[str, str]]]:
-    """The envelope of a row and what is wrong with it on its own (no keys needed)."""
+_TEXT_MEMBERS = ("actor", "key_id", "nonce", "signed_at", "ledger_time", "prev", "signature",
+                 "type", "hash")
+
+
+def _decode(row: Row) -> tuple[dict | None, datetime | None, list[tuple[str, str]]]:
+    """The envelope of a row, its ledger time, and what is wrong with it on its own."""
     position, originator_id, version, topic, state = row
     try:
-        event = parse_ledger_json(state)
-    except (NotLedgerJSON, ValueError, UnicodeDecodeError) as error:
-        return None, [(UNDECODABLE_ROW, f"state is not ledger JSON: {error}")]
-    if not isinstance(event, dict) or set(event) != EVENT_FIELDS:
-        return None, [(UNDECODABLE_ROW, "state is not an event envelope (members differ)")]
-    if not (isinstance(event["stream"], str) and STREAM.fullmatch(event["stream"])
-            and type(event["version"]) is int and isinstance(event["payload"], dict)
-            and all(isinstance(event[k], str) for k in
-                    ("actor", "key_id", "nonce", "signed_at", "ledger_time", "prev", "signature",
-                     "type", "hash"))):
-        return None, [(UNDECODABLE_ROW, "envelope members have the wrong types")]
+        event = orjson.loads(state)
+    except orjson.JSONDecodeError as error:
+        return None, None, [(UNDECODABLE_ROW, f"state is not JSON text: {error}")]
+    if type(event) is not dict or event.keys() != EVENT_FIELDS:
+        return None, None, [(UNDECODABLE_ROW, "state is not an event envelope (members differ)")]
+    if not (type(event["stream"]) is str and STREAM.fullmatch(event["stream"])
+            and type(event["version"]) is int and type(event["payload"]) is dict
+            and all(type(event[k]) is str for k in _TEXT_MEMBERS)):
+        return None, None, [(UNDECODABLE_ROW, "envelope members have the wrong types")]
+    if not is_ledger_json(event["payload"]):
+        return None, None, [(UNDECODABLE_ROW, "the payload is not ledger JSON (a float, an "
+                                              "unsafe integer or a key outside the BMP)")]
     try:
-        parse_time(event["ledger_time"])
+        at = parse_time(event["ledger_time"])
     except ValueError:
-        return None, [(UNDECODABLE_ROW, "ledger_time is not a ledger time")]
+        return None, None, [(UNDECODABLE_ROW, "ledger_time is not a ledger time")]
     problems = []
-    try:
-        recomputed = event_hash(event)
-    except UnicodeEncodeError:
-        return None, [(UNDECODABLE_ROW, "a string holds a lone surrogate: not Unicode text")]
+    recomputed, canonical = hash_and_stored_bytes(event)
     if recomputed != event["hash"]:
         problems.append((CONTENT_ALTERED, f"hash recomputes to {recomputed}, stored {event['hash']}"))
-    elif canonical_json(event) != bytes(state):
+    elif canonical != state:
         problems.append((CONTENT_ALTERED, "stored bytes are not the canonical encoding"))
     if topic != event["type"]:
         problems.append((CONTENT_ALTERED, f"row type {topic!r} differs from the event's "
                                           f"{event['type']!r}"))
-    return event, problems
+    return event, at, problems
 
 
 def _signature_finding(history: RegistryHistory, event: dict, position: int,
@@ -231,7 +238,7 @@ def _signature_finding(history: RegistryHistory, event: dict, position: int,
         signature = decode_signature(event["signature"])
     except ValueError as error:
         return BAD_SIGNATURE, str(error)
-    if not signature_ok(key.public_key, action_of(event).signing_bytes(), signature):
+    if not signature_ok(key.public_key, action_bytes(event), signature):
         return BAD_SIGNATURE, f"the signature of {event['actor']} does not verify with key {event['key_id']}"
     return None
 
@@ -240,14 +247,14 @@ def examine(row: Row, receipt: ReceiptRow | None, history: RegistryHistory) -> t
     """All checks of one row that need no other row: (position, originator_id, row version,
     stream, version, prev, hash, findings)."""
     position, originator_id, row_version = row[0], row[1], row[2]
-    event, problems = _decode(row)
+    event, at, problems = _decode(row)
     findings = list(problems)
     if event is None:
         return (position, originator_id, row_version, None, None, None, None, findings)
     findings.extend(_rule_findings(event))
     misplaced = (stream_uuid(event["stream"]).hex != originator_id
                  or event["version"] != row_version)
-    signed = _signature_finding(history, event, position, parse_time(event["ledger_time"]))
+    signed = _signature_finding(history, event, position, at)
     if signed is not None:
         findings.append(signed)
     if misplaced:
@@ -274,18 +281,23 @@ def examine(row: Row, receipt: ReceiptRow | None, history: RegistryHistory) -> t
             event["prev"], event["hash"], findings)
 
 
-_history: RegistryHistory | None = None
+_worker: tuple["Source", RegistryHistory] | None = None
 
 
-def _init_worker(history: RegistryHistory) -> None:
-    global _history
-    _history = history
+def _init_worker(source: "Source", history: RegistryHistory) -> None:
+    global _worker
+    _worker = (source, history)
 
 
-def _examine_batch(batch: tuple) -> tuple[list[tuple], list[ReceiptRow], int]:
-    rows, receipts, orphans = batch
-    assert _history is not None
-    return [examine(row, receipts.get(row[0]), _history) for row in rows], orphans, len(receipts)
+def _check_job(job: object) -> tuple[list[tuple], list[Finding], int]:
+    """In a worker: load one job's rows and receipts, and check all that needs no order."""
+    assert _worker is not None
+    source, history = _worker
+    rows, receipts = source.load(job)
+    by_position = {r.position: r for r in receipts}
+    present = {row[0] for row in rows}
+    orphans = [_orphan_receipt(r, history) for r in receipts if r.position not in present]
+    return [examine(row, by_position.get(row[0]), history) for row in rows], orphans, len(receipts)
 
 
 # --- pass two: everything, in order ----------------------------------------------------------
@@ -314,55 +326,48 @@ def verify(source: Source, *, pinned_ledger_key: bytes | None = None, workers: i
     if workers is None:  # one process per core, unless starting them costs more than it saves
         workers = 1 if total < SMALL_LOG else max(1, multiprocessing.cpu_count())
 
-    def consume(checked: tuple[list[tuple], list[ReceiptRow], int]) -> None:
+    def consume(checked: tuple[list[tuple], list[Finding], int]) -> None:
         results, orphans, receipts = checked
         report.receipts += receipts
-        for receipt in orphans:
-            _orphan_receipt(receipt, history, report)
+        for finding in orphans:
+            report.add(finding)
         _sequence(results, streams, report, bar)
 
     if workers > 1:
-        # At most a few batches in flight: Pool.imap would otherwise read the whole log ahead.
+        # At most a few jobs in flight: Pool.imap would otherwise read the whole log ahead.
         in_flight = threading.BoundedSemaphore(2 * workers + 2)
 
-        def jobs() -> Iterator[tuple]:
-            for job in _jobs(source):
+        def jobs() -> Iterator[object]:
+            for job in source.jobs():
                 in_flight.acquire()
                 yield job
 
         context = multiprocessing.get_context("forkserver")
-        with context.Pool(workers, initializer=_init_worker, initargs=(history,)) as pool:
-            for checked in pool.imap(_examine_batch, jobs(), chunksize=1):
+        context.set_forkserver_preload(["ledger.verify"])
+        with context.Pool(workers, initializer=_init_worker, initargs=(source, history)) as pool:
+            for checked in pool.imap(_check_job, jobs(), chunksize=1):
                 in_flight.release()
                 consume(checked)
     else:
-        _init_worker(history)
-        for job in _jobs(source):
-            consume(_examine_batch(job))
+        _init_worker(source, history)
+        for job in source.jobs():
+            consume(_check_job(job))
     if bar is not None:
         bar.close()
     report.streams = len(streams)
     return report
 
 
-def _jobs(source: Source) -> Iterator[tuple[list[Row], dict[int, ReceiptRow], list[ReceiptRow]]]:
-    """Batches of rows with their receipts, and the receipts whose event is gone."""
-    for rows, receipts in source.batches():
-        present = {row[0] for row in rows}
-        orphans = [r for r in receipts if r.position not in present]
-        yield rows, {r.position: r for r in receipts}, orphans
-
-
-def _orphan_receipt(receipt: ReceiptRow, history: RegistryHistory, report: Verification) -> None:
+def _orphan_receipt(receipt: ReceiptRow, history: RegistryHistory) -> Finding:
+    """A receipt whose position holds no event."""
     key = history.anchors.public_key
     body = receipt_body(receipt.event_hash, receipt.stream, receipt.version, receipt.position,
                         receipt.ledger_time)
     if key is not None and receipt_ok(body, receipt.signature, key):
-        report.add(Finding(MISSING_EVENT, receipt.stream, receipt.version, receipt.position,
-                           f"the ledger receipted event {receipt.event_hash} here; it is gone"))
-    else:
-        report.add(Finding(BAD_RECEIPT, receipt.stream, receipt.version, receipt.position,
-                           "a receipt with no event and no valid ledger signature"))
+        return Finding(MISSING_EVENT, receipt.stream, receipt.version, receipt.position,
+                       f"the ledger receipted event {receipt.event_hash} here; it is gone")
+    return Finding(BAD_RECEIPT, receipt.stream, receipt.version, receipt.position,
+                   "a receipt with no event and no valid ledger signature")
 
 
 def _sequence(results: Sequence[tuple], streams: dict[str, _StreamState],
@@ -406,10 +411,26 @@ def _progress_bar(total: int):
 # --- sources ---------------------------------------------------------------------------------
 
 class StoreSource:
-    """Rows straight from a store's tables, through the eventsourcing recorder."""
+    """Rows straight from a store's tables. Each worker opens the store itself and reads its
+    own ranges of positions, so rows never pass through the main process."""
 
-    def __init__(self, recorder):
-        self.recorder = recorder
+    def __init__(self, url: "StoreURL | str", recorder=None, job_size: int = 1000):
+        from .store import parse_store_url
+
+        self.url = parse_store_url(url) if isinstance(url, str) else url
+        self.job_size = job_size
+        self._recorder = recorder
+
+    def __getstate__(self) -> dict:
+        return {"url": self.url, "job_size": self.job_size, "_recorder": None}
+
+    @property
+    def recorder(self):
+        if self._recorder is None:
+            from .store import open_recorder
+
+            self._recorder = open_recorder(self.url)
+        return self._recorder
 
     def count(self) -> int:
         return self.recorder.counts()[0]
@@ -425,11 +446,17 @@ class StoreSource:
                 yield _row(n)
             last = batch[-1].id
 
-    def batches(self) -> Iterator[tuple[list[Row], list[ReceiptRow]]]:
-        from .store import iter_rows
+    def jobs(self) -> Iterator[tuple[int, int]]:
+        """Ranges (after, up to] of positions, up to the last event or receipt at the start."""
+        end = self.recorder.max_position()
+        for after in range(0, end, self.job_size):
+            yield after, min(after + self.job_size, end)
 
-        for notifications, receipts in iter_rows(self.recorder):
-            yield [_row(n) for n in notifications], receipts
+    def load(self, job: tuple[int, int]) -> tuple[list[Row], list[ReceiptRow]]:
+        after, upto = job
+        notifications = self.recorder.select_notifications(
+            start=after, stop=upto, limit=upto - after, inclusive_of_start=False)
+        return [_row(n) for n in notifications], self.recorder.select_receipts(after, upto)
 
 
 def _row(n) -> Row:

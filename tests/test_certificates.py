@@ -16,7 +16,6 @@ from ledger import errors
 from ledger.certificates import certificate_facts
 from ledger.client import ActorSigner
 from ledger.keys import SigningKey, key_id
-from ledger.store import open_recorder, parse_store_url
 from ledger.verify import StoreSource, verify
 
 START = datetime(2025, 1, 1, tzinfo=timezone.utc)
@@ -73,7 +72,7 @@ def test_certificate_from_a_trusted_ca_identifies_an_actor(world):
     payload = certificate_payload(issue(ca_key, ca, key))
     world.submit(world.registrar, "actor:bidder-c", "actor.certificate-added/v1", payload)
     world.submit(ActorSigner("bidder-c", key), "project:CERT-1", "project.intake/v1", INTAKE)
-    report = verify(StoreSource(open_recorder(parse_store_url(world.raw.url))), workers=1)
+    report = verify(StoreSource(world.raw.url), workers=1)
     assert report.intact, report.findings
     record = world.ledger.stream("actor:bidder-c").actor.keys[payload["key_id"]]
     assert record.certificate.serial == payload["serial"]

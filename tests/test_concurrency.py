@@ -9,7 +9,6 @@ import pytest
 from conftest import INTAKE, bid
 from ledger.errors import StaleVersion
 from ledger.ledger import Ledger
-from ledger.store import open_recorder, parse_store_url
 from ledger.verify import StoreSource, verify
 
 
@@ -49,7 +48,7 @@ def test_two_writers_racing_on_one_stream(world, tmp_path, rounds):
     # one version per round, no fork: versions 1..rounds+1, each once
     versions = [r[2] for r in world.raw.rows() if r[3] == "project.bid-submitted/v1"]
     assert sorted(versions) == list(range(2, rounds + 2))
-    report = verify(StoreSource(open_recorder(parse_store_url(world.raw.url))), workers=1)
+    report = verify(StoreSource(world.raw.url), workers=1)
     assert report.intact, report.findings
 
 

@@ -625,12 +625,10 @@ def test_sqlite_positions_are_rowids_without_gaps(store):
 def test_bundle_holds_the_same_rows_and_checks_out(store, tmp_path):
     rows, ledger_seed = store
     from ledger.bundle import export_bundle  # creating the bundle only
-    from ledger.store import open_recorder, parse_store_url
+    from ledger.store import parse_store_url
 
     out = tmp_path / "bundle.zip"
-    recorder = open_recorder(parse_store_url(f"sqlite:{rows.path}"))
-    export_bundle(recorder, out)
-    recorder.datastore.close()
+    export_bundle(parse_store_url(f"sqlite:{rows.path}"), out)
 
     with zipfile.ZipFile(out) as zf:
         members = {info.filename: zf.read(info) for info in zf.infolist()}

@@ -7,7 +7,6 @@ from ledger.envelope import LEDGER_ACTOR
 from ledger.keys import SigningKey
 from ledger.ledger import Ledger
 from ledger.simulate import Simulation, simulate
-from ledger.store import open_recorder, parse_store_url
 from ledger.verify import StoreSource, verify
 
 
@@ -32,7 +31,7 @@ def test_simulation_in_batches_on_each_engine(store_url, tmp_path):
     ledger = Ledger.open(store_url, key_path=tmp_path / "k")
     result = simulate(ledger, projects=2, seed=4, batch=50)
     assert result.actions > 60
-    report = verify(StoreSource(open_recorder(parse_store_url(store_url))), workers=2)
+    report = verify(StoreSource(store_url), workers=2)
     assert report.intact, report.findings
     assert report.events == result.actions + 1  # + ledger.started
     ledger.close()

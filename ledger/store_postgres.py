@@ -1,0 +1,97 @@
+"""The PostgreSQL store: eventsourcing's PostgreSQL recorder with the ledger's receipts and
+nonces, written in the transaction that holds the events table's lock."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.sql import SQL
+
+from .store import EVENTS, NONCES, RECEIPTS, ReceiptRow, Within
+
+
+class _PostgresTransaction:
+    def __init__(self, cursor: Any, schema: str):
+        self.c = cursor
+        self.schema = schema
+
+    def stream_versions(self, originator_ids: Sequence[UUID]) -> dict[UUID, int]:
+        self.c.execute(f'SELECT originator_id, MAX(originator_version) AS v FROM "{self.schema}".'
+                       f"{EVENTS} WHERE originator_id = ANY(%s) GROUP BY originator_id",
+                       (list(originator_ids),))
+        return {row["originator_id"]: row["v"] for row in self.c.fetchall()}
+
+    # one statement per table, whatever the number of rows (the table lock is held meanwhile)
+    def add_nonces(self, rows: Sequence[tuple[str, str]]) -> None:
+        self.c.execute(f'INSERT INTO "{self.schema}".{NONCES} SELECT * FROM '
+                       "unnest(%s::text[], %s::text[])", [list(c) for c in zip(*rows)])
+
+    def add_receipts(self, rows: Sequence[tuple]) -> None:
+        self.c.execute(f'INSERT INTO "{self.schema}".{RECEIPTS} SELECT * FROM unnest(%s::bigint[], '
+                       "%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[])",
+                       [list(c) for c in zip(*rows)])
+
+
+class PostgresLedgerRecorder(PostgresApplicationRecorder):
+    def __init__(self, datastore: Any, **kwargs: Any):
+        super().__init__(datastore, **kwargs)
+        schema = self.datastore.schema
+        self.sql_create_statements.extend([
+            SQL(f'CREATE TABLE IF NOT EXISTS "{schema}".{RECEIPTS} (position BIGINT PRIMARY KEY, '
+                "stream TEXT NOT NULL, version BIGINT NOT NULL, event_hash TEXT NOT NULL, "
+                "ledger_time TEXT NOT NULL, signature TEXT NOT NULL)"),
+            SQL(f'CREATE TABLE IF NOT EXISTS "{schema}".{NONCES} (actor TEXT NOT NULL, '
+                "nonce TEXT NOT NULL, PRIMARY KEY (actor, nonce))"),
+        ])
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any):
+        """One transaction: lock (commit order = position order), events, then `within`."""
+        rows = [
+            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
+            for e in stored_events
+        ]
+        within: Within | None = kwargs.get("within")
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            self._lock_table(curs)
+            self._notify_channel(curs)
+            curs.execute(self.insert_events_statement + SQL(", originator_id, originator_version"),
+                         (rows,))
+            # RETURNING order is not promised by SQL: match positions to events by key
+            issued = {(r["originator_id"], r["originator_version"]): r["notification_id"]
+                      for r in curs.fetchall()}
+            positions = [issued[(e.originator_id, e.originator_version)] for e in stored_events]
+            if within is not None:
+                within(_PostgresTransaction(curs, self.datastore.schema), positions)
+        return positions
+
+    def _query(self, statement: str, params: Sequence[Any]) -> list[dict]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, params)
+            return curs.fetchall()
+
+    def nonce_used(self, actor: str, nonce: str) -> bool:
+        return bool(self._query(f'SELECT 1 FROM "{self.datastore.schema}".{NONCES} '
+                                "WHERE actor=%s AND nonce=%s", (actor, nonce)))
+
+    def select_receipts(self, gt: int, lte: int | None) -> list[ReceiptRow]:
+        statement = f'SELECT * FROM "{self.datastore.schema}".{RECEIPTS} WHERE position>%s'
+        params: list[int] = [gt]
+        if lte is not None:
+            statement += " AND position<=%s"
+            params.append(lte)
+        return [ReceiptRow(**row) for row in self._query(statement + " ORDER BY position", params)]
+
+    def max_position(self) -> int:
+        s = self.datastore.schema
+        row = self._query(f'SELECT GREATEST((SELECT MAX(notification_id) FROM "{s}".{EVENTS}), '
+                          f'(SELECT MAX(position) FROM "{s}".{RECEIPTS})) AS p', ())[0]
+        return row["p"] or 0
+
+    def counts(self) -> tuple[int, int]:
+        s = self.datastore.schema
+        row = self._query(f'SELECT (SELECT COUNT(*) FROM "{s}".{EVENTS}) AS e, '
+                          f'(SELECT COUNT(*) FROM "{s}".{RECEIPTS}) AS r', ())[0]
+        return row["e"], row["r"]
