@@ -177,6 +177,12 @@ class BundleSource:
     def __getstate__(self) -> dict:
         return {"manifest": self.manifest}  # workers only call load()
 
+    def detached(self) -> "BundleSource":
+        """This source for a worker process, which only calls load()."""
+        worker = BundleSource.__new__(BundleSource)
+        worker.manifest = self.manifest
+        return worker
+
     def jobs(self, size: int = 1000) -> Iterator[tuple[list[Row], list[ReceiptRow]]]:
         rows: list[Row] = []
         receipts: list[ReceiptRow] = []

@@ -40,6 +40,9 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         super().__init__(datastore, **kwargs)
         schema = self.datastore.schema
         self.sql_create_statements.extend([
+            # the verifier's first pass reads the registry events by type
+            SQL(f'CREATE INDEX IF NOT EXISTS {EVENTS}_topic ON "{schema}".{EVENTS} '
+                "(topic, notification_id)"),
             SQL(f'CREATE TABLE IF NOT EXISTS "{schema}".{RECEIPTS} (position BIGINT PRIMARY KEY, '
                 "stream TEXT NOT NULL, version BIGINT NOT NULL, event_hash TEXT NOT NULL, "
                 "ledger_time TEXT NOT NULL, signature TEXT NOT NULL)"),

@@ -46,6 +46,8 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             f"CREATE TABLE IF NOT EXISTS {EVENTS} (rowid INTEGER PRIMARY KEY AUTOINCREMENT, "
             "originator_id TEXT NOT NULL, originator_version INTEGER NOT NULL, topic TEXT, "
             "state BLOB, UNIQUE (originator_id, originator_version))",
+            # the verifier's first pass reads the registry events by type
+            f"CREATE INDEX IF NOT EXISTS {EVENTS}_topic ON {EVENTS} (topic, rowid)",
             f"CREATE TABLE IF NOT EXISTS {RECEIPTS} (position INTEGER PRIMARY KEY, "
             "stream TEXT NOT NULL, version INTEGER NOT NULL, event_hash TEXT NOT NULL, "
             "ledger_time TEXT NOT NULL, signature TEXT NOT NULL)",

@@ -4,6 +4,7 @@ verify a bundle offline; exit codes 0 intact, 1 findings, 2 cannot run."""
 from __future__ import annotations
 
 import json
+import os
 import stat
 import subprocess
 import sys
@@ -142,3 +143,31 @@ def test_registering_an_actor_and_its_key_from_the_command_line(tmp_path):
     assert "INTACT" in sunledger("verify", "--store", url).stdout
     done = sunledger("keygen", "--out", str(tmp_path / "bidder.key"), check=2)
     assert "never overwritten" in done.stderr
+
+
+def test_a_progress_bar_shows_on_a_terminal_only(simulated):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a real size
+    done = subprocess.run([*SUNLEDGER, "verify", "--store", simulated], stdout=subprocess.PIPE,
+                          stderr=slave, timeout=300)
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    assert done.returncode == 0
+    assert b"verifying" in shown and b"event" in shown  # tqdm drew on the terminal
+    assert b"verifying" not in done.stdout  # and nothing of it went to the output
+    piped = sunledger("verify", "--store", simulated)
+    assert "verifying" not in piped.stderr  # not on a pipe
