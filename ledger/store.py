@@ -14,7 +14,7 @@ import re
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol, Sequence
+from typing import Any, Callable, Iterator, NamedTuple, Protocol, Sequence
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
@@ -161,8 +161,7 @@ class Transaction(Protocol):
 Within = Callable[[Transaction, Sequence[int]], None]
 
 
-@dataclass(frozen=True)
-class ReceiptRow:
+class ReceiptRow(NamedTuple):
     position: int
     stream: str
     version: int

@@ -87,6 +87,16 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             params.append(lte)
         return [ReceiptRow(**row) for row in self._query(statement + " ORDER BY position", params)]
 
+    def select_rows(self, after: int, upto: int) -> list[tuple]:
+        """Stored rows in (after, upto] as plain tuples (position, originator id in hex,
+        version, topic, state): the verifier's bulk read, without per-row objects."""
+        rows = self._query(
+            "SELECT notification_id AS p, replace(originator_id::text, '-', '') AS o, "
+            f'originator_version AS v, topic AS t, state AS s FROM "{self.datastore.schema}".'
+            f"{EVENTS} WHERE notification_id>%s AND notification_id<=%s ORDER BY notification_id",
+            (after, upto))
+        return [(r["p"], r["o"], r["v"], r["t"], bytes(r["s"])) for r in rows]
+
     def max_position(self) -> int:
         s = self.datastore.schema
         row = self._query(f'SELECT GREATEST((SELECT MAX(notification_id) FROM "{s}".{EVENTS}), '

@@ -75,7 +75,15 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             params.append(lte)
         with self.datastore.transaction(commit=False) as c:
             c.execute(statement + " ORDER BY position", params)
-            return [ReceiptRow(*tuple(row)) for row in c.fetchall()]
+            return [ReceiptRow._make(row) for row in c.fetchall()]
+
+    def select_rows(self, after: int, upto: int) -> list[tuple]:
+        """Stored rows in (after, upto] as plain tuples (position, originator id in hex,
+        version, topic, state): the verifier's bulk read, without per-row objects."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT rowid, originator_id, originator_version, topic, state FROM {EVENTS} "
+                      "WHERE rowid>? AND rowid<=? ORDER BY rowid", (after, upto))
+            return [tuple(row) for row in c.fetchall()]
 
     def max_position(self) -> int:
         with self.datastore.transaction(commit=False) as c:

@@ -511,9 +511,7 @@ class StoreSource:
 
     def load(self, job: tuple[int, int]) -> tuple[list[Row], list[ReceiptRow]]:
         after, upto = job
-        notifications = self.recorder.select_notifications(
-            start=after, stop=upto, limit=upto - after, inclusive_of_start=False)
-        return [_row(n) for n in notifications], self.recorder.select_receipts(after, upto)
+        return self.recorder.select_rows(after, upto), self.recorder.select_receipts(after, upto)
 
 
 def _row(n) -> Row:
