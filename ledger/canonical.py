@@ -34,25 +34,33 @@ class NotLedgerJSON(ValueError):
 
 
 def is_ledger_json(value: object, depth: int = 0) -> bool:
-    """Whether `value` is ledger JSON (see the module text). Fast: no paths are built."""
+    """Whether `value` is ledger JSON (see the module text). Fast: no paths are built, and
+    scalars inside containers are judged without a call."""
     kind = type(value)
-    if kind is str:
-        return value.isascii() or _is_text(value)
-    if kind is int:
-        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
-    if value is None or kind is bool:
-        return True
-    if depth >= MAX_DEPTH:
-        return False
     if kind is dict:
+        if depth >= MAX_DEPTH:
+            return False
         for key, item in value.items():
             if type(key) is not str or not (key.isascii() or (_is_text(key) and max(key) <= "\uffff")):
                 return False
-            if not is_ledger_json(item, depth + 1):
+            if not _is_member(item, depth):
                 return False
         return True
     if kind is list:
-        return all(is_ledger_json(item, depth + 1) for item in value)
+        return depth < MAX_DEPTH and all(_is_member(item, depth) for item in value)
+    return _is_member(value, depth - 1)
+
+
+def _is_member(item: object, depth: int) -> bool:
+    kind = type(item)
+    if kind is str:
+        return item.isascii() or _is_text(item)
+    if kind is int:
+        return -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER
+    if item is None or kind is bool:
+        return True
+    if kind is dict or kind is list:
+        return is_ledger_json(item, depth + 1)
     return False
 
 

@@ -139,13 +139,17 @@ def event_hash(event: dict) -> str:
 
 
 def hash_and_stored_bytes(event: dict) -> tuple[str, bytes]:
-    """The event's hash and what the store keeps, from one canonical encoding: in JCS order
-    `hash` is the second member, after `actor`, so the stored bytes are the hashed bytes
-    with `"hash":"…",` spliced in after the actor member."""
-    body = {k: v for k, v in event.items() if k != "hash"}
-    hashed = canonical_json(body)
-    digest = hashlib.sha256(hashed).hexdigest()
+    """The hash of an event (with or without its `hash` member) and the bytes the store keeps
+    for it, from one canonical encoding: in JCS order `hash` is the second member, after
+    `actor`, so the hashed bytes are the stored bytes without `"hash":"<64 hex>",`."""
     split = len(b'{"actor":') + len(canonical_json(event["actor"])) + 1
+    stored_hash = event.get("hash")
+    if type(stored_hash) is str and HASH_HEX.fullmatch(stored_hash):
+        whole = canonical_json(event)  # the hash member is exactly 74 bytes long here
+        hashed = whole[:split] + whole[split + len(b'"hash":"') + 64 + len(b'",'):]
+    else:
+        hashed = canonical_json({k: v for k, v in event.items() if k != "hash"})
+    digest = hashlib.sha256(hashed).hexdigest()
     return digest, hashed[:split] + b'"hash":"' + digest.encode() + b'",' + hashed[split:]
 
 

@@ -190,10 +190,6 @@ def _rule_findings(event: dict) -> list[tuple[str, str]]:
 
 # --- row-local checks (run in worker processes) -----------------------------------------------
 
-_TEXT_MEMBERS = ("actor", "key_id", "nonce", "signed_at", "ledger_time", "prev", "signature",
-                 "type", "hash")
-
-
 def _decode(row: Row) -> tuple[dict | None, datetime | None, list[tuple[str, str]]]:
     """The envelope of a row, its ledger time, and what is wrong with it on its own."""
     position, originator_id, version, topic, state = row
@@ -205,7 +201,10 @@ def _decode(row: Row) -> tuple[dict | None, datetime | None, list[tuple[str, str
         return None, None, [(UNDECODABLE_ROW, "state is not an event envelope (members differ)")]
     if not (type(event["stream"]) is str and STREAM.fullmatch(event["stream"])
             and type(event["version"]) is int and type(event["payload"]) is dict
-            and all(type(event[k]) is str for k in _TEXT_MEMBERS)):
+            # one chained comparison: every text member is a str
+            and str is type(event["actor"]) is type(event["key_id"]) is type(event["nonce"])
+            is type(event["signed_at"]) is type(event["ledger_time"]) is type(event["prev"])
+            is type(event["signature"]) is type(event["type"]) is type(event["hash"])):
         return None, None, [(UNDECODABLE_ROW, "envelope members have the wrong types")]
     if not is_ledger_json(event["payload"]):
         return None, None, [(UNDECODABLE_ROW, "the payload is not ledger JSON (a float, an "
