@@ -323,9 +323,9 @@ def examine_all(rows: list[Row], receipts: dict[int, ReceiptRow],
 _worker: tuple["Source", RegistryHistory] | None = None
 
 
-def _init_worker(source: "Source", history: RegistryHistory) -> None:
+def _init_worker(source: "Source | None", history: RegistryHistory | None) -> None:
     global _worker
-    _worker = (source, history)
+    _worker = (source, history) if source is not None else None
 
 
 def _check_job(job: object) -> tuple[list[tuple], list[Finding], int]:
@@ -341,13 +341,6 @@ def _check_job(job: object) -> tuple[list[tuple], list[Finding], int]:
 
 # --- pass two: everything, in order ----------------------------------------------------------
 
-@dataclass
-class _StreamState:
-    version: int
-    head: str
-    name: str
-
-
 def verify(source: Source, *, pinned_ledger_key: bytes | None = None, workers: int | None = None,
            progress: bool = False) -> Verification:
     report = Verification()
@@ -359,7 +352,7 @@ def verify(source: Source, *, pinned_ledger_key: bytes | None = None, workers: i
         report.origin = history.anchors.origin
         report.ledger_key_id = key_id(history.anchors.public_key)
 
-    streams: dict[str, _StreamState] = {}  # by originator id (hex)
+    streams: dict[str, tuple[int, str, str]] = {}  # by originator id (hex)
     total = source.count()
     if workers is None:  # one process per core, unless starting them costs more than it saves
         workers = 1 if total < SMALL_LOG else max(1, multiprocessing.cpu_count())
@@ -391,8 +384,11 @@ def verify(source: Source, *, pinned_ledger_key: bytes | None = None, workers: i
     else:
         bar = _progress_bar(total) if progress else None
         _init_worker(source, history)
-        for job in source.jobs():
-            consume(_check_job(job))
+        try:
+            for job in source.jobs():
+                consume(_check_job(job))
+        finally:
+            _init_worker(None, None)  # hold no store open in this module
     if bar is not None:
         bar.close()
     report.streams = len(streams)
@@ -422,20 +418,23 @@ def _orphan_receipt(receipt: ReceiptRow, history: RegistryHistory) -> Finding:
                    "a receipt with no event and no valid ledger signature")
 
 
-def _sequence(results: Sequence[tuple], streams: dict[str, _StreamState],
+def _sequence(results: Sequence[tuple], streams: dict[str, tuple[int, str, str]],
               report: Verification, bar) -> None:
-    """Per-stream order, in global order: links, gaps and regressions."""
+    """Per-stream order, in global order: links, gaps and regressions. `streams` maps an
+    originator id to the stream's last accepted (version, hash, name)."""
+    report.events += len(results)
     for position, originator_id, row_version, stream, version, prev, hash_, findings, _ in results:
-        report.events += 1
         state = streams.get(originator_id)
-        name = stream or (state.name if state else f"(stream {originator_id})")
+        if not findings and state is not None and version == state[0] + 1 and prev == state[1]:
+            streams[originator_id] = (version, hash_, stream)  # the common case: all is well
+            continue
+        name = stream or (state[2] if state else f"(stream {originator_id})")
         for kind, detail in findings:
             report.add(Finding(kind, name, version if version is not None else row_version,
                                position, detail))
         if stream is None:
             continue  # undecodable or misplaced: the next event of its stream shows the gap
-        last = state.version if state else 0
-        head = state.head if state else ZERO_HASH
+        last, head = (state[0], state[1]) if state else (0, ZERO_HASH)
         if version == last + 1:
             if prev != head:
                 report.add(Finding(LINK_BROKEN, stream, version, position,
@@ -449,7 +448,7 @@ def _sequence(results: Sequence[tuple], streams: dict[str, _StreamState],
             report.add(Finding(OUT_OF_ORDER, stream, version, position,
                                f"version {version} comes after version {last} in the global order"))
             continue
-        streams[originator_id] = _StreamState(version, hash_, stream)
+        streams[originator_id] = (version, hash_, stream)
     if bar is not None:
         bar.update(len(results))
 
@@ -466,7 +465,7 @@ class StoreSource:
     """Rows straight from a store's tables. Each worker opens the store itself and reads its
     own ranges of positions, so rows never pass through the main process."""
 
-    def __init__(self, url: "StoreURL | str", recorder=None, job_size: int = 1000):
+    def __init__(self, url: "StoreURL | str", recorder=None, job_size: int = 500):
         from .store import parse_store_url
 
         self.url = parse_store_url(url) if isinstance(url, str) else url

@@ -191,3 +191,4 @@ def project(world) -> str:
         bidder = f"bidder-{n % 2 + 1}"
         world.submit(world.actors[bidder], stream, "project.bid-submitted/v1", bid(bidder, n))
     return stream
+
