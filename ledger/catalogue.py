@@ -75,18 +75,23 @@ class EventType:
     fields: dict[str, tuple[str, bool]] = field(default_factory=dict)
     starts_stream: bool = False  # the only type allowed as version 1 of its stream
 
+    def __post_init__(self) -> None:
+        checks = tuple((name, KINDS[kind], kind, required)
+                       for name, (kind, required) in self.fields.items())
+        object.__setattr__(self, "_checks", checks)
+
     def problems(self, payload: dict) -> list[str]:
         """What is wrong with a payload for this type (empty when it is well formed)."""
         found = []
-        for name, (kind, required) in self.fields.items():
+        for name, check, kind, required in self._checks:
             if name not in payload:
                 if required:
                     found.append(f"payload.{name} is missing ({kind})")
-            elif not KINDS[kind](payload[name]):
+            elif not check(payload[name]):
                 found.append(f"payload.{name} is not a valid {kind}: {payload[name]!r:.80}")
-        for name in payload:
-            if name not in self.fields:
-                found.append(f"payload.{name} is not a field of {self.name}")
+        if not payload.keys() <= self.fields.keys():
+            found.extend(f"payload.{name} is not a field of {self.name}"
+                         for name in payload if name not in self.fields)
         return found
 
 

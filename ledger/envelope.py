@@ -108,7 +108,7 @@ def decode_signature(text: str) -> bytes:
         raw = binascii.a2b_base64(text, strict_mode=True)
     except (binascii.Error, TypeError, ValueError) as error:
         raise ValueError(f"signature is not base64: {error}") from None
-    if len(raw) != 64 or encode_signature(raw) != text:
+    if len(raw) != 64 or binascii.b2a_base64(raw, newline=False) != text.encode("ascii"):
         raise ValueError("signature must be 64 bytes in canonical standard base64")
     return raw
 
