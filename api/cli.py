@@ -79,11 +79,8 @@ def verify(store: str, bundle: Path | None, as_json: bool, workers: int | None,
             source = BundleSource(bundle)
             where = str(bundle)
         else:
-            from ledger.store import open_recorder, parse_store_url
-
-            url = parse_store_url(store)
-            source = StoreSource(open_recorder(url))
-            where = url.display()
+            source = StoreSource(store)
+            where = source.url.display()
         report = run_verify(source, workers=workers, progress=_tty() and not as_json)
     except LedgerError as error:
         _fail(error)
@@ -123,10 +120,8 @@ def export(store: str, out: Path) -> None:
 
     try:
         url = parse_store_url(store)
-        recorder = open_recorder(url)
-        total = recorder.counts()[0]
-        bar = _bar(total, "exporting")
-        manifest = export_bundle(recorder, out, on_progress=bar.update if bar else None)
+        bar = _bar(open_recorder(url).counts()[0], "exporting")
+        manifest = export_bundle(url, out, on_progress=bar.update if bar else None)
         if bar:
             bar.close()
     except LedgerError as error:
