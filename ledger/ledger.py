@@ -149,12 +149,12 @@ class Ledger(Application):
                 receipts: list[Receipt] = []
 
                 def within(tx: Transaction, positions: Sequence[int]) -> None:
-                    batch.guard(tx)
                     tx.add_nonces(batch.nonces)
                     receipts.extend(sign_receipt(self.key, event.envelope, position)
                                     for event, position in zip(batch.events, positions, strict=True))
                     tx.add_receipts([(r.position, r.stream, r.version, r.event_hash,
                                       r.ledger_time, r.signature) for r in receipts])
+                    batch.guard(tx)  # last: its answer also waits for the inserts before it
 
                 self.events.put(batch.events, within=within)
                 batch.keep()
@@ -256,8 +256,6 @@ class _Batch:
 
     def guard(self, tx: Transaction) -> None:
         """Inside the transaction: no key relied on was changed by another writer meanwhile."""
-        if not self.guards:
-            return
         stored = tx.stream_versions([stream_uuid(name) for name in self.guards])
         for name, seen in self.guards.items():
             stream = self.streams.get(name)
