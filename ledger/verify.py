@@ -121,6 +121,7 @@ class Source(Protocol):
 class RegistryHistory:
     anchors: TrustAnchors = field(default_factory=TrustAnchors)
     actors: dict[str, ActorRecord] = field(default_factory=dict)
+    positions: set[int] = field(default_factory=set)  # where the registry events stand
 
     def signer(self, actor: str) -> ActorRecord | None:
         if actor == LEDGER_ACTOR:
@@ -140,11 +141,16 @@ class RegistryHistory:
 
 
 def replay_registry(rows: Iterable[Row], pinned_ledger_key: bytes | None,
-                    report: Verification) -> RegistryHistory:
+                    report: Verification, *, check_signatures: bool = True) -> RegistryHistory:
     """Pass one: fold the registry events in global order, applying only those that verify
-    and that the ledger's own registry rules admit (the same rules the write path applies)."""
+    and that the ledger's own registry rules admit (the same rules the write path applies).
+
+    Without `check_signatures` their signatures are taken on trust here: pass two checks
+    every signature anyway, and `verify` replays strictly if it finds fault with any
+    registry event."""
     history = RegistryHistory()
     for row in rows:
+        history.positions.add(row[0])
         event, at, problems = _decode(row)
         if event is None or problems or _rule_findings(event):
             continue  # pass two reports it
@@ -157,10 +163,10 @@ def replay_registry(rows: Iterable[Row], pinned_ledger_key: bytes | None,
                 continue
             candidate = RegistryHistory()
             candidate.apply(event, position)
-            if _signature_finding(candidate, event, position, at) is None:
+            if not check_signatures or _signature_finding(candidate, event, position, at) is None:
                 history.apply(event, position)
             continue
-        if _signature_finding(history, event, position, at):
+        if check_signatures and _signature_finding(history, event, position, at):
             continue  # pass two reports it
         stream = event["stream"]
         current = history.actors.get(stream.split(":", 1)[1]) if stream != LEDGER_STREAM else None
@@ -343,8 +349,22 @@ def _check_job(job: object) -> tuple[list[tuple], list[Finding], int]:
 
 def verify(source: Source, *, pinned_ledger_key: bytes | None = None, workers: int | None = None,
            progress: bool = False) -> Verification:
+    """Verify everything. The registry's own signatures are first taken on trust in pass
+    one (pass two checks them with all the others); if anything is wrong with a registry
+    event, the whole verification runs again with pass one checking every signature, so
+    that no forged key can vouch for anything."""
+    report, history = _verify(source, pinned_ledger_key, workers, progress, strict=False)
+    if any(f.position in history.positions or f.position is None for f in report.findings) \
+            or report.findings_total > len(report.findings):
+        report, history = _verify(source, pinned_ledger_key, workers, progress, strict=True)
+    return report
+
+
+def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None,
+            progress: bool, strict: bool) -> tuple[Verification, RegistryHistory]:
     report = Verification()
-    history = replay_registry(source.registry_rows(), pinned_ledger_key, report)
+    history = replay_registry(source.registry_rows(), pinned_ledger_key, report,
+                              check_signatures=strict)
     if history.anchors.public_key is None:
         report.add(Finding(NO_LEDGER_KEY, LEDGER_STREAM, 1, None,
                            "no valid ledger.started/v1 event: receipts cannot be checked"))
@@ -392,7 +412,7 @@ def verify(source: Source, *, pinned_ledger_key: bytes | None = None, workers: i
     if bar is not None:
         bar.close()
     report.streams = len(streams)
-    return report
+    return report, history
 
 
 def _pool_context():
