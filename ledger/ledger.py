@@ -186,6 +186,8 @@ class _Batch:
         self.streams: dict[str, Stream | None] = {}
         self.events: list = []
         self.nonces: list[tuple[str, str]] = []
+        self.used: set[tuple[str, str]] = set()  # the same nonces, for lookups
+        self.advanced: set[str] = set()  # streams this append has already added to
         self.guards: dict[str, int] = {}  # actor streams whose keys were relied on
 
     def stream(self, name: str, fresh: bool = False) -> Stream | None:
@@ -202,13 +204,12 @@ class _Batch:
             raise BadSignature(
                 f"the signature does not verify with key {action.key_id} of {action.actor!r} "
                 "over the canonical action; sign JCS(action) exactly", actor=action.actor)
-        if (action.actor, action.nonce) in self.nonces:
+        if (action.actor, action.nonce) in self.used:
             raise NonceReused(f"nonce {action.nonce} of {action.actor!r} is used twice in this "
                               "append; sign each action with a fresh nonce", actor=action.actor)
         stream = self.stream(action.stream)
         version = stream.version if stream else 0
-        if action.expected_version != version and not any(
-                e.envelope["stream"] == action.stream for e in self.events):
+        if action.expected_version != version and action.stream not in self.advanced:
             stream = self.stream(action.stream, fresh=True)  # the cache may be behind
             version = stream.version if stream else 0
         if action.expected_version != version:
@@ -223,6 +224,8 @@ class _Batch:
         envelope = seal(signed, ledger_time=self.ledger_time, prev=stream.head)
         self.events.append(stream.record(envelope, self.now))
         self.nonces.append((action.actor, action.nonce))
+        self.used.add((action.actor, action.nonce))
+        self.advanced.add(action.stream)
 
     def signer(self, actor: str) -> ActorRecord | None:
         if actor == LEDGER_ACTOR:
@@ -265,7 +268,7 @@ class _Batch:
 
     def keep(self) -> None:
         """After the store committed: cache the streams this batch advanced."""
-        for name in {e.envelope["stream"] for e in self.events}:
+        for name in self.advanced:
             self.ledger._cache(self.streams[name])
 
     def forget(self) -> None:
