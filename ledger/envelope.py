@@ -47,6 +47,12 @@ def stream_uuid(stream: str) -> uuid.UUID:
     return uuid.uuid5(_STREAM_NAMESPACE, stream)
 
 
+@functools.lru_cache(maxsize=65536)
+def stream_id_hex(stream: str) -> str:
+    """The stored originator id of a stream as SQLite keeps it: 32 lowercase hex digits."""
+    return stream_uuid(stream).hex
+
+
 def project_stream(project_id: str) -> str:
     return f"project:{project_id}"
 

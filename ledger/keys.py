@@ -40,14 +40,15 @@ def decode_public_key(text: str) -> bytes:
 def signature_ok(public_key: bytes, message: bytes, signature: bytes) -> bool:
     """Ed25519 (RFC 8032) verification, via libsodium."""
     try:
-        _verify_key(public_key).verify(message, signature)
+        verify_key(public_key).verify(message, signature)
     except (nacl.exceptions.BadSignatureError, ValueError, TypeError):
         return False
     return True
 
 
 @functools.lru_cache(maxsize=65536)
-def _verify_key(public_key: bytes) -> nacl.signing.VerifyKey:
+def verify_key(public_key: bytes) -> nacl.signing.VerifyKey:
+    """The (cached) libsodium verifier of a public key."""
     return nacl.signing.VerifyKey(public_key)
 
 

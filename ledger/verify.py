@@ -25,10 +25,12 @@ from .canonical import canonical_json, is_ledger_json, parse_time
 from .catalogue import EVENT_TYPES, REGISTRY_TYPES
 from .envelope import (
     EVENT_FIELDS, LEDGER_ACTOR, LEDGER_STREAM, STREAM, ZERO_HASH, action_bytes, decode_signature,
-    hash_and_stored_bytes, stream_uuid,
+    hash_and_stored_bytes, stream_id_hex,
 )
 from .errors import LedgerError
-from .keys import key_id, signature_ok
+from nacl.exceptions import BadSignatureError
+
+from .keys import key_id, signature_ok, verify_key
 from .receipts import receipt_body, receipt_ok
 from .registry import (
     ActorRecord, TrustAnchors, apply_actor_event, apply_ledger_event, check_registry_change,
@@ -300,7 +302,7 @@ def examine(row: Row, receipt: ReceiptRow | None, history: RegistryHistory,
                                                    receipt.ledger_time))
                 checks.append((index, (ledger_key, body, signature, (
                     BAD_RECEIPT, "the receipt's signature does not verify with the ledger key"))))
-    if stream_uuid(event["stream"]).hex != originator_id or event["version"] != row_version:
+    if stream_id_hex(event["stream"]) != originator_id or event["version"] != row_version:
         return (position, originator_id, row_version, None, None, None, None, findings,
                 (sound, f"event {event['stream']} v{event['version']} is stored as version "
                         f"{row_version} of another stream or place"))
@@ -316,7 +318,9 @@ def examine_all(rows: list[Row], receipts: dict[int, ReceiptRow],
     results = [examine(row, receipts.get(row[0]), history, checks, i)
                for i, row in enumerate(rows)]
     for index, (public_key, message, signature, finding) in checks:
-        if not signature_ok(public_key, message, signature):
+        try:
+            verify_key(public_key).verify(message, signature)
+        except (BadSignatureError, ValueError, TypeError):
             results[index][7].append(finding)
     for result in results:
         if result[8] is not None:  # misplaced: a sound event copied, or a changed one
