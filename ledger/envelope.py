@@ -144,6 +144,9 @@ def event_hash(event: dict) -> str:
     return hash_and_stored_bytes(event)[0]
 
 
+_HASH_MEMBER = len(b'"hash":"') + 64 + len(b'",')
+
+
 def hash_and_stored_bytes(event: dict) -> tuple[str, bytes]:
     """The hash of an event (with or without its `hash` member) and the bytes the store keeps
     for it, from one canonical encoding: in JCS order `hash` is the second member, after
@@ -151,11 +154,14 @@ def hash_and_stored_bytes(event: dict) -> tuple[str, bytes]:
     split = len(b'{"actor":') + len(canonical_json(event["actor"])) + 1
     stored_hash = event.get("hash")
     if type(stored_hash) is str and HASH_HEX.fullmatch(stored_hash):
-        whole = canonical_json(event)  # the hash member is exactly 74 bytes long here
-        hashed = whole[:split] + whole[split + len(b'"hash":"') + 64 + len(b'",'):]
+        whole = canonical_json(event)
+        hashed = whole[:split] + whole[split + _HASH_MEMBER:]
+        digest = hashlib.sha256(hashed).hexdigest()
+        if digest == stored_hash:  # the usual case: the event as given is what is stored
+            return digest, whole
     else:
         hashed = canonical_json({k: v for k, v in event.items() if k != "hash"})
-    digest = hashlib.sha256(hashed).hexdigest()
+        digest = hashlib.sha256(hashed).hexdigest()
     return digest, hashed[:split] + b'"hash":"' + digest.encode() + b'",' + hashed[split:]
 
 

@@ -12,7 +12,6 @@ then sequences each stream's results in order in the main process (links, gaps, 
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import threading
 from dataclasses import asdict, dataclass, field
@@ -25,7 +24,7 @@ import orjson
 from .canonical import canonical_json, is_ledger_json, parse_time
 from .catalogue import EVENT_TYPES, REGISTRY_TYPES
 from .envelope import (
-    EVENT_FIELDS, HASH_HEX, LEDGER_ACTOR, LEDGER_STREAM, STREAM, ZERO_HASH, action_bytes, decode_signature,
+    EVENT_FIELDS, LEDGER_ACTOR, LEDGER_STREAM, STREAM, ZERO_HASH, action_bytes, decode_signature,
     hash_and_stored_bytes, stream_id_hex,
 )
 from .errors import LedgerError
@@ -59,7 +58,6 @@ SMALL_LOG = 5_000  # events: below this, one process verifies faster than a pool
 MAX_KEPT_FINDINGS = 10_000  # findings beyond this are counted, not kept (memory stays bounded)
 
 Row = tuple  # (position, originator_id hex, version, topic, state bytes)
-_HASH_MEMBER = len(b'"hash":"') + 64 + len(b'",')
 
 
 @dataclass(frozen=True)
@@ -224,14 +222,7 @@ def _decode(row: Row) -> tuple[dict | None, datetime | None, list[tuple[str, str
     except ValueError:
         return None, None, [(UNDECODABLE_ROW, "ledger_time is not a ledger time")]
     problems = []
-    if canonical_json(event) == state and HASH_HEX.fullmatch(event["hash"]):
-        # the common case: the stored bytes are canonical, so the hashed bytes are they
-        # without the hash member (second in JCS order, after the actor's)
-        split = len(b'{"actor":') + len(canonical_json(event["actor"])) + 1
-        recomputed = hashlib.sha256(state[:split] + state[split + _HASH_MEMBER:]).hexdigest()
-        canonical = state
-    else:
-        recomputed, canonical = hash_and_stored_bytes(event)
+    recomputed, canonical = hash_and_stored_bytes(event)
     if recomputed != event["hash"]:
         problems.append((CONTENT_ALTERED, f"hash recomputes to {recomputed}, stored {event['hash']}"))
     elif canonical != state:
