@@ -28,7 +28,7 @@ from cryptography import x509
 from .catalogue import REGISTRY_TYPES
 from .errors import BundleError
 from .keys import key_id
-from .store import ReceiptRow, StoreURL, iter_rows
+from .store import ReceiptRow, StoreURL
 from .verify import RegistryHistory, Row, Verification, replay_registry
 
 BUNDLE_FORMAT = "sunledger-bundle/v1"
@@ -57,7 +57,6 @@ def export_bundle(url: StoreURL, out: Path, *,
     from .verify import StoreSource
 
     source = StoreSource(url)
-    recorder = source.recorder
     history = replay_registry(source.registry_rows(), None, Verification())
     tmp = out.with_name(out.name + ".partial")
     digests: dict[str, str] = {}
@@ -66,17 +65,16 @@ def export_bundle(url: StoreURL, out: Path, *,
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
             with bundle.open(_info("events.jsonl"), "w") as handle:
                 digest = hashlib.sha256()
-                for notifications, receipts in iter_rows(recorder):
+                for job in source.jobs():
+                    rows, receipts = source.load(job)
                     by_position = {r.position: r for r in receipts}
                     counts["receipts"] += len(receipts)
                     present = set()
-                    for n in notifications:
-                        present.add(n.id)
-                        oid = n.originator_id.hex if hasattr(n.originator_id, "hex") else str(n.originator_id)
-                        receipt = by_position.get(n.id)
-                        line = _line({"position": n.id, "stream_id": oid,
-                                      "version": n.originator_version, "type": n.topic,
-                                      **_state_field(bytes(n.state)),
+                    for position, oid, version, topic, state in rows:
+                        present.add(position)
+                        receipt = by_position.get(position)
+                        line = _line({"position": position, "stream_id": oid, "version": version,
+                                      "type": topic, **_state_field(state),
                                       "receipt": _receipt_json(receipt) if receipt else None})
                         digest.update(line)
                         handle.write(line)
@@ -85,9 +83,9 @@ def export_bundle(url: StoreURL, out: Path, *,
                             line = _line({"position": r.position, "receipt": _receipt_json(r)})
                             digest.update(line)
                             handle.write(line)
-                    counts["events"] += len(notifications)
+                    counts["events"] += len(rows)
                     if on_progress:
-                        on_progress(len(notifications))
+                        on_progress(len(rows))
                 digests["events.jsonl"] = digest.hexdigest()
             members = _registry_members(history)
             for name, data in members.items():

@@ -14,7 +14,7 @@ import re
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, NamedTuple, Protocol, Sequence
+from typing import Callable, NamedTuple, Protocol, Sequence
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
@@ -168,23 +168,6 @@ class ReceiptRow(NamedTuple):
     event_hash: str
     ledger_time: str
     signature: str
-
-
-def iter_rows(recorder: Any, *, batch: int = 2000, start: int = 0) -> Iterator[tuple[list, list[ReceiptRow]]]:
-    """The stored events in global order, in batches, each with the receipts of its position
-    range (receipts whose event is gone included: they are how a deletion shows)."""
-    last = start
-    while True:
-        notifications = recorder.select_notifications(start=last, limit=batch,
-                                                      inclusive_of_start=False)
-        if not notifications:
-            tail = recorder.select_receipts(last, None)
-            if tail:
-                yield [], tail
-            return
-        upper = notifications[-1].id
-        yield list(notifications), recorder.select_receipts(last, upper)
-        last = upper
 
 
 def open_recorder(url: StoreURL):
