@@ -149,7 +149,7 @@ class Ledger(Application):
                 receipts: list[Receipt] = []
 
                 def within(tx: Transaction, positions: Sequence[int]) -> None:
-                    tx.add_nonces(batch.nonces)
+                    tx.add_nonces(sorted(batch.nonces))
                     receipts.extend(sign_receipt(self.key, event.envelope, position)
                                     for event, position in zip(batch.events, positions, strict=True))
                     tx.add_receipts([(r.position, r.stream, r.version, r.event_hash,
@@ -185,8 +185,7 @@ class _Batch:
         self.starting = starting
         self.streams: dict[str, Stream | None] = {}
         self.events: list = []
-        self.nonces: list[tuple[str, str]] = []
-        self.used: set[tuple[str, str]] = set()  # the same nonces, for lookups
+        self.nonces: set[tuple[str, str]] = set()  # (actor, nonce) of this append
         self.advanced: set[str] = set()  # streams this append has already added to
         self.guards: dict[str, int] = {}  # actor streams whose keys were relied on
 
@@ -204,7 +203,7 @@ class _Batch:
             raise BadSignature(
                 f"the signature does not verify with key {action.key_id} of {action.actor!r} "
                 "over the canonical action; sign JCS(action) exactly", actor=action.actor)
-        if (action.actor, action.nonce) in self.used:
+        if (action.actor, action.nonce) in self.nonces:
             raise NonceReused(f"nonce {action.nonce} of {action.actor!r} is used twice in this "
                               "append; sign each action with a fresh nonce", actor=action.actor)
         stream = self.stream(action.stream)
@@ -223,8 +222,7 @@ class _Batch:
             self.streams[action.stream] = stream
         envelope = seal(signed, ledger_time=self.ledger_time, prev=stream.head)
         self.events.append(stream.record(envelope, self.now))
-        self.nonces.append((action.actor, action.nonce))
-        self.used.add((action.actor, action.nonce))
+        self.nonces.add((action.actor, action.nonce))
         self.advanced.add(action.stream)
 
     def signer(self, actor: str) -> ActorRecord | None:
