@@ -102,3 +102,17 @@ class BadCertificate(ActionRefused):
 class BundleError(LedgerError):
     code = "bad-bundle"
     status = 422
+
+
+class NotInLog(LedgerError):
+    """A stream version, leaf or checkpoint the log does not hold."""
+
+    code = "not-in-log"
+    status = 404
+
+
+class BadTreeSize(LedgerError):
+    """A tree size or leaf index outside the log as it stands."""
+
+    code = "bad-tree-size"
+    status = 400

@@ -23,6 +23,8 @@ from .errors import (
     BadSignature, LedgerKeyError, MalformedAction, NonceReused, OversizedPayload, StaleVersion,
     StoreUnavailable,
 )
+from .log import add_leaves
+from .merkle import CompactTree
 from .keys import SigningKey, encode_public_key, load_or_create_key, signature_ok
 from .receipts import Receipt, sign_receipt
 from .registry import ActorRecord, TrustAnchors, check_registry_change, ledger_actor, usable_key
@@ -52,6 +54,7 @@ class Ledger(Application):
         self.key = key
         self.clock = clock
         self._write = threading.Lock()  # one append at a time in this process
+        self._tree: CompactTree | None = None  # the Merkle log's frontier, as last appended
         super().__init__(env={
             **url.eventsourcing_env(),
             # Streams are cached without a read per append: the store's unique (stream,
@@ -147,6 +150,7 @@ class Ledger(Application):
                 for item in signed:
                     batch.add(item)
                 receipts: list[Receipt] = []
+                tree: list[CompactTree] = []  # the log's frontier after this append
 
                 def within(tx: Transaction, positions: Sequence[int]) -> None:
                     tx.add_nonces(sorted(batch.nonces))
@@ -154,10 +158,13 @@ class Ledger(Application):
                                     for event, position in zip(batch.events, positions, strict=True))
                     tx.add_receipts([(r.position, r.stream, r.version, r.event_hash,
                                       r.ledger_time, r.signature) for r in receipts])
+                    tree.append(add_leaves(tx, positions, [r.event_hash for r in receipts],
+                                           self._tree))
                     batch.guard(tx)  # last: its answer also waits for the inserts before it
 
                 self.events.put(batch.events, within=within)
                 batch.keep()
+                self._tree = tree[0]
             except IntegrityError:
                 batch.forget()
                 if any(self.recorder.nonce_used(actor, nonce) for actor, nonce in batch.nonces):

@@ -1,6 +1,8 @@
 """Stores: a URL names one (SQLite file or PostgreSQL database), and the eventsourcing
-recorders keep the events (store_sqlite.py, store_postgres.py: imported only when used). Beside the events each store keeps two tables written in the same
-transaction: the receipts (what the ledger signed for each position) and the nonces used.
+recorders keep the events (store_sqlite.py, store_postgres.py: imported only when used).
+Beside the events each store keeps, written in the same transaction: the receipts (what the
+ledger signed for each position), the nonces used, the Merkle log's leaves (which position
+each leaf index holds) and its tree nodes. Checkpoints and their cosignatures are kept too.
 
     sqlite:///absolute/path/ledger.db      sqlite:relative/path/ledger.db
     postgresql://user[:password]@host[:port]/database[?schema=name]
@@ -25,6 +27,10 @@ from .errors import StoreUnavailable
 RECEIPTS = "sunledger_receipts"
 NONCES = "sunledger_nonces"
 EVENTS = "sunledger_events"  # the eventsourcing events table, same name on both engines
+LEAVES = "sunledger_leaves"  # leaf index -> position
+TREE = "sunledger_tree"  # merkle.node_key(level, index) -> hash of that complete subtree
+CHECKPOINTS = "sunledger_checkpoints"  # tree size -> signed note
+COSIGNATURES = "sunledger_cosignatures"  # (tree size, witness key) -> cosignature line
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -156,6 +162,10 @@ class Transaction(Protocol):
     def stream_versions(self, originator_ids: Sequence[UUID]) -> dict[UUID, int]: ...
     def add_nonces(self, rows: Sequence[tuple[str, str]]) -> None: ...
     def add_receipts(self, rows: Sequence[tuple[int, str, int, str, str, str]]) -> None: ...
+    def tree_size(self) -> int: ...
+    def tree_nodes(self, keys: Sequence[int]) -> dict[int, bytes]: ...
+    def add_leaves(self, rows: Sequence[tuple[int, int]]) -> None: ...
+    def add_nodes(self, rows: Sequence[tuple[int, bytes]]) -> None: ...
 
 
 Within = Callable[[Transaction, Sequence[int]], None]

@@ -1,5 +1,5 @@
-"""The PostgreSQL store: eventsourcing's PostgreSQL recorder with the ledger's receipts and
-nonces, written in the transaction that holds the events table's lock."""
+"""The PostgreSQL store: eventsourcing's PostgreSQL recorder with the ledger's own tables
+(store.py), written in the transaction that holds the events table's lock."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL
 
-from .store import EVENTS, NONCES, RECEIPTS, ReceiptRow, Within
+from .store import (
+    CHECKPOINTS, COSIGNATURES, EVENTS, LEAVES, NONCES, RECEIPTS, TREE, ReceiptRow, Within,
+)
 
 
 class _PostgresTransaction:
@@ -35,6 +37,24 @@ class _PostgresTransaction:
                        "%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[])",
                        [list(c) for c in zip(*rows)])
 
+    def tree_size(self) -> int:
+        self.c.execute(f'SELECT MAX(leaf_index) AS m FROM "{self.schema}".{LEAVES}')
+        last = self.c.fetchone()["m"]
+        return 0 if last is None else last + 1
+
+    def tree_nodes(self, keys: Sequence[int]) -> dict[int, bytes]:
+        self.c.execute(f'SELECT node, hash FROM "{self.schema}".{TREE} WHERE node = ANY(%s)',
+                       (list(keys),))
+        return {row["node"]: bytes(row["hash"]) for row in self.c.fetchall()}
+
+    def add_leaves(self, rows: Sequence[tuple[int, int]]) -> None:
+        self.c.execute(f'INSERT INTO "{self.schema}".{LEAVES} SELECT * FROM '
+                       "unnest(%s::bigint[], %s::bigint[])", [list(c) for c in zip(*rows)])
+
+    def add_nodes(self, rows: Sequence[tuple[int, bytes]]) -> None:
+        self.c.execute(f'INSERT INTO "{self.schema}".{TREE} SELECT * FROM '
+                       "unnest(%s::bigint[], %s::bytea[])", [list(c) for c in zip(*rows)])
+
 
 class PostgresLedgerRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: Any, **kwargs: Any):
@@ -49,6 +69,14 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 "ledger_time TEXT NOT NULL, signature TEXT NOT NULL)"),
             SQL(f'CREATE TABLE IF NOT EXISTS "{schema}".{NONCES} (actor TEXT NOT NULL, '
                 "nonce TEXT NOT NULL, PRIMARY KEY (actor, nonce))"),
+            SQL(f'CREATE TABLE IF NOT EXISTS "{schema}".{LEAVES} (leaf_index BIGINT PRIMARY KEY, '
+                "position BIGINT NOT NULL UNIQUE)"),
+            SQL(f'CREATE TABLE IF NOT EXISTS "{schema}".{TREE} (node BIGINT PRIMARY KEY, '
+                "hash BYTEA NOT NULL)"),
+            SQL(f'CREATE TABLE IF NOT EXISTS "{schema}".{CHECKPOINTS} (tree_size BIGINT '
+                "PRIMARY KEY, note TEXT NOT NULL)"),
+            SQL(f'CREATE TABLE IF NOT EXISTS "{schema}".{COSIGNATURES} (tree_size BIGINT NOT '
+                "NULL, witness TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (tree_size, witness))"),
         ])
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any):
@@ -106,6 +134,56 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         row = self._query(f'SELECT GREATEST((SELECT MAX(notification_id) FROM "{s}".{EVENTS}), '
                           f'(SELECT MAX(position) FROM "{s}".{RECEIPTS})) AS p', ())[0]
         return row["p"] or 0
+
+    # --- the Merkle log ----------------------------------------------------------------------
+
+    def tree_size(self) -> int:
+        row = self._query(f'SELECT MAX(leaf_index) AS m FROM "{self.datastore.schema}".{LEAVES}',
+                          ())[0]
+        return 0 if row["m"] is None else row["m"] + 1
+
+    def tree_nodes(self, keys: Sequence[int]) -> dict[int, bytes]:
+        rows = self._query(f'SELECT node, hash FROM "{self.datastore.schema}".{TREE} '
+                           "WHERE node = ANY(%s)", (list(keys),))
+        return {row["node"]: bytes(row["hash"]) for row in rows}
+
+    def leaf_positions(self, after: int, upto: int) -> list[tuple[int, int]]:
+        """(leaf index, position) for leaf indexes in (after, upto]."""
+        rows = self._query(f'SELECT leaf_index, position FROM "{self.datastore.schema}".{LEAVES} '
+                           "WHERE leaf_index>%s AND leaf_index<=%s ORDER BY leaf_index",
+                           (after, upto))
+        return [(row["leaf_index"], row["position"]) for row in rows]
+
+    def leaf_of(self, originator_id: UUID, version: int) -> tuple[int, int] | None:
+        """(leaf index, position) of a stream's version, if stored."""
+        s = self.datastore.schema
+        rows = self._query(f'SELECT l.leaf_index, l.position FROM "{s}".{EVENTS} e JOIN '
+                           f'"{s}".{LEAVES} l ON l.position=e.notification_id WHERE '
+                           "e.originator_id=%s AND e.originator_version=%s",
+                           (originator_id, version))
+        return (rows[0]["leaf_index"], rows[0]["position"]) if rows else None
+
+    def _write(self, statement: str, params: Sequence[Any]) -> None:
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            curs.execute(statement, params)
+
+    def add_checkpoint(self, tree_size: int, note: str) -> None:
+        self._write(f'INSERT INTO "{self.datastore.schema}".{CHECKPOINTS} VALUES (%s,%s) '
+                    "ON CONFLICT DO NOTHING", (tree_size, note))
+
+    def checkpoints(self) -> list[tuple[int, str]]:
+        rows = self._query(f'SELECT tree_size, note FROM "{self.datastore.schema}".{CHECKPOINTS} '
+                           "ORDER BY tree_size", ())
+        return [(row["tree_size"], row["note"]) for row in rows]
+
+    def add_cosignature(self, tree_size: int, witness: str, line: str) -> None:
+        self._write(f'INSERT INTO "{self.datastore.schema}".{COSIGNATURES} VALUES (%s,%s,%s) '
+                    "ON CONFLICT DO NOTHING", (tree_size, witness, line))
+
+    def cosignatures(self) -> list[tuple[int, str, str]]:
+        rows = self._query(f'SELECT tree_size, witness, line FROM "{self.datastore.schema}".'
+                           f"{COSIGNATURES} ORDER BY tree_size, witness", ())
+        return [(row["tree_size"], row["witness"], row["line"]) for row in rows]
 
     def counts(self) -> tuple[int, int]:
         s = self.datastore.schema

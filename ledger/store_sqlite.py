@@ -1,4 +1,4 @@
-"""The SQLite store: eventsourcing's SQLite recorder with the ledger's receipts and nonces."""
+"""The SQLite store: eventsourcing's SQLite recorder with the ledger's own tables (store.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
-from .store import EVENTS, NONCES, RECEIPTS, ReceiptRow, Within
+from .store import (
+    CHECKPOINTS, COSIGNATURES, EVENTS, LEAVES, NONCES, RECEIPTS, TREE, ReceiptRow, Within,
+)
 
 
 class _SQLiteTransaction:
@@ -28,6 +30,32 @@ class _SQLiteTransaction:
 
     def add_receipts(self, rows: Sequence[tuple]) -> None:
         self.c.executemany(f"INSERT INTO {RECEIPTS} VALUES (?,?,?,?,?,?)", rows)
+
+    def tree_size(self) -> int:
+        return _tree_size(self.c)
+
+    def tree_nodes(self, keys: Sequence[int]) -> dict[int, bytes]:
+        return _tree_nodes(self.c, keys)
+
+    def add_leaves(self, rows: Sequence[tuple[int, int]]) -> None:
+        self.c.executemany(f"INSERT INTO {LEAVES} VALUES (?,?)", rows)
+
+    def add_nodes(self, rows: Sequence[tuple[int, bytes]]) -> None:
+        self.c.executemany(f"INSERT INTO {TREE} VALUES (?,?)", rows)
+
+
+def _tree_size(c: Any) -> int:
+    c.execute(f"SELECT MAX(leaf_index) FROM {LEAVES}")
+    last = c.fetchone()[0]
+    return 0 if last is None else last + 1
+
+
+def _tree_nodes(c: Any, keys: Sequence[int]) -> dict[int, bytes]:
+    if not keys:
+        return {}
+    c.execute(f"SELECT node, hash FROM {TREE} WHERE node IN ({','.join('?' * len(keys))})",
+              list(keys))
+    return {node: bytes(digest) for node, digest in c.fetchall()}
 
 
 class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
@@ -53,6 +81,13 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             "ledger_time TEXT NOT NULL, signature TEXT NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {NONCES} (actor TEXT NOT NULL, nonce TEXT NOT NULL, "
             "PRIMARY KEY (actor, nonce)) WITHOUT ROWID",
+            f"CREATE TABLE IF NOT EXISTS {LEAVES} (leaf_index INTEGER PRIMARY KEY, "
+            "position INTEGER NOT NULL UNIQUE)",
+            f"CREATE TABLE IF NOT EXISTS {TREE} (node INTEGER PRIMARY KEY, hash BLOB NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS} (tree_size INTEGER PRIMARY KEY, "
+            "note TEXT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {COSIGNATURES} (tree_size INTEGER NOT NULL, "
+            "witness TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (tree_size, witness))",
         ]
 
     def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any):
@@ -90,6 +125,52 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             c.execute(f"SELECT MAX(p) FROM (SELECT MAX(rowid) AS p FROM {EVENTS} "
                       f"UNION ALL SELECT MAX(position) FROM {RECEIPTS})")
             return c.fetchone()[0] or 0
+
+    # --- the Merkle log ----------------------------------------------------------------------
+
+    def tree_size(self) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            return _tree_size(c)
+
+    def tree_nodes(self, keys: Sequence[int]) -> dict[int, bytes]:
+        with self.datastore.transaction(commit=False) as c:
+            return _tree_nodes(c, keys)
+
+    def leaf_positions(self, after: int, upto: int) -> list[tuple[int, int]]:
+        """(leaf index, position) for leaf indexes in (after, upto]."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT leaf_index, position FROM {LEAVES} WHERE leaf_index>? AND "
+                      "leaf_index<=? ORDER BY leaf_index", (after, upto))
+            return [tuple(row) for row in c.fetchall()]
+
+    def leaf_of(self, originator_id: UUID, version: int) -> tuple[int, int] | None:
+        """(leaf index, position) of a stream's version, if stored."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT l.leaf_index, l.position FROM {EVENTS} e JOIN {LEAVES} l ON "
+                      "l.position=e.rowid WHERE e.originator_id=? AND e.originator_version=?",
+                      (originator_id.hex, version))
+            row = c.fetchone()
+            return tuple(row) if row else None
+
+    def add_checkpoint(self, tree_size: int, note: str) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"INSERT OR IGNORE INTO {CHECKPOINTS} VALUES (?,?)", (tree_size, note))
+
+    def checkpoints(self) -> list[tuple[int, str]]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT tree_size, note FROM {CHECKPOINTS} ORDER BY tree_size")
+            return [tuple(row) for row in c.fetchall()]
+
+    def add_cosignature(self, tree_size: int, witness: str, line: str) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"INSERT OR IGNORE INTO {COSIGNATURES} VALUES (?,?,?)",
+                      (tree_size, witness, line))
+
+    def cosignatures(self) -> list[tuple[int, str, str]]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT tree_size, witness, line FROM {COSIGNATURES} "
+                      "ORDER BY tree_size, witness")
+            return [tuple(row) for row in c.fetchall()]
 
     def counts(self) -> tuple[int, int]:
         with self.datastore.transaction(commit=False) as c:

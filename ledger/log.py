@@ -1,0 +1,88 @@
+"""The Merkle log as stored: each append adds its events' leaves, in global order, inside the
+transaction that stores the events; roots and proofs are read from the stored nodes (O(log n)
+of them each). The math is in merkle.py; the tables are described in store.py."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from . import merkle
+from .envelope import stream_uuid
+from .errors import BadTreeSize, NotInLog
+from .store import Transaction
+
+
+def add_leaves(tx: Transaction, positions: Sequence[int], event_hashes: Sequence[str],
+               tree: merkle.CompactTree | None) -> merkle.CompactTree:
+    """Inside the append's transaction: give the events the next leaf indexes and store the
+    nodes they complete. `tree` is the caller's last known frontier (used when it is still
+    the store's); returns the new one, for the caller to keep once the transaction commits."""
+    size = tx.tree_size()
+    if tree is None or tree.size != size:  # another writer appended meanwhile
+        frontier = merkle.frontier_nodes(size)
+        stored = tx.tree_nodes([merkle.node_key(node) for node in frontier])
+        tree = merkle.CompactTree(size, [stored[merkle.node_key(node)] for node in frontier])
+    else:
+        tree = merkle.CompactTree(tree.size, tree.frontier)
+    nodes = []
+    for event_hash in event_hashes:
+        nodes.extend(tree.append(merkle.leaf_hash(bytes.fromhex(event_hash))))
+    tx.add_leaves([(size + i, position) for i, position in enumerate(positions)])
+    tx.add_nodes([(merkle.node_key(node), digest) for node, digest in nodes])
+    return tree
+
+
+class StoredLog:
+    """Reads of the Merkle log from a store's recorder."""
+
+    def __init__(self, recorder: Any):
+        self.recorder = recorder
+
+    def size(self) -> int:
+        return self.recorder.tree_size()
+
+    def _check_size(self, size: int, *, least: int = 0) -> None:
+        current = self.size()
+        if not least <= size <= current:
+            raise BadTreeSize(f"tree size {size} is not between {least} and the log's current "
+                              f"size {current}", size=size, current=current)
+
+    def _ranges(self, ranges: list[tuple[int, int]]) -> list[bytes]:
+        nodes = merkle.nodes_for(ranges)
+        stored = self.recorder.tree_nodes([merkle.node_key(node) for node in nodes])
+        by_node = {node: stored[merkle.node_key(node)] for node in nodes}
+        return [merkle.range_hash(lo, hi, by_node) for lo, hi in ranges]
+
+    def root(self, size: int) -> bytes:
+        self._check_size(size)
+        return self._ranges([(0, size)])[0] if size else merkle.EMPTY_ROOT
+
+    def leaf(self, index: int) -> bytes:
+        return self._ranges([(index, index + 1)])[0]
+
+    def inclusion(self, index: int, size: int) -> list[bytes]:
+        self._check_size(size, least=1)
+        if not 0 <= index < size:
+            raise BadTreeSize(f"leaf {index} is not in a tree of {size} leaves", index=index,
+                              size=size)
+        return self._ranges(merkle.inclusion_ranges(index, size))
+
+    def consistency(self, old: int, size: int) -> list[bytes]:
+        self._check_size(size)
+        if not 0 <= old <= size:
+            raise BadTreeSize(f"old size {old} is not between 0 and {size}", old=old, size=size)
+        return self._ranges(merkle.consistency_ranges(old, size)) if old else []
+
+    def leaf_index(self, stream: str, version: int) -> tuple[int, int]:
+        """(leaf index, position) of a stream's version."""
+        found = self.recorder.leaf_of(stream_uuid(stream), version)
+        if found is None:
+            raise NotInLog(f"{stream} has no version {version} in this log", stream=stream,
+                           version=version)
+        return found
+
+    def position_of_leaf(self, index: int) -> int:
+        rows = self.recorder.leaf_positions(index - 1, index)
+        if not rows:
+            raise NotInLog(f"the log has no leaf {index}", index=index)
+        return rows[0][1]
