@@ -21,7 +21,8 @@ is the same on both sides: a bidder id, a bid hash (64 hex) and a price string
 Sunledger's actions are signed by the bidders' clients BEFORE each timed round: client-side
 signing is the client's cost, not the ledger's. The ledger's own work is timed: form and
 payload checks, verifying the actor's signature, the version check, sealing into the hash
-chain, signing the receipt, and the nonce and receipt rows in the same transaction.
+chain, signing the receipt, and the nonce, receipt, leaf and tree-node rows in the same
+transaction.
 
 Fsync time on a disk is noisy, so rounds are interleaved (baseline, Sunledger, baseline,
 Sunledger, ...) and the median rate of each side is compared.
@@ -295,7 +296,8 @@ def report(results: list[Result], sizes: dict, skipped: dict[str, str]) -> None:
     print()
     print("Sunledger's actions were signed by the clients before each timed round: client-side")
     print("signing is the client's cost, not the ledger's. Timed on Sunledger: checks, the actor")
-    print("signature check, sealing, receipt signing, nonce and receipt rows (one transaction).")
+    print("signature check, sealing, receipt signing, nonce, receipt, Merkle leaf and node rows")
+    print("(one transaction).")
     print("Baseline: Application with AGGREGATE_CACHE_MAXSIZE=1000 (library defaults otherwise).")
     if sizes["rounds"] < 5:
         print(f"(only {sizes['rounds']} rounds of fewer events: a --quick verdict is indicative; "

@@ -144,42 +144,57 @@ class Ledger(Application):
 
     def _append(self, signed: list[SignedAction], starting: bool = False) -> list[Receipt]:
         with self._write:
-            now = self.clock.now()
-            batch = _Batch(self, now, starting)
             try:
-                for item in signed:
-                    batch.add(item)
-                receipts: list[Receipt] = []
-                tree: list[CompactTree] = []  # the log's frontier after this append
+                return self._append_once(signed, starting)
+            except _LogMovedOn:  # another process appended: once more, from the stored tree
+                return self._append_once(signed, starting)
 
-                def within(tx: Transaction, positions: Sequence[int]) -> None:
-                    tx.add_nonces(sorted(batch.nonces))
-                    receipts.extend(sign_receipt(self.key, event.envelope, position)
-                                    for event, position in zip(batch.events, positions, strict=True))
-                    tx.add_receipts([(r.position, r.stream, r.version, r.event_hash,
-                                      r.ledger_time, r.signature) for r in receipts])
-                    tree.append(add_leaves(tx, positions, [r.event_hash for r in receipts],
-                                           self._tree))
-                    batch.guard(tx)  # last: its answer also waits for the inserts before it
+    def _append_once(self, signed: list[SignedAction], starting: bool) -> list[Receipt]:
+        now = self.clock.now()
+        batch = _Batch(self, now, starting)
+        known_tree, self._tree = self._tree, None  # kept again only if the append commits
+        try:
+            for item in signed:
+                batch.add(item)
+            receipts: list[Receipt] = []
+            tree: list[CompactTree] = []  # the log's frontier after this append
 
-                self.events.put(batch.events, within=within)
-                batch.keep()
-                self._tree = tree[0]
-            except IntegrityError:
-                batch.forget()
-                if any(self.recorder.nonce_used(actor, nonce) for actor, nonce in batch.nonces):
-                    raise NonceReused("an action of this append reuses a nonce already "
-                                      "recorded; sign it again with a fresh nonce") from None
-                raise StaleVersion("another append reached one of these streams first; "
-                                   "read the stream's version and sign again") from None
-            except PersistenceError as error:
-                batch.forget()
-                raise StoreUnavailable(f"the store {self.url.display()} failed during the "
-                                       f"append, which was not recorded: {error}") from None
-            except BaseException:
-                batch.forget()
-                raise
-            return receipts
+            def within(tx: Transaction, positions: Sequence[int]) -> None:
+                tx.add_nonces(sorted(batch.nonces))
+                receipts.extend(sign_receipt(self.key, event.envelope, position)
+                                for event, position in zip(batch.events, positions, strict=True))
+                tx.add_receipts([(r.position, r.stream, r.version, r.event_hash,
+                                  r.ledger_time, r.signature) for r in receipts])
+                # With a known frontier there is no read: if another process appended
+                # meanwhile, the leaf indexes collide and the append is tried again.
+                tree.append(add_leaves(tx, positions, [r.event_hash for r in receipts],
+                                       known_tree))
+                batch.guard(tx)  # last: its answer also waits for the inserts before it
+
+            self.events.put(batch.events, within=within)
+            batch.keep()
+            self._tree = tree[0]
+        except IntegrityError:
+            batch.forget()
+            if any(self.recorder.nonce_used(actor, nonce) for actor, nonce in batch.nonces):
+                raise NonceReused("an action of this append reuses a nonce already "
+                                  "recorded; sign it again with a fresh nonce") from None
+            if known_tree is not None and self.recorder.tree_size() != known_tree.size:
+                raise _LogMovedOn() from None
+            raise StaleVersion("another append reached one of these streams first; "
+                               "read the stream's version and sign again") from None
+        except PersistenceError as error:
+            batch.forget()
+            raise StoreUnavailable(f"the store {self.url.display()} failed during the "
+                                   f"append, which was not recorded: {error}") from None
+        except BaseException:
+            batch.forget()
+            raise
+        return receipts
+
+
+class _LogMovedOn(Exception):
+    """The frontier this process knew is behind the stored tree (another writer appended)."""
 
 
 class _Batch:

@@ -15,19 +15,22 @@ from .store import Transaction
 def add_leaves(tx: Transaction, positions: Sequence[int], event_hashes: Sequence[str],
                tree: merkle.CompactTree | None) -> merkle.CompactTree:
     """Inside the append's transaction: give the events the next leaf indexes and store the
-    nodes they complete. `tree` is the caller's last known frontier (used when it is still
-    the store's); returns the new one, for the caller to keep once the transaction commits."""
-    size = tx.tree_size()
-    if tree is None or tree.size != size:  # another writer appended meanwhile
+    nodes they complete. `tree` is the caller's frontier from its last append, taken as the
+    store's without a read (if it is behind, the new leaf indexes collide with stored ones
+    and the transaction fails); None reads it. Returns the new frontier, for the caller to
+    keep once the transaction commits."""
+    if tree is None:
+        size = tx.tree_size()
         frontier = merkle.frontier_nodes(size)
         stored = tx.tree_nodes([merkle.node_key(node) for node in frontier])
         tree = merkle.CompactTree(size, [stored[merkle.node_key(node)] for node in frontier])
     else:
         tree = merkle.CompactTree(tree.size, tree.frontier)
+    first = tree.size
     nodes = []
     for event_hash in event_hashes:
         nodes.extend(tree.append(merkle.leaf_hash(bytes.fromhex(event_hash))))
-    tx.add_leaves([(size + i, position) for i, position in enumerate(positions)])
+    tx.add_leaves([(first + i, position) for i, position in enumerate(positions)])
     tx.add_nodes([(merkle.node_key(node), digest) for node, digest in nodes])
     return tree
 

@@ -75,12 +75,40 @@ def test_a_key_revoked_by_another_writer_is_not_used(world, tmp_path):
     other.submit(world.registrar.sign("actor:bidder-1", "actor.key-revoked/v1",
                                       {"key_id": b.key.key_id, "reason": "stolen"},
                                       expected_version=2, signed_at=world.clock.now()))
-    with pytest.raises(StaleVersion):
-        world.ledger.submit(b.sign(stream, "project.bid-submitted/v1", bid("bidder-1"),
-                                   expected_version=1, signed_at=world.clock.now()))
     from ledger.errors import KeyRevoked
 
-    with pytest.raises(KeyRevoked):  # the retry sees the revocation
+    # A's append finds the log moved on (its leaf index is taken), and is tried once more
+    # from the stored state, which has the revocation
+    with pytest.raises(KeyRevoked):
         world.ledger.submit(b.sign(stream, "project.bid-submitted/v1", bid("bidder-1"),
                                    expected_version=1, signed_at=world.clock.now()))
+    assert world.ledger.stream_version(stream) == 1
+    other.close()
+
+
+def test_a_key_revoked_between_reading_and_storing_is_caught_inside_the_transaction(world,
+                                                                                   tmp_path):
+    """The key guard: B revokes the key after A has read it but before A's transaction."""
+    stream = "project:KEY-2"
+    b = world.actors["bidder-1"]
+    world.submit(b, stream, "project.intake/v1", INTAKE)
+    other = Ledger.open(world.raw.url, clock=world.clock, key_path=tmp_path / "ledger.key")
+    revoke = world.registrar.sign("actor:bidder-1", "actor.key-revoked/v1",
+                                  {"key_id": b.key.key_id, "reason": "stolen"},
+                                  expected_version=2, signed_at=world.clock.now())
+    put = world.ledger.events.put
+
+    def revoke_then_put(events, **kwargs):  # B's append lands between A's checks and commit
+        other.submit(revoke)
+        return put(events, **kwargs)
+
+    world.ledger._tree = None  # A reads the tree inside its transaction: no leaf collision
+    world.ledger.events.put = revoke_then_put
+    try:
+        with pytest.raises(StaleVersion):
+            world.ledger.submit(b.sign(stream, "project.bid-submitted/v1", bid("bidder-1"),
+                                       expected_version=1, signed_at=world.clock.now()))
+    finally:
+        world.ledger.events.put = put
+    assert world.ledger.stream_version(stream) == 1
     other.close()
