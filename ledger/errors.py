@@ -116,3 +116,18 @@ class BadTreeSize(LedgerError):
 
     code = "bad-tree-size"
     status = 400
+
+
+class BadNote(LedgerError):
+    """A signed note (checkpoint, cosignature), key or proof that is malformed or does not
+    verify."""
+
+    code = "bad-note"
+    status = 400
+
+
+class LogInconsistent(LedgerError):
+    """The stored tree does not extend the last checkpoint: nothing is signed."""
+
+    code = "log-inconsistent"
+    status = 500

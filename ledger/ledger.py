@@ -13,18 +13,24 @@ from typing import Protocol, Sequence
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, PersistenceError
 
-from .canonical import NotLedgerJSON, canonical_json, check_ledger_json, format_time, is_time
+from .canonical import (
+    NotLedgerJSON, canonical_json, check_ledger_json, format_time, is_time, parse_time,
+)
+from .checkpoints import (
+    CheckpointPolicy, check_origin, issue_checkpoint, latest_checkpoint, parse_checkpoint,
+)
 from .catalogue import EVENT_TYPES
 from .envelope import (
     IDENTIFIER, KEY_ID, LEDGER_ACTOR, LEDGER_STREAM, NONCE, STREAM, Action, SignedAction, seal,
     stream_uuid,
 )
 from .errors import (
-    BadSignature, LedgerKeyError, MalformedAction, NonceReused, OversizedPayload, StaleVersion,
+    BadNote, BadSignature, LedgerKeyError, MalformedAction, NonceReused, OversizedPayload, StaleVersion,
     StoreUnavailable,
 )
 from .log import add_leaves
 from .merkle import CompactTree
+from .notes import split_note
 from .keys import SigningKey, encode_public_key, load_or_create_key, signature_ok
 from .receipts import Receipt, sign_receipt
 from .registry import ActorRecord, TrustAnchors, check_registry_change, ledger_actor, usable_key
@@ -33,6 +39,7 @@ from .streams import ActorStream, EnvelopeMapper, LedgerStream, Stream, stream_c
 
 MAX_PAYLOAD_BYTES = 64 * 1024  # canonical bytes of one payload
 MAX_BATCH = 1000  # actions in one atomic append
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class Clock(Protocol):
@@ -49,10 +56,13 @@ class SystemClock:
 class Ledger(Application):
     name = "sunledger"
 
-    def __init__(self, url: StoreURL, key: SigningKey, clock: Clock):
+    def __init__(self, url: StoreURL, key: SigningKey, clock: Clock,
+                 checkpoints: CheckpointPolicy | None = None):
         self.url = url
         self.key = key
         self.clock = clock
+        self.checkpoint_policy = checkpoints or CheckpointPolicy()
+        self._last_checkpoint: tuple[int, datetime] | None = None  # (size, when), once read
         self._write = threading.Lock()  # one append at a time in this process
         self._tree: CompactTree | None = None  # the Merkle log's frontier, as last appended
         super().__init__(env={
@@ -69,13 +79,14 @@ class Ledger(Application):
 
     @classmethod
     def open(cls, url: str, *, clock: Clock | None = None, key_path: Path | None = None,
-             origin: str | None = None) -> "Ledger":
+             origin: str | None = None,
+             checkpoints: CheckpointPolicy | None = None) -> "Ledger":
         """Open (or start) the ledger in the store `url`, with its key (generated on first use)."""
         store = parse_store_url(url)
         check_reachable(store, create=True)
         key = load_or_create_key(key_path or store.default_key_path())
         try:
-            ledger = cls(store, key, clock or SystemClock())
+            ledger = cls(store, key, clock or SystemClock(), checkpoints)
         except PersistenceError as error:
             raise StoreUnavailable(f"cannot open {store.display()}: {error}") from None
         weakref.finalize(ledger, ledger.factory.close)  # at the latest at exit
@@ -89,6 +100,12 @@ class Ledger(Application):
         anchors = self.anchors()
         if anchors.public_key is None:
             origin = origin or f"sunledger.invalid/{self.key.key_id[:16]}"
+            try:
+                check_origin(origin)
+            except BadNote:
+                raise MalformedAction(f"origin {origin!r} names the log in its checkpoints: "
+                                      "no spaces and no '+' (e.g. ledger.example.gov.cn/2025)",
+                                      origin=origin) from None
             action = Action(LEDGER_STREAM, "ledger.started/v1",
                             {"origin": origin, "public_key": encode_public_key(self.key.public_key)},
                             LEDGER_ACTOR, self.key.key_id, 0, self.key.key_id,
@@ -134,6 +151,36 @@ class Ledger(Application):
     def origin(self) -> str:
         return self.anchors().origin or ""
 
+    # --- checkpoints ---------------------------------------------------------------------
+
+    def checkpoint(self) -> str:
+        """Sign and keep a checkpoint of the log as it stands now (the newest, if nothing
+        was appended since); return the signed note."""
+        with self._write:
+            return self._issue_checkpoint()
+
+    def checkpoint_if_due(self) -> str | None:
+        """Issue a checkpoint if the policy says one is due (also called after appends)."""
+        with self._write:
+            return self._checkpoint_if_due()
+
+    def _checkpoint_if_due(self) -> str | None:
+        if self._last_checkpoint is None:
+            last = latest_checkpoint(self.recorder)
+            self._last_checkpoint = (last[0], parse_time(last[2])) if last else (0, _EPOCH)
+        size = self._tree.size if self._tree is not None else self.recorder.tree_size()
+        last_size, when = self._last_checkpoint
+        seconds = (self.clock.now() - when).total_seconds()
+        if self.checkpoint_policy.due(size, last_size, seconds):
+            return self._issue_checkpoint()
+        return None
+
+    def _issue_checkpoint(self) -> str:
+        now = self.clock.now()
+        note = issue_checkpoint(self.recorder, self.key, self.origin, format_time(now))
+        self._last_checkpoint = (parse_checkpoint(split_note(note)[0]).size, now)
+        return note
+
     # --- appending -----------------------------------------------------------------------
 
     def submit(self, *signed: SignedAction) -> list[Receipt]:
@@ -145,9 +192,12 @@ class Ledger(Application):
     def _append(self, signed: list[SignedAction], starting: bool = False) -> list[Receipt]:
         with self._write:
             try:
-                return self._append_once(signed, starting)
+                receipts = self._append_once(signed, starting)
             except _LogMovedOn:  # another process appended: once more, from the stored tree
-                return self._append_once(signed, starting)
+                receipts = self._append_once(signed, starting)
+            if not starting:
+                self._checkpoint_if_due()
+            return receipts
 
     def _append_once(self, signed: list[SignedAction], starting: bool) -> list[Receipt]:
         now = self.clock.now()

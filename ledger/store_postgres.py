@@ -74,7 +74,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             SQL(f'CREATE TABLE IF NOT EXISTS "{schema}".{TREE} (node BIGINT PRIMARY KEY, '
                 "hash BYTEA NOT NULL)"),
             SQL(f'CREATE TABLE IF NOT EXISTS "{schema}".{CHECKPOINTS} (tree_size BIGINT '
-                "PRIMARY KEY, note TEXT NOT NULL)"),
+                "PRIMARY KEY, note TEXT NOT NULL, issued_at TEXT NOT NULL)"),
             SQL(f'CREATE TABLE IF NOT EXISTS "{schema}".{COSIGNATURES} (tree_size BIGINT NOT '
                 "NULL, witness TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (tree_size, witness))"),
         ])
@@ -167,14 +167,15 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             curs.execute(statement, params)
 
-    def add_checkpoint(self, tree_size: int, note: str) -> None:
-        self._write(f'INSERT INTO "{self.datastore.schema}".{CHECKPOINTS} VALUES (%s,%s) '
-                    "ON CONFLICT DO NOTHING", (tree_size, note))
+    def add_checkpoint(self, tree_size: int, note: str, issued_at: str) -> None:
+        self._write(f'INSERT INTO "{self.datastore.schema}".{CHECKPOINTS} VALUES (%s,%s,%s) '
+                    "ON CONFLICT DO NOTHING", (tree_size, note, issued_at))
 
-    def checkpoints(self) -> list[tuple[int, str]]:
-        rows = self._query(f'SELECT tree_size, note FROM "{self.datastore.schema}".{CHECKPOINTS} '
-                           "ORDER BY tree_size", ())
-        return [(row["tree_size"], row["note"]) for row in rows]
+    def checkpoints(self) -> list[tuple[int, str, str]]:
+        """(tree size, signed note, ledger time issued), oldest first."""
+        rows = self._query(f'SELECT tree_size, note, issued_at FROM "{self.datastore.schema}".'
+                           f"{CHECKPOINTS} ORDER BY tree_size", ())
+        return [(row["tree_size"], row["note"], row["issued_at"]) for row in rows]
 
     def add_cosignature(self, tree_size: int, witness: str, line: str) -> None:
         self._write(f'INSERT INTO "{self.datastore.schema}".{COSIGNATURES} VALUES (%s,%s,%s) '

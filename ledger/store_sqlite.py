@@ -85,7 +85,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             "position INTEGER NOT NULL UNIQUE)",
             f"CREATE TABLE IF NOT EXISTS {TREE} (node INTEGER PRIMARY KEY, hash BLOB NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS} (tree_size INTEGER PRIMARY KEY, "
-            "note TEXT NOT NULL)",
+            "note TEXT NOT NULL, issued_at TEXT NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {COSIGNATURES} (tree_size INTEGER NOT NULL, "
             "witness TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (tree_size, witness))",
         ]
@@ -152,13 +152,15 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             row = c.fetchone()
             return tuple(row) if row else None
 
-    def add_checkpoint(self, tree_size: int, note: str) -> None:
+    def add_checkpoint(self, tree_size: int, note: str, issued_at: str) -> None:
         with self.datastore.transaction(commit=True) as c:
-            c.execute(f"INSERT OR IGNORE INTO {CHECKPOINTS} VALUES (?,?)", (tree_size, note))
+            c.execute(f"INSERT OR IGNORE INTO {CHECKPOINTS} VALUES (?,?,?)",
+                      (tree_size, note, issued_at))
 
-    def checkpoints(self) -> list[tuple[int, str]]:
+    def checkpoints(self) -> list[tuple[int, str, str]]:
+        """(tree size, signed note, ledger time issued), oldest first."""
         with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT tree_size, note FROM {CHECKPOINTS} ORDER BY tree_size")
+            c.execute(f"SELECT tree_size, note, issued_at FROM {CHECKPOINTS} ORDER BY tree_size")
             return [tuple(row) for row in c.fetchall()]
 
     def add_cosignature(self, tree_size: int, witness: str, line: str) -> None:
