@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ledger.errors import LedgerError
+from ledger.errors import NotInLog as NotInLogError
 
 STORE_HELP = ("store URL: sqlite:///abs/path.db, sqlite:rel/path.db or "
               "postgresql://user@host:port/db[?schema=s] (default: $SUNLEDGER_STORE, else a "
@@ -284,6 +285,211 @@ def trust_ca(store, ledger_key, certificate) -> None:
     _registrar_append(store, ledger_key, "ledger", "ledger.ca-trusted/v1", {
         "certificate": base64.b64encode(der).decode(), "fingerprint": facts.fingerprint,
         "subject": facts.subject})
+
+
+# --- the transparency log ---------------------------------------------------------------------
+
+def _recorder(store: str):
+    from ledger.store import open_recorder, parse_store_url
+
+    return open_recorder(parse_store_url(store))
+
+
+@cli.command()
+@store_option
+@key_option
+@click.option("--issue", is_flag=True,
+              help="sign a checkpoint of the log as it stands now (needs the ledger key)")
+def checkpoint(store: str, ledger_key: Path | None, issue: bool) -> None:
+    """Print the latest signed checkpoint (C2SP tlog-checkpoint) with its cosignatures."""
+    from ledger.checkpoints import latest_checkpoint
+    from ledger.proofs import cosigned_note
+
+    try:
+        if issue:
+            ledger = _open_ledger(store, ledger_key)
+            ledger.checkpoint()
+            recorder = ledger.recorder
+        else:
+            recorder = _recorder(store)
+        last = latest_checkpoint(recorder)
+        if last is None:
+            raise NotInLogError("no checkpoint has been issued yet; issue one with "
+                                "`sunledger checkpoint --issue`")
+        click.echo(cosigned_note(recorder, last[0]), nl=False)
+    except LedgerError as error:
+        _fail(error)
+
+
+@cli.command("log-key")
+@store_option
+def log_key(store: str) -> None:
+    """Print the log's verifier key (name+hash+key) that checks its checkpoints."""
+    from ledger.checkpoints import log_verifier_key
+    from ledger.proofs import log_identity
+
+    try:
+        click.echo(log_verifier_key(*log_identity(_recorder(store))))
+    except LedgerError as error:
+        _fail(error)
+
+
+@cli.group()
+def prove() -> None:
+    """Proofs from the Merkle log (RFC 9162 audit paths, base64 hashes)."""
+
+
+def _event_ref(value: str | None) -> tuple[str, int] | None:
+    if value is None:
+        return None
+    stream, sep, version = value.rpartition(":")
+    if not sep or not version.isdigit():
+        raise click.BadParameter("use STREAM:VERSION, e.g. project:ZB-2025-001:3")
+    return stream, int(version)
+
+
+@prove.command("inclusion")
+@store_option
+@click.option("--event", help="the event as STREAM:VERSION, e.g. project:ZB-2025-001:3")
+@click.option("--index", type=click.IntRange(0), help="the leaf index instead")
+@click.option("--size", type=click.IntRange(1), help="tree size (default: the latest checkpoint)")
+@click.option("--tlog-proof", "as_tlog_proof", is_flag=True,
+              help="print a C2SP tlog-proof with the signed, cosigned checkpoint instead of JSON")
+def prove_inclusion(store, event, index, size, as_tlog_proof) -> None:
+    """Prove that one event is in the log at a tree size."""
+    from ledger.proofs import inclusion_proof, tlog_proof
+
+    ref = _event_ref(event)
+    if (ref is None) == (index is None):
+        raise click.UsageError("give exactly one of --event and --index")
+    try:
+        recorder = _recorder(store)
+        proof = inclusion_proof(recorder, index=index, stream=ref and ref[0],
+                                version=ref and ref[1], size=size)
+        if as_tlog_proof:
+            click.echo(tlog_proof(recorder, proof), nl=False)
+        else:
+            click.echo(json.dumps(proof, indent=2))
+    except LedgerError as error:
+        _fail(error)
+
+
+@prove.command("consistency")
+@store_option
+@click.option("--old", type=click.IntRange(0), required=True, help="the older tree size")
+@click.option("--new", type=click.IntRange(0), help="the newer size (default: latest checkpoint)")
+def prove_consistency(store, old, new) -> None:
+    """Prove that the tree of --new leaves extends the tree of --old leaves."""
+    from ledger.proofs import consistency_proof
+
+    try:
+        click.echo(json.dumps(consistency_proof(_recorder(store), old, new), indent=2))
+    except LedgerError as error:
+        _fail(error)
+
+
+# --- witnessing (a supervision body's own key and state) -------------------------------------
+
+state_option = click.option("--state", required=True, type=click.Path(dir_okay=False, path_type=Path),
+                            help="the witness's state file (its key is STATE.key beside it)")
+
+
+def _witness(state: Path):
+    from ledger.cosigning import Witness
+    from ledger.keys import read_private_key
+
+    if not state.exists():
+        raise click.UsageError(f"no witness state at {state}; create one with `sunledger witness init`")
+    return Witness(state, read_private_key(state.with_name(state.name + ".key")))
+
+
+@cli.group()
+def witness() -> None:
+    """Cosign a log's checkpoints as an outside witness (C2SP tlog-witness, cosignature/v1).
+
+    The witness keeps its own key and state; it cosigns a checkpoint only with a valid
+    consistency proof from the last one it cosigned, and refuses one that contradicts it."""
+
+
+@witness.command("init")
+@state_option
+@click.option("--name", required=True, help="the witness's key name, e.g. jgj.example.gov.cn/witness")
+def witness_init(state: Path, name: str) -> None:
+    """Create a witness: its state file and its key (owner-only). Prints its verifier key."""
+    from ledger.cosigning import Witness
+    from ledger.keys import SigningKey, write_private_key
+
+    try:
+        Witness.create(state, name)
+        write_private_key(state.with_name(state.name + ".key"), SigningKey.generate())
+        click.echo(_witness(state).verifier_key)
+    except FileExistsError as error:
+        raise click.UsageError(f"{error.filename} exists already; a witness is created once")
+    except LedgerError as error:
+        _fail(error)
+
+
+@witness.command("key")
+@state_option
+def witness_key(state: Path) -> None:
+    """Print the witness's verifier key (type 0x04, cosignature/v1)."""
+    click.echo(_witness(state).verifier_key)
+
+
+@witness.command("add-log")
+@state_option
+@click.option("--log-key", required=True, help="the log's verifier key (`sunledger log-key`)")
+def witness_add_log(state: Path, log_key: str) -> None:
+    """Follow a log: its checkpoints will be checked with this key."""
+    try:
+        _witness(state).add_log(log_key)
+    except LedgerError as error:
+        _fail(error)
+
+
+@witness.command("add-checkpoint")
+@state_option
+@click.argument("request", type=click.File("r"), default="-")
+def witness_add_checkpoint(state: Path, request) -> None:
+    """Cosign the checkpoint of an add-checkpoint REQUEST (tlog-witness form; - for stdin).
+    Prints the cosignature line; exit 1 when refused, saying why."""
+    from ledger.cosigning import parse_add_checkpoint
+
+    try:
+        line = _witness(state).add_checkpoint(parse_add_checkpoint(request.read()), int(time.time()))
+    except LedgerError as error:
+        click.echo(f"sunledger: refused ({error.code}): {error.message}", err=True)
+        sys.exit(1)
+    click.echo(line, nl=False)
+
+
+@witness.command("cosign")
+@state_option
+@store_option
+def witness_cosign(state: Path, store: str) -> None:
+    """Fetch the store's latest checkpoint and a consistency proof from the last one this
+    witness cosigned, cosign it, and leave the cosignature in the store."""
+    from ledger.checkpoints import latest_checkpoint
+    from ledger.cosigning import AddCheckpoint
+    from ledger.log import StoredLog
+    from ledger.notes import parse_verifier_key
+
+    try:
+        recorder = _recorder(store)
+        last = latest_checkpoint(recorder)
+        if last is None:
+            raise NotInLogError("the log has issued no checkpoint yet")
+        signer = _witness(state)
+        origin = last[1].split("\n", 1)[0]
+        known = signer.logs.get(origin, {}).get("size", 0)
+        proof = StoredLog(recorder).consistency(known, last[0]) if known <= last[0] else []
+        line = signer.add_checkpoint(AddCheckpoint(known, proof, last[1]), int(time.time()))
+        recorder.add_cosignature(last[0], str(parse_verifier_key(signer.verifier_key)), line)
+    except LedgerError as error:
+        click.echo(f"sunledger: refused ({error.code}): {error.message}", err=True)
+        sys.exit(1)
+    click.echo(f"cosigned {origin} at size {last[0]}")
+    click.echo(line, nl=False)
 
 
 def main() -> None:

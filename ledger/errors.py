@@ -131,3 +131,28 @@ class LogInconsistent(LedgerError):
 
     code = "log-inconsistent"
     status = 500
+
+
+class WitnessRefusal(LedgerError):
+    """The witness will not cosign: `code` says why (tlog-witness status in `status`)."""
+
+    code = "witness-refused"
+
+
+class UnknownLog(WitnessRefusal):
+    code = "unknown-log"
+    status = 404
+
+
+class OldSizeMismatch(WitnessRefusal):
+    """The request's old size is not the size the witness last cosigned (409)."""
+
+    code = "old-size-mismatch"
+    status = 409
+
+
+class InconsistentCheckpoint(WitnessRefusal):
+    """The checkpoint contradicts what the witness has cosigned: the log forked or rewrote."""
+
+    code = "inconsistent-checkpoint"
+    status = 422

@@ -1,0 +1,147 @@
+"""Proofs a supervision body or a bidder can check with standard tools: inclusion of one
+event and consistency of two tree sizes (RFC 9162 audit paths, as JSON), and the C2SP
+tlog-proof of one event with its signed, cosigned checkpoint (text, for offline use).
+
+    inclusion   {"leaf_index", "tree_size", "event_hash" (hex), "leaf_hash", "hashes"}
+    consistency {"old_size", "new_size", "hashes"}                 (hashes in base64)
+    tlog-proof  "c2sp.org/tlog-proof@v1\\n" "index " n "\\n" (base64 hash "\\n")* "\\n" checkpoint
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from . import merkle
+from .checkpoints import Checkpoint, latest_checkpoint, open_checkpoint
+from .envelope import LEDGER_STREAM, stream_uuid
+from .errors import BadNote, BadTreeSize, NotInLog
+from .log import StoredLog
+from .notes import Verifier, add_signature_lines
+
+TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
+_INDEX = re.compile(r"index (0|[1-9][0-9]{0,18})")
+
+
+def _b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode()
+
+
+def log_identity(recorder: Any) -> tuple[str, bytes]:
+    """(origin, ledger public key) as the store's ledger.started/v1 event states them."""
+    from .keys import decode_public_key
+
+    events = recorder.select_events(stream_uuid(LEDGER_STREAM), lte=1)
+    if not events:
+        raise NotInLog("this store has no ledger.started/v1 event")
+    payload = orjson.loads(events[0].state)["payload"]
+    return payload["origin"], decode_public_key(payload["public_key"])
+
+
+def event_hash_at(recorder: Any, position: int) -> str:
+    rows = recorder.select_rows(position - 1, position)
+    if not rows:
+        raise NotInLog(f"no event at position {position}")
+    return orjson.loads(rows[0][4])["hash"]
+
+
+def checkpoint_sizes(recorder: Any) -> list[int]:
+    return [size for size, _, _ in recorder.checkpoints()]
+
+
+def default_size(recorder: Any, least: int) -> int:
+    """The newest checkpoint's size: proofs are checked against a signed checkpoint."""
+    last = latest_checkpoint(recorder)
+    if last is None or last[0] < least:
+        raise BadTreeSize(f"no checkpoint covers {least} leaves yet; issue one with "
+                          "`sunledger checkpoint --issue`, or give --size", least=least)
+    return last[0]
+
+
+def inclusion_proof(recorder: Any, *, index: int | None = None, stream: str | None = None,
+                    version: int | None = None, size: int | None = None) -> dict:
+    log = StoredLog(recorder)
+    if index is None:
+        assert stream is not None and version is not None
+        index, position = log.leaf_index(stream, version)
+    else:
+        position = log.position_of_leaf(index)
+    size = default_size(recorder, index + 1) if size is None else size
+    event_hash = event_hash_at(recorder, position)
+    return {"leaf_index": index, "tree_size": size, "event_hash": event_hash,
+            "leaf_hash": _b64(merkle.leaf_hash(bytes.fromhex(event_hash))),
+            "hashes": [_b64(h) for h in log.inclusion(index, size)]}
+
+
+def consistency_proof(recorder: Any, old: int, new: int | None = None) -> dict:
+    new = default_size(recorder, old) if new is None else new
+    return {"old_size": old, "new_size": new,
+            "hashes": [_b64(h) for h in StoredLog(recorder).consistency(old, new)]}
+
+
+def cosigned_note(recorder: Any, size: int) -> str:
+    """The kept checkpoint of `size` with every cosignature kept for it."""
+    notes = {s: note for s, note, _ in recorder.checkpoints()}
+    if size not in notes:
+        raise NotInLog(f"no checkpoint of size {size} is kept; sizes kept: "
+                       f"{sorted(notes)[-5:]} (newest)")
+    return add_signature_lines(notes[size], [line for s, _, line in recorder.cosignatures()
+                                             if s == size])
+
+
+# --- C2SP tlog-proof ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TlogProof:
+    index: int
+    hashes: list[bytes]
+    note: str  # the signed checkpoint, verbatim
+
+    def text(self) -> str:
+        lines = [TLOG_PROOF_HEADER, f"index {self.index}"] + [_b64(h) for h in self.hashes]
+        return "\n".join(lines) + "\n\n" + self.note
+
+
+def tlog_proof(recorder: Any, proof: dict) -> str:
+    """The tlog-proof of an inclusion proof (whose size must be a kept checkpoint's)."""
+    note = cosigned_note(recorder, proof["tree_size"])
+    return TlogProof(proof["leaf_index"], [base64.b64decode(h) for h in proof["hashes"]],
+                     note).text()
+
+
+def parse_tlog_proof(text: str) -> TlogProof:
+    head, sep, note = text.partition("\n\n")
+    lines = head.split("\n")
+    if not sep or lines[0] != TLOG_PROOF_HEADER:
+        raise BadNote(f"a tlog-proof starts with {TLOG_PROOF_HEADER!r} and has a blank line "
+                      "before its checkpoint")
+    rest = lines[1:]
+    if rest and rest[0].startswith("extra "):
+        rest = rest[1:]  # unauthenticated context: not used here
+    match = _INDEX.fullmatch(rest[0]) if rest else None
+    if match is None:
+        raise BadNote("a tlog-proof names the entry's index on the line 'index <n>'")
+    try:
+        hashes = [base64.b64decode(line, validate=True) for line in rest[1:]]
+    except binascii.Error:
+        raise BadNote("a tlog-proof hash line is not base64") from None
+    if any(len(h) != 32 for h in hashes):
+        raise BadNote("each tlog-proof hash is 32 bytes")
+    return TlogProof(int(match.group(1)), hashes, note)
+
+
+def check_tlog_proof(text: str, event_hash: str, log: Verifier) -> Checkpoint:
+    """The checkpoint under which the event with `event_hash` is proved included; raises
+    BadNote if the proof, the checkpoint or its signature fails."""
+    proof = parse_tlog_proof(text)
+    checkpoint = open_checkpoint(proof.note, log)
+    leaf = merkle.leaf_hash(bytes.fromhex(event_hash))
+    if not merkle.inclusion_ok(proof.index, checkpoint.size, leaf, proof.hashes, checkpoint.root):
+        raise BadNote(f"the event {event_hash} is not proved at index {proof.index} of the "
+                      f"checkpoint of size {checkpoint.size}")
+    return checkpoint
