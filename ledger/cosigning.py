@@ -98,17 +98,14 @@ class Witness:
             raise UnknownLog(f"this witness does not follow the log {origin!r}")
         checkpoint = open_checkpoint(request.note, parse_verifier_key(log["vkey"]))
         known_size, known_root = log["size"], base64.b64decode(log["root"])
-        if request.old_size > checkpoint.size:
-            raise WitnessRefusal(f"old size {request.old_size} is larger than the checkpoint's "
-                                 f"size {checkpoint.size}")
-        if checkpoint.size < known_size:
-            raise InconsistentCheckpoint(
-                f"the log {origin} shows size {checkpoint.size}, smaller than size {known_size} "
-                "already cosigned: a log never shrinks", known_size=known_size)
         if request.old_size != known_size:
             raise OldSizeMismatch(f"this witness last cosigned size {known_size} of {origin}, "
                                   f"not {request.old_size}; prove consistency from {known_size}",
                                   known_size=known_size)
+        if checkpoint.size < known_size:
+            raise InconsistentCheckpoint(
+                f"the log {origin} shows size {checkpoint.size}, smaller than size {known_size} "
+                "already cosigned: a log never shrinks", known_size=known_size)
         if not merkle.consistency_ok(known_size, checkpoint.size, known_root, checkpoint.root,
                                      request.proof):
             raise InconsistentCheckpoint(

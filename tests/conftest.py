@@ -54,6 +54,10 @@ class RawStore:
             self.events = f'"{self.schema}".sunledger_events'
             self.receipts = f'"{self.schema}".sunledger_receipts'
 
+    def table(self, name: str) -> str:
+        """A ledger table's name as plain SQL reaches it."""
+        return name if self.engine == "sqlite" else f'"{self.schema}".{name}'
+
     def _connect(self):
         if self.engine == "sqlite":
             return sqlite3.connect(self.path, isolation_level=None)

@@ -1,0 +1,171 @@
+"""The Merkle log on real stores: leaves in global order, checkpoints, proofs, tlog-proof, and
+witnesses (with torchwood's published add-checkpoint requests)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from ledger import merkle
+from ledger.checkpoints import CheckpointPolicy, open_checkpoint, parse_checkpoint
+from ledger.cosigning import AddCheckpoint, Witness, parse_add_checkpoint
+from ledger.errors import (
+    BadNote, InconsistentCheckpoint, LogInconsistent, OldSizeMismatch, UnknownLog,
+)
+from ledger.keys import SigningKey, write_private_key
+from ledger.log import StoredLog
+from ledger.notes import COSIGNATURE_V1, cosignature_time, parse_verifier_key, verifier_key
+from ledger.proofs import (
+    check_tlog_proof, consistency_proof, cosigned_note, inclusion_proof, log_identity, tlog_proof,
+)
+from ledger.checkpoints import log_verifier
+
+from conftest import INTAKE, bid
+
+V = json.loads((Path(__file__).parent / "vectors" / "c2sp.json").read_text())
+
+
+def new_witness(tmp_path: Path, name: str = "jgj.example.gov.cn/witness") -> Witness:
+    state = tmp_path / f"{name.replace('/', '_')}.json"
+    Witness.create(state, name)
+    key = SigningKey.generate()
+    write_private_key(state.with_name(state.name + ".key"), key)
+    return Witness(state, key)
+
+
+def fill(world, projects: int = 3, bids: int = 4, prefix: str = "LOG") -> None:
+    for p in range(projects):
+        stream = f"project:{prefix}-{p}"
+        world.submit(world.actors["tenderee-1"], stream, "project.intake/v1", INTAKE)
+        for b in range(bids):
+            world.submit(world.actors["bidder-1"], stream, "project.bid-submitted/v1",
+                         bid("bidder-1", b))
+
+
+def test_leaves_are_the_events_in_global_order(world):
+    fill(world)
+    log = StoredLog(world.ledger.recorder)
+    rows = world.raw.rows()
+    assert log.size() == len(rows)
+    tree = merkle.CompactTree()
+    for row in rows:
+        tree.append(merkle.leaf_hash(bytes.fromhex(json.loads(row[4])["hash"])))
+    assert log.root(log.size()) == tree.root()
+    index, position = log.leaf_index("project:LOG-1", 3)
+    assert rows[index][0] == position and json.loads(rows[index][4])["version"] == 3
+
+
+def test_checkpoints_are_issued_by_policy_and_are_mutually_consistent(world):
+    world.ledger.checkpoint_policy = CheckpointPolicy(every_events=5, every_seconds=3600)
+    fill(world)
+    note = world.ledger.checkpoint()
+    origin, public_key = log_identity(world.ledger.recorder)
+    verifier = log_verifier(origin, public_key)
+    kept = [open_checkpoint(n, verifier) for _, n, _ in world.ledger.recorder.checkpoints()]
+    assert len(kept) >= 3 and kept[-1] == open_checkpoint(note, verifier)
+    log = StoredLog(world.ledger.recorder)
+    for old, new in zip(kept, kept[1:]):
+        assert new.size - old.size <= 5 + 1
+        assert merkle.consistency_ok(old.size, new.size, old.root, new.root,
+                                     log.consistency(old.size, new.size))
+
+
+def test_a_changed_tree_table_stops_the_ledger_signing(world):
+    fill(world, projects=1)
+    world.ledger.checkpoint()
+    # every node stored so far is overwritten; this process appends on from what it knows
+    world.raw.execute(f"UPDATE {world.raw.table('sunledger_tree')} SET hash=?", (bytes(32),))
+    world.submit(world.actors["bidder-1"], "project:LOG-0", "project.bid-submitted/v1",
+                 bid("bidder-1", 99))
+    with pytest.raises(LogInconsistent):
+        world.ledger.checkpoint()
+
+
+def test_inclusion_proof_and_tlog_proof_verify(world):
+    fill(world)
+    world.ledger.checkpoint()
+    recorder = world.ledger.recorder
+    proof = inclusion_proof(recorder, stream="project:LOG-2", version=2)
+    note = cosigned_note(recorder, proof["tree_size"])
+    checkpoint = parse_checkpoint(note.split("\n\n")[0] + "\n")
+    leaf = base64.b64decode(proof["leaf_hash"])
+    assert leaf == merkle.leaf_hash(bytes.fromhex(proof["event_hash"]))
+    assert merkle.inclusion_ok(proof["leaf_index"], proof["tree_size"], leaf,
+                               [base64.b64decode(h) for h in proof["hashes"]], checkpoint.root)
+    text = tlog_proof(recorder, proof)
+    verifier = log_verifier(*log_identity(recorder))
+    assert check_tlog_proof(text, proof["event_hash"], verifier).size == proof["tree_size"]
+    other = inclusion_proof(recorder, stream="project:LOG-2", version=3)["event_hash"]
+    with pytest.raises(BadNote):
+        check_tlog_proof(text, other, verifier)
+
+
+def test_tlog_proof_text_matches_transparency_dev_formats():
+    import hashlib
+
+    from ledger.proofs import TlogProof, parse_tlog_proof
+
+    vector = V["tlog_proof"]
+    hashes = [hashlib.sha256(x.encode()).digest() for x in vector["hashes_of"]]
+    text = TlogProof(vector["index"], hashes, vector["checkpoint"]).text()
+    assert text == vector["text"]
+    assert parse_tlog_proof(text) == TlogProof(5, hashes, "test checkpoint\n")
+
+
+def test_witness_cosigns_torchwoods_requests_and_refuses_the_race(tmp_path):
+    """torchwood's witness test: 0→1, then 1→5; a racing 1→3 is a conflict."""
+    requests = V["witness_requests"]
+    witness = new_witness(tmp_path)
+    witness.add_log(requests["log_vkey"])
+    first, three, five = (parse_add_checkpoint(r) for r in requests["requests"])
+    vkey = parse_verifier_key(witness.verifier_key)
+    line = witness.add_checkpoint(first, 1_700_000_000)
+    text = first.note.split("\n\n")[0] + "\n"
+    assert cosignature_time(text, line, vkey) == 1_700_000_000
+    witness.add_checkpoint(five, 1_700_000_001)
+    with pytest.raises(OldSizeMismatch) as refused:
+        witness.add_checkpoint(three, 1_700_000_002)
+    assert refused.value.details["known_size"] == 5
+    state = json.loads(witness.state_path.read_text())
+    log = next(iter(state["logs"].values()))
+    assert log["size"] == 5 and base64.b64decode(log["root"]).hex().startswith("42bb57ad")
+
+
+def test_witness_refuses_an_inconsistent_checkpoint_and_an_unknown_log(world, tmp_path):
+    fill(world, projects=1)
+    note = world.ledger.checkpoint()
+    origin, public_key = log_identity(world.ledger.recorder)
+    witness = new_witness(tmp_path)
+    with pytest.raises(UnknownLog):
+        witness.add_checkpoint(AddCheckpoint(0, [], note), 1)
+    witness.add_log(verifier_key(origin, public_key))
+    witness.add_checkpoint(AddCheckpoint(0, [], note), 1)
+    size = parse_checkpoint(note.split("\n\n")[0] + "\n").size
+    # the log key signs a fork: the same size with another root
+    from ledger.checkpoints import Checkpoint
+    from ledger.notes import sign_note
+
+    fork = sign_note(Checkpoint(origin, size + 1, bytes(32)).text(), origin, world.ledger.key)
+    proof = StoredLog(world.ledger.recorder).consistency(size - 1, size)
+    with pytest.raises(InconsistentCheckpoint, match="forked or was rewritten"):
+        witness.add_checkpoint(AddCheckpoint(size, proof, fork), 2)
+    smaller = sign_note(Checkpoint(origin, size - 1, bytes(32)).text(), origin, world.ledger.key)
+    with pytest.raises(InconsistentCheckpoint, match="never shrinks"):
+        witness.add_checkpoint(AddCheckpoint(size, [], smaller), 3)
+    # and it still cosigns the honest continuation
+    fill(world, projects=1, bids=2, prefix="MORE")
+    honest = world.ledger.checkpoint()
+    new_size = parse_checkpoint(honest.split("\n\n")[0] + "\n").size
+    proof = [base64.b64decode(h) for h in
+             consistency_proof(world.ledger.recorder, size, new_size)["hashes"]]
+    line = witness.add_checkpoint(AddCheckpoint(size, proof, honest), 4)
+    assert line.startswith("\u2014 jgj.example.gov.cn/witness ")
+
+
+def test_witness_vkey_has_type_0x04():
+    key = SigningKey(bytes.fromhex(V["cosignature"]["seed"]))
+    assert verifier_key("example.org/witness", key.public_key, COSIGNATURE_V1) == \
+        "example.org/witness+cacf2e50+BGbguFjkYqYJ5m/nE3DIFtiEb/ED1UmaIqf+w3/bxCSn"
