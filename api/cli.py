@@ -99,6 +99,13 @@ def verify(store: str, bundle: Path | None, as_json: bool, workers: int | None,
         click.echo(f"origin:      {report.origin}   ledger key id: {report.ledger_key_id}")
         click.echo(f"checked:     {report.events} events in {report.streams} streams, "
                    f"{report.receipts} receipts, in {elapsed:.1f} s")
+        click.echo(f"merkle log:  {report.events} leaves, root {report.tree_root}")
+        if report.latest_checkpoint is None:
+            click.echo("checkpoints: none kept yet")
+        else:
+            witnesses = ", ".join(w.split("+", 1)[0] for w in report.cosigned_by) or "no witness"
+            click.echo(f"checkpoints: {report.checkpoints} checked; the latest (size "
+                       f"{report.latest_checkpoint}) cosigned by {witnesses}")
         if report.intact:
             click.echo("result:      INTACT — no event altered, removed, reordered or inserted")
         else:
@@ -386,6 +393,56 @@ def prove_consistency(store, old, new) -> None:
         click.echo(json.dumps(consistency_proof(_recorder(store), old, new), indent=2))
     except LedgerError as error:
         _fail(error)
+
+
+@prove.command("completeness")
+@store_option
+@click.option("--project", help="the project's id (its stream is project:ID)")
+@click.option("--stream", help="any stream by name instead, e.g. actor:bidder-0001")
+@click.option("--size", type=click.IntRange(1), help="a kept checkpoint's size (default: the latest)")
+def prove_completeness(store, project, stream, size) -> None:
+    """Prove that a list of events is every event of a project up to a checkpoint (JSON)."""
+    from ledger.proofs import completeness_proof
+
+    if (project is None) == (stream is None):
+        raise click.UsageError("give exactly one of --project and --stream")
+    try:
+        click.echo(json.dumps(completeness_proof(_recorder(store), stream or f"project:{project}",
+                                                 size), ensure_ascii=False, indent=2))
+    except LedgerError as error:
+        _fail(error)
+
+
+@cli.command("check-proof")
+@click.argument("proof", type=click.File("r"))
+@click.option("--log-key", required=True, help="the log's verifier key, as published")
+@click.option("--event-hash", help="for a tlog-proof: the hash (hex) of the event it proves")
+def check_proof(proof, log_key: str, event_hash: str | None) -> None:
+    """Check a proof offline with the log's published key: a completeness proof (JSON) or a
+    C2SP tlog-proof (with --event-hash). Exit 0 when it holds, 1 when it does not."""
+    from ledger.notes import parse_verifier_key
+    from ledger.proofs import TLOG_PROOF_HEADER, check_completeness, check_tlog_proof
+
+    text = proof.read()
+    try:
+        log = parse_verifier_key(log_key)
+        if text.startswith(TLOG_PROOF_HEADER):
+            if not event_hash:
+                raise click.UsageError("a tlog-proof is checked against --event-hash")
+            checkpoint = check_tlog_proof(text, event_hash, log)
+            click.echo(f"holds: event {event_hash} is in {checkpoint.origin} at tree size "
+                       f"{checkpoint.size}")
+        else:
+            try:
+                data = json.loads(text)
+            except ValueError:
+                raise click.UsageError("not a tlog-proof and not JSON") from None
+            events = check_completeness(data, log)
+            click.echo(f"holds: these {len(events)} events are every event of {data['stream']} "
+                       f"up to tree size {data['tree_size']}")
+    except LedgerError as error:
+        click.echo(f"does not hold: {error.message}")
+        sys.exit(1)
 
 
 # --- witnessing (a supervision body's own key and state) -------------------------------------

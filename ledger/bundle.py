@@ -7,6 +7,7 @@
                        the verifier rebuilds it from the events)
     trusted-cas/*.pem  the CA certificates the ledger trusts
     ledger-key.pem     the ledger's public key
+    checkpoints.json   the kept checkpoints (signed notes) and their witnesses' cosignatures
 
 docs/evidence-format.md ("Bundles") states each member byte for byte.
 """
@@ -88,6 +89,7 @@ def export_bundle(url: StoreURL, out: Path, *,
                         on_progress(len(rows))
                 digests["events.jsonl"] = digest.hexdigest()
             members = _registry_members(history)
+            members["checkpoints.json"] = _checkpoints_member(source)
             for name, data in members.items():
                 bundle.writestr(_info(name), data)
                 digests[name] = hashlib.sha256(data).hexdigest()
@@ -138,6 +140,16 @@ def _registry_members(history: RegistryHistory) -> dict[str, bytes]:
     return members
 
 
+def _checkpoints_member(source) -> bytes:
+    cosignatures: dict[int, list[dict]] = {}
+    for size, witness, line in source.cosignatures():
+        cosignatures.setdefault(size, []).append({"line": line, "witness": witness})
+    kept = [{"cosignatures": cosignatures.get(size, []), "heads": heads, "note": note,
+             "tree_size": size} for size, note, heads in source.checkpoints()]
+    return (json.dumps({"checkpoints": kept}, indent=2, ensure_ascii=False, sort_keys=True)
+            + "\n").encode()
+
+
 class BundleSource:
     """Rows from a bundle, streamed (memory stays bounded whatever its size)."""
 
@@ -171,6 +183,21 @@ class BundleSource:
 
     def load(self, job: tuple[list[Row], list[ReceiptRow]]) -> tuple[list[Row], list[ReceiptRow]]:
         return job  # the main process read it: a ZIP member is read in order
+
+    def _checkpoints(self) -> list[dict]:
+        try:
+            return json.loads(self.zip.read("checkpoints.json"))["checkpoints"]
+        except KeyError:  # a bundle written before checkpoints existed
+            return []
+        except ValueError as error:
+            raise BundleError(f"checkpoints.json is not JSON: {error}") from None
+
+    def checkpoints(self) -> list[tuple[int, str, str]]:
+        return [(int(c["tree_size"]), c["note"], c["heads"]) for c in self._checkpoints()]
+
+    def cosignatures(self) -> list[tuple[int, str, str]]:
+        return [(int(c["tree_size"]), s["witness"], s["line"])
+                for c in self._checkpoints() for s in c["cosignatures"]]
 
     def __getstate__(self) -> dict:
         return {"manifest": self.manifest}  # workers only call load()

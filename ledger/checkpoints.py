@@ -3,22 +3,32 @@ signed note by the ledger key under the name of its origin).
 
     text = origin "\\n" tree size (decimal) "\\n" base64(root) "\\n"
 
-No extension lines: every standard tool and witness takes the checkpoint as it is. Issuing
-is here too: a checkpoint is signed only after the stored tree proves consistent with the
-last one kept, so the log never signs two inconsistent checkpoints.
+No extension lines: every standard tool and witness takes the checkpoint as it is. Beside
+each checkpoint the ledger signs a heads statement, which commits to the newest event of
+every stream at that tree size (heads.py) for per-project completeness proofs:
+
+    statement = {format: "sunledger/heads/v1", heads_root, origin, streams, tree_root,
+                 tree_size}                       (roots in base64)
+    signature = Ed25519(ledger key, JCS(statement))
+
+Issuing is here too: a checkpoint is signed only after the stored tree proves consistent with
+the last one kept, so the log never signs two inconsistent checkpoints.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import merkle
+from .canonical import canonical_json
 from .errors import BadNote, LogInconsistent
-from .keys import SigningKey
+from .heads import HeadsMap
+from .keys import SigningKey, signature_ok
 from .log import StoredLog
 from .notes import ED25519, Verifier, check_key_name, open_note, sign_note, verifier_key
 
@@ -77,6 +87,61 @@ def check_origin(origin: str) -> None:
     check_key_name(origin)
 
 
+HEADS_FORMAT = "sunledger/heads/v1"
+
+
+def heads_statement(checkpoint: Checkpoint, heads_root: bytes, streams: int) -> dict:
+    return {"format": HEADS_FORMAT, "heads_root": base64.b64encode(heads_root).decode(),
+            "origin": checkpoint.origin, "streams": streams,
+            "tree_root": base64.b64encode(checkpoint.root).decode(),
+            "tree_size": checkpoint.size}
+
+
+def sign_heads(statement: dict, key: SigningKey) -> str:
+    """The signed statement as stored and shipped: JSON with the statement and signature."""
+    signature = base64.b64encode(key.sign(canonical_json(statement))).decode()
+    return canonical_json({"signature": signature, "statement": statement}).decode()
+
+
+def open_heads(signed: str, public_key: bytes, checkpoint: Checkpoint) -> bytes:
+    """The heads root of a signed heads statement, if the ledger key signed it for exactly
+    this checkpoint."""
+    try:
+        outer = json.loads(signed)
+        statement, signature = outer["statement"], base64.b64decode(outer["signature"],
+                                                                     validate=True)
+        root = base64.b64decode(statement["heads_root"], validate=True)
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise BadNote("the heads statement is not the JSON of a signed statement") from None
+    if not signature_ok(public_key, canonical_json(statement), signature):
+        raise BadNote("the heads statement's signature does not verify with the ledger key")
+    if statement != heads_statement(checkpoint, root, statement.get("streams")):
+        raise BadNote(f"the heads statement is not for the checkpoint of size {checkpoint.size}")
+    return root
+
+
+@dataclass
+class HeadsFold:
+    """The heads map of a tree size, carried forward from receipts in position order."""
+
+    heads: HeadsMap = field(default_factory=HeadsMap)
+    position: int = 0  # receipts up to here are folded in
+
+    def advance(self, recorder: Any, upto: int) -> bytes:
+        """Fold in the receipts in (position, upto]; return the heads root."""
+        for receipt in recorder.select_receipts(self.position, upto):
+            self.heads.set(receipt.stream, bytes.fromhex(receipt.event_hash))
+        self.position = max(self.position, upto)
+        return self.heads.root()
+
+
+def heads_at(recorder: Any, size: int) -> HeadsFold:
+    fold = HeadsFold()
+    if size:
+        fold.advance(recorder, StoredLog(recorder).position_of_leaf(size - 1))
+    return fold
+
+
 # --- issuing --------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -98,7 +163,8 @@ def latest_checkpoint(recorder: Any) -> tuple[int, str, str] | None:
     return kept[-1] if kept else None
 
 
-def issue_checkpoint(recorder: Any, key: SigningKey, origin: str, issued_at: str) -> str:
+def issue_checkpoint(recorder: Any, key: SigningKey, origin: str, issued_at: str,
+                     heads: HeadsFold) -> str:
     """Sign and keep a checkpoint of the stored tree as it stands; return the signed note.
     Refuses (and signs nothing) if the stored tree is not consistent with the last kept
     checkpoint: a changed tree table must never make the ledger contradict itself."""
@@ -117,6 +183,11 @@ def issue_checkpoint(recorder: Any, key: SigningKey, origin: str, issued_at: str
                 size=size, checkpoint_size=old.size)
         if old.size == size:
             return last[1]
-    note = sign_note(Checkpoint(origin, size, root).text(), origin, key)
-    recorder.add_checkpoint(size, note, issued_at)
+    checkpoint = Checkpoint(origin, size, root)
+    if heads.position and size and heads.position > log.position_of_leaf(size - 1):
+        raise LogInconsistent("the heads carried forward are past the tree: no checkpoint signed")
+    heads_root = heads.advance(recorder, log.position_of_leaf(size - 1)) if size else heads.heads.root()
+    note = sign_note(checkpoint.text(), origin, key)
+    recorder.add_checkpoint(size, note, issued_at,
+                            sign_heads(heads_statement(checkpoint, heads_root, len(heads.heads)), key))
     return note

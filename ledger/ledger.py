@@ -17,7 +17,8 @@ from .canonical import (
     NotLedgerJSON, canonical_json, check_ledger_json, format_time, is_time, parse_time,
 )
 from .checkpoints import (
-    CheckpointPolicy, check_origin, issue_checkpoint, latest_checkpoint, parse_checkpoint,
+    CheckpointPolicy, HeadsFold, check_origin, heads_at, issue_checkpoint, latest_checkpoint,
+    parse_checkpoint,
 )
 from .catalogue import EVENT_TYPES
 from .envelope import (
@@ -28,7 +29,7 @@ from .errors import (
     BadNote, BadSignature, LedgerKeyError, MalformedAction, NonceReused, OversizedPayload, StaleVersion,
     StoreUnavailable,
 )
-from .log import add_leaves
+from .log import add_leaves, integrate_earlier_events
 from .merkle import CompactTree
 from .notes import split_note
 from .keys import SigningKey, encode_public_key, load_or_create_key, signature_ok
@@ -63,6 +64,7 @@ class Ledger(Application):
         self.clock = clock
         self.checkpoint_policy = checkpoints or CheckpointPolicy()
         self._last_checkpoint: tuple[int, datetime] | None = None  # (size, when), once read
+        self._heads: HeadsFold | None = None  # the heads map, carried from checkpoint to checkpoint
         self._write = threading.Lock()  # one append at a time in this process
         self._tree: CompactTree | None = None  # the Merkle log's frontier, as last appended
         super().__init__(env={
@@ -90,6 +92,7 @@ class Ledger(Application):
         except PersistenceError as error:
             raise StoreUnavailable(f"cannot open {store.display()}: {error}") from None
         weakref.finalize(ledger, ledger.factory.close)  # at the latest at exit
+        integrate_earlier_events(ledger.recorder)
         ledger._start(origin)
         return ledger
 
@@ -177,7 +180,11 @@ class Ledger(Application):
 
     def _issue_checkpoint(self) -> str:
         now = self.clock.now()
-        note = issue_checkpoint(self.recorder, self.key, self.origin, format_time(now))
+        if self._heads is None:
+            last = latest_checkpoint(self.recorder)
+            self._heads = heads_at(self.recorder, last[0] if last else 0)
+        note = issue_checkpoint(self.recorder, self.key, self.origin, format_time(now),
+                                self._heads)
         self._last_checkpoint = (parse_checkpoint(split_note(note)[0]).size, now)
         return note
 

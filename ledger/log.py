@@ -35,6 +35,34 @@ def add_leaves(tx: Transaction, positions: Sequence[int], event_hashes: Sequence
     return tree
 
 
+def integrate_earlier_events(recorder: Any, batch: int = 5000) -> int:
+    """Give leaves to events stored before this store had a Merkle log (a store written by an
+    earlier version), in global order; return how many. Run when a ledger opens."""
+    import orjson
+
+    size = recorder.tree_size()
+    after = StoredLog(recorder).position_of_leaf(size - 1) if size else 0
+    end = recorder.max_position()
+    if after >= end:
+        return 0
+    frontier = merkle.frontier_nodes(size)
+    stored = recorder.tree_nodes([merkle.node_key(node) for node in frontier])
+    tree = merkle.CompactTree(size, [stored[merkle.node_key(node)] for node in frontier])
+    added = 0
+    while after < end:
+        rows = recorder.select_rows(after, min(after + batch, end))
+        after = min(after + batch, end)
+        if not rows:
+            continue
+        first, nodes = tree.size, []
+        for row in rows:
+            nodes.extend(tree.append(merkle.leaf_hash(bytes.fromhex(orjson.loads(row[4])["hash"]))))
+        recorder.add_to_tree([(first + i, row[0]) for i, row in enumerate(rows)],
+                             [(merkle.node_key(node), digest) for node, digest in nodes])
+        added += len(rows)
+    return added
+
+
 class StoredLog:
     """Reads of the Merkle log from a store's recorder."""
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import orjson
 
-from . import merkle
-from .checkpoints import Checkpoint, latest_checkpoint, open_checkpoint
-from .envelope import LEDGER_STREAM, stream_uuid
+from . import heads, merkle
+from .checkpoints import Checkpoint, heads_at, latest_checkpoint, open_checkpoint, open_heads
+from .envelope import LEDGER_STREAM, ZERO_HASH, hash_and_stored_bytes, stream_uuid
 from .errors import BadNote, BadTreeSize, NotInLog
 from .log import StoredLog
 from .notes import Verifier, add_signature_lines
@@ -48,10 +48,6 @@ def event_hash_at(recorder: Any, position: int) -> str:
     if not rows:
         raise NotInLog(f"no event at position {position}")
     return orjson.loads(rows[0][4])["hash"]
-
-
-def checkpoint_sizes(recorder: Any) -> list[int]:
-    return [size for size, _, _ in recorder.checkpoints()]
 
 
 def default_size(recorder: Any, least: int) -> int:
@@ -86,7 +82,7 @@ def consistency_proof(recorder: Any, old: int, new: int | None = None) -> dict:
 
 def cosigned_note(recorder: Any, size: int) -> str:
     """The kept checkpoint of `size` with every cosignature kept for it."""
-    notes = {s: note for s, note, _ in recorder.checkpoints()}
+    notes = {s: note for s, note, *_ in recorder.checkpoints()}
     if size not in notes:
         raise NotInLog(f"no checkpoint of size {size} is kept; sizes kept: "
                        f"{sorted(notes)[-5:]} (newest)")
@@ -145,3 +141,78 @@ def check_tlog_proof(text: str, event_hash: str, log: Verifier) -> Checkpoint:
         raise BadNote(f"the event {event_hash} is not proved at index {proof.index} of the "
                       f"checkpoint of size {checkpoint.size}")
     return checkpoint
+
+
+# --- per-project completeness ---------------------------------------------------------------
+
+COMPLETENESS_FORMAT = "sunledger/completeness/v1"
+
+
+def completeness_proof(recorder: Any, stream: str, size: int | None = None) -> dict:
+    """Every event of `stream` in the tree of `size` leaves (a kept checkpoint's size), with
+    what proves none is missing: the stream's head in the signed heads map, and that head's
+    inclusion in the checkpointed tree."""
+    size = default_size(recorder, 1) if size is None else size
+    kept = {s: (note, heads) for s, note, _, heads in recorder.checkpoints()}
+    if size not in kept:
+        raise NotInLog(f"no checkpoint of size {size} is kept")
+    log = StoredLog(recorder)
+    last_position = log.position_of_leaf(size - 1)
+    events = [e for e in recorder.select_events(stream_uuid(stream))
+              if _position_of(log, stream, e.originator_version) <= last_position]
+    if not events:
+        raise NotInLog(f"{stream} has no event in the tree of size {size}", stream=stream)
+    head = orjson.loads(events[-1].state)
+    heads = heads_at(recorder, size)
+    index, _ = log.leaf_index(stream, head["version"])
+    return {
+        "format": COMPLETENESS_FORMAT, "stream": stream, "tree_size": size,
+        "checkpoint": cosigned_note(recorder, size), "heads": kept[size][1],
+        "events": [e.state.decode("utf-8") for e in events],
+        "head_siblings": [_b64(h) for h in heads.heads.proof(stream)],
+        "head_inclusion": {"leaf_index": index,
+                           "hashes": [_b64(h) for h in log.inclusion(index, size)]},
+    }
+
+
+def _position_of(log: StoredLog, stream: str, version: int) -> int:
+    return log.leaf_index(stream, version)[1]
+
+
+def check_completeness(proof: dict, log: Verifier) -> list[dict]:
+    """The events a completeness proof proves to be all of its stream's events up to its
+    checkpoint; raises BadNote naming the first thing that fails."""
+    try:
+        if proof["format"] != COMPLETENESS_FORMAT:
+            raise BadNote(f"not a {COMPLETENESS_FORMAT} proof")
+        stream, events = proof["stream"], [orjson.loads(text) for text in proof["events"]]
+        siblings = [base64.b64decode(h, validate=True) for h in proof["head_siblings"]]
+        index = proof["head_inclusion"]["leaf_index"]
+        path = [base64.b64decode(h, validate=True) for h in proof["head_inclusion"]["hashes"]]
+        checkpoint = open_checkpoint(proof["checkpoint"], log)
+        heads_root = open_heads(proof["heads"], log.public_key, checkpoint)
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        raise BadNote("the completeness proof is missing a member or has a malformed one") from None
+    if checkpoint.size != proof["tree_size"]:
+        raise BadNote("the proof's tree size is not its checkpoint's")
+    previous = ZERO_HASH
+    for number, event in enumerate(events, start=1):
+        if type(event) is not dict or event.get("stream") != stream:
+            raise BadNote(f"event {number} is not an event of {stream}")
+        digest, _ = hash_and_stored_bytes(event)
+        if digest != event.get("hash"):
+            raise BadNote(f"{stream} v{event.get('version')}: its content does not hash to its hash")
+        if event.get("version") != number or event.get("prev") != previous:
+            raise BadNote(f"{stream}: version {number} is missing or out of place: the events "
+                          "given are not the stream's chain from its first event")
+        previous = digest
+    if not events:
+        raise BadNote("a completeness proof holds at least one event")
+    head = bytes.fromhex(previous)
+    if heads.root_from_proof(stream, head, siblings) != heads_root:
+        raise BadNote(f"v{len(events)} is not the newest event of {stream} at tree size "
+                      f"{checkpoint.size}: the signed heads map names another")
+    if not merkle.inclusion_ok(index, checkpoint.size, merkle.leaf_hash(head), path,
+                               checkpoint.root):
+        raise BadNote(f"the head of {stream} is not proved in the checkpointed tree")
+    return events

@@ -74,7 +74,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             SQL(f'CREATE TABLE IF NOT EXISTS "{schema}".{TREE} (node BIGINT PRIMARY KEY, '
                 "hash BYTEA NOT NULL)"),
             SQL(f'CREATE TABLE IF NOT EXISTS "{schema}".{CHECKPOINTS} (tree_size BIGINT '
-                "PRIMARY KEY, note TEXT NOT NULL, issued_at TEXT NOT NULL)"),
+                "PRIMARY KEY, note TEXT NOT NULL, issued_at TEXT NOT NULL, heads TEXT NOT NULL)"),
             SQL(f'CREATE TABLE IF NOT EXISTS "{schema}".{COSIGNATURES} (tree_size BIGINT NOT '
                 "NULL, witness TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (tree_size, witness))"),
         ])
@@ -137,7 +137,14 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
 
     # --- the Merkle log ----------------------------------------------------------------------
 
+    def _has_table(self, name: str) -> bool:
+        """Whether a ledger table exists (a store written before the Merkle log lacks some)."""
+        row = self._query("SELECT to_regclass(%s) AS t", (f"{self.datastore.schema}.{name}",))[0]
+        return row["t"] is not None
+
     def tree_size(self) -> int:
+        if not self._has_table(LEAVES):
+            return 0
         row = self._query(f'SELECT MAX(leaf_index) AS m FROM "{self.datastore.schema}".{LEAVES}',
                           ())[0]
         return 0 if row["m"] is None else row["m"] + 1
@@ -167,21 +174,36 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             curs.execute(statement, params)
 
-    def add_checkpoint(self, tree_size: int, note: str, issued_at: str) -> None:
-        self._write(f'INSERT INTO "{self.datastore.schema}".{CHECKPOINTS} VALUES (%s,%s,%s) '
-                    "ON CONFLICT DO NOTHING", (tree_size, note, issued_at))
+    def add_to_tree(self, leaves: Sequence[tuple[int, int]], nodes: Sequence[tuple[int, bytes]]) -> None:
+        """Leaves and nodes outside an append (events stored before the log existed), under
+        the events table's lock so that no append interleaves."""
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            self._lock_table(curs)
+            tx = _PostgresTransaction(curs, self.datastore.schema)
+            if tx.tree_size() != leaves[0][0]:
+                return  # another process did it meanwhile
+            tx.add_leaves(leaves)
+            tx.add_nodes(nodes)
 
-    def checkpoints(self) -> list[tuple[int, str, str]]:
-        """(tree size, signed note, ledger time issued), oldest first."""
-        rows = self._query(f'SELECT tree_size, note, issued_at FROM "{self.datastore.schema}".'
-                           f"{CHECKPOINTS} ORDER BY tree_size", ())
-        return [(row["tree_size"], row["note"], row["issued_at"]) for row in rows]
+    def add_checkpoint(self, tree_size: int, note: str, issued_at: str, heads: str) -> None:
+        self._write(f'INSERT INTO "{self.datastore.schema}".{CHECKPOINTS} VALUES (%s,%s,%s,%s) '
+                    "ON CONFLICT DO NOTHING", (tree_size, note, issued_at, heads))
+
+    def checkpoints(self) -> list[tuple[int, str, str, str]]:
+        """(tree size, signed note, ledger time issued, signed heads statement), oldest first."""
+        if not self._has_table(CHECKPOINTS):
+            return []
+        rows = self._query(f'SELECT tree_size, note, issued_at, heads FROM '
+                           f'"{self.datastore.schema}".{CHECKPOINTS} ORDER BY tree_size', ())
+        return [(row["tree_size"], row["note"], row["issued_at"], row["heads"]) for row in rows]
 
     def add_cosignature(self, tree_size: int, witness: str, line: str) -> None:
         self._write(f'INSERT INTO "{self.datastore.schema}".{COSIGNATURES} VALUES (%s,%s,%s) '
                     "ON CONFLICT DO NOTHING", (tree_size, witness, line))
 
     def cosignatures(self) -> list[tuple[int, str, str]]:
+        if not self._has_table(COSIGNATURES):
+            return []
         rows = self._query(f'SELECT tree_size, witness, line FROM "{self.datastore.schema}".'
                            f"{COSIGNATURES} ORDER BY tree_size, witness", ())
         return [(row["tree_size"], row["witness"], row["line"]) for row in rows]

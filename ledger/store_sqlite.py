@@ -44,7 +44,15 @@ class _SQLiteTransaction:
         self.c.executemany(f"INSERT INTO {TREE} VALUES (?,?)", rows)
 
 
+def _has_table(c: Any, name: str) -> bool:
+    """Whether a ledger table exists (a store written before the Merkle log lacks some)."""
+    c.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,))
+    return c.fetchone() is not None
+
+
 def _tree_size(c: Any) -> int:
+    if not _has_table(c, LEAVES):
+        return 0
     c.execute(f"SELECT MAX(leaf_index) FROM {LEAVES}")
     last = c.fetchone()[0]
     return 0 if last is None else last + 1
@@ -85,7 +93,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             "position INTEGER NOT NULL UNIQUE)",
             f"CREATE TABLE IF NOT EXISTS {TREE} (node INTEGER PRIMARY KEY, hash BLOB NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS} (tree_size INTEGER PRIMARY KEY, "
-            "note TEXT NOT NULL, issued_at TEXT NOT NULL)",
+            "note TEXT NOT NULL, issued_at TEXT NOT NULL, heads TEXT NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {COSIGNATURES} (tree_size INTEGER NOT NULL, "
             "witness TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (tree_size, witness))",
         ]
@@ -152,15 +160,25 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             row = c.fetchone()
             return tuple(row) if row else None
 
-    def add_checkpoint(self, tree_size: int, note: str, issued_at: str) -> None:
+    def add_to_tree(self, leaves: Sequence[tuple[int, int]], nodes: Sequence[tuple[int, bytes]]) -> None:
+        """Leaves and nodes outside an append (events stored before the log existed)."""
         with self.datastore.transaction(commit=True) as c:
-            c.execute(f"INSERT OR IGNORE INTO {CHECKPOINTS} VALUES (?,?,?)",
-                      (tree_size, note, issued_at))
+            tx = _SQLiteTransaction(c)
+            tx.add_leaves(leaves)
+            tx.add_nodes(nodes)
 
-    def checkpoints(self) -> list[tuple[int, str, str]]:
-        """(tree size, signed note, ledger time issued), oldest first."""
+    def add_checkpoint(self, tree_size: int, note: str, issued_at: str, heads: str) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"INSERT OR IGNORE INTO {CHECKPOINTS} VALUES (?,?,?,?)",
+                      (tree_size, note, issued_at, heads))
+
+    def checkpoints(self) -> list[tuple[int, str, str, str]]:
+        """(tree size, signed note, ledger time issued, signed heads statement), oldest first."""
         with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT tree_size, note, issued_at FROM {CHECKPOINTS} ORDER BY tree_size")
+            if not _has_table(c, CHECKPOINTS):
+                return []
+            c.execute(f"SELECT tree_size, note, issued_at, heads FROM {CHECKPOINTS} "
+                      "ORDER BY tree_size")
             return [tuple(row) for row in c.fetchall()]
 
     def add_cosignature(self, tree_size: int, witness: str, line: str) -> None:
@@ -170,6 +188,8 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
 
     def cosignatures(self) -> list[tuple[int, str, str]]:
         with self.datastore.transaction(commit=False) as c:
+            if not _has_table(c, COSIGNATURES):
+                return []
             c.execute(f"SELECT tree_size, witness, line FROM {COSIGNATURES} "
                       "ORDER BY tree_size, witness")
             return [tuple(row) for row in c.fetchall()]

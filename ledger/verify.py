@@ -12,6 +12,7 @@ then sequences each stream's results in order in the main process (links, gaps, 
 
 from __future__ import annotations
 
+import base64
 import multiprocessing
 import threading
 from dataclasses import asdict, dataclass, field
@@ -31,6 +32,7 @@ from .errors import LedgerError
 from nacl.exceptions import BadSignatureError
 
 from .keys import key_id, signature_ok, verify_key
+from .log_check import TreeRebuild, check_log
 from .receipts import receipt_body, receipt_ok
 from .registry import (
     ActorRecord, TrustAnchors, apply_actor_event, apply_ledger_event, check_registry_change,
@@ -81,6 +83,10 @@ class Verification:
     receipts: int = 0
     origin: str | None = None
     ledger_key_id: str | None = None
+    tree_root: str | None = None  # base64 root of the tree rebuilt from all the events
+    checkpoints: int = 0
+    latest_checkpoint: int | None = None  # its tree size
+    cosigned_by: list[str] = field(default_factory=list)  # witnesses of the latest checkpoint
     findings: list[Finding] = field(default_factory=list)
     findings_total: int = 0
 
@@ -101,6 +107,10 @@ class Verification:
             "receipts": self.receipts,
             "origin": self.origin,
             "ledger_key_id": self.ledger_key_id,
+            "tree_root": self.tree_root,
+            "checkpoints": self.checkpoints,
+            "latest_checkpoint": self.latest_checkpoint,
+            "cosigned_by": self.cosigned_by,
             "findings_total": self.findings_total,
             "findings": [asdict(f) for f in self.findings],
         }
@@ -115,6 +125,8 @@ class Source(Protocol):
     def jobs(self) -> Iterator[object]: ...
     def load(self, job: object) -> tuple[list[Row], list[ReceiptRow]]: ...
     def detached(self) -> "Source": ...
+    def checkpoints(self) -> list[tuple[int, str, str]]: ...  # (size, note, signed heads)
+    def cosignatures(self) -> list[tuple[int, str, str]]: ...
 
 
 # --- the registry as it stood at each position ------------------------------------------------
@@ -358,7 +370,8 @@ def verify(source: Source, *, pinned_ledger_key: bytes | None = None, workers: i
     event, the whole verification runs again with pass one checking every signature, so
     that no forged key can vouch for anything."""
     report, history = _verify(source, pinned_ledger_key, workers, progress, strict=False)
-    if any(f.position in history.positions or f.position is None for f in report.findings) \
+    if any(f.position in history.positions or (f.position is None and f.stream != "log")
+           for f in report.findings) \
             or report.findings_total > len(report.findings):
         report, history = _verify(source, pinned_ledger_key, workers, progress, strict=True)
     return report
@@ -382,12 +395,17 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
         workers = 1 if total < SMALL_LOG else max(1, multiprocessing.cpu_count())
     bar = None
 
+    checkpoints = source.checkpoints()
+    rebuild = TreeRebuild([size for size, _, _ in checkpoints])
+
     def consume(checked: tuple[list[tuple], list[Finding], int]) -> None:
         results, orphans, receipts = checked
         report.receipts += receipts
         for finding in orphans:
             report.add(finding)
         _sequence(results, streams, report, bar)
+        for result in results:
+            rebuild.add(result[3], result[6])
 
     if workers > 1:
         # At most a few jobs in flight: Pool.imap would otherwise read the whole log ahead.
@@ -416,7 +434,22 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
     if bar is not None:
         bar.close()
     report.streams = len(streams)
+    _check_log(report, rebuild, checkpoints, source.cosignatures(), history.anchors)
     return report, history
+
+
+def _check_log(report: Verification, rebuild: TreeRebuild,
+               checkpoints: list[tuple[int, str, str]],
+               cosignatures: list[tuple[int, str, str]], anchors: TrustAnchors) -> None:
+    report.tree_root = base64.b64encode(rebuild.tree.root()).decode()
+    report.checkpoints = len(checkpoints)
+    findings, cosigned = check_log(rebuild, checkpoints, cosignatures, anchors.origin,
+                                   anchors.public_key)
+    for finding in findings:
+        report.add(Finding(finding.kind, "log", finding.tree_size, None, finding.detail))
+    if checkpoints:
+        report.latest_checkpoint = checkpoints[-1][0]
+        report.cosigned_by = sorted(cosigned.get(report.latest_checkpoint, ()))
 
 
 def _pool_context():
@@ -534,6 +567,12 @@ class StoreSource:
     def load(self, job: tuple[int, int]) -> tuple[list[Row], list[ReceiptRow]]:
         after, upto = job
         return self.recorder.select_rows(after, upto), self.recorder.select_receipts(after, upto)
+
+    def checkpoints(self) -> list[tuple[int, str, str]]:
+        return [(size, note, heads) for size, note, _, heads in self.recorder.checkpoints()]
+
+    def cosignatures(self) -> list[tuple[int, str, str]]:
+        return self.recorder.cosignatures()
 
 
 def _row(n) -> Row:

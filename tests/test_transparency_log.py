@@ -64,7 +64,7 @@ def test_checkpoints_are_issued_by_policy_and_are_mutually_consistent(world):
     note = world.ledger.checkpoint()
     origin, public_key = log_identity(world.ledger.recorder)
     verifier = log_verifier(origin, public_key)
-    kept = [open_checkpoint(n, verifier) for _, n, _ in world.ledger.recorder.checkpoints()]
+    kept = [open_checkpoint(n, verifier) for _, n, *_ in world.ledger.recorder.checkpoints()]
     assert len(kept) >= 3 and kept[-1] == open_checkpoint(note, verifier)
     log = StoredLog(world.ledger.recorder)
     for old, new in zip(kept, kept[1:]):
@@ -169,3 +169,155 @@ def test_witness_vkey_has_type_0x04():
     key = SigningKey(bytes.fromhex(V["cosignature"]["seed"]))
     assert verifier_key("example.org/witness", key.public_key, COSIGNATURE_V1) == \
         "example.org/witness+cacf2e50+BGbguFjkYqYJ5m/nE3DIFtiEb/ED1UmaIqf+w3/bxCSn"
+
+
+# --- the verifier and the log ----------------------------------------------------------------
+
+def _verify(world):
+    from ledger.verify import StoreSource, verify
+
+    return verify(StoreSource(world.raw.url), workers=1)
+
+
+def _kinds(report) -> set[tuple[str, str]]:
+    return {(f.kind, f.stream) for f in report.findings}
+
+
+def test_an_intact_log_verifies_with_its_checkpoints_and_cosignatures(world, tmp_path):
+    fill(world)
+    note = world.ledger.checkpoint()
+    origin, public_key = log_identity(world.ledger.recorder)
+    witness = new_witness(tmp_path)
+    witness.add_log(verifier_key(origin, public_key))
+    line = witness.add_checkpoint(AddCheckpoint(0, [], note), 1_700_000_000)
+    size = parse_checkpoint(note.split("\n\n")[0] + "\n").size
+    world.ledger.recorder.add_cosignature(size, witness.verifier_key, line)
+    report = _verify(world)
+    assert report.intact, report.findings
+    assert report.latest_checkpoint == size and report.cosigned_by == [witness.verifier_key]
+    assert base64.b64decode(report.tree_root) == StoredLog(world.ledger.recorder).root(size)
+
+
+def _delete_event(world, stream: str, version: int) -> None:
+    """Delete an event with its receipt and leaf: a thorough forger leaves no trace rows."""
+    from ledger.envelope import stream_uuid
+
+    position = world.raw.row_of(stream_uuid(stream), version)[0]
+    world.raw.delete(stream_uuid(stream), version)
+    world.raw.execute(f"DELETE FROM {world.raw.table('sunledger_receipts')} WHERE position=?",
+                      (position,))
+    world.raw.execute(f"DELETE FROM {world.raw.table('sunledger_leaves')} WHERE position=?",
+                      (position,))
+
+
+def test_events_cut_from_the_end_of_the_log_after_a_checkpoint_are_detected(world):
+    fill(world)
+    world.ledger.checkpoint()
+    _delete_event(world, "project:LOG-2", 5)  # the newest event of the log
+    report = _verify(world)
+    assert _kinds(report) == {("log_truncated", "log")}
+    assert "1 of the events it covered are gone" in report.findings[0].detail
+
+
+def test_the_newest_event_of_a_stream_removed_mid_log_after_a_checkpoint_is_detected(world):
+    fill(world)
+    world.ledger.checkpoint()
+    _delete_event(world, "project:LOG-0", 5)  # LOG-0's last event; later events follow it
+    report = _verify(world)
+    assert _kinds(report) == {("log_truncated", "log")}  # the chain alone would be blind
+    fill(world, prefix="MORE")  # the log grows past the checkpoint's size again
+    report = _verify(world)
+    assert _kinds(report) == {("checkpoint_mismatch", "log")}
+
+
+def test_a_checkpoint_with_a_wrong_root_or_signature_is_detected(world):
+    fill(world)
+    note = world.ledger.checkpoint()
+    size = parse_checkpoint(note.split("\n\n")[0] + "\n").size
+    table = world.raw.table("sunledger_checkpoints")
+    text, signatures = note.split("\n\n")
+    root = text.split("\n")[2]
+    wrong_root = base64.b64encode(bytes(32)).decode()
+    world.raw.execute(f"UPDATE {table} SET note=? WHERE tree_size=?",
+                      (note.replace(root, wrong_root), size))
+    assert ("checkpoint_invalid", "log") in _kinds(_verify(world))  # the signature fails
+    # re-signed by the ledger key over a wrong root: the signature holds, the root does not
+    from ledger.checkpoints import Checkpoint
+    from ledger.notes import sign_note
+
+    origin, _ = log_identity(world.ledger.recorder)
+    forged = sign_note(Checkpoint(origin, size, bytes(32)).text(), origin, world.ledger.key)
+    world.raw.execute(f"UPDATE {table} SET note=? WHERE tree_size=?", (forged, size))
+    assert _kinds(_verify(world)) == {("checkpoint_mismatch", "log")}
+
+
+def test_a_forged_cosignature_is_detected(world, tmp_path):
+    fill(world, projects=1)
+    note = world.ledger.checkpoint()
+    size = parse_checkpoint(note.split("\n\n")[0] + "\n").size
+    witness = new_witness(tmp_path)
+    origin, public_key = log_identity(world.ledger.recorder)
+    witness.add_log(verifier_key(origin, public_key))
+    line = witness.add_checkpoint(AddCheckpoint(0, [], note), 1_700_000_000)
+    world.ledger.recorder.add_cosignature(size, witness.verifier_key, line[:-10] + "AAAAAAAAA\n")
+    assert _kinds(_verify(world)) == {("cosignature_invalid", "log")}
+
+
+# --- per-project completeness ------------------------------------------------------------------
+
+def test_a_completeness_proof_holds_and_fails_when_one_event_is_left_out(world):
+    from ledger.proofs import check_completeness, completeness_proof
+
+    fill(world)
+    world.ledger.checkpoint()
+    recorder = world.ledger.recorder
+    log = log_verifier(*log_identity(recorder))
+    proof = completeness_proof(recorder, "project:LOG-1")
+    assert [json.loads(e)["version"] for e in proof["events"]] == [1, 2, 3, 4, 5]
+    assert len(check_completeness(proof, log)) == 5
+    for left_out in range(5):
+        partial = {**proof, "events": proof["events"][:left_out] + proof["events"][left_out + 1:]}
+        with pytest.raises(BadNote):
+            check_completeness(partial, log)
+    # events after the checkpoint are not part of it
+    world.submit(world.actors["bidder-1"], "project:LOG-1", "project.bid-submitted/v1",
+                 bid("bidder-1", 50))
+    assert len(check_completeness(completeness_proof(recorder, "project:LOG-1"), log)) == 5
+
+
+def test_a_heads_statement_for_a_stale_head_is_detected(world):
+    """The ledger key signs heads that hide a stream's newest event: the verifier finds it."""
+    from ledger.checkpoints import heads_statement, sign_heads
+    from ledger.heads import HeadsMap
+
+    fill(world, projects=1)
+    note = world.ledger.checkpoint()
+    checkpoint = parse_checkpoint(note.split("\n\n")[0] + "\n")
+    stale = HeadsMap()
+    for row in world.raw.rows():
+        event = json.loads(row[4])
+        if not (event["stream"] == "project:LOG-0" and event["version"] == 5):
+            stale.set(event["stream"], bytes.fromhex(event["hash"]))
+    signed = sign_heads(heads_statement(checkpoint, stale.root(), len(stale)), world.ledger.key)
+    world.raw.execute(f"UPDATE {world.raw.table('sunledger_checkpoints')} SET heads=? "
+                      "WHERE tree_size=?", (signed, checkpoint.size))
+    assert _kinds(_verify(world)) == {("heads_mismatch", "log")}
+
+
+def test_a_store_from_before_the_log_gets_its_leaves_when_opened(world, tmp_path):
+    """A store written by the evidence core alone (no log tables): opening it integrates
+    its events in global order, and it verifies with its first checkpoint."""
+    from ledger.ledger import Ledger
+
+    fill(world, projects=1)
+    for table in ("sunledger_leaves", "sunledger_tree", "sunledger_checkpoints",
+                  "sunledger_cosignatures"):
+        world.raw.execute(f"DROP TABLE {world.raw.table(table)}")
+    assert _verify(world).intact  # a reader copes with the missing tables
+    world.ledger.close()
+    reopened = Ledger.open(world.raw.url, clock=world.clock, key_path=tmp_path / "ledger.key")
+    assert StoredLog(reopened.recorder).size() == len(world.raw.rows())
+    reopened.checkpoint()
+    report = _verify(world)
+    assert report.intact and report.latest_checkpoint == len(world.raw.rows())
+    reopened.close()
