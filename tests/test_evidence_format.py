@@ -977,14 +977,127 @@ def test_worked_examples_check_out_independently():
 
 
 def test_document_names_every_finding_kind_and_table():
-    """§12 and §14.4 list what the code has: every finding constant, the three tables."""
+    """§12, §14.5 and §15.1 list what the code has: every finding constant, every table."""
     text = DOC.read_text(encoding="utf-8")
     source = "".join((ROOT / "ledger" / name).read_text(encoding="utf-8")
                      for name in ("verify.py", "log_check.py"))
     kinds = dict(re.findall(r'^([A-Z_]+) = "([a-z_]+)"$', source, re.M))
     assert len(kinds) >= 13
     for constant, kind in kinds.items():
-        assert f"| `{kind}` | `{constant}` |" in text, kind
+        assert f"| `{kind}` | `{constant}`" in text, kind
     store = (ROOT / "ledger" / "store.py").read_text(encoding="utf-8")
-    for table in re.findall(r'^(?:EVENTS|RECEIPTS|NONCES) = "(\w+)"', store, re.M):
+    tables = re.findall(r'^(?:EVENTS|RECEIPTS|NONCES|LEAVES|TREE|CHECKPOINTS|COSIGNATURES) = '
+                        r'"(\w+)"', store, re.M)
+    assert len(tables) == 7
+    for table in tables:
         assert f"`{table}`" in text, table
+
+
+# --- the Merkle log examples (§15–§18, §20.7–§20.8), checked with code written from the text --
+
+def _rfc9162_inclusion_root(index: int, size: int, leaf: bytes, path: list[bytes]) -> bytes:
+    """RFC 9162 §2.1.3.2, step by step."""
+    def node(a, b):
+        return hashlib.sha256(b"\x01" + a + b).digest()
+    fn, sn, r = index, size - 1, leaf
+    for p in path:
+        assert sn != 0
+        if fn % 2 == 1 or fn == sn:
+            r = node(p, r)
+            while fn % 2 == 0 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            r = node(r, p)
+        fn, sn = fn >> 1, sn >> 1
+    assert sn == 0
+    return r
+
+
+def _rfc9162_consistent(m: int, n: int, old: bytes, new: bytes, proof: list[bytes]) -> bool:
+    """RFC 9162 §2.1.4.2, step by step."""
+    def node(a, b):
+        return hashlib.sha256(b"\x01" + a + b).digest()
+    if m & (m - 1) == 0:
+        proof = [old] + proof
+    fn, sn = m - 1, n - 1
+    while fn % 2 == 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = proof[0]
+    for c in proof[1:]:
+        if sn == 0:
+            return False
+        if fn % 2 == 1 or fn == sn:
+            fr, sr = node(c, fr), node(c, sr)
+            while fn % 2 == 0 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = node(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and fr == old and sr == new
+
+
+def _note_parts(note: str) -> tuple[str, list[tuple[str, bytes]]]:
+    text, _, sigs = note.rpartition("\n\n")
+    lines = [line[2:].split(" ", 1) for line in sigs.split("\n") if line]
+    return text + "\n", [(name, base64.b64decode(b64)) for name, b64 in lines]
+
+
+def test_log_examples_check_out_independently():
+    ex = doc_examples()
+    started = parse_ledger_json(ex["ledger-started-stored"].encode())
+    origin = started["payload"]["origin"]
+    ledger_public = base64.b64decode(started["payload"]["public_key"])
+    # §16.1: the verifier key
+    key_hash = hashlib.sha256(origin.encode() + b"\n\x01" + ledger_public).digest()[:4]
+    encoded_key = base64.b64encode(b"\x01" + ledger_public).decode()
+    assert ex["log-verifier-key"] == f"{origin}+{key_hash.hex()}+{encoded_key}"
+    # §16.1–16.2: the checkpoint and its signatures
+    text, signatures = _note_parts(ex["checkpoint-cosigned"] + "\n")
+    origin_line, size, root_b64 = text.split("\n")[:3]
+    assert origin_line == origin and size == "7"
+    root = base64.b64decode(root_b64)
+    (log_name, log_sig), (witness_name, cosig) = signatures
+    assert log_name == origin and log_sig[:4] == key_hash
+    nacl.signing.VerifyKey(ledger_public).verify(text.encode(), log_sig[4:])
+    # §18: the cosignature
+    name, hash_hex, raw = ex["witness-verifier-key"].split("+", 2)
+    witness_public = base64.b64decode(raw)[1:]
+    assert base64.b64decode(raw)[0] == 4 and name == witness_name
+    assert cosig[:4].hex() == hash_hex == \
+        hashlib.sha256(name.encode() + b"\n\x04" + witness_public).digest()[:4].hex()
+    stamp = int.from_bytes(cosig[4:12], "big")
+    nacl.signing.VerifyKey(witness_public).verify(
+        f"cosignature/v1\ntime {stamp}\n{text}".encode(), cosig[12:])
+    # §17.1: inclusion of the bid, whose hash is that of §20.5
+    proof = json.loads(ex["inclusion-proof"])
+    assert proof["event_hash"] == ex["bid-hash"]
+    leaf = hashlib.sha256(b"\x00" + bytes.fromhex(ex["bid-hash"])).digest()
+    assert leaf.hex() == ex["bid-leaf-hash"] and base64.b64decode(proof["leaf_hash"]) == leaf
+    path = [base64.b64decode(h) for h in proof["hashes"]]
+    assert _rfc9162_inclusion_root(proof["leaf_index"], 7, leaf, path) == root
+    # §17.2: consistency 4 → 7
+    consistency = json.loads(ex["consistency-proof"])
+    assert _rfc9162_consistent(4, 7, base64.b64decode(ex["root-of-4"]), root,
+                               [base64.b64decode(h) for h in consistency["hashes"]])
+    # §17.3: the tlog-proof carries the same path and the checkpoint verbatim
+    head, _, note = ex["tlog-proof"].partition("\n\n")
+    assert head.split("\n") == ["c2sp.org/tlog-proof@v1", f"index {proof['leaf_index']}",
+                                *proof["hashes"]]
+    assert note == ex["checkpoint-cosigned"]
+    # §17.4: the heads statement is signed for this checkpoint, and the bid is its stream's
+    # head (the intake is version 1, the bid version 2)
+    heads = json.loads(ex["heads-statement"])
+    statement = heads["statement"]
+    assert statement["tree_root"] == root_b64 and statement["tree_size"] == 7
+    assert statement["origin"] == origin and statement["format"] == "sunledger/heads/v1"
+    nacl.signing.VerifyKey(ledger_public).verify(jcs(statement),
+                                                 base64.b64decode(heads["signature"]))
+    rest = json.loads(ex["completeness-proof-rest"])
+    key = hashlib.sha256(rest["stream"].encode()).digest()
+    h = hashlib.sha256(b"\x00" + key + bytes.fromhex(ex["bid-hash"])).digest()
+    siblings = [base64.b64decode(s) for s in rest["head_siblings"]]
+    for depth in reversed(range(len(siblings))):
+        bit = int.from_bytes(key, "big") >> (255 - depth) & 1
+        pair = (siblings[depth], h) if bit else (h, siblings[depth])
+        h = hashlib.sha256(b"\x01" + pair[0] + pair[1]).digest()
+    assert base64.b64encode(h).decode() == statement["heads_root"]

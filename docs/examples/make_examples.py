@@ -8,7 +8,8 @@ The script starts a ledger in a temporary SQLite file with fixed, derived keys a
 that moves only when told, registers two fictional actors, appends a project intake and a
 sealed bid, and prints every value a verifier meets: keys and key ids, stream ids, the
 canonical action, its signature, the event without and with its hash, the stored row, the
-receipt and its signature, and the store exported as a bundle. Everything is deterministic:
+receipt and its signature, the store exported as a bundle, the Merkle log's checkpoint with a
+witness's cosignature, and each kind of proof. Everything is deterministic:
 the same code prints the same bytes.
 The keys are derived from a public string; they are examples and must never sign anything.
 """
@@ -38,7 +39,14 @@ from ledger.client import ActorSigner  # noqa: E402
 from ledger.envelope import (  # noqa: E402
     _STREAM_NAMESPACE, LEDGER_ACTOR, actor_stream, stream_uuid,
 )
+from ledger.checkpoints import CheckpointPolicy, log_verifier_key  # noqa: E402
+from ledger.cosigning import AddCheckpoint, Witness  # noqa: E402
 from ledger.keys import SigningKey, encode_public_key, write_private_key  # noqa: E402
+from ledger.log import StoredLog  # noqa: E402
+from ledger.merkle import leaf_hash  # noqa: E402
+from ledger.proofs import (  # noqa: E402
+    completeness_proof, consistency_proof, cosigned_note, inclusion_proof, tlog_proof,
+)
 from ledger.ledger import Ledger  # noqa: E402
 from ledger.store import EVENTS, RECEIPTS, parse_store_url  # noqa: E402
 
@@ -50,6 +58,8 @@ SECRET = b"evidence-format-example"
 ORIGIN = "sunledger.example/evidence-format"
 PROJECT = "project:GC2025-0001"
 TENDEREE, BIDDER = "tenderee-0001", "bidder-0001"
+WITNESS = "jgj.example/witness"  # a supervision body's witness (行政监督部门)
+WITNESS_TIME = 1742454060  # 2025-03-20T07:01:00Z, the moment it cosigns
 
 # A value that exercises every rule of the canonical encoding (sorting, escapes, UTF-8).
 CANONICAL_SAMPLE = r"""{
@@ -98,7 +108,9 @@ def build() -> dict:
         write_private_key(key_path, ledger_key)
         db = Path(tmp) / "example.db"
         clock = SetClock("2025-03-01T00:30:00.000000Z")
-        ledger = Ledger.open(f"sqlite:{db}", clock=clock, key_path=key_path, origin=ORIGIN)
+        # checkpoints on demand only, so that the example has exactly one
+        ledger = Ledger.open(f"sqlite:{db}", clock=clock, key_path=key_path, origin=ORIGIN,
+                             checkpoints=CheckpointPolicy(10**9, float("inf")))
         try:
             registrar = ActorSigner(LEDGER_ACTOR, ledger_key, random.Random(1))
             tenderee = ActorSigner(TENDEREE, tenderee_key, random.Random(2))
@@ -138,6 +150,21 @@ def build() -> dict:
                 {"bidder": BIDDER,
                  "bid_hash": hashlib.sha256(b"sealed bid of bidder-0001").hexdigest()},
                 "2025-03-20T06:59:58.118000Z", "2025-03-20T06:59:58.402117Z")
+            clock.set("2025-03-20T07:00:00.000000Z")
+            out["checkpoint"] = ledger.checkpoint()
+            state = Path(tmp) / "witness.json"
+            Witness.create(state, WITNESS)
+            witness = Witness(state, SigningKey.derived(SECRET, "witness"))
+            witness.add_log(log_verifier_key(ORIGIN, ledger_key.public_key))
+            out["witness_vkey"] = witness.verifier_key
+            line = witness.add_checkpoint(AddCheckpoint(0, [], out["checkpoint"]), WITNESS_TIME)
+            ledger.recorder.add_cosignature(7, witness.verifier_key, line)
+            out["inclusion"] = inclusion_proof(ledger.recorder, stream=PROJECT, version=2)
+            out["consistency"] = consistency_proof(ledger.recorder, 4, 7)
+            out["root4"] = StoredLog(ledger.recorder).root(4)
+            out["tlog_proof"] = tlog_proof(ledger.recorder, out["inclusion"])
+            out["completeness"] = completeness_proof(ledger.recorder, PROJECT)
+            out["cosigned"] = cosigned_note(ledger.recorder, 7)
         finally:
             ledger.close()
         bundle = Path(tmp) / "example.zip"
@@ -169,7 +196,7 @@ def render(values: dict | None = None) -> str:
     sample = parse_ledger_json(CANONICAL_SAMPLE)
     check_ledger_json(sample)
     sample_bytes = canonical_json(sample)
-    add("### 16.1 Canonical encoding\n\nThis ledger-JSON text (white space, escapes and key order "
+    add("### 20.1 Canonical encoding\n\nThis ledger-JSON text (white space, escapes and key order "
         "as a client might send it) ...\n")
     add(_block("canonical-input", CANONICAL_SAMPLE, "json"))
     add(f"... has this canonical encoding ({len(sample_bytes)} bytes of UTF-8; the keys sort "
@@ -180,7 +207,7 @@ def render(values: dict | None = None) -> str:
     add("Its SHA-256, to check an implementation byte for byte:\n")
     add(_block("canonical-output-sha256", hashlib.sha256(sample_bytes).hexdigest()))
 
-    add("### 16.2 Keys\n\n"
+    add("### 20.2 Keys\n\n"
         "Each seed is `SHA-256(b\"evidence-format-example\" ‖ 0x00 ‖ label)` "
         "(`SigningKey.derived`). The public key is the raw 32-byte Ed25519 key in standard "
         "base64; the key id is the first 16 bytes of its SHA-256, in hex.\n")
@@ -192,7 +219,7 @@ def render(values: dict | None = None) -> str:
     add(_block("bidder-public-key", encode_public_key(bidder_key.public_key)))
     add(_block("bidder-key-id", bidder_key.key_id))
 
-    add("### 16.3 Stream ids\n")
+    add("### 20.3 Stream ids\n")
     add(_block("stream-namespace", str(_STREAM_NAMESPACE)))
     add("| stream name | UUIDv5 | stored `originator_id` (SQLite) |\n| --- | --- | --- |")
     for name in ("ledger", actor_stream(TENDEREE), actor_stream(BIDDER), PROJECT):
@@ -200,7 +227,7 @@ def render(values: dict | None = None) -> str:
     add("")
     add(_block("project-stream-uuid", str(stream_uuid(PROJECT))))
 
-    add("### 16.4 The example log\n\n"
+    add("### 20.4 The example log\n\n"
         "Seven events, in global order. `position` is the SQLite `rowid`.\n")
     add("| position | stream | version | type | actor | hash |\n| --- | --- | --- | --- | --- | --- |")
     for pos, _, version, topic, _ in rows:
@@ -229,7 +256,7 @@ def render(values: dict | None = None) -> str:
     event = events[pos]
     action_bytes = signed.action.signing_bytes()
     without_hash = canonical_json({k: x for k, x in event.items() if k != "hash"})
-    add(f"### 16.5 Position {pos}: the bidder's `project.bid-submitted/v1`, step by step\n")
+    add(f"### 20.5 Position {pos}: the bidder's `project.bid-submitted/v1`, step by step\n")
     add("**1. The action** as `bidder-0001` signs it: JCS(action), UTF-8, "
         f"{len(action_bytes)} bytes, no trailing newline.\n")
     add(_block("bid-action", action_bytes.decode("utf-8"), "json"))
@@ -261,7 +288,7 @@ def render(values: dict | None = None) -> str:
     add(f"| {r[0]} | `{r[1]}` | {r[2]} | `{r[3]}` | `{r[4]}` | `{r[5]}` |\n")
 
     files = v["bundle"]
-    add("### 16.6 The example ledger as a bundle\n\n"
+    add("### 20.6 The example ledger as a bundle\n\n"
         "`sunledger export` of the example store gives a ZIP with these members: "
         + ", ".join(f"`{name}`" for name in sorted(files)) + ". `manifest.json`:\n")
     add(_block("bundle-manifest", files["manifest.json"].decode("utf-8").rstrip("\n"), "json"))
@@ -271,6 +298,44 @@ def render(values: dict | None = None) -> str:
     add(_block("bundle-events-line", line, "json"))
     add("`registry.json`:\n")
     add(_block("bundle-registry", files["registry.json"].decode("utf-8").rstrip("\n"), "json"))
+
+    inclusion = v["inclusion"]
+    add("### 20.7 The Merkle log and its checkpoint\n\n"
+        f"The example log has 7 leaves, one per event in position order. The bid (position "
+        f"{pos}) is leaf {inclusion['leaf_index']}; its leaf hash is SHA-256(0x00 ‖ the 32 "
+        "bytes of its event hash):\n")
+    add(_block("bid-leaf-hash", leaf_hash(bytes.fromhex(inclusion["event_hash"])).hex()))
+    add("The log's verifier key (`sunledger log-key`): its name is the origin, then the key "
+        "hash (SHA-256 of the name, a newline, 0x01 and the ledger public key; first four "
+        "bytes), then 0x01 ‖ public key in base64:\n")
+    add(_block("log-verifier-key", log_verifier_key(ORIGIN, v["keys"][0][1].public_key)))
+    add("The checkpoint signed at 2025-03-20T07:00:00Z, as `sunledger checkpoint` prints it "
+        "after the witness `jgj.example/witness` cosigned it (POSIX time "
+        f"{WITNESS_TIME}); the first signature line is the log's, the second the "
+        "witness's cosignature/v1:\n")
+    add(_block("checkpoint-cosigned", v["cosigned"].rstrip("\n")))
+    add("The witness's verifier key (type 0x04):\n")
+    add(_block("witness-verifier-key", v["witness_vkey"]))
+    add("The heads statement kept beside the checkpoint (§17.4), as stored (JCS):\n")
+    add(_block("heads-statement", v["completeness"]["heads"], "json"))
+
+    add("### 20.8 Proofs\n\n"
+        f"Inclusion of the bid (`sunledger prove inclusion --event {PROJECT}:2`):\n")
+    add(_block("inclusion-proof", json.dumps(inclusion, indent=2), "json"))
+    add("Consistency of the tree of 4 leaves with the tree of 7 "
+        "(`sunledger prove consistency --old 4 --new 7`):\n")
+    add(_block("consistency-proof", json.dumps(v["consistency"], indent=2), "json"))
+    add("... where the root of the tree of 4 leaves (the registrations) is:\n")
+    add(_block("root-of-4", base64.b64encode(v["root4"]).decode()))
+    add("The same inclusion as a C2SP tlog-proof (`--tlog-proof`):\n")
+    add(_block("tlog-proof", v["tlog_proof"].rstrip("\n")))
+    completeness = v["completeness"]
+    add(f"The completeness proof of `{PROJECT}` (`sunledger prove completeness --project "
+        f"{PROJECT.split(':', 1)[1]}`) holds its {len(completeness['events'])} events (the "
+        "stored bytes above), the checkpoint and heads statement above, and:\n")
+    add(_block("completeness-proof-rest", json.dumps(
+        {k: completeness[k] for k in ("format", "stream", "tree_size", "head_siblings",
+                                      "head_inclusion")}, indent=2), "json"))
     return "\n".join(parts).rstrip("\n") + "\n"
 
 
