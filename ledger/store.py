@@ -180,13 +180,15 @@ class ReceiptRow(NamedTuple):
     signature: str
 
 
-def open_recorder(url: StoreURL):
-    """The recorder of an existing ledger store, for reading (verify, export)."""
+def open_recorder(url: StoreURL, *, create: bool = False):
+    """The recorder of an existing ledger store, for reading (verify, export); with `create`,
+    of a store whose tables are made if missing (benchmarks of the tree alone)."""
     from eventsourcing.persistence import InfrastructureFactory
     from eventsourcing.utils import Environment
 
-    check_reachable(url, create=False)
-    env = Environment("sunledger", {**url.eventsourcing_env(), "CREATE_TABLE": "n"})
+    check_reachable(url, create=create)
+    env = Environment("sunledger", {**url.eventsourcing_env(),
+                                    "CREATE_TABLE": "y" if create else "n"})
     factory = InfrastructureFactory.construct(env)
     # close the connections with the recorder (at the latest at exit, before the interpreter
     # tears down what the driver's own finaliser needs)

@@ -171,3 +171,79 @@ def test_a_progress_bar_shows_on_a_terminal_only(simulated):
     assert b"verifying" not in done.stdout  # and nothing of it went to the output
     piped = sunledger("verify", "--store", simulated)
     assert "verifying" not in piped.stderr  # not on a pipe
+
+
+def test_checkpoint_proofs_and_a_witness_from_the_command_line(tmp_path):
+    """An operator issues a checkpoint; a supervision body witnesses it and checks proofs
+    with only the published log key."""
+    url = f"sqlite:{tmp_path / 'ledger.db'}"
+    sunledger("simulate", "--store", url, "--projects", "2", "--seed", "3")
+    note = sunledger("checkpoint", "--store", url, "--issue").stdout
+    origin, size, _ = note.split("\n")[:3]
+    log_key = sunledger("log-key", "--store", url).stdout.strip()
+    assert log_key.startswith(origin + "+")
+
+    state = tmp_path / "jgj.json"
+    witness_key = sunledger("witness", "init", "--state", str(state), "--name",
+                            "jgj.example.gov.cn/witness").stdout.strip()
+    assert witness_key.startswith("jgj.example.gov.cn/witness+") and "+B" in witness_key
+    assert stat.S_IMODE((tmp_path / "jgj.json.key").stat().st_mode) == 0o600
+    sunledger("witness", "add-log", "--state", str(state), "--log-key", log_key)
+    out = sunledger("witness", "cosign", "--state", str(state), "--store", url).stdout
+    assert f"cosigned {origin} at size {size}" in out
+    cosigned = sunledger("checkpoint", "--store", url).stdout
+    assert cosigned.startswith(note) and "\u2014 jgj.example.gov.cn/witness " in cosigned
+    report = json.loads(sunledger("verify", "--store", url, "--json").stdout)
+    assert report["intact"] and report["latest_checkpoint"] == int(size)
+    assert report["cosigned_by"] == [witness_key]
+
+    proof = json.loads(sunledger("prove", "inclusion", "--store", url, "--index", "3").stdout)
+    assert proof["tree_size"] == int(size) and proof["leaf_index"] == 3
+    tlog = tmp_path / "event.tlog-proof"
+    tlog.write_text(sunledger("prove", "inclusion", "--store", url, "--index", "3",
+                              "--tlog-proof").stdout)
+    done = sunledger("check-proof", str(tlog), "--log-key", log_key, "--event-hash",
+                     proof["event_hash"])
+    assert done.stdout.startswith("holds")
+    other = json.loads(sunledger("prove", "inclusion", "--store", url, "--index", "4").stdout)
+    done = sunledger("check-proof", str(tlog), "--log-key", log_key, "--event-hash",
+                     other["event_hash"], check=1)
+    assert done.stdout.startswith("does not hold")
+    consistency = json.loads(sunledger("prove", "consistency", "--store", url, "--old", "5").stdout)
+    assert consistency["new_size"] == int(size) and consistency["hashes"]
+
+    stream, = RawStore(url).execute("SELECT stream FROM sunledger_receipts WHERE stream LIKE "
+                                    "'project:%' ORDER BY position DESC LIMIT 1")[0]
+    completeness = tmp_path / "project.json"
+    completeness.write_text(sunledger("prove", "completeness", "--store", url, "--project",
+                                      stream.split(":", 1)[1]).stdout)
+    assert sunledger("check-proof", str(completeness), "--log-key", log_key).stdout \
+        .startswith("holds")
+    partial = json.loads(completeness.read_text())
+    partial["events"].pop(1)
+    completeness.write_text(json.dumps(partial))
+    done = sunledger("check-proof", str(completeness), "--log-key", log_key, check=1)
+    assert "version 2 is missing" in done.stdout
+
+
+def test_a_witness_refuses_a_log_that_rewrote_what_it_cosigned(tmp_path):
+    url = f"sqlite:{tmp_path / 'ledger.db'}"
+    sunledger("simulate", "--store", url, "--projects", "1", "--seed", "4")
+    sunledger("checkpoint", "--store", url, "--issue")
+    state = tmp_path / "w.json"
+    sunledger("witness", "init", "--state", str(state), "--name", "w.example/witness")
+    sunledger("witness", "add-log", "--state", str(state), "--log-key",
+              sunledger("log-key", "--store", url).stdout.strip())
+    sunledger("witness", "cosign", "--state", str(state), "--store", url)
+    before = state.read_text()
+    # the operator rewrites the stored tree, and deletes the kept checkpoints so that the
+    # ledger's own consistency check has nothing to compare with: it signs the changed tree
+    raw = RawStore(url)
+    raw.execute("DELETE FROM sunledger_checkpoints")
+    raw.execute("UPDATE sunledger_tree SET hash=zeroblob(32) WHERE node < 1099511627776")
+    sunledger("checkpoint", "--store", url, "--issue")
+    done = sunledger("witness", "cosign", "--state", str(state), "--store", url, check=1)
+    assert "refused (inconsistent-checkpoint)" in done.stderr
+    assert state.read_text() == before
+    report = json.loads(sunledger("verify", "--store", url, "--json", check=1).stdout)
+    assert {f["kind"] for f in report["findings"]} == {"checkpoint_mismatch", "cosignature_invalid"}
