@@ -167,6 +167,7 @@ def simulate(store: str, ledger_key: Path | None, projects: int, seed: int, batc
                      on_progress=bar.update if bar else None)
         if bar:
             bar.close()
+        ledger.checkpoint()  # this process ends: its events do not wait for the next one
     except LedgerError as error:
         _fail(error)
     elapsed = time.perf_counter() - started
@@ -207,6 +208,7 @@ def _registrar_append(store: str, ledger_key: Path | None, stream: str, type_: s
         receipt, = ledger.submit(signer.sign(stream, type_, payload,
                                              expected_version=ledger.stream_version(stream),
                                              signed_at=ledger.clock.now()))
+        ledger.checkpoint()  # this process ends: its event does not wait for the next one
     except LedgerError as error:
         _fail(error)
     click.echo(json.dumps(receipt.to_json(), ensure_ascii=False, indent=2))

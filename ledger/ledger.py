@@ -5,6 +5,7 @@ receipt and nonce in one transaction. A refusal writes nothing."""
 from __future__ import annotations
 
 import threading
+import warnings
 import weakref
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,7 +27,7 @@ from .envelope import (
     stream_uuid,
 )
 from .errors import (
-    BadNote, BadSignature, LedgerKeyError, MalformedAction, NonceReused, OversizedPayload, StaleVersion,
+    BadNote, BadSignature, LedgerError, LedgerKeyError, MalformedAction, NonceReused, OversizedPayload, StaleVersion,
     StoreUnavailable,
 )
 from .log import add_leaves, integrate_earlier_events
@@ -65,6 +66,7 @@ class Ledger(Application):
         self.checkpoint_policy = checkpoints or CheckpointPolicy()
         self._last_checkpoint: tuple[int, datetime] | None = None  # (size, when), once read
         self._heads: HeadsFold | None = None  # the heads map, carried from checkpoint to checkpoint
+        self._timer: threading.Timer | None = None  # the every_seconds checkpoint, when pending
         self._write = threading.Lock()  # one append at a time in this process
         self._tree: CompactTree | None = None  # the Merkle log's frontier, as last appended
         super().__init__(env={
@@ -176,9 +178,38 @@ class Ledger(Application):
         seconds = (self.clock.now() - when).total_seconds()
         if self.checkpoint_policy.due(size, last_size, seconds):
             return self._issue_checkpoint()
+        if size > last_size:
+            self._schedule_checkpoint()
         return None
 
+    def _schedule_checkpoint(self) -> None:
+        """New leaves wait for a checkpoint: one comes at the latest every_seconds from now,
+        even if nothing else is appended (a daemon timer of this process)."""
+        seconds = self.checkpoint_policy.every_seconds
+        if self._timer is None and seconds != float("inf"):
+            self._timer = threading.Timer(seconds, self._on_timer)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _on_timer(self) -> None:
+        with self._write:
+            self._timer = None
+            try:
+                last = self._last_checkpoint[0] if self._last_checkpoint else 0
+                if self._tree is not None and self._tree.size > last:
+                    self._issue_checkpoint()
+            except LedgerError as error:  # e.g. a changed tree table: say so, sign nothing
+                warnings.warn(f"no checkpoint was signed: {error.message}", stacklevel=1)
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        super().close()
+
     def _issue_checkpoint(self) -> str:
+        if self._timer is not None:  # the leaves it waited for are covered now
+            self._timer.cancel()
+            self._timer = None
         now = self.clock.now()
         if self._heads is None:
             last = latest_checkpoint(self.recorder)

@@ -321,3 +321,20 @@ def test_a_store_from_before_the_log_gets_its_leaves_when_opened(world, tmp_path
     report = _verify(world)
     assert report.intact and report.latest_checkpoint == len(world.raw.rows())
     reopened.close()
+
+
+def test_new_leaves_get_a_checkpoint_within_every_seconds_without_another_append(world):
+    """A quiet period after an append: the ledger's timer signs the checkpoint anyway."""
+    import time
+
+    world.ledger.checkpoint_policy = CheckpointPolicy(every_events=10**6, every_seconds=0.3)
+    world.ledger.checkpoint()
+    # the ledger clock stands still: at the append no checkpoint is due yet
+    world.ledger.submit(world.sign(world.actors["tenderee-1"], "project:QUIET-1",
+                                   "project.intake/v1", INTAKE))
+    size = StoredLog(world.ledger.recorder).size()
+    assert world.ledger.recorder.checkpoints()[-1][0] == size - 1
+    deadline = time.monotonic() + 10
+    while world.ledger.recorder.checkpoints()[-1][0] != size:
+        assert time.monotonic() < deadline, "no checkpoint came"
+        time.sleep(0.05)
