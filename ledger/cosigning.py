@@ -12,7 +12,6 @@ one it has seen, and says so. Requests are in the add-checkpoint form of tlog-wi
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import os
 import re
@@ -25,7 +24,9 @@ from .errors import (
     BadNote, InconsistentCheckpoint, OldSizeMismatch, UnknownLog, WitnessRefusal,
 )
 from .keys import SigningKey
-from .notes import COSIGNATURE_V1, cosign, parse_verifier_key, verifier_key
+from .notes import (
+    COSIGNATURE_V1, cosign, decode_hash_lines, parse_verifier_key, verifier_key,
+)
 
 MAX_PROOF_LINES = 63
 _OLD = re.compile(r"old (0|[1-9][0-9]{0,18})")
@@ -51,13 +52,8 @@ def parse_add_checkpoint(body: str) -> AddCheckpoint:
                       "a blank line and the checkpoint")
     if len(lines) - 1 > MAX_PROOF_LINES:
         raise BadNote(f"at most {MAX_PROOF_LINES} consistency proof lines")
-    try:
-        proof = [base64.b64decode(line, validate=True) for line in lines[1:]]
-    except binascii.Error:
-        raise BadNote("a consistency proof line is not base64") from None
-    if any(len(h) != 32 for h in proof):
-        raise BadNote("each consistency proof line is a 32-byte hash")
-    return AddCheckpoint(int(match.group(1)), proof, note)
+    return AddCheckpoint(int(match.group(1)), decode_hash_lines(lines[1:], "consistency proof"),
+                         note)
 
 
 class Witness:

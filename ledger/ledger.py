@@ -164,12 +164,9 @@ class Ledger(Application):
         with self._write:
             return self._issue_checkpoint()
 
-    def checkpoint_if_due(self) -> str | None:
-        """Issue a checkpoint if the policy says one is due (also called after appends)."""
-        with self._write:
-            return self._checkpoint_if_due()
-
     def _checkpoint_if_due(self) -> str | None:
+        """After an append: issue a checkpoint if the policy says one is due, else make sure
+        one will come (the timer)."""
         if self._last_checkpoint is None:
             last = latest_checkpoint(self.recorder)
             self._last_checkpoint = (last[0], parse_time(last[2])) if last else (0, _EPOCH)

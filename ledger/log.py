@@ -88,9 +88,6 @@ class StoredLog:
         self._check_size(size)
         return self._ranges([(0, size)])[0] if size else merkle.EMPTY_ROOT
 
-    def leaf(self, index: int) -> bytes:
-        return self._ranges([(index, index + 1)])[0]
-
     def inclusion(self, index: int, size: int) -> list[bytes]:
         self._check_size(size, least=1)
         if not 0 <= index < size:

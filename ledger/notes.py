@@ -175,3 +175,14 @@ def add_signature_lines(note: str, lines: list[str]) -> str:
     """A note with more signature lines (cosignatures) after its own, each once."""
     present = set(note.split("\n"))
     return note + "".join(line for line in lines if line.rstrip("\n") not in present)
+
+
+def decode_hash_lines(lines: list[str], what: str) -> list[bytes]:
+    """Hashes written one per line in base64, as tlog-proof and tlog-witness write them."""
+    try:
+        hashes = [base64.b64decode(line, validate=True) for line in lines]
+    except binascii.Error:
+        raise BadNote(f"a {what} line is not base64") from None
+    if any(len(h) != 32 for h in hashes):
+        raise BadNote(f"each {what} line is a 32-byte hash in base64")
+    return hashes

@@ -22,7 +22,7 @@ from .checkpoints import Checkpoint, heads_at, latest_checkpoint, open_checkpoin
 from .envelope import LEDGER_STREAM, ZERO_HASH, hash_and_stored_bytes, stream_uuid
 from .errors import BadNote, BadTreeSize, NotInLog
 from .log import StoredLog
-from .notes import Verifier, add_signature_lines
+from .notes import Verifier, add_signature_lines, decode_hash_lines
 
 TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
 _INDEX = re.compile(r"index (0|[1-9][0-9]{0,18})")
@@ -122,13 +122,7 @@ def parse_tlog_proof(text: str) -> TlogProof:
     match = _INDEX.fullmatch(rest[0]) if rest else None
     if match is None:
         raise BadNote("a tlog-proof names the entry's index on the line 'index <n>'")
-    try:
-        hashes = [base64.b64decode(line, validate=True) for line in rest[1:]]
-    except binascii.Error:
-        raise BadNote("a tlog-proof hash line is not base64") from None
-    if any(len(h) != 32 for h in hashes):
-        raise BadNote("each tlog-proof hash is 32 bytes")
-    return TlogProof(int(match.group(1)), hashes, note)
+    return TlogProof(int(match.group(1)), decode_hash_lines(rest[1:], "tlog-proof hash"), note)
 
 
 def check_tlog_proof(text: str, event_hash: str, log: Verifier) -> Checkpoint:
