@@ -1,0 +1,131 @@
+"""The periods and limits of the trading rules, in one table, each with its article.
+
+Every deadline and limit the procedures enforce is read from here, never written as a literal
+elsewhere. A centre whose local regulations differ adjusts values with `RuleBook.adjusted`;
+the article stays with the value so that a refusal can always name it.
+
+Sources (../shared/RULES.md): 招标投标法 (法), 招标投标法实施条例 (条例), 政府采购法 (政采法),
+政府采购法实施条例 (政采条例), 电子招标投标办法 (电子办法).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Literal
+
+Unit = Literal["days", "working_days", "years", "percent", "count", "fraction"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str  # stable: named in refusals and warnings
+    value: int | Decimal
+    unit: Unit
+    article: str
+    text: str  # what the rule says, in a line
+
+
+_RULES = (
+    # --- documents and preparation
+    Rule("document-availability", 5, "days", "条例 §16",
+         "tender documents are available for at least 5 days"),
+    Rule("document-availability-procurement", 5, "working_days", "政采条例 §31",
+         "procurement documents are available for at least 5 working days"),
+    Rule("preparation-time", 20, "days", "法 §24; 政采法 §35",
+         "at least 20 days from the first issue of the documents to the bid deadline"),
+    Rule("clarification-notice", 15, "days", "法 §23; 条例 §21",
+         "a clarification or amendment affecting bids is issued at least 15 days before the "
+         "bid deadline, otherwise the deadline moves"),
+    Rule("objection-to-documents", 10, "days", "条例 §22",
+         "an objection to the documents is raised at least 10 days before the bid deadline"),
+    Rule("objection-answer", 3, "days", "条例 §22",
+         "an objection to the documents is answered within 3 days; the process is suspended "
+         "until it is"),
+    # --- bid security
+    Rule("security-cap", Decimal("2"), "percent", "条例 §26",
+         "bid security is at most 2% of the estimated price"),
+    Rule("security-cap-procurement", Decimal("2"), "percent", "政采条例 §33",
+         "procurement bid security is at most 2% of the budget, and not in cash"),
+    Rule("security-basic-account", 1, "count", "条例 §26",
+         "cash or cheque security comes from the bidder's basic account"),
+    Rule("withdrawal-refund", 5, "days", "条例 §35",
+         "security of a bid withdrawn before the deadline is refunded within 5 days"),
+    # --- bids and opening
+    Rule("late-bid", 0, "days", "法 §28; 条例 §36",
+         "a bid received after the deadline is refused"),
+    Rule("bid-change-before-deadline", 0, "days", "法 §29",
+         "a bid may be changed or withdrawn only before the deadline"),
+    Rule("minimum-bidders", 3, "count", "法 §28; 条例 §44",
+         "fewer than 3 bidders: no opening, the tender fails (流标) and is re-tendered"),
+    Rule("opening-at-deadline", 0, "days", "法 §34",
+         "the opening takes place at the bid deadline, not before"),
+    Rule("encrypted-bid", 1, "count", "电子办法",
+         "bids are encrypted; nobody decrypts before the deadline; bidders decrypt online at "
+         "the opening; a failure caused by the bidder counts as revoking its bid, one caused by "
+         "others as a withdrawal"),
+    # --- experts
+    Rule("committee-size", 5, "count", "法 §37; 条例 §46",
+         "a construction evaluation committee has 5 or more members, an odd number"),
+    Rule("panel-size-procurement", 3, "count", "政采法 §38; 政采条例 §39",
+         "a procurement evaluation panel has 3 or more members, an odd number"),
+    Rule("expert-share", Decimal("2") / Decimal("3"), "fraction", "法 §37; 政采法 §38",
+         "at least two thirds of the members are experts drawn at random"),
+    Rule("recusal", 3, "years", "政采条例 §9",
+         "an expert with employment, directorship or control within 3 years, kinship or "
+         "another interest withdraws"),
+    # --- evaluation and award
+    Rule("candidates", 3, "count", "条例 §53",
+         "an evaluation report ranks at most 3 candidates and is signed by every member"),
+    Rule("publicity-start", 3, "days", "条例 §54",
+         "candidates are published within 3 days of receiving the evaluation report"),
+    Rule("publicity-period", 3, "days", "条例 §54",
+         "candidate publicity lasts at least 3 days"),
+    Rule("publicity-objection-answer", 3, "days", "条例 §54",
+         "an objection during publicity is answered within 3 days; the process is suspended"),
+    Rule("complaint", 10, "days", "条例 §60",
+         "a complaint reaches the supervision body within 10 days of knowing"),
+    Rule("complaint-acceptance", 3, "working_days", "条例 §61",
+         "the supervision body decides within 3 working days whether to accept a complaint"),
+    Rule("complaint-decision", 30, "working_days", "条例 §61",
+         "the supervision body decides a complaint within 30 working days"),
+    Rule("challenge-procurement", 7, "working_days", "政采法 §52",
+         "a procurement challenge (质疑) is raised within 7 working days"),
+    Rule("challenge-answer-procurement", 7, "working_days", "政采法 §53",
+         "a procurement challenge is answered within 7 working days"),
+    Rule("complaint-procurement", 15, "working_days", "政采法 §55",
+         "a procurement complaint is filed within 15 working days of the answer"),
+    Rule("complaint-decision-procurement", 30, "working_days", "政采法 §56",
+         "a procurement complaint is decided within 30 working days"),
+    Rule("contract", 30, "days", "法 §46",
+         "the contract is signed within 30 days of the award notice"),
+    Rule("security-refund", 5, "days", "条例 §57",
+         "bid security is refunded within 5 days after the contract is signed"),
+    Rule("security-refund-procurement", 5, "working_days", "政采条例 §33",
+         "losing bidders' security is refunded within 5 working days of the award notice"),
+    Rule("performance-security-cap", Decimal("10"), "percent", "条例 §58",
+         "performance security is at most 10% of the contract price"),
+    Rule("report-to-supervision", 15, "days", "法 §47",
+         "the tenderee reports to the supervision body within 15 days of fixing the winner"),
+    Rule("archive", 15, "years", "政采法 §42",
+         "procurement files are kept for at least 15 years"),
+)
+
+
+@dataclass(frozen=True)
+class RuleBook:
+    """The rules in force: the national values, or a centre's adjusted copy."""
+
+    rules: dict[str, Rule]
+
+    @classmethod
+    def national(cls) -> "RuleBook":
+        return cls({rule.id: rule for rule in _RULES})
+
+    def __getitem__(self, rule_id: str) -> Rule:
+        return self.rules[rule_id]
+
+    def adjusted(self, rule_id: str, value: int | Decimal, article: str) -> "RuleBook":
+        """A copy with one value changed, under the local article that changes it."""
+        rule = self.rules[rule_id]
+        return RuleBook({**self.rules, rule_id: replace(rule, value=value, article=article)})
