@@ -1,0 +1,79 @@
+"""Each collusion indicator fires on a case built for it and stays silent on honest bids."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from projections.warnings import BidderFacts, collusion_warnings
+
+T0 = datetime(2025, 3, 20, 1, 0, tzinfo=timezone.utc)
+
+
+def honest(n: int = 5) -> list[BidderFacts]:
+    """Five fictional bidders who bid independently: nothing shared, spread in time, prices
+    with no pattern."""
+    prices = ["83760800.00", "91234500.00", "88100000.00", "97350250.00", "86420000.00"]
+    return [BidderFacts(bidder=f"bidder-{i}", events=(10 + i,), file_hash=f"{i:064x}",
+                        submitted_at=T0 + timedelta(hours=7 * i), price=Decimal(prices[i]),
+                        security_account=f"6222-0000-{i:04}", ips=frozenset([f"10.0.{i}.7"]),
+                        machines=frozenset([f"machine-{i}"]), certificates=frozenset([f"sn-{i}"]),
+                        certificate_issued=T0 - timedelta(days=30 * (i + 1)))
+            for i in range(n)]
+
+
+def test_honest_bids_raise_no_warning():
+    assert collusion_warnings(honest(), obtained=7) == []
+
+
+def _with(index: int, **change) -> list[BidderFacts]:
+    facts = honest()
+    facts[index] = BidderFacts(**{**facts[index].__dict__, **change})
+    return facts
+
+
+@pytest.mark.parametrize("indicator, facts, article", [
+    ("same-bid-file", _with(3, file_hash=f"{1:064x}"), "条例 §40(四)"),
+    ("same-machine", _with(2, machines=frozenset(["machine-0"])), "条例 §40(一)"),
+    ("same-ip", _with(4, ips=frozenset(["10.0.1.7"])), "条例 §40(二)"),
+    ("same-certificate", _with(1, certificates=frozenset(["sn-0"])), "条例 §40(二)"),
+    ("same-security-account", _with(2, security_account="6222-0000-0001"), "条例 §40(六)"),
+    ("certificates-issued-together",
+     _with(1, certificate_issued=T0 - timedelta(days=30, minutes=-12)), "条例 §39 (signal)"),
+])
+def test_each_pairwise_indicator_fires_on_its_case_and_names_the_events(indicator, facts, article):
+    warnings = collusion_warnings(facts, obtained=7)
+    assert [w.indicator for w in warnings] == [indicator]
+    assert warnings[0].article == article and len(warnings[0].bidders) == 2
+    assert set(warnings[0].events) <= {10, 11, 12, 13, 14} and len(warnings[0].events) == 2
+
+
+def test_clustered_uploads_fire():
+    facts = honest()
+    for i in (1, 2, 3):
+        facts[i] = BidderFacts(**{**facts[i].__dict__,
+                                  "submitted_at": T0 + timedelta(hours=1, seconds=40 * i)})
+    warnings = collusion_warnings(facts, obtained=7)
+    assert [w.indicator for w in warnings] == ["clustered-uploads"]
+    assert warnings[0].bidders == ("bidder-1", "bidder-2", "bidder-3")
+
+
+@pytest.mark.parametrize("prices", [
+    ["90000000.00", "90500000.00", "91000000.00"],   # arithmetic: +500,000
+    ["80000000.00", "84000000.00", "88200000.00"],   # geometric: x1.05
+])
+def test_prices_in_a_series_fire(prices):
+    facts = honest()
+    for i, price in zip((0, 2, 4), prices):
+        facts[i] = BidderFacts(**{**facts[i].__dict__, "price": Decimal(price)})
+    warnings = collusion_warnings(facts, obtained=7)
+    assert [w.indicator for w in warnings] == ["price-series"]
+    assert warnings[0].bidders == ("bidder-0", "bidder-2", "bidder-4")
+
+
+def test_many_downloads_and_few_bids_fire():
+    warnings = collusion_warnings(honest(3), obtained=12)
+    assert [w.indicator for w in warnings] == ["many-downloads-few-bids"]
+    assert collusion_warnings(honest(4), obtained=12) == []
