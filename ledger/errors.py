@@ -72,6 +72,14 @@ class NotPermitted(ActionRefused):
     status = 403
 
 
+class RuleRefused(ActionRefused):
+    """The trading rules forbid this action now; the message names the rule and its article,
+    and the refusal itself is recorded (refusal:<project>)."""
+
+    code = "rule-refused"
+    status = 409
+
+
 class NonceReused(ActionRefused):
     code = "nonce-reused"
     status = 409

@@ -1,0 +1,528 @@
+"""The procedure of a trading project, from intake to archive: one method per step, named for
+the step; its body checks the rules (when checking) and then changes the project's state.
+
+The ledger runs a step on a copy of the project's state before it seals the action: a rule
+that fails raises RuleRefused naming the rule and its article, and nothing enters the
+project. Folding a project's events through the same methods rebuilds its state (a replay),
+and with checking on it re-judges every step. Construction tenders (法, 条例), government
+procurement (政采法, 政采条例: panels of 3, working-day periods, non-cash security) and rights
+transactions (the highest price wins) share the steps; `kind` decides where they differ.
+
+Deadlines that bind the party asking (a bid, an objection, a complaint) are enforced by
+refusal; deadlines that bind the party answering (an answer, the contract, a refund) cannot
+be enforced by refusing the late answer, so they are tracked: each has its due instant and,
+once done, when it was met (`ProjectState.deadlines`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Callable
+
+from ..calendar import TradingCalendar, days_between, deadline_after, local_date
+from ..canonical import parse_money, parse_time
+from ..errors import NotPermitted, RuleRefused
+from ..rules import RuleBook
+
+STAGES = ("intake", "accepted", "refused", "announced", "failed", "closed", "opened",
+          "reported", "publicity", "awarded", "contracted", "terminated", "archived")
+REJECTION_GROUNDS = frozenset((  # 条例 §51
+    "unsigned-or-unsealed", "consortium-agreement-missing", "not-qualified",
+    "several-bids-or-prices", "price-above-ceiling", "price-below-cost",
+    "not-responsive", "collusion-or-fraud"))
+
+
+@dataclass
+class Deadline:
+    rule: str
+    article: str
+    due: datetime  # the first instant that is late
+    met: datetime | None = None
+
+    @property
+    def kept(self) -> bool | None:
+        return None if self.met is None else self.met < self.due
+
+
+@dataclass
+class ProjectState:
+    stage: str = "new"
+    kind: str = "construction"  # construction | procurement | rights
+    method: str = "lowest-price"  # lowest-price | comprehensive | highest-price
+    tenderee: str = ""
+    agent: str | None = None
+    estimated_price: Decimal | None = None  # control price or budget: the 2% cap's base
+    documents_from: datetime | None = None
+    bid_deadline: datetime | None = None
+    documents: list[tuple[int, str]] = field(default_factory=list)  # (edition, hash)
+    obtained: dict[str, str] = field(default_factory=dict)  # bidder -> document hash
+    objections: dict[int, Deadline] = field(default_factory=dict)  # by version raised
+    security: dict[str, Decimal] = field(default_factory=dict)
+    bids: dict[str, str] = field(default_factory=dict)  # bidder -> commitment (live bids)
+    withdrawn: set[str] = field(default_factory=set)
+    checked_in: set[str] = field(default_factory=set)
+    prices: dict[str, Decimal] = field(default_factory=dict)  # decrypted at the opening
+    failed_decryption: dict[str, str] = field(default_factory=dict)  # bidder -> cause
+    committee: list[str] = field(default_factory=list)
+    draw_commitment: str | None = None
+    scores: dict[tuple[str, str], Decimal] = field(default_factory=dict)  # (expert, bidder)
+    rejected: dict[str, str] = field(default_factory=dict)  # bidder -> ground
+    ranking: list[str] = field(default_factory=list)
+    report_hash: str | None = None
+    report_signed: set[str] = field(default_factory=set)
+    publicity_until: datetime | None = None
+    winner: str | None = None
+    award_price: Decimal | None = None
+    refunded: set[str] = field(default_factory=set)
+    deadlines: list[Deadline] = field(default_factory=list)
+
+    @property
+    def suspended(self) -> bool:
+        """An objection is waiting for its answer: the process waits too (条例 §22, §54)."""
+        return any(d.met is None for d in self.objections.values())
+
+    def savings_rate(self) -> Decimal | None:
+        """(control price − award price) / control price."""
+        if self.estimated_price and self.award_price is not None:
+            return (self.estimated_price - self.award_price) / self.estimated_price
+        return None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One action, as the procedure sees it."""
+
+    type: str
+    payload: dict
+    actor: str
+    roles: frozenset[str]
+    at: datetime  # ledger time
+    version: int  # the version this step has (or would have) in the project's stream
+    head: str = ""  # hash of the project's previous event
+
+
+class Procedure:
+    def __init__(self, rules: RuleBook | None = None, calendar: TradingCalendar | None = None,
+                 checking: bool = True):
+        self.rules = rules or RuleBook.national()
+        self.calendar = calendar or TradingCalendar.china()
+        self.checking = checking
+        self.steps: dict[str, Callable[[ProjectState, Step], None]] = {
+            "project.intake/v1": self.take_in,
+            "project.intake-accepted/v1": self.accept_intake,
+            "project.intake-refused/v1": self.refuse_intake,
+            "project.announced/v1": self.announce,
+            "project.documents-issued/v1": self.issue_documents,
+            "project.documents-obtained/v1": self.obtain_documents,
+            "project.clarification-issued/v1": self.clarify,
+            "project.objection-raised/v1": self.raise_objection,
+            "project.objection-answered/v1": self.answer_objection,
+            "project.security-posted/v1": self.post_security,
+            "project.bid-submitted/v1": self.submit_bid,
+            "project.bid-withdrawn/v1": self.withdraw_bid,
+            "project.submission-closed/v1": self.close_submission,
+            "project.checked-in/v1": self.check_in,
+            "project.bid-decrypted/v1": self.decrypt_bid,
+            "project.decryption-failed/v1": self.fail_decryption,
+            "project.experts-drawn/v1": self.draw_experts,
+            "project.expert-replaced/v1": self.replace_expert,
+            "project.score-submitted/v1": self.score,
+            "project.bid-rejected/v1": self.reject_bid,
+            "project.evaluation-reported/v1": self.report_evaluation,
+            "project.evaluation-report-signed/v1": self.sign_report,
+            "project.candidates-published/v1": self.publish_candidates,
+            "project.awarded/v1": self.award,
+            "project.contract-signed/v1": self.sign_contract,
+            "project.security-refunded/v1": self.refund_security,
+            "project.terminated/v1": self.terminate,
+            "project.archived/v1": self.archive,
+        }
+
+    # --- the mechanics -------------------------------------------------------------------
+
+    def run(self, state: ProjectState, step: Step) -> None:
+        """Check (when checking) and apply one step to `state`."""
+        self.steps[step.type](state, step)
+
+    def require(self, condition: bool, rule_id: str, message: str) -> None:
+        if self.checking and not condition:
+            rule = self.rules[rule_id]
+            raise RuleRefused(f"{message}; rule {rule.id} ({rule.article}): {rule.text}",
+                              rule=rule.id, article=rule.article)
+
+    def role(self, step: Step, *roles: str) -> None:
+        if self.checking and not step.roles & set(roles):
+            raise NotPermitted(f"{step.type} is recorded by a {' or '.join(roles)}, and "
+                               f"{step.actor!r} is none of them", actor=step.actor)
+
+    def stage(self, state: ProjectState, step: Step, *stages: str) -> None:
+        if self.checking and state.stage not in stages:
+            raise NotPermitted(f"{step.type} is not a step of a project at stage "
+                               f"{state.stage!r} (it needs {' or '.join(stages)})")
+
+    def not_suspended(self, state: ProjectState, rule_id: str) -> None:
+        self.require(not state.suspended, rule_id,
+                     "the process is suspended until the pending objection is answered")
+
+    def _period(self, rule_id: str, start: datetime, kind: str) -> datetime:
+        rule = self.rules[self._for(rule_id, kind)]
+        return deadline_after(start, int(rule.value), working_days=rule.unit == "working_days",
+                              calendar=self.calendar)
+
+    def _for(self, rule_id: str, kind: str) -> str:
+        """The procurement variant of a rule where there is one."""
+        variant = f"{rule_id}-procurement"
+        return variant if kind == "procurement" and variant in self.rules.rules else rule_id
+
+    def _track(self, state: ProjectState, rule_id: str, due: datetime,
+               subject: str | None = None) -> Deadline:
+        """Note a deadline that binds the answering party (`subject`: whose, e.g. a bidder's
+        refund)."""
+        rule = self.rules[self._for(rule_id, state.kind)]
+        deadline = Deadline(f"{rule.id}:{subject}" if subject else rule.id, rule.article, due)
+        state.deadlines.append(deadline)
+        return deadline
+
+    def _meet(self, state: ProjectState, rule_id: str, at: datetime) -> None:
+        for deadline in state.deadlines:
+            if deadline.rule.startswith(rule_id) and deadline.met is None:
+                deadline.met = at
+
+    # --- intake and announcement -----------------------------------------------------------
+
+    def take_in(self, p: ProjectState, s: Step) -> None:
+        self.role(s, "tenderee", "agent")
+        p.kind = s.payload["category"] if s.payload["category"] != "rights" else "rights"
+        p.method = s.payload.get("method", "highest-price" if p.kind == "rights" else "lowest-price")
+        p.tenderee = s.payload["tenderee"]
+        p.agent = s.payload.get("agent")
+        price = s.payload.get("control_price")
+        p.estimated_price = parse_money(price) if price else None
+        p.stage = "intake"
+
+    def accept_intake(self, p: ProjectState, s: Step) -> None:
+        self.role(s, "operator")
+        self.stage(p, s, "intake")
+        p.stage = "accepted"
+
+    def refuse_intake(self, p: ProjectState, s: Step) -> None:
+        self.role(s, "operator")
+        self.stage(p, s, "intake")
+        p.stage = "refused"
+
+    def announce(self, p: ProjectState, s: Step) -> None:
+        self.role(s, "tenderee", "agent")
+        self.stage(p, s, "accepted")
+        documents_from = parse_time(s.payload["documents_from"])
+        documents_until = parse_time(s.payload["documents_until"])
+        deadline = parse_time(s.payload["bid_deadline"])
+        availability = self.rules[self._for("document-availability", p.kind)]
+        if availability.unit == "working_days":
+            enough = self.calendar.working_days_between(
+                local_date(documents_from) - timedelta(days=1),
+                local_date(documents_until)) >= availability.value
+        else:
+            enough = days_between(documents_from, documents_until) + 1 >= availability.value
+        self.require(enough, availability.id, "the documents are not available long enough")
+        self.require(documents_from >= s.at - timedelta(days=1), "preparation-time",
+                     "the documents cannot have been issued before the announcement")
+        self.require(days_between(documents_from, deadline) >= self.rules["preparation-time"].value,
+                     "preparation-time", f"the bid deadline {s.payload['bid_deadline']} is "
+                     f"{days_between(documents_from, deadline)} days after the documents")
+        p.documents_from, p.bid_deadline = documents_from, deadline
+        p.stage = "announced"
+
+    def issue_documents(self, p: ProjectState, s: Step) -> None:
+        self.role(s, "tenderee", "agent")
+        self.stage(p, s, "announced")
+        self.require(not p.documents or s.payload["edition"] == p.documents[-1][0] + 1,
+                     "clarification-notice", "editions of the documents follow each other")
+        p.documents.append((s.payload["edition"], s.payload["document_hash"]))
+
+    def obtain_documents(self, p: ProjectState, s: Step) -> None:
+        self.role(s, "bidder")
+        self.stage(p, s, "announced")
+        self.require(p.bid_deadline is not None and s.at < p.bid_deadline, "late-bid",
+                     "the documents are obtained before the bid deadline")
+        self.require(bool(p.documents) and s.payload["document_hash"] == p.documents[-1][1],
+                     "clarification-notice", "a bidder obtains the current edition")
+        p.obtained[s.payload["bidder"]] = s.payload["document_hash"]
+
+    def clarify(self, p: ProjectState, s: Step) -> None:
+        """A clarification or amendment; one that affects bids less than 15 days before the
+        deadline must move the deadline to at least 15 days after it (法 §23; 条例 §21)."""
+        self.role(s, "tenderee", "agent")
+        self.stage(p, s, "announced")
+        assert p.bid_deadline is not None
+        deadline = parse_time(s.payload["bid_deadline"]) if "bid_deadline" in s.payload \
+            else p.bid_deadline
+        if s.payload.get("affects_bids"):
+            self.require(days_between(s.at, deadline) >= self.rules["clarification-notice"].value,
+                         "clarification-notice", f"a clarification on {s.at:%Y-%m-%d} that "
+                         f"affects bids needs a deadline 15 days later; "
+                         f"{deadline:%Y-%m-%d} is not")
+        self.require(deadline >= p.bid_deadline, "clarification-notice",
+                     "a clarification cannot bring the deadline forward")
+        p.documents.append((p.documents[-1][0] + 1 if p.documents else 1, s.payload["document_hash"]))
+        p.bid_deadline = deadline
+
+    # --- objections to the documents ------------------------------------------------------
+
+    def raise_objection(self, p: ProjectState, s: Step) -> None:
+        self.role(s, "bidder")
+        self.stage(p, s, "announced")
+        assert p.bid_deadline is not None
+        self.require(days_between(s.at, p.bid_deadline) >= self.rules["objection-to-documents"].value,
+                     "objection-to-documents", "an objection to the documents comes at least "
+                     f"10 days before the deadline; {days_between(s.at, p.bid_deadline)} are left")
+        due = self._period("objection-answer", s.at, p.kind)
+        p.objections[s.version] = self._track(p, "objection-answer", due)
+
+    def answer_objection(self, p: ProjectState, s: Step) -> None:
+        self.role(s, "tenderee", "agent")
+        raised = s.payload["objection_version"]
+        self.require(raised in p.objections and p.objections[raised].met is None,
+                     "objection-answer", f"version {raised} is not an open objection")
+        p.objections[raised].met = s.at
+
+    # --- security and bids ----------------------------------------------------------------
+
+    def post_security(self, p: ProjectState, s: Step) -> None:
+        self.role(s, "bidder")
+        self.stage(p, s, "announced")
+        amount = parse_money(s.payload["amount"])
+        cap = self.rules[self._for("security-cap", p.kind)]
+        if p.estimated_price is not None:
+            limit = (p.estimated_price * cap.value / 100).quantize(Decimal("0.01"))
+            self.require(amount <= limit, cap.id, f"security of {amount} exceeds {cap.value}% "
+                         f"of {p.estimated_price} ({limit})")
+        form = s.payload["form"]
+        if form == "deposit":
+            self.require(p.kind != "procurement", cap.id,
+                         "procurement security is not paid in cash")
+            self.require(bool(s.payload.get("basic_account")), "security-basic-account",
+                         "a deposit comes from the bidder's basic account")
+        p.security[s.payload["bidder"]] = amount
+
+    def submit_bid(self, p: ProjectState, s: Step) -> None:
+        """A sealed bid: only its commitment, before the deadline; a later one replaces it."""
+        self.role(s, "bidder")
+        self.stage(p, s, "announced")
+        assert p.bid_deadline is not None
+        self.require(s.at < p.bid_deadline, "late-bid",
+                     f"the bid came at {s.at:%Y-%m-%d %H:%M:%S} UTC, the deadline was "
+                     f"{p.bid_deadline:%Y-%m-%d %H:%M:%S} UTC")
+        self.not_suspended(p, "objection-answer")
+        bidder = s.payload["bidder"]
+        self.require(bidder == s.actor, "late-bid", "a bidder submits its own bid")
+        p.bids[bidder] = s.payload["bid_hash"]
+        p.withdrawn.discard(bidder)
+
+    def withdraw_bid(self, p: ProjectState, s: Step) -> None:
+        self.role(s, "bidder")
+        self.stage(p, s, "announced")
+        assert p.bid_deadline is not None
+        self.require(s.at < p.bid_deadline, "bid-change-before-deadline",
+                     "a bid is withdrawn only before the deadline")
+        bidder = s.payload["bidder"]
+        self.require(bidder in p.bids, "bid-change-before-deadline", f"{bidder} has no bid")
+        del p.bids[bidder]
+        p.withdrawn.add(bidder)
+        if bidder in p.security:
+            self._track(p, "withdrawal-refund", self._period("withdrawal-refund", s.at, p.kind),
+                        bidder)
+
+    def close_submission(self, p: ProjectState, s: Step) -> None:
+        """At the deadline: fewer than 3 bids and the tender fails (流标)."""
+        self.role(s, "operator", "registrar")
+        self.stage(p, s, "announced")
+        assert p.bid_deadline is not None
+        self.require(s.at >= p.bid_deadline, "opening-at-deadline",
+                     "submission closes at the bid deadline, not before")
+        enough = len(p.bids) >= self.rules["minimum-bidders"].value
+        p.stage = "closed" if enough else "failed"
+
+    # --- the opening ----------------------------------------------------------------------
+
+    def check_in(self, p: ProjectState, s: Step) -> None:
+        self.role(s, "bidder")
+        self.stage(p, s, "closed")
+        p.checked_in.add(s.payload["bidder"])
+
+    def decrypt_bid(self, p: ProjectState, s: Step) -> None:
+        self.role(s, "operator")
+        self.stage(p, s, "closed", "opened")
+        bidder = s.payload["bidder"]
+        self.require(p.bids.get(bidder) == s.payload["ciphertext_hash"], "encrypted-bid",
+                     "the decrypted file is not the one committed before the deadline")
+        p.prices[bidder] = parse_money(s.payload["price"])
+        p.stage = "opened"
+
+    def fail_decryption(self, p: ProjectState, s: Step) -> None:
+        """A bidder's fault counts as revoking its bid (its security may be kept); another's
+        fault as a withdrawal (its security is refunded) (电子办法)."""
+        self.role(s, "operator")
+        self.stage(p, s, "closed", "opened")
+        bidder = s.payload["bidder"]
+        self.require(bidder in p.bids, "encrypted-bid", f"{bidder} has no sealed bid")
+        p.failed_decryption[bidder] = s.payload["cause"]
+        if s.payload["cause"] == "others" and bidder in p.security:
+            self._track(p, "withdrawal-refund", self._period("withdrawal-refund", s.at, p.kind),
+                        bidder)
+        p.stage = "opened"
+
+    # --- the committee and the evaluation -------------------------------------------------
+
+    def draw_experts(self, p: ProjectState, s: Step) -> None:
+        self.role(s, "operator")
+        self.stage(p, s, "opened")
+        members = list(s.payload["committee"])
+        size_rule = "panel-size-procurement" if p.kind == "procurement" else "committee-size"
+        minimum = self.rules[size_rule].value
+        self.require(len(members) >= minimum and len(members) % 2 == 1, size_rule,
+                     f"a committee of {len(members)}")
+        self.require(len(set(members)) == len(members), size_rule, "a member twice")
+        p.committee = members
+        p.draw_commitment = s.payload["seed_commitment"]
+
+    def replace_expert(self, p: ProjectState, s: Step) -> None:
+        self.role(s, "operator")
+        out, new = s.payload["recused"], s.payload["replacement"]
+        self.require(out in p.committee and new not in p.committee, "recusal",
+                     f"{out} is not on the committee, or {new} is already")
+        p.committee[p.committee.index(out)] = new
+
+    def score(self, p: ProjectState, s: Step) -> None:
+        self.role(s, "expert")
+        self.stage(p, s, "opened")
+        self.require(s.actor in p.committee, "committee-size",
+                     f"{s.actor} is not a member of this project's committee")
+        bidder = s.payload["bidder"]
+        self.require(bidder in p.prices, "encrypted-bid", f"{bidder} has no opened bid")
+        p.scores[(s.actor, bidder)] = Decimal(s.payload["score"])
+
+    def reject_bid(self, p: ProjectState, s: Step) -> None:
+        self.role(s, "expert")
+        self.stage(p, s, "opened")
+        self.require(s.actor in p.committee, "committee-size",
+                     f"{s.actor} is not a member of this project's committee")
+        self.require(s.payload["ground"] in REJECTION_GROUNDS, "candidates",
+                     f"{s.payload['ground']!r} is not a ground of 条例 §51")
+        p.rejected[s.payload["bidder"]] = s.payload["ground"]
+
+    def ranking(self, p: ProjectState) -> list[str]:
+        """Who ranks first: the lowest price (or highest, for rights), or the highest mean
+        score; rejected bids and failed decryptions take no place."""
+        valid = [b for b in p.prices if b not in p.rejected]
+        if p.method == "comprehensive":
+            def mean(b: str) -> Decimal:
+                marks = [v for (e, bidder), v in p.scores.items() if bidder == b]
+                return sum(marks, Decimal(0)) / len(marks) if marks else Decimal(0)
+            return sorted(valid, key=lambda b: (-mean(b), p.prices[b], b))
+        if p.method == "highest-price":
+            return sorted(valid, key=lambda b: (-p.prices[b], b))
+        return sorted(valid, key=lambda b: (p.prices[b], b))
+
+    def report_evaluation(self, p: ProjectState, s: Step) -> None:
+        self.role(s, "expert")
+        self.stage(p, s, "opened")
+        self.require(s.actor in p.committee, "committee-size",
+                     f"{s.actor} is not a member of this project's committee")
+        ranking = list(s.payload["ranking"])
+        self.require(len(ranking) <= self.rules["candidates"].value, "candidates",
+                     f"{len(ranking)} candidates")
+        expected = self.ranking(p)[:len(ranking)]
+        self.require(ranking == expected, "candidates",
+                     f"the ranking {ranking} is not what the bids and scores give ({expected})")
+        p.ranking, p.report_hash = ranking, s.payload["report_hash"]
+        p.report_signed = {s.actor}
+        p.stage = "reported"
+        self._track(p, "publicity-start", self._period("publicity-start", s.at, p.kind))
+
+    def sign_report(self, p: ProjectState, s: Step) -> None:
+        """Each member signs the report; dissent is recorded with the signature."""
+        self.role(s, "expert")
+        self.stage(p, s, "reported")
+        self.require(s.actor in p.committee, "candidates", f"{s.actor} is not a member")
+        self.require(s.payload["report_hash"] == p.report_hash, "candidates",
+                     "the signature is for another report")
+        p.report_signed.add(s.actor)
+
+    # --- publicity, award, contract, refunds ---------------------------------------------
+
+    def publish_candidates(self, p: ProjectState, s: Step) -> None:
+        self.role(s, "tenderee", "agent")
+        self.stage(p, s, "reported")
+        self.require(p.report_signed >= set(p.committee), "candidates",
+                     f"members {sorted(set(p.committee) - p.report_signed)} have not signed")
+        until = parse_time(s.payload["until"])
+        self.require(days_between(s.at, until) >= self.rules["publicity-period"].value,
+                     "publicity-period", f"publicity until {until:%Y-%m-%d} is too short")
+        self._meet(p, "publicity-start", s.at)
+        p.publicity_until = until
+        p.stage = "publicity"
+
+    def award(self, p: ProjectState, s: Step) -> None:
+        self.role(s, "tenderee", "agent")
+        self.stage(p, s, "publicity")
+        assert p.publicity_until is not None
+        self.require(s.at >= p.publicity_until, "publicity-period",
+                     "the award waits for the end of the publicity")
+        self.not_suspended(p, "publicity-objection-answer")
+        self.require(s.payload["winner"] in p.ranking, "candidates",
+                     f"{s.payload['winner']} is not a candidate")
+        p.winner, p.award_price = s.payload["winner"], parse_money(s.payload["price"])
+        self.require(p.prices.get(p.winner) == p.award_price, "candidates",
+                     "the award price is not the winner's bid")
+        p.stage = "awarded"
+        self._track(p, "contract", self._period("contract", s.at, p.kind))
+        self._track(p, "report-to-supervision", self._period("report-to-supervision", s.at, p.kind))
+        if p.kind == "procurement":
+            for bidder in p.security:
+                if bidder != p.winner:
+                    self._track(p, "security-refund", self._period("security-refund", s.at,
+                                                                   p.kind), bidder)
+
+    def sign_contract(self, p: ProjectState, s: Step) -> None:
+        self.role(s, "tenderee")
+        self.stage(p, s, "awarded")
+        self._meet(p, "contract", s.at)
+        p.stage = "contracted"
+        for bidder in p.security:
+            if bidder not in p.refunded and not any(
+                    d.rule.endswith(f":{bidder}") for d in p.deadlines):
+                due = self._period("security-refund", s.at, "construction")
+                p.deadlines.append(Deadline(f"security-refund:{bidder}",
+                                            self.rules["security-refund"].article, due))
+
+    def refund_security(self, p: ProjectState, s: Step) -> None:
+        """Recorded by the ledger itself when a refund falls due (no application needed)."""
+        self.role(s, "registrar", "operator")
+        bidder = s.payload["bidder"]
+        self.require(bidder in p.security and bidder not in p.refunded, "security-refund",
+                     f"{bidder} has no security to refund")
+        self.require(p.failed_decryption.get(bidder) != "bidder", "encrypted-bid",
+                     f"{bidder} revoked its bid by failing to decrypt it: its security is kept")
+        p.refunded.add(bidder)
+        for deadline in p.deadlines:
+            if deadline.rule.endswith(f":{bidder}") and deadline.met is None:
+                deadline.met = s.at
+
+    def refunds_due(self, p: ProjectState) -> list[tuple[str, datetime]]:
+        """(bidder, due) of the refunds that are owed and not yet made."""
+        return [(d.rule.split(":", 1)[1], d.due) for d in p.deadlines
+                if ":" in d.rule and d.met is None]
+
+    def terminate(self, p: ProjectState, s: Step) -> None:
+        self.role(s, "tenderee", "operator")
+        self.require(p.stage not in ("contracted", "archived", "terminated"), "contract",
+                     "a contracted or closed project is not terminated")
+        p.stage = "terminated"
+
+    def archive(self, p: ProjectState, s: Step) -> None:
+        self.role(s, "operator")
+        self.stage(p, s, "contracted", "failed", "terminated", "refused")
+        p.stage = "archived"
+

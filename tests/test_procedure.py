@@ -1,0 +1,249 @@
+"""The procedure on its own (pure): the Liling scenario from intake to refunds, and the rules
+at their boundaries. The ledger's use of it is tested in test_trading.py."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from ledger.errors import NotPermitted, RuleRefused
+from ledger.procedures.tender import Procedure, ProjectState, Step
+
+CST = timezone(timedelta(hours=8))
+ROLES = {"tenderee-liling": {"tenderee"}, "operator-zz": {"operator"}, "ledger": {"registrar"}}
+BIDDERS = [f"bidder-{i}" for i in range(1, 6)]
+EXPERTS = [f"expert-{i}" for i in range(1, 6)]
+PRICES = ["83760800.00", "91234500.00", "88100000.00", "97350250.00", "86420000.00"]
+
+
+def cst(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=CST).astimezone(timezone.utc)
+
+
+def t(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Project:
+    """A project's state driven step by step, the way the ledger drives it."""
+
+    def __init__(self, procedure: Procedure | None = None):
+        self.procedure = procedure or Procedure()
+        self.state = ProjectState()
+        self.version = 0
+
+    def step(self, type_: str, actor: str, at: datetime, **payload) -> None:
+        roles = ROLES.get(actor) or ({"bidder"} if actor.startswith("bidder") else {"expert"})
+        trial = copy.deepcopy(self.state)
+        self.procedure.run(trial, Step(f"project.{type_}/v1", payload, actor, frozenset(roles),
+                                       at, self.version + 1))
+        self.state, self.version = trial, self.version + 1
+
+
+DEADLINE = cst("2025-03-24T09:30:00")
+
+
+def liling_until(stage: str) -> Project:
+    p = Project()
+    p.step("intake", "tenderee-liling", cst("2025-03-01T09:00:00"),
+           title="醴陵市棚户区改造二期工程（虚构演示）", category="construction",
+           tenderee="tenderee-liling", control_price="167014800.00", method="lowest-price")
+    p.step("intake-accepted", "operator-zz", cst("2025-03-01T10:00:00"))
+    p.step("announced", "tenderee-liling", cst("2025-03-03T09:00:00"),
+           documents_from=t(cst("2025-03-03T09:00:00")),
+           documents_until=t(cst("2025-03-10T17:00:00")), bid_deadline=t(DEADLINE))
+    p.step("documents-issued", "tenderee-liling", cst("2025-03-03T09:00:00"), edition=1,
+           document_hash="a" * 64)
+    if stage == "announced":
+        return p
+    for i, bidder in enumerate(BIDDERS):
+        p.step("documents-obtained", bidder, cst("2025-03-04T10:00:00") + timedelta(hours=i),
+               bidder=bidder, document_hash="a" * 64)
+        p.step("security-posted", bidder, cst("2025-03-20T10:00:00"), bidder=bidder,
+               amount="800000.00", form="guarantee")
+        p.step("bid-submitted", bidder, cst("2025-03-23T10:00:00") + timedelta(hours=i),
+               bidder=bidder, bid_hash=f"{i + 1:064x}")
+    if stage == "bids":
+        return p
+    p.step("submission-closed", "operator-zz", DEADLINE)
+    for i, bidder in enumerate(BIDDERS):
+        p.step("bid-decrypted", "operator-zz", DEADLINE + timedelta(minutes=5), bidder=bidder,
+               ciphertext_hash=f"{i + 1:064x}", plaintext_hash=f"{i + 11:064x}", price=PRICES[i])
+    p.step("experts-drawn", "operator-zz", DEADLINE + timedelta(minutes=10),
+           committee=EXPERTS, seed_commitment="c" * 64)
+    if stage == "opened":
+        return p
+    p.step("evaluation-reported", "expert-1", cst("2025-03-24T15:00:00"),
+           ranking=["bidder-1", "bidder-5", "bidder-3"], report_hash="e" * 64)
+    for expert in EXPERTS[1:]:
+        p.step("evaluation-report-signed", expert, cst("2025-03-24T15:30:00"),
+               report_hash="e" * 64)
+    p.step("candidates-published", "tenderee-liling", cst("2025-03-25T09:00:00"),
+           until=t(cst("2025-03-28T09:00:00")))
+    p.step("awarded", "tenderee-liling", cst("2025-03-28T09:00:00"), winner="bidder-1",
+           price="83760800.00")
+    p.step("contract-signed", "tenderee-liling", cst("2025-04-10T10:00:00"),
+           winner="bidder-1", contract_hash="f" * 64)
+    return p
+
+
+def test_liling_ends_awarded_at_83760800_with_a_savings_rate_of_49_85_percent():
+    p = liling_until("contracted")
+    assert p.state.stage == "contracted" and p.state.winner == "bidder-1"
+    assert p.state.award_price == Decimal("83760800.00")
+    assert round(p.state.savings_rate() * 100, 2) == Decimal("49.85")
+    contract = next(d for d in p.state.deadlines if d.rule == "contract")
+    assert contract.kept is True
+    due = p.procedure.refunds_due(p.state)
+    assert sorted(b for b, _ in due) == BIDDERS  # five days after the contract
+    assert all(when == cst("2025-04-16T00:00:00") for _, when in due)  # 10 + 5 → 15 April 24:00
+
+
+def test_a_bid_one_second_after_the_deadline_is_refused_naming_its_rule():
+    p = liling_until("bids")
+    with pytest.raises(RuleRefused) as refused:
+        p.step("bid-submitted", "bidder-1", DEADLINE + timedelta(seconds=1),
+               bidder="bidder-1", bid_hash="9" * 64)
+    assert refused.value.details == {"rule": "late-bid", "article": "法 §28; 条例 §36"}
+    p.step("bid-submitted", "bidder-1", DEADLINE - timedelta(microseconds=1),
+           bidder="bidder-1", bid_hash="9" * 64)  # the last allowed instant
+
+
+def test_opening_before_the_deadline_is_refused():
+    p = liling_until("bids")
+    with pytest.raises(RuleRefused, match="opening-at-deadline"):
+        p.step("submission-closed", "operator-zz", DEADLINE - timedelta(microseconds=1))
+    p.step("submission-closed", "operator-zz", DEADLINE)
+    assert p.state.stage == "closed"
+
+
+def test_a_score_from_an_expert_not_on_the_committee_is_refused():
+    p = liling_until("opened")
+    with pytest.raises(RuleRefused, match="not a member"):
+        p.step("score-submitted", "expert-9", DEADLINE + timedelta(hours=1),
+               bidder="bidder-1", score="90")
+
+
+def test_fewer_than_three_bids_fail_the_tender():
+    p = liling_until("announced")
+    for bidder in BIDDERS[:2]:
+        p.step("documents-obtained", bidder, cst("2025-03-05T10:00:00"), bidder=bidder,
+               document_hash="a" * 64)
+        p.step("bid-submitted", bidder, cst("2025-03-23T10:00:00"), bidder=bidder,
+               bid_hash="1" * 64)
+    p.step("submission-closed", "operator-zz", DEADLINE)
+    assert p.state.stage == "failed"
+
+
+def test_preparation_time_of_twenty_days_at_its_boundary():
+    def announce(deadline: datetime) -> None:
+        p = Project()
+        p.step("intake", "tenderee-liling", cst("2025-03-01T09:00:00"), title="x",
+               category="construction", tenderee="tenderee-liling",
+               control_price="1000000.00")
+        p.step("intake-accepted", "operator-zz", cst("2025-03-01T10:00:00"))
+        p.step("announced", "tenderee-liling", cst("2025-03-03T09:00:00"),
+               documents_from=t(cst("2025-03-03T09:00:00")),
+               documents_until=t(cst("2025-03-10T17:00:00")), bid_deadline=t(deadline))
+    announce(cst("2025-03-23T00:00:00"))  # 20 days after 3 March: allowed
+    with pytest.raises(RuleRefused, match="preparation-time"):
+        announce(cst("2025-03-22T23:59:59"))  # 19 days
+
+
+def test_objection_ten_days_before_the_deadline_and_the_suspension():
+    p = liling_until("announced")
+    with pytest.raises(RuleRefused, match="objection-to-documents"):
+        p.step("objection-raised", "bidder-1", cst("2025-03-15T00:00:00"), bidder="bidder-1",
+               text_hash="b" * 64)  # 9 days before 24 March
+    p.step("objection-raised", "bidder-1", cst("2025-03-14T23:59:59"), bidder="bidder-1",
+           text_hash="b" * 64)
+    raised = p.version
+    with pytest.raises(RuleRefused, match="suspended"):
+        p.step("bid-submitted", "bidder-2", cst("2025-03-16T10:00:00"), bidder="bidder-2",
+               bid_hash="2" * 64)
+    p.step("objection-answered", "tenderee-liling", cst("2025-03-16T11:00:00"),
+           objection_version=raised, answer_hash="d" * 64)
+    assert p.state.objections[raised].kept  # within 3 days
+    p.step("bid-submitted", "bidder-2", cst("2025-03-16T12:00:00"), bidder="bidder-2",
+           bid_hash="2" * 64)
+
+
+def test_a_late_clarification_must_move_the_deadline_by_fifteen_days():
+    p = liling_until("announced")
+    at = cst("2025-03-12T10:00:00")  # 12 days before the deadline
+    with pytest.raises(RuleRefused, match="clarification-notice"):
+        p.step("clarification-issued", "tenderee-liling", at, document_hash="b" * 64,
+               affects_bids=True)
+    p.step("clarification-issued", "tenderee-liling", at, document_hash="b" * 64,
+           affects_bids=True, bid_deadline=t(cst("2025-03-27T09:30:00")))
+    assert p.state.bid_deadline == cst("2025-03-27T09:30:00")
+
+
+@pytest.mark.parametrize("amount, ok", [("3340296.00", True), ("3340296.01", False)])
+def test_security_is_capped_at_two_percent(amount, ok):
+    p = liling_until("announced")
+    post = lambda: p.step("security-posted", "bidder-1", cst("2025-03-20T10:00:00"),  # noqa: E731
+                          bidder="bidder-1", amount=amount, form="guarantee")
+    if ok:
+        post()
+    else:
+        with pytest.raises(RuleRefused, match="security-cap"):
+            post()
+
+
+def test_a_deposit_must_come_from_the_basic_account():
+    p = liling_until("announced")
+    with pytest.raises(RuleRefused, match="basic-account"):
+        p.step("security-posted", "bidder-1", cst("2025-03-20T10:00:00"), bidder="bidder-1",
+               amount="800000.00", form="deposit", account="6222-1")
+    p.step("security-posted", "bidder-1", cst("2025-03-20T10:00:00"), bidder="bidder-1",
+           amount="800000.00", form="deposit", account="6222-1", basic_account=True)
+
+
+def test_a_decryption_failure_by_the_bidder_keeps_its_security():
+    p = liling_until("bids")
+    p.step("submission-closed", "operator-zz", DEADLINE)
+    p.step("decryption-failed", "operator-zz", DEADLINE + timedelta(minutes=3),
+           bidder="bidder-2", cause="bidder", reason="wrong key")
+    p.step("decryption-failed", "operator-zz", DEADLINE + timedelta(minutes=3),
+           bidder="bidder-3", cause="others", reason="platform copy damaged")
+    assert [b for b, _ in p.procedure.refunds_due(p.state)] == ["bidder-3"]
+    with pytest.raises(RuleRefused, match="revoked"):
+        p.step("security-refunded", "ledger", DEADLINE + timedelta(days=1), bidder="bidder-2",
+               amount="800000.00")
+
+
+def test_only_the_right_roles_take_each_step():
+    p = liling_until("announced")
+    with pytest.raises(NotPermitted):
+        p.step("submission-closed", "bidder-1", DEADLINE)
+
+
+def test_the_award_waits_for_the_publicity_and_names_a_candidate():
+    p = liling_until("opened")
+    p.step("evaluation-reported", "expert-1", cst("2025-03-24T15:00:00"),
+           ranking=["bidder-1", "bidder-5", "bidder-3"], report_hash="e" * 64)
+    with pytest.raises(RuleRefused, match="have not signed"):
+        p.step("candidates-published", "tenderee-liling", cst("2025-03-25T09:00:00"),
+               until=t(cst("2025-03-28T09:00:00")))
+    for expert in EXPERTS[1:]:
+        p.step("evaluation-report-signed", expert, cst("2025-03-24T15:30:00"),
+               report_hash="e" * 64)
+    with pytest.raises(RuleRefused, match="publicity-period"):
+        p.step("candidates-published", "tenderee-liling", cst("2025-03-25T09:00:00"),
+               until=t(cst("2025-03-27T23:59:59")))
+    p.step("candidates-published", "tenderee-liling", cst("2025-03-25T09:00:00"),
+           until=t(cst("2025-03-28T09:00:00")))
+    with pytest.raises(RuleRefused, match="publicity-period"):
+        p.step("awarded", "tenderee-liling", cst("2025-03-28T08:59:59"), winner="bidder-1",
+               price="83760800.00")
+
+
+def test_a_ranking_that_the_bids_do_not_give_is_refused():
+    p = liling_until("opened")
+    with pytest.raises(RuleRefused, match="is not what the bids and scores give"):
+        p.step("evaluation-reported", "expert-1", cst("2025-03-24T15:00:00"),
+               ranking=["bidder-2", "bidder-1"], report_hash="e" * 64)
