@@ -156,12 +156,19 @@ def _bar(total: int, desc: str):
 @click.option("--batch", type=click.IntRange(1, 1000), default=1, show_default=True,
               help="actions per atomic append")
 def simulate(store: str, ledger_key: Path | None, projects: int, seed: int, batch: int) -> None:
-    """Drive realistic project streams through the public append path."""
+    """Drive fictional projects through the real procedure, in simulated time (the ledger's
+    clock is the simulation's: the events carry 2025 dates)."""
     from ledger.simulate import simulate as run
+
+    from ledger.checkpoints import CheckpointPolicy
+    from ledger.ledger import Ledger
 
     started = time.perf_counter()
     try:
-        ledger = _open_ledger(store, ledger_key)
+        # simulated time jumps days at a step: checkpoints by count only, and one at the end
+        ledger = Ledger.open(store, key_path=ledger_key,
+                             checkpoints=CheckpointPolicy(every_events=1000,
+                                                          every_seconds=float("inf")))
         bar = _bar(0, "simulating")
         result = run(ledger, projects=projects, seed=seed, batch=batch,
                      on_progress=bar.update if bar else None)
@@ -173,7 +180,8 @@ def simulate(store: str, ledger_key: Path | None, projects: int, seed: int, batc
     elapsed = time.perf_counter() - started
     click.echo(f"simulated {result.projects} projects (seed {seed}): {result.actions} actions "
                f"by {result.actors} actors in {elapsed:.1f} s "
-               f"({result.actions / elapsed:.0f} actions/s) into {ledger.url.display()}")
+               f"({result.actions / elapsed:.0f} actions/s) into {ledger.url.display()}; "
+               f"{result.refused} refused by the rules and recorded")
 
 
 @cli.command()

@@ -16,7 +16,8 @@ Two shapes of call:
 
 Events go round-robin to STREAMS streams (aggregates), created before timing. The payload
 is the same on both sides: a bidder id, a bid hash (64 hex) and a price string
-(Sunledger's `project.bid-decrypted/v1`: bidder, price, plaintext_hash).
+(Sunledger's `project.bid-submitted/v1`: a bidder's sealed bid, resubmitted before the
+deadline, which the procedure checks like any bid).
 
 Sunledger's actions are signed by the bidders' clients BEFORE each timed round: client-side
 signing is the client's cost, not the ledger's. The ledger's own work is timed: form and
@@ -40,12 +41,13 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
+from ledger.canonical import format_time
 from ledger.client import ActorSigner
 from ledger.envelope import LEDGER_ACTOR, actor_stream, project_stream
 from ledger.keys import SigningKey, encode_public_key
@@ -121,10 +123,12 @@ class Sunledger:
         self.ledger = Ledger.open(url, key_path=key_path)
         registrar = ActorSigner(LEDGER_ACTOR, self.ledger.key)
         self.tenderee = ActorSigner("bench-tenderee-000", SigningKey.generate())
+        self.operator = ActorSigner("bench-operator-000", SigningKey.generate())
         self.bidders = [ActorSigner(f"bench-bidder-{i:03d}", SigningKey.generate())
                         for i in range(BIDDERS)]
         setup = []
-        for signer, role in [(self.tenderee, "tenderee")] + [(b, "bidder") for b in self.bidders]:
+        for signer, role in [(self.tenderee, "tenderee"), (self.operator, "operator")] + [
+                (b, "bidder") for b in self.bidders]:
             stream = actor_stream(signer.actor)
             setup.append(registrar.sign(stream, "actor.registered/v1", {
                 "name": f"Bench {signer.actor}", "roles": [role],
@@ -136,11 +140,27 @@ class Sunledger:
         self.ledger.submit(*setup)
         self.streams = [project_stream(f"bench-{uuid.uuid4().hex[:12]}-{i:03d}")
                         for i in range(STREAMS)]
-        self.ledger.submit(*[self.tenderee.sign(s, "project.intake/v1", {
-            "title": f"bench project {i}", "category": "procurement",
-            "tenderee": self.tenderee.actor}, expected_version=0, signed_at=_now())
-            for i, s in enumerate(self.streams)])
-        self.versions = {s: 1 for s in self.streams}
+        # each project is open for bids (taken in, accepted, announced, documents issued):
+        # a bidder may submit and resubmit its sealed bid until the deadline, weeks away
+        opened = datetime.now(timezone.utc)
+        opening = [
+            (self.tenderee, "project.intake/v1", lambda i: {
+                "title": f"bench project {i}", "category": "procurement",
+                "tenderee": self.tenderee.actor}),
+            (self.operator, "project.intake-accepted/v1", lambda i: {}),
+            (self.tenderee, "project.announced/v1", lambda i: {
+                "documents_from": format_time(opened),
+                "documents_until": format_time(opened + timedelta(days=7)),
+                "bid_deadline": format_time(opened + timedelta(days=25))}),
+            (self.tenderee, "project.documents-issued/v1", lambda i: {
+                "document_hash": hashlib.sha256(f"documents {i}".encode()).hexdigest(),
+                "edition": 1}),
+        ]
+        for version, (signer, type_, payload) in enumerate(opening):
+            self.ledger.submit(*[signer.sign(s, type_, payload(i), expected_version=version,
+                                             signed_at=_now())
+                                 for i, s in enumerate(self.streams)])
+        self.versions = {s: len(opening) for s in self.streams}
         self.n = 0
 
     def prepare(self, events: int, per_call: int) -> list[list]:
@@ -150,10 +170,10 @@ class Sunledger:
             stream = self.streams[(self.n // per_call) % STREAMS]
             batch = []
             for i in range(per_call):
-                _, bid_hash, price = _payload(self.n)
+                _, bid_hash, _ = _payload(self.n)
                 signer = self.bidders[self.n % BIDDERS]
-                batch.append(signer.sign(stream, "project.bid-decrypted/v1", {
-                    "bidder": signer.actor, "price": price, "plaintext_hash": bid_hash},
+                batch.append(signer.sign(stream, "project.bid-submitted/v1", {
+                    "bidder": signer.actor, "bid_hash": bid_hash},
                     expected_version=self.versions[stream], signed_at=_now()))
                 self.versions[stream] += 1
                 self.n += 1

@@ -3,9 +3,10 @@
 
 Run by hand (`./run bench`, or `python bench/bench_verify.py [--quick]`); not a test.
 
-1. Build a SQLite store of N events (default 50,000; --quick 10,000) with the load generator
-   (`ledger.simulate.Simulation`: registrations, then interleaved projects), submitted
-   through `Ledger.submit` in batches of 100.
+1. Build a SQLite store of about N events (default 50,000; --quick 10,000) with the load
+   generator (`ledger.simulate.simulate`: registrations, then overlapping projects through
+   the real procedure, in simulated time), through `Ledger.submit`, actions of the same
+   instant in batches of up to 100.
 2. Raw rate: PyNaCl `VerifyKey.verify` of 300-byte messages (a typical signed action is
    about 340 bytes), in as many processes as the verifier has workers (2), in parallel:
    total verifications per second. The key objects are built beforehand. Each process
@@ -27,7 +28,6 @@ so the figures are not mixed with the build's or each other's.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import multiprocessing
 import os
@@ -68,26 +68,18 @@ def _rusage() -> dict:
 # --- phases run in fresh subprocesses ------------------------------------------------------
 
 def phase_build(url: str, events: int, key_path: str, seed: int) -> dict:
-    from ledger.client import ActorSigner
-    from ledger.envelope import LEDGER_ACTOR
+    from ledger.checkpoints import CheckpointPolicy
     from ledger.ledger import Ledger
-    from ledger.simulate import Simulation
+    from ledger.simulate import simulate
 
     start = time.perf_counter()
-    ledger = Ledger.open(url, key_path=Path(key_path))
-    # about 75 events per project (registrations included): more projects than needed; the
-    # log is cut at `events`, so the last projects are left unfinished
-    sim = Simulation(seed, projects=events // 60 + 5)
-    registrar = ActorSigner(LEDGER_ACTOR, ledger.key, sim.rng)
-    actions = sim.actions(registrar)
-    written = 1  # ledger.started/v1
-    while written < events:
-        batch = list(itertools.islice(actions, min(BATCH, events - written)))
-        if not batch:
-            break
-        ledger.submit(*batch)
-        written += len(batch)
+    ledger = Ledger.open(url, key_path=Path(key_path),
+                         checkpoints=CheckpointPolicy(1000, float("inf")))
+    # about 48 events per project, registrations included: the store holds about `events`
+    result = simulate(ledger, projects=max(1, events // 48), seed=seed, batch=BATCH)
+    ledger.checkpoint()
     ledger.close()
+    written = result.actions + result.refused + 1
     return {"events": written, "seconds": time.perf_counter() - start, **_rusage()}
 
 

@@ -20,6 +20,9 @@ ROLES = frozenset(
     ("registrar", "operator", "tenderee", "agent", "bidder", "expert", "witness", "supervisor")
 )
 CATEGORIES = frozenset(("construction", "procurement", "rights"))
+METHODS = frozenset(("lowest-price", "comprehensive", "highest-price"))
+ACTION_MEMBERS = frozenset(("actor", "expected_version", "key_id", "nonce", "payload",
+                            "signed_at", "stream", "type"))
 
 
 def _text(limit: int) -> Callable[[object], bool]:
@@ -61,6 +64,11 @@ KINDS: dict[str, Callable[[object], bool]] = {
     "roles": lambda v: isinstance(v, list) and 0 < len(v) <= len(ROLES)
     and all(r in ROLES for r in v) and len(set(v)) == len(v),
     "category": lambda v: v in CATEGORIES,
+    "method": lambda v: v in METHODS,
+    "bool": lambda v: isinstance(v, bool),
+    "security_form": lambda v: v in ("deposit", "guarantee"),
+    "cause": lambda v: v in ("bidder", "others"),
+    "refused_action": lambda v: isinstance(v, dict) and v.keys() == ACTION_MEMBERS,
     "ids": lambda v: isinstance(v, list) and len(v) <= 1000
     and all(isinstance(i, str) and IDENTIFIER.fullmatch(i) for i in v),
 }
@@ -71,9 +79,9 @@ REQUIRED, OPTIONAL = True, False
 @dataclass(frozen=True)
 class EventType:
     name: str
-    stream_kind: str  # "ledger", "actor" or "project"
+    stream_kind: str  # "ledger", "actor", "project" or "refusal"
     fields: dict[str, tuple[str, bool]] = field(default_factory=dict)
-    starts_stream: bool = False  # the only type allowed as version 1 of its stream
+    starts_stream: bool | None = False  # True: only as version 1; None: at any version
 
     def __post_init__(self) -> None:
         checks = tuple((name, KINDS[kind], kind, required)
@@ -95,7 +103,7 @@ class EventType:
         return found
 
 
-def _t(type_name: str, stream_kind: str, starts: bool = False, /,
+def _t(type_name: str, stream_kind: str, starts: bool | None = False, /,
        **fields: tuple[str, bool]) -> EventType:
     return EventType(type_name, stream_kind, fields, starts)
 
@@ -119,30 +127,56 @@ EVENT_TYPES: dict[str, EventType] = {
         _t("actor.key-revoked/v1", "actor", key_id=("key_id", R), reason=("text", R)),
         _t("actor.key-rotated/v1", "actor", old_key_id=("key_id", R), key_id=("key_id", R),
            public_key=("public_key", R), not_after=("time", O)),
-        # --- trading projects (the procedures and their rules come with the trading domain)
+        # --- trading projects: one type per step of the procedure (procedures/tender.py)
         _t("project.intake/v1", "project", True, title=("text", R), category=("category", R),
-           tenderee=("id", R), agent=("id", O), control_price=("money", O)),
-        _t("project.announced/v1", "project", bid_deadline=("time", R), url=("text", O)),
+           tenderee=("id", R), agent=("id", O), control_price=("money", O), method=("method", O)),
+        _t("project.intake-accepted/v1", "project"),
+        _t("project.intake-refused/v1", "project", reason=("text", R)),
+        _t("project.announced/v1", "project", documents_from=("time", R),
+           documents_until=("time", R), bid_deadline=("time", R), url=("text", O)),
         _t("project.documents-issued/v1", "project", document_hash=("hash", R),
            edition=("count", R)),
         _t("project.documents-obtained/v1", "project", bidder=("id", R),
-           document_hash=("hash", R)),
+           document_hash=("hash", R), ip=("name", O), machine=("name", O)),
+        _t("project.clarification-issued/v1", "project", document_hash=("hash", R),
+           affects_bids=("bool", R), bid_deadline=("time", O)),
+        _t("project.objection-raised/v1", "project", bidder=("id", R), text_hash=("hash", R)),
+        _t("project.objection-answered/v1", "project", objection_version=("count", R),
+           answer_hash=("hash", R)),
         _t("project.security-posted/v1", "project", bidder=("id", R), amount=("money", R),
-           form=("name", R), account=("id", O)),
-        _t("project.bid-submitted/v1", "project", bidder=("id", R), bid_hash=("hash", R)),
-        _t("project.opened/v1", "project", bidders=("ids", R)),
-        _t("project.bid-decrypted/v1", "project", bidder=("id", R), price=("money", R),
-           plaintext_hash=("hash", R)),
-        _t("project.experts-drawn/v1", "project", seed_commitment=("hash", R),
-           committee_hash=("hash", R), size=("count", R)),
-        _t("project.score-submitted/v1", "project", expert=("id", R), bidder=("id", R),
-           score=("count", R)),
+           form=("security_form", R), account=("name", O), basic_account=("bool", O),
+           guarantee_no=("name", O)),
+        _t("project.bid-submitted/v1", "project", bidder=("id", R), bid_hash=("hash", R),
+           ip=("name", O), machine=("name", O)),
+        _t("project.bid-withdrawn/v1", "project", bidder=("id", R)),
+        _t("project.submission-closed/v1", "project"),
+        _t("project.checked-in/v1", "project", bidder=("id", R)),
+        _t("project.bid-decrypted/v1", "project", bidder=("id", R), ciphertext_hash=("hash", R),
+           plaintext_hash=("hash", R), price=("money", R)),
+        _t("project.decryption-failed/v1", "project", bidder=("id", R), cause=("cause", R),
+           reason=("text", R)),
+        _t("project.experts-drawn/v1", "project", committee=("ids", R),
+           seed_commitment=("hash", R), pool_hash=("hash", O), exclusions_hash=("hash", O),
+           head_hash=("hash", O), committee_hash=("hash", O)),
+        _t("project.expert-replaced/v1", "project", recused=("id", R), replacement=("id", R),
+           ground=("text", R)),
+        _t("project.score-submitted/v1", "project", bidder=("id", R), score=("count", R)),
+        _t("project.bid-rejected/v1", "project", bidder=("id", R), ground=("name", R)),
         _t("project.evaluation-reported/v1", "project", ranking=("ids", R),
-           report_hash=("hash", R)),
+           report_hash=("hash", R), dissent=("text", O)),
+        _t("project.evaluation-report-signed/v1", "project", report_hash=("hash", R),
+           dissent=("text", O)),
+        _t("project.candidates-published/v1", "project", until=("time", R)),
         _t("project.awarded/v1", "project", winner=("id", R), price=("money", R)),
         _t("project.contract-signed/v1", "project", winner=("id", R), contract_hash=("hash", R)),
         _t("project.security-refunded/v1", "project", bidder=("id", R), amount=("money", R)),
+        _t("project.terminated/v1", "project", reason=("text", R)),
+        _t("project.archived/v1", "project"),
+        # --- refusals: what the rules refused, recorded by the ledger (ledger/refusals.py)
+        _t("refusal.recorded/v1", "refusal", None, action=("refused_action", R),
+           signature=("der", R), rule=("name", R), article=("text", R), message=("text", R)),
     )
 }
 
-REGISTRY_TYPES = frozenset(n for n, t in EVENT_TYPES.items() if t.stream_kind != "project")
+REGISTRY_TYPES = frozenset(n for n, t in EVENT_TYPES.items()
+                           if t.stream_kind in ("ledger", "actor"))

@@ -22,12 +22,17 @@ from .checkpoints import (
     parse_checkpoint,
 )
 from .catalogue import EVENT_TYPES
+from .calendar import TradingCalendar
 from .envelope import (
-    IDENTIFIER, KEY_ID, LEDGER_ACTOR, LEDGER_STREAM, NONCE, STREAM, Action, SignedAction, seal,
-    stream_uuid,
+    IDENTIFIER, KEY_ID, LEDGER_ACTOR, LEDGER_STREAM, NONCE, STREAM, ZERO_HASH, Action,
+    SignedAction, seal, stream_uuid,
 )
+from .procedures.tender import Procedure, ProjectState, Step
+from .refusals import day_key, refusal_action, refusal_stream
+from .rules import RuleBook
 from .errors import (
-    BadNote, BadSignature, LedgerError, LedgerKeyError, MalformedAction, NonceReused, OversizedPayload, StaleVersion,
+    BadNote, BadSignature, LedgerError, LedgerKeyError, MalformedAction, NonceReused,
+    NotPermitted, OversizedPayload, RuleRefused, StaleVersion,
     StoreUnavailable,
 )
 from .log import add_leaves, integrate_earlier_events
@@ -37,7 +42,10 @@ from .keys import SigningKey, encode_public_key, load_or_create_key, signature_o
 from .receipts import Receipt, sign_receipt
 from .registry import ActorRecord, TrustAnchors, check_registry_change, ledger_actor, usable_key
 from .store import StoreURL, Transaction, check_reachable, parse_store_url
-from .streams import ActorStream, EnvelopeMapper, LedgerStream, Stream, stream_class, stream_kind
+from .streams import (
+    ActorStream, EnvelopeMapper, LedgerStream, ProjectStream, RefusalStream, Stream, stream_class,
+    stream_kind,
+)
 
 MAX_PAYLOAD_BYTES = 64 * 1024  # canonical bytes of one payload
 MAX_BATCH = 1000  # actions in one atomic append
@@ -59,10 +67,12 @@ class Ledger(Application):
     name = "sunledger"
 
     def __init__(self, url: StoreURL, key: SigningKey, clock: Clock,
-                 checkpoints: CheckpointPolicy | None = None):
+                 checkpoints: CheckpointPolicy | None = None, rules: RuleBook | None = None,
+                 calendar: TradingCalendar | None = None):
         self.url = url
         self.key = key
         self.clock = clock
+        self.procedure = Procedure(rules, calendar, checking=True)
         self.checkpoint_policy = checkpoints or CheckpointPolicy()
         self._last_checkpoint: tuple[int, datetime] | None = None  # (size, when), once read
         self._heads: HeadsFold | None = None  # the heads map, carried from checkpoint to checkpoint
@@ -83,14 +93,14 @@ class Ledger(Application):
 
     @classmethod
     def open(cls, url: str, *, clock: Clock | None = None, key_path: Path | None = None,
-             origin: str | None = None,
-             checkpoints: CheckpointPolicy | None = None) -> "Ledger":
+             origin: str | None = None, checkpoints: CheckpointPolicy | None = None,
+             rules: RuleBook | None = None, calendar: TradingCalendar | None = None) -> "Ledger":
         """Open (or start) the ledger in the store `url`, with its key (generated on first use)."""
         store = parse_store_url(url)
         check_reachable(store, create=True)
         key = load_or_create_key(key_path or store.default_key_path())
         try:
-            ledger = cls(store, key, clock or SystemClock(), checkpoints)
+            ledger = cls(store, key, clock or SystemClock(), checkpoints, rules, calendar)
         except PersistenceError as error:
             raise StoreUnavailable(f"cannot open {store.display()}: {error}") from None
         weakref.finalize(ledger, ledger.factory.close)  # at the latest at exit
@@ -227,12 +237,35 @@ class Ledger(Application):
     def _append(self, signed: list[SignedAction], starting: bool = False) -> list[Receipt]:
         with self._write:
             try:
-                receipts = self._append_once(signed, starting)
-            except _LogMovedOn:  # another process appended: once more, from the stored tree
-                receipts = self._append_once(signed, starting)
+                try:
+                    receipts = self._append_once(signed, starting)
+                except _LogMovedOn:  # another process appended: once more, from the stored tree
+                    receipts = self._append_once(signed, starting)
+            except RuleRefused as error:
+                error.details["recorded"] = self._record_refusal(error)
+                raise
             if not starting:
                 self._checkpoint_if_due()
             return receipts
+
+    def _record_refusal(self, error: RuleRefused) -> bool:
+        """Record a refused action in its project's refusal stream, within the bound; return
+        whether it was recorded."""
+        refused: SignedAction = error.refused  # type: ignore[attr-defined]
+        name = refusal_stream(refused.action.stream)
+        stream = self.stream(name)
+        now = self.clock.now()
+        count = stream.per_actor_day.get(day_key(refused.action.actor, now), 0) \
+            if isinstance(stream, RefusalStream) else 0
+        if count >= self.procedure.rules["refusal-records"].value:
+            return False
+        record = refusal_action(self.key, refused, error, stream.version if stream else 0,
+                                format_time(now))
+        try:
+            self._append_once([record], starting=False)
+        except (NonceReused, StaleVersion, _LogMovedOn):
+            return False  # the same refusal is recorded already, or a race: not twice
+        return True
 
     def _append_once(self, signed: list[SignedAction], starting: bool) -> list[Receipt]:
         now = self.clock.now()
@@ -303,6 +336,7 @@ class _Batch:
 
     def add(self, signed: SignedAction) -> None:
         action = signed.action
+        self.current = signed
         check_form(signed)
         signer = self.signer(action.actor)
         key = usable_key(signer, action.actor, action.key_id, self.now)
@@ -351,12 +385,25 @@ class _Batch:
         if kind.stream_kind != stream_kind(action.stream):
             raise MalformedAction(f"{action.type} belongs in a {kind.stream_kind} stream, "
                                   f"not in {action.stream}", stream=action.stream)
-        if kind.starts_stream != (stream is None):
+        if kind.starts_stream is not None and kind.starts_stream != (stream is None):
             raise MalformedAction(
                 f"{action.stream} must start with its opening event, and only once"
                 if stream is None else f"{action.type} may only open a stream",
                 stream=action.stream, type=action.type)
-        if kind.stream_kind != "project":
+        if kind.stream_kind == "project":
+            state = stream.state.copy() if isinstance(stream, ProjectStream) else ProjectState()
+            step = Step(action.type, action.payload, action.actor, frozenset(signer.roles),
+                        self.now, action.expected_version + 1, stream.head if stream else ZERO_HASH)
+            try:
+                self.ledger.procedure.run(state, step)
+            except RuleRefused as error:
+                error.refused = self.current  # type: ignore[attr-defined]
+                raise
+        elif kind.stream_kind == "refusal":
+            if action.actor != LEDGER_ACTOR:
+                raise NotPermitted("refusals are recorded by the ledger only",
+                                   actor=action.actor)
+        else:
             current = stream.actor if isinstance(stream, ActorStream) else None
             anchors = self.ledger.anchors() if not self.starting else TrustAnchors()
             check_registry_change(signer, action.type, action.stream, action.payload,

@@ -1,32 +1,62 @@
-"""The load generator: realistic project streams driven through `Ledger.submit`, the same
-public append path a client takes. Every actor has its own key; the same seed gives the same
-actions (payloads, nonces, signing times, order). Names are invented and obviously fictional.
+"""The load generator: fictional projects driven through the real procedure with
+`Ledger.submit`, the same public append path a client takes, in simulated time.
+
+Each project runs its procedure from intake to archive: announcement, documents, objections,
+bid security, sealed bids (some changed, one late bid that the rules refuse), the deadline,
+the opening (a decryption failure now and then), the expert draw (a recusal now and then),
+scores, the evaluation report signed by every member, publicity, award, contract, refunds and
+archive; now and then a tender fails for want of bidders, and some projects have a group of
+colluding bidders (a shared machine, prices in a series). Projects overlap in time; the
+simulation's clock is the ledger's clock, so every deadline is real to the rules.
+
+Every actor has its own key; the same seed gives the same actions, times and outcomes.
+Names are invented and obviously fictional.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Callable, Iterator
 
-from .canonical import format_money
+from .canonical import format_money, format_time
 from .client import ActorSigner
-from .envelope import LEDGER_ACTOR, actor_stream, project_stream
+from .envelope import LEDGER_ACTOR, SignedAction, actor_stream, project_stream
+from .errors import MalformedAction, RuleRefused
 from .keys import SigningKey, encode_public_key
 from .ledger import Ledger
+from .procedures.expert_draw import (
+    Expert, commitment, committee_hash, draw, draw_seed, exclusions_hash, pool_hash,
+)
+from .procedures.tender import rank_bids
 
 EPOCH = datetime(2025, 3, 3, 1, 0, tzinfo=timezone.utc)  # a Monday, 09:00 Beijing time
 
-CATEGORIES = [
-    # category, control price range in yuan, a title pattern
-    ("construction", (2_000_000, 180_000_000), "虚构市{n}号棚户区改造工程（第{s}标段）"),
-    ("construction", (500_000, 30_000_000), "虚构县{n}号道路桥梁检测工程"),
-    ("procurement", (100_000, 8_000_000), "虚构市{n}号医院低值医用耗材集中采购"),
-    ("rights", (1_000_000, 900_000_000), "虚构森林公园{n}号生态旅游特许经营权"),
+KINDS = [
+    # category, method, control price range in yuan, a title pattern
+    ("construction", "lowest-price", (2_000_000, 180_000_000), "虚构市{n}号棚户区改造工程（第{s}标段）"),
+    ("construction", "comprehensive", (500_000, 30_000_000), "虚构县{n}号道路桥梁检测工程"),
+    ("procurement", "lowest-price", (100_000, 8_000_000), "虚构市{n}号医院低值医用耗材集中采购"),
+    ("rights", "highest-price", (1_000_000, 900_000_000), "虚构森林公园{n}号生态旅游特许经营权"),
 ]
+
+
+class SimulatedClock:
+    """The simulation's time, which the ledger reads: it moves only when the simulation
+    moves it, and never backwards."""
+
+    def __init__(self, start: datetime = EPOCH):
+        self.time = start
+
+    def now(self) -> datetime:
+        return self.time
+
+    def set(self, when: datetime) -> None:
+        self.time = max(self.time, when)
 
 
 @dataclass
@@ -35,7 +65,17 @@ class SimulationResult:
     projects: int = 0
     actions: int = 0
     actors: int = 0
+    refused: int = 0
     by_type: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One planned action: when, and whether the rules are expected to refuse it."""
+
+    when: datetime
+    build: Callable[[], SignedAction]
+    refused: bool = False
 
 
 def _digest(*parts: object) -> str:
@@ -50,7 +90,7 @@ class Simulation:
         self.secret = f"sunledger-simulation/{seed}".encode()
         self.prefix = f"sim{seed}"
         self.versions: dict[str, int] = {}
-        self.clock = EPOCH
+        self.clock = SimulatedClock()
 
     # actors: fictional, one key each, derived from the seed
     def _signer(self, actor: str) -> ActorSigner:
@@ -59,131 +99,244 @@ class Simulation:
     def cast(self) -> dict[str, list[ActorSigner]]:
         n = self.projects
         counts = {"tenderee": max(2, n // 4), "agent": 3, "bidder": max(12, n // 2),
-                  "expert": max(15, n // 5), "operator": 1}
+                  "expert": max(18, n // 5), "operator": 1}
         return {role: [self._signer(f"{self.prefix}-{role}-{i:04d}") for i in range(count)]
                 for role, count in counts.items()}
 
-    def _tick(self, minutes: float) -> datetime:
-        self.clock += timedelta(minutes=minutes * (0.5 + self.rng.random()))
-        return self.clock
-
-    def _action(self, signer: ActorSigner, stream: str, type_: str, payload: dict):
+    def _sign(self, signer: ActorSigner, stream: str, type_: str, payload: dict,
+              refused: bool = False) -> SignedAction:
         version = self.versions.get(stream, 0)
-        self.versions[stream] = version + 1
+        if not refused:  # a refused action does not advance its stream
+            self.versions[stream] = version + 1
         return signer.sign(stream, type_, payload, expected_version=version,
-                           signed_at=self._tick(3))
+                           signed_at=self.clock.now())
 
-    def registrations(self, cast: dict[str, list[ActorSigner]], registrar: ActorSigner) -> Iterator:
+    def registrations(self, cast: dict[str, list[ActorSigner]], registrar: ActorSigner) -> Iterator[Planned]:
+        names = {"tenderee": "招标人", "agent": "招标代理", "bidder": "建设", "expert": "评标专家库",
+                 "operator": "交易中心"}
         for role, signers in cast.items():
             for i, s in enumerate(signers, 1):
-                org = f"虚构{ {'tenderee': '招标人', 'agent': '招标代理', 'bidder': '建设', 'expert': '评标专家库', 'operator': '交易中心'}[role]}{i}号单位"
-                yield self._action(registrar, actor_stream(s.actor), "actor.registered/v1",
-                                   {"name": f"Fictional {role} {i}", "roles": [role],
-                                    "organisation": org})
-                yield self._action(registrar, actor_stream(s.actor), "actor.key-added/v1",
-                                   {"key_id": s.key.key_id,
-                                    "public_key": encode_public_key(s.key.public_key)})
+                stream = actor_stream(s.actor)
+                yield Planned(EPOCH, lambda s=s, stream=stream, i=i, role=role: self._sign(
+                    registrar, stream, "actor.registered/v1",
+                    {"name": f"Fictional {role} {i}", "roles": [role],
+                     "organisation": f"虚构{names[role]}{i}号单位"}))
+                yield Planned(EPOCH, lambda s=s, stream=stream: self._sign(
+                    registrar, stream, "actor.key-added/v1",
+                    {"key_id": s.key.key_id, "public_key": encode_public_key(s.key.public_key)}))
 
-    def project(self, number: int, cast: dict[str, list[ActorSigner]]) -> Iterator[Callable]:
-        """One project's actions, as thunks (signed when submitted, in submission order)."""
+    def project(self, number: int, cast: dict[str, list[ActorSigner]],
+                registrar: ActorSigner) -> Iterator[Planned]:
+        """One project's planned actions, in time order."""
         rng = self.rng
-        category, (low, high), pattern = rng.choice(CATEGORIES)
+        category, method, (low, high), pattern = rng.choice(KINDS)
         stream = project_stream(f"{self.prefix}-{number:05d}")
         tenderee, agent = rng.choice(cast["tenderee"]), rng.choice(cast["agent"])
-        control = Decimal(rng.randrange(low, high)).quantize(Decimal("1"))
-        bidders = rng.sample(cast["bidder"], rng.randint(3, min(9, len(cast["bidder"]))))
+        operator = cast["operator"][0]
+        control = Decimal(rng.randrange(low, high))
+        failing = rng.random() < 0.08  # too few bidders: the tender fails (流标)
+        bidders = rng.sample(cast["bidder"], 2 if failing else rng.randint(4, min(9, len(cast["bidder"]))))
         obtainers = bidders + rng.sample([b for b in cast["bidder"] if b not in bidders],
                                          rng.randint(0, 3))
-        experts = rng.sample(cast["expert"], 5)
+        colluders = bidders[:3] if len(bidders) >= 5 and rng.random() < 0.25 else []
+        t0 = EPOCH + timedelta(hours=6 * number + rng.randint(0, 5), minutes=rng.randint(0, 59))
+        day = timedelta(days=1)
+        deadline = (t0 + 21 * day).replace(hour=1, minute=30, second=0, microsecond=0) + day
+        sign = self._sign
+
+        def at(when: datetime, signer: ActorSigner, type_: str, payload: dict,
+               refused: bool = False) -> Planned:
+            return Planned(when, lambda: sign(signer, stream, type_, payload, refused), refused)
+
         doc = _digest(stream, "documents", 1)
-        act = self._action
-
-        yield lambda: act(tenderee, stream, "project.intake/v1", {
+        yield at(t0, tenderee, "project.intake/v1", {
             "title": pattern.format(n=number, s=rng.randint(1, 3)), "category": category,
-            "tenderee": tenderee.actor, "agent": agent.actor,
+            "tenderee": tenderee.actor, "agent": agent.actor, "method": method,
             "control_price": format_money(control)})
-        yield lambda: act(agent, stream, "project.announced/v1", {
-            "bid_deadline": (self.clock + timedelta(days=21)).strftime("%Y-%m-%dT%H:%M:%S.000000Z")})
-        yield lambda: act(agent, stream, "project.documents-issued/v1",
-                          {"document_hash": doc, "edition": 1})
-        for b in obtainers:
-            yield lambda b=b: act(b, stream, "project.documents-obtained/v1",
-                                  {"bidder": b.actor, "document_hash": doc})
-        prices = {}
-        for b in bidders:
-            prices[b.actor] = (control * Decimal(rng.uniform(0.5, 0.98))).quantize(Decimal("0.01"))
-            yield lambda b=b: act(b, stream, "project.security-posted/v1", {
-                "bidder": b.actor, "amount": format_money((control * Decimal("0.02")).quantize(Decimal("0.01"))),
-                "form": "electronic-guarantee"})
-            yield lambda b=b: act(b, stream, "project.bid-submitted/v1", {
-                "bidder": b.actor, "bid_hash": _digest(stream, b.actor, "sealed bid")})
-        yield lambda: act(agent, stream, "project.opened/v1", {"bidders": [b.actor for b in bidders]})
-        for b in bidders:
-            yield lambda b=b: act(b, stream, "project.bid-decrypted/v1", {
-                "bidder": b.actor, "price": format_money(prices[b.actor]),
-                "plaintext_hash": _digest(stream, b.actor, "bid plaintext")})
-        yield lambda: act(agent, stream, "project.experts-drawn/v1", {
-            "seed_commitment": _digest(stream, "draw seed"),
-            "committee_hash": _digest(stream, *[e.actor for e in experts]), "size": len(experts)})
-        for e in experts:
-            for b in bidders:
-                yield lambda e=e, b=b: act(e, stream, "project.score-submitted/v1", {
-                    "expert": e.actor, "bidder": b.actor, "score": rng.randint(60, 100)})
-        ranking = sorted(prices, key=prices.get)[:3]
-        yield lambda: act(agent, stream, "project.evaluation-reported/v1",
-                          {"ranking": ranking, "report_hash": _digest(stream, "report")})
-        winner = ranking[0]
-        yield lambda: act(tenderee, stream, "project.awarded/v1",
-                          {"winner": winner, "price": format_money(prices[winner])})
-        yield lambda: act(tenderee, stream, "project.contract-signed/v1",
-                          {"winner": winner, "contract_hash": _digest(stream, "contract")})
-        operator = cast["operator"][0]
-        for b in bidders:
-            yield lambda b=b: act(operator, stream, "project.security-refunded/v1", {
-                "bidder": b.actor,
-                "amount": format_money((control * Decimal("0.02")).quantize(Decimal("0.01")))})
+        yield at(t0 + timedelta(hours=1), operator, "project.intake-accepted/v1", {})
+        announced = t0 + day
+        yield at(announced, agent, "project.announced/v1", {
+            # 15 days: at least 5 working days whatever holidays fall in them
+            "documents_from": format_time(announced),
+            "documents_until": format_time(announced + 15 * day),
+            "bid_deadline": format_time(deadline)})
+        yield at(announced + timedelta(minutes=5), agent, "project.documents-issued/v1",
+                 {"document_hash": doc, "edition": 1})
+        for i, b in enumerate(obtainers):
+            yield at(announced + timedelta(days=1, hours=i), b, "project.documents-obtained/v1",
+                     {"bidder": b.actor, "document_hash": doc,
+                      "machine": "m-shared" if b in colluders else f"m-{b.actor}"})
+        if rng.random() < 0.3:  # an objection to the documents, answered the next day
+            objector = bidders[0]
+            raised = announced + 5 * day
+            objection: dict[str, int] = {}
 
-    def actions(self, registrar: ActorSigner) -> Iterator:
-        """All signed actions in submission order: registrations, then interleaved projects."""
+            def raise_objection() -> SignedAction:
+                signed = sign(objector, stream, "project.objection-raised/v1",
+                              {"bidder": objector.actor, "text_hash": _digest(stream, "objection")})
+                objection["version"] = signed.action.expected_version + 1
+                return signed
+
+            yield Planned(raised, raise_objection)
+            yield Planned(raised + day, lambda: sign(agent, stream, "project.objection-answered/v1", {
+                "objection_version": objection["version"], "answer_hash": _digest(stream, "answer")}))
+        security = (control * Decimal("0.02")).quantize(Decimal("0.01")) if category != "rights" \
+            else (control * Decimal("0.01")).quantize(Decimal("0.01"))
+        base = Decimal(rng.uniform(0.5, 0.95)) if category != "rights" else Decimal(rng.uniform(1.02, 1.3))
+        step = (control * Decimal("0.005")).quantize(Decimal("0.01"))
+        prices = {}
+        for i, b in enumerate(bidders):
+            price = control * (base + Decimal(rng.uniform(-0.08, 0.08)))
+            if b in colluders:  # a series: equal steps apart
+                price = control * base + step * colluders.index(b)
+            prices[b.actor] = price.quantize(Decimal("0.01"))
+            posted = announced + timedelta(days=10, hours=i)
+            yield at(posted, b, "project.security-posted/v1", {
+                "bidder": b.actor, "amount": format_money(security), "form": "guarantee"})
+            submitted = deadline - timedelta(days=2, hours=i, minutes=rng.randint(0, 50))
+            yield at(submitted, b, "project.bid-submitted/v1", {
+                "bidder": b.actor, "bid_hash": _digest(stream, b.actor, "sealed bid"),
+                "machine": "m-shared" if b in colluders else f"m-{b.actor}"})
+        latecomer = next((b for b in obtainers if b not in bidders), None)
+        if latecomer is not None:  # one minute late: the rules refuse it, and it is recorded
+            yield at(deadline + timedelta(minutes=1), latecomer, "project.bid-submitted/v1",
+                     {"bidder": latecomer.actor, "bid_hash": _digest(stream, latecomer.actor, "late")},
+                     refused=True)
+        yield at(deadline, operator, "project.submission-closed/v1", {})
+        if failing:
+            yield at(deadline + timedelta(hours=1), operator, "project.archived/v1", {})
+            return
+        opening = deadline + timedelta(minutes=5)
+        failed = bidders[-1] if rng.random() < 0.2 else None  # the bidder's own fault
+        for b in bidders:
+            yield at(opening - timedelta(minutes=3), b, "project.checked-in/v1", {"bidder": b.actor})
+        for b in bidders:
+            if b is failed:
+                yield at(opening, operator, "project.decryption-failed/v1", {
+                    "bidder": b.actor, "cause": "bidder", "reason": "the key released did not open the bid"})
+            else:
+                yield at(opening, operator, "project.bid-decrypted/v1", {
+                    "bidder": b.actor, "ciphertext_hash": _digest(stream, b.actor, "sealed bid"),
+                    "plaintext_hash": _digest(stream, b.actor, "plaintext"),
+                    "price": format_money(prices[b.actor])})
+        opened = {b.actor: prices[b.actor] for b in bidders if b is not failed}
+        # the expert draw: committed secret, seed from the sealed bids (fixed before the draw)
+        size = 3 if category == "procurement" else 5
+        pool = [Expert(e.actor, "economic" if i % 3 == 2 else "technical")
+                for i, e in enumerate(cast["expert"])]
+        secret = hashlib.sha256(self.secret + stream.encode()).digest()
+        head = _digest(*sorted(_digest(stream, b.actor, "sealed bid") for b in bidders))
+        quotas = {"technical": size - 1, "economic": 1}
+        committee = draw(draw_seed(secret, head), pool, set(), quotas)
+        members = [e.id for e in committee]
+        yield at(opening + timedelta(minutes=10), operator, "project.experts-drawn/v1", {
+            "committee": members, "seed_commitment": commitment(secret),
+            "pool_hash": pool_hash(pool), "exclusions_hash": exclusions_hash([]),
+            "head_hash": head, "committee_hash": committee_hash(committee)})
+        experts = {e.actor: e for e in cast["expert"]}
+        evaluating = opening + timedelta(hours=1)
+        scores: dict[tuple[str, str], Decimal] = {}
+        if method == "comprehensive":
+            for m in members:
+                for b in opened:
+                    score = rng.randint(60, 100)
+                    scores[(m, b)] = Decimal(score)
+                    yield at(evaluating, experts[m], "project.score-submitted/v1",
+                             {"bidder": b, "score": score})
+        ranking = rank_bids(method, opened, {}, scores)[:3]
+        report = _digest(stream, "evaluation report")
+        yield at(evaluating + timedelta(hours=2), experts[members[0]],
+                 "project.evaluation-reported/v1", {"ranking": ranking, "report_hash": report})
+        for m in members[1:]:
+            yield at(evaluating + timedelta(hours=2, minutes=20), experts[m],
+                     "project.evaluation-report-signed/v1", {"report_hash": report})
+        published = evaluating + day
+        until = published + 3 * day
+        yield at(published, agent, "project.candidates-published/v1", {"until": format_time(until)})
+        winner = ranking[0]
+        yield at(until, tenderee, "project.awarded/v1",
+                 {"winner": winner, "price": format_money(opened[winner])})
+        signed = until + 10 * day
+        yield at(signed, tenderee, "project.contract-signed/v1",
+                 {"winner": winner, "contract_hash": _digest(stream, "contract")})
+        for b in bidders:  # refunded by the ledger itself when due, as Xiangxi does
+            if b is not failed:
+                yield at(signed + day, registrar, "project.security-refunded/v1",
+                         {"bidder": b.actor, "amount": format_money(security)})
+        yield at(signed + 2 * day, operator, "project.archived/v1", {})
+
+    def plan(self, registrar: ActorSigner) -> Iterator[Planned]:
+        """All planned actions in time order: registrations, then the projects, overlapping."""
         cast = self.cast()
         yield from self.registrations(cast, registrar)
-        running = [self.project(n, cast) for n in range(1, self.projects + 1)]
-        while running:
-            i = self.rng.randrange(len(running)) if len(running) > 1 else 0
-            thunk = next(running[i], None)
-            if thunk is None:
-                running.pop(i)
-            else:
-                yield thunk()
+        queue: list = []
+        projects = [self.project(n, cast, registrar) for n in range(1, self.projects + 1)]
+        for i, project in enumerate(projects):
+            first = next(project, None)
+            if first is not None:
+                heapq.heappush(queue, (first.when, i, first))
+        while queue:
+            when, i, planned = heapq.heappop(queue)
+            yield planned
+            following = next(projects[i], None)
+            if following is not None:
+                heapq.heappush(queue, (following.when, i, following))
+
+    def actions(self, registrar: ActorSigner) -> Iterator[tuple[SignedAction, bool]]:
+        """(signed action, refused as planned) in time order, the clock set to each one's
+        time before it is signed."""
+        for planned in self.plan(registrar):
+            self.clock.set(planned.when)
+            yield planned.build(), planned.refused
 
 
 def simulate(ledger: Ledger, *, projects: int, seed: int = 0, batch: int = 1,
              on_progress: Callable[[int], None] | None = None) -> SimulationResult:
-    """Drive `projects` fictional projects through `ledger.submit`, `batch` actions per call."""
+    """Drive `projects` fictional projects through `ledger.submit`; actions at the same
+    instant go `batch` per call. Meanwhile the ledger's clock is the simulation's."""
     sim = Simulation(seed, projects)
+    own_clock, ledger.clock = ledger.clock, sim.clock
+    try:
+        return _run(sim, ledger, seed, projects, batch, on_progress)
+    finally:
+        ledger.clock = own_clock
+
+
+def _run(sim: Simulation, ledger: Ledger, seed: int, projects: int, batch: int,
+         on_progress: Callable[[int], None] | None) -> SimulationResult:
     registrar = ActorSigner(LEDGER_ACTOR, ledger.key, sim.rng)
     first = f"actor:{sim.prefix}-operator-0000"
     if ledger.stream_version(first):
-        from .errors import MalformedAction
-
         raise MalformedAction(f"this store already holds the simulation with seed {seed}; "
                               "use another --seed or another store")
     result = SimulationResult(seed=seed, projects=projects)
-    pending = []
-    for signed in sim.actions(registrar):
-        pending.append(signed)
-        t = signed.action.type
-        result.by_type[t] = result.by_type.get(t, 0) + 1
-        if len(pending) >= batch:
+    pending: list[SignedAction] = []
+
+    def flush() -> None:
+        if pending:
             ledger.submit(*pending)
             result.actions += len(pending)
             if on_progress:
                 on_progress(len(pending))
-            pending = []
-    if pending:
-        ledger.submit(*pending)
-        result.actions += len(pending)
-        if on_progress:
-            on_progress(len(pending))
+            pending.clear()
+
+    instant = None
+    for planned in sim.plan(registrar):
+        if planned.when != instant or len(pending) >= batch:
+            flush()  # before the clock moves: a batch is appended at its own instant
+            instant = planned.when
+        sim.clock.set(planned.when)
+        signed = planned.build()
+        t = signed.action.type
+        if planned.refused:
+            try:
+                ledger.submit(signed)
+            except RuleRefused:
+                result.refused += 1
+                continue
+            raise MalformedAction(f"the simulation expected the rules to refuse {t}")
+        pending.append(signed)
+        result.by_type[t] = result.by_type.get(t, 0) + 1
+    flush()
     result.actors = result.by_type.get("actor.registered/v1", 0)
     return result

@@ -1,5 +1,6 @@
 """The ledger's aggregates, on the `eventsourcing` library: one stream per project, one per
-actor (the key registry) and one for the ledger itself (its key and the trusted CAs).
+actor (the key registry), one for the ledger itself (its key and the trusted CAs), and one
+per project for the actions the rules refused.
 
 Every stored event is a `Recorded` event: the sealed envelope of one signed action. Streams
 fold envelopes into state with `when()`; the ledger's rules read that state before sealing
@@ -15,8 +16,10 @@ from uuid import UUID
 from eventsourcing.domain import DomainEvent, OriginatorVersionError
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 
+from .calendar import local_date
 from .canonical import parse_ledger_json, parse_time
 from .envelope import ZERO_HASH, stored_bytes
+from .procedures.tender import Procedure, ProjectState, Step
 from .registry import (
     ActorRecord, TrustAnchors, apply_actor_event, apply_ledger_event, new_actor,
 )
@@ -97,21 +100,45 @@ class ActorStream(Stream):
 
 
 class ProjectStream(Stream):
+    """A trading project: its state is the fold of its events through the procedure (the
+    rules were judged when each event was accepted; the fold does not judge them again)."""
+
     kind = "project"
 
     def __init__(self, id: UUID):  # noqa: A002
         super().__init__(id)
-        self.title: str | None = None
-        self.category: str | None = None
+        self.state = ProjectState()
 
     def when(self, event: dict) -> None:
-        if event["type"] == "project.intake/v1":
-            self.title = event["payload"]["title"]
-            self.category = event["payload"]["category"]
+        FOLD.run(self.state, step_of(event))
+
+
+class RefusalStream(Stream):
+    """The refused actions of one project, recorded by the ledger; counted per actor and
+    China Standard Time day so that refusals stay bounded (refusals.py)."""
+
+    kind = "refusal"
+
+    def __init__(self, id: UUID):  # noqa: A002
+        super().__init__(id)
+        self.per_actor_day: dict[tuple[str, str], int] = {}
+
+    def when(self, event: dict) -> None:
+        key = (event["payload"]["action"]["actor"], local_date(parse_time(event["ledger_time"])).isoformat())
+        self.per_actor_day[key] = self.per_actor_day.get(key, 0) + 1
+
+
+def step_of(event: dict, roles: frozenset[str] = frozenset()) -> Step:
+    """A stored project event as a step of the procedure."""
+    return Step(event["type"], event["payload"], event["actor"], roles,
+                parse_time(event["ledger_time"]), event["version"], event["prev"])
+
+
+FOLD = Procedure(checking=False)
 
 
 STREAM_CLASSES: dict[str, type[Stream]] = {
-    cls.kind: cls for cls in (LedgerStream, ActorStream, ProjectStream)
+    cls.kind: cls for cls in (LedgerStream, ActorStream, ProjectStream, RefusalStream)
 }
 
 

@@ -202,7 +202,7 @@ def _rule_findings(event: dict) -> list[tuple[str, str]]:
         return [(MALFORMED_EVENT, f"{event['type']!r} is not a known event type")]
     if kind.stream_kind != event["stream"].split(":", 1)[0]:
         return [(MALFORMED_EVENT, f"{event['type']} does not belong in {event['stream']}")]
-    if kind.starts_stream != (event["version"] == 1):
+    if kind.starts_stream is not None and kind.starts_stream != (event["version"] == 1):
         return [(MALFORMED_EVENT, f"{event['type']} at version {event['version']}: a stream "
                                   "opens with its opening event, once")]
     return [(MALFORMED_EVENT, problem) for problem in kind.problems(event["payload"])]

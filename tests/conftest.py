@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from ledger.canonical import format_time
 from ledger.client import ActorSigner
 from ledger.envelope import LEDGER_ACTOR, actor_stream
 from ledger.keys import SigningKey, encode_public_key
@@ -165,6 +166,19 @@ class World:
         receipt, = self.ledger.submit(self.sign(signer, stream, type_, payload))
         return receipt
 
+    def open_project(self, stream: str, intake: dict | None = None) -> None:
+        """A project taken in, accepted, announced (bids due in 25 days) and with its
+        documents issued: versions 1–4. Bids may follow."""
+        tenderee, operator = self.actors["tenderee-1"], self.actors["operator-1"]
+        self.submit(tenderee, stream, "project.intake/v1", intake or INTAKE)
+        self.submit(operator, stream, "project.intake-accepted/v1", {})
+        now = self.clock.now()
+        self.submit(tenderee, stream, "project.announced/v1", {
+            "documents_from": format_time(now), "documents_until": format_time(now + timedelta(days=7)),
+            "bid_deadline": format_time(now + timedelta(days=25))})
+        self.submit(tenderee, stream, "project.documents-issued/v1",
+                    {"document_hash": "d" * 64, "edition": 1})
+
 
 INTAKE = {"title": "虚构市棚户区改造工程", "category": "construction", "tenderee": "tenderee-1",
           "control_price": "167014800.00"}
@@ -180,6 +194,7 @@ def world(store_url, tmp_path) -> World:
     ledger = Ledger.open(store_url, clock=clock, key_path=tmp_path / "ledger.key")
     w = World(ledger, clock, RawStore(store_url), ActorSigner(LEDGER_ACTOR, ledger.key))
     w.register("tenderee-1", roles=("tenderee",))
+    w.register("operator-1", roles=("operator",))
     w.register("bidder-1")
     w.register("bidder-2")
     yield w
@@ -188,9 +203,9 @@ def world(store_url, tmp_path) -> World:
 
 @pytest.fixture
 def project(world) -> str:
-    """A project stream with an intake and six bids (versions 1–7)."""
+    """An announced project (versions 1–4) and six bids (versions 5–10)."""
     stream = "project:ZZ-2025-001"
-    world.submit(world.actors["tenderee-1"], stream, "project.intake/v1", INTAKE)
+    world.open_project(stream)
     for n in range(6):
         bidder = f"bidder-{n % 2 + 1}"
         world.submit(world.actors[bidder], stream, "project.bid-submitted/v1", bid(bidder, n))

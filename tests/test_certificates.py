@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import NameOID
 
-from conftest import INTAKE
+from conftest import bid
 from ledger import errors
 from ledger.certificates import certificate_facts
 from ledger.client import ActorSigner
@@ -71,7 +71,9 @@ def test_certificate_from_a_trusted_ca_identifies_an_actor(world):
     register_bare(world, "bidder-c")
     payload = certificate_payload(issue(ca_key, ca, key))
     world.submit(world.registrar, "actor:bidder-c", "actor.certificate-added/v1", payload)
-    world.submit(ActorSigner("bidder-c", key), "project:CERT-1", "project.intake/v1", INTAKE)
+    world.open_project("project:CERT-1")
+    world.submit(ActorSigner("bidder-c", key), "project:CERT-1", "project.bid-submitted/v1",
+                 bid("bidder-c"))
     report = verify(StoreSource(world.raw.url), workers=1)
     assert report.intact, report.findings
     record = world.ledger.stream("actor:bidder-c").actor.keys[payload["key_id"]]
@@ -99,10 +101,11 @@ def test_expired_certificate_cannot_sign(world):
     world.submit(world.registrar, "actor:bidder-e", "actor.certificate-added/v1",
                  certificate_payload(issue(ca_key, ca, key, days=68)))
     signer = ActorSigner("bidder-e", key)
-    world.submit(signer, "project:CERT-2", "project.intake/v1", INTAKE)
+    world.open_project("project:CERT-2")
+    world.submit(signer, "project:CERT-2", "project.bid-submitted/v1", bid("bidder-e"))
     world.clock.advance(days=30)
     with pytest.raises(errors.KeyNotValid, match="expired"):
-        world.submit(signer, "project:CERT-3", "project.intake/v1", INTAKE)
+        world.submit(signer, "project:CERT-2", "project.bid-submitted/v1", bid("bidder-e", 1))
 
 
 def test_payload_must_record_the_certificates_own_facts(world):

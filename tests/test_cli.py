@@ -240,7 +240,7 @@ def test_a_witness_refuses_a_log_that_rewrote_what_it_cosigned(tmp_path):
     # ledger's own consistency check has nothing to compare with: it signs the changed tree
     raw = RawStore(url)
     raw.execute("DELETE FROM sunledger_checkpoints")
-    raw.execute("UPDATE sunledger_tree SET hash=zeroblob(32) WHERE node < 1099511627776")
+    raw.execute("UPDATE sunledger_tree SET hash=zeroblob(32)")
     sunledger("checkpoint", "--store", url, "--issue")
     done = sunledger("witness", "cosign", "--state", str(state), "--store", url, check=1)
     assert "refused (inconsistent-checkpoint)" in done.stderr

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from conftest import INTAKE, bid
+from conftest import bid
 from ledger.errors import StaleVersion
 from ledger.ledger import Ledger
 from ledger.verify import StoreSource, verify
@@ -16,7 +16,7 @@ from ledger.verify import StoreSource, verify
 def test_two_writers_racing_on_one_stream(world, tmp_path, rounds):
     """Two ledgers (two connections, as two processes would have) append to one stream."""
     stream = "project:RACE-1"
-    world.submit(world.actors["tenderee-1"], stream, "project.intake/v1", INTAKE)
+    world.open_project(stream)
     other = Ledger.open(world.raw.url, clock=world.clock, key_path=tmp_path / "ledger.key")
     bidders = [world.actors["bidder-1"], world.actors["bidder-2"]]
     outcomes = []
@@ -45,9 +45,9 @@ def test_two_writers_racing_on_one_stream(world, tmp_path, rounds):
         assert wins[0].version == version + 1
         outcomes.append(results.index(wins[0]))
     other.close()
-    # one version per round, no fork: versions 1..rounds+1, each once
+    # one version per round, no fork: the bids are versions 5..rounds+4, each once
     versions = [r[2] for r in world.raw.rows() if r[3] == "project.bid-submitted/v1"]
-    assert sorted(versions) == list(range(2, rounds + 2))
+    assert sorted(versions) == list(range(5, rounds + 5))
     report = verify(StoreSource(world.raw.url), workers=1)
     assert report.intact, report.findings
 
@@ -55,14 +55,14 @@ def test_two_writers_racing_on_one_stream(world, tmp_path, rounds):
 def test_a_stale_cache_is_refreshed_not_refused(world, tmp_path):
     """Another writer advanced the stream: a client who read the true version is accepted."""
     stream = "project:CACHE-1"
-    world.submit(world.actors["tenderee-1"], stream, "project.intake/v1", INTAKE)
+    world.open_project(stream)
     other = Ledger.open(world.raw.url, clock=world.clock, key_path=tmp_path / "ledger.key")
     b = world.actors["bidder-1"]
     other.submit(b.sign(stream, "project.bid-submitted/v1", bid("bidder-1", 1),
-                        expected_version=1, signed_at=world.clock.now()))
+                        expected_version=4, signed_at=world.clock.now()))
     receipt, = world.ledger.submit(b.sign(stream, "project.bid-submitted/v1", bid("bidder-1", 2),
-                                          expected_version=2, signed_at=world.clock.now()))
-    assert receipt.version == 3
+                                          expected_version=5, signed_at=world.clock.now()))
+    assert receipt.version == 6
     other.close()
 
 
@@ -70,7 +70,8 @@ def test_a_key_revoked_by_another_writer_is_not_used(world, tmp_path):
     """Process A cached bidder-1's key; process B revokes it; A must not accept it."""
     stream = "project:KEY-1"
     b = world.actors["bidder-1"]
-    world.submit(b, stream, "project.intake/v1", INTAKE)  # A has bidder-1 cached now
+    world.open_project(stream)
+    world.submit(b, stream, "project.bid-submitted/v1", bid("bidder-1", 1))  
     other = Ledger.open(world.raw.url, clock=world.clock, key_path=tmp_path / "ledger.key")
     other.submit(world.registrar.sign("actor:bidder-1", "actor.key-revoked/v1",
                                       {"key_id": b.key.key_id, "reason": "stolen"},
@@ -81,8 +82,8 @@ def test_a_key_revoked_by_another_writer_is_not_used(world, tmp_path):
     # from the stored state, which has the revocation
     with pytest.raises(KeyRevoked):
         world.ledger.submit(b.sign(stream, "project.bid-submitted/v1", bid("bidder-1"),
-                                   expected_version=1, signed_at=world.clock.now()))
-    assert world.ledger.stream_version(stream) == 1
+                                   expected_version=5, signed_at=world.clock.now()))
+    assert world.ledger.stream_version(stream) == 5
     other.close()
 
 
@@ -91,7 +92,8 @@ def test_a_key_revoked_between_reading_and_storing_is_caught_inside_the_transact
     """The key guard: B revokes the key after A has read it but before A's transaction."""
     stream = "project:KEY-2"
     b = world.actors["bidder-1"]
-    world.submit(b, stream, "project.intake/v1", INTAKE)
+    world.open_project(stream)
+    world.submit(b, stream, "project.bid-submitted/v1", bid("bidder-1", 1))
     other = Ledger.open(world.raw.url, clock=world.clock, key_path=tmp_path / "ledger.key")
     revoke = world.registrar.sign("actor:bidder-1", "actor.key-revoked/v1",
                                   {"key_id": b.key.key_id, "reason": "stolen"},
@@ -107,8 +109,8 @@ def test_a_key_revoked_between_reading_and_storing_is_caught_inside_the_transact
     try:
         with pytest.raises(StaleVersion):
             world.ledger.submit(b.sign(stream, "project.bid-submitted/v1", bid("bidder-1"),
-                                       expected_version=1, signed_at=world.clock.now()))
+                                       expected_version=5, signed_at=world.clock.now()))
     finally:
         world.ledger.events.put = put
-    assert world.ledger.stream_version(stream) == 1
+    assert world.ledger.stream_version(stream) == 5
     other.close()

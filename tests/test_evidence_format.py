@@ -53,7 +53,7 @@ REGISTRY_TYPES = {"ledger.started/v1", "ledger.ca-trusted/v1", "actor.registered
                   "actor.key-added/v1", "actor.certificate-added/v1", "actor.key-revoked/v1",
                   "actor.key-rotated/v1"}  # §10, §11
 OWN_KEY_TYPES = {"actor.key-revoked/v1", "actor.key-rotated/v1"}  # §11.3
-STREAM = re.compile(r"(ledger|(actor|project):\w[\w.\-/]{0,127})")  # §3, used with fullmatch
+STREAM = re.compile(r"(ledger|(actor|project|refusal):\w[\w.\-/]{0,127})")  # §3, used with fullmatch
 TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 
 
@@ -431,7 +431,7 @@ def populate(url: str, key_path: Path) -> bytes:
 
         # registration and a time-limited key, in one atomic append of two actions
         submit(registrar.sign(stream, "actor.registered/v1",
-                              {"name": "Fictional rotator", "roles": ["bidder"],
+                              {"name": "Fictional rotator", "roles": ["tenderee", "operator"],
                                "organisation": "虚构轮换密钥测试单位"},
                               expected_version=0, signed_at=when),
                registrar.sign(stream, "actor.key-added/v1",
@@ -449,8 +449,7 @@ def populate(url: str, key_path: Path) -> bytes:
                                "public_key": encode_public_key(b.public_key),
                                "not_after": "2026-01-01T00:00:00.000000Z"},
                               expected_version=2, signed_at=when))
-        submit(rotator_b.sign(ROTATING_PROJECT, "project.bid-submitted/v1",
-                              {"bidder": ROTATOR, "bid_hash": "ab" * 32},
+        submit(rotator_b.sign(ROTATING_PROJECT, "project.intake-accepted/v1", {},
                               expected_version=1, signed_at=when))
         # a registrar adds a third key and revokes it again
         submit(registrar.sign(stream, "actor.key-added/v1",
@@ -459,9 +458,10 @@ def populate(url: str, key_path: Path) -> bytes:
         submit(registrar.sign(stream, "actor.key-revoked/v1",
                               {"key_id": c.key_id, "reason": "测试：吊销"},
                               expected_version=4, signed_at=when))
-        submit(rotator_b.sign(ROTATING_PROJECT, "project.bid-decrypted/v1",
-                              {"bidder": ROTATOR, "price": "987654.32",
-                               "plaintext_hash": "cd" * 32},
+        submit(rotator_b.sign(ROTATING_PROJECT, "project.announced/v1",
+                              {"documents_from": "2025-03-03T02:00:00.000000Z",
+                               "documents_until": "2025-03-12T09:00:00.000000Z",
+                               "bid_deadline": "2025-03-25T01:30:00.000000Z"},
                               expected_version=2, signed_at=when))
         return ledger.key.seed()
     finally:
@@ -686,7 +686,7 @@ def _append_forged(rows: SQLiteRows, ledger_seed: bytes, signer_seed: bytes, key
     prev = rows.event(stream, version)[1]["hash"] if version else ZERO_HASH
     action = {"actor": actor, "expected_version": version, "key_id": key,
               "nonce": hashlib.sha256(ledger_time.encode() + key.encode()).hexdigest()[:32],
-              "payload": payload or {"expert": actor, "bidder": actor, "score": 99},
+              "payload": payload or {"bidder": actor, "score": 99},
               "signed_at": ledger_time, "stream": stream, "type": type_}
     event = seal_event(action, signer_seed, ledger_time=ledger_time, prev=prev)
     position = rows.execute("INSERT INTO sunledger_events (originator_id, originator_version, "
@@ -713,7 +713,8 @@ def test_payload_byte_changed(store):
     rows, _ = store
     position, event = rows.event(ROTATING_PROJECT, 3)
     state = rows.query("SELECT state FROM sunledger_events WHERE rowid=?", (position,))[0][0]
-    _set_state(rows, position, state.replace(b"987654.32", b"987654.31"))
+    _set_state(rows, position, state.replace(b"2025-03-12T09:00:00.000000Z",
+                                             b"2025-03-12T09:00:00.000001Z"))
     report = _report(rows)
     # the hash no longer recomputes, and the actor never signed this payload (§14.1, §14.3)
     assert {(k, p) for k, p, *_ in report.findings} == {("content_altered", position),
@@ -722,8 +723,8 @@ def test_payload_byte_changed(store):
 
 def test_payload_changed_and_rehashed(store):
     rows, _ = store
-    position, event = rows.event(ROTATING_PROJECT, 2)
-    event["payload"]["bid_hash"] = "ef" * 32
+    position, event = rows.event(ROTATING_PROJECT, 1)
+    event["payload"]["title"] = "改过的标题"
     event["hash"] = event_hash(event)
     _set_state(rows, position, jcs(event))
     report = _report(rows)
@@ -949,11 +950,13 @@ def test_worked_examples_check_out_independently():
     assert jcs(stored).decode() == ex["bid-stored"]
     assert jcs({k: v for k, v in stored.items() if k != "hash"}) == without_hash
     assert stored["hash"] == ex["bid-hash"] and stored["signature"] == ex["bid-signature"]
-    assert stored["version"] == action["expected_version"] + 1 == 2
-    assert stored["prev"] == intake["hash"]
+    documents = parse_ledger_json(ex["documents-stored"].encode())
+    assert documents["version"] == 4 and documents["hash"] == event_hash(documents)
+    assert stored["version"] == action["expected_version"] + 1 == 5
+    assert stored["prev"] == documents["hash"]
     assert jcs(signed_action(stored)).decode() == ex["bid-action"]
     body = parse_ledger_json(ex["bid-receipt-body"].encode())
-    assert body == receipt_body(7, stored["stream"], stored["version"], stored["hash"],
+    assert body == receipt_body(12, stored["stream"], stored["version"], stored["hash"],
                                 stored["ledger_time"])
     assert jcs(body).decode() == ex["bid-receipt-body"]
     assert signature_ok(ledger_public, ex["bid-receipt-body"].encode(),
@@ -967,7 +970,7 @@ def test_worked_examples_check_out_independently():
     assert manifest["origin"] == started["payload"]["origin"]
     line = json.loads(ex["bundle-events-line"])
     assert line["state"].encode("utf-8") == ex["bid-stored"].encode("utf-8")
-    assert line["stream_id"] == stream_id("project:GC2025-0001") and line["position"] == 7
+    assert line["stream_id"] == stream_id("project:GC2025-0001") and line["position"] == 12
     receipt = line["receipt"]
     assert {**{k: v for k, v in receipt.items() if k != "signature"},
             "receipt": RECEIPT_FORMAT} == body
@@ -1042,6 +1045,13 @@ def _note_parts(note: str) -> tuple[str, list[tuple[str, bytes]]]:
     return text + "\n", [(name, base64.b64decode(b64)) for name, b64 in lines]
 
 
+def doc_log_rows() -> list[str]:
+    """The rows of the example log's table (§20.4)."""
+    text = DOC.read_text(encoding="utf-8")
+    section = text[text.index("### 20.4 The example log"):text.index("#### Position 1:")]
+    return re.findall(r"^\| (\d+) \| `", section, re.M)
+
+
 def test_log_examples_check_out_independently():
     ex = doc_examples()
     started = parse_ledger_json(ex["ledger-started-stored"].encode())
@@ -1054,7 +1064,7 @@ def test_log_examples_check_out_independently():
     # §16.1–16.2: the checkpoint and its signatures
     text, signatures = _note_parts(ex["checkpoint-cosigned"] + "\n")
     origin_line, size, root_b64 = text.split("\n")[:3]
-    assert origin_line == origin and size == "7"
+    assert origin_line == origin and size == str(len(doc_log_rows()))
     root = base64.b64decode(root_b64)
     (log_name, log_sig), (witness_name, cosig) = signatures
     assert log_name == origin and log_sig[:4] == key_hash
@@ -1074,10 +1084,11 @@ def test_log_examples_check_out_independently():
     leaf = hashlib.sha256(b"\x00" + bytes.fromhex(ex["bid-hash"])).digest()
     assert leaf.hex() == ex["bid-leaf-hash"] and base64.b64decode(proof["leaf_hash"]) == leaf
     path = [base64.b64decode(h) for h in proof["hashes"]]
-    assert _rfc9162_inclusion_root(proof["leaf_index"], 7, leaf, path) == root
+    n = int(size)
+    assert _rfc9162_inclusion_root(proof["leaf_index"], n, leaf, path) == root
     # §17.2: consistency 4 → 7
     consistency = json.loads(ex["consistency-proof"])
-    assert _rfc9162_consistent(4, 7, base64.b64decode(ex["root-of-4"]), root,
+    assert _rfc9162_consistent(4, n, base64.b64decode(ex["root-of-4"]), root,
                                [base64.b64decode(h) for h in consistency["hashes"]])
     # §17.3: the tlog-proof carries the same path and the checkpoint verbatim
     head, _, note = ex["tlog-proof"].partition("\n\n")
@@ -1088,7 +1099,7 @@ def test_log_examples_check_out_independently():
     # head (the intake is version 1, the bid version 2)
     heads = json.loads(ex["heads-statement"])
     statement = heads["statement"]
-    assert statement["tree_root"] == root_b64 and statement["tree_size"] == 7
+    assert statement["tree_root"] == root_b64 and statement["tree_size"] == n
     assert statement["origin"] == origin and statement["format"] == "sunledger/heads/v1"
     nacl.signing.VerifyKey(ledger_public).verify(jcs(statement),
                                                  base64.b64decode(heads["signature"]))

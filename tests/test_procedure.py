@@ -3,7 +3,6 @@ at their boundaries. The ledger's use of it is tested in test_trading.py."""
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -37,7 +36,7 @@ class Project:
 
     def step(self, type_: str, actor: str, at: datetime, **payload) -> None:
         roles = ROLES.get(actor) or ({"bidder"} if actor.startswith("bidder") else {"expert"})
-        trial = copy.deepcopy(self.state)
+        trial = self.state.copy()
         self.procedure.run(trial, Step(f"project.{type_}/v1", payload, actor, frozenset(roles),
                                        at, self.version + 1))
         self.state, self.version = trial, self.version + 1

@@ -6,7 +6,10 @@ from dataclasses import replace
 
 import pytest
 
+from datetime import timedelta
+
 from conftest import INTAKE, bid
+from ledger.canonical import format_time
 from ledger import errors
 from ledger.client import ActorSigner
 from ledger.envelope import SignedAction
@@ -64,13 +67,16 @@ def test_rotated_key_replaces_the_old_one(world):
     world.submit(old, "actor:bidder-1", "actor.key-rotated/v1",
                  {"old_key_id": old.key.key_id, "key_id": new.key_id,
                   "public_key": encode_public_key(new.public_key)})
-    refused(world, world.sign(old, STREAM, "project.intake/v1", INTAKE), errors.KeyRevoked)
-    world.submit(ActorSigner("bidder-1", new), STREAM, "project.intake/v1", INTAKE)
+    world.open_project(STREAM)
+    refused(world, world.sign(old, STREAM, "project.bid-submitted/v1", bid("bidder-1")),
+            errors.KeyRevoked)
+    world.submit(ActorSigner("bidder-1", new), STREAM, "project.bid-submitted/v1", bid("bidder-1"))
 
 
 def test_expired_key(world):
     late = world.register("bidder-9", not_after="2025-03-04T00:00:00.000000Z")
-    world.submit(late, STREAM, "project.intake/v1", INTAKE)  # still valid
+    world.open_project(STREAM)
+    world.submit(late, STREAM, "project.bid-submitted/v1", bid("bidder-9", 1))  # still valid
     world.clock.advance(days=2)
     refused(world, world.sign(late, STREAM, "project.bid-submitted/v1", bid("bidder-9")),
             errors.KeyNotValid, message="expired at 2025-03-04T00:00:00Z")
@@ -85,19 +91,19 @@ def test_bad_signature(world):
 
 def test_reused_nonce(world):
     bidder = world.actors["bidder-1"]
-    first = world.sign(bidder, STREAM, "project.intake/v1", INTAKE)
+    world.open_project(STREAM)
+    first = world.sign(bidder, STREAM, "project.bid-submitted/v1", bid("bidder-1"))
     world.ledger.submit(first)
-    again = replace(first.action, type="project.bid-submitted/v1", payload=bid("bidder-1"),
-                    expected_version=1)
+    again = replace(first.action, payload=bid("bidder-1", 2), expected_version=5)
     refused(world, SignedAction(again, bidder.key.sign(again.signing_bytes())),
             errors.NonceReused, message="nonce")
 
 
 def test_reused_nonce_within_one_append(world):
     bidder = world.actors["bidder-1"]
-    first = world.sign(bidder, STREAM, "project.intake/v1", INTAKE)
-    second = replace(first.action, type="project.bid-submitted/v1", payload=bid("bidder-1"),
-                     expected_version=1)
+    world.open_project(STREAM)
+    first = world.sign(bidder, STREAM, "project.bid-submitted/v1", bid("bidder-1"))
+    second = replace(first.action, payload=bid("bidder-1", 2), expected_version=5)
     refused(world, [first, SignedAction(second, bidder.key.sign(second.signing_bytes()))],
             errors.NonceReused)
 
@@ -105,7 +111,7 @@ def test_reused_nonce_within_one_append(world):
 def test_stale_version(world, project):
     refused(world, world.sign(world.actors["bidder-1"], project, "project.bid-submitted/v1",
                               bid("bidder-1", 99), version=3),
-            errors.StaleVersion, message="is at version 7, the action expected 3")
+            errors.StaleVersion, message="is at version 10, the action expected 3")
 
 
 @pytest.mark.parametrize("payload, message", [
@@ -156,10 +162,18 @@ def test_one_bad_action_refuses_the_whole_append(world):
 
 
 def test_several_events_in_one_append_chain_and_share_a_transaction(world):
-    t, b = world.actors["tenderee-1"], world.actors["bidder-1"]
-    batch = [world.sign(t, STREAM, "project.intake/v1", INTAKE)] + [
-        b.sign(STREAM, "project.bid-submitted/v1", bid("bidder-1", n), expected_version=n + 1,
-               signed_at=world.clock.now()) for n in range(99)]
+    t, o, b = world.actors["tenderee-1"], world.actors["operator-1"], world.actors["bidder-1"]
+    now = world.clock.now()
+    opening = [
+        (t, "project.intake/v1", INTAKE), (o, "project.intake-accepted/v1", {}),
+        (t, "project.announced/v1", {"documents_from": format_time(now),
+                                     "documents_until": format_time(now + timedelta(days=7)),
+                                     "bid_deadline": format_time(now + timedelta(days=25))}),
+        (t, "project.documents-issued/v1", {"document_hash": "d" * 64, "edition": 1})]
+    batch = [signer.sign(STREAM, type_, payload, expected_version=n, signed_at=now)
+             for n, (signer, type_, payload) in enumerate(opening)] + [
+        b.sign(STREAM, "project.bid-submitted/v1", bid("bidder-1", n), expected_version=n + 4,
+               signed_at=now) for n in range(96)]
     receipts = world.ledger.submit(*batch)
     assert [r.version for r in receipts] == list(range(1, 101))
     assert len({r.position for r in receipts}) == 100

@@ -11,9 +11,9 @@ from ledger.verify import StoreSource, verify
 
 
 def actions(seed: int) -> list[dict]:
-    sim = Simulation(seed, projects=3)
+    sim = Simulation(seed, projects=6)
     registrar = ActorSigner(LEDGER_ACTOR, SigningKey.derived(b"registrar", "x"), sim.rng)
-    return [s.to_json() for s in sim.actions(registrar)]
+    return [{**s.to_json(), "refused": refused} for s, refused in sim.actions(registrar)]
 
 
 def test_the_same_seed_gives_the_same_actions():
@@ -21,17 +21,22 @@ def test_the_same_seed_gives_the_same_actions():
     assert first == again
     assert first != other
     types = {a["action"]["type"] for a in first}
-    assert {"project.intake/v1", "project.bid-submitted/v1", "project.bid-decrypted/v1",
-            "project.awarded/v1", "project.security-refunded/v1"} <= types
+    assert {"project.intake/v1", "project.announced/v1", "project.bid-submitted/v1",
+            "project.submission-closed/v1", "project.bid-decrypted/v1", "project.experts-drawn/v1",
+            "project.evaluation-reported/v1", "project.awarded/v1", "project.contract-signed/v1",
+            "project.security-refunded/v1", "project.archived/v1"} <= types
+    assert any(a["refused"] for a in first)  # a late bid, planned to be refused
     actors = {a["action"]["actor"] for a in first}
     assert len(actors) > 20  # many actors, each signing with its own key
 
 
 def test_simulation_in_batches_on_each_engine(store_url, tmp_path):
+    """The real procedure accepts every planned action and refuses every planned refusal,
+    which the ledger records in the refusal streams."""
     ledger = Ledger.open(store_url, key_path=tmp_path / "k")
-    result = simulate(ledger, projects=2, seed=4, batch=50)
-    assert result.actions > 60
+    result = simulate(ledger, projects=4, seed=4, batch=50)
+    assert result.actions > 100 and result.refused >= 1
     report = verify(StoreSource(store_url), workers=2)
     assert report.intact, report.findings
-    assert report.events == result.actions + 1  # + ledger.started
+    assert report.events == result.actions + result.refused + 1  # + ledger.started
     ledger.close()

@@ -34,106 +34,106 @@ def envelope(raw, stream: str, version: int) -> dict:
 def test_intact_store_verifies_clean(world, project):
     report = run_verify(world.raw.url, workers=2)
     assert report.intact, report.findings
-    assert report.events == len(world.raw.rows()) == 1 + 3 * 2 + 7
+    assert report.events == len(world.raw.rows()) == 1 + 4 * 2 + 10
     assert report.receipts == report.events
     assert report.origin == world.ledger.origin
 
 
 def test_one_byte_of_a_payload_changed(world, project):
     sid = stream_uuid(project)
-    state = world.raw.row_of(sid, 4)[4]
+    state = world.raw.row_of(sid, 7)[4]
     assert b"0000000000000002" in state
-    world.raw.set_state(sid, 4, state.replace(b"0000000000000002", b"0000000000000003", 1))
+    world.raw.set_state(sid, 7, state.replace(b"0000000000000002", b"0000000000000003", 1))
     report = run_verify(world.raw.url)
-    assert CONTENT_ALTERED in kinds_at(report, project, 4)
-    assert {f.version for f in report.findings} == {4}, report.findings
+    assert CONTENT_ALTERED in kinds_at(report, project, 7)
+    assert {f.version for f in report.findings} == {7}, report.findings
 
 
 def test_two_payloads_swapped(world, project):
-    a, b = envelope(world.raw, project, 3), envelope(world.raw, project, 6)
+    a, b = envelope(world.raw, project, 6), envelope(world.raw, project, 9)
     a["payload"], b["payload"] = b["payload"], a["payload"]
-    world.raw.set_state(stream_uuid(project), 3, canonical_json(a))
-    world.raw.set_state(stream_uuid(project), 6, canonical_json(b))
+    world.raw.set_state(stream_uuid(project), 6, canonical_json(a))
+    world.raw.set_state(stream_uuid(project), 9, canonical_json(b))
     report = run_verify(world.raw.url)
-    assert CONTENT_ALTERED in kinds_at(report, project, 3)
     assert CONTENT_ALTERED in kinds_at(report, project, 6)
-    assert {f.version for f in report.findings} == {3, 6}
+    assert CONTENT_ALTERED in kinds_at(report, project, 9)
+    assert {f.version for f in report.findings} == {6, 9}
 
 
 def test_whole_rows_swapped_between_versions(world, project):
     sid = stream_uuid(project)
-    s3, s6 = world.raw.row_of(sid, 3)[4], world.raw.row_of(sid, 6)[4]
-    world.raw.set_state(sid, 3, s6)
-    world.raw.set_state(sid, 6, s3)
+    s6, s9 = world.raw.row_of(sid, 6)[4], world.raw.row_of(sid, 9)[4]
+    world.raw.set_state(sid, 6, s9)
+    world.raw.set_state(sid, 9, s6)
     report = run_verify(world.raw.url)
-    assert kinds_at(report, project, 3) & {DUPLICATE, OUT_OF_ORDER}
     assert kinds_at(report, project, 6) & {DUPLICATE, OUT_OF_ORDER}
+    assert kinds_at(report, project, 9) & {DUPLICATE, OUT_OF_ORDER}
 
 
 def test_event_deleted_from_the_middle_of_a_stream(world, project):
-    world.raw.delete(stream_uuid(project), 4)
+    world.raw.delete(stream_uuid(project), 7)
     report = run_verify(world.raw.url)
-    assert MISSING_EVENT in kinds_at(report, project, 4)
+    assert MISSING_EVENT in kinds_at(report, project, 7)
     assert not report.intact
 
 
 def test_last_event_of_a_stream_deleted_leaves_its_receipt(world, project):
-    world.raw.delete(stream_uuid(project), 7)
+    world.raw.delete(stream_uuid(project), 10)
     report = run_verify(world.raw.url)
-    assert kinds_at(report, project, 7) == {MISSING_EVENT}
+    assert kinds_at(report, project, 10) == {MISSING_EVENT}
 
 
 def test_forged_event_inserted(world, project):
     """The forger knows the format and links correctly, but holds no registered key."""
-    last = envelope(world.raw, project, 7)
+    last = envelope(world.raw, project, 10)
     forger = SigningKey.derived(b"forger", "x")
-    forged = {**last, "version": 8, "prev": last["hash"], "nonce": "f" * 32,
+    forged = {**last, "version": 11, "prev": last["hash"], "nonce": "f" * 32,
               "payload": {"bidder": "bidder-1", "bid_hash": "e" * 64}}
     forged["signature"] = encode_signature(forger.sign(action_bytes(forged)))
     forged["hash"] = event_hash(forged)
-    world.raw.insert(stream_uuid(project), 8, forged["type"], canonical_json(forged))
+    world.raw.insert(stream_uuid(project), 11, forged["type"], canonical_json(forged))
     report = run_verify(world.raw.url)
-    assert kinds_at(report, project, 8) == {BAD_SIGNATURE, BAD_RECEIPT}
-    assert {f.version for f in report.findings} == {8}
+    assert kinds_at(report, project, 11) == {BAD_SIGNATURE, BAD_RECEIPT}
+    assert {f.version for f in report.findings} == {11}
 
 
 def test_type_changed_in_the_row(world, project):
-    world.raw.set_topic(stream_uuid(project), 5, "project.awarded/v1")
+    world.raw.set_topic(stream_uuid(project), 8, "project.awarded/v1")
     report = run_verify(world.raw.url)
-    assert kinds_at(report, project, 5) == {CONTENT_ALTERED}
+    assert kinds_at(report, project, 8) == {CONTENT_ALTERED}
 
 
 def test_type_changed_inside_the_event(world, project):
-    e = envelope(world.raw, project, 5)
+    e = envelope(world.raw, project, 8)
     e["type"] = "project.documents-obtained/v1"
-    world.raw.set_state(stream_uuid(project), 5, canonical_json(e))
+    world.raw.set_state(stream_uuid(project), 8, canonical_json(e))
     report = run_verify(world.raw.url)
-    assert CONTENT_ALTERED in kinds_at(report, project, 5)
+    assert CONTENT_ALTERED in kinds_at(report, project, 8)
 
 
 def test_event_resigned_with_an_unregistered_key(world, project):
-    e = envelope(world.raw, project, 3)
+    e = envelope(world.raw, project, 6)
     stranger = SigningKey.derived(b"stranger", "bidder-2")
     e["key_id"] = stranger.key_id
     e["signature"] = encode_signature(stranger.sign(action_bytes(e)))
     e["hash"] = event_hash(e)
-    world.raw.set_state(stream_uuid(project), 3, canonical_json(e))
+    world.raw.set_state(stream_uuid(project), 6, canonical_json(e))
     report = run_verify(world.raw.url)
-    assert UNKNOWN_KEY in kinds_at(report, project, 3)
-    assert LINK_BROKEN in kinds_at(report, project, 4)  # the next event still names the old hash
+    assert UNKNOWN_KEY in kinds_at(report, project, 6)
+    assert LINK_BROKEN in kinds_at(report, project, 7)  # the next event still names the old hash
 
 
 def test_undecodable_row(world, project):
-    world.raw.set_state(stream_uuid(project), 2, b"\xff\xfenot json")
+    world.raw.set_state(stream_uuid(project), 5, b"\xff\xfenot json")
     report = run_verify(world.raw.url)
-    assert UNDECODABLE_ROW in kinds_at(report, project, 2)
+    assert UNDECODABLE_ROW in kinds_at(report, project, 5)
 
 
 def test_a_valid_event_copied_elsewhere_is_a_duplicate(world, project):
-    state = world.raw.row_of(stream_uuid(project), 2)[4]
-    world.raw.insert(stream_uuid(project), 8, "project.bid-submitted/v1", state)
+    state = world.raw.row_of(stream_uuid(project), 5)[4]
+    world.raw.insert(stream_uuid(project), 11, "project.bid-submitted/v1", state)
     report = run_verify(world.raw.url)
-    assert DUPLICATE in kinds_at(report, project, 8)
+    assert DUPLICATE in kinds_at(report, project, 11)
 
 
 def test_event_signed_after_its_key_was_revoked(world, project):
@@ -143,45 +143,45 @@ def test_event_signed_after_its_key_was_revoked(world, project):
                  {"key_id": bidder.key.key_id, "reason": "test"})
     rows = world.raw.rows()
     revoke = rows[-1]
-    # move the revocation's row (and its receipt) to just before version 2 of the project
-    target = next(r for r in rows if r[1] == stream_uuid(project).hex and r[2] == 2)
+    # move the revocation's row (and its receipt) to just before version 5 of the project (its first bid)
+    target = next(r for r in rows if r[1] == stream_uuid(project).hex and r[2] == 5)
     pos = world.raw.position
     free = min(r[0] for r in rows) - 1 if world.raw.engine == "sqlite" else -1
     world.raw.execute(f"UPDATE {world.raw.events} SET {pos}=? WHERE {pos}=?", (free, target[0]))
     world.raw.execute(f"UPDATE {world.raw.events} SET {pos}=? WHERE {pos}=?", (target[0], revoke[0]))
     world.raw.execute(f"UPDATE {world.raw.events} SET {pos}=? WHERE {pos}=?", (revoke[0], free))
     report = run_verify(world.raw.url)
-    assert KEY_REVOKED in kinds_at(report, project, 2)
+    assert KEY_REVOKED in kinds_at(report, project, 5)
 
 
 def test_a_lone_surrogate_in_a_stored_row_is_undecodable(world, project):
-    state = world.raw.row_of(stream_uuid(project), 2)[4]
+    state = world.raw.row_of(stream_uuid(project), 5)[4]
     assert b'"bidder":"bidder-1"' in state
-    world.raw.set_state(stream_uuid(project), 2, state.replace(b'"bidder":"bidder-1"',
+    world.raw.set_state(stream_uuid(project), 5, state.replace(b'"bidder":"bidder-1"',
                                                                b'"bidder":"\\ud800"', 1))
     report = run_verify(world.raw.url)
-    assert UNDECODABLE_ROW in kinds_at(report, project, 2)
+    assert UNDECODABLE_ROW in kinds_at(report, project, 5)
 
 
 def test_an_event_the_rules_forbid_is_malformed_even_when_signed(world, project):
     """Someone holding the bidder's key writes, behind the ledger, a type it would refuse."""
-    e = envelope(world.raw, project, 5)
+    e = envelope(world.raw, project, 8)
     e["type"] = "actor.registered/v1"
     e["signature"] = encode_signature(world.actors["bidder-1"].key.sign(
         action_bytes(e)))
     e["hash"] = event_hash(e)
-    world.raw.set_state(stream_uuid(project), 5, canonical_json(e))
-    world.raw.set_topic(stream_uuid(project), 5, e["type"])
+    world.raw.set_state(stream_uuid(project), 8, canonical_json(e))
+    world.raw.set_topic(stream_uuid(project), 8, e["type"])
     report = run_verify(world.raw.url)
-    assert MALFORMED_EVENT in kinds_at(report, project, 5)
+    assert MALFORMED_EVENT in kinds_at(report, project, 8)
 
 
 def test_after_the_newest_event_is_deleted_the_ledger_still_appends(world, project):
     """Positions are never reused, so the deleted event's receipt cannot block new appends."""
-    world.raw.delete(stream_uuid(project), 7)
+    world.raw.delete(stream_uuid(project), 10)
     world.ledger.stream(project)  # the ledger re-reads the stream
     receipt = world.submit(world.actors["bidder-2"], project, "project.bid-submitted/v1",
                            bid("bidder-2", 77))
-    assert receipt.version == 7
+    assert receipt.version == 10
     report = run_verify(world.raw.url)
     assert {f.kind for f in report.findings} == {MISSING_EVENT}

@@ -57,7 +57,7 @@ END = "<!-- examples:end -->"
 SECRET = b"evidence-format-example"
 ORIGIN = "sunledger.example/evidence-format"
 PROJECT = "project:GC2025-0001"
-TENDEREE, BIDDER = "tenderee-0001", "bidder-0001"
+TENDEREE, BIDDER, OPERATOR = "tenderee-0001", "bidder-0001", "operator-0001"
 WITNESS = "jgj.example/witness"  # a supervision body's witness (行政监督部门)
 WITNESS_TIME = 1742454060  # 2025-03-20T07:01:00Z, the moment it cosigns
 
@@ -97,10 +97,12 @@ def build() -> dict:
     ledger_key = SigningKey.derived(SECRET, "ledger")
     tenderee_key = SigningKey.derived(SECRET, TENDEREE)
     bidder_key = SigningKey.derived(SECRET, BIDDER)
+    operator_key = SigningKey.derived(SECRET, OPERATOR)
     out: dict = {
         "keys": [
             (label, key) for label, key in
-            (("ledger", ledger_key), (TENDEREE, tenderee_key), (BIDDER, bidder_key))
+            (("ledger", ledger_key), (TENDEREE, tenderee_key), (BIDDER, bidder_key),
+             (OPERATOR, operator_key))
         ],
     }
     with tempfile.TemporaryDirectory() as tmp:
@@ -115,6 +117,7 @@ def build() -> dict:
             registrar = ActorSigner(LEDGER_ACTOR, ledger_key, random.Random(1))
             tenderee = ActorSigner(TENDEREE, tenderee_key, random.Random(2))
             bidder = ActorSigner(BIDDER, bidder_key, random.Random(3))
+            operator = ActorSigner(OPERATOR, operator_key, random.Random(4))
 
             def submit(signer, stream, type_, payload, signed_at, ledger_time):
                 signed = signer.sign(stream, type_, payload,
@@ -129,10 +132,13 @@ def build() -> dict:
                 ("2025-03-01T00:31:05.000000Z", "2025-03-01T00:31:05.087911Z"),
                 ("2025-03-01T00:32:00.000000Z", "2025-03-01T00:32:00.093120Z"),
                 ("2025-03-01T00:32:05.000000Z", "2025-03-01T00:32:05.110657Z"),
+                ("2025-03-01T00:33:00.000000Z", "2025-03-01T00:33:00.087154Z"),
+                ("2025-03-01T00:33:05.000000Z", "2025-03-01T00:33:05.095541Z"),
             ])
             for who, key, roles, org in (
                 (TENDEREE, tenderee_key, ["tenderee"], "虚构市城市更新建设有限公司"),
                 (BIDDER, bidder_key, ["bidder"], "虚构第一建筑工程有限公司"),
+                (OPERATOR, operator_key, ["operator"], "虚构市公共资源交易中心"),
             ):
                 submit(registrar, actor_stream(who), "actor.registered/v1",
                        {"name": f"Fictional {who}", "roles": roles, "organisation": org},
@@ -145,6 +151,17 @@ def build() -> dict:
                 {"title": "虚构市1号棚户区改造工程（第1标段）", "category": "construction",
                  "tenderee": TENDEREE, "control_price": "83760800.00"},
                 "2025-03-03T01:00:00.250000Z", "2025-03-03T01:00:00.731204Z")
+            submit(operator, PROJECT, "project.intake-accepted/v1", {},
+                   "2025-03-03T02:00:00.000000Z", "2025-03-03T02:00:00.412377Z")
+            submit(tenderee, PROJECT, "project.announced/v1",
+                   {"documents_from": "2025-03-04T01:00:00.000000Z",
+                    "documents_until": "2025-03-11T09:00:00.000000Z",
+                    "bid_deadline": "2025-03-25T01:30:00.000000Z"},
+                   "2025-03-04T00:58:00.000000Z", "2025-03-04T00:58:00.318820Z")
+            submit(tenderee, PROJECT, "project.documents-issued/v1",
+                   {"document_hash": hashlib.sha256(b"tender documents, edition 1").hexdigest(),
+                    "edition": 1},
+                   "2025-03-04T01:00:00.000000Z", "2025-03-04T01:00:00.205114Z")
             out["bid"] = submit(
                 bidder, PROJECT, "project.bid-submitted/v1",
                 {"bidder": BIDDER,
@@ -158,13 +175,15 @@ def build() -> dict:
             witness.add_log(log_verifier_key(ORIGIN, ledger_key.public_key))
             out["witness_vkey"] = witness.verifier_key
             line = witness.add_checkpoint(AddCheckpoint(0, [], out["checkpoint"]), WITNESS_TIME)
-            ledger.recorder.add_cosignature(7, witness.verifier_key, line)
-            out["inclusion"] = inclusion_proof(ledger.recorder, stream=PROJECT, version=2)
-            out["consistency"] = consistency_proof(ledger.recorder, 4, 7)
+            size = StoredLog(ledger.recorder).size()
+            out["size"] = size
+            ledger.recorder.add_cosignature(size, witness.verifier_key, line)
+            out["inclusion"] = inclusion_proof(ledger.recorder, stream=PROJECT, version=5)
+            out["consistency"] = consistency_proof(ledger.recorder, 4, size)
             out["root4"] = StoredLog(ledger.recorder).root(4)
             out["tlog_proof"] = tlog_proof(ledger.recorder, out["inclusion"])
             out["completeness"] = completeness_proof(ledger.recorder, PROJECT)
-            out["cosigned"] = cosigned_note(ledger.recorder, 7)
+            out["cosigned"] = cosigned_note(ledger.recorder, size)
         finally:
             ledger.close()
         bundle = Path(tmp) / "example.zip"
@@ -251,6 +270,13 @@ def render(values: dict | None = None) -> str:
     add(_block("intake-stored", row[intake_pos][4].decode("utf-8"), "json"))
     add(_block("intake-hash", events[intake_pos]["hash"]))
 
+    documents_pos = v["bid"][1].position - 1
+    add(f"#### Position {documents_pos}: `project.documents-issued/v1`, version 4 of "
+        f"`{PROJECT}`\n\nAfter the intake, its acceptance by the centre's operator and the "
+        "announcement (versions 2 and 3), the tender documents; the bid links to this "
+        "event's hash. Stored bytes:\n")
+    add(_block("documents-stored", row[documents_pos][4].decode("utf-8"), "json"))
+
     signed, receipt = v["bid"]
     pos = receipt.position
     event = events[pos]
@@ -301,7 +327,7 @@ def render(values: dict | None = None) -> str:
 
     inclusion = v["inclusion"]
     add("### 20.7 The Merkle log and its checkpoint\n\n"
-        f"The example log has 7 leaves, one per event in position order. The bid (position "
+        f"The example log has {v['size']} leaves, one per event in position order. The bid (position "
         f"{pos}) is leaf {inclusion['leaf_index']}; its leaf hash is SHA-256(0x00 ‖ the 32 "
         "bytes of its event hash):\n")
     add(_block("bid-leaf-hash", leaf_hash(bytes.fromhex(inclusion["event_hash"])).hex()))
@@ -320,12 +346,12 @@ def render(values: dict | None = None) -> str:
     add(_block("heads-statement", v["completeness"]["heads"], "json"))
 
     add("### 20.8 Proofs\n\n"
-        f"Inclusion of the bid (`sunledger prove inclusion --event {PROJECT}:2`):\n")
+        f"Inclusion of the bid (`sunledger prove inclusion --event {PROJECT}:5`):\n")
     add(_block("inclusion-proof", json.dumps(inclusion, indent=2), "json"))
-    add("Consistency of the tree of 4 leaves with the tree of 7 "
-        "(`sunledger prove consistency --old 4 --new 7`):\n")
+    add(f"Consistency of the tree of 4 leaves with the tree of {v['size']} "
+        f"(`sunledger prove consistency --old 4 --new {v['size']}`):\n")
     add(_block("consistency-proof", json.dumps(v["consistency"], indent=2), "json"))
-    add("... where the root of the tree of 4 leaves (the registrations) is:\n")
+    add("... where the root of the tree of the first 4 leaves is:\n")
     add(_block("root-of-4", base64.b64encode(v["root4"]).decode()))
     add("The same inclusion as a C2SP tlog-proof (`--tlog-proof`):\n")
     add(_block("tlog-proof", v["tlog_proof"].rstrip("\n")))

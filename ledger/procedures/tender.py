@@ -16,7 +16,7 @@ once done, when it was met (`ProjectState.deadlines`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Callable
@@ -34,7 +34,7 @@ REJECTION_GROUNDS = frozenset((  # 条例 §51
     "not-responsive", "collusion-or-fraud"))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Deadline:
     rule: str
     article: str
@@ -78,6 +78,14 @@ class ProjectState:
     refunded: set[str] = field(default_factory=set)
     deadlines: list[Deadline] = field(default_factory=list)
 
+    def copy(self) -> "ProjectState":
+        """A copy to try a step on: containers copied, their items shared (all immutable)."""
+        new = ProjectState.__new__(ProjectState)
+        new.__dict__.update(self.__dict__)
+        for name in _CONTAINERS:
+            new.__dict__[name] = self.__dict__[name].copy()
+        return new
+
     @property
     def suspended(self) -> bool:
         """An objection is waiting for its answer: the process waits too (条例 §22, §54)."""
@@ -88,6 +96,10 @@ class ProjectState:
         if self.estimated_price and self.award_price is not None:
             return (self.estimated_price - self.award_price) / self.estimated_price
         return None
+
+
+_CONTAINERS = tuple(f.name for f in fields(ProjectState)
+                    if f.default_factory in (dict, list, set))  # type: ignore[comparison-overlap]
 
 
 @dataclass(frozen=True)
@@ -146,10 +158,12 @@ class Procedure:
         """Check (when checking) and apply one step to `state`."""
         self.steps[step.type](state, step)
 
-    def require(self, condition: bool, rule_id: str, message: str) -> None:
+    def require(self, condition: bool, rule_id: str, message: str | Callable[[], str]) -> None:
+        """Refuse unless `condition` (a message that costs to build may come as a function)."""
         if self.checking and not condition:
             rule = self.rules[rule_id]
-            raise RuleRefused(f"{message}; rule {rule.id} ({rule.article}): {rule.text}",
+            text = message() if callable(message) else message
+            raise RuleRefused(f"{text}; rule {rule.id} ({rule.article}): {rule.text}",
                               rule=rule.id, article=rule.article)
 
     def role(self, step: Step, *roles: str) -> None:
@@ -186,9 +200,8 @@ class Procedure:
         return deadline
 
     def _meet(self, state: ProjectState, rule_id: str, at: datetime) -> None:
-        for deadline in state.deadlines:
-            if deadline.rule.startswith(rule_id) and deadline.met is None:
-                deadline.met = at
+        state.deadlines = [replace(d, met=at) if d.rule.startswith(rule_id) and d.met is None
+                           else d for d in state.deadlines]
 
     # --- intake and announcement -----------------------------------------------------------
 
@@ -285,7 +298,9 @@ class Procedure:
         raised = s.payload["objection_version"]
         self.require(raised in p.objections and p.objections[raised].met is None,
                      "objection-answer", f"version {raised} is not an open objection")
-        p.objections[raised].met = s.at
+        answered = replace(p.objections[raised], met=s.at)
+        p.deadlines = [answered if d is p.objections[raised] else d for d in p.deadlines]
+        p.objections[raised] = answered
 
     # --- security and bids ----------------------------------------------------------------
 
@@ -312,8 +327,8 @@ class Procedure:
         self.stage(p, s, "announced")
         assert p.bid_deadline is not None
         self.require(s.at < p.bid_deadline, "late-bid",
-                     f"the bid came at {s.at:%Y-%m-%d %H:%M:%S} UTC, the deadline was "
-                     f"{p.bid_deadline:%Y-%m-%d %H:%M:%S} UTC")
+                     lambda: f"the bid came at {s.at:%Y-%m-%d %H:%M:%S} UTC, the deadline was "
+                             f"{p.bid_deadline:%Y-%m-%d %H:%M:%S} UTC")
         self.not_suspended(p, "objection-answer")
         bidder = s.payload["bidder"]
         self.require(bidder == s.actor, "late-bid", "a bidder submits its own bid")
@@ -398,9 +413,9 @@ class Procedure:
         self.role(s, "expert")
         self.stage(p, s, "opened")
         self.require(s.actor in p.committee, "committee-size",
-                     f"{s.actor} is not a member of this project's committee")
+                     lambda: f"{s.actor} is not a member of this project's committee")
         bidder = s.payload["bidder"]
-        self.require(bidder in p.prices, "encrypted-bid", f"{bidder} has no opened bid")
+        self.require(bidder in p.prices, "encrypted-bid", lambda: f"{bidder} has no opened bid")
         p.scores[(s.actor, bidder)] = Decimal(s.payload["score"])
 
     def reject_bid(self, p: ProjectState, s: Step) -> None:
@@ -413,17 +428,7 @@ class Procedure:
         p.rejected[s.payload["bidder"]] = s.payload["ground"]
 
     def ranking(self, p: ProjectState) -> list[str]:
-        """Who ranks first: the lowest price (or highest, for rights), or the highest mean
-        score; rejected bids and failed decryptions take no place."""
-        valid = [b for b in p.prices if b not in p.rejected]
-        if p.method == "comprehensive":
-            def mean(b: str) -> Decimal:
-                marks = [v for (e, bidder), v in p.scores.items() if bidder == b]
-                return sum(marks, Decimal(0)) / len(marks) if marks else Decimal(0)
-            return sorted(valid, key=lambda b: (-mean(b), p.prices[b], b))
-        if p.method == "highest-price":
-            return sorted(valid, key=lambda b: (-p.prices[b], b))
-        return sorted(valid, key=lambda b: (p.prices[b], b))
+        return rank_bids(p.method, p.prices, p.rejected, p.scores)
 
     def report_evaluation(self, p: ProjectState, s: Step) -> None:
         self.role(s, "expert")
@@ -506,9 +511,8 @@ class Procedure:
         self.require(p.failed_decryption.get(bidder) != "bidder", "encrypted-bid",
                      f"{bidder} revoked its bid by failing to decrypt it: its security is kept")
         p.refunded.add(bidder)
-        for deadline in p.deadlines:
-            if deadline.rule.endswith(f":{bidder}") and deadline.met is None:
-                deadline.met = s.at
+        p.deadlines = [replace(d, met=s.at) if d.rule.endswith(f":{bidder}") and d.met is None
+                       else d for d in p.deadlines]
 
     def refunds_due(self, p: ProjectState) -> list[tuple[str, datetime]]:
         """(bidder, due) of the refunds that are owed and not yet made."""
@@ -526,3 +530,17 @@ class Procedure:
         self.stage(p, s, "contracted", "failed", "terminated", "refused")
         p.stage = "archived"
 
+
+def rank_bids(method: str, prices: dict[str, Decimal], rejected: dict[str, str],
+              scores: dict[tuple[str, str], Decimal]) -> list[str]:
+    """Who ranks first: the lowest price (the highest, for rights), or the highest mean score
+    with the lower price first on a tie; rejected bids and failed decryptions take no place."""
+    valid = [b for b in prices if b not in rejected]
+    if method == "comprehensive":
+        def mean(b: str) -> Decimal:
+            marks = [v for (_, bidder), v in scores.items() if bidder == b]
+            return sum(marks, Decimal(0)) / len(marks) if marks else Decimal(0)
+        return sorted(valid, key=lambda b: (-mean(b), prices[b], b))
+    if method == "highest-price":
+        return sorted(valid, key=lambda b: (-prices[b], b))
+    return sorted(valid, key=lambda b: (prices[b], b))

@@ -1,0 +1,42 @@
+"""Refused actions are evidence: an action the trading rules refuse is recorded, signed by the
+ledger, in the project's refusal stream (`refusal:<project id>`), with the actor's signed
+action, the rule, its article and the message the actor was given.
+
+The refusal stream is apart from the project so that a refused action never moves the
+project's version. Only actions that are well formed and correctly signed by a registered key
+get this far, and each (actor, project, China Standard Time day) has at most `refusal-records`
+of them recorded: nobody can fill the ledger with refusals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from .calendar import local_date
+from .envelope import LEDGER_ACTOR, Action, SignedAction, encode_signature
+from .errors import RuleRefused
+from .keys import SigningKey
+
+
+def refusal_stream(project_stream: str) -> str:
+    return "refusal:" + project_stream.split(":", 1)[1]
+
+
+def refusal_nonce(action: Action) -> str:
+    """The ledger's nonce for recording a refusal: derived from the refused action, so the
+    same refused action resubmitted is recorded once."""
+    return hashlib.sha256(f"refusal\x00{action.actor}\x00{action.nonce}".encode()).hexdigest()[:32]
+
+
+def refusal_action(key: SigningKey, refused: SignedAction, error: RuleRefused,
+                   expected_version: int, signed_at: str) -> SignedAction:
+    action = Action(refusal_stream(refused.action.stream), "refusal.recorded/v1", {
+        "action": refused.action.to_json(), "signature": encode_signature(refused.signature),
+        "rule": str(error.details["rule"]), "article": str(error.details["article"]),
+        "message": error.message[:2000]},
+        LEDGER_ACTOR, key.key_id, expected_version, refusal_nonce(refused.action), signed_at)
+    return SignedAction(action, key.sign(action.signing_bytes()))
+
+
+def day_key(actor: str, now) -> tuple[str, str]:
+    return actor, local_date(now).isoformat()
