@@ -559,5 +559,126 @@ def witness_cosign(state: Path, store: str) -> None:
     click.echo(line, nl=False)
 
 
+# --- the read side: replay, statistics, warnings ---------------------------------------------
+
+def _project_stream(project: str) -> str:
+    return project if project.startswith("project:") else f"project:{project}"
+
+
+@cli.command()
+@store_option
+@click.option("--project", required=True, help="the project's id (or its stream name)")
+@click.option("--at", "at", help="a version (e.g. 12) or a ledger time "
+              "(e.g. 2025-03-24T01:30:00.000000Z): the state as of then")
+@click.option("--steps", is_flag=True, help="print each transition with the event that caused it")
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+def replay(store: str, project: str, at: str | None, steps: bool, as_json: bool) -> None:
+    """Rebuild a project's state from its events, as of now or as of an event or a time."""
+    from ledger.canonical import parse_time
+    from projections.project_state import project_events, replay as run_replay
+
+    stream = _project_stream(project)
+    try:
+        events = project_events(_recorder(store), stream)
+        if not events:
+            raise NotInLogError(f"{stream} has no events in this store")
+        if at is None:
+            state, transitions = run_replay(events)
+        elif at.isdigit():
+            state, transitions = run_replay(events, at_version=int(at))
+        else:
+            try:
+                state, transitions = run_replay(events, at_time=parse_time(at))
+            except ValueError as error:
+                raise click.BadParameter(str(error), param_hint="--at") from None
+    except LedgerError as error:
+        _fail(error)
+    summary = {"project": stream, "version": transitions[-1].version if transitions else 0,
+               "stage": state.stage, "bid_deadline": state.bid_deadline and
+               state.bid_deadline.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+               "bids": sorted(state.bids), "prices": {b: str(p) for b, p in state.prices.items()},
+               "committee": state.committee, "ranking": state.ranking, "winner": state.winner,
+               "award_price": str(state.award_price) if state.award_price is not None else None,
+               "savings_rate": str(round(state.savings_rate(), 4)) if state.savings_rate() is not None else None,
+               "deadlines": [{"rule": d.rule, "article": d.article, "due": d.due.strftime(
+                   "%Y-%m-%dT%H:%M:%S.%fZ"), "kept": d.kept} for d in state.deadlines]}
+    if as_json:
+        if steps:
+            summary["steps"] = [t.__dict__ for t in transitions]
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2, default=list))
+        return
+    if steps:
+        for t in transitions:
+            click.echo(f"v{t.version:<4} {t.ledger_time}  {t.type:<38} {t.actor}  {t.hash[:16]}…")
+            for change in t.changes:
+                click.echo(f"        {change}")
+    for key, value in summary.items():
+        if value not in (None, [], {}) and key != "deadlines":
+            click.echo(f"{key + ':':14} {value}")
+    for d in summary["deadlines"]:
+        kept = {True: "kept", False: "MISSED", None: "open"}[d["kept"]]
+        click.echo(f"{'deadline:':14} {d['rule']} ({d['article']}) due {d['due']}: {kept}")
+
+
+@cli.command()
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+def stats(store: str, as_json: bool) -> None:
+    """Projects, amounts and savings rates by category and month of award."""
+    from projections.follower import Follower
+    from projections.project_state import ProjectStates
+    from projections.statistics import statistics
+
+    try:
+        projects = ProjectStates()
+        Follower(_recorder(store), projects).follow()
+    except LedgerError as error:
+        _fail(error)
+    rows = [{"category": c, "month": m, "projects": g.projects, "awarded": g.awarded,
+             "failed": g.failed, "control_total": str(g.control_total),
+             "award_total": str(g.award_total),
+             "savings_rate": str(round(g.savings_rate, 4)) if g.savings_rate is not None else None}
+            for (c, m), g in sorted(statistics(projects).items())]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{'category':13} {'month':8} {'projects':>8} {'awarded':>8} {'failed':>7} "
+               f"{'control (yuan)':>18} {'award (yuan)':>18} {'savings':>8}")
+    for r in rows:
+        rate = f"{float(r['savings_rate']) * 100:.2f}%" if r["savings_rate"] else "-"
+        click.echo(f"{r['category']:13} {r['month']:8} {r['projects']:>8} {r['awarded']:>8} "
+                   f"{r['failed']:>7} {r['control_total']:>18} {r['award_total']:>18} {rate:>8}")
+
+
+@cli.command()
+@store_option
+@click.option("--project", help="one project's warnings only")
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+def warnings(store: str, project: str | None, as_json: bool) -> None:
+    """Collusion indicators (围标串标预警), each with its rule, article and events. They inform
+    the supervision body; they decide nothing."""
+    from projections.follower import Follower
+    from projections.warnings import CollusionWatch
+
+    try:
+        watch = CollusionWatch()
+        Follower(_recorder(store), watch).follow()
+    except LedgerError as error:
+        _fail(error)
+    found = watch.all_warnings() if project is None else \
+        {_project_stream(project): watch.warnings(_project_stream(project))}
+    if as_json:
+        click.echo(json.dumps({p: [w.__dict__ for w in ws] for p, ws in found.items()},
+                              ensure_ascii=False, indent=2))
+        return
+    for stream, items in found.items():
+        for w in items:
+            click.echo(f"{stream}  {w.indicator} ({w.article}): {w.text}")
+            click.echo(f"    bidders {', '.join(w.bidders)}; events at positions "
+                       f"{', '.join(map(str, w.events[:12]))}{' …' if len(w.events) > 12 else ''}")
+    if not any(found.values()):
+        click.echo("no warnings")
+
+
 def main() -> None:
     cli(prog_name="sunledger")

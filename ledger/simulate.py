@@ -127,7 +127,12 @@ class Simulation:
 
     def project(self, number: int, cast: dict[str, list[ActorSigner]],
                 registrar: ActorSigner) -> Iterator[Planned]:
-        """One project's planned actions, in time order."""
+        """One project's planned actions, in time order (planned in the procedure's order,
+        then sorted: bidders act in parallel)."""
+        return iter(sorted(self._project(number, cast, registrar), key=lambda p: p.when))
+
+    def _project(self, number: int, cast: dict[str, list[ActorSigner]],
+                 registrar: ActorSigner) -> Iterator[Planned]:
         rng = self.rng
         category, method, (low, high), pattern = rng.choice(KINDS)
         stream = project_stream(f"{self.prefix}-{number:05d}")

@@ -20,7 +20,7 @@ CLUSTER_WINDOW = timedelta(minutes=2)  # uploads this close together count as cl
 CLUSTER_MIN = 3  # ... when at least this many bidders are in one window
 CERTIFICATE_WINDOW = timedelta(minutes=30)  # CA certificates issued this close together
 SERIES_MIN = 3  # prices forming a series: at least this many
-SERIES_TOLERANCE = Decimal("0.001")  # relative tolerance on equal steps or ratios
+SERIES_TOLERANCE = Decimal("0.00001")  # relative tolerance on equal steps or ratios
 DOWNLOADS_MIN = 10  # many downloads ...
 BIDS_SHARE_MAX = Decimal("0.3")  # ... but bids from at most this share of them
 
@@ -162,3 +162,65 @@ def collusion_warnings(facts: list[BidderFacts], obtained: int) -> list[Collusio
     """Every indicator's warnings for one project's bidders (`obtained`: how many obtained
     the documents)."""
     return [w for indicator in INDICATORS for w in indicator(facts, obtained)]
+
+
+# --- from the events ----------------------------------------------------------------------
+
+class CollusionWatch:
+    """A projection: each project's bidders' facts as its events state them, and the
+    certificates behind the keys they signed with (from the actors' streams)."""
+
+    def __init__(self) -> None:
+        self.facts: dict[str, dict[str, dict]] = {}  # project -> bidder -> fields
+        self.obtained: dict[str, set[str]] = {}
+        self.certificates: dict[str, tuple[str, datetime]] = {}  # key id -> (serial, issued)
+
+    def apply(self, event: dict, position: int) -> None:
+        kind, payload = event["type"], event["payload"]
+        if kind == "actor.certificate-added/v1":
+            import base64
+
+            from ledger.certificates import certificate_facts
+
+            facts = certificate_facts(base64.b64decode(payload["certificate"]))
+            self.certificates[payload["key_id"]] = (payload["serial"], facts.not_before)
+            return
+        if not event["stream"].startswith("project:") or "bidder" not in payload:
+            return
+        project, bidder = event["stream"], payload["bidder"]
+        if kind == "project.documents-obtained/v1":
+            self.obtained.setdefault(project, set()).add(bidder)
+        f = self.facts.setdefault(project, {}).setdefault(bidder, {
+            "events": [], "ips": set(), "machines": set(), "certificates": set()})
+        f["events"].append(position)
+        for name, target in (("ip", "ips"), ("machine", "machines")):
+            if name in payload:
+                f[target].add(payload[name])
+        if event["key_id"] in self.certificates:
+            serial, issued = self.certificates[event["key_id"]]
+            f["certificates"].add(serial)
+            f["certificate_issued"] = issued
+        if kind == "project.bid-submitted/v1":
+            f["submitted_at"] = datetime.fromisoformat(event["ledger_time"])
+            f["bid"] = True
+        elif kind == "project.bid-withdrawn/v1":
+            f["bid"] = False
+        elif kind == "project.security-posted/v1" and "account" in payload:
+            f["security_account"] = payload["account"]
+        elif kind == "project.bid-decrypted/v1":
+            f["price"] = Decimal(payload["price"])
+            f["file_hash"] = payload["plaintext_hash"]
+
+    def warnings(self, project: str) -> list[CollusionWarning]:
+        bidders = [BidderFacts(
+            bidder=b, events=tuple(f["events"]), file_hash=f.get("file_hash"),
+            submitted_at=f.get("submitted_at"), price=f.get("price"),
+            security_account=f.get("security_account"), ips=frozenset(f["ips"]),
+            machines=frozenset(f["machines"]), certificates=frozenset(f["certificates"]),
+            certificate_issued=f.get("certificate_issued"))
+            for b, f in sorted(self.facts.get(project, {}).items()) if f.get("bid")]
+        return collusion_warnings(bidders, len(self.obtained.get(project, ())))
+
+    def all_warnings(self) -> dict[str, list[CollusionWarning]]:
+        found = {project: self.warnings(project) for project in sorted(self.facts)}
+        return {project: w for project, w in found.items() if w}

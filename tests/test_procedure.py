@@ -246,3 +246,121 @@ def test_a_ranking_that_the_bids_do_not_give_is_refused():
     with pytest.raises(RuleRefused, match="is not what the bids and scores give"):
         p.step("evaluation-reported", "expert-1", cst("2025-03-24T15:00:00"),
                ranking=["bidder-2", "bidder-1"], report_hash="e" * 64)
+
+
+# --- random sequences (Hypothesis) ---------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+MOMENTS = [cst("2025-03-01T09:00:00"), cst("2025-03-03T09:00:00"), cst("2025-03-10T09:00:00"),
+           cst("2025-03-14T09:00:00"), cst("2025-03-23T10:00:00"), DEADLINE - timedelta(seconds=1),
+           DEADLINE, DEADLINE + timedelta(minutes=5), cst("2025-03-25T09:00:00"),
+           cst("2025-03-28T09:00:00"), cst("2025-04-10T10:00:00")]
+CANDIDATES = [
+    ("intake", "tenderee-liling", dict(title="x", category="construction", tenderee="tenderee-liling",
+                                       control_price="167014800.00")),
+    ("intake-accepted", "operator-zz", {}),
+    ("announced", "tenderee-liling", dict(documents_from=t(cst("2025-03-03T09:00:00")),
+                                          documents_until=t(cst("2025-03-10T17:00:00")),
+                                          bid_deadline=t(DEADLINE))),
+    ("documents-issued", "tenderee-liling", dict(edition=1, document_hash="a" * 64)),
+    *[("bid-submitted", b, dict(bidder=b, bid_hash=f"{i + 1:064x}")) for i, b in enumerate(BIDDERS)],
+    ("bid-withdrawn", "bidder-2", dict(bidder="bidder-2")),
+    ("security-posted", "bidder-1", dict(bidder="bidder-1", amount="4000000.00", form="guarantee")),
+    ("submission-closed", "operator-zz", {}),
+    *[("bid-decrypted", "operator-zz", dict(bidder=b, ciphertext_hash=f"{i + 1:064x}",
+                                            plaintext_hash="0" * 64, price=PRICES[i]))
+      for i, b in enumerate(BIDDERS)],
+    ("experts-drawn", "operator-zz", dict(committee=EXPERTS, seed_commitment="c" * 64)),
+    ("experts-drawn", "operator-zz", dict(committee=EXPERTS[:4], seed_commitment="c" * 64)),
+    ("score-submitted", "expert-9", dict(bidder="bidder-1", score="90")),
+    ("evaluation-reported", "expert-1", dict(ranking=["bidder-1", "bidder-5"], report_hash="e" * 64)),
+    ("evaluation-reported", "expert-1", dict(ranking=["bidder-3"], report_hash="e" * 64)),
+    *[("evaluation-report-signed", e, dict(report_hash="e" * 64)) for e in EXPERTS[1:]],
+    ("candidates-published", "tenderee-liling", dict(until=t(cst("2025-03-28T09:00:00")))),
+    ("awarded", "tenderee-liling", dict(winner="bidder-1", price="83760800.00")),
+    ("awarded", "tenderee-liling", dict(winner="bidder-3", price="88100000.00")),
+    ("contract-signed", "tenderee-liling", dict(winner="bidder-1", contract_hash="f" * 64)),
+]
+reached: set[str] = set()  # the stages random sequences reached (asserted below)
+
+
+# the procedure's own order (candidate, moment), which random sequences are mutated from
+def _index(type_: str, **match) -> int:
+    return next(i for i, (t_, _, payload) in enumerate(CANDIDATES)
+                if t_ == type_ and all(payload.get(k) == v for k, v in match.items()))
+
+
+SCRIPT = [(_index("intake"), 0), (_index("intake-accepted"), 0), (_index("announced"), 1),
+          (_index("documents-issued"), 1),
+          *[(_index("bid-submitted", bidder=b), 4) for b in BIDDERS],
+          (_index("security-posted"), 4), (_index("submission-closed"), 6),
+          *[(_index("bid-decrypted", bidder=b), 7) for b in BIDDERS],
+          (_index("experts-drawn", committee=EXPERTS), 7),
+          (_index("evaluation-reported", ranking=["bidder-1", "bidder-5"]), 7),
+          *[(_index("evaluation-report-signed") + i, 7) for i in range(len(EXPERTS) - 1)],
+          (_index("candidates-published"), 8), (_index("awarded", winner="bidder-1"), 9),
+          (_index("contract-signed"), 10)]
+
+
+@st.composite
+def sequences(draw) -> list[tuple[int, int]]:
+    """The script with random steps dropped, random steps inserted, and random moments."""
+    out = []
+    for candidate, moment in SCRIPT:
+        if draw(st.integers(0, 9)) < 3:
+            out.append((draw(st.integers(0, len(CANDIDATES) - 1)),
+                        draw(st.integers(0, len(MOMENTS) - 1))))
+        if draw(st.integers(0, 19)) >= 1:
+            shifted = draw(st.sampled_from([moment, moment, max(0, moment - 1),
+                                            min(len(MOMENTS) - 1, moment + 1)]))
+            out.append((candidate, shifted))
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(sequences())
+def test_random_sequences_never_reach_a_forbidden_state_and_replay_identically(choices):
+    from ledger.errors import LedgerError
+
+    p = Project()
+    accepted: list[Step] = []
+    for candidate, moment in choices:
+        type_, actor, payload = CANDIDATES[candidate]
+        at = max(MOMENTS[moment], accepted[-1].at if accepted else MOMENTS[0])
+        before = p.state.copy()
+        try:
+            p.step(type_, actor, at, **payload)
+        except LedgerError:
+            assert p.state == before  # a refused step changes nothing
+            continue
+        accepted.append(Step(f"project.{type_}/v1", payload, actor, frozenset(), at, p.version))
+        s = p.state
+        reached.add(s.stage)
+        # what the rules forbid never holds
+        assert s.bid_deadline is None or type_ != "bid-submitted" or at < s.bid_deadline
+        if s.stage in ("closed", "opened", "reported", "publicity", "awarded", "contracted"):
+            assert len(s.bids) >= 3
+        if s.committee:
+            assert len(s.committee) >= 5 and len(s.committee) % 2 == 1
+        if s.winner is not None:
+            assert s.winner in s.ranking and s.award_price == s.prices[s.winner]
+            assert s.publicity_until is not None and at >= s.publicity_until
+        if s.ranking:
+            assert s.ranking == p.procedure.ranking(s)[:len(s.ranking)]
+        assert s.security.get("bidder-1", Decimal(0)) <= Decimal("3340296.00")
+    # replaying the accepted steps, unjudged, rebuilds the same state
+    fold = Procedure(checking=False)
+    again = ProjectState()
+    for step in accepted:
+        fold.run(again, step)
+    assert again == p.state
+
+
+def test_random_sequences_reach_deep_into_the_procedure():
+    """Guard against a generator that never gets past the first steps."""
+    reached.clear()
+    test_random_sequences_never_reach_a_forbidden_state_and_replay_identically()
+    assert {"announced", "closed", "opened", "awarded"} <= reached, reached

@@ -324,11 +324,11 @@ class Procedure:
     def submit_bid(self, p: ProjectState, s: Step) -> None:
         """A sealed bid: only its commitment, before the deadline; a later one replaces it."""
         self.role(s, "bidder")
+        if p.bid_deadline is not None:  # late is late, whatever came after the deadline
+            self.require(s.at < p.bid_deadline, "late-bid",
+                         lambda: f"the bid came at {s.at:%Y-%m-%d %H:%M:%S} UTC, the deadline "
+                                 f"was {p.bid_deadline:%Y-%m-%d %H:%M:%S} UTC")
         self.stage(p, s, "announced")
-        assert p.bid_deadline is not None
-        self.require(s.at < p.bid_deadline, "late-bid",
-                     lambda: f"the bid came at {s.at:%Y-%m-%d %H:%M:%S} UTC, the deadline was "
-                             f"{p.bid_deadline:%Y-%m-%d %H:%M:%S} UTC")
         self.not_suspended(p, "objection-answer")
         bidder = s.payload["bidder"]
         self.require(bidder == s.actor, "late-bid", "a bidder submits its own bid")
@@ -363,7 +363,7 @@ class Procedure:
 
     def check_in(self, p: ProjectState, s: Step) -> None:
         self.role(s, "bidder")
-        self.stage(p, s, "closed")
+        self.stage(p, s, "closed", "opened")
         p.checked_in.add(s.payload["bidder"])
 
     def decrypt_bid(self, p: ProjectState, s: Step) -> None:

@@ -1,0 +1,212 @@
+"""Trading scenarios through the ledger on real stores (SCENARIOS.md figures), refusals as
+evidence, and the projections that replay them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from ledger.canonical import format_time
+from ledger.errors import RuleRefused
+from ledger.refusals import refusal_stream
+from ledger.verify import StoreSource, verify
+from projections.follower import Follower
+from projections.project_state import ProjectStates, project_events, replay
+from projections.statistics import statistics
+from projections.warnings import CollusionWatch
+
+CST = timezone(timedelta(hours=8))
+
+
+def cst(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=CST).astimezone(timezone.utc)
+
+
+def h(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Tender:
+    """A project driven through the ledger by its actors, the clock moved to each step."""
+
+    def __init__(self, world, stream: str, *, category: str, method: str, control: str,
+                 bidders: int, experts: int):
+        self.world, self.stream = world, stream
+        w = world
+        self.bidders = [w.register(f"{stream[8:]}-b{i}") for i in range(1, bidders + 1)]
+        self.experts = [w.register(f"{stream[8:]}-e{i}", roles=("expert",))
+                        for i in range(1, experts + 1)]
+        self.intake = {"title": "虚构演示项目", "category": category, "tenderee": "tenderee-1",
+                       "control_price": control, "method": method}
+        self.security = str((Decimal(control) / 100).quantize(Decimal("0.01")))  # 1%
+
+    def at(self, when: datetime, actor: str, step: str, **payload):
+        self.world.clock.moment = when
+        signer = self.world.actors[actor]
+        receipt, = self.world.ledger.submit(self.world.sign(signer, self.stream,
+                                                            f"project.{step}/v1", payload))
+        return receipt
+
+    def run(self, prices: list[str], deadline: datetime, *, until: str = "award",
+            opening_minutes: int = 5) -> None:
+        t = "tenderee-1"
+        self.at(deadline - timedelta(days=24), t, "intake", **self.intake)
+        self.at(deadline - timedelta(days=24) + timedelta(hours=1), "operator-1", "intake-accepted")
+        start = deadline - timedelta(days=22)
+        self.at(start, t, "announced", documents_from=format_time(start),
+                documents_until=format_time(start + timedelta(days=15)),
+                bid_deadline=format_time(deadline))
+        self.at(start + timedelta(minutes=5), t, "documents-issued", document_hash=h("docs"),
+                edition=1)
+        for i, b in enumerate(self.bidders):
+            self.at(start + timedelta(days=1, hours=i), b.actor, "documents-obtained",
+                    bidder=b.actor, document_hash=h("docs"))
+            self.at(deadline - timedelta(days=2, hours=i), b.actor, "security-posted",
+                    bidder=b.actor, amount=self.security, form="guarantee")
+            self.at(deadline - timedelta(days=1, hours=i), b.actor, "bid-submitted",
+                    bidder=b.actor, bid_hash=h(f"sealed {b.actor}"))
+        self.at(deadline, "operator-1", "submission-closed")
+        for i, b in enumerate(self.bidders):
+            self.at(deadline + timedelta(minutes=1), b.actor, "checked-in", bidder=b.actor)
+            self.at(deadline + timedelta(minutes=opening_minutes), "operator-1", "bid-decrypted",
+                    bidder=b.actor, ciphertext_hash=h(f"sealed {b.actor}"),
+                    plaintext_hash=h(f"plain {b.actor}"), price=prices[i])
+        if until == "opened":
+            return
+        members = [e.actor for e in self.experts]
+        self.at(deadline + timedelta(minutes=20), "operator-1", "experts-drawn",
+                committee=members, seed_commitment=h("secret"))
+        state = self.world.ledger.stream(self.stream).state
+        ranking = self.world.ledger.procedure.ranking(state)[:3]
+        evaluated = deadline + timedelta(hours=5)
+        self.at(evaluated, members[0], "evaluation-reported", ranking=ranking,
+                report_hash=h("report"))
+        for m in members[1:]:
+            self.at(evaluated + timedelta(minutes=30), m, "evaluation-report-signed",
+                    report_hash=h("report"))
+        published = evaluated + timedelta(days=1)
+        until_time = published + timedelta(days=3)
+        self.at(published, t, "candidates-published", until=format_time(until_time))
+        winner = ranking[0]
+        self.at(until_time, t, "awarded", winner=winner, price=prices[
+            [b.actor for b in self.bidders].index(winner)])
+        self.at(until_time + timedelta(days=12), t, "contract-signed", winner=winner,
+                contract_hash=h("contract"))
+
+
+def projections(url_or_recorder):
+    states, watch = ProjectStates(), CollusionWatch()
+    Follower(url_or_recorder, states, watch).follow()
+    return states, watch
+
+
+def test_liling_through_the_ledger_awarded_at_83760800_with_savings_of_49_85_percent(world):
+    """醴陵棚户区改造二期: control 167,014,800.00, lowest-price award 83,760,800.00."""
+    tender = Tender(world, "project:LILING-2", category="construction", method="lowest-price",
+                    control="167014800.00", bidders=5, experts=5)
+    prices = ["91234500.00", "83760800.00", "97350250.00", "88100000.00", "86420000.00"]
+    tender.run(prices, cst("2025-03-24T09:30:00"))
+    states, _ = projections(world.ledger.recorder)
+    state = states.states["project:LILING-2"]
+    assert state.stage == "contracted" and state.award_price == Decimal("83760800.00")
+    assert round(state.savings_rate() * 100, 2) == Decimal("49.85")
+    group = statistics(states)[("construction", "2025-03")]
+    assert round(group.savings_rate * 100, 2) == Decimal("49.85")
+    # the ledger's own state of the stream is the replay of its events
+    replayed, transitions = replay(project_events(world.ledger.recorder, "project:LILING-2"))
+    assert replayed == world.ledger.stream("project:LILING-2").state == state
+    assert [t.type for t in transitions][:3] == ["project.intake/v1", "project.intake-accepted/v1",
+                                                  "project.announced/v1"]
+    assert verify(StoreSource(world.raw.url), workers=1).intact
+
+
+def test_a_concession_goes_to_the_highest_price(world):
+    """石峰区九郎山森林公园生态旅游特许经营权: awarded at 810,000,000.00 yuan."""
+    tender = Tender(world, "project:JIULANG", category="rights", method="highest-price",
+                    control="600000000.00", bidders=3, experts=5)
+    tender.run(["745000000.00", "810000000.00", "702500000.00"], cst("2025-05-20T09:30:00"))
+    state = world.ledger.stream("project:JIULANG").state
+    assert state.winner == tender.bidders[1].actor
+    assert state.award_price == Decimal("810000000.00")
+
+
+def test_a_procurement_with_a_no_meeting_opening_of_seven_minutes(world):
+    """市区桥梁检测工程 (Luohe): bidders check in online and decrypt; opened in 7 minutes."""
+    tender = Tender(world, "project:LUOHE-BRIDGE", category="procurement",
+                    method="lowest-price", control="2380000.00", bidders=4, experts=3)
+    deadline = cst("2025-06-16T09:00:00")
+    tender.run(["2150000.00", "1986000.00", "2074500.00", "2231000.00"], deadline,
+               until="opened", opening_minutes=7)
+    events = project_events(world.ledger.recorder, "project:LUOHE-BRIDGE")
+    opening = [e for e in events if e["type"] in ("project.checked-in/v1",
+                                                  "project.bid-decrypted/v1")]
+    first = datetime.fromisoformat(opening[0]["ledger_time"])
+    last = datetime.fromisoformat(opening[-1]["ledger_time"])
+    assert first >= deadline and last - deadline <= timedelta(minutes=7)
+    state = world.ledger.stream("project:LUOHE-BRIDGE").state
+    assert state.stage == "opened" and len(state.prices) == 4 and state.kind == "procurement"
+
+
+def test_a_late_bid_is_refused_naming_its_rule_and_recorded_signed_by_the_ledger(world):
+    world.open_project("project:LATE-1")
+    deadline = world.ledger.stream("project:LATE-1").state.bid_deadline
+    world.clock.moment = deadline + timedelta(seconds=1)
+    bidder = world.actors["bidder-1"]
+    signed = world.sign(bidder, "project:LATE-1", "project.bid-submitted/v1",
+                        {"bidder": "bidder-1", "bid_hash": h("late")})
+    with pytest.raises(RuleRefused) as refused:
+        world.ledger.submit(signed)
+    assert refused.value.details["rule"] == "late-bid" and refused.value.details["recorded"]
+    assert "法 §28" in refused.value.message
+    assert world.ledger.stream_version("project:LATE-1") == 4  # the project did not move
+    record = project_events(world.ledger.recorder, refusal_stream("project:LATE-1"))
+    # (project_events reads any stream by name)
+    assert len(record) == 1 and record[0]["actor"] == "ledger"
+    payload = record[0]["payload"]
+    assert payload["action"] == signed.action.to_json() and payload["rule"] == "late-bid"
+    assert verify(StoreSource(world.raw.url), workers=1).intact
+
+
+def test_refusals_are_bounded_per_actor_project_and_day(world):
+    world.open_project("project:FLOOD-1")
+    deadline = world.ledger.stream("project:FLOOD-1").state.bid_deadline
+    world.clock.moment = deadline + timedelta(hours=1)
+    bidder = world.actors["bidder-1"]
+    recorded = []
+    for n in range(23):
+        signed = world.sign(bidder, "project:FLOOD-1", "project.bid-submitted/v1",
+                            {"bidder": "bidder-1", "bid_hash": h(f"flood {n}")})
+        with pytest.raises(RuleRefused) as refused:
+            world.ledger.submit(signed)
+        recorded.append(refused.value.details["recorded"])
+    assert recorded == [True] * 20 + [False] * 3
+    assert world.ledger.stream_version(refusal_stream("project:FLOOD-1")) == 20
+
+
+def test_projections_rebuild_from_zero_identically_and_warn_only_on_colluders(tmp_path):
+    from ledger.checkpoints import CheckpointPolicy
+    from ledger.ledger import Ledger
+    from ledger.simulate import simulate
+
+    url = f"sqlite:{tmp_path / 'sim.db'}"
+    ledger = Ledger.open(url, key_path=tmp_path / "k",
+                         checkpoints=CheckpointPolicy(1000, float("inf")))
+    result = simulate(ledger, projects=20, seed=7, batch=50)
+    assert result.refused > 0
+    first_states, first_watch = projections(ledger.recorder)
+    again_states, again_watch = projections(ledger.recorder)
+    assert first_states.states == again_states.states
+    assert first_watch.all_warnings() == again_watch.all_warnings()
+    warned = first_watch.all_warnings()
+    assert warned, "the simulation plants colluders"
+    for project, items in warned.items():
+        facts = first_watch.facts[project]
+        for w in items:
+            machines = {m for b in w.bidders for m in facts[b]["machines"]}
+            assert machines == {"m-shared"}, (project, w)  # only the planted groups
+    ledger.close()
+    assert json.dumps(sorted(warned))  # the project names serialise
