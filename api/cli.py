@@ -680,5 +680,23 @@ def warnings(store: str, project: str | None, as_json: bool) -> None:
         click.echo("no warnings")
 
 
+@cli.command()
+@store_option
+@key_option
+def react(store: str, ledger_key: Path | None) -> None:
+    """Record what the ledger does itself when it is due (close submission at the deadline,
+    refund every security that is owed); run it every minute, or let a server do it."""
+    from projections.reactions import Reactor
+
+    try:
+        outcomes = Reactor(_open_ledger(store, ledger_key)).run()
+    except LedgerError as error:
+        _fail(error)
+    for stream, type_, outcome in outcomes:
+        click.echo(f"{stream}  {type_}  {outcome}")
+    if not outcomes:
+        click.echo("nothing is due")
+
+
 def main() -> None:
     cli(prog_name="sunledger")

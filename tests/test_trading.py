@@ -210,3 +210,44 @@ def test_projections_rebuild_from_zero_identically_and_warn_only_on_colluders(tm
             assert machines == {"m-shared"}, (project, w)  # only the planted groups
     ledger.close()
     assert json.dumps(sorted(warned))  # the project names serialise
+
+
+def test_the_ledger_closes_submission_and_refunds_security_itself_when_due(world):
+    """No one applies: at the deadline the ledger closes submission; after the contract it
+    refunds every security that is owed (Xiangxi's practice), once."""
+    from projections.reactions import Reactor
+
+    tender = Tender(world, "project:XX-REFUND", category="construction", method="lowest-price",
+                    control="50000000.00", bidders=3, experts=5)
+    deadline = cst("2025-07-01T09:30:00")
+    reactor = Reactor(world.ledger)
+    world.clock.moment = deadline - timedelta(days=30)
+    assert reactor.due() == []
+    tender.run(["41000000.00", "40500000.00", "43900000.00"], deadline)
+    state = world.ledger.stream("project:XX-REFUND").state
+    assert state.stage == "contracted" and not state.refunded
+    outcomes = reactor.run()
+    assert [o[2] for o in outcomes] == ["recorded"] * 3
+    state = world.ledger.stream("project:XX-REFUND").state
+    assert state.refunded == {b.actor for b in tender.bidders}
+    assert all(d.kept for d in state.deadlines if d.rule.startswith("security-refund"))
+    assert Reactor(world.ledger).run() == []  # nothing is refunded twice
+    refunds = [e for e in project_events(world.ledger.recorder, "project:XX-REFUND")
+               if e["type"] == "project.security-refunded/v1"]
+    assert {e["actor"] for e in refunds} == {"ledger"}
+
+
+def test_the_ledger_closes_submission_at_the_deadline(world):
+    from projections.reactions import Reactor
+
+    world.open_project("project:XX-CLOSE")
+    for b in ("bidder-1", "bidder-2"):
+        world.submit(world.actors[b], "project:XX-CLOSE", "project.bid-submitted/v1",
+                     {"bidder": b, "bid_hash": h(b)})
+    deadline = world.ledger.stream("project:XX-CLOSE").state.bid_deadline
+    world.clock.moment = deadline - timedelta(microseconds=1)
+    assert Reactor(world.ledger).due() == []
+    world.clock.moment = deadline
+    assert Reactor(world.ledger).run() == [("project:XX-CLOSE", "project.submission-closed/v1",
+                                            "recorded")]
+    assert world.ledger.stream("project:XX-CLOSE").state.stage == "failed"  # two bids: 流标

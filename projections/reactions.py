@@ -1,0 +1,74 @@
+"""Reactions: steps the ledger takes itself when their time comes, without anyone applying
+for them, the way Xiangxi's centre refunds bid security at once: the close of submission at
+the bid deadline, and every security refund that is owed (after the contract; for a bid
+withdrawn before the deadline; for a decryption failure that was not the bidder's fault).
+
+Each reaction is an action signed by the ledger key (actor `ledger`, role registrar), judged
+by the procedure like any other, with a nonce derived from what it does: run twice, or in two
+processes, a reaction is recorded once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from ledger.canonical import format_money, format_time
+from ledger.client import ActorSigner
+from ledger.envelope import LEDGER_ACTOR, Action, SignedAction
+from ledger.errors import LedgerError
+from ledger.ledger import Ledger
+
+from .follower import Follower
+from .project_state import ProjectStates
+
+
+def _nonce(stream: str, type_: str, subject: str) -> str:
+    return hashlib.sha256(f"reaction\x00{stream}\x00{type_}\x00{subject}".encode()).hexdigest()[:32]
+
+
+class Reactor:
+    """Follows the log and records the reactions that are due on the ledger's clock."""
+
+    def __init__(self, ledger: Ledger):
+        self.ledger = ledger
+        self.projects = ProjectStates()
+        self.follower = Follower(ledger.recorder, self.projects)
+
+    def _action(self, stream: str, type_: str, payload: dict, subject: str,
+                now: datetime) -> SignedAction:
+        signer = ActorSigner(LEDGER_ACTOR, self.ledger.key)
+        action = Action(stream, type_, payload, LEDGER_ACTOR, self.ledger.key.key_id,
+                        self.ledger.stream_version(stream), _nonce(stream, type_, subject),
+                        format_time(now))
+        return SignedAction(action, signer.key.sign(action.signing_bytes()))
+
+    def due(self) -> list[tuple[str, str, dict, str]]:
+        """(stream, type, payload, subject) of every reaction due now."""
+        self.follower.follow()
+        now = self.ledger.clock.now()
+        found = []
+        for stream, state in sorted(self.projects.states.items()):
+            if state.stage == "announced" and state.bid_deadline and now >= state.bid_deadline \
+                    and not state.suspended:
+                found.append((stream, "project.submission-closed/v1", {}, "close"))
+            for bidder, _ in self.ledger.procedure.refunds_due(state):
+                if state.failed_decryption.get(bidder) == "bidder" or bidder in state.refunded:
+                    continue
+                found.append((stream, "project.security-refunded/v1",
+                              {"bidder": bidder, "amount": format_money(state.security[bidder])},
+                              f"refund:{bidder}"))
+        return found
+
+    def run(self) -> list[tuple[str, str, str]]:
+        """Record what is due; return (stream, type, outcome) for each reaction tried."""
+        outcomes = []
+        for stream, type_, payload, subject in self.due():
+            try:
+                self.ledger.submit(self._action(stream, type_, payload, subject,
+                                                self.ledger.clock.now()))
+                outcomes.append((stream, type_, "recorded"))
+            except LedgerError as error:  # already recorded elsewhere, or not (yet) allowed
+                outcomes.append((stream, type_, f"not recorded: {error.code}"))
+        self.follower.follow()
+        return outcomes
