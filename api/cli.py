@@ -682,6 +682,46 @@ def warnings(store: str, project: str | None, as_json: bool) -> None:
 
 @cli.command()
 @store_option
+@click.option("--project", required=True, help="the project's id (or its stream name)")
+@click.option("--about", type=int, multiple=True,
+              help="a version of the project the dispute is about (repeatable)")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="the dossier to write (a ZIP)")
+def dossier(store: str, project: str, about: tuple[int, ...], out: Path) -> None:
+    """Write a dispute dossier: the project's events proved complete, its refusals, its
+    signers' keys, proofs of the events in dispute, and the replay; checkable offline."""
+    from projections.dossier import write_dossier
+
+    try:
+        manifest = write_dossier(_recorder(store), _project_stream(project), out, list(about))
+    except LedgerError as error:
+        _fail(error)
+    click.echo(f"wrote {out}: {manifest['events']} events of {manifest['project']} at tree "
+               f"size {manifest['tree_size']}; check it with `sunledger check-dossier {out} "
+               f"--log-key '{manifest['log_key']}'`")
+
+
+@cli.command("check-dossier")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--log-key", required=True, help="the log's verifier key, as published")
+def check_dossier_command(path: Path, log_key: str) -> None:
+    """Check a dispute dossier offline. Exit 0 when everything in it holds, 1 when not."""
+    from ledger.notes import parse_verifier_key
+    from projections.dossier import check_dossier
+
+    try:
+        result = check_dossier(path, parse_verifier_key(log_key))
+    except LedgerError as error:
+        click.echo(f"does not hold: {error.message}")
+        sys.exit(1)
+    click.echo(f"holds: {result['events']} events of {result['project']}, complete at tree "
+               f"size {result['tree_size']}, every signature by a key its actor held then "
+               f"({len(result['actors'])} actors); {len(result['about'])} events in dispute "
+               "proved in the log; the replay is what the events give")
+
+
+@cli.command()
+@store_option
 @key_option
 def react(store: str, ledger_key: Path | None) -> None:
     """Record what the ledger does itself when it is due (close submission at the deadline,

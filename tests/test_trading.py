@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -251,3 +253,61 @@ def test_the_ledger_closes_submission_at_the_deadline(world):
     assert Reactor(world.ledger).run() == [("project:XX-CLOSE", "project.submission-closed/v1",
                                             "recorded")]
     assert world.ledger.stream("project:XX-CLOSE").state.stage == "failed"  # two bids: 流标
+
+
+def test_a_dispute_dossier_checks_out_offline_and_any_change_is_caught(world, tmp_path):
+    import zipfile
+
+    from ledger.checkpoints import log_verifier
+    from ledger.errors import BadNote
+    from ledger.proofs import log_identity
+    from projections.dossier import check_dossier, write_dossier
+
+    tender = Tender(world, "project:DISPUTE-1", category="construction", method="lowest-price",
+                    control="20000000.00", bidders=3, experts=5)
+    tender.run(["15000000.00", "14500000.00", "16900000.00"], cst("2025-08-01T09:30:00"))
+    world.clock.moment = cst("2025-08-01T09:30:00") + timedelta(minutes=2)
+    late = world.sign(world.actors[tender.bidders[0].actor], "project:DISPUTE-1",
+                      "project.bid-submitted/v1", {"bidder": tender.bidders[0].actor,
+                                                   "bid_hash": h("late")})
+    with pytest.raises(RuleRefused):
+        world.ledger.submit(late)
+    world.ledger.checkpoint()
+    out = tmp_path / "dossier.zip"
+    manifest = write_dossier(world.ledger.recorder, "project:DISPUTE-1", out, about=[8, 14])
+    log = log_verifier(*log_identity(world.ledger.recorder))
+    result = check_dossier(out, log)
+    assert result["events"] == manifest["events"] and len(result["actors"]) == 3 + 5 + 2
+    with zipfile.ZipFile(out) as z:
+        assert "refusals.completeness.json" in z.namelist()
+        members = {n: z.read(n) for n in z.namelist()}
+
+    def rewritten(name: str, change) -> Path:
+        changed = dict(members)
+        changed[name] = change(members[name])
+        if name != "manifest.json":  # a careful forger also fixes the manifest's digest
+            m = json.loads(changed["manifest.json"])
+            m["members"][name] = hashlib.sha256(changed[name]).hexdigest()
+            changed["manifest.json"] = json.dumps(m).encode()
+        path = tmp_path / f"changed-{len(list(tmp_path.iterdir()))}.zip"
+        with zipfile.ZipFile(path, "w") as z:
+            for n, data in changed.items():
+                z.writestr(n, data)
+        return path
+
+    def drop_event(data: bytes) -> bytes:
+        proof = json.loads(data)
+        proof["events"].pop(6)
+        return json.dumps(proof).encode()
+
+    def rewrite_replay(data: bytes) -> bytes:
+        steps = json.loads(data)
+        steps[-1]["actor"] = "someone-else"
+        return json.dumps(steps).encode()
+
+    for name, change in [("project.completeness.json", drop_event),
+                         ("replay.json", rewrite_replay),
+                         ("about/8.tlog-proof", lambda d: re.sub(
+                             rb"index (\d+)", lambda m: b"index %d" % (int(m.group(1)) + 1), d))]:
+        with pytest.raises(BadNote):
+            check_dossier(rewritten(name, change), log)

@@ -1,0 +1,161 @@
+"""The dispute dossier (争议卷宗): everything a complaint about one project needs, in one ZIP,
+checkable offline with the log's published key.
+
+    manifest.json                 format, project, tree size, origin, members and digests
+    project.completeness.json     every event of the project, proved complete (§17.4)
+    refusals.completeness.json    every refused action recorded for it, if any
+    actors/<id>.completeness.json each signer's registration and keys, proved complete
+    about/<version>.tlog-proof    the events the complaint is about, each with its tlog-proof
+    replay.json, replay.txt       every transition of the project with the event behind it
+
+Checking (`check_dossier`): every completeness proof and tlog-proof holds under the log key;
+every project event's signature verifies with a key its actor had registered (and not revoked)
+by then; the replay recomputed from the events is the one in the dossier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from ledger.canonical import parse_time
+from ledger.checkpoints import latest_checkpoint, log_verifier_key
+from ledger.envelope import action_bytes, decode_signature
+from ledger.errors import BadNote, NotInLog
+from ledger.keys import decode_public_key, signature_ok
+from ledger.notes import Verifier
+from ledger.proofs import (
+    check_completeness, check_tlog_proof, completeness_proof, inclusion_proof, log_identity,
+    tlog_proof,
+)
+from ledger.refusals import refusal_stream
+
+from .project_state import replay
+
+DOSSIER_FORMAT = "sunledger-dossier/v1"
+_FIXED_TIME = (2020, 1, 1, 0, 0, 0)
+
+
+def _replay_json(events: list[dict]) -> list[dict]:
+    return [t.__dict__ | {"changes": list(t.changes)} for t in replay(events)[1]]
+
+
+def _replay_text(steps: list[dict]) -> str:
+    lines = []
+    for t in steps:
+        lines.append(f"v{t['version']:<4} {t['ledger_time']}  {t['type']:<38} {t['actor']}  "
+                     f"{t['hash']}")
+        lines.extend(f"        {c}" for c in t["changes"])
+    return "\n".join(lines) + "\n"
+
+
+def write_dossier(recorder: Any, project: str, out: Path, about: list[int] | None = None) -> dict:
+    """Write the dossier of `project` (a stream name) at the latest checkpoint."""
+    last = latest_checkpoint(recorder)
+    if last is None:
+        raise NotInLog("the log has no checkpoint yet; issue one with `sunledger checkpoint --issue`")
+    size = last[0]
+    members: dict[str, bytes] = {}
+
+    def add_json(name: str, value: object) -> None:
+        members[name] = (json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)
+                         + "\n").encode()
+
+    proof = completeness_proof(recorder, project, size)
+    add_json("project.completeness.json", proof)
+    events = [json.loads(e) for e in proof["events"]]
+    try:
+        add_json("refusals.completeness.json",
+                 completeness_proof(recorder, refusal_stream(project), size))
+    except NotInLog:
+        pass
+    for actor in sorted({e["actor"] for e in events} - {"ledger"}):
+        add_json(f"actors/{actor}.completeness.json",
+                 completeness_proof(recorder, f"actor:{actor}", size))
+    for version in about or []:
+        included = inclusion_proof(recorder, stream=project, version=version, size=size)
+        members[f"about/{version}.tlog-proof"] = tlog_proof(recorder, included).encode()
+    steps = _replay_json(events)
+    add_json("replay.json", steps)
+    members["replay.txt"] = _replay_text(steps).encode()
+    origin, public_key = log_identity(recorder)
+    manifest = {"format": DOSSIER_FORMAT, "project": project, "tree_size": size,
+                "origin": origin, "log_key": log_verifier_key(origin, public_key),
+                "about": about or [], "events": len(events),
+                "members": {n: hashlib.sha256(b).hexdigest() for n, b in sorted(members.items())}}
+    add_json("manifest.json", manifest)
+    tmp = out.with_name(out.name + ".partial")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for name, data in sorted(members.items()):
+            z.writestr(zipfile.ZipInfo(name, date_time=_FIXED_TIME), data)
+    tmp.replace(out)
+    return manifest
+
+
+def _keys_of(actor_events: list[dict]) -> dict[str, tuple[bytes, str, str | None]]:
+    """key id -> (public key, ledger time added, ledger time revoked) from an actor's events."""
+    import base64
+
+    from ledger.certificates import certificate_facts
+
+    keys: dict[str, tuple[bytes, str, str | None]] = {}
+    for e in actor_events:
+        p = e["payload"]
+        if e["type"] in ("actor.key-added/v1", "actor.key-rotated/v1"):
+            keys[p["key_id"]] = (decode_public_key(p["public_key"]), e["ledger_time"], None)
+        elif e["type"] == "actor.certificate-added/v1":
+            keys[p["key_id"]] = (certificate_facts(base64.b64decode(p["certificate"])).public_key,
+                                 e["ledger_time"], None)
+        if e["type"] == "actor.key-revoked/v1" or e["type"] == "actor.key-rotated/v1":
+            old = p.get("old_key_id", p.get("key_id"))
+            if old in keys and (e["type"] == "actor.key-revoked/v1" or old != p["key_id"]):
+                key, added, _ = keys[old]
+                keys[old] = (key, added, e["ledger_time"])
+    return keys
+
+
+def check_dossier(path: Path, log: Verifier) -> dict:
+    """What the dossier proves, if everything in it holds; raises BadNote naming what fails."""
+    try:
+        z = zipfile.ZipFile(path)
+        manifest = json.loads(z.read("manifest.json"))
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as error:
+        raise BadNote(f"{path} is not a dossier: {error}") from None
+    if manifest.get("format") != DOSSIER_FORMAT:
+        raise BadNote(f"unknown dossier format {manifest.get('format')!r}")
+    for name, digest in manifest["members"].items():
+        if hashlib.sha256(z.read(name)).hexdigest() != digest:
+            raise BadNote(f"{name} is not the member the manifest names")
+    proof = json.loads(z.read("project.completeness.json"))
+    events = check_completeness(proof, log)
+    actors: dict[str, dict] = {}
+    for name in z.namelist():
+        if name.startswith("actors/"):
+            actor_proof = json.loads(z.read(name))
+            actors[actor_proof["stream"][len("actor:"):]] = _keys_of(
+                check_completeness(actor_proof, log))
+    if "refusals.completeness.json" in z.namelist():
+        check_completeness(json.loads(z.read("refusals.completeness.json")), log)
+    for event in events:
+        if event["actor"] == "ledger":
+            key = log.public_key
+        else:
+            known = actors.get(event["actor"], {}).get(event["key_id"])
+            if known is None or parse_time(known[1]) > parse_time(event["ledger_time"]) or (
+                    known[2] is not None and parse_time(known[2]) <= parse_time(event["ledger_time"])):
+                raise BadNote(f"v{event['version']}: {event['actor']} had no usable key "
+                              f"{event['key_id']} then")
+            key = known[0]
+        if not signature_ok(key, action_bytes(event), decode_signature(event["signature"])):
+            raise BadNote(f"v{event['version']}: the signature of {event['actor']} does not verify")
+    by_version = {e["version"]: e for e in events}
+    for version in manifest["about"]:
+        check_tlog_proof(z.read(f"about/{version}.tlog-proof").decode(),
+                         by_version[version]["hash"], log)
+    if json.loads(z.read("replay.json")) != _replay_json(events):
+        raise BadNote("the replay in the dossier is not what the events give")
+    return {"project": manifest["project"], "events": len(events),
+            "tree_size": proof["tree_size"], "actors": sorted(actors), "about": manifest["about"]}
