@@ -575,7 +575,7 @@ def _project_stream(project: str) -> str:
 def replay(store: str, project: str, at: str | None, steps: bool, as_json: bool) -> None:
     """Rebuild a project's state from its events, as of now or as of an event or a time."""
     from ledger.canonical import parse_time
-    from projections.project_state import project_events, replay as run_replay
+    from projections.project_state import project_events, rejudge, replay as run_replay
 
     stream = _project_stream(project)
     try:
@@ -601,7 +601,8 @@ def replay(store: str, project: str, at: str | None, steps: bool, as_json: bool)
                "award_price": str(state.award_price) if state.award_price is not None else None,
                "savings_rate": str(round(state.savings_rate(), 4)) if state.savings_rate() is not None else None,
                "deadlines": [{"rule": d.rule, "article": d.article, "due": d.due.strftime(
-                   "%Y-%m-%dT%H:%M:%S.%fZ"), "kept": d.kept} for d in state.deadlines]}
+                   "%Y-%m-%dT%H:%M:%S.%fZ"), "kept": d.kept} for d in state.deadlines],
+               "rejudged": rejudge(events[:len(transitions)]) or "every step holds by the rules"}
     if as_json:
         if steps:
             summary["steps"] = [t.__dict__ for t in transitions]

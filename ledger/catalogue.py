@@ -69,6 +69,13 @@ KINDS: dict[str, Callable[[object], bool]] = {
     "security_form": lambda v: v in ("deposit", "guarantee"),
     "cause": lambda v: v in ("bidder", "others"),
     "refused_action": lambda v: isinstance(v, dict) and v.keys() == ACTION_MEMBERS,
+    "quotas": lambda v: isinstance(v, dict) and 0 < len(v) <= 10 and all(
+        isinstance(k, str) and 0 < len(k) <= 200 and type(n) is int and 0 < n <= 100
+        for k, n in v.items()),
+    "expert_pool": lambda v: isinstance(v, list) and 0 < len(v) <= 10000 and all(
+        isinstance(e, dict) and e.keys() == {"id", "category"} and isinstance(e["id"], str)
+        and IDENTIFIER.fullmatch(e["id"]) is not None and isinstance(e["category"], str)
+        and 0 < len(e["category"]) <= 200 for e in v),
     "ids": lambda v: isinstance(v, list) and len(v) <= 1000
     and all(isinstance(i, str) and IDENTIFIER.fullmatch(i) for i in v),
 }
@@ -155,9 +162,12 @@ EVENT_TYPES: dict[str, EventType] = {
            plaintext_hash=("hash", R), price=("money", R)),
         _t("project.decryption-failed/v1", "project", bidder=("id", R), cause=("cause", R),
            reason=("text", R)),
-        _t("project.experts-drawn/v1", "project", committee=("ids", R),
-           seed_commitment=("hash", R), pool_hash=("hash", O), exclusions_hash=("hash", O),
-           head_hash=("hash", O), committee_hash=("hash", O)),
+        _t("project.draw-prepared/v1", "project", secret_commitment=("hash", R),
+           pool_hash=("hash", R), exclusions_hash=("hash", R), quotas=("quotas", R)),
+        _t("project.experts-drawn/v1", "project", committee=("ids", R), head_hash=("hash", R),
+           committee_hash=("hash", R)),
+        _t("project.draw-disclosed/v1", "project", secret=("hash", R), pool=("expert_pool", R),
+           exclusions=("ids", R)),
         _t("project.expert-replaced/v1", "project", recused=("id", R), replacement=("id", R),
            ground=("text", R)),
         _t("project.score-submitted/v1", "project", bidder=("id", R), score=("count", R)),

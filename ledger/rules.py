@@ -71,6 +71,9 @@ _RULES = (
          "a procurement evaluation panel has 3 or more members, an odd number"),
     Rule("expert-share", Decimal("2") / Decimal("3"), "fraction", "法 §37; 政采法 §38",
          "at least two thirds of the members are experts drawn at random"),
+    Rule("expert-draw", 1, "count", "法 §37; 条例 §46",
+         "experts are drawn at random from the pool, by a draw committed before the bids are "
+         "known and replayable from what is disclosed after the award"),
     Rule("recusal", 3, "years", "政采条例 §9",
          "an expert with employment, directorship or control within 3 years, kinship or "
          "another interest withdraws"),

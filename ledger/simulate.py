@@ -31,6 +31,7 @@ from .keys import SigningKey, encode_public_key
 from .ledger import Ledger
 from .procedures.expert_draw import (
     Expert, commitment, committee_hash, draw, draw_seed, exclusions_hash, pool_hash,
+    sealed_bids_digest,
 )
 from .procedures.tender import rank_bids
 
@@ -185,6 +186,13 @@ class Simulation:
             yield Planned(raised, raise_objection)
             yield Planned(raised + day, lambda: sign(agent, stream, "project.objection-answered/v1", {
                 "objection_version": objection["version"], "answer_hash": _digest(stream, "answer")}))
+        draw_size = 3 if category == "procurement" else 5
+        draw_pool = [Expert(e.actor, "economic" if i % 3 == 2 else "technical")
+                     for i, e in enumerate(cast["expert"])]
+        yield at(announced + 2 * day, operator, "project.draw-prepared/v1", {
+            "secret_commitment": commitment(hashlib.sha256(self.secret + stream.encode()).digest()),
+            "pool_hash": pool_hash(draw_pool), "exclusions_hash": exclusions_hash([]),
+            "quotas": {"technical": draw_size - 1, "economic": 1}})
         security = (control * Decimal("0.02")).quantize(Decimal("0.01")) if category != "rights" \
             else (control * Decimal("0.01")).quantize(Decimal("0.01"))
         base = Decimal(rng.uniform(0.5, 0.95)) if category != "rights" else Decimal(rng.uniform(1.02, 1.3))
@@ -225,19 +233,16 @@ class Simulation:
                     "plaintext_hash": _digest(stream, b.actor, "plaintext"),
                     "price": format_money(prices[b.actor])})
         opened = {b.actor: prices[b.actor] for b in bidders if b is not failed}
-        # the expert draw: committed secret, seed from the sealed bids (fixed before the draw)
-        size = 3 if category == "procurement" else 5
-        pool = [Expert(e.actor, "economic" if i % 3 == 2 else "technical")
-                for i, e in enumerate(cast["expert"])]
+        # the expert draw: committed before the deadline, drawn after the opening from the
+        # secret and the sealed bids, disclosed after the award (expert_draw.py)
+        pool = draw_pool
         secret = hashlib.sha256(self.secret + stream.encode()).digest()
-        head = _digest(*sorted(_digest(stream, b.actor, "sealed bid") for b in bidders))
-        quotas = {"technical": size - 1, "economic": 1}
+        quotas = {"technical": draw_size - 1, "economic": 1}
+        head = sealed_bids_digest(_digest(stream, b.actor, "sealed bid") for b in bidders)
         committee = draw(draw_seed(secret, head), pool, set(), quotas)
         members = [e.id for e in committee]
         yield at(opening + timedelta(minutes=10), operator, "project.experts-drawn/v1", {
-            "committee": members, "seed_commitment": commitment(secret),
-            "pool_hash": pool_hash(pool), "exclusions_hash": exclusions_hash([]),
-            "head_hash": head, "committee_hash": committee_hash(committee)})
+            "committee": members, "head_hash": head, "committee_hash": committee_hash(committee)})
         experts = {e.actor: e for e in cast["expert"]}
         evaluating = opening + timedelta(hours=1)
         scores: dict[tuple[str, str], Decimal] = {}
@@ -261,6 +266,8 @@ class Simulation:
         winner = ranking[0]
         yield at(until, tenderee, "project.awarded/v1",
                  {"winner": winner, "price": format_money(opened[winner])})
+        yield at(until + timedelta(hours=1), operator, "project.draw-disclosed/v1", {
+            "secret": secret.hex(), "pool": [e.to_json() for e in pool], "exclusions": []})
         signed = until + 10 * day
         yield at(signed, tenderee, "project.contract-signed/v1",
                  {"winner": winner, "contract_hash": _digest(stream, "contract")})

@@ -15,7 +15,8 @@ import orjson
 
 from ledger.canonical import parse_time
 from ledger.envelope import stream_uuid
-from ledger.procedures.tender import ProjectState
+from ledger.errors import LedgerError
+from ledger.procedures.tender import Procedure, ProjectState
 from ledger.streams import FOLD, step_of
 
 
@@ -78,6 +79,21 @@ def replay(events: list[dict], *, at_version: int | None = None,
         transitions.append(Transition(event["version"], event["ledger_time"], event["type"],
                                       event["actor"], event["hash"], _changes(before, state)))
     return state, transitions
+
+
+def rejudge(events: list[dict], procedure: Procedure | None = None) -> str | None:
+    """Judge a project's events again by the rules, in order, at their recorded ledger times
+    (roles are the registry's business and are not judged here): None when every step holds,
+    else what the first one that does not hold breaks. A changed input of the expert draw,
+    for one, no longer replays to the recorded committee."""
+    judge = procedure or Procedure(checking=True, roles=False)
+    state = ProjectState()
+    for event in events:
+        try:
+            judge.run(state, step_of(event))
+        except LedgerError as error:
+            return f"v{event['version']} {event['type']}: {error.message}"
+    return None
 
 
 class ProjectStates:

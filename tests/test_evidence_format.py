@@ -1112,3 +1112,16 @@ def test_log_examples_check_out_independently():
         pair = (siblings[depth], h) if bit else (h, siblings[depth])
         h = hashlib.sha256(b"\x01" + pair[0] + pair[1]).digest()
     assert base64.b64encode(h).decode() == statement["heads_root"]
+
+
+def test_document_lists_every_event_type_with_its_fields():
+    """§10 lists what the catalogue admits: every type, every field."""
+    from ledger.catalogue import EVENT_TYPES
+
+    text = DOC.read_text(encoding="utf-8")
+    section = text[text.index("## 10. Event types"):text.index("## 11. The key registry")]
+    for name, kind in EVENT_TYPES.items():
+        line = next((ln for ln in section.splitlines() if ln.startswith(f"| `{name}`")), None)
+        assert line is not None, name
+        for field_name in kind.fields:
+            assert f"`{field_name}`" in line, (name, field_name)

@@ -9,6 +9,10 @@ from decimal import Decimal
 import pytest
 
 from ledger.errors import NotPermitted, RuleRefused
+from ledger.procedures.expert_draw import (
+    Expert, commitment, committee_hash, draw, draw_seed, exclusions_hash, pool_hash,
+    sealed_bids_digest,
+)
 from ledger.procedures.tender import Procedure, ProjectState, Step
 
 CST = timezone(timedelta(hours=8))
@@ -43,6 +47,15 @@ class Project:
 
 
 DEADLINE = cst("2025-03-24T09:30:00")
+POOL = [Expert(e, "economic" if i == 0 else "technical") for i, e in enumerate(EXPERTS)]
+QUOTAS = {"technical": 4, "economic": 1}
+SECRET = b"the operator's secret for the fictional Liling draw"
+HEAD = sealed_bids_digest(f"{i + 1:064x}" for i in range(len(BIDDERS)))
+DRAWN = draw(draw_seed(SECRET, HEAD), POOL, set(), QUOTAS)
+PREPARED = dict(secret_commitment=commitment(SECRET), pool_hash=pool_hash(POOL),
+                exclusions_hash=exclusions_hash([]), quotas=QUOTAS)
+DRAW = dict(committee=[e.id for e in DRAWN], head_hash=HEAD, committee_hash=committee_hash(DRAWN))
+DISCLOSED = dict(secret=SECRET.hex(), pool=[e.to_json() for e in POOL], exclusions=[])
 
 
 def liling_until(stage: str) -> Project:
@@ -56,6 +69,7 @@ def liling_until(stage: str) -> Project:
            documents_until=t(cst("2025-03-10T17:00:00")), bid_deadline=t(DEADLINE))
     p.step("documents-issued", "tenderee-liling", cst("2025-03-03T09:00:00"), edition=1,
            document_hash="a" * 64)
+    p.step("draw-prepared", "operator-zz", cst("2025-03-05T09:00:00"), **PREPARED)
     if stage == "announced":
         return p
     for i, bidder in enumerate(BIDDERS):
@@ -71,8 +85,7 @@ def liling_until(stage: str) -> Project:
     for i, bidder in enumerate(BIDDERS):
         p.step("bid-decrypted", "operator-zz", DEADLINE + timedelta(minutes=5), bidder=bidder,
                ciphertext_hash=f"{i + 1:064x}", plaintext_hash=f"{i + 11:064x}", price=PRICES[i])
-    p.step("experts-drawn", "operator-zz", DEADLINE + timedelta(minutes=10),
-           committee=EXPERTS, seed_commitment="c" * 64)
+    p.step("experts-drawn", "operator-zz", DEADLINE + timedelta(minutes=10), **DRAW)
     if stage == "opened":
         return p
     p.step("evaluation-reported", "expert-1", cst("2025-03-24T15:00:00"),
@@ -273,8 +286,11 @@ CANDIDATES = [
     *[("bid-decrypted", "operator-zz", dict(bidder=b, ciphertext_hash=f"{i + 1:064x}",
                                             plaintext_hash="0" * 64, price=PRICES[i]))
       for i, b in enumerate(BIDDERS)],
-    ("experts-drawn", "operator-zz", dict(committee=EXPERTS, seed_commitment="c" * 64)),
-    ("experts-drawn", "operator-zz", dict(committee=EXPERTS[:4], seed_commitment="c" * 64)),
+    ("draw-prepared", "operator-zz", PREPARED),
+    ("experts-drawn", "operator-zz", DRAW),
+    ("experts-drawn", "operator-zz", {**DRAW, "committee": EXPERTS[:4]}),
+    ("draw-disclosed", "operator-zz", DISCLOSED),
+    ("draw-disclosed", "operator-zz", {**DISCLOSED, "exclusions": ["expert-3"]}),
     ("score-submitted", "expert-9", dict(bidder="bidder-1", score="90")),
     ("evaluation-reported", "expert-1", dict(ranking=["bidder-1", "bidder-5"], report_hash="e" * 64)),
     ("evaluation-reported", "expert-1", dict(ranking=["bidder-3"], report_hash="e" * 64)),
@@ -294,15 +310,15 @@ def _index(type_: str, **match) -> int:
 
 
 SCRIPT = [(_index("intake"), 0), (_index("intake-accepted"), 0), (_index("announced"), 1),
-          (_index("documents-issued"), 1),
+          (_index("documents-issued"), 1), (_index("draw-prepared"), 2),
           *[(_index("bid-submitted", bidder=b), 4) for b in BIDDERS],
           (_index("security-posted"), 4), (_index("submission-closed"), 6),
           *[(_index("bid-decrypted", bidder=b), 7) for b in BIDDERS],
-          (_index("experts-drawn", committee=EXPERTS), 7),
+          (_index("experts-drawn", committee=DRAW["committee"]), 7),
           (_index("evaluation-reported", ranking=["bidder-1", "bidder-5"]), 7),
           *[(_index("evaluation-report-signed") + i, 7) for i in range(len(EXPERTS) - 1)],
           (_index("candidates-published"), 8), (_index("awarded", winner="bidder-1"), 9),
-          (_index("contract-signed"), 10)]
+          (_index("draw-disclosed", exclusions=[]), 9), (_index("contract-signed"), 10)]
 
 
 @st.composite
@@ -364,3 +380,32 @@ def test_random_sequences_reach_deep_into_the_procedure():
     reached.clear()
     test_random_sequences_never_reach_a_forbidden_state_and_replay_identically()
     assert {"announced", "closed", "opened", "awarded"} <= reached, reached
+
+
+def test_the_draw_replays_from_its_disclosure_and_a_changed_input_is_refused():
+    p = liling_until("contracted")
+    p.step("draw-disclosed", "operator-zz", cst("2025-04-10T11:00:00"), **DISCLOSED)
+    assert p.state.draw["disclosed"] and p.state.drawn == [e.id for e in DRAWN]
+    q = liling_until("contracted")
+    for change, message in [
+        ({"secret": (b"another secret").hex().ljust(64, "0")}, "secret"),
+        ({"pool": [e.to_json() for e in POOL[:4]]}, "pool"),
+        ({"exclusions": ["expert-2"]}, "exclusions"),
+    ]:
+        with pytest.raises(RuleRefused, match=message):
+            q.step("draw-disclosed", "operator-zz", cst("2025-04-10T11:00:00"),
+                   **{**DISCLOSED, **change})
+
+
+def test_a_draw_not_prepared_before_the_deadline_or_seeded_otherwise_is_refused():
+    p = liling_until("bids")
+    with pytest.raises(RuleRefused, match="expert-draw"):  # prepared again, after the deadline
+        p.step("draw-prepared", "operator-zz", DEADLINE, **PREPARED)
+    p.step("submission-closed", "operator-zz", DEADLINE)
+    for i, bidder in enumerate(BIDDERS):
+        p.step("bid-decrypted", "operator-zz", DEADLINE + timedelta(minutes=5), bidder=bidder,
+               ciphertext_hash=f"{i + 1:064x}", plaintext_hash=f"{i + 11:064x}", price=PRICES[i])
+    with pytest.raises(RuleRefused, match="seed input"):
+        p.step("experts-drawn", "operator-zz", DEADLINE + timedelta(minutes=10),
+               **{**DRAW, "head_hash": "0" * 64})
+

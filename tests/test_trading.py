@@ -14,6 +14,10 @@ import pytest
 
 from ledger.canonical import format_time
 from ledger.errors import RuleRefused
+from ledger.procedures.expert_draw import (
+    Expert, commitment, committee_hash, draw, draw_seed, exclusions_hash, pool_hash,
+    sealed_bids_digest,
+)
 from ledger.refusals import refusal_stream
 from ledger.verify import StoreSource, verify
 from projections.follower import Follower
@@ -45,6 +49,10 @@ class Tender:
         self.intake = {"title": "虚构演示项目", "category": category, "tenderee": "tenderee-1",
                        "control_price": control, "method": method}
         self.security = str((Decimal(control) / 100).quantize(Decimal("0.01")))  # 1%
+        self.pool = [Expert(e.actor, "economic" if i == 0 else "technical")
+                     for i, e in enumerate(self.experts)]
+        self.quotas = {"technical": experts - 1, "economic": 1}
+        self.secret = hashlib.sha256(stream.encode()).digest()
 
     def at(self, when: datetime, actor: str, step: str, **payload):
         self.world.clock.moment = when
@@ -64,6 +72,10 @@ class Tender:
                 bid_deadline=format_time(deadline))
         self.at(start + timedelta(minutes=5), t, "documents-issued", document_hash=h("docs"),
                 edition=1)
+        self.at(start + timedelta(days=2), "operator-1", "draw-prepared",
+                secret_commitment=commitment(self.secret), pool_hash=pool_hash(self.pool),
+                exclusions_hash=exclusions_hash([]), quotas=self.quotas)
+        self.head = sealed_bids_digest(h(f"sealed {b.actor}") for b in self.bidders)
         for i, b in enumerate(self.bidders):
             self.at(start + timedelta(days=1, hours=i), b.actor, "documents-obtained",
                     bidder=b.actor, document_hash=h("docs"))
@@ -79,9 +91,10 @@ class Tender:
                     plaintext_hash=h(f"plain {b.actor}"), price=prices[i])
         if until == "opened":
             return
-        members = [e.actor for e in self.experts]
+        committee = draw(draw_seed(self.secret, self.head), self.pool, set(), self.quotas)
+        members = [e.id for e in committee]
         self.at(deadline + timedelta(minutes=20), "operator-1", "experts-drawn",
-                committee=members, seed_commitment=h("secret"))
+                committee=members, head_hash=self.head, committee_hash=committee_hash(committee))
         state = self.world.ledger.stream(self.stream).state
         ranking = self.world.ledger.procedure.ranking(state)[:3]
         evaluated = deadline + timedelta(hours=5)
@@ -96,6 +109,8 @@ class Tender:
         winner = ranking[0]
         self.at(until_time, t, "awarded", winner=winner, price=prices[
             [b.actor for b in self.bidders].index(winner)])
+        self.at(until_time + timedelta(hours=1), "operator-1", "draw-disclosed",
+                secret=self.secret.hex(), pool=[e.to_json() for e in self.pool], exclusions=[])
         self.at(until_time + timedelta(days=12), t, "contract-signed", winner=winner,
                 contract_hash=h("contract"))
 
@@ -311,3 +326,27 @@ def test_a_dispute_dossier_checks_out_offline_and_any_change_is_caught(world, tm
                              rb"index (\d+)", lambda m: b"index %d" % (int(m.group(1)) + 1), d))]:
         with pytest.raises(BadNote):
             check_dossier(rewritten(name, change), log)
+
+
+def test_a_changed_draw_input_is_noticed_by_the_verifier_and_by_judging_again(world):
+    """The pool disclosed after the award is changed behind the ledger's back (plain SQL),
+    even rehashed: the verifier finds the broken signature, and judging the project's events
+    again finds that the draw no longer replays to the recorded committee."""
+    from ledger.canonical import canonical_json
+    from ledger.envelope import event_hash, stream_uuid
+    from projections.project_state import rejudge
+
+    tender = Tender(world, "project:DRAW-1", category="construction", method="lowest-price",
+                    control="30000000.00", bidders=3, experts=5)
+    tender.run(["25000000.00", "24100000.00", "26000000.00"], cst("2025-09-01T09:30:00"))
+    events = project_events(world.ledger.recorder, "project:DRAW-1")
+    assert rejudge(events) is None
+    disclosed = next(e for e in events if e["type"] == "project.draw-disclosed/v1")
+    disclosed["payload"]["pool"][0]["category"] = "technical"  # another pool
+    disclosed["hash"] = event_hash(disclosed)
+    world.raw.set_state(stream_uuid("project:DRAW-1"), disclosed["version"],
+                        canonical_json(disclosed))
+    report = verify(StoreSource(world.raw.url), workers=1)
+    assert "bad_signature" in {f.kind for f in report.findings}
+    found = rejudge(project_events(world.ledger.recorder, "project:DRAW-1"))
+    assert found is not None and "draw-disclosed" in found and "pool" in found

@@ -2,10 +2,11 @@
 
 Before the draw the operator commits to a secret (its SHA-256 is recorded), and the pool and
 the exclusions are recorded by hash, so none of them can be changed once bids are known. At
-the draw the seed is derived from the secret and the project's head at that moment, which the
-operator could not choose:
+the draw the seed is derived from the secret and the sealed bids, which the operator could not
+choose:
 
-    seed      = SHA-256("sunledger/expert-draw/v1" ‖ 0x00 ‖ secret ‖ head event hash)
+    seed      = SHA-256("sunledger/expert-draw/v1" ‖ 0x00 ‖ secret ‖ bids digest)
+    bids digest = SHA-256(JCS(the sealed bids' commitments, sorted))
     rank(e)   = SHA-256(seed ‖ UTF-8 expert id)           (lower ranks are drawn first)
     committee = per category, the `quota` lowest-ranked experts of that category in the pool
                 who are not excluded
@@ -46,6 +47,12 @@ def pool_hash(pool: list[Expert]) -> str:
 
 def exclusions_hash(excluded: list[str]) -> str:
     return hashlib.sha256(canonical_json(sorted(set(excluded)))).hexdigest()
+
+
+def sealed_bids_digest(commitments) -> str:
+    """The draw's public input: SHA-256 of JCS of the sealed bids' commitments, sorted. Fixed
+    at the deadline, unknown when the secret was committed, chosen by no single party."""
+    return hashlib.sha256(canonical_json(sorted(commitments))).hexdigest()
 
 
 def draw_seed(secret: bytes, head_hash: str) -> bytes:
@@ -99,7 +106,7 @@ class DrawRecord:
     pool_hash: str
     exclusions_hash: str
     quotas: dict[str, int]
-    head_hash: str  # the project's head when the draw ran
+    head_hash: str  # the bids digest the draw's seed was derived from
     committee_hash: str
 
 

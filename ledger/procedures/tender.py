@@ -25,6 +25,7 @@ from ..calendar import TradingCalendar, days_between, deadline_after, local_date
 from ..canonical import parse_money, parse_time
 from ..errors import NotPermitted, RuleRefused
 from ..rules import RuleBook
+from .expert_draw import DrawRecord, Expert, replay_draw, sealed_bids_digest
 
 STAGES = ("intake", "accepted", "refused", "announced", "failed", "closed", "opened",
           "reported", "publicity", "awarded", "contracted", "terminated", "archived")
@@ -66,7 +67,8 @@ class ProjectState:
     prices: dict[str, Decimal] = field(default_factory=dict)  # decrypted at the opening
     failed_decryption: dict[str, str] = field(default_factory=dict)  # bidder -> cause
     committee: list[str] = field(default_factory=list)
-    draw_commitment: str | None = None
+    drawn: list[str] = field(default_factory=list)  # the committee as drawn (before recusals)
+    draw: dict = field(default_factory=dict)  # what the draw recorded, by hash
     scores: dict[tuple[str, str], Decimal] = field(default_factory=dict)  # (expert, bidder)
     rejected: dict[str, str] = field(default_factory=dict)  # bidder -> ground
     ranking: list[str] = field(default_factory=list)
@@ -117,10 +119,11 @@ class Step:
 
 class Procedure:
     def __init__(self, rules: RuleBook | None = None, calendar: TradingCalendar | None = None,
-                 checking: bool = True):
+                 checking: bool = True, roles: bool = True):
         self.rules = rules or RuleBook.national()
         self.calendar = calendar or TradingCalendar.china()
         self.checking = checking
+        self.checking_roles = checking and roles  # a replay from events alone has no roles
         self.steps: dict[str, Callable[[ProjectState, Step], None]] = {
             "project.intake/v1": self.take_in,
             "project.intake-accepted/v1": self.accept_intake,
@@ -138,7 +141,9 @@ class Procedure:
             "project.checked-in/v1": self.check_in,
             "project.bid-decrypted/v1": self.decrypt_bid,
             "project.decryption-failed/v1": self.fail_decryption,
+            "project.draw-prepared/v1": self.prepare_draw,
             "project.experts-drawn/v1": self.draw_experts,
+            "project.draw-disclosed/v1": self.disclose_draw,
             "project.expert-replaced/v1": self.replace_expert,
             "project.score-submitted/v1": self.score,
             "project.bid-rejected/v1": self.reject_bid,
@@ -167,7 +172,7 @@ class Procedure:
                               rule=rule.id, article=rule.article)
 
     def role(self, step: Step, *roles: str) -> None:
-        if self.checking and not step.roles & set(roles):
+        if self.checking_roles and not step.roles & set(roles):
             raise NotPermitted(f"{step.type} is recorded by a {' or '.join(roles)}, and "
                                f"{step.actor!r} is none of them", actor=step.actor)
 
@@ -390,17 +395,56 @@ class Procedure:
 
     # --- the committee and the evaluation -------------------------------------------------
 
+    def prepare_draw(self, p: ProjectState, s: Step) -> None:
+        """Commit to the draw before the bids are known: the operator's secret, the pool and
+        the exclusions by hash, and the quotas per category (法 §37; 条例 §46)."""
+        self.role(s, "operator")
+        self.stage(p, s, "announced")
+        assert p.bid_deadline is not None
+        self.require(s.at < p.bid_deadline, "expert-draw",
+                     "the draw is prepared before the bid deadline")
+        size = sum(s.payload["quotas"].values())
+        size_rule = "panel-size-procurement" if p.kind == "procurement" else "committee-size"
+        self.require(size >= self.rules[size_rule].value and size % 2 == 1, size_rule,
+                     f"a committee of {size}")
+        p.draw = dict(s.payload)
+
     def draw_experts(self, p: ProjectState, s: Step) -> None:
+        """The draw, after the opening: its seed comes from the committed secret and the
+        sealed bids, which the operator could not choose."""
         self.role(s, "operator")
         self.stage(p, s, "opened")
+        self.require(bool(p.draw), "expert-draw", "no draw was prepared before the deadline")
+        self.require(s.payload["head_hash"] == sealed_bids_digest(p.bids.values()),
+                     "expert-draw", "the draw's seed input is not the sealed bids")
         members = list(s.payload["committee"])
-        size_rule = "panel-size-procurement" if p.kind == "procurement" else "committee-size"
-        minimum = self.rules[size_rule].value
-        self.require(len(members) >= minimum and len(members) % 2 == 1, size_rule,
-                     f"a committee of {len(members)}")
-        self.require(len(set(members)) == len(members), size_rule, "a member twice")
-        p.committee = members
-        p.draw_commitment = s.payload["seed_commitment"]
+        self.require(len(members) == sum(p.draw.get("quotas", {}).values())
+                     and len(set(members)) == len(members), "expert-draw",
+                     f"a committee of {len(members)} distinct members is not what the quotas "
+                     "prepared")
+        p.committee, p.drawn = members, list(members)
+        p.draw = {**p.draw, "head_hash": s.payload["head_hash"],
+                  "committee_hash": s.payload["committee_hash"]}
+
+    def disclose_draw(self, p: ProjectState, s: Step) -> None:
+        """After the award: the secret, the pool and the exclusions; the draw must replay to
+        the committee that was drawn."""
+        self.role(s, "operator")
+        self.stage(p, s, "awarded", "contracted", "archived")
+        self.require("committee_hash" in p.draw, "expert-draw", "no draw to disclose")
+        record = DrawRecord(p.draw["secret_commitment"], p.draw["pool_hash"],
+                            p.draw["exclusions_hash"], p.draw["quotas"], p.draw["head_hash"],
+                            p.draw["committee_hash"])
+        pool = [Expert(e["id"], e["category"]) for e in s.payload["pool"]]
+        try:
+            committee = replay_draw(record, bytes.fromhex(s.payload["secret"]), pool,
+                                    list(s.payload["exclusions"]))
+        except ValueError as error:
+            committee = None
+            self.require(False, "expert-draw", str(error))
+        self.require(committee is None or [e.id for e in committee] == p.drawn, "expert-draw",
+                     "the disclosed inputs draw another committee than the one recorded")
+        p.draw = {**p.draw, "disclosed": True}
 
     def replace_expert(self, p: ProjectState, s: Step) -> None:
         self.role(s, "operator")
