@@ -583,12 +583,12 @@ def replay(store: str, project: str, at: str | None, steps: bool, as_json: bool)
         if not events:
             raise NotInLogError(f"{stream} has no events in this store")
         if at is None:
-            state, transitions = run_replay(events)
+            state, transitions = run_replay(events, steps=steps)
         elif at.isdigit():
-            state, transitions = run_replay(events, at_version=int(at))
+            state, transitions = run_replay(events, at_version=int(at), steps=steps)
         else:
             try:
-                state, transitions = run_replay(events, at_time=parse_time(at))
+                state, transitions = run_replay(events, at_time=parse_time(at), steps=steps)
             except ValueError as error:
                 raise click.BadParameter(str(error), param_hint="--at") from None
     except LedgerError as error:

@@ -64,9 +64,10 @@ def _changes(before: ProjectState, after: ProjectState) -> tuple[str, ...]:
 
 
 def replay(events: list[dict], *, at_version: int | None = None,
-           at_time: datetime | None = None) -> tuple[ProjectState, list[Transition]]:
+           at_time: datetime | None = None,
+           steps: bool = True) -> tuple[ProjectState, list[Transition]]:
     """The project's state after its events up to `at_version` or `at_time` (inclusive), and
-    every transition on the way."""
+    (with `steps`) every transition on the way, with what it changed."""
     state = ProjectState()
     transitions = []
     for event in events:
@@ -74,10 +75,11 @@ def replay(events: list[dict], *, at_version: int | None = None,
             break
         if at_time is not None and parse_time(event["ledger_time"]) > at_time:
             break
-        before = state.copy()
+        before = state.copy() if steps else state
         FOLD.run(state, step_of(event))
         transitions.append(Transition(event["version"], event["ledger_time"], event["type"],
-                                      event["actor"], event["hash"], _changes(before, state)))
+                                      event["actor"], event["hash"],
+                                      _changes(before, state) if steps else ()))
     return state, transitions
 
 
