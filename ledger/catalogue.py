@@ -68,6 +68,7 @@ KINDS: dict[str, Callable[[object], bool]] = {
     "bool": lambda v: isinstance(v, bool),
     "security_form": lambda v: v in ("deposit", "guarantee"),
     "cause": lambda v: v in ("bidder", "others"),
+    "decision": lambda v: v in ("upheld", "dismissed", "withdrawn"),
     "refused_action": lambda v: isinstance(v, dict) and v.keys() == ACTION_MEMBERS,
     "quotas": lambda v: isinstance(v, dict) and 0 < len(v) <= 10 and all(
         isinstance(k, str) and 0 < len(k) <= 200 and type(n) is int and 0 < n <= 100
@@ -177,6 +178,13 @@ EVENT_TYPES: dict[str, EventType] = {
         _t("project.evaluation-report-signed/v1", "project", report_hash=("hash", R),
            dissent=("text", O)),
         _t("project.candidates-published/v1", "project", until=("time", R)),
+        _t("project.publicity-objection-raised/v1", "project", bidder=("id", R),
+           text_hash=("hash", R)),
+        _t("project.complaint-filed/v1", "project", complainant=("id", R),
+           text_hash=("hash", R)),
+        _t("project.complaint-accepted/v1", "project", complaint_version=("count", R)),
+        _t("project.complaint-decided/v1", "project", complaint_version=("count", R),
+           decision=("decision", R), text_hash=("hash", R)),
         _t("project.awarded/v1", "project", winner=("id", R), price=("money", R)),
         _t("project.contract-signed/v1", "project", winner=("id", R), contract_hash=("hash", R)),
         _t("project.security-refunded/v1", "project", bidder=("id", R), amount=("money", R)),

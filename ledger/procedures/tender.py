@@ -75,6 +75,8 @@ class ProjectState:
     report_hash: str | None = None
     report_signed: set[str] = field(default_factory=set)
     publicity_until: datetime | None = None
+    published_at: datetime | None = None
+    complaints: dict[int, str] = field(default_factory=dict)  # version filed -> status
     winner: str | None = None
     award_price: Decimal | None = None
     refunded: set[str] = field(default_factory=set)
@@ -150,6 +152,10 @@ class Procedure:
             "project.evaluation-reported/v1": self.report_evaluation,
             "project.evaluation-report-signed/v1": self.sign_report,
             "project.candidates-published/v1": self.publish_candidates,
+            "project.publicity-objection-raised/v1": self.object_to_candidates,
+            "project.complaint-filed/v1": self.file_complaint,
+            "project.complaint-accepted/v1": self.accept_complaint,
+            "project.complaint-decided/v1": self.decide_complaint,
             "project.awarded/v1": self.award,
             "project.contract-signed/v1": self.sign_contract,
             "project.security-refunded/v1": self.refund_security,
@@ -510,8 +516,53 @@ class Procedure:
         self.require(days_between(s.at, until) >= self.rules["publicity-period"].value,
                      "publicity-period", f"publicity until {until:%Y-%m-%d} is too short")
         self._meet(p, "publicity-start", s.at)
-        p.publicity_until = until
+        p.publicity_until, p.published_at = until, s.at
         p.stage = "publicity"
+
+    def object_to_candidates(self, p: ProjectState, s: Step) -> None:
+        """An objection to the result during the publicity; answered within 3 days, and the
+        award waits for the answer (条例 §54). Answered with objection-answered."""
+        self.role(s, "bidder")
+        self.stage(p, s, "publicity")
+        assert p.publicity_until is not None
+        self.require(s.at < p.publicity_until, "publicity-objection-answer",
+                     "an objection to the candidates is raised during the publicity")
+        due = self._period("publicity-objection-answer", s.at, p.kind)
+        p.objections[s.version] = self._track(p, "publicity-objection-answer", due)
+
+    def file_complaint(self, p: ProjectState, s: Step) -> None:
+        """A complaint to the supervision body about the result, within 10 days of its
+        publication (条例 §60); the body decides within 3 working days whether to accept it."""
+        self.role(s, "bidder")
+        self.require(p.published_at is not None, "complaint",
+                     "a complaint about the result comes after its publication")
+        assert p.published_at is not None
+        limit = self._period("complaint", p.published_at, p.kind)
+        self.require(s.at < limit, "complaint", f"the complaint came after "
+                     f"{limit:%Y-%m-%d %H:%M} UTC, the end of the 10 days")
+        p.complaints[s.version] = "filed"
+        self._track(p, "complaint-acceptance", self._period("complaint-acceptance", s.at,
+                                                            "construction"), str(s.version))
+
+    def accept_complaint(self, p: ProjectState, s: Step) -> None:
+        self.role(s, "supervisor")
+        filed = s.payload["complaint_version"]
+        self.require(p.complaints.get(filed) == "filed", "complaint-acceptance",
+                     f"version {filed} is not a complaint waiting for acceptance")
+        p.complaints[filed] = "accepted"
+        p.deadlines = [replace(d, met=s.at) if d.rule == f"complaint-acceptance:{filed}" else d
+                       for d in p.deadlines]
+        self._track(p, "complaint-decision", self._period("complaint-decision", s.at,
+                                                          "construction"), str(filed))
+
+    def decide_complaint(self, p: ProjectState, s: Step) -> None:
+        self.role(s, "supervisor")
+        filed = s.payload["complaint_version"]
+        self.require(p.complaints.get(filed) in ("filed", "accepted"), "complaint-decision",
+                     f"version {filed} is not an open complaint")
+        p.complaints[filed] = s.payload["decision"]
+        p.deadlines = [replace(d, met=s.at) if d.rule.endswith(f":{filed}") and d.met is None
+                       and d.rule.startswith("complaint-") else d for d in p.deadlines]
 
     def award(self, p: ProjectState, s: Step) -> None:
         self.role(s, "tenderee", "agent")
