@@ -31,7 +31,7 @@ from .keys import SigningKey, encode_public_key
 from .ledger import Ledger
 from .procedures.expert_draw import (
     Expert, commitment, committee_hash, draw, draw_seed, exclusions_hash, pool_hash,
-    sealed_bids_digest,
+    replacement, sealed_bids_digest,
 )
 from .procedures.tender import rank_bids
 
@@ -243,6 +243,12 @@ class Simulation:
         members = [e.id for e in committee]
         yield at(opening + timedelta(minutes=10), operator, "project.experts-drawn/v1", {
             "committee": members, "head_hash": head, "committee_hash": committee_hash(committee)})
+        if rng.random() < 0.2:  # a member withdraws (回避); the draw's next one replaces it
+            out = members[0]
+            new = replacement(draw_seed(secret, head), pool, set(), committee, out).id
+            yield at(opening + timedelta(minutes=20), operator, "project.expert-replaced/v1",
+                     {"recused": out, "replacement": new, "ground": "employed by a bidder within 3 years"})
+            members = [new if m == out else m for m in members]
         experts = {e.actor: e for e in cast["expert"]}
         evaluating = opening + timedelta(hours=1)
         scores: dict[tuple[str, str], Decimal] = {}

@@ -11,7 +11,7 @@ import pytest
 from ledger.errors import NotPermitted, RuleRefused
 from ledger.procedures.expert_draw import (
     Expert, commitment, committee_hash, draw, draw_seed, exclusions_hash, pool_hash,
-    sealed_bids_digest,
+    replacement, sealed_bids_digest,
 )
 from ledger.procedures.tender import Procedure, ProjectState, Step
 
@@ -451,3 +451,35 @@ def test_a_complaint_within_ten_days_of_the_publication_and_its_deadlines():
     p.step("complaint-decided", "supervisor-zz", cst("2025-04-20T10:00:00"),
            complaint_version=filed, decision="dismissed", text_hash="8" * 64)
     assert p.state.complaints[filed] == "dismissed"
+
+
+def test_a_recusal_must_be_replaced_by_the_draws_next_expert():
+    pool = POOL + [Expert("expert-6", "technical"), Expert("expert-7", "technical")]
+    drawn = draw(draw_seed(SECRET, HEAD), pool, set(), QUOTAS)
+    prepared = {**PREPARED, "pool_hash": pool_hash(pool)}
+    seed = draw_seed(SECRET, HEAD)
+    leaving = next(e for e in drawn if e.category == "technical")
+    right = replacement(seed, pool, set(), drawn, leaving.id)
+    wrong = next(e for e in pool if e not in drawn and e != right)
+    for replaced_by, ok in ((right, True), (wrong, False)):
+        p = Project()
+        p.state = liling_until("bids").state
+        p.version = liling_until("bids").version
+        p.state.draw = dict(prepared)
+        p.step("submission-closed", "operator-zz", DEADLINE)
+        for i, bidder in enumerate(BIDDERS):
+            p.step("bid-decrypted", "operator-zz", DEADLINE + timedelta(minutes=5), bidder=bidder,
+                   ciphertext_hash=f"{i + 1:064x}", plaintext_hash="0" * 64, price=PRICES[i])
+        p.step("experts-drawn", "operator-zz", DEADLINE + timedelta(minutes=10),
+               committee=[e.id for e in drawn], head_hash=HEAD, committee_hash=committee_hash(drawn))
+        p.step("expert-replaced", "operator-zz", DEADLINE + timedelta(minutes=15),
+               recused=leaving.id, replacement=replaced_by.id, ground="kinship")
+        p.state.stage = "awarded"  # the evaluation and award are tested elsewhere
+        disclose = lambda: p.step("draw-disclosed", "operator-zz", cst("2025-04-01T09:00:00"),  # noqa: E731
+                                  secret=SECRET.hex(), pool=[e.to_json() for e in pool],
+                                  exclusions=[])
+        if ok:
+            disclose()
+        else:
+            with pytest.raises(RuleRefused, match="the draw's next is"):
+                disclose()

@@ -25,7 +25,9 @@ from ..calendar import TradingCalendar, days_between, deadline_after, local_date
 from ..canonical import parse_money, parse_time
 from ..errors import NotPermitted, RuleRefused
 from ..rules import RuleBook
-from .expert_draw import DrawRecord, Expert, replay_draw, sealed_bids_digest
+from .expert_draw import (
+    DrawRecord, Expert, draw_seed, replacement, replay_draw, sealed_bids_digest,
+)
 
 STAGES = ("intake", "accepted", "refused", "announced", "failed", "closed", "opened",
           "reported", "publicity", "awarded", "contracted", "terminated", "archived")
@@ -68,6 +70,7 @@ class ProjectState:
     failed_decryption: dict[str, str] = field(default_factory=dict)  # bidder -> cause
     committee: list[str] = field(default_factory=list)
     drawn: list[str] = field(default_factory=list)  # the committee as drawn (before recusals)
+    replacements: list[tuple[str, str]] = field(default_factory=list)  # (recused, replacement)
     draw: dict = field(default_factory=dict)  # what the draw recorded, by hash
     scores: dict[tuple[str, str], Decimal] = field(default_factory=dict)  # (expert, bidder)
     rejected: dict[str, str] = field(default_factory=dict)  # bidder -> ground
@@ -450,14 +453,32 @@ class Procedure:
             self.require(False, "expert-draw", str(error))
         self.require(committee is None or [e.id for e in committee] == p.drawn, "expert-draw",
                      "the disclosed inputs draw another committee than the one recorded")
+        if committee is not None:
+            seed = draw_seed(bytes.fromhex(s.payload["secret"]), p.draw["head_hash"])
+            excluded, sitting = set(s.payload["exclusions"]), list(committee)
+            for out, new in p.replacements:
+                try:
+                    expected = replacement(seed, pool, excluded, sitting, out)
+                except ValueError as error:
+                    self.require(False, "recusal", str(error))
+                    break
+                self.require(expected.id == new, "recusal",
+                             f"{out} was replaced by {new}, but the draw's next is {expected.id}")
+                sitting = [expected if e.id == out else e for e in sitting] + \
+                    [e for e in sitting if e.id == out]  # the recused stays drawn: not again
         p.draw = {**p.draw, "disclosed": True}
 
     def replace_expert(self, p: ProjectState, s: Step) -> None:
+        """A member withdraws (回避) and the draw's next-ranked expert of the same category
+        replaces it; the disclosure after the award shows the replacement was that one."""
         self.role(s, "operator")
+        self.stage(p, s, "opened")
         out, new = s.payload["recused"], s.payload["replacement"]
-        self.require(out in p.committee and new not in p.committee, "recusal",
-                     f"{out} is not on the committee, or {new} is already")
-        p.committee[p.committee.index(out)] = new
+        self.require(out in p.committee and new not in p.committee
+                     and new not in p.drawn, "recusal",
+                     f"{out} is not on the committee, or {new} was drawn already")
+        p.committee = [new if m == out else m for m in p.committee]
+        p.replacements = p.replacements + [(out, new)]
 
     def score(self, p: ProjectState, s: Step) -> None:
         self.role(s, "expert")
