@@ -483,3 +483,50 @@ def test_a_recusal_must_be_replaced_by_the_draws_next_expert():
         else:
             with pytest.raises(RuleRefused, match="the draw's next is"):
                 disclose()
+
+
+def test_three_bids_are_enough_to_open():
+    p = liling_until("announced")
+    for bidder in BIDDERS[:3]:
+        p.step("bid-submitted", bidder, cst("2025-03-23T10:00:00"), bidder=bidder,
+               bid_hash="1" * 64)
+    p.step("submission-closed", "operator-zz", DEADLINE)
+    assert p.state.stage == "closed"
+
+
+def test_documents_available_five_days_at_the_boundary():
+    def announce(until: datetime) -> None:
+        p = Project()
+        p.step("intake", "tenderee-liling", cst("2025-03-01T09:00:00"), title="x",
+               category="construction", tenderee="tenderee-liling", control_price="1000000.00")
+        p.step("intake-accepted", "operator-zz", cst("2025-03-01T10:00:00"))
+        p.step("announced", "tenderee-liling", cst("2025-03-03T09:00:00"),
+               documents_from=t(cst("2025-03-03T09:00:00")), documents_until=t(until),
+               bid_deadline=t(DEADLINE))
+    announce(cst("2025-03-07T17:00:00"))  # 3–7 March: five days
+    with pytest.raises(RuleRefused, match="document-availability"):
+        announce(cst("2025-03-06T17:00:00"))
+
+
+def test_a_bid_is_withdrawn_only_before_the_deadline():
+    p = liling_until("bids")
+    with pytest.raises(RuleRefused, match="bid-change-before-deadline"):
+        p.step("bid-withdrawn", "bidder-2", DEADLINE, bidder="bidder-2")
+    p.step("bid-withdrawn", "bidder-2", DEADLINE - timedelta(microseconds=1), bidder="bidder-2")
+    assert "bidder-2" not in p.state.bids
+    assert [b for b, _ in p.procedure.refunds_due(p.state)] == ["bidder-2"]  # within 5 days
+
+
+@pytest.mark.parametrize("quotas, ok", [({"technical": 4, "economic": 1}, True),
+                                        ({"technical": 3, "economic": 1}, False),
+                                        ({"technical": 5, "economic": 1}, False),
+                                        ({"technical": 2, "economic": 1}, False)])
+def test_a_construction_committee_has_five_or_more_members_an_odd_number(quotas, ok):
+    p = liling_until("announced")
+    prepare = lambda: p.step("draw-prepared", "operator-zz", cst("2025-03-06T09:00:00"),  # noqa: E731
+                             **{**PREPARED, "quotas": quotas})
+    if ok:
+        prepare()
+    else:
+        with pytest.raises(RuleRefused, match="committee-size"):
+            prepare()
