@@ -159,6 +159,7 @@ EVENT_TYPES: dict[str, EventType] = {
         _t("project.bid-withdrawn/v1", "project", bidder=("id", R)),
         _t("project.submission-closed/v1", "project"),
         _t("project.checked-in/v1", "project", bidder=("id", R)),
+        _t("project.key-released/v1", "project", bidder=("id", R), key_hash=("hash", R)),
         _t("project.bid-decrypted/v1", "project", bidder=("id", R), ciphertext_hash=("hash", R),
            plaintext_hash=("hash", R), price=("money", R)),
         _t("project.decryption-failed/v1", "project", bidder=("id", R), cause=("cause", R),

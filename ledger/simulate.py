@@ -223,6 +223,9 @@ class Simulation:
         failed = bidders[-1] if rng.random() < 0.2 else None  # the bidder's own fault
         for b in bidders:
             yield at(opening - timedelta(minutes=3), b, "project.checked-in/v1", {"bidder": b.actor})
+            if b is not failed:  # the failing bidder never releases a working key
+                yield at(opening - timedelta(minutes=2), b, "project.key-released/v1",
+                         {"bidder": b.actor, "key_hash": _digest(stream, b.actor, "key")})
         for b in bidders:
             if b is failed:
                 yield at(opening, operator, "project.decryption-failed/v1", {

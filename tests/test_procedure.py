@@ -83,6 +83,8 @@ def liling_until(stage: str) -> Project:
         return p
     p.step("submission-closed", "operator-zz", DEADLINE)
     for i, bidder in enumerate(BIDDERS):
+        p.step("key-released", bidder, DEADLINE + timedelta(minutes=2), bidder=bidder,
+               key_hash=f"{i + 21:064x}")
         p.step("bid-decrypted", "operator-zz", DEADLINE + timedelta(minutes=5), bidder=bidder,
                ciphertext_hash=f"{i + 1:064x}", plaintext_hash=f"{i + 11:064x}", price=PRICES[i])
     p.step("experts-drawn", "operator-zz", DEADLINE + timedelta(minutes=10), **DRAW)
@@ -220,6 +222,11 @@ def test_a_decryption_failure_by_the_bidder_keeps_its_security():
     p.step("submission-closed", "operator-zz", DEADLINE)
     p.step("decryption-failed", "operator-zz", DEADLINE + timedelta(minutes=3),
            bidder="bidder-2", cause="bidder", reason="wrong key")
+    with pytest.raises(RuleRefused, match="released no key"):  # others' fault needs the key out
+        p.step("decryption-failed", "operator-zz", DEADLINE + timedelta(minutes=3),
+               bidder="bidder-3", cause="others", reason="platform copy damaged")
+    p.step("key-released", "bidder-3", DEADLINE + timedelta(minutes=2), bidder="bidder-3",
+           key_hash="3" * 64)
     p.step("decryption-failed", "operator-zz", DEADLINE + timedelta(minutes=3),
            bidder="bidder-3", cause="others", reason="platform copy damaged")
     assert [b for b, _ in p.procedure.refunds_due(p.state)] == ["bidder-3"]
@@ -283,6 +290,7 @@ CANDIDATES = [
     ("bid-withdrawn", "bidder-2", dict(bidder="bidder-2")),
     ("security-posted", "bidder-1", dict(bidder="bidder-1", amount="4000000.00", form="guarantee")),
     ("submission-closed", "operator-zz", {}),
+    *[("key-released", b, dict(bidder=b, key_hash=f"{i + 21:064x}")) for i, b in enumerate(BIDDERS)],
     *[("bid-decrypted", "operator-zz", dict(bidder=b, ciphertext_hash=f"{i + 1:064x}",
                                             plaintext_hash="0" * 64, price=PRICES[i]))
       for i, b in enumerate(BIDDERS)],
@@ -313,6 +321,7 @@ SCRIPT = [(_index("intake"), 0), (_index("intake-accepted"), 0), (_index("announ
           (_index("documents-issued"), 1), (_index("draw-prepared"), 2),
           *[(_index("bid-submitted", bidder=b), 4) for b in BIDDERS],
           (_index("security-posted"), 4), (_index("submission-closed"), 6),
+          *[(_index("key-released", bidder=b), 7) for b in BIDDERS],
           *[(_index("bid-decrypted", bidder=b), 7) for b in BIDDERS],
           (_index("experts-drawn", committee=DRAW["committee"]), 7),
           (_index("evaluation-reported", ranking=["bidder-1", "bidder-5"]), 7),
@@ -403,6 +412,8 @@ def test_a_draw_not_prepared_before_the_deadline_or_seeded_otherwise_is_refused(
         p.step("draw-prepared", "operator-zz", DEADLINE, **PREPARED)
     p.step("submission-closed", "operator-zz", DEADLINE)
     for i, bidder in enumerate(BIDDERS):
+        p.step("key-released", bidder, DEADLINE + timedelta(minutes=2), bidder=bidder,
+               key_hash=f"{i + 21:064x}")
         p.step("bid-decrypted", "operator-zz", DEADLINE + timedelta(minutes=5), bidder=bidder,
                ciphertext_hash=f"{i + 1:064x}", plaintext_hash=f"{i + 11:064x}", price=PRICES[i])
     with pytest.raises(RuleRefused, match="seed input"):
@@ -468,6 +479,8 @@ def test_a_recusal_must_be_replaced_by_the_draws_next_expert():
         p.state.draw = dict(prepared)
         p.step("submission-closed", "operator-zz", DEADLINE)
         for i, bidder in enumerate(BIDDERS):
+            p.step("key-released", bidder, DEADLINE + timedelta(minutes=2), bidder=bidder,
+                   key_hash=f"{i + 21:064x}")
             p.step("bid-decrypted", "operator-zz", DEADLINE + timedelta(minutes=5), bidder=bidder,
                    ciphertext_hash=f"{i + 1:064x}", plaintext_hash="0" * 64, price=PRICES[i])
         p.step("experts-drawn", "operator-zz", DEADLINE + timedelta(minutes=10),

@@ -86,6 +86,8 @@ class Tender:
         self.at(deadline, "operator-1", "submission-closed")
         for i, b in enumerate(self.bidders):
             self.at(deadline + timedelta(minutes=1), b.actor, "checked-in", bidder=b.actor)
+            self.at(deadline + timedelta(minutes=2), b.actor, "key-released", bidder=b.actor,
+                    key_hash=h(f"key {b.actor}"))
             self.at(deadline + timedelta(minutes=opening_minutes), "operator-1", "bid-decrypted",
                     bidder=b.actor, ciphertext_hash=h(f"sealed {b.actor}"),
                     plaintext_hash=h(f"plain {b.actor}"), price=prices[i])

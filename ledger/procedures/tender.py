@@ -66,6 +66,7 @@ class ProjectState:
     bids: dict[str, str] = field(default_factory=dict)  # bidder -> commitment (live bids)
     withdrawn: set[str] = field(default_factory=set)
     checked_in: set[str] = field(default_factory=set)
+    keys_released: set[str] = field(default_factory=set)
     prices: dict[str, Decimal] = field(default_factory=dict)  # decrypted at the opening
     failed_decryption: dict[str, str] = field(default_factory=dict)  # bidder -> cause
     committee: list[str] = field(default_factory=list)
@@ -144,6 +145,7 @@ class Procedure:
             "project.bid-withdrawn/v1": self.withdraw_bid,
             "project.submission-closed/v1": self.close_submission,
             "project.checked-in/v1": self.check_in,
+            "project.key-released/v1": self.release_key,
             "project.bid-decrypted/v1": self.decrypt_bid,
             "project.decryption-failed/v1": self.fail_decryption,
             "project.draw-prepared/v1": self.prepare_draw,
@@ -380,10 +382,23 @@ class Procedure:
         self.stage(p, s, "closed", "opened")
         p.checked_in.add(s.payload["bidder"])
 
+    def release_key(self, p: ProjectState, s: Step) -> None:
+        """At the no-meeting opening (不见面开标) each bidder releases its key online, after
+        the deadline: nobody can decrypt before (电子办法)."""
+        self.role(s, "bidder")
+        self.stage(p, s, "closed", "opened")
+        bidder = s.payload["bidder"]
+        self.require(bidder == s.actor and bidder in p.bids, "encrypted-bid",
+                     f"{s.actor} releases the key of its own sealed bid only")
+        p.keys_released.add(bidder)
+
     def decrypt_bid(self, p: ProjectState, s: Step) -> None:
         self.role(s, "operator")
         self.stage(p, s, "closed", "opened")
         bidder = s.payload["bidder"]
+        self.require(bidder in p.keys_released, "encrypted-bid",
+                     f"{bidder} has not released its key: nobody decrypts a bid but with its "
+                     "bidder's key")
         self.require(p.bids.get(bidder) == s.payload["ciphertext_hash"], "encrypted-bid",
                      "the decrypted file is not the one committed before the deadline")
         p.prices[bidder] = parse_money(s.payload["price"])
@@ -396,6 +411,8 @@ class Procedure:
         self.stage(p, s, "closed", "opened")
         bidder = s.payload["bidder"]
         self.require(bidder in p.bids, "encrypted-bid", f"{bidder} has no sealed bid")
+        self.require(s.payload["cause"] == "bidder" or bidder in p.keys_released, "encrypted-bid",
+                     f"{bidder} released no key: the failure is the bidder's")
         p.failed_decryption[bidder] = s.payload["cause"]
         if s.payload["cause"] == "others" and bidder in p.security:
             self._track(p, "withdrawal-refund", self._period("withdrawal-refund", s.at, p.kind),
