@@ -99,8 +99,10 @@ class Simulation:
 
     def cast(self) -> dict[str, list[ActorSigner]]:
         n = self.projects
+        # an expert pool of at most 200: its disclosure after the award (the whole pool, for
+        # the replay) stays well under the 64 KiB payload limit (about 1,000 experts)
         counts = {"tenderee": max(2, n // 4), "agent": 3, "bidder": max(12, n // 2),
-                  "expert": max(18, n // 5), "operator": 1}
+                  "expert": min(200, max(18, n // 5)), "operator": 1}
         return {role: [self._signer(f"{self.prefix}-{role}-{i:04d}") for i in range(count)]
                 for role, count in counts.items()}
 
