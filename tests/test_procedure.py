@@ -543,3 +543,70 @@ def test_a_construction_committee_has_five_or_more_members_an_odd_number(quotas,
     else:
         with pytest.raises(RuleRefused, match="committee-size"):
             prepare()
+
+
+def procurement_until_announced() -> Project:
+    p = Project()
+    p.step("intake", "tenderee-liling", cst("2025-04-01T09:00:00"), title="x",
+           category="procurement", tenderee="tenderee-liling", control_price="2380000.00")
+    p.step("intake-accepted", "operator-zz", cst("2025-04-01T10:00:00"))
+    p.step("announced", "tenderee-liling", cst("2025-04-02T09:00:00"),
+           documents_from=t(cst("2025-04-02T09:00:00")),
+           documents_until=t(cst("2025-04-16T17:00:00")),
+           bid_deadline=t(cst("2025-04-28T09:00:00")))
+    return p
+
+
+@pytest.mark.parametrize("quotas, ok", [({"technical": 2, "economic": 1}, True),
+                                        ({"technical": 1, "economic": 1}, False),
+                                        ({"technical": 3, "economic": 1}, False)])
+def test_a_procurement_panel_has_three_or_more_members_an_odd_number(quotas, ok):
+    p = procurement_until_announced()
+    prepare = lambda: p.step("draw-prepared", "operator-zz", cst("2025-04-03T09:00:00"),  # noqa: E731
+                             **{**PREPARED, "quotas": quotas})
+    if ok:
+        prepare()
+    else:
+        with pytest.raises(RuleRefused, match="panel-size-procurement"):
+            prepare()
+
+
+def test_an_objection_during_the_publicity_holds_the_award_until_answered():
+    p = liling_until("opened")
+    p.step("evaluation-reported", "expert-1", cst("2025-03-24T15:00:00"),
+           ranking=["bidder-1", "bidder-5", "bidder-3"], report_hash="e" * 64)
+    for expert in EXPERTS[1:]:
+        p.step("evaluation-report-signed", expert, cst("2025-03-24T15:30:00"), report_hash="e" * 64)
+    p.step("candidates-published", "tenderee-liling", cst("2025-03-25T09:00:00"),
+           until=t(cst("2025-03-28T09:00:00")))
+    p.step("publicity-objection-raised", "bidder-5", cst("2025-03-27T10:00:00"),
+           bidder="bidder-5", text_hash="7" * 64)
+    raised = p.version
+    with pytest.raises(RuleRefused, match="suspended"):
+        p.step("awarded", "tenderee-liling", cst("2025-03-28T09:00:00"), winner="bidder-1",
+               price="83760800.00")
+    p.step("objection-answered", "tenderee-liling", cst("2025-03-29T10:00:00"),
+           objection_version=raised, answer_hash="6" * 64)  # within 3 days
+    assert p.state.objections[raised].kept
+    p.step("awarded", "tenderee-liling", cst("2025-03-29T11:00:00"), winner="bidder-1",
+           price="83760800.00")
+    with pytest.raises(NotPermitted, match="publicity"):  # awarded: the publicity is over
+        p.step("publicity-objection-raised", "bidder-3", cst("2025-03-29T12:00:00"),
+               bidder="bidder-3", text_hash="5" * 64)
+
+
+def test_procurement_losers_are_refunded_within_five_working_days_of_the_award():
+    """政采条例 §33: award on Friday 25 April 2025; 5 working days: 27 April (a Sunday made a
+    working day), 28, 29, 30 April, then 6 May after the Labour Day holidays."""
+    p = procurement_until_announced()
+    for bidder in BIDDERS[:3]:
+        p.step("security-posted", bidder, cst("2025-04-20T10:00:00"), bidder=bidder,
+               amount="40000.00", form="guarantee")
+    state = p.state
+    state.stage, state.publicity_until = "publicity", cst("2025-04-25T09:00:00")
+    state.ranking, state.prices = ["bidder-1"], {"bidder-1": Decimal("1986000.00")}
+    p.step("awarded", "tenderee-liling", cst("2025-04-25T10:00:00"), winner="bidder-1",
+           price="1986000.00")
+    due = dict(p.procedure.refunds_due(p.state))
+    assert sorted(due) == ["bidder-2", "bidder-3"]
+    assert due["bidder-2"] == cst("2025-05-07T00:00:00")
