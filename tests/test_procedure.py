@@ -610,3 +610,24 @@ def test_procurement_losers_are_refunded_within_five_working_days_of_the_award()
     due = dict(p.procedure.refunds_due(p.state))
     assert sorted(due) == ["bidder-2", "bidder-3"]
     assert due["bidder-2"] == cst("2025-05-07T00:00:00")
+
+
+def test_a_failed_tender_is_tendered_again_and_the_first_rounds_security_is_owed_back():
+    p = liling_until("announced")
+    for bidder in BIDDERS[:2]:
+        p.step("security-posted", bidder, cst("2025-03-20T10:00:00"), bidder=bidder,
+               amount="800000.00", form="guarantee")
+        p.step("bid-submitted", bidder, cst("2025-03-23T10:00:00"), bidder=bidder,
+               bid_hash="1" * 64)
+    p.step("submission-closed", "operator-zz", DEADLINE)
+    assert p.state.stage == "failed"
+    second = cst("2025-04-24T09:30:00")
+    p.step("announced", "tenderee-liling", cst("2025-03-26T09:00:00"),
+           documents_from=t(cst("2025-03-26T09:00:00")),
+           documents_until=t(cst("2025-04-02T17:00:00")), bid_deadline=t(second))
+    assert p.state.stage == "announced" and p.state.bids == {} and p.state.bid_deadline == second
+    assert sorted(b for b, _ in p.procedure.refunds_due(p.state)) == ["bidder-1", "bidder-2"]
+    p.step("documents-issued", "tenderee-liling", cst("2025-03-26T09:05:00"), edition=1,
+           document_hash="b" * 64)
+    p.step("bid-submitted", "bidder-1", cst("2025-04-20T10:00:00"), bidder="bidder-1",
+           bid_hash="2" * 64)

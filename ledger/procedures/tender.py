@@ -242,8 +242,10 @@ class Procedure:
         p.stage = "refused"
 
     def announce(self, p: ProjectState, s: Step) -> None:
+        """The tender announcement; after a failed tender (流标), the re-tender's: a new round
+        whose securities from the failed one are owed back (法 §28; 条例 §44)."""
         self.role(s, "tenderee", "agent")
-        self.stage(p, s, "accepted")
+        self.stage(p, s, "accepted", "failed")
         documents_from = parse_time(s.payload["documents_from"])
         documents_until = parse_time(s.payload["documents_until"])
         deadline = parse_time(s.payload["bid_deadline"])
@@ -260,6 +262,9 @@ class Procedure:
         self.require(days_between(documents_from, deadline) >= self.rules["preparation-time"].value,
                      "preparation-time", f"the bid deadline {s.payload['bid_deadline']} is "
                      f"{days_between(documents_from, deadline)} days after the documents")
+        if p.stage == "failed":  # re-tender: the failed round's bids end (securities: owed)
+            p.bids, p.withdrawn, p.checked_in, p.keys_released = {}, set(), set(), set()
+            p.documents, p.obtained, p.draw = [], {}, {}
         p.documents_from, p.bid_deadline = documents_from, deadline
         p.stage = "announced"
 
@@ -374,6 +379,11 @@ class Procedure:
                      "submission closes at the bid deadline, not before")
         enough = len(p.bids) >= self.rules["minimum-bidders"].value
         p.stage = "closed" if enough else "failed"
+        if not enough:  # no opening: every security is owed back
+            for bidder in p.security:
+                if bidder not in p.refunded:
+                    self._track(p, "withdrawal-refund", self._period("withdrawal-refund", s.at,
+                                                                     p.kind), bidder)
 
     # --- the opening ----------------------------------------------------------------------
 
