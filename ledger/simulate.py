@@ -218,7 +218,10 @@ class Simulation:
                      {"bidder": latecomer.actor, "bid_hash": _digest(stream, latecomer.actor, "late")},
                      refused=True)
         yield at(deadline, operator, "project.submission-closed/v1", {})
-        if failing:
+        if failing:  # no opening: every security goes back, then the file is closed
+            for b in bidders:
+                yield at(deadline + timedelta(minutes=30), registrar, "project.security-refunded/v1",
+                         {"bidder": b.actor, "amount": format_money(security)})
             yield at(deadline + timedelta(hours=1), operator, "project.archived/v1", {})
             return
         opening = deadline + timedelta(minutes=5)
