@@ -227,6 +227,9 @@ def test_projections_rebuild_from_zero_identically_and_warn_only_on_colluders(tm
         for w in items:
             machines = {m for b in w.bidders for m in facts[b]["machines"]}
             assert machines == {"m-shared"}, (project, w)  # only the planted groups
+    from projections.reactions import Reactor
+
+    assert Reactor(ledger).due() == []  # the simulation leaves nothing owed
     ledger.close()
     assert json.dumps(sorted(warned))  # the project names serialise
 
