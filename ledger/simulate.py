@@ -147,7 +147,7 @@ class Simulation:
         obtainers = bidders + rng.sample([b for b in cast["bidder"] if b not in bidders],
                                          rng.randint(0, 3))
         colluders = bidders[:3] if len(bidders) >= 5 and rng.random() < 0.25 else []
-        t0 = EPOCH + timedelta(hours=6 * number + rng.randint(0, 5), minutes=rng.randint(0, 59))
+        t0 = self.start_of(number)
         day = timedelta(days=1)
         deadline = (t0 + 21 * day).replace(hour=1, minute=30, second=0, microsecond=0) + day
         sign = self._sign
@@ -291,22 +291,34 @@ class Simulation:
                          {"bidder": b.actor, "amount": format_money(security)})
         yield at(signed + 2 * day, operator, "project.archived/v1", {})
 
+    def start_of(self, number: int) -> datetime:
+        """When project `number` is taken in: one every six hours or so."""
+        return EPOCH + timedelta(hours=6 * number + number % 5, minutes=(number * 7919) % 60)
+
     def plan(self, registrar: ActorSigner) -> Iterator[Planned]:
-        """All planned actions in time order: registrations, then the projects, overlapping."""
+        """All planned actions in time order: registrations, then the projects, overlapping.
+        A project is planned only when its time comes, so memory holds the running ones."""
         cast = self.cast()
         yield from self.registrations(cast, registrar)
         queue: list = []
-        projects = [self.project(n, cast, registrar) for n in range(1, self.projects + 1)]
-        for i, project in enumerate(projects):
-            first = next(project, None)
-            if first is not None:
-                heapq.heappush(queue, (first.when, i, first))
-        while queue:
-            when, i, planned = heapq.heappop(queue)
+        running: dict[int, Iterator[Planned]] = {}
+        upcoming = 1
+        while True:
+            while upcoming <= self.projects and (not queue or self.start_of(upcoming) <= queue[0][0]):
+                running[upcoming] = self.project(upcoming, cast, registrar)
+                first = next(running[upcoming], None)
+                if first is not None:
+                    heapq.heappush(queue, (first.when, upcoming, first))
+                upcoming += 1
+            if not queue:
+                return
+            _, number, planned = heapq.heappop(queue)
             yield planned
-            following = next(projects[i], None)
-            if following is not None:
-                heapq.heappush(queue, (following.when, i, following))
+            following = next(running[number], None)
+            if following is None:
+                del running[number]
+            else:
+                heapq.heappush(queue, (following.when, number, following))
 
     def actions(self, registrar: ActorSigner) -> Iterator[tuple[SignedAction, bool]]:
         """(signed action, refused as planned) in time order, the clock set to each one's
