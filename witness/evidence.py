@@ -1,0 +1,54 @@
+"""The evidence a witness report is built from, and embedded in it: the project's events proved
+complete under a signed checkpoint (ledger/proofs.py), the log's key, and the names of the
+actors as registered (for display; the signatures and proofs are what is proved).
+
+A report is a pure function of this evidence: anyone can render it again and compare bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ledger.checkpoints import latest_checkpoint, log_verifier_key
+from ledger.errors import NotInLog
+from ledger.proofs import completeness_proof, log_identity
+
+EVIDENCE_FORMAT = "sunledger-report-evidence/v1"
+KINDS = ("opening", "evaluation", "full")
+
+
+def actor_names(recorder: Any, actors: set[str]) -> dict[str, dict]:
+    """{actor: {name, organisation, roles}} as each actor's registration states it."""
+    import orjson
+
+    from ledger.envelope import stream_uuid
+
+    names = {}
+    for actor in sorted(actors):
+        events = recorder.select_events(stream_uuid(f"actor:{actor}"), lte=1)
+        if events:
+            payload = orjson.loads(events[0].state)["payload"]
+            names[actor] = {"name": payload["name"], "organisation": payload["organisation"],
+                            "roles": sorted(payload["roles"])}
+    return names
+
+
+def gather_evidence(recorder: Any, project: str, kind: str, lang: str = "zh") -> dict:
+    """The evidence of a report on `project` at the latest checkpoint (which must cover the
+    project's events the report is about)."""
+    if kind not in KINDS:
+        raise ValueError(f"report kind {kind!r} is not one of {', '.join(KINDS)}")
+    last = latest_checkpoint(recorder)
+    if last is None:
+        raise NotInLog("no checkpoint covers the project yet; issue one first")
+    proof = completeness_proof(recorder, project, last[0])
+    events = [json.loads(e) for e in proof["events"]]
+    origin, public_key = log_identity(recorder)
+    actors = {e["actor"] for e in events} | {
+        v for e in events for k, v in e["payload"].items()
+        if k in ("bidder", "tenderee", "agent", "winner") and isinstance(v, str)}
+    actors |= {m for e in events for m in e["payload"].get("committee", [])}
+    return {"format": EVIDENCE_FORMAT, "kind": kind, "lang": lang, "project": project,
+            "log_key": log_verifier_key(origin, public_key), "completeness": proof,
+            "actors": actor_names(recorder, actors - {"ledger"})}

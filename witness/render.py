@@ -1,0 +1,93 @@
+"""Rendering a witness report: evidence → model → HTML → PDF/A-3b with the evidence attached.
+
+The output is byte-identical for the same evidence: the document's dates are the ledger time
+of the last event it covers, the PDF identifier is derived from the evidence, the fonts'
+subset tables take their timestamp from SOURCE_DATE_EPOCH, and WeasyPrint is pinned. A
+character that none of the report's fonts has is an error (`MissingGlyph`), never a blank box.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import html
+import io
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import jinja2
+import segno
+from fontTools.ttLib import TTCollection, TTFont
+from weasyprint import HTML, Attachment
+
+from ledger.canonical import canonical_json, parse_time
+
+from . import model
+
+TEMPLATES = Path(__file__).parent / "templates"
+ATTACHMENT_NAME = "sunledger-evidence.json"
+FONTS = ("Noto Serif CJK SC", "Noto Sans CJK SC", "Noto Sans Mono CJK SC")  # as the template
+_env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+
+
+class MissingGlyph(RuntimeError):
+    """The report would show characters no font of it can draw."""
+
+
+def html_of(evidence: dict) -> str:
+    m = model.build(evidence)
+    last = json.loads(evidence["completeness"]["events"][-1])
+    out = io.BytesIO()
+    segno.make(m.qr_payload, error="m").save(out, kind="svg", scale=4, border=1, xmldecl=False)
+    return _env.get_template("report.html").render(
+        m=m, qr=base64.b64encode(out.getvalue()).decode(),
+        created=last["ledger_time"][:19] + "Z")
+
+
+@functools.cache
+def _covered() -> frozenset[int]:
+    """Every code point the report's fonts have a glyph for."""
+    points: set[int] = set()
+    for family in FONTS:
+        found = subprocess.run(["fc-match", "-f", "%{file}|%{index}", f"{family}:lang=zh-cn"],
+                               capture_output=True, text=True, check=True).stdout
+        path, _, index = found.partition("|")
+        font = (TTCollection(path).fonts[int(index or 0)] if path.endswith((".ttc", ".otc"))
+                else TTFont(path))
+        points |= set(font.getBestCmap())
+    return frozenset(points)
+
+
+def check_glyphs(page_html: str) -> None:
+    text = html.unescape(re.sub(r"<style.*?</style>|<[^>]+>", " ", page_html, flags=re.S))
+    missing = sorted({c for c in text if not c.isspace() and ord(c) not in _covered()})
+    if missing:
+        raise MissingGlyph("no font of the report can draw: " + " ".join(
+            f"{c!r} U+{ord(c):04X}" for c in missing[:20]))
+
+
+def render(evidence: dict) -> bytes:
+    """The PDF of a report: deterministic for the same evidence."""
+    last = json.loads(evidence["completeness"]["events"][-1])
+    when = parse_time(last["ledger_time"]).replace(microsecond=0)
+    evidence_bytes = canonical_json(evidence)
+    identifier = hashlib.sha256(evidence_bytes).hexdigest()[:32].encode()
+    page = html_of(evidence)
+    check_glyphs(page)
+    previous = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(when.timestamp()))
+    try:
+        return HTML(string=page, base_url=str(TEMPLATES)).write_pdf(
+            pdf_variant="pdf/a-3b", pdf_identifier=identifier,
+            attachments=[Attachment(string=evidence_bytes.decode("utf-8"), name=ATTACHMENT_NAME,
+                                    description="the events, proofs and checkpoint of this report",
+                                    created=when, modified=when, relationship="Source")])
+    finally:
+        if previous is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = previous
