@@ -285,9 +285,11 @@ class Simulation:
         signed = until + 10 * day
         yield at(signed, tenderee, "project.contract-signed/v1",
                  {"winner": winner, "contract_hash": _digest(stream, "contract")})
-        for b in bidders:  # refunded by the ledger itself when due, as Xiangxi does
-            if b is not failed:
-                yield at(signed + day, registrar, "project.security-refunded/v1",
+        for b in bidders:  # refunded by the ledger itself when due, as Xiangxi does:
+            if b is not failed:  # procurement losers after the award, the others after the contract
+                refund_at = until + day if category == "procurement" and b.actor != winner \
+                    else signed + day
+                yield at(refund_at, registrar, "project.security-refunded/v1",
                          {"bidder": b.actor, "amount": format_money(security)})
         yield at(signed + 2 * day, operator, "project.archived/v1", {})
 

@@ -30,7 +30,9 @@ from . import model
 
 TEMPLATES = Path(__file__).parent / "templates"
 ATTACHMENT_NAME = "sunledger-evidence.json"
-FONTS = ("Noto Serif CJK SC", "Noto Sans CJK SC", "Noto Sans Mono CJK SC")  # as the template
+# as the template: one CJK family (its TrueType outlines subset fast; CFF ones such as Noto
+# CJK took 5 s a font), from Debian's fonts-wqy-zenhei
+FONTS = ("WenQuanYi Zen Hei", "WenQuanYi Zen Hei Mono")
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
 
 
