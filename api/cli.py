@@ -724,6 +724,66 @@ def check_dossier_command(path: Path, log_key: str) -> None:
 @cli.command()
 @store_option
 @key_option
+@click.option("--project", required=True, help="the project's id (or its stream name)")
+@click.option("--kind", type=click.Choice(["opening", "evaluation", "full"]), default="full",
+              show_default=True, help="开标 / 评标 / 全过程 witness report")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="the PDF to write")
+def report(store, ledger_key, project, kind, lang, out) -> None:
+    """Render a digital witness report (数字见证报告) as a verifiable PDF and record its issue."""
+    from witness.reports import issue_report
+
+    try:
+        pdf, issued = issue_report(_open_ledger(store, ledger_key), _project_stream(project),
+                                   kind, lang)
+    except LedgerError as error:
+        _fail(error)
+    out.write_bytes(pdf)
+    click.echo(f"wrote {out}: {issued['report_id']} ({len(pdf):,} bytes), SHA-256 "
+               f"{issued['pdf_hash']}, recorded on the ledger")
+
+
+@cli.command("verify-report")
+@click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--store", "store", default=None, help=STORE_HELP)
+@click.option("--bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="an evidence bundle instead of a store")
+@click.option("--log-key", help="the log's verifier key as published (default: the one the "
+              "store or bundle states)")
+def verify_report_command(pdf: Path, store: str | None, bundle: Path | None,
+                          log_key: str | None) -> None:
+    """Check a witness report PDF: its embedded evidence, that re-rendering it gives the same
+    bytes, and that the ledger recorded it as issued. Exit 0 when all hold, 1 when not."""
+    from ledger.notes import parse_verifier_key
+    from witness.reports import (
+        embedded_evidence, recorded_in_bundle, recorded_in_store, verify_report,
+    )
+
+    data = pdf.read_bytes()
+    try:
+        project = embedded_evidence(data)["project"]
+        recorded = None
+        if bundle is not None:
+            recorded = recorded_in_bundle(bundle, project)
+        elif store is not None:
+            recorded = recorded_in_store(_recorder(store), project)
+        check = verify_report(data, log=parse_verifier_key(log_key) if log_key else None,
+                              recorded_hashes=recorded)
+    except LedgerError as error:
+        click.echo(f"does not hold: {error.message}")
+        sys.exit(1)
+    click.echo(f"report {check.report_id or '?'} of {check.project or '?'}")
+    for line in check.holds:
+        click.echo(f"  holds: {line}")
+    for line in check.fails:
+        click.echo(f"  FAILS: {line}")
+    sys.exit(0 if check.ok else 1)
+
+
+@cli.command()
+@store_option
+@key_option
 def react(store: str, ledger_key: Path | None) -> None:
     """Record what the ledger does itself when it is due (close submission at the deadline,
     refund every security that is owed); run it every minute, or let a server do it."""

@@ -112,6 +112,9 @@ _RULES = (
          "the tenderee reports to the supervision body within 15 days of fixing the winner"),
     Rule("archive", 15, "years", "政采法 §42",
          "procurement files are kept for at least 15 years"),
+    Rule("witness-report", 1, "count", "Sunledger operating rule",
+         "a witness report covers events recorded before it; a sign-off names an issued "
+         "report by its hash"),
     # --- the platform's own bound (not a legal rule)
     Rule("refusal-records", 20, "count", "Sunledger operating rule",
          "at most 20 refused actions per actor, project and day are recorded; further "

@@ -198,7 +198,3 @@ def build(evidence: dict) -> ReportModel:
                                    "evidence_sha256": evidence_digest(evidence)},
                                   separators=(",", ":"))
     return model
-
-
-def reached(evidence_stage: str, kind: str) -> bool:
-    return evidence_stage in STAGES_FOR[kind]

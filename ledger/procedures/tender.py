@@ -81,6 +81,7 @@ class ProjectState:
     publicity_until: datetime | None = None
     published_at: datetime | None = None
     complaints: dict[int, str] = field(default_factory=dict)  # version filed -> status
+    reports: dict[str, dict] = field(default_factory=dict)  # report id -> what was issued
     winner: str | None = None
     award_price: Decimal | None = None
     refunded: set[str] = field(default_factory=set)
@@ -164,6 +165,8 @@ class Procedure:
             "project.awarded/v1": self.award,
             "project.contract-signed/v1": self.sign_contract,
             "project.security-refunded/v1": self.refund_security,
+            "project.report-issued/v1": self.issue_report,
+            "project.report-signed-off/v1": self.sign_off_report,
             "project.terminated/v1": self.terminate,
             "project.archived/v1": self.archive,
         }
@@ -661,6 +664,27 @@ class Procedure:
         """(bidder, due) of the refunds that are owed and not yet made."""
         return [(d.rule.split(":", 1)[1], d.due) for d in p.deadlines
                 if ":" in d.rule and d.met is None]
+
+    def issue_report(self, p: ProjectState, s: Step) -> None:
+        """A witness report (数字见证报告) was issued over versions up to `last_version`; a
+        newer one of the same kind supersedes the older, which stays on the record."""
+        self.role(s, "registrar", "operator")
+        self.require(s.payload["last_version"] < s.version, "witness-report",
+                     "a report covers events recorded before it")
+        for rid, report in p.reports.items():
+            if report["kind"] == s.payload["kind"] and "superseded_by" not in report:
+                p.reports[rid] = {**report, "superseded_by": s.payload["report_id"]}
+        p.reports[s.payload["report_id"]] = {"kind": s.payload["kind"],
+                                             "pdf_hash": s.payload["pdf_hash"],
+                                             "last_version": s.payload["last_version"]}
+
+    def sign_off_report(self, p: ProjectState, s: Step) -> None:
+        """The witness officer's signed sign-off of an issued report."""
+        self.role(s, "witness")
+        report = p.reports.get(s.payload["report_id"])
+        self.require(report is not None and report["pdf_hash"] == s.payload["pdf_hash"],
+                     "witness-report", "the sign-off is for a report that was not issued")
+        p.reports[s.payload["report_id"]] = {**report, "signed_off_by": s.actor}  # type: ignore[dict-item]
 
     def terminate(self, p: ProjectState, s: Step) -> None:
         self.role(s, "tenderee", "operator")

@@ -1,0 +1,147 @@
+"""Issuing and verifying witness reports.
+
+Issuing: the evidence is gathered at a checkpoint covering the project, the PDF is rendered in a
+worker process (never inside a request or an append), and the ledger records the issue
+(`project.report-issued/v1`: kind, report id, last version covered, PDF hash, evidence hash).
+
+Verifying a PDF (`verify_report`): its embedded evidence holds under the log key (every event
+proved complete under a signed checkpoint); rendering that evidence again gives the same
+bytes; and the PDF's hash is recorded on the ledger as an issued report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from ledger.canonical import canonical_json
+from ledger.client import ActorSigner
+from ledger.envelope import LEDGER_ACTOR
+from ledger.errors import BadNote, LedgerError
+from ledger.ledger import Ledger
+from ledger.notes import Verifier, parse_verifier_key
+from ledger.proofs import check_completeness
+
+from .evidence import gather_evidence
+from .model import STAGES_FOR, report_id
+from .render import ATTACHMENT_NAME, render
+
+
+class ReportNotReached(LedgerError):
+    code = "report-not-reached"
+    status = 409
+
+
+def render_in_worker(evidence: dict) -> bytes:
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        return pool.submit(render, evidence).result()
+
+
+def issue_report(ledger: Ledger, project: str, kind: str, lang: str = "zh", *,
+                 record: bool = True) -> tuple[bytes, dict]:
+    """Render the report of `project` and record its issue; return (PDF, the issue payload)."""
+    state = ledger.stream(project).state if ledger.stream(project) else None
+    if state is None or state.stage not in STAGES_FOR[kind]:
+        raise ReportNotReached(f"{project} has not reached the {kind} report "
+                               f"(stage {state.stage if state else 'none'})", project=project)
+    ledger.checkpoint()  # the evidence is proved under a checkpoint covering every event
+    evidence = gather_evidence(ledger.recorder, project, kind, lang)
+    pdf = render_in_worker(evidence)
+    last = json.loads(evidence["completeness"]["events"][-1])["version"]
+    payload = {"kind": kind, "report_id": report_id(evidence), "last_version": last,
+               "pdf_hash": hashlib.sha256(pdf).hexdigest(),
+               "evidence_hash": hashlib.sha256(canonical_json(evidence)).hexdigest()}
+    if record:
+        signer = ActorSigner(LEDGER_ACTOR, ledger.key)
+        ledger.submit(signer.sign(project, "project.report-issued/v1", payload,
+                                  expected_version=ledger.stream_version(project),
+                                  signed_at=ledger.clock.now()))
+    return pdf, payload
+
+
+def embedded_evidence(pdf: bytes) -> dict:
+    from pypdf import PdfReader
+
+    try:
+        attachments = PdfReader(io.BytesIO(pdf)).attachments
+    except Exception as error:  # pypdf raises many kinds on a damaged file
+        raise BadNote(f"not a readable PDF: {error}") from None
+    if ATTACHMENT_NAME not in attachments:
+        raise BadNote(f"the PDF carries no {ATTACHMENT_NAME}: not a Sunledger report")
+    try:
+        return json.loads(attachments[ATTACHMENT_NAME][0])
+    except ValueError:
+        raise BadNote("the embedded evidence is not JSON") from None
+
+
+@dataclass
+class ReportCheck:
+    report_id: str = ""
+    project: str = ""
+    events: int = 0
+    holds: list[str] = field(default_factory=list)
+    fails: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.fails
+
+
+def verify_report(pdf: bytes, *, log: Verifier | None = None,
+                  recorded_hashes: Iterable[str] | None = None) -> ReportCheck:
+    """Check a report PDF: its evidence, its bytes, and that it was recorded as issued."""
+    check = ReportCheck()
+    try:
+        evidence = embedded_evidence(pdf)
+        check.report_id, check.project = report_id(evidence), evidence["project"]
+        key = log or parse_verifier_key(evidence["log_key"])
+        if str(key) != evidence["log_key"]:
+            check.fails.append("the evidence names another log key than the one given")
+        events = check_completeness(evidence["completeness"], key)
+        check.events = len(events)
+        check.holds.append(f"the {len(events)} events are every event of {check.project} up "
+                           f"to the checkpoint of size {evidence['completeness']['tree_size']}, "
+                           "each hashed, linked and proved in the log")
+    except (BadNote, KeyError, TypeError) as error:
+        check.fails.append(f"the embedded evidence does not hold: {error}")
+        return check
+    if render(evidence) == pdf:
+        check.holds.append("rendering the evidence again gives these exact bytes")
+    else:
+        check.fails.append("rendering the evidence again gives other bytes: the PDF was changed")
+    digest = hashlib.sha256(pdf).hexdigest()
+    if recorded_hashes is None:
+        check.fails.append("no ledger given: whether this PDF was issued is not checked")
+    elif digest in set(recorded_hashes):
+        check.holds.append(f"the ledger records this PDF (SHA-256 {digest}) as issued")
+    else:
+        check.fails.append(f"the ledger records no report with this PDF's hash {digest}")
+    return check
+
+
+def recorded_report_hashes(events: Iterable[dict]) -> list[str]:
+    return [e["payload"]["pdf_hash"] for e in events if e["type"] == "project.report-issued/v1"]
+
+
+def recorded_in_store(recorder: Any, project: str) -> list[str]:
+    from projections.project_state import project_events
+
+    return recorded_report_hashes(project_events(recorder, project))
+
+
+def recorded_in_bundle(path: Path, project: str) -> list[str]:
+    from ledger.bundle import BundleSource
+
+    found = []
+    for rows, _ in BundleSource(path).jobs():
+        for row in rows:
+            if row[3] == "project.report-issued/v1":
+                event = json.loads(row[4])
+                if event["stream"] == project:
+                    found.append(event["payload"]["pdf_hash"])
+    return found
