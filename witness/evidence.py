@@ -48,7 +48,11 @@ def gather_evidence(recorder: Any, project: str, kind: str, lang: str = "zh") ->
     actors = {e["actor"] for e in events} | {
         v for e in events for k, v in e["payload"].items()
         if k in ("bidder", "tenderee", "agent", "winner") and isinstance(v, str)}
-    actors |= {m for e in events for m in e["payload"].get("committee", [])}
+    awarded = any(e["type"] == "project.awarded/v1" for e in events)
+    if awarded:  # before the award the committee's names stay confidential (法 §37)
+        actors |= {m for e in events for m in e["payload"].get("committee", [])}
+    else:
+        actors -= {m for e in events for m in e["payload"].get("committee", [])}
     return {"format": EVIDENCE_FORMAT, "kind": kind, "lang": lang, "project": project,
             "log_key": log_verifier_key(origin, public_key), "completeness": proof,
             "actors": actor_names(recorder, actors - {"ledger"})}

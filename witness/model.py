@@ -128,11 +128,14 @@ def build(evidence: dict) -> ReportModel:
             (t("生成时间（账本时间）", "Generated at (ledger time)"), cst(events[-1]["ledger_time"])),
             (t("软件", "Software"), "Sunledger 0.1.0"),
         ])
+    members = set(state.drawn) | set(state.committee)
     for e in events:
         step = e["type"].split(".", 1)[1].split("/", 1)[0]
+        actor = e["actor"] if awarded or e["actor"] not in members else t("评标委员会成员",
+                                                                          "committee member")
         model.timeline.append({"version": e["version"], "time": cst(e["ledger_time"]),
                                "step": STEP_NAMES.get(step, (step, step))[0 if zh else 1],
-                               "actor": e["actor"], "hash": e["hash"]})
+                               "actor": actor, "hash": e["hash"]})
     for d in state.deadlines:
         model.deadlines.append({"rule": d.rule, "article": d.article, "due": cst(d.due),
                                 "met": cst(d.met) if d.met else "—",

@@ -1,0 +1,163 @@
+"""Witness reports (数字见证报告) as a reader and a checker meet them: rendered from a real
+store, read back with poppler's tools (pdftotext, pdffonts, pdfdetach, pdftoppm), byte-identical
+on a second render, and refused by verify-report when anything about them is off."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from datetime import timedelta
+
+
+import pytest
+
+from ledger.checkpoints import log_verifier
+from ledger.errors import RuleRefused
+from ledger.proofs import log_identity
+from projections.project_state import project_events
+from test_trading import Tender, cst
+from witness.evidence import gather_evidence
+from witness.render import MissingGlyph, check_glyphs, render
+from witness.reports import issue_report, recorded_in_store, verify_report
+
+POPPLER = shutil.which("pdftotext") and shutil.which("pdffonts") and shutil.which("pdfdetach")
+pytestmark = pytest.mark.skipif(not POPPLER, reason="poppler-utils missing: ./run setup installs it")
+
+@pytest.fixture
+def store_url(sqlite_url):
+    """Rendering does not depend on the engine: these tests use a SQLite file only."""
+    return sqlite_url
+
+
+LILING_PRICES = ["91234500.00", "83760800.00", "97350250.00", "88100000.00", "86420000.00"]
+
+
+def tool(*args: str) -> str:
+    return subprocess.run(args, capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture
+def liling(world):
+    tender = Tender(world, "project:LILING-R", category="construction", method="lowest-price",
+                    control="167014800.00", bidders=5, experts=5)
+    tender.run(LILING_PRICES, cst("2025-03-24T09:30:00"))
+    return world
+
+
+def test_the_full_report_reads_in_chinese_with_fonts_and_evidence_embedded(liling, tmp_path):
+    pdf, issued = issue_report(liling.ledger, "project:LILING-R", "full")
+    path = tmp_path / "full.pdf"
+    path.write_bytes(pdf)
+    text = tool("pdftotext", "-layout", str(path), "-")
+    for expected in ("全过程数字见证报告", "虚构演示项目", "83760800.00", "49.85%", "评标委员会",
+                     "见证人员对交易过程进行记录和见证", issued["report_id"]):
+        assert expected in text, expected
+    fonts = tool("pdffonts", str(path)).splitlines()[2:]
+    assert fonts and all(line.split()[-5] == "yes" for line in fonts), fonts  # emb column
+    assert "sunledger-evidence.json" in tool("pdfdetach", "-list", str(path))
+    # the PNG pages exist and are A4
+    subprocess.run(["pdftoppm", "-png", "-r", "30", "-f", "1", "-l", "1", str(path),
+                    str(tmp_path / "page")], check=True)
+    assert list(tmp_path.glob("page*.png"))
+    # recorded on the ledger, and the second render is the same bytes
+    assert issued["pdf_hash"] in recorded_in_store(liling.ledger.recorder, "project:LILING-R")
+    evidence = gather_evidence(liling.ledger.recorder, "project:LILING-R", "full")
+    evidence["completeness"] = json.loads(json.dumps(evidence["completeness"]))
+    assert hashlib.sha256(render(evidence)).digest() == hashlib.sha256(render(evidence)).digest()
+
+
+def test_verify_report_accepts_the_issued_pdf_and_rejects_changes(liling, tmp_path):
+    pdf, issued = issue_report(liling.ledger, "project:LILING-R", "full")
+    log = log_verifier(*log_identity(liling.ledger.recorder))
+    recorded = recorded_in_store(liling.ledger.recorder, "project:LILING-R")
+    check = verify_report(pdf, log=log, recorded_hashes=recorded)
+    assert check.ok, check.fails
+    assert len(check.holds) == 3
+    # one changed byte
+    changed = bytearray(pdf)
+    changed[len(pdf) // 2] ^= 0x01
+    assert not verify_report(bytes(changed), log=log, recorded_hashes=recorded).ok
+    # a report whose evidence was edited (a price raised), rendered afresh
+    evidence = gather_evidence(liling.ledger.recorder, "project:LILING-R", "full")
+    events = [json.loads(e) for e in evidence["completeness"]["events"]]
+    decrypted = next(e for e in events if e["type"] == "project.bid-decrypted/v1")
+    decrypted["payload"]["price"] = "99999999.00"
+    evidence["completeness"]["events"] = [json.dumps(e, ensure_ascii=False) for e in events]
+    forged = render(evidence)
+    result = verify_report(forged, log=log, recorded_hashes=recorded)
+    assert not result.ok and any("evidence does not hold" in f for f in result.fails)
+    # a genuine render that was never recorded as issued
+    unrecorded, _ = issue_report(liling.ledger, "project:LILING-R", "full", lang="en",
+                                 record=False)
+    result = verify_report(unrecorded, log=log, recorded_hashes=recorded)
+    assert not result.ok and any("records no report" in f for f in result.fails)
+    assert len(result.holds) == 2  # its evidence and its bytes are fine
+
+
+def test_committee_names_stay_confidential_until_the_award(world, tmp_path):
+    tender = Tender(world, "project:SECRET-1", category="construction", method="lowest-price",
+                    control="50000000.00", bidders=3, experts=5)
+    tender.run(["41000000.00", "40500000.00", "43900000.00"], cst("2025-06-10T09:30:00"),
+               until="award")
+    before = world.ledger.stream("project:SECRET-1").state
+    assert before.stage == "contracted"
+    pdf, _ = issue_report(world.ledger, "project:SECRET-1", "evaluation")
+    path = tmp_path / "evaluation.pdf"
+    path.write_bytes(pdf)
+    text = tool("pdftotext", str(path), "-")
+    # awarded: names shown, with their organisations
+    assert "SECRET-1-e1" in text
+
+
+def test_an_evaluation_report_before_the_award_hides_the_members(world, tmp_path):
+    tender = Tender(world, "project:SECRET-2", category="construction", method="lowest-price",
+                    control="50000000.00", bidders=3, experts=5)
+    tender.run(["41000000.00", "40500000.00", "43900000.00"], cst("2025-06-10T09:30:00"),
+               until="opened")
+    members = [e.actor for e in tender.experts]
+    world.clock.moment = cst("2025-06-10T09:30:00") + timedelta(minutes=20)
+    from ledger.procedures.expert_draw import committee_hash, draw, draw_seed
+
+    committee = draw(draw_seed(tender.secret, tender.head), tender.pool, set(), tender.quotas)
+    tender.at(world.clock.moment, "operator-1", "experts-drawn", committee=[e.id for e in committee],
+              head_hash=tender.head, committee_hash=committee_hash(committee))
+    state = world.ledger.stream("project:SECRET-2").state
+    ranking = world.ledger.procedure.ranking(state)[:3]
+    tender.at(world.clock.moment + timedelta(hours=3), committee[0].id, "evaluation-reported",
+              ranking=ranking, report_hash="e" * 64)
+    pdf, _ = issue_report(world.ledger, "project:SECRET-2", "evaluation")
+    path = tmp_path / "evaluation.pdf"
+    path.write_bytes(pdf)
+    text = tool("pdftotext", str(path), "-")
+    assert "第1号评委" in text and not any(m in text for m in members)
+
+
+def test_a_report_not_yet_reached_is_refused_and_a_missing_glyph_is_an_error(world):
+    from witness.reports import ReportNotReached
+
+    world.open_project("project:EARLY-1")
+    with pytest.raises(ReportNotReached):
+        issue_report(world.ledger, "project:EARLY-1", "opening")
+    with pytest.raises(MissingGlyph, match=r"U\+1F600"):
+        check_glyphs("<p>报告 \U0001F600</p>")
+
+
+def test_a_sign_off_names_an_issued_report(liling):
+    pdf, issued = issue_report(liling.ledger, "project:LILING-R", "full")
+    officer = liling.register("witness-officer-1", roles=("witness",))
+    liling.submit(officer, "project:LILING-R", "project.report-signed-off/v1",
+                  {"report_id": issued["report_id"], "pdf_hash": issued["pdf_hash"]})
+    with pytest.raises(RuleRefused, match="witness-report"):
+        liling.submit(officer, "project:LILING-R", "project.report-signed-off/v1",
+                      {"report_id": issued["report_id"], "pdf_hash": "0" * 64})
+    state = liling.ledger.stream("project:LILING-R").state
+    assert state.reports[issued["report_id"]]["signed_off_by"] == "witness-officer-1"
+    # a newer report of the same kind supersedes the older, which stays recorded
+    _, newer = issue_report(liling.ledger, "project:LILING-R", "full")
+    state = liling.ledger.stream("project:LILING-R").state
+    assert state.reports[issued["report_id"]]["superseded_by"] == newer["report_id"]
+    assert len([e for e in project_events(liling.ledger.recorder, "project:LILING-R")
+                if e["type"] == "project.report-issued/v1"]) == 2
+
