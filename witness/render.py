@@ -31,7 +31,8 @@ from . import model
 TEMPLATES = Path(__file__).parent / "templates"
 ATTACHMENT_NAME = "sunledger-evidence.json"
 # as the template: one CJK family (its TrueType outlines subset fast; CFF ones such as Noto
-# CJK took 5 s a font), from Debian's fonts-wqy-zenhei
+# CJK took 5 s a font), from Debian's fonts-wqy-zenhei; WeasyPrint subsets them with
+# HarfBuzz (Debian's libharfbuzz-subset0), which ./run installs
 FONTS = ("WenQuanYi Zen Hei", "WenQuanYi Zen Hei Mono")
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
 
