@@ -782,6 +782,28 @@ def verify_report_command(pdf: Path, store: str | None, bundle: Path | None,
 
 
 @cli.command()
+@click.option("--store", "store", default=None,
+              help="where to run it (default: a new SQLite file in --out)")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-output"),
+              show_default=True, help="where the store, the witness and the reports go")
+def demo(store: str | None, out: Path) -> None:
+    """Run a complete, realistic project (醴陵棚户区改造二期) through the real procedure, and
+    show what happened, the verification, the latest checkpoint and the witness reports."""
+    from api.demo import Demo
+
+    if store is None:
+        db = out / "ledger.db"
+        for old in (db, db.with_name("ledger.db.ledger-key")):
+            old.unlink(missing_ok=True)
+        store = f"sqlite:{db}"
+    try:
+        code = Demo(store, out, click.echo).run()
+    except LedgerError as error:
+        _fail(error)
+    sys.exit(code)
+
+
+@cli.command()
 @store_option
 @key_option
 def react(store: str, ledger_key: Path | None) -> None:
