@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -247,3 +248,16 @@ def test_a_witness_refuses_a_log_that_rewrote_what_it_cosigned(tmp_path):
     assert state.read_text() == before
     report = json.loads(sunledger("verify", "--store", url, "--json", check=1).stdout)
     assert {f["kind"] for f in report["findings"]} == {"checkpoint_mismatch", "cosignature_invalid"}
+
+
+def test_the_demo_runs_a_whole_project_and_verifies_its_reports(tmp_path):
+    if not shutil.which("fc-list"):
+        pytest.skip("fontconfig missing: ./run setup installs the report fonts")
+    done = sunledger("demo", "--out", str(tmp_path / "demo"))
+    out = done.stdout
+    for expected in ("refused and recorded: bidder-12 one second late", "savings rate: 49.85%",
+                     "warning (条例 §40(一))", "verification: INTACT",
+                     "latest cosigned by jgj.example/witness"):
+        assert expected in out, expected
+    pdfs = sorted((tmp_path / "demo").glob("*.pdf"))
+    assert len(pdfs) == 4 and out.count(": verified") == 4
