@@ -744,6 +744,26 @@ def report(store, ledger_key, project, kind, lang, out) -> None:
                f"{issued['pdf_hash']}, recorded on the ledger")
 
 
+@cli.command()
+@store_option
+@key_option
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="where the PDFs go")
+def reports(store, ledger_key, out) -> None:
+    """Issue every witness report that is due: each project that reached a milestone and has
+    no report of that kind yet (run it every few minutes, or let a server do it)."""
+    from witness.reports import Reporter
+
+    try:
+        written = Reporter(_open_ledger(store, ledger_key), out).run()
+    except LedgerError as error:
+        _fail(error)
+    for path in written:
+        click.echo(f"wrote {path}")
+    if not written:
+        click.echo("no report is due")
+
+
 @cli.command("verify-report")
 @click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--store", "store", default=None, help=STORE_HELP)

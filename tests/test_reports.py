@@ -161,3 +161,13 @@ def test_a_sign_off_names_an_issued_report(liling):
     assert len([e for e in project_events(liling.ledger.recorder, "project:LILING-R")
                 if e["type"] == "project.report-issued/v1"]) == 2
 
+
+
+def test_the_reporter_issues_each_report_when_its_milestone_is_reached(liling, tmp_path):
+    from witness.reports import Reporter
+
+    reporter = Reporter(liling.ledger, tmp_path / "reports")
+    assert sorted(kind for _, kind in reporter.due()) == ["evaluation", "full", "opening"]
+    written = reporter.run()
+    assert len(written) == 3 and all(p.stat().st_size > 10_000 for p in written)
+    assert Reporter(liling.ledger, tmp_path / "reports").due() == []  # issued once

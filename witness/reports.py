@@ -145,3 +145,37 @@ def recorded_in_bundle(path: Path, project: str) -> list[str]:
                 if event["stream"] == project:
                     found.append(event["payload"]["pdf_hash"])
     return found
+
+
+class Reporter:
+    """A follower of the log that issues each report when its project reaches the milestone
+    (开标 after the opening, 评标 after the evaluation, 全过程 at the end) and none of that
+    kind was issued; the PDFs are rendered in a worker process and written to `out`."""
+
+    def __init__(self, ledger: Ledger, out: Path, lang: str = "zh"):
+        from projections.follower import Follower
+        from projections.project_state import ProjectStates
+
+        self.ledger, self.out, self.lang = ledger, out, lang
+        self.projects = ProjectStates()
+        self.follower = Follower(ledger.recorder, self.projects)
+
+    def due(self) -> list[tuple[str, str]]:
+        self.follower.follow()
+        found = []
+        for stream, state in sorted(self.projects.states.items()):
+            issued = {r["kind"] for r in state.reports.values()}
+            for kind in ("opening", "evaluation", "full"):
+                if state.stage in STAGES_FOR[kind] and kind not in issued:
+                    found.append((stream, kind))
+        return found
+
+    def run(self) -> list[Path]:
+        written = []
+        self.out.mkdir(parents=True, exist_ok=True)
+        for stream, kind in self.due():
+            pdf, issued = issue_report(self.ledger, stream, kind, self.lang)
+            path = self.out / f"{issued['report_id']}.pdf"
+            path.write_bytes(pdf)
+            written.append(path)
+        return written
