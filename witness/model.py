@@ -129,13 +129,26 @@ def build(evidence: dict) -> ReportModel:
             (t("软件", "Software"), "Sunledger 0.1.0"),
         ])
     members = set(state.drawn) | set(state.committee)
+    # a bid replaced before the deadline is superseded: the timeline shows each bidder's last
+    # submission with how many there were (the attached evidence holds every one)
+    submissions: dict[str, list[dict]] = {}
     for e in events:
+        if e["type"] == "project.bid-submitted/v1":
+            submissions.setdefault(e["payload"]["bidder"], []).append(e)
+    superseded = {id(e) for runs in submissions.values() for e in runs[:-1]}
+    for e in events:
+        if id(e) in superseded:
+            continue
         step = e["type"].split(".", 1)[1].split("/", 1)[0]
         actor = e["actor"] if awarded or e["actor"] not in members else t("评标委员会成员",
                                                                           "committee member")
+        label = STEP_NAMES.get(step, (step, step))[0 if zh else 1]
+        count = len(submissions.get(e["payload"].get("bidder", ""), ())) \
+            if e["type"] == "project.bid-submitted/v1" else 1
+        if count > 1:
+            label += t(f"（共{count}次，以此为准）", f" (last of {count})")
         model.timeline.append({"version": e["version"], "time": cst(e["ledger_time"]),
-                               "step": STEP_NAMES.get(step, (step, step))[0 if zh else 1],
-                               "actor": actor, "hash": e["hash"]})
+                               "step": label, "actor": actor, "hash": e["hash"]})
     for d in state.deadlines:
         model.deadlines.append({"rule": d.rule, "article": d.article, "due": cst(d.due),
                                 "met": cst(d.met) if d.met else "—",
