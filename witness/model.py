@@ -55,6 +55,18 @@ STEP_NAMES = {
     "security-refunded": ("退还保证金", "security refunded"), "terminated": ("终止", "terminated"),
     "archived": ("归档", "archived"),
 }
+RULE_NAMES = {  # the rules a report's deadline table shows, by id (ledger/rules.py)
+    "objection-answer": ("异议答复（3日内）", "objection answered"),
+    "publicity-start": ("公示候选人（3日内）", "candidates published"),
+    "publicity-objection-answer": ("公示期异议答复", "objection to candidates answered"),
+    "complaint-acceptance": ("投诉受理（3个工作日）", "complaint accepted"),
+    "complaint-decision": ("投诉处理（30个工作日）", "complaint decided"),
+    "contract": ("签订合同（30日内）", "contract signed"),
+    "report-to-supervision": ("向监督部门提交报告（15日内）", "report to the supervision body"),
+    "security-refund": ("退还投标保证金（合同签订后5日内）", "security refunded"),
+    "security-refund-procurement": ("退还保证金（中标通知后5个工作日）", "security refunded"),
+    "withdrawal-refund": ("退还保证金（5日内）", "security refunded"),
+}
 STAGES_FOR = {"opening": ("opened", "reported", "publicity", "awarded", "contracted", "archived"),
               "evaluation": ("reported", "publicity", "awarded", "contracted", "archived"),
               "full": ("contracted", "archived", "terminated", "failed")}
@@ -150,7 +162,10 @@ def build(evidence: dict) -> ReportModel:
         model.timeline.append({"version": e["version"], "time": cst(e["ledger_time"]),
                                "step": label, "actor": actor, "hash": e["hash"]})
     for d in state.deadlines:
-        model.deadlines.append({"rule": d.rule, "article": d.article, "due": cst(d.due),
+        rule, _, subject = d.rule.partition(":")
+        name = RULE_NAMES.get(rule, (rule, rule))[0 if zh else 1]
+        model.deadlines.append({"rule": f"{name} {subject}".strip(), "article": d.article,
+                                "due": cst(d.due),
                                 "met": cst(d.met) if d.met else "—",
                                 "kept": {True: t("是", "yes"), False: t("否", "no"),
                                          None: t("未到", "open")}[d.kept]})

@@ -642,8 +642,8 @@ class Procedure:
         self._meet(p, "contract", s.at)
         p.stage = "contracted"
         for bidder in p.security:
-            if bidder not in p.refunded and not any(
-                    d.rule.endswith(f":{bidder}") for d in p.deadlines):
+            if bidder not in p.refunded and p.failed_decryption.get(bidder) != "bidder" \
+                    and not any(d.rule.endswith(f":{bidder}") for d in p.deadlines):
                 due = self._period("security-refund", s.at, "construction")
                 p.deadlines.append(Deadline(f"security-refund:{bidder}",
                                             self.rules["security-refund"].article, due))
