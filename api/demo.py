@@ -109,7 +109,7 @@ class Demo:
         deadline, t, a, o = cst("2025-03-24T09:30:00"), "tenderee-liling", "agent-zz", "operator-zz"
         self.act(cst("2025-03-01T10:00:00"), t, "intake", title="醴陵市棚户区改造二期工程（演示）",
                  category="construction", tenderee=t, agent=a, control_price="167014800.00",
-                 method="lowest-price")
+                 method="lowest-price", section="第二标段", supervisor="醴陵市住房和城乡建设局（虚构）")
         self.act(cst("2025-03-01T15:00:00"), o, "intake-accepted")
         self.act(cst("2025-03-03T09:00:00"), a, "announced", documents_from=format_time(cst("2025-03-03T09:00:00")),
                  documents_until=format_time(cst("2025-03-10T17:00:00")), bid_deadline=format_time(deadline))

@@ -138,7 +138,8 @@ EVENT_TYPES: dict[str, EventType] = {
            public_key=("public_key", R), not_after=("time", O)),
         # --- trading projects: one type per step of the procedure (procedures/tender.py)
         _t("project.intake/v1", "project", True, title=("text", R), category=("category", R),
-           tenderee=("id", R), agent=("id", O), control_price=("money", O), method=("method", O)),
+           tenderee=("id", R), agent=("id", O), control_price=("money", O), method=("method", O),
+           section=("name", O), supervisor=("name", O)),
         _t("project.intake-accepted/v1", "project"),
         _t("project.intake-refused/v1", "project", reason=("text", R)),
         _t("project.announced/v1", "project", documents_from=("time", R),

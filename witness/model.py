@@ -94,6 +94,10 @@ class ReportModel:
     committee: list[dict] = field(default_factory=list)
     committee_note: str = ""
     evaluation: list[dict] = field(default_factory=list)
+    recusals: list[dict] = field(default_factory=list)
+    rejections: list[dict] = field(default_factory=list)
+    dissent: list[dict] = field(default_factory=list)
+    disputes: list[dict] = field(default_factory=list)
     outcome: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[dict] = field(default_factory=list)
     integrity: list[tuple[str, str]] = field(default_factory=list)
@@ -131,10 +135,15 @@ def build(evidence: dict) -> ReportModel:
         identity=[
             (t("报告编号", "Report number"), report_id(evidence)),
             (t("项目", "Project"), f"{intake['title']}（{evidence['project']}）"),
+            (t("标段", "Section"), intake.get("section", "—")),
             (t("类别", "Category"), intake["category"]),
             (t("招标人", "Tenderee"), who(intake["tenderee"])),
             (t("代理机构", "Agent"), who(intake["agent"]) if intake.get("agent") else "—"),
+            (t("行政监督部门", "Supervision body"), intake.get("supervisor", "—")),
             (t("评标办法", "Evaluation method"), state.method),
+            (t("见证人员", "Witness officers"), ", ".join(sorted(
+                {who(e["actor"]) for e in events if e["type"] == "project.report-signed-off/v1"}))
+             or t("（签认后列出）", "(listed once they sign off)")),
             (t("最高投标限价", "Control price"),
              f"{state.estimated_price} 元" if state.estimated_price else "—"),
             (t("生成时间（账本时间）", "Generated at (ledger time)"), cst(events[-1]["ledger_time"])),
@@ -177,6 +186,7 @@ def build(evidence: dict) -> ReportModel:
         model.bidders.append({
             "bidder": who(bidder), "obtained": t("是", "yes") if bidder in state.obtained else "—",
             "submitted": cst(bid["ledger_time"]) if bid else "—",
+            "checked_in": t("是", "yes") if bidder in state.checked_in else "—",
             "bid_hash": bid["payload"]["bid_hash"] if bid else "—",
             "security": str(state.security.get(bidder, "—")),
             "opening": (str(state.prices[bidder]) if bidder in state.prices else
@@ -196,8 +206,41 @@ def build(evidence: dict) -> ReportModel:
             f"{state.draw.get('secret_commitment', '—')}); "
             + ("disclosed and replayed." if state.draw.get("disclosed") else
                "names confidential until the award."))
-        model.evaluation = [{"rank": i, "bidder": who(b), "price": str(state.prices.get(b, "—"))}
+        drawn_at = next((e for e in events if e["type"] == "project.experts-drawn/v1"), None)
+        if drawn_at is not None:
+            quotas = state.draw.get("quotas", {})
+            model.committee_note += t(
+                f" 抽取时间 {cst(drawn_at['ledger_time'])}；构成 "
+                + "、".join(f"{k} {v} 人" for k, v in sorted(quotas.items())) + "（不少于5人且为单数，专家占三分之二以上）。",
+                f" Drawn at {cst(drawn_at['ledger_time'])}; composition "
+                + ", ".join(f"{k} {v}" for k, v in sorted(quotas.items())) + " (5 or more, odd, at least two thirds experts).")
+        for e in events:
+            if e["type"] == "project.expert-replaced/v1":
+                place = state.drawn.index(e["payload"]["recused"]) + 1 if e["payload"]["recused"] in state.drawn else "?"
+                model.recusals.append({"time": cst(e["ledger_time"]), "place": place,
+                                       "ground": e["payload"]["ground"]})
+        scores: dict[str, list[Decimal]] = {}
+        for (_, bidder), value in state.scores.items():
+            scores.setdefault(bidder, []).append(value)
+        model.evaluation = [{"rank": i, "bidder": who(b), "price": str(state.prices.get(b, "—")),
+                             "score": (str((sum(scores[b]) / len(scores[b])).quantize(Decimal("0.01")))
+                                       if b in scores else "—")}
                             for i, b in enumerate(state.ranking, 1)]
+        model.rejections = [{"bidder": who(b), "ground": ground} for b, ground in sorted(state.rejected.items())]
+        model.dissent = [{"member": who(e["actor"]) if awarded else t("评委", "a member"),
+                          "text": e["payload"]["dissent"]} for e in events
+                         if e["type"] in ("project.evaluation-reported/v1",
+                                          "project.evaluation-report-signed/v1")
+                         and e["payload"].get("dissent")]
+    disputes = {"project.objection-raised/v1": t("对招标文件的异议", "objection to the documents"),
+                "project.objection-answered/v1": t("异议答复", "answer to an objection"),
+                "project.publicity-objection-raised/v1": t("公示期异议", "objection to the candidates"),
+                "project.complaint-filed/v1": t("投诉", "complaint"),
+                "project.complaint-accepted/v1": t("投诉受理", "complaint accepted"),
+                "project.complaint-decided/v1": t("投诉处理决定", "complaint decided")}
+    model.disputes = [{"version": e["version"], "time": cst(e["ledger_time"]), "what": disputes[e["type"]],
+                       "by": who(e["actor"]), "detail": e["payload"].get("decision", "")}
+                      for e in events if e["type"] in disputes]
     if kind == "full":
         rate = state.savings_rate()
         model.outcome = [
