@@ -87,6 +87,9 @@ class Demo:
     def run(self) -> int:
         say, out = self.say, self.out
         out.mkdir(parents=True, exist_ok=True)
+        for old in out.glob("LILING-*.pdf"):  # a previous run's reports: its store is gone
+            old.unlink()
+        self.written: list[Path] = []
         self.ledger = Ledger.open(self.store, clock=self.clock, origin="sunledger.example/liling-demo",
                                   checkpoints=CheckpointPolicy(1000, float("inf")))
         say(f"store: {self.ledger.url.display()}")
@@ -163,6 +166,9 @@ class Demo:
                 self.act(deadline + timedelta(minutes=6), o, "bid-decrypted", bidder=b,
                          ciphertext_hash=h(f"sealed {b}"), plaintext_hash=h(f"plain {b}"), price=prices[i])
         say("no-meeting opening (不见面开标) in 6 minutes: 10 bids decrypted, bidder-07's failed by its own fault")
+        self.act(deadline + timedelta(minutes=8), "witness-zz", "witness-observation",
+                 note="开标过程经音视频全程记录，投标人在线签到、解密，未见异常。",
+                 media_hash=h("opening recording 2025-03-24.mp4"))
         head = sealed_bids_digest(h(f"sealed {b}") for b in bidders[:11])
         committee = draw(draw_seed(secret, head), pool, set(), quotas)
         self.act(deadline + timedelta(minutes=20), o, "experts-drawn", committee=[e.id for e in committee],
@@ -209,7 +215,7 @@ class Demo:
         from ledger.proofs import cosigned_note
 
         say("latest checkpoint:\n" + cosigned_note(self.ledger.recorder, StoredLog(self.ledger.recorder).size()))
-        for pdf in sorted(out.glob("*.pdf")):
+        for pdf in self.written:
             check = verify_report(pdf.read_bytes(), log=log_verifier(*log_identity(self.ledger.recorder)),
                                   recorded_hashes=recorded_in_store(self.ledger.recorder, PROJECT))
             say(f"report {pdf}: {'verified' if check.ok else 'NOT verified: ' + '; '.join(check.fails)}")
@@ -220,6 +226,7 @@ class Demo:
         pdf, issued = issue_report(self.ledger, PROJECT, kind, lang)
         path = self.out / f"{issued['report_id']}{'' if lang == 'zh' else '-en'}.pdf"
         path.write_bytes(pdf)
+        self.written.append(path)
         self.say(f"{kind} witness report: {path} ({len(pdf):,} bytes)")
         return issued
 

@@ -191,6 +191,7 @@ EVENT_TYPES: dict[str, EventType] = {
         _t("project.awarded/v1", "project", winner=("id", R), price=("money", R)),
         _t("project.contract-signed/v1", "project", winner=("id", R), contract_hash=("hash", R)),
         _t("project.security-refunded/v1", "project", bidder=("id", R), amount=("money", R)),
+        _t("project.witness-observation/v1", "project", note=("text", R), media_hash=("hash", O)),
         _t("project.report-issued/v1", "project", kind=("report_kind", R), report_id=("name", R),
            last_version=("count", R), pdf_hash=("hash", R), evidence_hash=("hash", R)),
         _t("project.report-signed-off/v1", "project", report_id=("name", R), pdf_hash=("hash", R)),

@@ -19,18 +19,21 @@ KINDS = ("opening", "evaluation", "full")
 
 
 def actor_names(recorder: Any, actors: set[str]) -> dict[str, dict]:
-    """{actor: {name, organisation, roles}} as each actor's registration states it."""
+    """{actor: {name, organisation, roles, certificates (CA serials)}} as each actor's
+    stream states them."""
     import orjson
 
     from ledger.envelope import stream_uuid
 
     names = {}
     for actor in sorted(actors):
-        events = recorder.select_events(stream_uuid(f"actor:{actor}"), lte=1)
+        events = [orjson.loads(e.state) for e in recorder.select_events(stream_uuid(f"actor:{actor}"))]
         if events:
-            payload = orjson.loads(events[0].state)["payload"]
+            payload = events[0]["payload"]
             names[actor] = {"name": payload["name"], "organisation": payload["organisation"],
-                            "roles": sorted(payload["roles"])}
+                            "roles": sorted(payload["roles"]),
+                            "certificates": [e["payload"]["serial"] for e in events
+                                             if e["type"] == "actor.certificate-added/v1"]}
     return names
 
 

@@ -98,6 +98,7 @@ class ReportModel:
     rejections: list[dict] = field(default_factory=list)
     dissent: list[dict] = field(default_factory=list)
     disputes: list[dict] = field(default_factory=list)
+    observations: list[dict] = field(default_factory=list)
     outcome: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[dict] = field(default_factory=list)
     integrity: list[tuple[str, str]] = field(default_factory=list)
@@ -187,6 +188,7 @@ def build(evidence: dict) -> ReportModel:
             "bidder": who(bidder), "obtained": t("是", "yes") if bidder in state.obtained else "—",
             "submitted": cst(bid["ledger_time"]) if bid else "—",
             "checked_in": t("是", "yes") if bidder in state.checked_in else "—",
+            "certificate": ", ".join(names.get(bidder, {}).get("certificates", [])) or "—",
             "bid_hash": bid["payload"]["bid_hash"] if bid else "—",
             "security": str(state.security.get(bidder, "—")),
             "opening": (str(state.prices[bidder]) if bidder in state.prices else
@@ -232,6 +234,9 @@ def build(evidence: dict) -> ReportModel:
                          if e["type"] in ("project.evaluation-reported/v1",
                                           "project.evaluation-report-signed/v1")
                          and e["payload"].get("dissent")]
+    model.observations = [{"time": cst(e["ledger_time"]), "by": who(e["actor"]),
+                           "note": e["payload"]["note"], "media": e["payload"].get("media_hash", "—")}
+                          for e in events if e["type"] == "project.witness-observation/v1"]
     disputes = {"project.objection-raised/v1": t("对招标文件的异议", "objection to the documents"),
                 "project.objection-answered/v1": t("异议答复", "answer to an objection"),
                 "project.publicity-objection-raised/v1": t("公示期异议", "objection to the candidates"),

@@ -165,6 +165,7 @@ class Procedure:
             "project.awarded/v1": self.award,
             "project.contract-signed/v1": self.sign_contract,
             "project.security-refunded/v1": self.refund_security,
+            "project.witness-observation/v1": self.observe,
             "project.report-issued/v1": self.issue_report,
             "project.report-signed-off/v1": self.sign_off_report,
             "project.terminated/v1": self.terminate,
@@ -664,6 +665,11 @@ class Procedure:
         """(bidder, due) of the refunds that are owed and not yet made."""
         return [(d.rule.split(":", 1)[1], d.due) for d in p.deadlines
                 if ":" in d.rule and d.met is None]
+
+    def observe(self, p: ProjectState, s: Step) -> None:
+        """A witness officer's observation (见证记录), with recorded media by hash; it changes
+        nothing in the procedure."""
+        self.role(s, "witness")
 
     def issue_report(self, p: ProjectState, s: Step) -> None:
         """A witness report (数字见证报告) was issued over versions up to `last_version`; a
