@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 
 from ledger.checkpoints import log_verifier
-from ledger.errors import RuleRefused
+from ledger.errors import BadNote, RuleRefused
 from ledger.proofs import log_identity
 from projections.project_state import project_events
 from test_trading import Tender, cst
@@ -32,6 +32,20 @@ def store_url(sqlite_url):
 
 
 LILING_PRICES = ["91234500.00", "83760800.00", "97350250.00", "88100000.00", "86420000.00"]
+
+
+def with_attachment(pdf: bytes, evidence: bytes) -> bytes:
+    """The PDF's pages with another evidence attachment (what a forger would make)."""
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    writer.append(PdfReader(io.BytesIO(pdf)))
+    writer.add_attachment("sunledger-evidence.json", evidence)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def tool(*args: str) -> str:
@@ -79,13 +93,16 @@ def test_verify_report_accepts_the_issued_pdf_and_rejects_changes(liling, tmp_pa
     changed = bytearray(pdf)
     changed[len(pdf) // 2] ^= 0x01
     assert not verify_report(bytes(changed), log=log, recorded_hashes=recorded).ok
-    # a report whose evidence was edited (a price raised), rendered afresh
+    # a report whose evidence was edited (a price raised): our renderer refuses to render
+    # it, and a PDF that carries it anyway is refused by verify-report
     evidence = gather_evidence(liling.ledger.recorder, "project:LILING-R", "full")
     events = [json.loads(e) for e in evidence["completeness"]["events"]]
     decrypted = next(e for e in events if e["type"] == "project.bid-decrypted/v1")
     decrypted["payload"]["price"] = "99999999.00"
     evidence["completeness"]["events"] = [json.dumps(e, ensure_ascii=False) for e in events]
-    forged = render(evidence)
+    with pytest.raises(BadNote):
+        render(evidence)
+    forged = with_attachment(pdf, json.dumps(evidence, ensure_ascii=False).encode())
     result = verify_report(forged, log=log, recorded_hashes=recorded)
     assert not result.ok and any("evidence does not hold" in f for f in result.fails)
     # a genuine render that was never recorded as issued
