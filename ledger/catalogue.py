@@ -70,6 +70,7 @@ KINDS: dict[str, Callable[[object], bool]] = {
     "cause": lambda v: v in ("bidder", "others"),
     "decision": lambda v: v in ("upheld", "dismissed", "withdrawn"),
     "report_kind": lambda v: v in ("opening", "evaluation", "full"),
+    "report_lang": lambda v: v in ("zh", "en"),
     "refused_action": lambda v: isinstance(v, dict) and v.keys() == ACTION_MEMBERS,
     "quotas": lambda v: isinstance(v, dict) and 0 < len(v) <= 10 and all(
         isinstance(k, str) and 0 < len(k) <= 200 and type(n) is int and 0 < n <= 100
@@ -193,7 +194,8 @@ EVENT_TYPES: dict[str, EventType] = {
         _t("project.security-refunded/v1", "project", bidder=("id", R), amount=("money", R)),
         _t("project.witness-observation/v1", "project", note=("text", R), media_hash=("hash", O)),
         _t("project.report-issued/v1", "project", kind=("report_kind", R), report_id=("name", R),
-           last_version=("count", R), pdf_hash=("hash", R), evidence_hash=("hash", R)),
+           last_version=("count", R), pdf_hash=("hash", R), evidence_hash=("hash", R),
+           lang=("report_lang", O)),
         _t("project.report-signed-off/v1", "project", report_id=("name", R), pdf_hash=("hash", R)),
         _t("project.terminated/v1", "project", reason=("text", R)),
         _t("project.archived/v1", "project"),

@@ -24,7 +24,7 @@ from typing import Callable
 from ..calendar import TradingCalendar, days_between, deadline_after, local_date
 from ..canonical import parse_money, parse_time
 from ..errors import NotPermitted, RuleRefused
-from ..rules import RuleBook
+from ..rules import Rule, RuleBook
 from .expert_draw import (
     DrawRecord, Expert, draw_seed, replacement, replay_draw, sealed_bids_digest,
 )
@@ -210,6 +210,16 @@ class Procedure:
         variant = f"{rule_id}-procurement"
         return variant if kind == "procurement" and variant in self.rules.rules else rule_id
 
+    def documents_available(self, kind: str, documents_from: datetime,
+                            documents_until: datetime) -> tuple[Rule, int]:
+        """The rule on how long the documents are available, and for how many of its units
+        (days, or working days in procurement) they are, both ends counted."""
+        rule = self.rules[self._for("document-availability", kind)]
+        if rule.unit == "working_days":
+            return rule, self.calendar.working_days_between(
+                local_date(documents_from) - timedelta(days=1), local_date(documents_until))
+        return rule, days_between(documents_from, documents_until) + 1
+
     def _track(self, state: ProjectState, rule_id: str, due: datetime,
                subject: str | None = None) -> Deadline:
         """Note a deadline that binds the answering party (`subject`: whose, e.g. a bidder's
@@ -253,14 +263,10 @@ class Procedure:
         documents_from = parse_time(s.payload["documents_from"])
         documents_until = parse_time(s.payload["documents_until"])
         deadline = parse_time(s.payload["bid_deadline"])
-        availability = self.rules[self._for("document-availability", p.kind)]
-        if availability.unit == "working_days":
-            enough = self.calendar.working_days_between(
-                local_date(documents_from) - timedelta(days=1),
-                local_date(documents_until)) >= availability.value
-        else:
-            enough = days_between(documents_from, documents_until) + 1 >= availability.value
-        self.require(enough, availability.id, "the documents are not available long enough")
+        availability, available = self.documents_available(p.kind, documents_from,
+                                                           documents_until)
+        self.require(available >= availability.value, availability.id,
+                     "the documents are not available long enough")
         self.require(documents_from >= s.at - timedelta(days=1), "preparation-time",
                      "the documents cannot have been issued before the announcement")
         self.require(days_between(documents_from, deadline) >= self.rules["preparation-time"].value,
@@ -673,14 +679,16 @@ class Procedure:
 
     def issue_report(self, p: ProjectState, s: Step) -> None:
         """A witness report (数字见证报告) was issued over versions up to `last_version`; a
-        newer one of the same kind supersedes the older, which stays on the record."""
+        newer one of the same kind and language supersedes the older, which stays on the
+        record (a translation supersedes nothing)."""
         self.role(s, "registrar", "operator")
         self.require(s.payload["last_version"] < s.version, "witness-report",
                      "a report covers events recorded before it")
+        kind, lang = s.payload["kind"], s.payload.get("lang", "zh")
         for rid, report in p.reports.items():
-            if report["kind"] == s.payload["kind"] and "superseded_by" not in report:
+            if (report["kind"], report["lang"]) == (kind, lang) and "superseded_by" not in report:
                 p.reports[rid] = {**report, "superseded_by": s.payload["report_id"]}
-        p.reports[s.payload["report_id"]] = {"kind": s.payload["kind"],
+        p.reports[s.payload["report_id"]] = {"kind": kind, "lang": lang,
                                              "pdf_hash": s.payload["pdf_hash"],
                                              "last_version": s.payload["last_version"]}
 
