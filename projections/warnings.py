@@ -48,12 +48,13 @@ class CollusionWarning:
     text: str
     bidders: tuple[str, ...]
     events: tuple[int, ...]
+    detail: str = ""  # what the bidders share or how they line up, in figures (any language)
 
 
-def _warning(indicator: str, article: str, text: str,
-             group: list[BidderFacts]) -> CollusionWarning:
+def _warning(indicator: str, article: str, text: str, group: list[BidderFacts],
+             detail: str = "") -> CollusionWarning:
     return CollusionWarning(indicator, article, text, tuple(sorted(f.bidder for f in group)),
-                            tuple(sorted({p for f in group for p in f.events})))
+                            tuple(sorted({p for f in group for p in f.events})), detail)
 
 
 def _shared(facts: list[BidderFacts], value: Callable[[BidderFacts], frozenset[str]],
@@ -62,7 +63,8 @@ def _shared(facts: list[BidderFacts], value: Callable[[BidderFacts], frozenset[s
     for f in facts:
         for v in value(f):
             by_value.setdefault(v, []).append(f)
-    return [_warning(indicator, article, f"different bidders used the same {what} ({v})", group)
+    return [_warning(indicator, article, f"different bidders used the same {what} ({v})", group,
+                     v)
             for v, group in sorted(by_value.items()) if len(group) > 1]
 
 
@@ -99,7 +101,8 @@ def clustered_uploads(facts, obtained):
         group = [f for f in timed[i:] if f.submitted_at - timed[i].submitted_at <= CLUSTER_WINDOW]
         if len(group) >= CLUSTER_MIN:
             found.append(_warning("clustered-uploads", "条例 §39 (signal)",
-                                  f"{len(group)} bids uploaded within {CLUSTER_WINDOW}", group))
+                                  f"{len(group)} bids uploaded within {CLUSTER_WINDOW}", group,
+                                  f"{len(group)} ≤ {CLUSTER_WINDOW}"))
             i += len(group)
         else:
             i += 1
@@ -113,7 +116,7 @@ def certificates_minutes_apart(facts, obtained):
         if b.certificate_issued - a.certificate_issued <= CERTIFICATE_WINDOW:
             found.append(_warning("certificates-issued-together", "条例 §39 (signal)",
                                   f"CA certificates of different bidders issued within "
-                                  f"{CERTIFICATE_WINDOW}", [a, b]))
+                                  f"{CERTIFICATE_WINDOW}", [a, b], f"≤ {CERTIFICATE_WINDOW}"))
     return found
 
 
@@ -140,16 +143,18 @@ def price_series(facts, obtained):
         if best:
             break
     if best:
+        prices = ", ".join(str(f.price) for f in best)
         found.append(_warning("price-series", "条例 §40(四)",
-                              f"{len(best)} prices differ by a regular pattern "
-                              f"({', '.join(str(f.price) for f in best)})", best))
+                              f"{len(best)} prices differ by a regular pattern ({prices})",
+                              best, prices))
     return found
 
 
 def many_downloads_few_bids(facts, obtained):
     if obtained >= DOWNLOADS_MIN and len(facts) <= BIDS_SHARE_MAX * obtained:
         return [_warning("many-downloads-few-bids", "条例 §39 (signal)",
-                         f"{obtained} obtained the documents but only {len(facts)} bid", facts)]
+                         f"{obtained} obtained the documents but only {len(facts)} bid", facts,
+                         f"{obtained} / {len(facts)}")]
     return []
 
 
