@@ -117,15 +117,15 @@ class Demo:
         self.act(cst("2025-03-03T09:00:00"), a, "announced", documents_from=format_time(cst("2025-03-03T09:00:00")),
                  documents_until=format_time(cst("2025-03-10T17:00:00")), bid_deadline=format_time(deadline))
         self.act(cst("2025-03-03T09:05:00"), a, "documents-issued", document_hash=h("documents v1"), edition=1)
-        quotas = {"technical": 5, "economic": 2}
-        secret = hashlib.sha256(SECRET + b"draw").digest()
-        self.act(cst("2025-03-05T09:00:00"), o, "draw-prepared", secret_commitment=commitment(secret),
-                 pool_hash=pool_hash(pool), exclusions_hash=exclusions_hash([]), quotas=quotas)
         colluders = bidders[8:11]
         for i, b in enumerate(bidders):
             machine = "m-7f3a" if b in colluders else f"m-{b}"
             self.act(cst("2025-03-04T10:00:00") + timedelta(hours=i), b, "documents-obtained",
                      bidder=b, document_hash=h("documents v1"), machine=machine)
+        quotas = {"technical": 5, "economic": 2}
+        secret = hashlib.sha256(SECRET + b"draw").digest()
+        self.act(cst("2025-03-05T09:00:00"), o, "draw-prepared", secret_commitment=commitment(secret),
+                 pool_hash=pool_hash(pool), exclusions_hash=exclusions_hash([]), quotas=quotas)
         self.act(cst("2025-03-12T10:00:00"), "bidder-04", "objection-raised", bidder="bidder-04",
                  text_hash=h("objection: qualification clause 3.2"))
         raised = self.ledger.stream_version(PROJECT)
@@ -140,8 +140,12 @@ class Demo:
         for i, b in enumerate(bidders[:11]):
             self.act(cst("2025-03-20T10:00:00") + timedelta(minutes=7 * i), b, "security-posted",
                      bidder=b, amount="800000.00", form="guarantee")
+        for i, b in enumerate(bidders[:11]):
             self.act(cst("2025-03-22T09:00:00") + timedelta(hours=i), b, "bid-submitted", bidder=b,
                      bid_hash=h(f"sealed {b}"), machine="m-7f3a" if b in colluders else f"m-{b}")
+        self.clock.moment = deadline
+        Reactor(self.ledger).run()  # the ledger closes submission itself at the deadline
+        say(f"submission closed at {deadline.astimezone(CST):%Y-%m-%d %H:%M} (北京时间), 11 sealed bids")
         self.clock.moment = deadline + timedelta(seconds=1)
         late = self.signers["bidder-12"].sign(PROJECT, "project.bid-submitted/v1",
                                               {"bidder": "bidder-12", "bid_hash": h("sealed bidder-12")},
@@ -150,12 +154,11 @@ class Demo:
         try:
             self.ledger.submit(late)
         except RuleRefused as refused:
-            say(f"refused and recorded: bidder-12 one second late — {refused.message[:90]}…")
-        self.clock.moment = deadline
-        Reactor(self.ledger).run()  # the ledger closes submission itself at the deadline
-        say(f"submission closed at {deadline.astimezone(CST):%Y-%m-%d %H:%M} (北京时间), 11 sealed bids")
-        for i, b in enumerate(bidders[:11]):
+            say(f"refused and recorded: bidder-12's bid came one second after the deadline "
+                f"(rule {refused.details['rule']}, {refused.details['article']})")
+        for b in bidders[:11]:
             self.act(deadline + timedelta(minutes=1), b, "checked-in", bidder=b)
+        for b in bidders[:11]:
             if b != "bidder-07":
                 self.act(deadline + timedelta(minutes=2), b, "key-released", bidder=b, key_hash=h(f"key {b}"))
         for i, b in enumerate(bidders[:11]):
@@ -224,7 +227,7 @@ class Demo:
 
     def report(self, kind: str, lang: str = "zh") -> dict:
         pdf, issued = issue_report(self.ledger, PROJECT, kind, lang)
-        path = self.out / f"{issued['report_id']}{'' if lang == 'zh' else '-en'}.pdf"
+        path = self.out / f"{issued['report_id']}.pdf"
         path.write_bytes(pdf)
         self.written.append(path)
         self.say(f"{kind} witness report: {path} ({len(pdf):,} bytes)")
