@@ -996,7 +996,7 @@ def test_document_names_every_finding_kind_and_table():
         assert f"`{table}`" in text, table
 
 
-# --- the Merkle log examples (§15–§18, §20.7–§20.8), checked with code written from the text --
+# --- the Merkle log examples (§15–§18, §21.7–§21.8), checked with code written from the text --
 
 def _rfc9162_inclusion_root(index: int, size: int, leaf: bytes, path: list[bytes]) -> bytes:
     """RFC 9162 §2.1.3.2, step by step."""
@@ -1046,9 +1046,9 @@ def _note_parts(note: str) -> tuple[str, list[tuple[str, bytes]]]:
 
 
 def doc_log_rows() -> list[str]:
-    """The rows of the example log's table (§20.4)."""
+    """The rows of the example log's table (§21.4)."""
     text = DOC.read_text(encoding="utf-8")
-    section = text[text.index("### 20.4 The example log"):text.index("#### Position 1:")]
+    section = text[text.index("### 21.4 The example log"):text.index("#### Position 1:")]
     return re.findall(r"^\| (\d+) \| `", section, re.M)
 
 
@@ -1078,7 +1078,7 @@ def test_log_examples_check_out_independently():
     stamp = int.from_bytes(cosig[4:12], "big")
     nacl.signing.VerifyKey(witness_public).verify(
         f"cosignature/v1\ntime {stamp}\n{text}".encode(), cosig[12:])
-    # §17.1: inclusion of the bid, whose hash is that of §20.5
+    # §17.1: inclusion of the bid, whose hash is that of §21.5
     proof = json.loads(ex["inclusion-proof"])
     assert proof["event_hash"] == ex["bid-hash"]
     leaf = hashlib.sha256(b"\x00" + bytes.fromhex(ex["bid-hash"])).digest()

@@ -65,21 +65,95 @@ def test_the_full_report_reads_in_chinese_with_fonts_and_evidence_embedded(lilin
     path = tmp_path / "full.pdf"
     path.write_bytes(pdf)
     text = tool("pdftotext", "-layout", str(path), "-")
-    for expected in ("全过程数字见证报告", "虚构演示项目", "83760800.00", "49.85%", "评标委员会",
+    for expected in ("全过程数字见证报告", "虚构演示项目", "83,760,800.00", "49.85%", "评标委员会",
+                     "工程建设", "经评审的最低投标价法", "公开招标", "已签订合同", "投标准备时间",
                      "见证人员对交易过程进行记录和见证", issued["report_id"]):
         assert expected in text, expected
+    for code in ("lowest-price", "construction", "contracted", "security-refunded", "guarantee"):
+        assert code not in text, f"the stable code {code!r} shows untranslated"
     fonts = tool("pdffonts", str(path)).splitlines()[2:]
     assert fonts and all(line.split()[-5] == "yes" for line in fonts), fonts  # emb column
+    assert "A4" in tool("pdfinfo", str(path))
+    # the attachment is the evidence the ledger recorded the hash of
     assert "sunledger-evidence.json" in tool("pdfdetach", "-list", str(path))
-    # the PNG pages exist and are A4
+    subprocess.run(["pdfdetach", "-save", "1", "-o", str(tmp_path / "evidence.json"), str(path)],
+                   check=True)
+    attached = (tmp_path / "evidence.json").read_bytes()
+    assert hashlib.sha256(attached).hexdigest() == issued["evidence_hash"]
+    # PDF/A-3b, as its XMP metadata declares it
+    from pypdf import PdfReader
+
+    root = PdfReader(str(path)).trailer["/Root"]
+    xmp = root["/Metadata"].get_object().get_data().decode()
+    assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="B"' in xmp
+    assert root["/OutputIntents"][0].get_object()["/S"] == "/GTS_PDFA1"  # the sRGB intent
+    # the PNG pages exist
     subprocess.run(["pdftoppm", "-png", "-r", "30", "-f", "1", "-l", "1", str(path),
                     str(tmp_path / "page")], check=True)
     assert list(tmp_path.glob("page*.png"))
-    # recorded on the ledger, and the second render is the same bytes
     assert issued["pdf_hash"] in recorded_in_store(liling.ledger.recorder, "project:LILING-R")
+    # two renders of the same events are byte-identical: the worker process's and this one's,
+    # from evidence gathered again
     evidence = gather_evidence(liling.ledger.recorder, "project:LILING-R", "full")
-    evidence["completeness"] = json.loads(json.dumps(evidence["completeness"]))
-    assert hashlib.sha256(render(evidence)).digest() == hashlib.sha256(render(evidence)).digest()
+    evidence["completeness"]["events"] = evidence["completeness"]["events"][:issued["last_version"]]
+    assert render(json.loads(attached)) == pdf
+
+
+def test_every_step_and_stage_has_its_words():
+    from ledger.catalogue import EVENT_TYPES
+    from ledger.procedures.tender import REJECTION_GROUNDS, STAGES
+    from projections.warnings import INDICATORS
+    from witness import vocabulary as v
+
+    steps = {name.split(".", 1)[1].split("/", 1)[0] for name in EVENT_TYPES if name.startswith("project.")}
+    assert steps <= v.STEPS.keys(), steps - v.STEPS.keys()
+    assert set(STAGES) <= v.STAGES.keys() and REJECTION_GROUNDS <= v.GROUNDS.keys()
+    indicators = {w.indicator for f in INDICATORS for w in f(_facts_for_every_indicator(), 20)}
+    assert indicators == v.INDICATORS.keys()
+
+
+def _facts_for_every_indicator():
+    from datetime import datetime, timezone
+    from decimal import Decimal
+
+    from projections.warnings import BidderFacts
+
+    at = datetime(2025, 3, 1, tzinfo=timezone.utc)
+    return [BidderFacts(f"b{i}", (i,), "f", at, Decimal(100 + i), "acct", frozenset(["ip"]),
+                        frozenset(["m"]), frozenset(["c"]), at) for i in range(3)]
+
+
+def test_a_refused_late_bid_is_in_the_report_and_its_evidence(liling, tmp_path):
+    from ledger.errors import RuleRefused as Refused
+
+    late = liling.register("LILING-R-late")
+    with pytest.raises(Refused, match="deadline"):
+        liling.submit(late, "project:LILING-R", "project.bid-submitted/v1",
+                      {"bidder": "LILING-R-late", "bid_hash": "c" * 64})
+    pdf, issued = issue_report(liling.ledger, "project:LILING-R", "full")
+    path = tmp_path / "full.pdf"
+    path.write_bytes(pdf)
+    text = tool("pdftotext", "-layout", str(path), "-")
+    assert "逾期送达的投标文件，拒收" in text and "LILING-R-late" in text
+    evidence = json.loads(json.dumps(gather_evidence(liling.ledger.recorder, "project:LILING-R", "full")))
+    refusals = evidence["refusals"]
+    assert refusals["stream"] == "refusal:LILING-R" and len(refusals["events"]) == 1
+    # evidence whose refusal was dropped does not hold: the refusals' head is signed
+    evidence["refusals"]["events"] = []
+    with pytest.raises(BadNote):
+        render(evidence)
+
+
+def test_a_translation_supersedes_nothing(liling):
+    _, zh = issue_report(liling.ledger, "project:LILING-R", "full")
+    _, en = issue_report(liling.ledger, "project:LILING-R", "full", lang="en")
+    assert en["report_id"].endswith("-en") and en["lang"] == "en"
+    reports = liling.ledger.stream("project:LILING-R").state.reports
+    assert "superseded_by" not in reports[zh["report_id"]]
+    _, newer = issue_report(liling.ledger, "project:LILING-R", "full")
+    reports = liling.ledger.stream("project:LILING-R").state.reports
+    assert reports[zh["report_id"]]["superseded_by"] == newer["report_id"]
+    assert "superseded_by" not in reports[en["report_id"]]
 
 
 def test_verify_report_accepts_the_issued_pdf_and_rejects_changes(liling, tmp_path):
@@ -148,7 +222,9 @@ def test_an_evaluation_report_before_the_award_hides_the_members(world, tmp_path
     path = tmp_path / "evaluation.pdf"
     path.write_bytes(pdf)
     text = tool("pdftotext", str(path), "-")
-    assert "第1号评委" in text and not any(m in text for m in members)
+    assert "第 1 号评委" in text and not any(m in text for m in members)
+    evidence = gather_evidence(world.ledger.recorder, "project:SECRET-2", "evaluation")
+    assert not set(members) & set(evidence["actors"])  # nor their registered names
 
 
 def test_a_report_not_yet_reached_is_refused_and_a_missing_glyph_is_an_error(world):

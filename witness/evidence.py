@@ -1,6 +1,7 @@
 """The evidence a witness report is built from, and embedded in it: the project's events proved
-complete under a signed checkpoint (ledger/proofs.py), the log's key, and the names of the
-actors as registered (for display; the signatures and proofs are what is proved).
+complete under a signed checkpoint (ledger/proofs.py), its recorded refusals proved complete the
+same way (or null), the log's key, and the names of the actors as registered (for display; the
+signatures and proofs are what is proved).
 
 A report is a pure function of this evidence: anyone can render it again and compare bytes.
 """
@@ -13,6 +14,7 @@ from typing import Any
 from ledger.checkpoints import latest_checkpoint, log_verifier_key
 from ledger.errors import NotInLog
 from ledger.proofs import completeness_proof, log_identity
+from ledger.refusals import refusal_stream
 
 EVIDENCE_FORMAT = "sunledger-report-evidence/v1"
 KINDS = ("opening", "evaluation", "full")
@@ -48,14 +50,19 @@ def gather_evidence(recorder: Any, project: str, kind: str, lang: str = "zh") ->
     proof = completeness_proof(recorder, project, last[0])
     events = [json.loads(e) for e in proof["events"]]
     origin, public_key = log_identity(recorder)
+    try:  # refused actions are evidence too (a late bid), proved complete the same way
+        refusals = completeness_proof(recorder, refusal_stream(project), last[0])
+    except NotInLog:
+        refusals = None
     actors = {e["actor"] for e in events} | {
         v for e in events for k, v in e["payload"].items()
-        if k in ("bidder", "tenderee", "agent", "winner") and isinstance(v, str)}
-    awarded = any(e["type"] == "project.awarded/v1" for e in events)
-    if awarded:  # before the award the committee's names stay confidential (法 §37)
-        actors |= {m for e in events for m in e["payload"].get("committee", [])}
-    else:
-        actors -= {m for e in events for m in e["payload"].get("committee", [])}
+        if k in ("bidder", "tenderee", "agent", "winner") and isinstance(v, str)} | {
+        m for e in events for m in e["payload"].get("committee", [])} | {
+        json.loads(e)["payload"]["action"]["actor"] for e in (refusals or {}).get("events", [])}
+    names = actor_names(recorder, actors - {"ledger"})
+    if not any(e["type"] == "project.awarded/v1" for e in events):
+        # before the award the committee's names stay confidential (法 §37; 条例 §46)
+        names = {a: n for a, n in names.items() if "expert" not in n["roles"]}
     return {"format": EVIDENCE_FORMAT, "kind": kind, "lang": lang, "project": project,
             "log_key": log_verifier_key(origin, public_key), "completeness": proof,
-            "actors": actor_names(recorder, actors - {"ledger"})}
+            "refusals": refusals, "actors": names}

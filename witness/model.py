@@ -1,5 +1,7 @@
-"""What a witness report says, as plain data: a pure function of its evidence (evidence.py).
-The template (templates/report.html) only lays it out.
+"""What a witness report says, as plain data: a pure function of its evidence (evidence.py) and
+the software that made it. The report is a list of numbered sections, each a list of blocks
+(paragraphs, key–value tables, tables); the template (templates/report.html) only lays them
+out, and the words come from vocabulary.py.
 
 Names of the evaluation committee stay confidential until the award (法 §37; 条例 §46): before
 it, members appear by their place on the committee only.
@@ -13,71 +15,66 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from ledger.canonical import canonical_json, parse_time
+from ledger.calendar import days_between
+from ledger.canonical import canonical_json, is_money, parse_time
 from ledger.notes import parse_verifier_key
+from ledger.procedures.tender import Procedure, ProjectState
 from ledger.proofs import check_completeness
 from projections.project_state import replay
 from projections.warnings import CollusionWatch
 
+from . import vocabulary as v
+
 CST = timezone(timedelta(hours=8))
 STATEMENT = {
     "zh": "见证人员对交易过程进行记录和见证，不代替交易主体和评标委员会作出决定。本报告依据账本记录自动生成，"
-          "可由任何人依据所附证据独立复核。",
+          "所附证据可由任何人独立复核；预警信息供行政监督部门参考，不构成认定。",
     "en": "The witness records and refers; the witness does not decide for the parties or the "
-          "evaluation committee. This report was generated from the ledger's record and can be "
-          "checked by anyone from the evidence attached to it.",
+          "evaluation committee. This report was generated from the ledger's record, and anyone "
+          "can check the evidence attached to it. Warnings inform the supervision body; they "
+          "decide nothing.",
 }
 TITLES = {"opening": ("开标见证报告", "Opening witness report"),
           "evaluation": ("评标见证报告", "Evaluation witness report"),
           "full": ("全过程数字见证报告", "Full-process digital witness report")}
-STEP_NAMES = {
-    "intake": ("项目登记", "intake"), "intake-accepted": ("登记受理", "intake accepted"),
-    "intake-refused": ("不予受理", "intake refused"), "announced": ("发布公告", "announced"),
-    "documents-issued": ("发出招标文件", "documents issued"),
-    "documents-obtained": ("获取招标文件", "documents obtained"),
-    "clarification-issued": ("澄清或修改", "clarification"),
-    "objection-raised": ("提出异议", "objection raised"),
-    "objection-answered": ("异议答复", "objection answered"),
-    "security-posted": ("递交保证金", "security posted"),
-    "bid-submitted": ("递交投标文件", "bid submitted"), "bid-withdrawn": ("撤回投标", "bid withdrawn"),
-    "submission-closed": ("投标截止", "submission closed"), "checked-in": ("开标签到", "checked in"),
-    "key-released": ("投标人解密", "key released"), "bid-decrypted": ("解密成功", "bid decrypted"),
-    "decryption-failed": ("解密失败", "decryption failed"),
-    "draw-prepared": ("专家抽取准备", "draw prepared"), "experts-drawn": ("抽取评标专家", "experts drawn"),
-    "draw-disclosed": ("抽取结果公开", "draw disclosed"), "expert-replaced": ("专家回避补抽", "expert replaced"),
-    "score-submitted": ("专家评分", "score"), "bid-rejected": ("否决投标", "bid rejected"),
-    "evaluation-reported": ("评标报告", "evaluation report"),
-    "evaluation-report-signed": ("评标报告签字", "report signed"),
-    "candidates-published": ("候选人公示", "candidates published"),
-    "publicity-objection-raised": ("公示期异议", "objection to candidates"),
-    "complaint-filed": ("投诉", "complaint filed"), "complaint-accepted": ("投诉受理", "complaint accepted"),
-    "complaint-decided": ("投诉处理决定", "complaint decided"), "awarded": ("定标", "awarded"),
-    "contract-signed": ("签订合同", "contract signed"),
-    "security-refunded": ("退还保证金", "security refunded"), "terminated": ("终止", "terminated"),
-    "archived": ("归档", "archived"),
-}
-RULE_NAMES = {  # the rules a report's deadline table shows, by id (ledger/rules.py)
-    "objection-answer": ("异议答复（3日内）", "objection answered"),
-    "publicity-start": ("公示候选人（3日内）", "candidates published"),
-    "publicity-objection-answer": ("公示期异议答复", "objection to candidates answered"),
-    "complaint-acceptance": ("投诉受理（3个工作日）", "complaint accepted"),
-    "complaint-decision": ("投诉处理（30个工作日）", "complaint decided"),
-    "contract": ("签订合同（30日内）", "contract signed"),
-    "report-to-supervision": ("向监督部门提交报告（15日内）", "report to the supervision body"),
-    "security-refund": ("退还投标保证金（合同签订后5日内）", "security refunded"),
-    "security-refund-procurement": ("退还保证金（中标通知后5个工作日）", "security refunded"),
-    "withdrawal-refund": ("退还保证金（5日内）", "security refunded"),
-}
 STAGES_FOR = {"opening": ("opened", "reported", "publicity", "awarded", "contracted", "archived"),
               "evaluation": ("reported", "publicity", "awarded", "contracted", "archived"),
               "full": ("contracted", "archived", "terminated", "failed")}
+NUMERALS = "一二三四五六七八九十"
 
 
-def cst(value: str | datetime | None) -> str:
-    if value is None:
-        return "—"
-    instant = parse_time(value) if isinstance(value, str) else value
-    return instant.astimezone(CST).strftime("%Y-%m-%d %H:%M:%S")
+# --- the shapes a report is made of ---------------------------------------------------------
+
+@dataclass
+class Column:
+    title: str
+    width: int  # percent of the table's width
+    kind: str = "text"  # text | hash (monospace, broken anywhere) | num (right-aligned) | nowrap
+
+
+@dataclass
+class Table:
+    columns: list[Column]
+    rows: list[list[str] | str]  # a str is a heading row across the table
+    caption: str = ""
+
+
+@dataclass
+class Pairs:
+    pairs: list[tuple[str, str]]
+    hashes: bool = False  # the values are hashes and keys: monospace
+
+
+@dataclass
+class Para:
+    text: str
+    style: str = ""  # "" | "note" | "none"
+
+
+@dataclass
+class Section:
+    title: str
+    blocks: list = field(default_factory=list)
 
 
 @dataclass
@@ -87,216 +84,546 @@ class ReportModel:
     title: str
     report_id: str
     project: str
-    identity: list[tuple[str, str]]
-    timeline: list[dict] = field(default_factory=list)
-    deadlines: list[dict] = field(default_factory=list)
-    documents: list[dict] = field(default_factory=list)
-    bidders: list[dict] = field(default_factory=list)
-    committee: list[dict] = field(default_factory=list)
-    committee_note: str = ""
-    evaluation: list[dict] = field(default_factory=list)
-    recusals: list[dict] = field(default_factory=list)
-    rejections: list[dict] = field(default_factory=list)
-    dissent: list[dict] = field(default_factory=list)
-    disputes: list[dict] = field(default_factory=list)
-    observations: list[dict] = field(default_factory=list)
-    outcome: list[tuple[str, str]] = field(default_factory=list)
-    warnings: list[dict] = field(default_factory=list)
-    integrity: list[tuple[str, str]] = field(default_factory=list)
-    statement: str = ""
-    qr_payload: str = ""
+    subtitle: str
+    sections: list[Section]
+    statement: str
+    qr_payload: str
+    qr_caption: str
 
+
+# --- small pure helpers ----------------------------------------------------------------------
 
 def report_id(evidence: dict) -> str:
-    events = evidence["completeness"]["events"]
-    last = json.loads(events[-1])["version"]
-    return f"{evidence['project'].split(':', 1)[1]}-{evidence['kind']}-v{last}"
+    last = json.loads(evidence["completeness"]["events"][-1])["version"]
+    suffix = "" if evidence.get("lang", "zh") == "zh" else f"-{evidence['lang']}"
+    return f"{evidence['project'].split(':', 1)[1]}-{evidence['kind']}-v{last}{suffix}"
 
 
 def evidence_digest(evidence: dict) -> str:
     return hashlib.sha256(canonical_json(evidence)).hexdigest()
 
 
-def build(evidence: dict) -> ReportModel:
-    """The report of the evidence (its kind, its language)."""
-    zh = evidence["lang"] == "zh"
-    t = (lambda a, b: a if zh else b)  # noqa: E731
-    proof = evidence["completeness"]
-    # a report is only made of evidence that holds: every event, link and proof checked
-    events = check_completeness(proof, parse_verifier_key(evidence["log_key"]))
-    state, transitions = replay(events, steps=False)
-    names = evidence["actors"]
-    who = lambda a: (f"{names[a]['organisation']}（{a}）" if zh else f"{names[a]['organisation']} ({a})") \
-        if a in names else a  # noqa: E731
-    intake = events[0]["payload"]
-    kind = evidence["kind"]
-    awarded = state.winner is not None
-    model = ReportModel(
-        kind=kind, lang=evidence["lang"], title=TITLES[kind][0 if zh else 1],
-        report_id=report_id(evidence), project=evidence["project"],
-        identity=[
-            (t("报告编号", "Report number"), report_id(evidence)),
-            (t("项目", "Project"), f"{intake['title']}（{evidence['project']}）"),
-            (t("标段", "Section"), intake.get("section", "—")),
-            (t("类别", "Category"), intake["category"]),
-            (t("招标人", "Tenderee"), who(intake["tenderee"])),
-            (t("代理机构", "Agent"), who(intake["agent"]) if intake.get("agent") else "—"),
-            (t("行政监督部门", "Supervision body"), intake.get("supervisor", "—")),
-            (t("评标办法", "Evaluation method"), state.method),
-            (t("见证人员", "Witness officers"), ", ".join(sorted(
-                {who(e["actor"]) for e in events if e["type"] == "project.report-signed-off/v1"}))
-             or t("（签认后列出）", "(listed once they sign off)")),
-            (t("最高投标限价", "Control price"),
-             f"{state.estimated_price} 元" if state.estimated_price else "—"),
-            (t("生成时间（账本时间）", "Generated at (ledger time)"), cst(events[-1]["ledger_time"])),
-            (t("软件", "Software"), "Sunledger 0.1.0"),
-        ])
-    members = set(state.drawn) | set(state.committee)
-    # a bid replaced before the deadline is superseded: the timeline shows each bidder's last
-    # submission with how many there were (the attached evidence holds every one)
-    submissions: dict[str, list[dict]] = {}
-    for e in events:
-        if e["type"] == "project.bid-submitted/v1":
-            submissions.setdefault(e["payload"]["bidder"], []).append(e)
-    superseded = {id(e) for runs in submissions.values() for e in runs[:-1]}
-    for e in events:
-        if id(e) in superseded:
-            continue
-        step = e["type"].split(".", 1)[1].split("/", 1)[0]
-        actor = e["actor"] if awarded or e["actor"] not in members else t("评标委员会成员",
-                                                                          "committee member")
-        label = STEP_NAMES.get(step, (step, step))[0 if zh else 1]
-        count = len(submissions.get(e["payload"].get("bidder", ""), ())) \
-            if e["type"] == "project.bid-submitted/v1" else 1
-        if count > 1:
-            label += t(f"（共{count}次，以此为准）", f" (last of {count})")
-        model.timeline.append({"version": e["version"], "time": cst(e["ledger_time"]),
-                               "step": label, "actor": actor, "hash": e["hash"]})
-    # the periods that bind the asking side, planned and actual (the rules refused anything
-    # outside them, so each was met)
-    announced = next((e for e in events if e["type"] == "project.announced/v1"), None)
-    if announced is not None and state.bid_deadline is not None:
-        p_ = announced["payload"]
-        days = (parse_time(p_["bid_deadline"]).astimezone(CST).date()
-                - parse_time(p_["documents_from"]).astimezone(CST).date()).days
-        model.deadlines.append({"rule": t(f"投标准备时间（不少于20日，实际{days}日）",
-                                          f"preparation time (≥ 20 days; {days})"),
-                                "article": "法 §24", "due": cst(state.bid_deadline),
-                                "met": cst(p_["documents_from"]), "kept": t("是", "yes")})
-        model.deadlines.append({"rule": t("招标文件发售期（不少于5日）", "documents available (≥ 5 days)"),
-                                "article": "条例 §16", "due": cst(p_["documents_until"]),
-                                "met": cst(p_["documents_from"]), "kept": t("是", "yes")})
-    if state.published_at is not None and state.publicity_until is not None:
-        model.deadlines.append({"rule": t("中标候选人公示（不少于3日）", "candidate publicity (≥ 3 days)"),
-                                "article": "条例 §54", "due": cst(state.publicity_until),
-                                "met": cst(state.published_at), "kept": t("是", "yes")})
-    for d in state.deadlines:
-        rule, _, subject = d.rule.partition(":")
-        name = RULE_NAMES.get(rule, (rule, rule))[0 if zh else 1]
-        model.deadlines.append({"rule": f"{name} {subject}".strip(), "article": d.article,
-                                "due": cst(d.due),
-                                "met": cst(d.met) if d.met else "—",
-                                "kept": {True: t("是", "yes"), False: t("否", "no"),
-                                         None: t("未到", "open")}[d.kept]})
-    model.documents = [{"edition": ed, "hash": h} for ed, h in state.documents]
-    submitted = {e["payload"]["bidder"]: e for e in events if e["type"] == "project.bid-submitted/v1"}
-    refunded = {e["payload"]["bidder"]: e for e in events if e["type"] == "project.security-refunded/v1"}
-    for bidder in sorted(set(state.obtained) | set(submitted) | set(state.security)):
-        bid = submitted.get(bidder)
-        model.bidders.append({
-            "bidder": who(bidder), "obtained": t("是", "yes") if bidder in state.obtained else "—",
-            "submitted": cst(bid["ledger_time"]) if bid else "—",
-            "checked_in": t("是", "yes") if bidder in state.checked_in else "—",
-            "certificate": ", ".join(names.get(bidder, {}).get("certificates", [])) or "—",
-            "bid_hash": bid["payload"]["bid_hash"] if bid else "—",
-            "security": str(state.security.get(bidder, "—")),
-            "opening": (str(state.prices[bidder]) if bidder in state.prices else
-                        t(f"解密失败（{'投标人原因' if state.failed_decryption[bidder] == 'bidder' else '非投标人原因'}）",
-                          f"decryption failed ({state.failed_decryption[bidder]})")
-                        if bidder in state.failed_decryption else "—"),
-            "refund": cst(refunded[bidder]["ledger_time"]) if bidder in refunded else "—"})
-    if kind in ("evaluation", "full") and state.committee:
-        for place, member in enumerate(state.committee, 1):
-            model.committee.append({"place": place, "member": who(member) if awarded
-                                    else t(f"第{place}号评委", f"member {place}"),
-                                    "signed": t("是", "yes") if member in state.report_signed else "—"})
-        model.committee_note = t(
-            f"委员会 {len(state.committee)} 人；抽取输入以哈希记录（种子承诺 {state.draw.get('secret_commitment', '—')}）；"
-            + ("已公开并复算一致。" if state.draw.get("disclosed") else "定标前专家姓名保密。"),
-            f"{len(state.committee)} members; the draw's inputs recorded by hash (seed commitment "
-            f"{state.draw.get('secret_commitment', '—')}); "
-            + ("disclosed and replayed." if state.draw.get("disclosed") else
-               "names confidential until the award."))
-        drawn_at = next((e for e in events if e["type"] == "project.experts-drawn/v1"), None)
-        if drawn_at is not None:
-            quotas = state.draw.get("quotas", {})
-            model.committee_note += t(
-                f" 抽取时间 {cst(drawn_at['ledger_time'])}；构成 "
-                + "、".join(f"{k} {v} 人" for k, v in sorted(quotas.items())) + "（不少于5人且为单数，专家占三分之二以上）。",
-                f" Drawn at {cst(drawn_at['ledger_time'])}; composition "
-                + ", ".join(f"{k} {v}" for k, v in sorted(quotas.items())) + " (5 or more, odd, at least two thirds experts).")
+def cst(value: str | datetime | None, seconds: bool = True) -> str:
+    if value is None:
+        return "—"
+    instant = (parse_time(value) if isinstance(value, str) else value).astimezone(CST)
+    return instant.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def cst_due(due: datetime) -> str:
+    """A deadline's first late instant as people write it: 24:00 of the last day allowed."""
+    local = due.astimezone(CST)
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        return f"{(local - timedelta(days=1)):%Y-%m-%d} 24:00"
+    return f"{local:%Y-%m-%d %H:%M}"
+
+
+def money(value: Decimal | str | None) -> str:
+    return "—" if value is None else f"{Decimal(value):,.2f}"
+
+
+def step_of(event: dict) -> str:
+    return event["type"].split(".", 1)[1].split("/", 1)[0]
+
+
+def numbered(index: int, title: str, zh: bool) -> str:
+    if zh:
+        tens, unit = divmod(index, 10)
+        numeral = (NUMERALS[unit - 1] if tens == 0 else
+                   ("十" if tens == 1 else NUMERALS[tens - 1] + "十") + (NUMERALS[unit - 1] if unit else ""))
+        return f"{numeral}、{title}"
+    return f"{index}. {title}"
+
+
+# --- the report ------------------------------------------------------------------------------
+
+class _Builder:
+    """The sections of one report, from its checked events and the actors' registered names."""
+
+    def __init__(self, evidence: dict, events: list[dict], refusals: list[dict], software: str):
+        self.evidence, self.events, self.refusals, self.software = evidence, events, refusals, software
+        self.zh = evidence.get("lang", "zh") == "zh"
+        self.kind = evidence["kind"]
+        self.names = evidence["actors"]
+        self.procedure = Procedure()
+        self.state: ProjectState = replay(events, steps=False)[0]
+        self.awarded = self.state.winner is not None
+        self.members = set(self.state.drawn) | set(self.state.committee)
+        self.intake = events[0]["payload"]
+        self.by_step: dict[str, list[dict]] = {}
         for e in events:
-            if e["type"] == "project.expert-replaced/v1":
-                place = state.drawn.index(e["payload"]["recused"]) + 1 if e["payload"]["recused"] in state.drawn else "?"
-                model.recusals.append({"time": cst(e["ledger_time"]), "place": place,
-                                       "ground": e["payload"]["ground"]})
-        scores: dict[str, list[Decimal]] = {}
-        for (_, bidder), value in state.scores.items():
-            scores.setdefault(bidder, []).append(value)
-        model.evaluation = [{"rank": i, "bidder": who(b), "price": str(state.prices.get(b, "—")),
-                             "score": (str((sum(scores[b]) / len(scores[b])).quantize(Decimal("0.01")))
-                                       if b in scores else "—")}
-                            for i, b in enumerate(state.ranking, 1)]
-        model.rejections = [{"bidder": who(b), "ground": ground} for b, ground in sorted(state.rejected.items())]
-        model.dissent = [{"member": who(e["actor"]) if awarded else t("评委", "a member"),
-                          "text": e["payload"]["dissent"]} for e in events
-                         if e["type"] in ("project.evaluation-reported/v1",
-                                          "project.evaluation-report-signed/v1")
-                         and e["payload"].get("dissent")]
-    model.observations = [{"time": cst(e["ledger_time"]), "by": who(e["actor"]),
-                           "note": e["payload"]["note"], "media": e["payload"].get("media_hash", "—")}
-                          for e in events if e["type"] == "project.witness-observation/v1"]
-    disputes = {"project.objection-raised/v1": t("对招标文件的异议", "objection to the documents"),
-                "project.objection-answered/v1": t("异议答复", "answer to an objection"),
-                "project.publicity-objection-raised/v1": t("公示期异议", "objection to the candidates"),
-                "project.complaint-filed/v1": t("投诉", "complaint"),
-                "project.complaint-accepted/v1": t("投诉受理", "complaint accepted"),
-                "project.complaint-decided/v1": t("投诉处理决定", "complaint decided")}
-    model.disputes = [{"version": e["version"], "time": cst(e["ledger_time"]), "what": disputes[e["type"]],
-                       "by": who(e["actor"]), "detail": e["payload"].get("decision", "")}
-                      for e in events if e["type"] in disputes]
-    if kind == "full":
-        rate = state.savings_rate()
-        model.outcome = [
-            (t("中标人", "Winner"), who(state.winner) if state.winner else "—"),
-            (t("中标价", "Award price"), f"{state.award_price} 元" if state.award_price is not None else "—"),
-            (t("节资率", "Savings rate"), f"{(rate * 100).quantize(Decimal('0.01'))}%" if rate is not None else "—"),
-            (t("项目状态", "Stage"), state.stage),
+            self.by_step.setdefault(step_of(e), []).append(e)
+
+    # words
+    def t(self, zh: str, en: str) -> str:
+        return zh if self.zh else en
+
+    def w(self, words: v.Words, code: str) -> str:
+        return v.word(words, code, self.zh)
+
+    def who(self, actor: str, short: bool = False) -> str:
+        """An actor as the report may name it: the organisation and the id; a committee member
+        before the award by role only."""
+        if actor in self.members and not self.awarded:
+            return self.t("评标委员会成员", "committee member")
+        entry = self.names.get(actor)
+        if entry is None or short:
+            return actor
+        return f"{entry['organisation']}（{actor}）" if self.zh else f"{entry['organisation']} ({actor})"
+
+    def yes(self, flag: bool) -> str:
+        return self.t("是", "yes") if flag else "—"
+
+    def first(self, step: str) -> dict | None:
+        return (self.by_step.get(step) or [None])[0]
+
+    # sections
+    def identity(self) -> Section:
+        s, t, intake = self.state, self.t, self.intake
+        operators = sorted({e["actor"] for e in self.by_step.get("intake-accepted", [])})
+        officers = sorted({e["actor"] for step in ("witness-observation", "report-signed-off")
+                           for e in self.by_step.get(step, [])})
+        limit = {"construction": t("最高投标限价", "Control price"),
+                 "procurement": t("采购预算", "Budget"), "rights": t("底价", "Reserve price")}
+        last = self.events[-1]
+        return Section(t("项目与报告信息", "Project and report"), [Pairs([
+            (t("报告编号", "Report number"), report_id(self.evidence)),
+            (t("报告类型", "Report"), TITLES[self.kind][0 if self.zh else 1]),
+            (t("项目名称", "Project"), intake["title"]),
+            (t("项目编号", "Project number"), self.evidence["project"].split(":", 1)[1]),
+            (t("标段", "Section"), intake.get("section", "—")),
+            (t("项目类别", "Category"), self.w(v.CATEGORIES, s.kind)),
+            (t("交易方式", "Procedure"), v.PROCEDURE[0 if self.zh else 1]),
+            (t("评标办法", "Evaluation method"), self.w(v.METHODS, s.method)),
+            (limit[s.kind], f"{money(s.estimated_price)} {t('元', 'yuan')}" if s.estimated_price else "—"),
+            (t("招标人", "Tenderee"), self.who(intake["tenderee"])),
+            (t("招标代理机构", "Agent"), self.who(intake["agent"]) if intake.get("agent") else "—"),
+            (t("交易中心", "Trading centre"), "、".join(self.who(a) for a in operators) or "—"),
+            (t("行政监督部门", "Supervision body"), intake.get("supervisor", "—")),
+            (t("见证人员", "Witness officers"), "、".join(self.who(a) for a in officers)
+             or t("（未记录）", "(none recorded)")),
+            (t("报告范围", "Covers"), t(f"本项目第 1–{last['version']} 号事件，截至账本时间 {cst(last['ledger_time'])}",
+                                       f"events 1–{last['version']} of the project, up to ledger time "
+                                       f"{cst(last['ledger_time'])} (CST)")),
+            (t("生成时间（账本时间）", "Generated at (ledger time)"), cst(last["ledger_time"])),
+            (t("生成软件", "Software"), self.software),
+        ])])
+
+    def timeline(self) -> Section:
+        t = self.t
+        # a bid replaced before the deadline is superseded: the timeline shows each bidder's
+        # last submission with how many there were (the attached evidence holds every one)
+        bids: dict[str, list[dict]] = {}
+        for e in self.by_step.get("bid-submitted", []):
+            bids.setdefault(e["payload"]["bidder"], []).append(e)
+        replaced = {id(e) for runs in bids.values() for e in runs[:-1]}
+        rows: list[list[str] | str] = []
+        phase = None
+        for e in self.events:
+            if id(e) in replaced:
+                continue
+            step = step_of(e)
+            here = v.phase_of(step)
+            if here is not None and here != phase:
+                phase = here
+                rows.append(here[0 if self.zh else 1])
+            label = self.w(v.STEPS, step)
+            count = len(bids.get(e["payload"].get("bidder", ""), ())) if step == "bid-submitted" else 1
+            if count > 1:
+                label += t(f"（共 {count} 次，以此为准）", f" (last of {count})")
+            rows.append([str(e["version"]), cst(e["ledger_time"]), label,
+                         self.who(e["actor"], short=True), e["hash"]])
+        note = Para(t("每个事件由操作主体签名，并按顺序以哈希相链；下表的事件哈希可在所附证据中逐一复算。"
+                      "投标截止前被替换的投标文件只列最后一次，全部递交记录见所附证据。",
+                      "Each event is signed by its actor and hash-chained in order; every hash below can "
+                      "be recomputed from the attached evidence. A bid replaced before the deadline is "
+                      "listed once, at its last submission; the evidence holds every one."), "note")
+        return Section(t("交易过程记录", "Timeline"), [note, Table([
+            Column(t("序号", "v"), 7), Column(t("账本时间（北京时间）", "Ledger time (CST)"), 19, "nowrap"),
+            Column(t("环节", "Step"), 22), Column(t("操作主体", "Actor"), 17),
+            Column(t("事件哈希（SHA-256）", "Event hash (SHA-256)"), 35, "hash")], rows)])
+
+    def periods(self) -> Section:
+        t, s, rules = self.t, self.state, self.procedure.rules
+        rows: list[list[str] | str] = []
+        ok = lambda flag: t("符合", "met") if flag else t("不符合", "NOT met")  # noqa: E731
+        announced = self.first("announced")
+        if announced is not None:
+            p = announced["payload"]
+            opened = self.first("submission-closed")
+            planned, actual = parse_time(p["bid_deadline"]), s.bid_deadline
+            rows.append([t("投标截止时间与开标时间", "Bid deadline and opening"),
+                         t("开标在投标截止时间公开进行", "the opening is at the bid deadline"), "法 §34",
+                         cst(planned, False),
+                         t(f"截止 {cst(actual, False)}", f"closed {cst(actual, False)}")
+                         + (t(f"（澄清后顺延）", " (moved by a clarification)") if actual != planned else "")
+                         + (t(f"；开标 {cst(opened['ledger_time'], False)}", f"; opened {cst(opened['ledger_time'], False)}")
+                            if opened else ""),
+                         ok(opened is None or parse_time(opened["ledger_time"]) >= actual)])
+            prep = rules["preparation-time"]
+            days = days_between(parse_time(p["documents_from"]), actual)
+            rows.append([t("投标准备时间", "Preparation time"),
+                         t(f"自招标文件开始发出之日起不少于 {prep.value} 日", f"at least {prep.value} days"),
+                         prep.article,
+                         f"{cst(p['documents_from'], False)} – {cst(actual, False)}",
+                         t(f"{days} 日", f"{days} days"), ok(days >= prep.value)])
+            rule, available = self.procedure.documents_available(
+                s.kind, parse_time(p["documents_from"]), parse_time(p["documents_until"]))
+            unit = self.w(v.UNITS, rule.unit)
+            rows.append([t("招标文件获取期", "Documents available"),
+                         t(f"不少于 {rule.value} {unit}", f"at least {rule.value} {unit}"), rule.article,
+                         f"{cst(p['documents_from'], False)} – {cst(p['documents_until'], False)}",
+                         t(f"{available} {unit}，{len(s.obtained)} 家获取", f"{available} {unit}; "
+                           f"{len(s.obtained)} obtained them"), ok(available >= rule.value)])
+        if s.published_at is not None and s.publicity_until is not None:
+            period = rules["publicity-period"]
+            awarded = self.first("awarded")
+            days = days_between(s.published_at, s.publicity_until)
+            rows.append([t("中标候选人公示期", "Candidate publicity"),
+                         t(f"不少于 {period.value} 日", f"at least {period.value} days"), period.article,
+                         f"{cst(s.published_at, False)} – {cst(s.publicity_until, False)}",
+                         t(f"{days} 日", f"{days} days") + (t(f"；定标 {cst(awarded['ledger_time'], False)}",
+                                                              f"; awarded {cst(awarded['ledger_time'], False)}")
+                                                            if awarded else ""),
+                         ok(days >= period.value)])
+        # deadlines of the answering side, alike ones (a refund to every bidder) on one row
+        grouped: dict[tuple, list[str]] = {}
+        for d in s.deadlines:
+            rule_id, _, subject = d.rule.partition(":")
+            met_day = cst(d.met, False) if d.met else None
+            grouped.setdefault((rule_id, d.article, d.due, met_day, d.kept), []).append(subject)
+        for (rule_id, article, due, met_day, kept), subjects in grouped.items():
+            rule = rules[rule_id]
+            unit = self.w(v.UNITS, rule.unit)
+            subjects = [x for x in subjects if x]
+            what = self.w(v.DEADLINES, rule_id) + (t(f"（{len(subjects)} 家）", f" ({len(subjects)})")
+                                                   if len(subjects) > 1 else
+                                                   (f" {subjects[0]}" if subjects else ""))
+            rows.append([what, t(f"{rule.value} {unit}内", f"within {rule.value} {unit}"), article,
+                         t(f"{cst_due(due)} 前", f"before {cst_due(due)}"), met_day or "—",
+                         {True: t("按期", "kept"), False: t("逾期", "LATE"), None: t("未到期或未完成", "open")}[kept]])
+        blocks: list = [Para(t("投标人一方的期限由账本在受理时核验，超期的操作被拒绝并记录；答复、合同、退款等另一方的期限"
+                               "由账本跟踪，逐项列明应于何时前完成及实际完成时间。",
+                               "Periods that bind the asking side are checked by the ledger when it admits an "
+                               "action (late ones are refused and recorded); deadlines of the answering side "
+                               "(answers, the contract, refunds) are tracked, each with its due time and when "
+                               "it was met."), "note")]
+        blocks.append(Table([
+            Column(t("事项", "Period"), 22), Column(t("法定要求", "Limit"), 19), Column(t("依据", "Article"), 12),
+            Column(t("计划 / 期限", "Planned / due"), 18), Column(t("实际", "Actual"), 19),
+            Column(t("结论", "Result"), 10)], rows) if rows else Para(t("无", "none"), "none"))
+        return Section(t("法定期限", "Legal periods"), blocks)
+
+    def documents(self) -> Section:
+        t = self.t
+        rows: list[list[str] | str] = []
+        for e in self.events:
+            if e["type"] == "project.documents-issued/v1":
+                rows.append([t(f"招标文件 第 {e['payload']['edition']} 版", f"documents, edition {e['payload']['edition']}"),
+                             cst(e["ledger_time"], False), e["payload"]["document_hash"], "—"])
+            elif e["type"] == "project.clarification-issued/v1":
+                p = e["payload"]
+                note = t("影响投标文件编制", "affects bids") if p["affects_bids"] else t("不影响投标", "does not affect bids")
+                if "bid_deadline" in p:
+                    note += t(f"；截止时间调整为 {cst(p['bid_deadline'], False)}", f"; deadline now {cst(p['bid_deadline'], False)}")
+                rows.append([t("澄清或修改", "clarification"), cst(e["ledger_time"], False), p["document_hash"], note])
+        return Section(t("招标文件与澄清", "Documents and clarifications"), [Table([
+            Column(t("文件", "Document"), 18), Column(t("发出时间", "Issued"), 17, "nowrap"),
+            Column(t("文件哈希（SHA-256）", "Hash (SHA-256)"), 45, "hash"), Column(t("说明", "Note"), 20)],
+            rows) if rows else Para(t("无", "none"), "none")])
+
+    def bids(self) -> Section:
+        t, s = self.t, self.state
+        submitted = {e["payload"]["bidder"]: e for e in self.by_step.get("bid-submitted", [])}
+        obtained = {e["payload"]["bidder"]: e for e in self.by_step.get("documents-obtained", [])}
+        posted = {e["payload"]["bidder"]: e for e in self.by_step.get("security-posted", [])}
+        refunded = {e["payload"]["bidder"]: e for e in self.by_step.get("security-refunded", [])}
+        withdrawn = {e["payload"]["bidder"] for e in self.by_step.get("bid-withdrawn", [])}
+        bidders = sorted(set(obtained) | set(submitted) | set(posted))
+        late = [r for r in self.refusals if r["payload"]["rule"] == "late-bid"]
+        summary = t(
+            f"获取招标文件 {len(obtained)} 家；递交投标文件 {len(submitted)} 家"
+            + (f"（撤回 {len(withdrawn)} 家）" if withdrawn else "")
+            + (f"；逾期递交被拒收 {len(late)} 次（见“拒收与拒绝记录”）" if late else "")
+            + f"；开标签到 {len(s.checked_in)} 家；解密成功 {len(s.prices)} 家，解密失败 {len(s.failed_decryption)} 家。",
+            f"{len(obtained)} obtained the documents; {len(submitted)} submitted bids"
+            + (f" ({len(withdrawn)} withdrawn)" if withdrawn else "")
+            + (f"; {len(late)} late submission(s) refused (see refusals)" if late else "")
+            + f"; {len(s.checked_in)} checked in; {len(s.prices)} decrypted, {len(s.failed_decryption)} failed.")
+        security = []
+        for b in bidders:
+            post = posted.get(b)
+            security.append([self.who(b), cst(obtained[b]["ledger_time"], False) if b in obtained else "—",
+                             money(post["payload"]["amount"]) if post else "—",
+                             self.w(v.SECURITY_FORMS, post["payload"]["form"]) if post else "—",
+                             cst(refunded[b]["ledger_time"], False) if b in refunded else "—"])
+        opening = []
+        for b in bidders:
+            bid = submitted.get(b)
+            if b in s.prices:
+                result = t("解密成功", "decrypted")
+            elif b in s.failed_decryption:
+                result = t("解密失败：", "failed: ") + self.w(v.CAUSES, s.failed_decryption[b])
+            else:
+                result = t("已撤回", "withdrawn") if b in withdrawn else "—"
+            opening.append([b, cst(bid["ledger_time"]) if bid else "—", self.yes(b in s.checked_in), result,
+                            money(s.prices.get(b))])
+        sealed = [[b, submitted[b]["payload"]["bid_hash"],
+                   ", ".join(self.names.get(b, {}).get("certificates", [])) or "—"]
+                  for b in bidders if b in submitted]
+        blocks = [Para(summary), Table([
+            Column(t("投标人", "Bidder"), 38), Column(t("获取文件", "Documents"), 17, "nowrap"),
+            Column(t("保证金（元）", "Security (yuan)"), 16, "num"), Column(t("形式", "Form"), 10),
+            Column(t("退还时间", "Refunded"), 19, "nowrap")], security, t("投标人与投标保证金", "Bidders and security")),
+            Table([Column(t("投标人", "Bidder"), 13), Column(t("递交时间", "Submitted"), 20, "nowrap"),
+                   Column(t("签到", "Checked in"), 8), Column(t("解密结果", "Decryption"), 36),
+                   Column(t("开标报价（元）", "Price (yuan)"), 23, "num")], opening,
+                  t("递交与开标记录", "Submissions and the opening")),
+            Table([Column(t("投标人", "Bidder"), 13), Column(t("密封投标哈希（SHA-256）", "Sealed bid hash (SHA-256)"), 57, "hash"),
+                   Column(t("CA 证书序列号", "CA certificate serial"), 30, "hash")], sealed,
+                  t("密封投标文件与数字证书", "Sealed bids and certificates"))]
+        return Section(t("投标与开标", "Bids and the opening"), blocks)
+
+    def refused(self) -> Section:
+        t = self.t
+        rows = []
+        for r in self.refusals:
+            p = r["payload"]
+            action = p["action"]
+            step = action["type"].split(".", 1)[1].split("/", 1)[0]
+            what = self.w(v.STEPS, step)
+            why = self.w(v.REFUSED_RULES, p["rule"]) if self.zh and p["rule"] in v.REFUSED_RULES else p["message"]
+            rows.append([cst(r["ledger_time"]), self.who(action["actor"], short=True), what,
+                         f"{why}（{p['article']}）" if self.zh else f"{why} ({p['article']})", r["hash"]])
+        note = Para(t("被规则拒绝的操作同样是证据：账本连同操作主体签名的原始操作一并记录，签名可在所附证据中复核。",
+                      "Refused actions are evidence too: the ledger records each with the actor's own "
+                      "signed action, which the attached evidence lets anyone check."), "note")
+        return Section(t("拒收与拒绝记录", "Refused actions"), [note, Table([
+            Column(t("账本时间", "Ledger time"), 18, "nowrap"), Column(t("操作主体", "Actor"), 13),
+            Column(t("被拒绝的操作", "Action"), 15), Column(t("规则与依据", "Rule and article"), 26),
+            Column(t("记录哈希", "Record hash"), 28, "hash")], rows) if rows else Para(t("无", "none"), "none")])
+
+    def committee(self) -> Section:
+        t, s, rules = self.t, self.state, self.procedure.rules
+        blocks: list = []
+        if not s.committee:
+            return Section(t("评标委员会", "Evaluation committee"), [Para(t("尚未组建", "not formed yet"), "none")])
+        size_rule = rules["panel-size-procurement" if s.kind == "procurement" else "committee-size"]
+        size = len(s.committee)
+        quotas = s.draw.get("quotas", {})
+        composition = "、".join(f"{self.w(v.EXPERT_CATEGORIES, k)} {n} 人" for k, n in sorted(quotas.items())) if self.zh \
+            else ", ".join(f"{self.w(v.EXPERT_CATEGORIES, k)} {n}" for k, n in sorted(quotas.items()))
+        size_ok = size >= size_rule.value and size % 2 == 1
+        prepared, drawn = self.first("draw-prepared"), self.first("experts-drawn")
+        lines = [
+            (t("人数与构成", "Size and composition"),
+             t(f"{size} 人（{composition}）；不少于 {size_rule.value} 人且为单数：{'符合' if size_ok else '不符合'}"
+               f"（{size_rule.article}）；全部成员由随机抽取产生，专家占比不低于三分之二：符合（{rules['expert-share'].article}）",
+               f"{size} ({composition}); {size_rule.value} or more and odd: {'met' if size_ok else 'NOT met'} "
+               f"({size_rule.article}); every member drawn at random, so at least two thirds are experts: met "
+               f"({rules['expert-share'].article})")),
+            (t("抽取承诺", "Draw committed"), (cst(prepared["ledger_time"]) + t("，早于投标截止", ", before the bid deadline")
+                                            if prepared else "—")),
+            (t("种子承诺（SHA-256）", "Seed commitment (SHA-256)"), s.draw.get("secret_commitment", "—")),
+            (t("抽取时间", "Drawn at"), cst(drawn["ledger_time"]) if drawn else "—"),
+            (t("抽取输入", "Draw inputs"), t("专家库与回避名单以哈希记录；定标后已公开并复算一致",
+                                            "pool and exclusions recorded by hash; disclosed after the award "
+                                            "and replayed to the same committee")
+             if s.draw.get("disclosed") else t("专家库与回避名单以哈希记录，定标后公开", "pool and exclusions "
+                                                "recorded by hash, disclosed after the award")),
         ]
+        blocks.append(Pairs(lines))
+        if not self.awarded:
+            blocks.append(Para(t("定标前评标委员会成员名单保密（法 §37、条例 §46），以席位号表示。",
+                                 "Until the award the members' names are confidential (法 §37; 条例 §46): "
+                                 "they appear by place."), "note"))
+        members = [[str(place), self.who(m) if self.awarded else t(f"第 {place} 号评委", f"member {place}"),
+                    self.yes(m in s.report_signed)] for place, m in enumerate(s.committee, 1)]
+        blocks.append(Table([Column(t("席位", "Place"), 10), Column(t("评委", "Member"), 70),
+                             Column(t("评标报告签字", "Signed the report"), 20)], members))
+        recusals = []
+        for e in self.by_step.get("expert-replaced", []):
+            recused = e["payload"]["recused"]
+            place = str(s.drawn.index(recused) + 1) if recused in s.drawn else "?"
+            recusals.append([cst(e["ledger_time"]), place, e["payload"]["ground"]])
+        blocks.append(Table([Column(t("回避时间", "Recused at"), 22, "nowrap"), Column(t("原席位", "Place"), 12),
+                             Column(t("回避事由（补抽同类别下一顺位专家）", "Ground (replaced by the next-ranked expert of the category)"), 66)],
+                            recusals, t("回避与补抽", "Recusals")) if recusals
+                      else Para(t("无专家回避。", "No expert recused."), "none"))
+        return Section(t("评标委员会", "Evaluation committee"), blocks)
+
+    def evaluation(self) -> Section:
+        t, s = self.t, self.state
+        scores: dict[str, list[Decimal]] = {}
+        for (_, bidder), value in s.scores.items():
+            scores.setdefault(bidder, []).append(value)
+        columns = [Column(t("排名", "Rank"), 10), Column(t("中标候选人", "Candidate"), 50),
+                   Column(t("报价（元）", "Price (yuan)"), 22, "num")]
+        rows: list[list[str] | str] = []
+        for rank, b in enumerate(s.ranking, 1):
+            row = [str(rank), self.who(b), money(s.prices.get(b))]
+            if scores:
+                row.append(str((sum(scores[b]) / len(scores[b])).quantize(Decimal("0.01"))) if b in scores else "—")
+            rows.append(row)
+        if scores:
+            columns.append(Column(t("平均得分", "Mean score"), 18, "num"))
+        else:
+            columns[1].width = 68
+        blocks: list = [Table(columns, rows, t("评标报告推荐的中标候选人", "Candidates the report ranks"))
+                        if rows else Para(t("尚无评标报告", "no evaluation report yet"), "none")]
+        rejected = [[self.who(b), self.w(v.GROUNDS, g)] for b, g in sorted(s.rejected.items())]
+        blocks.append(Table([Column(t("被否决的投标", "Rejected bid"), 45),
+                             Column(t("否决依据（条例 §51）", "Ground (条例 §51)"), 55)], rejected) if rejected
+                      else Para(t("无被否决的投标。", "No bid was rejected."), "none"))
+        if s.report_hash:
+            signed = len(s.report_signed & set(s.committee))
+            blocks.append(Para(t(f"评标报告（SHA-256 {s.report_hash}）已由 {signed}/{len(s.committee)} 名成员签字。",
+                                 f"The evaluation report (SHA-256 {s.report_hash}) is signed by {signed} of "
+                                 f"{len(s.committee)} members.")))
+        dissent = [[self.who(e["actor"]) if self.awarded else t("评委", "a member"), e["payload"]["dissent"]]
+                   for step in ("evaluation-reported", "evaluation-report-signed")
+                   for e in self.by_step.get(step, []) if e["payload"].get("dissent")]
+        blocks.append(Table([Column(t("持不同意见的评委", "Dissenting member"), 30),
+                             Column(t("书面意见", "Dissent"), 70)], dissent) if dissent
+                      else Para(t("无书面不同意见。", "No written dissent."), "none"))
+        return Section(t("评标结果", "Evaluation"), blocks)
+
+    def disputes(self) -> Section:
+        t, s = self.t, self.state
+        what = {"objection-raised": (t("对招标文件的异议", "objection to the documents"), "text_hash"),
+                "objection-answered": (t("异议答复", "answer to the objection"), "answer_hash"),
+                "publicity-objection-raised": (t("公示期异议", "objection to the candidates"), "text_hash"),
+                "complaint-filed": (t("投诉", "complaint"), "text_hash"),
+                "complaint-accepted": (t("投诉受理", "complaint accepted"), None),
+                "complaint-decided": (t("投诉处理决定", "complaint decided"), "text_hash")}
+        rows = []
+        for e in self.events:
+            step = step_of(e)
+            if step in what:
+                name, document = what[step]
+                outcome = (self.w(v.DECISIONS, e["payload"]["decision"]) if "decision" in e["payload"]
+                           else t("已答复", "answered") if step == "objection-answered"
+                           else t("已受理", "accepted") if step == "complaint-accepted" else "—")
+                rows.append([str(e["version"]), cst(e["ledger_time"], False), name, self.who(e["actor"]),
+                             outcome, e["payload"][document] if document else "—"])
+        blocks: list = []
+        if s.published_at is not None:
+            blocks.append(Para(t(f"中标候选人于 {cst(s.published_at, False)} 公示，公示期至 {cst(s.publicity_until, False)}。",
+                                 f"The candidates were published at {cst(s.published_at, False)}, until "
+                                 f"{cst(s.publicity_until, False)}.")))
+        blocks.append(Table([Column("v", 6), Column(t("时间", "Time"), 16, "nowrap"), Column(t("事项", "What"), 17),
+                             Column(t("提出或处理方", "By"), 23), Column(t("结果", "Outcome"), 10),
+                             Column(t("文书哈希", "Document hash"), 28, "hash")], rows) if rows
+                      else Para(t("无异议或投诉。", "No objection or complaint."), "none"))
+        return Section(t("公示、异议与投诉", "Publicity, objections and complaints"), blocks)
+
+    def outcome(self) -> Section:
+        t, s = self.t, self.state
+        awarded, contract = self.first("awarded"), self.first("contract-signed")
+        rate = s.savings_rate()
+        kept = [b for b, cause in s.failed_decryption.items() if cause == "bidder"]
+        owed = set(s.security) - set(kept)
+        refunded = s.refunded & set(s.security)
+        rate_label = t("溢价率", "Premium over reserve") if s.kind == "rights" else t("节资率", "Savings rate")
+        rate_text = "—" if rate is None else f"{(abs(rate) * 100).quantize(Decimal('0.01'))}%"
+        return Section(t("定标、合同与保证金退还", "Award, contract and refunds"), [Pairs([
+            (t("中标人", "Winner"), self.who(s.winner) if s.winner else "—"),
+            (t("中标价", "Award price"), f"{money(s.award_price)} {t('元', 'yuan')}" if s.award_price is not None else "—"),
+            (rate_label, rate_text),
+            (t("定标时间", "Awarded at"), cst(awarded["ledger_time"]) if awarded else "—"),
+            (t("合同签订时间", "Contract signed"), cst(contract["ledger_time"]) if contract else "—"),
+            (t("保证金退还", "Security refunds"),
+             t(f"应退 {len(owed)} 家，已退 {len(refunded & owed)} 家", f"{len(refunded & owed)} of {len(owed)} owed refunded")
+             + (t(f"；不予退还 {len(kept)} 家（解密失败，投标人原因）", f"; {len(kept)} kept (decryption failed by the bidder)")
+                if kept else "")),
+            (t("项目状态", "Stage"), self.w(v.STAGES, s.stage)),
+        ])])
+
+    def warnings(self) -> Section:
+        t = self.t
         watch = CollusionWatch()
-        for n, e in enumerate(events):
-            watch.apply(e, n + 1)
-        model.warnings = [{"indicator": w.indicator, "article": w.article, "text": w.text,
-                           "bidders": ", ".join(w.bidders)}
-                          for w in watch.warnings(evidence["project"])]
-    checkpoint_text = proof["checkpoint"].split("\n\n")[0]
-    cosigners = [line.split(" ")[1] for line in proof["checkpoint"].split("\n\n", 1)[1].splitlines()[1:]]
-    model.integrity = [
-        (t("事件范围", "Events"), f"v1–v{events[-1]['version']}"),
-        (t("项目链头", "Stream head"), events[-1]["hash"]),
-        (t("检查点", "Checkpoint"), checkpoint_text.replace("\n", " · ")),
-        (t("见证签名", "Cosigned by"), ", ".join(cosigners) or "—"),
-        (t("完整性证明", "Completeness"), t("所附证据证明上列事件为本项目截至该检查点的全部事件",
-                                          "the attached evidence proves these are every event of the "
-                                          "project up to that checkpoint")),
-        (t("验证结果", "Verification"), t(
-            f"通过：{len(events)} 个事件逐一重算哈希、核对链接并在检查点下证明完整（生成时核验）",
-            f"holds: {len(events)} events rehashed, linked and proved complete under the "
-            "checkpoint (checked when generated)")),
-        (t("日志公钥", "Log key"), evidence["log_key"]),
-    ]
-    model.statement = STATEMENT[evidence["lang"]]
-    model.qr_payload = json.dumps({"report": model.report_id, "project": evidence["project"],
-                                   "evidence_sha256": evidence_digest(evidence)},
-                                  separators=(",", ":"))
-    return model
+        for e in self.events:
+            watch.apply(e, e["version"])  # a warning's events are named by version
+        rows = []
+        for w in watch.warnings(self.evidence["project"]):
+            article = w.article.replace(" (signal)", t("（监测信号）", " (signal)"))
+            rows.append([self.w(v.INDICATORS, w.indicator), article, "、".join(w.bidders) if self.zh else ", ".join(w.bidders),
+                         ", ".join(money(x) if is_money(x) else x for x in w.detail.split(", ")) or "—",
+                         ", ".join(f"v{n}" for n in w.events)])
+        blocks: list = [Para(t("依据事件自动计算的围标串标监测信号，供行政监督部门参考，不构成认定。",
+                               "Computable signals of collusion, from the events; they inform the supervision "
+                               "body and decide nothing."), "note")]
+        blocks.append(Table([Column(t("预警信号", "Indicator"), 21), Column(t("依据", "Article"), 14),
+                             Column(t("涉及投标人", "Bidders"), 20), Column(t("数据", "Figures"), 25),
+                             Column(t("触发事件", "Events"), 20)], rows) if rows
+                      else Para(t("未发现围标串标预警信号。", "No collusion indicator fired."), "none"))
+        return Section(t("围标串标预警", "Collusion warnings"), blocks)
+
+    def observations(self) -> Section:
+        t = self.t
+        rows = [[cst(e["ledger_time"], False), self.who(e["actor"]), e["payload"]["note"],
+                 e["payload"].get("media_hash", "—")] for e in self.by_step.get("witness-observation", [])]
+        return Section(t("见证记录", "Witness observations"), [Table([
+            Column(t("时间", "Time"), 15, "nowrap"), Column(t("见证人员", "Officer"), 20),
+            Column(t("见证情况", "Observation"), 37), Column(t("音视频记录哈希", "Recorded media (hash)"), 28, "hash")],
+            rows) if rows else Para(t("无", "none"), "none")])
+
+    def integrity(self) -> Section:
+        t, proof, last = self.t, self.evidence["completeness"], self.events[-1]
+        body, _, signatures = proof["checkpoint"].partition("\n\n")
+        origin, size, root = body.splitlines()[:3]
+        cosigners = [line.split(" ")[1] for line in signatures.splitlines()[1:]]
+        pairs = [
+            (t("事件范围", "Events"), f"{self.evidence['project']} v1–v{last['version']}"),
+            (t("项目链头", "Stream head"), last["hash"]),
+        ]
+        if self.refusals:
+            pairs.append((t("拒绝记录链头", "Refusals head"),
+                          f"{self.evidence['refusals']['stream']} v{self.refusals[-1]['version']} {self.refusals[-1]['hash']}"))
+        pairs += [
+            (t("检查点", "Checkpoint"), f"{origin} · {t('树大小', 'size')} {size} · {t('根', 'root')} {root}"),
+            (t("检查点签名", "Signed by"), "、".join([origin] + cosigners) if self.zh else ", ".join([origin] + cosigners)),
+            (t("包含与完整性证明", "Inclusion and completeness"),
+             t("项目链头在已签名的链头映射中，且包含于上述检查点的默克尔树；逐一重算的哈希链表明所列事件即本项目截至该检查点的全部事件",
+               "the stream head is in the signed heads map and included in the checkpointed Merkle tree; "
+               "the rehashed chain shows these are every event of the project up to that checkpoint")),
+            (t("验证结果", "Verification"),
+             t(f"通过：{len(self.events)} 个项目事件" + (f"、{len(self.refusals)} 条拒绝记录" if self.refusals else "")
+               + " 逐一重算哈希、核对链接，并在检查点下证明完整",
+               f"holds: {len(self.events)} project events" + (f" and {len(self.refusals)} refusal records" if self.refusals else "")
+               + " rehashed, linked and proved complete under the checkpoint")),
+            (t("日志公钥", "Log key"), self.evidence["log_key"]),
+            (t("证据附件", "Evidence attached"), f"sunledger-evidence.json · SHA-256 {evidence_digest(self.evidence)}"),
+            (t("自行核验", "Check it yourself"), "sunledger verify-report <PDF> --log-key <" + t("日志公钥", "log key") + ">"),
+        ]
+        return Section(t("完整性与验证", "Integrity and verification"), [Pairs(pairs, hashes=True)])
+
+    def sections(self) -> list[Section]:
+        parts = [self.identity, self.timeline, self.periods, self.documents, self.bids, self.refused]
+        if self.kind in ("evaluation", "full"):
+            parts += [self.committee, self.evaluation]
+        if self.kind == "full":
+            parts += [self.disputes, self.outcome]
+        parts += [self.warnings, self.observations, self.integrity]
+        built = [part() for part in parts]
+        for n, section in enumerate(built, 1):
+            section.title = numbered(n, section.title, self.zh)
+        return built
+
+
+def build(evidence: dict, software: str = "Sunledger") -> ReportModel:
+    """The report of the evidence (its kind, its language). The evidence is checked first: a
+    report is only made of evidence that holds (every event, link and proof)."""
+    log = parse_verifier_key(evidence["log_key"])
+    events = check_completeness(evidence["completeness"], log)
+    refusals = check_completeness(evidence["refusals"], log) if evidence.get("refusals") else []
+    builder = _Builder(evidence, events, refusals, software)
+    zh, kind = builder.zh, evidence["kind"]
+    rid = report_id(evidence)
+    return ReportModel(
+        kind=kind, lang=evidence.get("lang", "zh"), title=TITLES[kind][0 if zh else 1], report_id=rid,
+        project=evidence["project"], subtitle=builder.intake["title"], sections=builder.sections(),
+        statement=STATEMENT["zh" if zh else "en"],
+        qr_payload=json.dumps({"report": rid, "project": evidence["project"],
+                               "evidence_sha256": evidence_digest(evidence)}, separators=(",", ":")),
+        qr_caption=builder.t("扫码获取报告编号与证据哈希", "report id and evidence hash"))

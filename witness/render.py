@@ -17,10 +17,12 @@ import json
 import os
 import re
 import subprocess
+from importlib import metadata
 from pathlib import Path
 
 import jinja2
 import segno
+import weasyprint
 from fontTools.ttLib import TTCollection, TTFont
 from weasyprint import HTML, Attachment
 
@@ -41,8 +43,21 @@ class MissingGlyph(RuntimeError):
     """The report would show characters no font of it can draw."""
 
 
+@functools.cache
+def software() -> str:
+    """What renders the reports, as the report states it: a re-render gives the same bytes
+    with the same versions of these."""
+    fonts = []
+    for family in FONTS[:1]:
+        font = _font(family)
+        version = (font["name"].getDebugName(5) or "").removeprefix("Version ").split(";")[0]
+        fonts.append(f"{family} {version}".strip())
+    return " · ".join([f"Sunledger {metadata.version('sunledger')}",
+                       f"WeasyPrint {weasyprint.__version__}", *fonts])
+
+
 def html_of(evidence: dict) -> str:
-    m = model.build(evidence)
+    m = model.build(evidence, software())
     last = json.loads(evidence["completeness"]["events"][-1])
     out = io.BytesIO()
     segno.make(m.qr_payload, error="m").save(out, kind="svg", scale=4, border=1, xmldecl=False)
@@ -52,17 +67,19 @@ def html_of(evidence: dict) -> str:
 
 
 @functools.cache
+def _font(family: str) -> TTFont:
+    """The font file fontconfig gives WeasyPrint for `family`."""
+    found = subprocess.run(["fc-match", "-f", "%{file}|%{index}", f"{family}:lang=zh-cn"],
+                           capture_output=True, text=True, check=True).stdout
+    path, _, index = found.partition("|")
+    return (TTCollection(path).fonts[int(index or 0)] if path.endswith((".ttc", ".otc"))
+            else TTFont(path))
+
+
+@functools.cache
 def _covered() -> frozenset[int]:
     """Every code point the report's fonts have a glyph for."""
-    points: set[int] = set()
-    for family in FONTS:
-        found = subprocess.run(["fc-match", "-f", "%{file}|%{index}", f"{family}:lang=zh-cn"],
-                               capture_output=True, text=True, check=True).stdout
-        path, _, index = found.partition("|")
-        font = (TTCollection(path).fonts[int(index or 0)] if path.endswith((".ttc", ".otc"))
-                else TTFont(path))
-        points |= set(font.getBestCmap())
-    return frozenset(points)
+    return frozenset(point for family in FONTS for point in _font(family).getBestCmap())
 
 
 def check_glyphs(page_html: str) -> None:

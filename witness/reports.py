@@ -29,7 +29,7 @@ from ledger.proofs import check_completeness
 
 from .evidence import gather_evidence
 from .model import STAGES_FOR, report_id
-from .render import ATTACHMENT_NAME, render
+from .render import ATTACHMENT_NAME, render, software
 
 
 class ReportNotReached(LedgerError):
@@ -55,7 +55,7 @@ def issue_report(ledger: Ledger, project: str, kind: str, lang: str = "zh", *,
     last = json.loads(evidence["completeness"]["events"][-1])["version"]
     payload = {"kind": kind, "report_id": report_id(evidence), "last_version": last,
                "pdf_hash": hashlib.sha256(pdf).hexdigest(),
-               "evidence_hash": hashlib.sha256(canonical_json(evidence)).hexdigest()}
+               "evidence_hash": hashlib.sha256(canonical_json(evidence)).hexdigest(), "lang": lang}
     if record:
         signer = ActorSigner(LEDGER_ACTOR, ledger.key)
         ledger.submit(signer.sign(project, "project.report-issued/v1", payload,
@@ -113,7 +113,9 @@ def verify_report(pdf: bytes, *, log: Verifier | None = None,
     if render(evidence) == pdf:
         check.holds.append("rendering the evidence again gives these exact bytes")
     else:
-        check.fails.append("rendering the evidence again gives other bytes: the PDF was changed")
+        check.fails.append("rendering the evidence again gives other bytes: the PDF was changed, "
+                           "or this machine renders with other software than the report names "
+                           f"(here: {software()})")
     digest = hashlib.sha256(pdf).hexdigest()
     if recorded_hashes is None:
         check.fails.append("no ledger given: whether this PDF was issued is not checked")
@@ -164,9 +166,9 @@ class Reporter:
         self.follower.follow()
         found = []
         for stream, state in sorted(self.projects.states.items()):
-            issued = {r["kind"] for r in state.reports.values()}
+            issued = {(r["kind"], r["lang"]) for r in state.reports.values()}
             for kind in ("opening", "evaluation", "full"):
-                if state.stage in STAGES_FOR[kind] and kind not in issued:
+                if state.stage in STAGES_FOR[kind] and (kind, self.lang) not in issued:
                     found.append((stream, kind))
         return found
 

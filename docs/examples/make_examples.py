@@ -215,7 +215,7 @@ def render(values: dict | None = None) -> str:
     sample = parse_ledger_json(CANONICAL_SAMPLE)
     check_ledger_json(sample)
     sample_bytes = canonical_json(sample)
-    add("### 20.1 Canonical encoding\n\nThis ledger-JSON text (white space, escapes and key order "
+    add("### 21.1 Canonical encoding\n\nThis ledger-JSON text (white space, escapes and key order "
         "as a client might send it) ...\n")
     add(_block("canonical-input", CANONICAL_SAMPLE, "json"))
     add(f"... has this canonical encoding ({len(sample_bytes)} bytes of UTF-8; the keys sort "
@@ -226,7 +226,7 @@ def render(values: dict | None = None) -> str:
     add("Its SHA-256, to check an implementation byte for byte:\n")
     add(_block("canonical-output-sha256", hashlib.sha256(sample_bytes).hexdigest()))
 
-    add("### 20.2 Keys\n\n"
+    add("### 21.2 Keys\n\n"
         "Each seed is `SHA-256(b\"evidence-format-example\" ‖ 0x00 ‖ label)` "
         "(`SigningKey.derived`). The public key is the raw 32-byte Ed25519 key in standard "
         "base64; the key id is the first 16 bytes of its SHA-256, in hex.\n")
@@ -238,7 +238,7 @@ def render(values: dict | None = None) -> str:
     add(_block("bidder-public-key", encode_public_key(bidder_key.public_key)))
     add(_block("bidder-key-id", bidder_key.key_id))
 
-    add("### 20.3 Stream ids\n")
+    add("### 21.3 Stream ids\n")
     add(_block("stream-namespace", str(_STREAM_NAMESPACE)))
     add("| stream name | UUIDv5 | stored `originator_id` (SQLite) |\n| --- | --- | --- |")
     for name in ("ledger", actor_stream(TENDEREE), actor_stream(BIDDER), PROJECT):
@@ -246,7 +246,7 @@ def render(values: dict | None = None) -> str:
     add("")
     add(_block("project-stream-uuid", str(stream_uuid(PROJECT))))
 
-    add("### 20.4 The example log\n\n"
+    add("### 21.4 The example log\n\n"
         "Seven events, in global order. `position` is the SQLite `rowid`.\n")
     add("| position | stream | version | type | actor | hash |\n| --- | --- | --- | --- | --- | --- |")
     for pos, _, version, topic, _ in rows:
@@ -282,7 +282,7 @@ def render(values: dict | None = None) -> str:
     event = events[pos]
     action_bytes = signed.action.signing_bytes()
     without_hash = canonical_json({k: x for k, x in event.items() if k != "hash"})
-    add(f"### 20.5 Position {pos}: the bidder's `project.bid-submitted/v1`, step by step\n")
+    add(f"### 21.5 Position {pos}: the bidder's `project.bid-submitted/v1`, step by step\n")
     add("**1. The action** as `bidder-0001` signs it: JCS(action), UTF-8, "
         f"{len(action_bytes)} bytes, no trailing newline.\n")
     add(_block("bid-action", action_bytes.decode("utf-8"), "json"))
@@ -314,7 +314,7 @@ def render(values: dict | None = None) -> str:
     add(f"| {r[0]} | `{r[1]}` | {r[2]} | `{r[3]}` | `{r[4]}` | `{r[5]}` |\n")
 
     files = v["bundle"]
-    add("### 20.6 The example ledger as a bundle\n\n"
+    add("### 21.6 The example ledger as a bundle\n\n"
         "`sunledger export` of the example store gives a ZIP with these members: "
         + ", ".join(f"`{name}`" for name in sorted(files)) + ". `manifest.json`:\n")
     add(_block("bundle-manifest", files["manifest.json"].decode("utf-8").rstrip("\n"), "json"))
@@ -326,7 +326,7 @@ def render(values: dict | None = None) -> str:
     add(_block("bundle-registry", files["registry.json"].decode("utf-8").rstrip("\n"), "json"))
 
     inclusion = v["inclusion"]
-    add("### 20.7 The Merkle log and its checkpoint\n\n"
+    add("### 21.7 The Merkle log and its checkpoint\n\n"
         f"The example log has {v['size']} leaves, one per event in position order. The bid (position "
         f"{pos}) is leaf {inclusion['leaf_index']}; its leaf hash is SHA-256(0x00 ‖ the 32 "
         "bytes of its event hash):\n")
@@ -345,7 +345,7 @@ def render(values: dict | None = None) -> str:
     add("The heads statement kept beside the checkpoint (§17.4), as stored (JCS):\n")
     add(_block("heads-statement", v["completeness"]["heads"], "json"))
 
-    add("### 20.8 Proofs\n\n"
+    add("### 21.8 Proofs\n\n"
         f"Inclusion of the bid (`sunledger prove inclusion --event {PROJECT}:5`):\n")
     add(_block("inclusion-proof", json.dumps(inclusion, indent=2), "json"))
     add(f"Consistency of the tree of 4 leaves with the tree of {v['size']} "

@@ -1,0 +1,133 @@
+"""The words of a witness report, in Chinese and English: the names of the steps, stages,
+categories, methods, grounds, decisions, deadlines and collusion indicators that the ledger
+records as stable codes. Each entry is (中文, English); a code with no entry is shown as it is
+(and a new code is caught by the report tests, which render every step's name)."""
+
+from __future__ import annotations
+
+Words = dict[str, tuple[str, str]]
+
+STEPS: Words = {
+    "intake": ("项目登记", "intake"), "intake-accepted": ("登记受理", "intake accepted"),
+    "intake-refused": ("不予受理", "intake refused"), "announced": ("发布招标公告", "announced"),
+    "documents-issued": ("发出招标文件", "documents issued"),
+    "documents-obtained": ("获取招标文件", "documents obtained"),
+    "clarification-issued": ("澄清或修改", "clarification"),
+    "objection-raised": ("对招标文件提出异议", "objection raised"),
+    "objection-answered": ("异议答复", "objection answered"),
+    "security-posted": ("递交投标保证金", "security posted"),
+    "bid-submitted": ("递交投标文件", "bid submitted"), "bid-withdrawn": ("撤回投标", "bid withdrawn"),
+    "submission-closed": ("投标截止", "submission closed"), "checked-in": ("开标签到", "checked in"),
+    "key-released": ("投标人解密", "key released"), "bid-decrypted": ("解密成功", "bid decrypted"),
+    "decryption-failed": ("解密失败", "decryption failed"),
+    "draw-prepared": ("专家抽取准备（承诺）", "draw prepared"),
+    "experts-drawn": ("抽取评标专家", "experts drawn"),
+    "draw-disclosed": ("抽取输入公开", "draw disclosed"),
+    "expert-replaced": ("专家回避与补抽", "expert replaced"),
+    "score-submitted": ("专家评分", "score"), "bid-rejected": ("否决投标", "bid rejected"),
+    "evaluation-reported": ("提交评标报告", "evaluation report"),
+    "evaluation-report-signed": ("评标报告签字", "report signed"),
+    "candidates-published": ("中标候选人公示", "candidates published"),
+    "publicity-objection-raised": ("公示期异议", "objection to candidates"),
+    "complaint-filed": ("投诉", "complaint filed"), "complaint-accepted": ("投诉受理", "complaint accepted"),
+    "complaint-decided": ("投诉处理决定", "complaint decided"), "awarded": ("定标", "awarded"),
+    "contract-signed": ("签订合同", "contract signed"),
+    "security-refunded": ("退还保证金", "security refunded"),
+    "witness-observation": ("见证记录", "witness observation"),
+    "report-issued": ("出具见证报告", "witness report issued"),
+    "report-signed-off": ("见证人员签认", "witness sign-off"),
+    "terminated": ("终止", "terminated"), "archived": ("归档", "archived"),
+}
+
+# the phase each step belongs to, for the timeline's headings
+PHASES: list[tuple[tuple[str, str], frozenset[str]]] = [
+    (("项目登记与招标", "Intake and tender"), frozenset((
+        "intake", "intake-accepted", "intake-refused", "announced", "documents-issued",
+        "documents-obtained", "clarification-issued", "objection-raised", "objection-answered",
+        "draw-prepared"))),
+    (("投标", "Bids"), frozenset(("security-posted", "bid-submitted", "bid-withdrawn",
+                                  "submission-closed"))),
+    (("开标", "Opening"), frozenset(("checked-in", "key-released", "bid-decrypted",
+                                     "decryption-failed"))),
+    (("评标", "Evaluation"), frozenset(("experts-drawn", "expert-replaced", "score-submitted",
+                                        "bid-rejected", "evaluation-reported",
+                                        "evaluation-report-signed"))),
+    (("公示、定标与合同", "Publicity, award and contract"), frozenset((
+        "candidates-published", "publicity-objection-raised", "complaint-filed",
+        "complaint-accepted", "complaint-decided", "awarded", "draw-disclosed",
+        "contract-signed", "security-refunded", "terminated", "archived"))),
+]
+
+STAGES: Words = {
+    "new": ("未登记", "new"), "intake": ("已登记", "intake"), "accepted": ("已受理", "accepted"),
+    "refused": ("不予受理", "refused"), "announced": ("招标中", "announced"),
+    "failed": ("流标", "failed"), "closed": ("投标截止", "closed"), "opened": ("已开标", "opened"),
+    "reported": ("评标完成", "evaluated"), "publicity": ("公示中", "publicity"),
+    "awarded": ("已定标", "awarded"), "contracted": ("已签订合同", "contracted"),
+    "terminated": ("已终止", "terminated"), "archived": ("已归档", "archived"),
+}
+CATEGORIES: Words = {"construction": ("工程建设", "construction"),
+                     "procurement": ("政府采购", "government procurement"),
+                     "rights": ("产权交易", "rights transaction")}
+METHODS: Words = {"lowest-price": ("经评审的最低投标价法", "lowest evaluated price"),
+                  "comprehensive": ("综合评估法", "comprehensive evaluation"),
+                  "highest-price": ("价高者得", "highest price")}
+# the procedure the ledger enforces (ledger/procedures/tender.py): an open, fully electronic one
+PROCEDURE = ("公开招标（全流程电子化，不见面开标）",
+             "open tender (fully electronic, no-meeting opening)")
+EXPERT_CATEGORIES: Words = {"technical": ("技术", "technical"), "economic": ("经济", "economic")}
+SECURITY_FORMS: Words = {"deposit": ("保证金", "deposit"), "guarantee": ("保函", "guarantee")}
+CAUSES: Words = {"bidder": ("投标人原因，视为撤销投标", "the bidder's fault: counts as revoking its bid"),
+                 "others": ("非投标人原因，视为撤回投标", "not the bidder's fault: counts as a withdrawal")}
+DECISIONS: Words = {"upheld": ("投诉成立", "upheld"), "dismissed": ("驳回投诉", "dismissed"),
+                    "withdrawn": ("撤回投诉", "withdrawn")}
+GROUNDS: Words = {  # 条例 §51
+    "unsigned-or-unsealed": ("未经投标单位盖章和单位负责人签字", "not sealed or signed"),
+    "consortium-agreement-missing": ("联合体未提交共同投标协议", "no consortium agreement"),
+    "not-qualified": ("投标人不符合资格条件", "bidder not qualified"),
+    "several-bids-or-prices": ("提交两份以上投标文件或两个以上报价", "several bids or prices"),
+    "price-above-ceiling": ("投标报价高于最高投标限价", "price above the ceiling"),
+    "price-below-cost": ("投标报价低于成本", "price below cost"),
+    "not-responsive": ("未对招标文件作出实质性响应", "not responsive"),
+    "collusion-or-fraud": ("串通投标、弄虚作假或行贿", "collusion or fraud"),
+}
+DEADLINES: Words = {  # tracked deadlines of the answering party, by rule id (ledger/rules.py)
+    "objection-answer": ("答复对招标文件的异议", "answer the objection to the documents"),
+    "publicity-start": ("公示中标候选人", "publish the candidates"),
+    "publicity-objection-answer": ("答复公示期异议", "answer the objection to the candidates"),
+    "complaint-acceptance": ("决定是否受理投诉", "decide whether to accept the complaint"),
+    "complaint-decision": ("作出投诉处理决定", "decide the complaint"),
+    "contract": ("签订书面合同", "sign the contract"),
+    "report-to-supervision": ("向行政监督部门提交招标投标情况报告", "report to the supervision body"),
+    "security-refund": ("退还投标保证金及利息", "refund the bid security with interest"),
+    "security-refund-procurement": ("退还未中标人保证金", "refund the losing bidders' security"),
+    "withdrawal-refund": ("退还撤回投标的保证金", "refund the withdrawn bid's security"),
+}
+UNITS: Words = {"days": ("日", "days"), "working_days": ("个工作日", "working days")}
+INDICATORS: Words = {  # projections/warnings.py
+    "same-bid-file": ("不同投标人的投标文件相同", "the same bid file from different bidders"),
+    "same-machine": ("不同投标人使用同一机器", "the same machine for different bidders"),
+    "same-ip": ("不同投标人使用同一IP地址", "the same IP address for different bidders"),
+    "same-certificate": ("不同投标人使用同一CA证书", "the same CA certificate for different bidders"),
+    "same-security-account": ("保证金从同一账户转出", "security paid from one account"),
+    "clustered-uploads": ("投标文件集中上传", "bids uploaded together"),
+    "certificates-issued-together": ("CA证书申领时间相近", "CA certificates issued minutes apart"),
+    "price-series": ("投标报价呈规律性差异", "prices in a regular series"),
+    "many-downloads-few-bids": ("获取文件多而投标少", "many downloads but few bids"),
+}
+REFUSED_RULES: Words = {  # the rules a recorded refusal names most often
+    "late-bid": ("逾期送达的投标文件，拒收", "a late bid, refused"),
+    "bid-change-before-deadline": ("截止后修改或撤回投标，拒绝", "a change after the deadline, refused"),
+    "objection-to-documents": ("异议提出时间不足", "an objection raised too late"),
+    "security-cap": ("保证金超过限额", "security above the cap"),
+    "opening-at-deadline": ("截止时间前开标，拒绝", "an opening before the deadline"),
+}
+
+
+def word(words: Words, code: str, zh: bool) -> str:
+    entry = words.get(code)
+    return code if entry is None else entry[0 if zh else 1]
+
+
+def phase_of(step: str) -> tuple[str, str] | None:
+    return next((name for name, steps in PHASES if step in steps), None)
