@@ -749,19 +749,34 @@ def report(store, ledger_key, project, kind, lang, out) -> None:
 @key_option
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="where the PDFs go")
-def reports(store, ledger_key, out) -> None:
-    """Issue every witness report that is due: each project that reached a milestone and has
-    no report of that kind yet (run it every few minutes, or let a server do it)."""
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--follow", is_flag=True, help="keep following the log and issue each report "
+              "as its milestone is reached (stop with Ctrl-C)")
+@click.option("--every", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+              help="with --follow: seconds between looks at the log")
+def reports(store, ledger_key, out, lang, follow, every) -> None:
+    """Issue every witness report that is due: each project that reached a milestone (the
+    opening, the evaluation, the end) and has no report of that kind yet. Once, or with
+    --follow as the centre's reporter that keeps following the log."""
+    import time
+
     from witness.reports import Reporter
 
     try:
-        written = Reporter(_open_ledger(store, ledger_key), out).run()
+        reporter = Reporter(_open_ledger(store, ledger_key), out, lang)
+        while True:
+            written = reporter.run()
+            for path in written:
+                click.echo(f"wrote {path}")
+            if not follow:
+                if not written:
+                    click.echo("no report is due")
+                return
+            time.sleep(every)
     except LedgerError as error:
         _fail(error)
-    for path in written:
-        click.echo(f"wrote {path}")
-    if not written:
-        click.echo("no report is due")
+    except KeyboardInterrupt:
+        click.echo("stopped: every report due so far is issued")
 
 
 @cli.command("verify-report")
@@ -791,7 +806,7 @@ def verify_report_command(pdf: Path, store: str | None, bundle: Path | None,
         check = verify_report(data, log=parse_verifier_key(log_key) if log_key else None,
                               recorded_hashes=recorded)
     except LedgerError as error:
-        click.echo(f"does not hold: {error.message}")
+        click.echo(f"report {pdf}\n  FAILS: {error.message}")
         sys.exit(1)
     click.echo(f"report {check.report_id or '?'} of {check.project or '?'}")
     for line in check.holds:

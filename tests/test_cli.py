@@ -253,11 +253,28 @@ def test_a_witness_refuses_a_log_that_rewrote_what_it_cosigned(tmp_path):
 def test_the_demo_runs_a_whole_project_and_verifies_its_reports(tmp_path):
     if not shutil.which("fc-list"):
         pytest.skip("fontconfig missing: ./run setup installs the report fonts")
-    done = sunledger("demo", "--out", str(tmp_path / "demo"))
+    out_dir = tmp_path / "demo"
+    done = sunledger("demo", "--out", str(out_dir))
     out = done.stdout
-    for expected in ("refused and recorded: bidder-12 one second late", "savings rate: 49.85%",
-                     "warning (条例 §40(一))", "verification: INTACT",
+    for expected in ("refused and recorded: bidder-12's bid came one second after the deadline",
+                     "savings rate: 49.85%", "warning (条例 §40(一))", "verification: INTACT",
                      "latest cosigned by jgj.example/witness"):
         assert expected in out, expected
-    pdfs = sorted((tmp_path / "demo").glob("*.pdf"))
+    pdfs = sorted(out_dir.glob("*.pdf"))
     assert len(pdfs) == 4 and out.count(": verified") == 4
+    # what a supervision body does with a report it was given, from the command line
+    store = f"sqlite:{out_dir / 'ledger.db'}"
+    full = out_dir / "LILING-2025-SZ02-full-v99.pdf"
+    checked = sunledger("verify-report", str(full), "--store", store).stdout
+    assert checked.count("holds:") == 3 and "FAILS" not in checked
+    sunledger("export", "--store", store, "--out", str(tmp_path / "bundle.zip"))
+    assert "FAILS" not in sunledger("verify-report", str(full), "--bundle", str(tmp_path / "bundle.zip")).stdout
+    changed = bytearray(full.read_bytes())
+    changed[len(changed) // 3] ^= 0x20
+    (tmp_path / "changed.pdf").write_bytes(bytes(changed))
+    assert "FAILS" in sunledger("verify-report", str(tmp_path / "changed.pdf"), "--store", store,
+                                check=1).stdout
+    # every report due is issued already; the reporter in English issues the English ones
+    assert "no report is due" in sunledger("reports", "--store", store, "--out", str(tmp_path / "r")).stdout
+    written = sunledger("reports", "--store", store, "--out", str(tmp_path / "r"), "--lang", "en").stdout
+    assert written.count("wrote") == 2 and "-opening-" in written and "-evaluation-" in written
