@@ -264,3 +264,11 @@ def test_the_reporter_issues_each_report_when_its_milestone_is_reached(liling, t
     written = reporter.run()
     assert len(written) == 3 and all(p.stat().st_size > 10_000 for p in written)
     assert Reporter(liling.ledger, tmp_path / "reports").due() == []  # issued once
+
+
+def test_a_warnings_events_show_as_runs_of_versions():
+    from witness.model import versions
+
+    assert versions((28, 13, 14, 15), True) == "v13–v15, v28"
+    assert versions(tuple(range(1, 40, 2)), False, most=3) == "v1, v3, v5 … (20 in all)"
+    assert versions(tuple(range(1, 40, 2)), True, most=3) == "v1, v3, v5 …（共 20 个）"

@@ -122,6 +122,20 @@ def money(value: Decimal | str | None) -> str:
     return "—" if value is None else f"{Decimal(value):,.2f}"
 
 
+def versions(numbers: tuple[int, ...], zh: bool, most: int = 8) -> str:
+    """Event versions as runs ("v13–v15, v28"), the first `most` runs and how many in all."""
+    runs: list[list[int]] = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    shown = ", ".join(f"v{a}" if a == b else f"v{a}–v{b}" for a, b in runs[:most])
+    if len(runs) > most:
+        shown += f" …（共 {len(numbers)} 个）" if zh else f" … ({len(numbers)} in all)"
+    return shown
+
+
 def step_of(event: dict) -> str:
     return event["type"].split(".", 1)[1].split("/", 1)[0]
 
@@ -218,15 +232,15 @@ class _Builder:
             bids.setdefault(e["payload"]["bidder"], []).append(e)
         replaced = {id(e) for runs in bids.values() for e in runs[:-1]}
         rows: list[list[str] | str] = []
-        phase = None
+        phase = -1  # headings only move forward: a late download stays under 投标, say
         for e in self.events:
             if id(e) in replaced:
                 continue
             step = step_of(e)
             here = v.phase_of(step)
-            if here is not None and here != phase:
+            if here is not None and here > phase:
                 phase = here
-                rows.append(here[0 if self.zh else 1])
+                rows.append(v.PHASES[here][0][0 if self.zh else 1])
             label = self.w(v.STEPS, step)
             count = len(bids.get(e["payload"].get("bidder", ""), ())) if step == "bid-submitted" else 1
             if count > 1:
@@ -239,9 +253,9 @@ class _Builder:
                       "be recomputed from the attached evidence. A bid replaced before the deadline is "
                       "listed once, at its last submission; the evidence holds every one."), "note")
         return Section(t("交易过程记录", "Timeline"), [note, Table([
-            Column(t("序号", "v"), 7), Column(t("账本时间（北京时间）", "Ledger time (CST)"), 19, "nowrap"),
-            Column(t("环节", "Step"), 22), Column(t("操作主体", "Actor"), 17),
-            Column(t("事件哈希（SHA-256）", "Event hash (SHA-256)"), 35, "hash")], rows)])
+            Column(t("序号", "v"), 6), Column(t("账本时间（北京时间）", "Ledger time (CST)"), 18, "nowrap"),
+            Column(t("环节", "Step"), 20), Column(t("操作主体", "Actor"), 15),
+            Column(t("事件哈希（SHA-256）", "Event hash (SHA-256)"), 41, "hash")], rows)])
 
     def periods(self) -> Section:
         t, s, rules = self.t, self.state, self.procedure.rules
@@ -549,7 +563,7 @@ class _Builder:
             article = w.article.replace(" (signal)", t("（监测信号）", " (signal)"))
             rows.append([self.w(v.INDICATORS, w.indicator), article, "、".join(w.bidders) if self.zh else ", ".join(w.bidders),
                          ", ".join(money(x) if is_money(x) else x for x in w.detail.split(", ")) or "—",
-                         ", ".join(f"v{n}" for n in w.events)])
+                         versions(w.events, self.zh)])
         blocks: list = [Para(t("依据事件自动计算的围标串标监测信号，供行政监督部门参考，不构成认定。",
                                "Computable signals of collusion, from the events; they inform the supervision "
                                "body and decide nothing."), "note")]

@@ -129,5 +129,6 @@ def word(words: Words, code: str, zh: bool) -> str:
     return code if entry is None else entry[0 if zh else 1]
 
 
-def phase_of(step: str) -> tuple[str, str] | None:
-    return next((name for name, steps in PHASES if step in steps), None)
+def phase_of(step: str) -> int | None:
+    """The index in PHASES of the phase `step` belongs to (None: a step of any phase)."""
+    return next((i for i, (_, steps) in enumerate(PHASES) if step in steps), None)
