@@ -15,21 +15,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from ledger.canonical import format_time
-from ledger.checkpoints import CheckpointPolicy, log_verifier, log_verifier_key
-from ledger.client import ActorSigner
-from ledger.cosigning import AddCheckpoint, Witness
-from ledger.envelope import LEDGER_ACTOR, actor_stream
+from ledger.audit.verify import StoreSource, verify
 from ledger.errors import RuleRefused
-from ledger.keys import SigningKey, encode_public_key, write_private_key
+from ledger.evidence.canonical import format_time
+from ledger.evidence.envelope import LEDGER_ACTOR, actor_stream
+from ledger.evidence.keys import SigningKey, encode_public_key, write_private_key
+from ledger.evidence.signer import ActorSigner
 from ledger.ledger import Ledger
-from ledger.log import StoredLog
+from ledger.log.checkpoints import CheckpointPolicy, log_verifier, log_verifier_key
+from ledger.log.cosigning import AddCheckpoint, Witness
+from ledger.log.proofs import log_identity
+from ledger.log.tree import StoredLog
 from ledger.procedures.expert_draw import (
     Expert, commitment, committee_hash, draw, draw_seed, exclusions_hash, pool_hash,
     sealed_bids_digest,
 )
-from ledger.proofs import log_identity
-from ledger.verify import StoreSource, verify
 from projections.follower import Follower
 from projections.reactions import Reactor
 from projections.warnings import CollusionWatch
@@ -215,7 +215,7 @@ class Demo:
         say(f"verification: {'INTACT' if report.intact else f'{report.findings_total} FINDINGS'} — "
             f"{report.events} events, {report.checkpoints} checkpoints, latest cosigned by "
             f"{', '.join(w.split('+')[0] for w in report.cosigned_by) or 'no one'}")
-        from ledger.proofs import cosigned_note
+        from ledger.log.proofs import cosigned_note
 
         say("latest checkpoint:\n" + cosigned_note(self.ledger.recorder, StoredLog(self.ledger.recorder).size()))
         for pdf in self.written:

@@ -47,12 +47,12 @@ from pathlib import Path
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
-from ledger.canonical import format_time
-from ledger.client import ActorSigner
-from ledger.envelope import LEDGER_ACTOR, actor_stream, project_stream
-from ledger.keys import SigningKey, encode_public_key
+from ledger.evidence.canonical import format_time
+from ledger.evidence.envelope import LEDGER_ACTOR, actor_stream, project_stream
+from ledger.evidence.keys import SigningKey, encode_public_key
+from ledger.evidence.signer import ActorSigner
 from ledger.ledger import Ledger
-from ledger.store import parse_store_url
+from ledger.stores.url import parse_store_url
 
 TARGET_RATIO = 0.75  # Sunledger at 1 event/call >= 75% of plain eventsourcing
 STREAMS = 20  # streams (aggregates) the events go to, round-robin

@@ -30,13 +30,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ledger.canonical import format_time  # noqa: E402
-from ledger.checkpoints import CheckpointPolicy  # noqa: E402
-from ledger.client import ActorSigner  # noqa: E402
-from ledger.envelope import LEDGER_ACTOR, actor_stream, stream_uuid  # noqa: E402
-from ledger.keys import SigningKey, encode_public_key  # noqa: E402
+from api.simulate import simulate  # noqa: E402
+from ledger.evidence.canonical import format_time  # noqa: E402
+from ledger.evidence.envelope import LEDGER_ACTOR, actor_stream, stream_uuid  # noqa: E402
+from ledger.evidence.keys import SigningKey, encode_public_key  # noqa: E402
+from ledger.evidence.signer import ActorSigner  # noqa: E402
 from ledger.ledger import Ledger  # noqa: E402
-from ledger.simulate import simulate  # noqa: E402
+from ledger.log.checkpoints import CheckpointPolicy  # noqa: E402
 from projections.follower import Follower  # noqa: E402
 from projections.project_state import ProjectStates, project_events, rejudge, replay  # noqa: E402
 from projections.statistics import statistics  # noqa: E402

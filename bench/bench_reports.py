@@ -29,17 +29,17 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from weasyprint import HTML  # noqa: E402
 
-from ledger.canonical import format_time  # noqa: E402
-from ledger.checkpoints import CheckpointPolicy  # noqa: E402
-from ledger.client import ActorSigner  # noqa: E402
-from ledger.envelope import LEDGER_ACTOR, actor_stream  # noqa: E402
-from ledger.keys import SigningKey, encode_public_key  # noqa: E402
+from api.demo import DemoClock, cst, h  # noqa: E402
+from ledger.evidence.canonical import format_time  # noqa: E402
+from ledger.evidence.envelope import LEDGER_ACTOR, actor_stream  # noqa: E402
+from ledger.evidence.keys import SigningKey, encode_public_key  # noqa: E402
+from ledger.evidence.signer import ActorSigner  # noqa: E402
 from ledger.ledger import Ledger  # noqa: E402
+from ledger.log.checkpoints import CheckpointPolicy  # noqa: E402
 from ledger.procedures.expert_draw import (  # noqa: E402
     Expert, commitment, committee_hash, draw, draw_seed, exclusions_hash, pool_hash,
     sealed_bids_digest,
 )
-from api.demo import DemoClock, cst, h  # noqa: E402
 from witness.evidence import gather_evidence  # noqa: E402
 from witness.render import html_of, render  # noqa: E402
 

@@ -34,9 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ledger import merkle  # noqa: E402
-from ledger.log import StoredLog  # noqa: E402
-from ledger.store import open_recorder, parse_store_url  # noqa: E402
+from ledger.log import merkle  # noqa: E402
+from ledger.log.tree import StoredLog  # noqa: E402
+from ledger.stores.url import open_recorder, parse_store_url  # noqa: E402
 
 BATCH = 1000
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env python
-"""Verification speed: `ledger.verify.verify` events per second against raw Ed25519.
+"""Verification speed: `ledger.audit.verify.verify` events per second against raw Ed25519.
 
 Run by hand (`./run bench`, or `python bench/bench_verify.py [--quick]`); not a test.
 
 1. Build a SQLite store of about N events (default 50,000; --quick 10,000) with the load
-   generator (`ledger.simulate.simulate`: registrations, then overlapping projects through
+   generator (`api.simulate.simulate`: registrations, then overlapping projects through
    the real procedure, in simulated time), through `Ledger.submit`, actions of the same
    instant in batches of up to 100.
 2. Raw rate: PyNaCl `VerifyKey.verify` of 300-byte messages (a typical signed action is
@@ -68,9 +68,9 @@ def _rusage() -> dict:
 # --- phases run in fresh subprocesses ------------------------------------------------------
 
 def phase_build(url: str, events: int, key_path: str, seed: int) -> dict:
-    from ledger.checkpoints import CheckpointPolicy
+    from ledger.log.checkpoints import CheckpointPolicy
     from ledger.ledger import Ledger
-    from ledger.simulate import simulate
+    from api.simulate import simulate
 
     start = time.perf_counter()
     ledger = Ledger.open(url, key_path=Path(key_path),
@@ -84,7 +84,7 @@ def phase_build(url: str, events: int, key_path: str, seed: int) -> dict:
 
 
 def phase_verify(url: str, workers: int) -> dict:
-    from ledger.verify import StoreSource, verify
+    from ledger.audit.verify import StoreSource, verify
 
     source = StoreSource(url)
     source.count()  # open the store before the clock starts
@@ -110,8 +110,8 @@ def phase_verify(url: str, workers: int) -> dict:
 
 def phase_idle(url: str) -> dict:
     """The same imports and an open recorder, no verification: the memory floor."""
-    from ledger.store import open_recorder, parse_store_url
-    from ledger.verify import StoreSource, verify  # noqa: F401
+    from ledger.stores.url import open_recorder, parse_store_url
+    from ledger.audit.verify import StoreSource, verify  # noqa: F401
 
     open_recorder(parse_store_url(url)).counts()
     return _rusage()

@@ -14,34 +14,37 @@ from typing import Protocol, Sequence
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, PersistenceError
 
-from .canonical import (
+from ledger.evidence.canonical import (
     NotLedgerJSON, canonical_json, check_ledger_json, format_time, is_time, parse_time,
 )
-from .checkpoints import (
+from ledger.evidence.catalogue import EVENT_TYPES
+from ledger.evidence.envelope import (
+    IDENTIFIER, KEY_ID, LEDGER_ACTOR, LEDGER_STREAM, NONCE, STREAM, ZERO_HASH, Action, SignedAction,
+    seal, stream_uuid,
+)
+from ledger.evidence.keys import SigningKey, encode_public_key, load_or_create_key, signature_ok
+from ledger.evidence.receipts import Receipt, sign_receipt
+from ledger.evidence.registry import (
+    ActorRecord, TrustAnchors, check_registry_change, ledger_actor, usable_key,
+)
+from ledger.log.checkpoints import (
     CheckpointPolicy, HeadsFold, check_origin, heads_at, issue_checkpoint, latest_checkpoint,
     parse_checkpoint,
 )
-from .catalogue import EVENT_TYPES
-from .calendar import TradingCalendar
-from .envelope import (
-    IDENTIFIER, KEY_ID, LEDGER_ACTOR, LEDGER_STREAM, NONCE, STREAM, ZERO_HASH, Action,
-    SignedAction, seal, stream_uuid,
-)
-from .procedures.tender import Procedure, ProjectState, Step
-from .refusals import day_key, refusal_action, refusal_stream
-from .rules import RuleBook
+from ledger.log.merkle import CompactTree
+from ledger.log.notes import split_note
+from ledger.log.tree import add_leaves, integrate_earlier_events
+from ledger.procedures.calendar import TradingCalendar
+from ledger.procedures.refusals import day_key, refusal_action, refusal_stream
+from ledger.procedures.rules import RuleBook
+from ledger.procedures.tender import Procedure, ProjectState, Step
+from ledger.stores.tables import Transaction
+from ledger.stores.url import StoreURL, check_reachable, parse_store_url
 from .errors import (
     BadNote, BadSignature, LedgerError, LedgerKeyError, MalformedAction, NonceReused,
     NotPermitted, OversizedPayload, RuleRefused, StaleVersion,
     StoreUnavailable,
 )
-from .log import add_leaves, integrate_earlier_events
-from .merkle import CompactTree
-from .notes import split_note
-from .keys import SigningKey, encode_public_key, load_or_create_key, signature_ok
-from .receipts import Receipt, sign_receipt
-from .registry import ActorRecord, TrustAnchors, check_registry_change, ledger_actor, usable_key
-from .store import StoreURL, Transaction, check_reachable, parse_store_url
 from .streams import (
     ActorStream, EnvelopeMapper, LedgerStream, ProjectStream, RefusalStream, Stream, stream_class,
     stream_kind,

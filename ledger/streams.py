@@ -16,13 +16,13 @@ from uuid import UUID
 from eventsourcing.domain import DomainEvent, OriginatorVersionError
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 
-from .calendar import local_date
-from .canonical import parse_ledger_json, parse_time
-from .envelope import ZERO_HASH, stored_bytes
-from .procedures.tender import Procedure, ProjectState, Step
-from .registry import (
+from ledger.evidence.canonical import parse_ledger_json, parse_time
+from ledger.evidence.envelope import ZERO_HASH, stored_bytes
+from ledger.evidence.registry import (
     ActorRecord, TrustAnchors, apply_actor_event, apply_ledger_event, new_actor,
 )
+from ledger.procedures.calendar import local_date
+from ledger.procedures.tender import Procedure, ProjectState, Step
 
 
 class Recorded(DomainEvent):
@@ -115,7 +115,7 @@ class ProjectStream(Stream):
 
 class RefusalStream(Stream):
     """The refused actions of one project, recorded by the ledger; counted per actor and
-    China Standard Time day so that refusals stay bounded (refusals.py)."""
+    China Standard Time day so that refusals stay bounded (procedures/refusals.py)."""
 
     kind = "refusal"
 

@@ -21,19 +21,18 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from ledger.canonical import parse_time
-from ledger.checkpoints import latest_checkpoint, log_verifier_key
-from ledger.envelope import action_bytes, decode_signature
 from ledger.errors import BadNote, NotInLog
-from ledger.keys import decode_public_key, signature_ok
-from ledger.notes import Verifier
-from ledger.proofs import (
+from ledger.evidence.canonical import parse_time
+from ledger.evidence.envelope import action_bytes, decode_signature
+from ledger.evidence.keys import decode_public_key, signature_ok
+from ledger.log.checkpoints import latest_checkpoint, log_verifier_key
+from ledger.log.notes import Verifier
+from ledger.log.proofs import (
     check_completeness, check_tlog_proof, completeness_proof, inclusion_proof, log_identity,
     tlog_proof,
 )
-from ledger.refusals import refusal_stream
-
-from .project_state import replay
+from ledger.procedures.refusals import refusal_stream
+from projections.project_state import replay
 
 DOSSIER_FORMAT = "sunledger-dossier/v1"
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)
@@ -99,7 +98,7 @@ def _keys_of(actor_events: list[dict]) -> dict[str, tuple[bytes, str, str | None
     """key id -> (public key, ledger time added, ledger time revoked) from an actor's events."""
     import base64
 
-    from ledger.certificates import certificate_facts
+    from ledger.evidence.certificates import certificate_facts
 
     keys: dict[str, tuple[bytes, str, str | None]] = {}
     for e in actor_events:

@@ -13,9 +13,9 @@ from typing import Any
 
 import orjson
 
-from ledger.canonical import parse_time
-from ledger.envelope import stream_uuid
 from ledger.errors import LedgerError
+from ledger.evidence.canonical import parse_time
+from ledger.evidence.envelope import stream_uuid
 from ledger.procedures.tender import Procedure, ProjectState
 from ledger.streams import FOLD, step_of
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from ledger.canonical import format_money, format_time
-from ledger.client import ActorSigner
-from ledger.envelope import LEDGER_ACTOR, Action, SignedAction
 from ledger.errors import LedgerError
+from ledger.evidence.canonical import format_money, format_time
+from ledger.evidence.envelope import LEDGER_ACTOR, Action, SignedAction
+from ledger.evidence.signer import ActorSigner
 from ledger.ledger import Ledger
-
-from .follower import Follower
-from .project_state import ProjectStates
+from projections.follower import Follower
+from projections.project_state import ProjectStates
 
 
 def _nonce(stream: str, type_: str, subject: str) -> str:

@@ -12,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ledger.calendar import local_date
-from ledger.canonical import parse_time
-
-from .project_state import ProjectStates
+from ledger.evidence.canonical import parse_time
+from ledger.procedures.calendar import local_date
+from projections.project_state import ProjectStates
 
 
 @dataclass

@@ -185,7 +185,7 @@ class CollusionWatch:
         if kind == "actor.certificate-added/v1":
             import base64
 
-            from ledger.certificates import certificate_facts
+            from ledger.evidence.certificates import certificate_facts
 
             facts = certificate_facts(base64.b64decode(payload["certificate"]))
             self.certificates[payload["key_id"]] = (payload["serial"], facts.not_before)

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ledger.canonical import format_time
-from ledger.client import ActorSigner
-from ledger.envelope import LEDGER_ACTOR, actor_stream
-from ledger.keys import SigningKey, encode_public_key
+from ledger.evidence.canonical import format_time
+from ledger.evidence.envelope import LEDGER_ACTOR, actor_stream
+from ledger.evidence.keys import SigningKey, encode_public_key
+from ledger.evidence.signer import ActorSigner
 from ledger.ledger import Ledger
 
 POSTGRES = os.environ.get("SUNLEDGER_TEST_POSTGRES")

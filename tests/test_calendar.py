@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from ledger.calendar import (
+from ledger.procedures.calendar import (
     TradingCalendar, days_between, deadline_after, end_of, local_date,
 )
 

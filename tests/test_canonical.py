@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 
 import pytest
 
-from ledger.canonical import (
+from ledger.evidence.canonical import (
     MAX_SAFE_INTEGER, NotLedgerJSON, canonical_json, check_ledger_json, format_money, format_time,
     is_money, parse_ledger_json, parse_time,
 )

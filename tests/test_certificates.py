@@ -13,10 +13,10 @@ from cryptography.x509.oid import NameOID
 
 from conftest import bid
 from ledger import errors
-from ledger.certificates import certificate_facts
-from ledger.client import ActorSigner
-from ledger.keys import SigningKey, key_id
-from ledger.verify import StoreSource, verify
+from ledger.audit.verify import StoreSource, verify
+from ledger.evidence.certificates import certificate_facts
+from ledger.evidence.keys import SigningKey, key_id
+from ledger.evidence.signer import ActorSigner
 
 START = datetime(2025, 1, 1, tzinfo=timezone.utc)
 

@@ -7,9 +7,9 @@ import threading
 import pytest
 
 from conftest import bid
+from ledger.audit.verify import StoreSource, verify
 from ledger.errors import StaleVersion
 from ledger.ledger import Ledger
-from ledger.verify import StoreSource, verify
 
 
 @pytest.mark.parametrize("rounds", [20])

@@ -412,10 +412,10 @@ def public_b64(seed: bytes) -> str:
 
 def populate(url: str, key_path: Path) -> bytes:
     """A simulated trading day plus key rotation and revocation; returns the ledger key seed."""
-    from ledger.client import ActorSigner
-    from ledger.keys import SigningKey, encode_public_key
+    from ledger.evidence.signer import ActorSigner
+    from ledger.evidence.keys import SigningKey, encode_public_key
     from ledger.ledger import Ledger
-    from ledger.simulate import simulate
+    from api.simulate import simulate
 
     ledger = Ledger.open(url, clock=StepClock(), key_path=key_path)
     try:
@@ -624,8 +624,8 @@ def test_sqlite_positions_are_rowids_without_gaps(store):
 
 def test_bundle_holds_the_same_rows_and_checks_out(store, tmp_path):
     rows, ledger_seed = store
-    from ledger.bundle import export_bundle  # creating the bundle only
-    from ledger.store import parse_store_url
+    from ledger.audit.bundle import export_bundle  # creating the bundle only
+    from ledger.stores.url import parse_store_url
 
     out = tmp_path / "bundle.zip"
     export_bundle(parse_store_url(f"sqlite:{rows.path}"), out)
@@ -982,13 +982,13 @@ def test_worked_examples_check_out_independently():
 def test_document_names_every_finding_kind_and_table():
     """§12, §14.5 and §15.1 list what the code has: every finding constant, every table."""
     text = DOC.read_text(encoding="utf-8")
-    source = "".join((ROOT / "ledger" / name).read_text(encoding="utf-8")
+    source = "".join((ROOT / "ledger" / "audit" / name).read_text(encoding="utf-8")
                      for name in ("verify.py", "log_check.py"))
     kinds = dict(re.findall(r'^([A-Z_]+) = "([a-z_]+)"$', source, re.M))
     assert len(kinds) >= 13
     for constant, kind in kinds.items():
         assert f"| `{kind}` | `{constant}`" in text, kind
-    store = (ROOT / "ledger" / "store.py").read_text(encoding="utf-8")
+    store = (ROOT / "ledger" / "stores" / "tables.py").read_text(encoding="utf-8")
     tables = re.findall(r'^(?:EVENTS|RECEIPTS|NONCES|LEAVES|TREE|CHECKPOINTS|COSIGNATURES) = '
                         r'"(\w+)"', store, re.M)
     assert len(tables) == 7
@@ -1116,7 +1116,7 @@ def test_log_examples_check_out_independently():
 
 def test_document_lists_every_event_type_with_its_fields():
     """§10 lists what the catalogue admits: every type, every field."""
-    from ledger.catalogue import EVENT_TYPES
+    from ledger.evidence.catalogue import EVENT_TYPES
 
     text = DOC.read_text(encoding="utf-8")
     section = text[text.index("## 10. Event types"):text.index("## 11. The key registry")]

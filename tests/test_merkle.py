@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import merkle
+from ledger.log import merkle
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "rfc6962.json").read_text())
 LEAVES = [hashlib.sha256(b"\x00" + bytes.fromhex(x)).digest() for x in VECTORS["leaves"]]

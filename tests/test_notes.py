@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from ledger import merkle
-from ledger.checkpoints import Checkpoint, open_checkpoint, parse_checkpoint
 from ledger.errors import BadNote
-from ledger.keys import SigningKey
-from ledger.notes import (
+from ledger.evidence.keys import SigningKey
+from ledger.log import merkle
+from ledger.log.checkpoints import Checkpoint, open_checkpoint, parse_checkpoint
+from ledger.log.notes import (
     COSIGNATURE_V1, ED25519, cosign, cosignature_time, open_note, parse_verifier_key, sign_note,
     split_note, verifier_key,
 )

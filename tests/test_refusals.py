@@ -9,11 +9,11 @@ import pytest
 from datetime import timedelta
 
 from conftest import INTAKE, bid
-from ledger.canonical import format_time
 from ledger import errors
-from ledger.client import ActorSigner
-from ledger.envelope import SignedAction
-from ledger.keys import SigningKey
+from ledger.evidence.canonical import format_time
+from ledger.evidence.envelope import SignedAction
+from ledger.evidence.keys import SigningKey
+from ledger.evidence.signer import ActorSigner
 from ledger.ledger import MAX_PAYLOAD_BYTES
 
 
@@ -62,7 +62,7 @@ def test_an_actor_may_revoke_its_own_key_but_not_anothers(world):
 def test_rotated_key_replaces_the_old_one(world):
     old = world.actors["bidder-1"]
     new = SigningKey.derived(b"t", "bidder-1 new")
-    from ledger.keys import encode_public_key
+    from ledger.evidence.keys import encode_public_key
 
     world.submit(old, "actor:bidder-1", "actor.key-rotated/v1",
                  {"old_key_id": old.key.key_id, "key_id": new.key_id,
@@ -190,7 +190,7 @@ def test_values_must_match_their_format_exactly(world, change, message):
 
 
 def test_text_that_is_not_unicode_is_refused_by_client_and_ledger(world):
-    from ledger.canonical import NotLedgerJSON
+    from ledger.evidence.canonical import NotLedgerJSON
 
     t = world.actors["tenderee-1"]
     with pytest.raises(NotLedgerJSON, match="lone surrogate"):  # the client cannot sign it

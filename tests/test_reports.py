@@ -13,9 +13,9 @@ from datetime import timedelta
 
 import pytest
 
-from ledger.checkpoints import log_verifier
 from ledger.errors import BadNote, RuleRefused
-from ledger.proofs import log_identity
+from ledger.log.checkpoints import log_verifier
+from ledger.log.proofs import log_identity
 from projections.project_state import project_events
 from test_trading import Tender, cst
 from witness.evidence import gather_evidence
@@ -98,7 +98,7 @@ def test_the_full_report_reads_in_chinese_with_fonts_and_evidence_embedded(lilin
 
 
 def test_every_step_and_stage_has_its_words():
-    from ledger.catalogue import EVENT_TYPES
+    from ledger.evidence.catalogue import EVENT_TYPES
     from ledger.procedures.tender import REJECTION_GROUNDS, STAGES
     from projections.warnings import INDICATORS
     from witness import vocabulary as v

@@ -1,10 +1,10 @@
-"""The one table of periods and limits (ledger/rules.py)."""
+"""The one table of periods and limits (ledger/procedures/rules.py)."""
 
 from __future__ import annotations
 
 
 def test_every_rule_has_an_article_and_a_value_and_ids_are_unique():
-    from ledger.rules import _RULES, RuleBook
+    from ledger.procedures.rules import _RULES, RuleBook
 
     book = RuleBook.national()
     assert len(book.rules) == len(_RULES) >= 30

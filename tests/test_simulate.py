@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from ledger.client import ActorSigner
-from ledger.envelope import LEDGER_ACTOR
-from ledger.keys import SigningKey
+from api.simulate import Simulation, simulate
+from ledger.audit.verify import StoreSource, verify
+from ledger.evidence.envelope import LEDGER_ACTOR
+from ledger.evidence.keys import SigningKey
+from ledger.evidence.signer import ActorSigner
 from ledger.ledger import Ledger
-from ledger.simulate import Simulation, simulate
-from ledger.verify import StoreSource, verify
 
 
 def actions(seed: int) -> list[dict]:

@@ -8,15 +8,14 @@ import json
 from conftest import bid
 
 
-from ledger.canonical import canonical_json
-from ledger.envelope import event_hash, stream_uuid
-from ledger.keys import SigningKey
-from ledger.verify import (
+from ledger.audit.verify import (
     BAD_RECEIPT, BAD_SIGNATURE, CONTENT_ALTERED, DUPLICATE, KEY_REVOKED, LINK_BROKEN,
-    MALFORMED_EVENT, MISSING_EVENT, OUT_OF_ORDER, UNDECODABLE_ROW, UNKNOWN_KEY, StoreSource,
-    verify,
+    MALFORMED_EVENT, MISSING_EVENT, OUT_OF_ORDER, UNDECODABLE_ROW, UNKNOWN_KEY, StoreSource, verify,
 )
-from ledger.envelope import action_bytes, encode_signature
+from ledger.evidence.canonical import canonical_json
+from ledger.evidence.envelope import action_bytes, encode_signature
+from ledger.evidence.envelope import event_hash, stream_uuid
+from ledger.evidence.keys import SigningKey
 
 
 def run_verify(url: str, workers: int = 1):

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from ledger.canonical import format_time
+from ledger.audit.verify import StoreSource, verify
 from ledger.errors import RuleRefused
+from ledger.evidence.canonical import format_time
 from ledger.procedures.expert_draw import (
     Expert, commitment, committee_hash, draw, draw_seed, exclusions_hash, pool_hash,
     sealed_bids_digest,
 )
-from ledger.refusals import refusal_stream
-from ledger.verify import StoreSource, verify
+from ledger.procedures.refusals import refusal_stream
 from projections.follower import Follower
 from projections.project_state import ProjectStates, project_events, replay
 from projections.statistics import statistics
@@ -207,9 +207,9 @@ def test_refusals_are_bounded_per_actor_project_and_day(world):
 
 
 def test_projections_rebuild_from_zero_identically_and_warn_only_on_colluders(tmp_path):
-    from ledger.checkpoints import CheckpointPolicy
+    from ledger.log.checkpoints import CheckpointPolicy
     from ledger.ledger import Ledger
-    from ledger.simulate import simulate
+    from api.simulate import simulate
 
     url = f"sqlite:{tmp_path / 'sim.db'}"
     ledger = Ledger.open(url, key_path=tmp_path / "k",
@@ -278,9 +278,9 @@ def test_the_ledger_closes_submission_at_the_deadline(world):
 def test_a_dispute_dossier_checks_out_offline_and_any_change_is_caught(world, tmp_path):
     import zipfile
 
-    from ledger.checkpoints import log_verifier
+    from ledger.log.checkpoints import log_verifier
     from ledger.errors import BadNote
-    from ledger.proofs import log_identity
+    from ledger.log.proofs import log_identity
     from projections.dossier import check_dossier, write_dossier
 
     tender = Tender(world, "project:DISPUTE-1", category="construction", method="lowest-price",
@@ -337,8 +337,8 @@ def test_a_changed_draw_input_is_noticed_by_the_verifier_and_by_judging_again(wo
     """The pool disclosed after the award is changed behind the ledger's back (plain SQL),
     even rehashed: the verifier finds the broken signature, and judging the project's events
     again finds that the draw no longer replays to the recorded committee."""
-    from ledger.canonical import canonical_json
-    from ledger.envelope import event_hash, stream_uuid
+    from ledger.evidence.canonical import canonical_json
+    from ledger.evidence.envelope import event_hash, stream_uuid
     from projections.project_state import rejudge
 
     tender = Tender(world, "project:DRAW-1", category="construction", method="lowest-price",

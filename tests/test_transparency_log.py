@@ -9,19 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from ledger import merkle
-from ledger.checkpoints import CheckpointPolicy, open_checkpoint, parse_checkpoint
-from ledger.cosigning import AddCheckpoint, Witness, parse_add_checkpoint
 from ledger.errors import (
     BadNote, InconsistentCheckpoint, LogInconsistent, OldSizeMismatch, UnknownLog,
 )
-from ledger.keys import SigningKey, write_private_key
-from ledger.log import StoredLog
-from ledger.notes import COSIGNATURE_V1, cosignature_time, parse_verifier_key, verifier_key
-from ledger.proofs import (
+from ledger.evidence.keys import SigningKey, write_private_key
+from ledger.log import merkle
+from ledger.log.checkpoints import CheckpointPolicy, open_checkpoint, parse_checkpoint
+from ledger.log.checkpoints import log_verifier
+from ledger.log.cosigning import AddCheckpoint, Witness, parse_add_checkpoint
+from ledger.log.notes import COSIGNATURE_V1, cosignature_time, parse_verifier_key, verifier_key
+from ledger.log.proofs import (
     check_tlog_proof, consistency_proof, cosigned_note, inclusion_proof, log_identity, tlog_proof,
 )
-from ledger.checkpoints import log_verifier
+from ledger.log.tree import StoredLog
 
 from conftest import INTAKE, bid
 
@@ -106,7 +106,7 @@ def test_inclusion_proof_and_tlog_proof_verify(world):
 def test_tlog_proof_text_matches_transparency_dev_formats():
     import hashlib
 
-    from ledger.proofs import TlogProof, parse_tlog_proof
+    from ledger.log.proofs import TlogProof, parse_tlog_proof
 
     vector = V["tlog_proof"]
     hashes = [hashlib.sha256(x.encode()).digest() for x in vector["hashes_of"]]
@@ -145,8 +145,8 @@ def test_witness_refuses_an_inconsistent_checkpoint_and_an_unknown_log(world, tm
     witness.add_checkpoint(AddCheckpoint(0, [], note), 1)
     size = parse_checkpoint(note.split("\n\n")[0] + "\n").size
     # the log key signs a fork: the same size with another root
-    from ledger.checkpoints import Checkpoint
-    from ledger.notes import sign_note
+    from ledger.log.checkpoints import Checkpoint
+    from ledger.log.notes import sign_note
 
     fork = sign_note(Checkpoint(origin, size + 1, bytes(32)).text(), origin, world.ledger.key)
     proof = StoredLog(world.ledger.recorder).consistency(size - 1, size)
@@ -174,7 +174,7 @@ def test_witness_vkey_has_type_0x04():
 # --- the verifier and the log ----------------------------------------------------------------
 
 def _verify(world):
-    from ledger.verify import StoreSource, verify
+    from ledger.audit.verify import StoreSource, verify
 
     return verify(StoreSource(world.raw.url), workers=1)
 
@@ -200,7 +200,7 @@ def test_an_intact_log_verifies_with_its_checkpoints_and_cosignatures(world, tmp
 
 def _delete_event(world, stream: str, version: int) -> None:
     """Delete an event with its receipt and leaf: a thorough forger leaves no trace rows."""
-    from ledger.envelope import stream_uuid
+    from ledger.evidence.envelope import stream_uuid
 
     position = world.raw.row_of(stream_uuid(stream), version)[0]
     world.raw.delete(stream_uuid(stream), version)
@@ -242,8 +242,8 @@ def test_a_checkpoint_with_a_wrong_root_or_signature_is_detected(world):
                       (note.replace(root, wrong_root), size))
     assert ("checkpoint_invalid", "log") in _kinds(_verify(world))  # the signature fails
     # re-signed by the ledger key over a wrong root: the signature holds, the root does not
-    from ledger.checkpoints import Checkpoint
-    from ledger.notes import sign_note
+    from ledger.log.checkpoints import Checkpoint
+    from ledger.log.notes import sign_note
 
     origin, _ = log_identity(world.ledger.recorder)
     forged = sign_note(Checkpoint(origin, size, bytes(32)).text(), origin, world.ledger.key)
@@ -266,7 +266,7 @@ def test_a_forged_cosignature_is_detected(world, tmp_path):
 # --- per-project completeness ------------------------------------------------------------------
 
 def test_a_completeness_proof_holds_and_fails_when_one_event_is_left_out(world):
-    from ledger.proofs import check_completeness, completeness_proof
+    from ledger.log.proofs import check_completeness, completeness_proof
 
     fill(world)
     world.ledger.checkpoint()
@@ -287,8 +287,8 @@ def test_a_completeness_proof_holds_and_fails_when_one_event_is_left_out(world):
 
 def test_a_heads_statement_for_a_stale_head_is_detected(world):
     """The ledger key signs heads that hide a stream's newest event: the verifier finds it."""
-    from ledger.checkpoints import heads_statement, sign_heads
-    from ledger.heads import HeadsMap
+    from ledger.log.checkpoints import heads_statement, sign_heads
+    from ledger.log.heads import HeadsMap
 
     fill(world, projects=1)
     note = world.ledger.checkpoint()

@@ -1,5 +1,5 @@
 """The evidence a witness report is built from, and embedded in it: the project's events proved
-complete under a signed checkpoint (ledger/proofs.py), its recorded refusals proved complete the
+complete under a signed checkpoint (ledger/log/proofs.py), its recorded refusals proved complete the
 same way (or null), the log's key, and the names of the actors as registered (for display; the
 signatures and proofs are what is proved).
 
@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ledger.checkpoints import latest_checkpoint, log_verifier_key
 from ledger.errors import NotInLog
-from ledger.proofs import completeness_proof, log_identity
-from ledger.refusals import refusal_stream
+from ledger.log.checkpoints import latest_checkpoint, log_verifier_key
+from ledger.log.proofs import completeness_proof, log_identity
+from ledger.procedures.refusals import refusal_stream
 
 EVIDENCE_FORMAT = "sunledger-report-evidence/v1"
 KINDS = ("opening", "evaluation", "full")
@@ -25,7 +25,7 @@ def actor_names(recorder: Any, actors: set[str]) -> dict[str, dict]:
     stream states them."""
     import orjson
 
-    from ledger.envelope import stream_uuid
+    from ledger.evidence.envelope import stream_uuid
 
     names = {}
     for actor in sorted(actors):

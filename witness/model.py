@@ -15,15 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from ledger.calendar import days_between
-from ledger.canonical import canonical_json, is_money, parse_time
-from ledger.notes import parse_verifier_key
+from ledger.evidence.canonical import canonical_json, is_money, parse_time
+from ledger.log.notes import parse_verifier_key
+from ledger.log.proofs import check_completeness
+from ledger.procedures.calendar import days_between
 from ledger.procedures.tender import Procedure, ProjectState
-from ledger.proofs import check_completeness
 from projections.project_state import replay
 from projections.warnings import CollusionWatch
-
-from . import vocabulary as v
+from witness import vocabulary as v
 
 CST = timezone(timedelta(hours=8))
 STATEMENT = {

@@ -26,9 +26,8 @@ import weasyprint
 from fontTools.ttLib import TTCollection, TTFont
 from weasyprint import HTML, Attachment
 
-from ledger.canonical import canonical_json, parse_time
-
-from . import model
+from ledger.evidence.canonical import canonical_json, parse_time
+from witness import model
 
 TEMPLATES = Path(__file__).parent / "templates"
 ATTACHMENT_NAME = "sunledger-evidence.json"

@@ -19,17 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from ledger.canonical import canonical_json
-from ledger.client import ActorSigner
-from ledger.envelope import LEDGER_ACTOR
 from ledger.errors import BadNote, LedgerError
+from ledger.evidence.canonical import canonical_json
+from ledger.evidence.envelope import LEDGER_ACTOR
+from ledger.evidence.signer import ActorSigner
 from ledger.ledger import Ledger
-from ledger.notes import Verifier, parse_verifier_key
-from ledger.proofs import check_completeness
-
-from .evidence import gather_evidence
-from .model import STAGES_FOR, report_id
-from .render import ATTACHMENT_NAME, render, software
+from ledger.log.notes import Verifier, parse_verifier_key
+from ledger.log.proofs import check_completeness
+from witness.evidence import gather_evidence
+from witness.model import STAGES_FOR, report_id
+from witness.render import ATTACHMENT_NAME, render, software
 
 
 class ReportNotReached(LedgerError):
@@ -137,7 +136,7 @@ def recorded_in_store(recorder: Any, project: str) -> list[str]:
 
 
 def recorded_in_bundle(path: Path, project: str) -> list[str]:
-    from ledger.bundle import BundleSource
+    from ledger.audit.bundle import BundleSource
 
     found = []
     for rows, _ in BundleSource(path).jobs():

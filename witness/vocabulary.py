@@ -91,7 +91,7 @@ GROUNDS: Words = {  # 条例 §51
     "not-responsive": ("未对招标文件作出实质性响应", "not responsive"),
     "collusion-or-fraud": ("串通投标、弄虚作假或行贿", "collusion or fraud"),
 }
-DEADLINES: Words = {  # tracked deadlines of the answering party, by rule id (ledger/rules.py)
+DEADLINES: Words = {  # tracked deadlines of the answering party, by rule id (ledger/procedures/rules.py)
     "objection-answer": ("答复对招标文件的异议", "answer the objection to the documents"),
     "publicity-start": ("公示中标候选人", "publish the candidates"),
     "publicity-objection-answer": ("答复公示期异议", "answer the objection to the candidates"),

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from ..canonical import canonical_json
+from ledger.evidence.canonical import canonical_json
 
 DRAW_DOMAIN = b"sunledger/expert-draw/v1\x00"
 

@@ -22,7 +22,7 @@ from typing import Literal
 import nacl.exceptions
 import nacl.secret
 
-from ..canonical import canonical_json, parse_ledger_json
+from ledger.evidence.canonical import canonical_json, parse_ledger_json
 
 Cause = Literal["bidder", "others"]
 

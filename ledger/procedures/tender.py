@@ -21,13 +21,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Callable
 
-from ..calendar import TradingCalendar, days_between, deadline_after, local_date
-from ..canonical import parse_money, parse_time
-from ..errors import NotPermitted, RuleRefused
-from ..rules import Rule, RuleBook
+from ledger.errors import NotPermitted, RuleRefused
+from ledger.evidence.canonical import parse_money, parse_time
+from .calendar import TradingCalendar, days_between, deadline_after, local_date
 from .expert_draw import (
     DrawRecord, Expert, draw_seed, replacement, replay_draw, sealed_bids_digest,
 )
+from .rules import Rule, RuleBook
 
 STAGES = ("intake", "accepted", "refused", "announced", "failed", "closed", "opened",
           "reported", "publicity", "awarded", "contracted", "terminated", "archived")

@@ -14,7 +14,7 @@ import nacl.signing
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from .errors import LedgerKeyError
+from ledger.errors import LedgerKeyError
 
 
 def key_id(public_key: bytes) -> str:

@@ -24,13 +24,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.errors import BadNote, LogInconsistent
+from ledger.evidence.canonical import canonical_json
+from ledger.evidence.keys import SigningKey, signature_ok
 from . import merkle
-from .canonical import canonical_json
-from .errors import BadNote, LogInconsistent
 from .heads import HeadsMap
-from .keys import SigningKey, signature_ok
-from .log import StoredLog
 from .notes import ED25519, Verifier, check_key_name, open_note, sign_note, verifier_key
+from .tree import StoredLog
 
 _SIZE = re.compile(r"0|[1-9][0-9]{0,18}")
 

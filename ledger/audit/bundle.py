@@ -26,10 +26,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography import x509
 
-from .catalogue import REGISTRY_TYPES
-from .errors import BundleError
-from .keys import key_id
-from .store import ReceiptRow, StoreURL
+from ledger.errors import BundleError
+from ledger.evidence.catalogue import REGISTRY_TYPES
+from ledger.evidence.keys import key_id
+from ledger.stores.tables import ReceiptRow
+from ledger.stores.url import StoreURL
 from .verify import RegistryHistory, Row, Verification, replay_registry
 
 BUNDLE_FORMAT = "sunledger-bundle/v1"

@@ -23,17 +23,17 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Callable, Iterator
 
-from .canonical import format_money, format_time
-from .client import ActorSigner
-from .envelope import LEDGER_ACTOR, SignedAction, actor_stream, project_stream
-from .errors import MalformedAction, RuleRefused
-from .keys import SigningKey, encode_public_key
-from .ledger import Ledger
-from .procedures.expert_draw import (
-    Expert, commitment, committee_hash, draw, draw_seed, exclusions_hash, pool_hash,
-    replacement, sealed_bids_digest,
+from ledger.errors import MalformedAction, RuleRefused
+from ledger.evidence.canonical import format_money, format_time
+from ledger.evidence.envelope import LEDGER_ACTOR, SignedAction, actor_stream, project_stream
+from ledger.evidence.keys import SigningKey, encode_public_key
+from ledger.evidence.signer import ActorSigner
+from ledger.ledger import Ledger
+from ledger.procedures.expert_draw import (
+    Expert, commitment, committee_hash, draw, draw_seed, exclusions_hash, pool_hash, replacement,
+    sealed_bids_digest,
 )
-from .procedures.tender import rank_bids
+from ledger.procedures.tender import rank_bids
 
 EPOCH = datetime(2025, 3, 3, 1, 0, tzinfo=timezone.utc)  # a Monday, 09:00 Beijing time
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from . import merkle
-from .checkpoints import Checkpoint, log_verifier, open_checkpoint, open_heads
-from .errors import BadNote
-from .heads import HeadsMap
-from .notes import COSIGNATURE_V1, cosignature_time, parse_verifier_key
+from ledger.errors import BadNote
+from ledger.log import merkle
+from ledger.log.checkpoints import Checkpoint, log_verifier, open_checkpoint, open_heads
+from ledger.log.heads import HeadsMap
+from ledger.log.notes import COSIGNATURE_V1, cosignature_time, parse_verifier_key
 
 # a leaf for an event whose hash cannot be read: the rebuilt tree then differs from every
 # checkpoint covering it, which is what such a row deserves

@@ -1,15 +1,15 @@
 """The Merkle log as stored: each append adds its events' leaves, in global order, inside the
 transaction that stores the events; roots and proofs are read from the stored nodes (O(log n)
-of them each). The math is in merkle.py; the tables are described in store.py."""
+of them each). The math is in merkle.py; the tables are described in ledger/stores/tables.py."""
 
 from __future__ import annotations
 
 from typing import Any, Sequence
 
+from ledger.errors import BadTreeSize, NotInLog
+from ledger.evidence.envelope import stream_uuid
+from ledger.stores.tables import Transaction
 from . import merkle
-from .envelope import stream_uuid
-from .errors import BadTreeSize, NotInLog
-from .store import Transaction
 
 
 def add_leaves(tx: Transaction, positions: Sequence[int], event_hashes: Sequence[str],

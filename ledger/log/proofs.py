@@ -17,12 +17,12 @@ from typing import Any
 
 import orjson
 
+from ledger.errors import BadNote, BadTreeSize, NotInLog
+from ledger.evidence.envelope import LEDGER_STREAM, ZERO_HASH, hash_and_stored_bytes, stream_uuid
 from . import heads, merkle
 from .checkpoints import Checkpoint, heads_at, latest_checkpoint, open_checkpoint, open_heads
-from .envelope import LEDGER_STREAM, ZERO_HASH, hash_and_stored_bytes, stream_uuid
-from .errors import BadNote, BadTreeSize, NotInLog
-from .log import StoredLog
 from .notes import Verifier, add_signature_lines, decode_hash_lines
+from .tree import StoredLog
 
 TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
 _INDEX = re.compile(r"index (0|[1-9][0-9]{0,18})")
@@ -34,7 +34,7 @@ def _b64(digest: bytes) -> str:
 
 def log_identity(recorder: Any) -> tuple[str, bytes]:
     """(origin, ledger public key) as the store's ledger.started/v1 event states them."""
-    from .keys import decode_public_key
+    from ledger.evidence.keys import decode_public_key
 
     events = recorder.select_events(stream_uuid(LEDGER_STREAM), lte=1)
     if not events:

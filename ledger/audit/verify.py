@@ -21,24 +21,24 @@ from typing import Iterable, Iterator, Protocol, Sequence
 from uuid import UUID
 
 import orjson
+from nacl.exceptions import BadSignatureError
 
-from .canonical import canonical_json, is_ledger_json, parse_time
-from .catalogue import EVENT_TYPES, REGISTRY_TYPES
-from .envelope import (
+from ledger.errors import LedgerError
+from ledger.evidence.canonical import canonical_json, is_ledger_json, parse_time
+from ledger.evidence.catalogue import EVENT_TYPES, REGISTRY_TYPES
+from ledger.evidence.envelope import (
     EVENT_FIELDS, LEDGER_ACTOR, LEDGER_STREAM, STREAM, ZERO_HASH, action_bytes, decode_signature,
     hash_and_stored_bytes, stream_id_hex,
 )
-from .errors import LedgerError
-from nacl.exceptions import BadSignatureError
-
-from .keys import key_id, signature_ok, verify_key
-from .log_check import TreeRebuild, check_log
-from .receipts import receipt_body, receipt_ok
-from .registry import (
+from ledger.evidence.keys import key_id, signature_ok, verify_key
+from ledger.evidence.receipts import receipt_body, receipt_ok
+from ledger.evidence.registry import (
     ActorRecord, TrustAnchors, apply_actor_event, apply_ledger_event, check_registry_change,
     ledger_actor, new_actor, usable_key,
 )
-from .store import ReceiptRow, StoreURL
+from ledger.stores.tables import ReceiptRow
+from ledger.stores.url import StoreURL
+from .log_check import TreeRebuild, check_log
 
 # Finding kinds: stable names, documented in docs/evidence-format.md ("Verification").
 CONTENT_ALTERED = "content_altered"
@@ -459,7 +459,7 @@ def _pool_context():
     if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["ledger.verify"])
+    context.set_forkserver_preload(["ledger.audit.verify"])
     return context
 
 
@@ -523,7 +523,7 @@ class StoreSource:
     own ranges of positions, so rows never pass through the main process."""
 
     def __init__(self, url: "StoreURL | str", recorder=None, job_size: int = 500):
-        from .store import parse_store_url
+        from ledger.stores.url import parse_store_url
 
         self.url = parse_store_url(url) if isinstance(url, str) else url
         self.job_size = job_size
@@ -539,7 +539,7 @@ class StoreSource:
     @property
     def recorder(self):
         if self._recorder is None:
-            from .store import open_recorder
+            from ledger.stores.url import open_recorder
 
             self._recorder = open_recorder(self.url)
         return self._recorder

@@ -18,8 +18,8 @@ import binascii
 import hashlib
 from dataclasses import dataclass
 
-from .errors import BadNote
-from .keys import SigningKey, signature_ok
+from ledger.errors import BadNote
+from ledger.evidence.keys import SigningKey, signature_ok
 
 ED25519 = 0x01  # a note signature (the log's checkpoints)
 COSIGNATURE_V1 = 0x04  # a witness's timestamped cosignature (C2SP tlog-cosignature)

@@ -1,4 +1,4 @@
-"""The SQLite store: eventsourcing's SQLite recorder with the ledger's own tables (store.py)."""
+"""The SQLite store: eventsourcing's SQLite recorder with the ledger's own tables (tables.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
-from .store import (
+from .tables import (
     CHECKPOINTS, COSIGNATURES, EVENTS, LEAVES, NONCES, RECEIPTS, TREE, ReceiptRow, Within,
 )
 

@@ -8,13 +8,13 @@ import base64
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from .canonical import parse_time
-from .certificates import CertificateFacts, certificate_facts, issued_by
-from .envelope import LEDGER_ACTOR
-from .errors import (
+from ledger.errors import (
     BadCertificate, KeyNotValid, KeyRevoked, MalformedAction, NotPermitted, UnknownActor,
     UnknownKey,
 )
+from .canonical import parse_time
+from .certificates import CertificateFacts, certificate_facts, issued_by
+from .envelope import LEDGER_ACTOR
 from .keys import key_id
 
 

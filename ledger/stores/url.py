@@ -1,8 +1,6 @@
-"""Stores: a URL names one (SQLite file or PostgreSQL database), and the eventsourcing
-recorders keep the events (store_sqlite.py, store_postgres.py: imported only when used).
-Beside the events each store keeps, written in the same transaction: the receipts (what the
-ledger signed for each position), the nonces used, the Merkle log's leaves (which position
-each leaf index holds) and its tree nodes. Checkpoints and their cosignatures are kept too.
+"""A store is named by a URL (a SQLite file or a PostgreSQL database) and opened here: its
+eventsourcing recorder (`sqlite.py`, `postgres.py`: imported only when used), its ledger key's
+default place, and a clear error when it cannot be reached (never a fallback to memory).
 
     sqlite:///absolute/path/ledger.db      sqlite:relative/path/ledger.db
     postgresql://user[:password]@host[:port]/database[?schema=name]
@@ -16,21 +14,13 @@ import re
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, NamedTuple, Protocol, Sequence
 from urllib.parse import parse_qs, unquote, urlsplit
-from uuid import UUID
 
 import platformdirs
 
-from .errors import StoreUnavailable
+from ledger.errors import StoreUnavailable
+from .tables import EVENTS
 
-RECEIPTS = "sunledger_receipts"
-NONCES = "sunledger_nonces"
-EVENTS = "sunledger_events"  # the eventsourcing events table, same name on both engines
-LEAVES = "sunledger_leaves"  # leaf index -> position
-TREE = "sunledger_tree"  # merkle.node_key(level, index) -> hash of that complete subtree
-CHECKPOINTS = "sunledger_checkpoints"  # tree size -> signed note
-COSIGNATURES = "sunledger_cosignatures"  # (tree size, witness key) -> cosignature line
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -75,7 +65,7 @@ class StoreURL:
                 PERSISTENCE_MODULE="eventsourcing.sqlite",
                 SQLITE_DBNAME=str(self.path),
                 SQLITE_LOCK_TIMEOUT="30",
-                APPLICATION_RECORDER_TOPIC="ledger.store_sqlite:SQLiteLedgerRecorder",
+                APPLICATION_RECORDER_TOPIC="ledger.stores.sqlite:SQLiteLedgerRecorder",
             )
         else:
             env.update(
@@ -89,7 +79,7 @@ class StoreURL:
                 POSTGRES_CONNECT_TIMEOUT="5",
                 POSTGRES_POOL_SIZE="2",
                 POSTGRES_LOCK_TIMEOUT="30",
-                APPLICATION_RECORDER_TOPIC="ledger.store_postgres:PostgresLedgerRecorder",
+                APPLICATION_RECORDER_TOPIC="ledger.stores.postgres:PostgresLedgerRecorder",
             )
         return env
 
@@ -152,32 +142,6 @@ def check_reachable(url: StoreURL, *, create: bool) -> None:
                     raise StoreUnavailable(f"no ledger at {url.display()}: no {EVENTS} table")
     except psycopg.Error as error:
         raise StoreUnavailable(f"cannot open {url.display()}: {str(error).strip()}") from None
-
-
-# --- what the ledger writes inside the event transaction ------------------------------------
-
-class Transaction(Protocol):
-    """The writes and reads the ledger makes inside the transaction that stores its events."""
-
-    def stream_versions(self, originator_ids: Sequence[UUID]) -> dict[UUID, int]: ...
-    def add_nonces(self, rows: Sequence[tuple[str, str]]) -> None: ...
-    def add_receipts(self, rows: Sequence[tuple[int, str, int, str, str, str]]) -> None: ...
-    def tree_size(self) -> int: ...
-    def tree_nodes(self, keys: Sequence[int]) -> dict[int, bytes]: ...
-    def add_leaves(self, rows: Sequence[tuple[int, int]]) -> None: ...
-    def add_nodes(self, rows: Sequence[tuple[int, bytes]]) -> None: ...
-
-
-Within = Callable[[Transaction, Sequence[int]], None]
-
-
-class ReceiptRow(NamedTuple):
-    position: int
-    stream: str
-    version: int
-    event_hash: str
-    ledger_time: str
-    signature: str
 
 
 def open_recorder(url: StoreURL, *, create: bool = False):

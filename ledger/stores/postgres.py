@@ -1,5 +1,5 @@
 """The PostgreSQL store: eventsourcing's PostgreSQL recorder with the ledger's own tables
-(store.py), written in the transaction that holds the events table's lock."""
+(tables.py), written in the transaction that holds the events table's lock."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL
 
-from .store import (
+from .tables import (
     CHECKPOINTS, COSIGNATURES, EVENTS, LEAVES, NONCES, RECEIPTS, TREE, ReceiptRow, Within,
 )
 

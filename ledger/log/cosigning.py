@@ -18,12 +18,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import merkle
-from .checkpoints import open_checkpoint
-from .errors import (
+from ledger.errors import (
     BadNote, InconsistentCheckpoint, OldSizeMismatch, UnknownLog, WitnessRefusal,
 )
-from .keys import SigningKey
+from ledger.evidence.keys import SigningKey
+from . import merkle
+from .checkpoints import open_checkpoint
 from .notes import (
     COSIGNATURE_V1, cosign, decode_hash_lines, parse_verifier_key, verifier_key,
 )

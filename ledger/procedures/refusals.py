@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import hashlib
 
+from ledger.errors import RuleRefused
+from ledger.evidence.envelope import LEDGER_ACTOR, Action, SignedAction, encode_signature
+from ledger.evidence.keys import SigningKey
 from .calendar import local_date
-from .envelope import LEDGER_ACTOR, Action, SignedAction, encode_signature
-from .errors import RuleRefused
-from .keys import SigningKey
 
 
 def refusal_stream(project_stream: str) -> str:

@@ -1,0 +1,31 @@
+"""The `sunledger` command line: a thin face over the ledger's operations (no logic of its own).
+
+Each command group lives in a file of its own: `evidence` (verify, export), `log` (checkpoints
+and proofs), `trading` (simulate, replay, statistics, warnings, dossiers, reactions, the demo),
+`reports` (witness reports), `keys` (keys and actors), `witness` (cosigning); `options` is what
+they share. The HTTP API is the other face of the same operations, beside this package in
+`api/`."""
+
+from __future__ import annotations
+
+import click
+
+from . import evidence, keys, log, reports, trading, witness
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sunledger")
+def cli() -> None:
+    """Sunledger: the tamper-evident ledger of a public resource trading centre.
+
+    Every trading action is a signed, hash-chained event; `verify` checks that none was
+    altered, removed, reordered or inserted."""
+
+
+for group in (evidence, log, trading, reports, keys, witness):
+    for command in group.COMMANDS:
+        cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="sunledger")

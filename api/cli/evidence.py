@@ -1,0 +1,99 @@
+"""Evidence and verification: check every event, link, signature and receipt of a store or a
+bundle, and export a bundle that is checked offline."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ledger.errors import LedgerError
+
+from .options import fail, progress_bar, store_option, tty
+
+
+@click.command()
+@store_option
+@click.option("--bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="verify an exported evidence bundle instead of a store (no database needed)")
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="processes that check signatures (default: one per core, one for "
+                   "logs under 5,000 events)")
+@click.option("--ledger-key-id", help="the ledger key id you expect (as published); "
+              "a different key is a finding")
+def verify(store: str, bundle: Path | None, as_json: bool, workers: int | None,
+           ledger_key_id: str | None) -> None:
+    """Verify every event, link, signature and receipt. Exit 0 intact, 1 findings, 2 cannot run."""
+    from ledger.audit.verify import StoreSource, verify as run_verify
+
+    started = time.perf_counter()
+    try:
+        if bundle is not None:
+            from ledger.audit.bundle import BundleSource
+
+            source = BundleSource(bundle)
+            where = str(bundle)
+        else:
+            source = StoreSource(store)
+            where = source.url.display()
+        report = run_verify(source, workers=workers, progress=tty() and not as_json)
+    except LedgerError as error:
+        fail(error)
+    if ledger_key_id and report.ledger_key_id != ledger_key_id:
+        from ledger.audit.verify import NO_LEDGER_KEY, Finding
+
+        report.add(Finding(NO_LEDGER_KEY, "ledger", 1, None,
+                           f"the ledger key id is {report.ledger_key_id}, not the expected {ledger_key_id}"))
+    elapsed = time.perf_counter() - started
+    if as_json:
+        click.echo(json.dumps({"source": where, "seconds": round(elapsed, 3), **report.to_json()},
+                              ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"source:      {where}")
+        click.echo(f"origin:      {report.origin}   ledger key id: {report.ledger_key_id}")
+        click.echo(f"checked:     {report.events} events in {report.streams} streams, "
+                   f"{report.receipts} receipts, in {elapsed:.1f} s")
+        click.echo(f"merkle log:  {report.events} leaves, root {report.tree_root}")
+        if report.latest_checkpoint is None:
+            click.echo("checkpoints: none kept yet")
+        else:
+            witnesses = ", ".join(w.split("+", 1)[0] for w in report.cosigned_by) or "no witness"
+            click.echo(f"checkpoints: {report.checkpoints} checked; the latest (size "
+                       f"{report.latest_checkpoint}) cosigned by {witnesses}")
+        if report.intact:
+            click.echo("result:      INTACT — no event altered, removed, reordered or inserted")
+        else:
+            click.echo(f"result:      {report.findings_total} FINDINGS")
+            for finding in report.findings:
+                click.echo(f"  {finding}")
+            if report.findings_total > len(report.findings):
+                click.echo(f"  … and {report.findings_total - len(report.findings)} more")
+    sys.exit(0 if report.intact else 1)
+
+
+@click.command()
+@store_option
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="the bundle file to write (a ZIP)")
+def export(store: str, out: Path) -> None:
+    """Write a self-contained evidence bundle that `verify --bundle` checks offline."""
+    from ledger.audit.bundle import export_bundle
+    from ledger.stores.url import open_recorder, parse_store_url
+
+    try:
+        url = parse_store_url(store)
+        bar = progress_bar(open_recorder(url).counts()[0], "exporting")
+        manifest = export_bundle(url, out, on_progress=bar.update if bar else None)
+        if bar:
+            bar.close()
+    except LedgerError as error:
+        fail(error)
+    click.echo(f"wrote {out}: {manifest['events']} events, {manifest['receipts']} receipts, "
+               f"ledger key id {manifest['ledger_key_id']}")
+
+
+COMMANDS = [verify, export]

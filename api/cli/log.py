@@ -1,0 +1,161 @@
+"""The log and its proofs: checkpoints, the log's verifier key, inclusion, consistency and
+completeness proofs, and checking a proof offline."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ledger.errors import LedgerError
+from ledger.errors import NotInLog as NotInLogError
+
+from .options import fail, key_option, open_ledger, read_store, store_option
+
+
+@click.command()
+@store_option
+@key_option
+@click.option("--issue", is_flag=True,
+              help="sign a checkpoint of the log as it stands now (needs the ledger key)")
+def checkpoint(store: str, ledger_key: Path | None, issue: bool) -> None:
+    """Print the latest signed checkpoint (C2SP tlog-checkpoint) with its cosignatures."""
+    from ledger.log.checkpoints import latest_checkpoint
+    from ledger.log.proofs import cosigned_note
+
+    try:
+        if issue:
+            ledger = open_ledger(store, ledger_key)
+            ledger.checkpoint()
+            recorder = ledger.recorder
+        else:
+            recorder = read_store(store)
+        last = latest_checkpoint(recorder)
+        if last is None:
+            raise NotInLogError("no checkpoint has been issued yet; issue one with "
+                                "`sunledger checkpoint --issue`")
+        click.echo(cosigned_note(recorder, last[0]), nl=False)
+    except LedgerError as error:
+        fail(error)
+
+
+@click.command("log-key")
+@store_option
+def log_key(store: str) -> None:
+    """Print the log's verifier key (name+hash+key) that checks its checkpoints."""
+    from ledger.log.checkpoints import log_verifier_key
+    from ledger.log.proofs import log_identity
+
+    try:
+        click.echo(log_verifier_key(*log_identity(read_store(store))))
+    except LedgerError as error:
+        fail(error)
+
+
+@click.group()
+def prove() -> None:
+    """Proofs from the Merkle log (RFC 9162 audit paths, base64 hashes)."""
+
+
+def _event_ref(value: str | None) -> tuple[str, int] | None:
+    if value is None:
+        return None
+    stream, sep, version = value.rpartition(":")
+    if not sep or not version.isdigit():
+        raise click.BadParameter("use STREAM:VERSION, e.g. project:ZB-2025-001:3")
+    return stream, int(version)
+
+
+@prove.command("inclusion")
+@store_option
+@click.option("--event", help="the event as STREAM:VERSION, e.g. project:ZB-2025-001:3")
+@click.option("--index", type=click.IntRange(0), help="the leaf index instead")
+@click.option("--size", type=click.IntRange(1), help="tree size (default: the latest checkpoint)")
+@click.option("--tlog-proof", "as_tlog_proof", is_flag=True,
+              help="print a C2SP tlog-proof with the signed, cosigned checkpoint instead of JSON")
+def prove_inclusion(store, event, index, size, as_tlog_proof) -> None:
+    """Prove that one event is in the log at a tree size."""
+    from ledger.log.proofs import inclusion_proof, tlog_proof
+
+    ref = _event_ref(event)
+    if (ref is None) == (index is None):
+        raise click.UsageError("give exactly one of --event and --index")
+    try:
+        recorder = read_store(store)
+        proof = inclusion_proof(recorder, index=index, stream=ref and ref[0],
+                                version=ref and ref[1], size=size)
+        if as_tlog_proof:
+            click.echo(tlog_proof(recorder, proof), nl=False)
+        else:
+            click.echo(json.dumps(proof, indent=2))
+    except LedgerError as error:
+        fail(error)
+
+
+@prove.command("consistency")
+@store_option
+@click.option("--old", type=click.IntRange(0), required=True, help="the older tree size")
+@click.option("--new", type=click.IntRange(0), help="the newer size (default: latest checkpoint)")
+def prove_consistency(store, old, new) -> None:
+    """Prove that the tree of --new leaves extends the tree of --old leaves."""
+    from ledger.log.proofs import consistency_proof
+
+    try:
+        click.echo(json.dumps(consistency_proof(read_store(store), old, new), indent=2))
+    except LedgerError as error:
+        fail(error)
+
+
+@prove.command("completeness")
+@store_option
+@click.option("--project", help="the project's id (its stream is project:ID)")
+@click.option("--stream", help="any stream by name instead, e.g. actor:bidder-0001")
+@click.option("--size", type=click.IntRange(1), help="a kept checkpoint's size (default: the latest)")
+def prove_completeness(store, project, stream, size) -> None:
+    """Prove that a list of events is every event of a project up to a checkpoint (JSON)."""
+    from ledger.log.proofs import completeness_proof
+
+    if (project is None) == (stream is None):
+        raise click.UsageError("give exactly one of --project and --stream")
+    try:
+        click.echo(json.dumps(completeness_proof(read_store(store), stream or f"project:{project}",
+                                                 size), ensure_ascii=False, indent=2))
+    except LedgerError as error:
+        fail(error)
+
+
+@click.command("check-proof")
+@click.argument("proof", type=click.File("r"))
+@click.option("--log-key", required=True, help="the log's verifier key, as published")
+@click.option("--event-hash", help="for a tlog-proof: the hash (hex) of the event it proves")
+def check_proof(proof, log_key: str, event_hash: str | None) -> None:
+    """Check a proof offline with the log's published key: a completeness proof (JSON) or a
+    C2SP tlog-proof (with --event-hash). Exit 0 when it holds, 1 when it does not."""
+    from ledger.log.notes import parse_verifier_key
+    from ledger.log.proofs import TLOG_PROOF_HEADER, check_completeness, check_tlog_proof
+
+    text = proof.read()
+    try:
+        log = parse_verifier_key(log_key)
+        if text.startswith(TLOG_PROOF_HEADER):
+            if not event_hash:
+                raise click.UsageError("a tlog-proof is checked against --event-hash")
+            checkpoint = check_tlog_proof(text, event_hash, log)
+            click.echo(f"holds: event {event_hash} is in {checkpoint.origin} at tree size "
+                       f"{checkpoint.size}")
+        else:
+            try:
+                data = json.loads(text)
+            except ValueError:
+                raise click.UsageError("not a tlog-proof and not JSON") from None
+            events = check_completeness(data, log)
+            click.echo(f"holds: these {len(events)} events are every event of {data['stream']} "
+                       f"up to tree size {data['tree_size']}")
+    except LedgerError as error:
+        click.echo(f"does not hold: {error.message}")
+        sys.exit(1)
+
+
+COMMANDS = [checkpoint, log_key, prove, check_proof]

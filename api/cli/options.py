@@ -1,0 +1,65 @@
+"""What the command groups share: the --store and --ledger-key options, opening a store or the
+ledger, progress on a terminal, and the one way a command fails (a message, exit 2)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ledger.errors import LedgerError
+
+
+STORE_HELP = ("store URL: sqlite:///abs/path.db, sqlite:rel/path.db or "
+              "postgresql://user@host:port/db[?schema=s] (default: $SUNLEDGER_STORE, else a "
+              "SQLite file in your data directory)")
+
+
+def _default_store() -> str:
+    import os
+
+    from ledger.stores.url import default_store_url
+
+    return os.environ.get("SUNLEDGER_STORE") or default_store_url()
+
+
+store_option = click.option("--store", "store", default=_default_store, show_default="see help",
+                            help=STORE_HELP)
+key_option = click.option("--ledger-key", "ledger_key", type=click.Path(path_type=Path),
+                          envvar="SUNLEDGER_LEDGER_KEY",
+                          help="the ledger's private key file (default: beside a SQLite store, "
+                               "or in your data directory for PostgreSQL); created on first use")
+
+
+def fail(error: LedgerError) -> None:
+    click.echo(f"sunledger: {error.message}", err=True)
+    sys.exit(2)
+
+
+def open_ledger(store: str, ledger_key: Path | None):
+    from ledger.ledger import Ledger
+
+    return Ledger.open(store, key_path=ledger_key)
+
+
+def read_store(store: str):
+    from ledger.stores.url import open_recorder, parse_store_url
+
+    return open_recorder(parse_store_url(store))
+
+
+def tty() -> bool:
+    return sys.stderr.isatty()
+
+
+def progress_bar(total: int, desc: str):
+    if not tty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="event", unit_scale=True, desc=desc, leave=False)
+
+
+def project_stream(project: str) -> str:
+    return project if project.startswith("project:") else f"project:{project}"

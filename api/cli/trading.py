@@ -1,0 +1,255 @@
+"""Trading and projections: the simulation and the demo through the real procedure, replay,
+statistics, collusion warnings, the dispute dossier, and the ledger's own reactions."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ledger.errors import LedgerError
+from ledger.errors import NotInLog as NotInLogError
+
+from .options import (
+    fail, key_option, open_ledger, progress_bar, project_stream, read_store, store_option,
+)
+
+
+@click.command()
+@store_option
+@key_option
+@click.option("--projects", type=click.IntRange(1, 1_000_000), required=True,
+              help="how many fictional projects to run")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="the same seed gives the same actions")
+@click.option("--batch", type=click.IntRange(1, 1000), default=1, show_default=True,
+              help="actions per atomic append")
+def simulate(store: str, ledger_key: Path | None, projects: int, seed: int, batch: int) -> None:
+    """Drive fictional projects through the real procedure, in simulated time (the ledger's
+    clock is the simulation's: the events carry 2025 dates)."""
+    from api.simulate import simulate as run
+
+    from ledger.log.checkpoints import CheckpointPolicy
+    from ledger.ledger import Ledger
+
+    started = time.perf_counter()
+    try:
+        # simulated time jumps days at a step: checkpoints by count only, and one at the end
+        ledger = Ledger.open(store, key_path=ledger_key,
+                             checkpoints=CheckpointPolicy(every_events=1000,
+                                                          every_seconds=float("inf")))
+        bar = progress_bar(0, "simulating")
+        result = run(ledger, projects=projects, seed=seed, batch=batch,
+                     on_progress=bar.update if bar else None)
+        if bar:
+            bar.close()
+        ledger.checkpoint()  # this process ends: its events do not wait for the next one
+    except LedgerError as error:
+        fail(error)
+    elapsed = time.perf_counter() - started
+    click.echo(f"simulated {result.projects} projects (seed {seed}): {result.actions} actions "
+               f"by {result.actors} actors in {elapsed:.1f} s "
+               f"({result.actions / elapsed:.0f} actions/s) into {ledger.url.display()}; "
+               f"{result.refused} refused by the rules and recorded")
+
+
+@click.command()
+@store_option
+@click.option("--project", required=True, help="the project's id (or its stream name)")
+@click.option("--at", "at", help="a version (e.g. 12) or a ledger time "
+              "(e.g. 2025-03-24T01:30:00.000000Z): the state as of then")
+@click.option("--steps", is_flag=True, help="print each transition with the event that caused it")
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+def replay(store: str, project: str, at: str | None, steps: bool, as_json: bool) -> None:
+    """Rebuild a project's state from its events, as of now or as of an event or a time."""
+    from ledger.evidence.canonical import parse_time
+    from projections.project_state import project_events, rejudge, replay as run_replay
+
+    stream = project_stream(project)
+    try:
+        events = project_events(read_store(store), stream)
+        if not events:
+            raise NotInLogError(f"{stream} has no events in this store")
+        if at is None:
+            state, transitions = run_replay(events, steps=steps)
+        elif at.isdigit():
+            state, transitions = run_replay(events, at_version=int(at), steps=steps)
+        else:
+            try:
+                state, transitions = run_replay(events, at_time=parse_time(at), steps=steps)
+            except ValueError as error:
+                raise click.BadParameter(str(error), param_hint="--at") from None
+    except LedgerError as error:
+        fail(error)
+    summary = {"project": stream, "version": transitions[-1].version if transitions else 0,
+               "stage": state.stage, "bid_deadline": state.bid_deadline and
+               state.bid_deadline.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+               "bids": sorted(state.bids), "prices": {b: str(p) for b, p in state.prices.items()},
+               "committee": state.committee, "ranking": state.ranking, "winner": state.winner,
+               "award_price": str(state.award_price) if state.award_price is not None else None,
+               "savings_rate": str(round(state.savings_rate(), 4)) if state.savings_rate() is not None else None,
+               "deadlines": [{"rule": d.rule, "article": d.article, "due": d.due.strftime(
+                   "%Y-%m-%dT%H:%M:%S.%fZ"), "kept": d.kept} for d in state.deadlines],
+               "rejudged": rejudge(events[:len(transitions)]) or "every step holds by the rules"}
+    if as_json:
+        if steps:
+            summary["steps"] = [t.__dict__ for t in transitions]
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2, default=list))
+        return
+    if steps:
+        for t in transitions:
+            click.echo(f"v{t.version:<4} {t.ledger_time}  {t.type:<38} {t.actor}  {t.hash[:16]}…")
+            for change in t.changes:
+                click.echo(f"        {change}")
+    for key, value in summary.items():
+        if value not in (None, [], {}) and key != "deadlines":
+            click.echo(f"{key + ':':14} {value}")
+    for d in summary["deadlines"]:
+        kept = {True: "kept", False: "MISSED", None: "open"}[d["kept"]]
+        click.echo(f"{'deadline:':14} {d['rule']} ({d['article']}) due {d['due']}: {kept}")
+
+
+@click.command()
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+def stats(store: str, as_json: bool) -> None:
+    """Projects, amounts and savings rates by category and month of award."""
+    from projections.follower import Follower
+    from projections.project_state import ProjectStates
+    from projections.statistics import statistics
+
+    try:
+        projects = ProjectStates()
+        Follower(read_store(store), projects).follow()
+    except LedgerError as error:
+        fail(error)
+    rows = [{"category": c, "month": m, "projects": g.projects, "awarded": g.awarded,
+             "failed": g.failed, "control_total": str(g.control_total),
+             "award_total": str(g.award_total),
+             "savings_rate": str(round(g.savings_rate, 4)) if g.savings_rate is not None else None}
+            for (c, m), g in sorted(statistics(projects).items())]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{'category':13} {'month':8} {'projects':>8} {'awarded':>8} {'failed':>7} "
+               f"{'control (yuan)':>18} {'award (yuan)':>18} {'savings':>8}")
+    for r in rows:
+        rate = f"{float(r['savings_rate']) * 100:.2f}%" if r["savings_rate"] else "-"
+        click.echo(f"{r['category']:13} {r['month']:8} {r['projects']:>8} {r['awarded']:>8} "
+                   f"{r['failed']:>7} {r['control_total']:>18} {r['award_total']:>18} {rate:>8}")
+
+
+@click.command()
+@store_option
+@click.option("--project", help="one project's warnings only")
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+def warnings(store: str, project: str | None, as_json: bool) -> None:
+    """Collusion indicators (围标串标预警), each with its rule, article and events. They inform
+    the supervision body; they decide nothing."""
+    from projections.follower import Follower
+    from projections.warnings import CollusionWatch
+
+    try:
+        watch = CollusionWatch()
+        Follower(read_store(store), watch).follow()
+    except LedgerError as error:
+        fail(error)
+    found = watch.all_warnings() if project is None else \
+        {project_stream(project): watch.warnings(project_stream(project))}
+    if as_json:
+        click.echo(json.dumps({p: [w.__dict__ for w in ws] for p, ws in found.items()},
+                              ensure_ascii=False, indent=2))
+        return
+    for stream, items in found.items():
+        for w in items:
+            click.echo(f"{stream}  {w.indicator} ({w.article}): {w.text}")
+            click.echo(f"    bidders {', '.join(w.bidders)}; events at positions "
+                       f"{', '.join(map(str, w.events[:12]))}{' …' if len(w.events) > 12 else ''}")
+    if not any(found.values()):
+        click.echo("no warnings")
+
+
+@click.command()
+@store_option
+@click.option("--project", required=True, help="the project's id (or its stream name)")
+@click.option("--about", type=int, multiple=True,
+              help="a version of the project the dispute is about (repeatable)")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="the dossier to write (a ZIP)")
+def dossier(store: str, project: str, about: tuple[int, ...], out: Path) -> None:
+    """Write a dispute dossier: the project's events proved complete, its refusals, its
+    signers' keys, proofs of the events in dispute, and the replay; checkable offline."""
+    from projections.dossier import write_dossier
+
+    try:
+        manifest = write_dossier(read_store(store), project_stream(project), out, list(about))
+    except LedgerError as error:
+        fail(error)
+    click.echo(f"wrote {out}: {manifest['events']} events of {manifest['project']} at tree "
+               f"size {manifest['tree_size']}; check it with `sunledger check-dossier {out} "
+               f"--log-key '{manifest['log_key']}'`")
+
+
+@click.command("check-dossier")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--log-key", required=True, help="the log's verifier key, as published")
+def check_dossier_command(path: Path, log_key: str) -> None:
+    """Check a dispute dossier offline. Exit 0 when everything in it holds, 1 when not."""
+    from ledger.log.notes import parse_verifier_key
+    from projections.dossier import check_dossier
+
+    try:
+        result = check_dossier(path, parse_verifier_key(log_key))
+    except LedgerError as error:
+        click.echo(f"does not hold: {error.message}")
+        sys.exit(1)
+    click.echo(f"holds: {result['events']} events of {result['project']}, complete at tree "
+               f"size {result['tree_size']}, every signature by a key its actor held then "
+               f"({len(result['actors'])} actors); {len(result['about'])} events in dispute "
+               "proved in the log; the replay is what the events give")
+
+
+@click.command()
+@store_option
+@key_option
+def react(store: str, ledger_key: Path | None) -> None:
+    """Record what the ledger does itself when it is due (close submission at the deadline,
+    refund every security that is owed); run it every minute, or let a server do it."""
+    from projections.reactions import Reactor
+
+    try:
+        outcomes = Reactor(open_ledger(store, ledger_key)).run()
+    except LedgerError as error:
+        fail(error)
+    for stream, type_, outcome in outcomes:
+        click.echo(f"{stream}  {type_}  {outcome}")
+    if not outcomes:
+        click.echo("nothing is due")
+
+
+@click.command()
+@click.option("--store", "store", default=None,
+              help="where to run it (default: a new SQLite file in --out)")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-output"),
+              show_default=True, help="where the store, the witness and the reports go")
+def demo(store: str | None, out: Path) -> None:
+    """Run a complete, realistic project (醴陵棚户区改造二期) through the real procedure, and
+    show what happened, the verification, the latest checkpoint and the witness reports."""
+    from api.demo import Demo
+
+    if store is None:
+        db = out / "ledger.db"
+        for old in (db, db.with_name("ledger.db.ledger-key")):
+            old.unlink(missing_ok=True)
+        store = f"sqlite:{db}"
+    try:
+        code = Demo(store, out, click.echo).run()
+    except LedgerError as error:
+        fail(error)
+    sys.exit(code)
+
+
+COMMANDS = [simulate, replay, stats, warnings, dossier, check_dossier_command, react, demo]

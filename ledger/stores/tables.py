@@ -1,0 +1,42 @@
+"""What every store keeps, whatever its engine. Beside the events (the eventsourcing table),
+written in the same transaction: the receipts (what the ledger signed for each position), the
+nonces used, the Merkle log's leaves (which position each leaf index holds) and its tree nodes.
+Checkpoints and their cosignatures are kept too. The recorders (`sqlite.py`, `postgres.py`)
+implement the transaction's writes and reads for their engine."""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Protocol, Sequence
+from uuid import UUID
+
+RECEIPTS = "sunledger_receipts"
+NONCES = "sunledger_nonces"
+EVENTS = "sunledger_events"  # the eventsourcing events table, same name on both engines
+LEAVES = "sunledger_leaves"  # leaf index -> position
+TREE = "sunledger_tree"  # merkle.node_key(level, index) -> hash of that complete subtree
+CHECKPOINTS = "sunledger_checkpoints"  # tree size -> signed note
+COSIGNATURES = "sunledger_cosignatures"  # (tree size, witness key) -> cosignature line
+
+
+class Transaction(Protocol):
+    """The writes and reads the ledger makes inside the transaction that stores its events."""
+
+    def stream_versions(self, originator_ids: Sequence[UUID]) -> dict[UUID, int]: ...
+    def add_nonces(self, rows: Sequence[tuple[str, str]]) -> None: ...
+    def add_receipts(self, rows: Sequence[tuple[int, str, int, str, str, str]]) -> None: ...
+    def tree_size(self) -> int: ...
+    def tree_nodes(self, keys: Sequence[int]) -> dict[int, bytes]: ...
+    def add_leaves(self, rows: Sequence[tuple[int, int]]) -> None: ...
+    def add_nodes(self, rows: Sequence[tuple[int, bytes]]) -> None: ...
+
+
+Within = Callable[[Transaction, Sequence[int]], None]
+
+
+class ReceiptRow(NamedTuple):
+    position: int
+    stream: str
+    version: int
+    event_hash: str
+    ledger_time: str
+    signature: str
