@@ -68,9 +68,9 @@ def _rusage() -> dict:
 # --- phases run in fresh subprocesses ------------------------------------------------------
 
 def phase_build(url: str, events: int, key_path: str, seed: int) -> dict:
-    from ledger.log.checkpoints import CheckpointPolicy
-    from ledger.ledger import Ledger
     from api.simulate import simulate
+    from ledger.ledger import Ledger
+    from ledger.log.checkpoints import CheckpointPolicy
 
     start = time.perf_counter()
     ledger = Ledger.open(url, key_path=Path(key_path),
@@ -110,8 +110,8 @@ def phase_verify(url: str, workers: int) -> dict:
 
 def phase_idle(url: str) -> dict:
     """The same imports and an open recorder, no verification: the memory floor."""
-    from ledger.stores.url import open_recorder, parse_store_url
     from ledger.audit.verify import StoreSource, verify  # noqa: F401
+    from ledger.stores.url import open_recorder, parse_store_url
 
     open_recorder(parse_store_url(url)).counts()
     return _rusage()

@@ -412,10 +412,10 @@ def public_b64(seed: bytes) -> str:
 
 def populate(url: str, key_path: Path) -> bytes:
     """A simulated trading day plus key rotation and revocation; returns the ledger key seed."""
-    from ledger.evidence.signer import ActorSigner
-    from ledger.evidence.keys import SigningKey, encode_public_key
-    from ledger.ledger import Ledger
     from api.simulate import simulate
+    from ledger.evidence.keys import SigningKey, encode_public_key
+    from ledger.evidence.signer import ActorSigner
+    from ledger.ledger import Ledger
 
     ledger = Ledger.open(url, clock=StepClock(), key_path=key_path)
     try:

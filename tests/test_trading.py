@@ -207,9 +207,9 @@ def test_refusals_are_bounded_per_actor_project_and_day(world):
 
 
 def test_projections_rebuild_from_zero_identically_and_warn_only_on_colluders(tmp_path):
-    from ledger.log.checkpoints import CheckpointPolicy
-    from ledger.ledger import Ledger
     from api.simulate import simulate
+    from ledger.ledger import Ledger
+    from ledger.log.checkpoints import CheckpointPolicy
 
     url = f"sqlite:{tmp_path / 'sim.db'}"
     ledger = Ledger.open(url, key_path=tmp_path / "k",
@@ -278,8 +278,8 @@ def test_the_ledger_closes_submission_at_the_deadline(world):
 def test_a_dispute_dossier_checks_out_offline_and_any_change_is_caught(world, tmp_path):
     import zipfile
 
-    from ledger.log.checkpoints import log_verifier
     from ledger.errors import BadNote
+    from ledger.log.checkpoints import log_verifier
     from ledger.log.proofs import log_identity
     from projections.dossier import check_dossier, write_dossier
 

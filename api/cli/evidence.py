@@ -11,7 +11,6 @@ from pathlib import Path
 import click
 
 from ledger.errors import LedgerError
-
 from .options import fail, progress_bar, store_option, tty
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import click
 
 from ledger.errors import LedgerError
-
 from .options import fail, key_option, open_ledger, store_option
 
 
@@ -37,8 +36,8 @@ def actor() -> None:
 
 def _registrar_append(store: str, ledger_key: Path | None, stream: str, type_: str,
                       payload: dict) -> None:
-    from ledger.evidence.signer import ActorSigner
     from ledger.evidence.envelope import LEDGER_ACTOR
+    from ledger.evidence.signer import ActorSigner
 
     try:
         ledger = open_ledger(store, ledger_key)

@@ -11,7 +11,6 @@ import click
 
 from ledger.errors import LedgerError
 from ledger.errors import NotInLog as NotInLogError
-
 from .options import fail, key_option, open_ledger, read_store, store_option
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import click
 
 from ledger.errors import LedgerError
-
 from .options import (
     STORE_HELP, fail, key_option, open_ledger, project_stream, read_store, store_option,
 )

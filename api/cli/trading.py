@@ -12,7 +12,6 @@ import click
 
 from ledger.errors import LedgerError
 from ledger.errors import NotInLog as NotInLogError
-
 from .options import (
     fail, key_option, open_ledger, progress_bar, project_stream, read_store, store_option,
 )
@@ -31,9 +30,8 @@ def simulate(store: str, ledger_key: Path | None, projects: int, seed: int, batc
     """Drive fictional projects through the real procedure, in simulated time (the ledger's
     clock is the simulation's: the events carry 2025 dates)."""
     from api.simulate import simulate as run
-
-    from ledger.log.checkpoints import CheckpointPolicy
     from ledger.ledger import Ledger
+    from ledger.log.checkpoints import CheckpointPolicy
 
     started = time.perf_counter()
     try:

@@ -11,7 +11,6 @@ import click
 
 from ledger.errors import LedgerError
 from ledger.errors import NotInLog as NotInLogError
-
 from .options import fail, read_store, store_option
 
 
@@ -20,8 +19,8 @@ state_option = click.option("--state", required=True, type=click.Path(dir_okay=F
 
 
 def _witness(state: Path):
-    from ledger.log.cosigning import Witness
     from ledger.evidence.keys import read_private_key
+    from ledger.log.cosigning import Witness
 
     if not state.exists():
         raise click.UsageError(f"no witness state at {state}; create one with `sunledger witness init`")
@@ -41,8 +40,8 @@ def witness() -> None:
 @click.option("--name", required=True, help="the witness's key name, e.g. jgj.example.gov.cn/witness")
 def witness_init(state: Path, name: str) -> None:
     """Create a witness: its state file and its key (owner-only). Prints its verifier key."""
-    from ledger.log.cosigning import Witness
     from ledger.evidence.keys import SigningKey, write_private_key
+    from ledger.log.cosigning import Witness
 
     try:
         Witness.create(state, name)
@@ -96,8 +95,8 @@ def witness_cosign(state: Path, store: str) -> None:
     witness cosigned, cosign it, and leave the cosignature in the store."""
     from ledger.log.checkpoints import latest_checkpoint
     from ledger.log.cosigning import AddCheckpoint
-    from ledger.log.tree import StoredLog
     from ledger.log.notes import parse_verifier_key
+    from ledger.log.tree import StoredLog
 
     try:
         recorder = read_store(store)
