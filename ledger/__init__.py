@@ -1,7 +1,8 @@
 """The write side and the evidence core of Sunledger. It knows nothing of HTTP, HTML or PDF.
 
-Its wings are packages, each importing only the wings below it in this order (and
-`ledger.errors`, the typed errors, which every module may import and which imports nothing):
+Its wings are packages, listed here from the base up; each imports only the wings its line
+names in parentheses, besides itself and `ledger.errors` (the typed errors, which every module
+may import and which import nothing):
 
     evidence/     canonical JSON, envelope and hashing, keys, certificates, the key registry,
                   receipts, the event catalogue, an actor's signer          (imports no wing)
