@@ -57,6 +57,19 @@ STREAM = re.compile(r"(ledger|(actor|project|refusal):\w[\w.\-/]{0,127})")  # §
 TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 
 
+
+
+def _signers_from_the_document() -> dict[str, dict[str, str]]:
+    """§10.1's table: project type → {role: binding}."""
+    text = DOC.read_text(encoding="utf-8")
+    section = text[text.index("### 10.1 "):text.index("## 11. The key registry")]
+    return {m[1]: dict(part.split(": ") for part in m[2].split("; "))
+            for m in re.finditer(r"^\| `(project\.[^`]+)` \| ([^|]+?) \|$", section, re.M)}
+
+
+SIGNERS = _signers_from_the_document()
+
+
 class NotLedgerJSON(ValueError):
     pass
 
@@ -320,6 +333,12 @@ def verify_log(rows: list[Row], receipts: list[ReceiptRow],
             report.signatures += 1
         else:
             report.add(verdict, position, stream, "actor signature")
+        signer, bindings = registry.signer(event["actor"]), SIGNERS.get(event["type"])
+        if signer is not None and bindings is not None:  # §14.3 step 4b
+            held = [bindings[role] for role in bindings if role in signer.roles]
+            if not any(not b.startswith("self:") or event["payload"].get(b[5:]) == event["actor"]
+                       for b in held):
+                report.add("not_permitted", position, stream, "who signed (§10.1)")
         misplaced = stream_id(stream) != originator_id or event["version"] != row_version
         if misplaced:
             kind = "duplicate" if not problems and verdict is None else "content_altered"
@@ -855,6 +874,26 @@ def test_forged_registration_by_a_non_registrar(store):
     assert ("unknown_key", later) in {(k, p) for k, p, *_ in _report(rows).findings}
 
 
+def test_a_project_step_signed_for_another_party_or_without_its_role(store):
+    """§10.1, §14.3 step 4b: the rotator (a tenderee and operator) takes in a project for
+    another tenderee, and withdraws a bid it is not a bidder for: both not_permitted, found
+    by both verifiers."""
+    from ledger.audit.verify import StoreSource, verify
+
+    rows, ledger_seed = store
+    other = _append_forged(rows, ledger_seed, actor_seed("b"), _key("b"),
+                           stream="project:EF-FORGED-0001", type_="project.intake/v1",
+                           payload={"title": "代他人登记", "category": "construction",
+                                    "tenderee": "tenderee-somebody-else"})
+    no_role = _append_forged(rows, ledger_seed, actor_seed("b"), _key("b"),
+                             ledger_time="2025-03-03T05:00:01.000000Z",
+                             type_="project.bid-withdrawn/v1", payload={"bidder": ROTATOR})
+    expected = {("not_permitted", other), ("not_permitted", no_role)}
+    assert {(k, p) for k, p, *_ in _report(rows).findings} == expected
+    reference = verify(StoreSource(f"sqlite:{rows.path}"), workers=1)
+    assert {(f.kind, f.position) for f in reference.findings} == expected
+
+
 def test_undecodable_row(store):
     rows, _ = store
     position, _ = rows.event(ROTATING_PROJECT, 3)
@@ -1125,3 +1164,14 @@ def test_document_lists_every_event_type_with_its_fields():
         assert line is not None, name
         for field_name in kind.fields:
             assert f"`{field_name}`" in line, (name, field_name)
+
+
+def test_document_states_who_may_sign_every_project_step():
+    """§10.1 is the authority table itself: every project type of the catalogue, with the
+    same roles and bindings, and nothing else."""
+    from ledger.evidence.catalogue import EVENT_TYPES
+    from ledger.procedures.authority import AUTHORITY
+
+    projects = {name for name, kind in EVENT_TYPES.items() if kind.stream_kind == "project"}
+    assert set(AUTHORITY) == projects
+    assert SIGNERS == {name: dict(a.roles) for name, a in AUTHORITY.items()}

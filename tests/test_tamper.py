@@ -87,7 +87,7 @@ def test_forged_event_inserted(world, project):
     last = envelope(world.raw, project, 10)
     forger = SigningKey.derived(b"forger", "x")
     forged = {**last, "version": 11, "prev": last["hash"], "nonce": "f" * 32,
-              "payload": {"bidder": "bidder-1", "bid_hash": "e" * 64}}
+              "payload": {"bidder": last["actor"], "bid_hash": "e" * 64}}
     forged["signature"] = encode_signature(forger.sign(action_bytes(forged)))
     forged["hash"] = event_hash(forged)
     world.raw.insert(stream_uuid(project), 11, forged["type"], canonical_json(forged))

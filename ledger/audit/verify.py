@@ -36,6 +36,7 @@ from ledger.evidence.registry import (
     ActorRecord, TrustAnchors, apply_actor_event, apply_ledger_event, check_registry_change,
     ledger_actor, new_actor, usable_key,
 )
+from ledger.procedures.authority import AUTHORITY, role_problem
 from ledger.stores.tables import ReceiptRow
 from ledger.stores.url import StoreURL
 from .log_check import TreeRebuild, check_log
@@ -248,6 +249,17 @@ def _decode(row: Row) -> tuple[dict | None, datetime | None, list[tuple[str, str
 Check = tuple  # (public key, message, signature, the finding if it does not verify)
 
 
+def _authority_findings(history: RegistryHistory, event: dict) -> list[tuple[str, str]]:
+    """§10.1: a project event signed by an actor without one of its type's roles, or naming
+    another party where the signer acts for itself."""
+    authority = AUTHORITY.get(event["type"])
+    signer = history.signer(event["actor"])
+    if authority is None or signer is None:  # not a project step, or unknown_key says it
+        return []
+    problem = role_problem(authority, signer.roles, event["actor"], event["payload"])
+    return [] if problem is None else [(NOT_PERMITTED, f"{event['type']}: {problem}")]
+
+
 def _signature_check(history: RegistryHistory, event: dict, position: int,
                      at: datetime) -> tuple[tuple[str, str] | None, Check | None]:
     """The key question answered now, the signature left to verify: (finding, check)."""
@@ -292,6 +304,7 @@ def examine(row: Row, receipt: ReceiptRow | None, history: RegistryHistory,
         findings.append(finding)
     if check is not None:
         checks.append((index, check))
+    findings.extend(_authority_findings(history, event))
     sound = not findings  # so far: for telling a copied sound event from a changed one
     ledger_key = history.anchors.public_key
     if receipt is None:

@@ -27,6 +27,13 @@ class Rule:
 
 
 _RULES = (
+    # --- who acts, and in what order (RULES.md, "Who may act")
+    Rule("who-may-act", 1, "count", "法 §12–§13",
+         "each action is taken by the party it concerns, with its own key, or by the role the "
+         "law lets act for it: the agent for the tenderee, the centre for the platform's own "
+         "steps"),
+    Rule("procedure-order", 1, "count", "法 §25–§48",
+         "a step is taken only at the stage of the procedure where the law places it"),
     # --- documents and preparation
     Rule("document-availability", 5, "days", "条例 §16",
          "tender documents are available for at least 5 days"),

@@ -21,8 +21,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Callable
 
-from ledger.errors import NotPermitted, RuleRefused
+from ledger.errors import RuleRefused
 from ledger.evidence.canonical import parse_money, parse_time
+from .authority import AUTHORITY, COMMITTEE, PRINCIPAL, TENDEREE, fitting_roles, role_problem
 from .calendar import TradingCalendar, days_between, deadline_after, local_date
 from .expert_draw import (
     DrawRecord, Expert, draw_seed, replacement, replay_draw, sealed_bids_digest,
@@ -175,8 +176,27 @@ class Procedure:
     # --- the mechanics -------------------------------------------------------------------
 
     def run(self, state: ProjectState, step: Step) -> None:
-        """Check (when checking) and apply one step to `state`."""
+        """Check (when checking) and apply one step to `state`: first who may take it (the
+        authority table), then the step's own rules."""
+        if self.checking_roles:
+            self.authorise(state, step)
         self.steps[step.type](state, step)
+
+    def authorise(self, state: ProjectState, step: Step) -> None:
+        """The signer holds a role that may take this step, names itself where it acts for
+        itself, and is this project's tenderee, agent or committee member where the step
+        is theirs (authority.py)."""
+        authority = AUTHORITY[step.type]
+        problem = role_problem(authority, step.roles, step.actor, step.payload)
+        self.require(problem is None, "who-may-act", lambda: f"{step.type}: {problem}")
+        bound = {PRINCIPAL: (state.tenderee, state.agent), TENDEREE: (state.tenderee,),
+                 COMMITTEE: tuple(state.committee)}
+        self.require(any(step.actor in bound.get(authority.roles[role], (step.actor,))
+                         for role in fitting_roles(authority, step.roles, step.actor,
+                                                   step.payload)),
+                     "who-may-act", lambda: f"{step.type} is recorded by "
+                                            f"{authority.describe()}, and {step.actor!r} is "
+                                            "none of them")
 
     def require(self, condition: bool, rule_id: str, message: str | Callable[[], str]) -> None:
         """Refuse unless `condition` (a message that costs to build may come as a function)."""
@@ -186,15 +206,10 @@ class Procedure:
             raise RuleRefused(f"{text}; rule {rule.id} ({rule.article}): {rule.text}",
                               rule=rule.id, article=rule.article)
 
-    def role(self, step: Step, *roles: str) -> None:
-        if self.checking_roles and not step.roles & set(roles):
-            raise NotPermitted(f"{step.type} is recorded by a {' or '.join(roles)}, and "
-                               f"{step.actor!r} is none of them", actor=step.actor)
-
     def stage(self, state: ProjectState, step: Step, *stages: str) -> None:
-        if self.checking and state.stage not in stages:
-            raise NotPermitted(f"{step.type} is not a step of a project at stage "
-                               f"{state.stage!r} (it needs {' or '.join(stages)})")
+        self.require(state.stage in stages, "procedure-order",
+                     lambda: f"{step.type} is not a step of a project at stage "
+                             f"{state.stage!r} (it needs {' or '.join(stages)})")
 
     def not_suspended(self, state: ProjectState, rule_id: str) -> None:
         self.require(not state.suspended, rule_id,
@@ -236,7 +251,6 @@ class Procedure:
     # --- intake and announcement -----------------------------------------------------------
 
     def take_in(self, p: ProjectState, s: Step) -> None:
-        self.role(s, "tenderee", "agent")
         p.kind = s.payload["category"] if s.payload["category"] != "rights" else "rights"
         p.method = s.payload.get("method", "highest-price" if p.kind == "rights" else "lowest-price")
         p.tenderee = s.payload["tenderee"]
@@ -246,19 +260,16 @@ class Procedure:
         p.stage = "intake"
 
     def accept_intake(self, p: ProjectState, s: Step) -> None:
-        self.role(s, "operator")
         self.stage(p, s, "intake")
         p.stage = "accepted"
 
     def refuse_intake(self, p: ProjectState, s: Step) -> None:
-        self.role(s, "operator")
         self.stage(p, s, "intake")
         p.stage = "refused"
 
     def announce(self, p: ProjectState, s: Step) -> None:
         """The tender announcement; after a failed tender (流标), the re-tender's: a new round
         whose securities from the failed one are owed back (法 §28; 条例 §44)."""
-        self.role(s, "tenderee", "agent")
         self.stage(p, s, "accepted", "failed")
         documents_from = parse_time(s.payload["documents_from"])
         documents_until = parse_time(s.payload["documents_until"])
@@ -279,14 +290,12 @@ class Procedure:
         p.stage = "announced"
 
     def issue_documents(self, p: ProjectState, s: Step) -> None:
-        self.role(s, "tenderee", "agent")
         self.stage(p, s, "announced")
         self.require(not p.documents or s.payload["edition"] == p.documents[-1][0] + 1,
                      "clarification-notice", "editions of the documents follow each other")
         p.documents.append((s.payload["edition"], s.payload["document_hash"]))
 
     def obtain_documents(self, p: ProjectState, s: Step) -> None:
-        self.role(s, "bidder")
         self.stage(p, s, "announced")
         self.require(p.bid_deadline is not None and s.at < p.bid_deadline, "late-bid",
                      "the documents are obtained before the bid deadline")
@@ -297,7 +306,6 @@ class Procedure:
     def clarify(self, p: ProjectState, s: Step) -> None:
         """A clarification or amendment; one that affects bids less than 15 days before the
         deadline must move the deadline to at least 15 days after it (法 §23; 条例 §21)."""
-        self.role(s, "tenderee", "agent")
         self.stage(p, s, "announced")
         assert p.bid_deadline is not None
         deadline = parse_time(s.payload["bid_deadline"]) if "bid_deadline" in s.payload \
@@ -315,7 +323,6 @@ class Procedure:
     # --- objections to the documents ------------------------------------------------------
 
     def raise_objection(self, p: ProjectState, s: Step) -> None:
-        self.role(s, "bidder")
         self.stage(p, s, "announced")
         assert p.bid_deadline is not None
         self.require(days_between(s.at, p.bid_deadline) >= self.rules["objection-to-documents"].value,
@@ -325,7 +332,6 @@ class Procedure:
         p.objections[s.version] = self._track(p, "objection-answer", due)
 
     def answer_objection(self, p: ProjectState, s: Step) -> None:
-        self.role(s, "tenderee", "agent")
         raised = s.payload["objection_version"]
         self.require(raised in p.objections and p.objections[raised].met is None,
                      "objection-answer", f"version {raised} is not an open objection")
@@ -336,7 +342,6 @@ class Procedure:
     # --- security and bids ----------------------------------------------------------------
 
     def post_security(self, p: ProjectState, s: Step) -> None:
-        self.role(s, "bidder")
         self.stage(p, s, "announced")
         amount = parse_money(s.payload["amount"])
         cap = self.rules[self._for("security-cap", p.kind)]
@@ -354,7 +359,6 @@ class Procedure:
 
     def submit_bid(self, p: ProjectState, s: Step) -> None:
         """A sealed bid: only its commitment, before the deadline; a later one replaces it."""
-        self.role(s, "bidder")
         if p.bid_deadline is not None:  # late is late, whatever came after the deadline
             self.require(s.at < p.bid_deadline, "late-bid",
                          lambda: f"the bid came at {s.at:%Y-%m-%d %H:%M:%S} UTC, the deadline "
@@ -362,12 +366,10 @@ class Procedure:
         self.stage(p, s, "announced")
         self.not_suspended(p, "objection-answer")
         bidder = s.payload["bidder"]
-        self.require(bidder == s.actor, "late-bid", "a bidder submits its own bid")
         p.bids[bidder] = s.payload["bid_hash"]
         p.withdrawn.discard(bidder)
 
     def withdraw_bid(self, p: ProjectState, s: Step) -> None:
-        self.role(s, "bidder")
         self.stage(p, s, "announced")
         assert p.bid_deadline is not None
         self.require(s.at < p.bid_deadline, "bid-change-before-deadline",
@@ -382,7 +384,6 @@ class Procedure:
 
     def close_submission(self, p: ProjectState, s: Step) -> None:
         """At the deadline: fewer than 3 bids and the tender fails (流标)."""
-        self.role(s, "operator", "registrar")
         self.stage(p, s, "announced")
         assert p.bid_deadline is not None
         self.require(s.at >= p.bid_deadline, "opening-at-deadline",
@@ -398,22 +399,19 @@ class Procedure:
     # --- the opening ----------------------------------------------------------------------
 
     def check_in(self, p: ProjectState, s: Step) -> None:
-        self.role(s, "bidder")
         self.stage(p, s, "closed", "opened")
         p.checked_in.add(s.payload["bidder"])
 
     def release_key(self, p: ProjectState, s: Step) -> None:
         """At the no-meeting opening (不见面开标) each bidder releases its key online, after
         the deadline: nobody can decrypt before (电子办法)."""
-        self.role(s, "bidder")
         self.stage(p, s, "closed", "opened")
         bidder = s.payload["bidder"]
-        self.require(bidder == s.actor and bidder in p.bids, "encrypted-bid",
-                     f"{s.actor} releases the key of its own sealed bid only")
+        self.require(bidder in p.bids, "encrypted-bid",
+                     f"{bidder} releases the key of a sealed bid only, and has none")
         p.keys_released.add(bidder)
 
     def decrypt_bid(self, p: ProjectState, s: Step) -> None:
-        self.role(s, "operator")
         self.stage(p, s, "closed", "opened")
         bidder = s.payload["bidder"]
         self.require(bidder in p.keys_released, "encrypted-bid",
@@ -427,7 +425,6 @@ class Procedure:
     def fail_decryption(self, p: ProjectState, s: Step) -> None:
         """A bidder's fault counts as revoking its bid (its security may be kept); another's
         fault as a withdrawal (its security is refunded) (电子办法)."""
-        self.role(s, "operator")
         self.stage(p, s, "closed", "opened")
         bidder = s.payload["bidder"]
         self.require(bidder in p.bids, "encrypted-bid", f"{bidder} has no sealed bid")
@@ -444,7 +441,6 @@ class Procedure:
     def prepare_draw(self, p: ProjectState, s: Step) -> None:
         """Commit to the draw before the bids are known: the operator's secret, the pool and
         the exclusions by hash, and the quotas per category (法 §37; 条例 §46)."""
-        self.role(s, "operator")
         self.stage(p, s, "announced")
         assert p.bid_deadline is not None
         self.require(s.at < p.bid_deadline, "expert-draw",
@@ -458,7 +454,6 @@ class Procedure:
     def draw_experts(self, p: ProjectState, s: Step) -> None:
         """The draw, after the opening: its seed comes from the committed secret and the
         sealed bids, which the operator could not choose."""
-        self.role(s, "operator")
         self.stage(p, s, "opened")
         self.require(bool(p.draw), "expert-draw", "no draw was prepared before the deadline")
         self.require(s.payload["head_hash"] == sealed_bids_digest(p.bids.values()),
@@ -475,7 +470,6 @@ class Procedure:
     def disclose_draw(self, p: ProjectState, s: Step) -> None:
         """After the award: the secret, the pool and the exclusions; the draw must replay to
         the committee that was drawn."""
-        self.role(s, "operator")
         self.stage(p, s, "awarded", "contracted", "archived")
         self.require("committee_hash" in p.draw, "expert-draw", "no draw to disclose")
         record = DrawRecord(p.draw["secret_commitment"], p.draw["pool_hash"],
@@ -508,7 +502,6 @@ class Procedure:
     def replace_expert(self, p: ProjectState, s: Step) -> None:
         """A member withdraws (回避) and the draw's next-ranked expert of the same category
         replaces it; the disclosure after the award shows the replacement was that one."""
-        self.role(s, "operator")
         self.stage(p, s, "opened")
         out, new = s.payload["recused"], s.payload["replacement"]
         self.require(out in p.committee and new not in p.committee
@@ -518,19 +511,13 @@ class Procedure:
         p.replacements = p.replacements + [(out, new)]
 
     def score(self, p: ProjectState, s: Step) -> None:
-        self.role(s, "expert")
         self.stage(p, s, "opened")
-        self.require(s.actor in p.committee, "committee-size",
-                     lambda: f"{s.actor} is not a member of this project's committee")
         bidder = s.payload["bidder"]
         self.require(bidder in p.prices, "encrypted-bid", lambda: f"{bidder} has no opened bid")
         p.scores[(s.actor, bidder)] = Decimal(s.payload["score"])
 
     def reject_bid(self, p: ProjectState, s: Step) -> None:
-        self.role(s, "expert")
         self.stage(p, s, "opened")
-        self.require(s.actor in p.committee, "committee-size",
-                     f"{s.actor} is not a member of this project's committee")
         self.require(s.payload["ground"] in REJECTION_GROUNDS, "candidates",
                      f"{s.payload['ground']!r} is not a ground of 条例 §51")
         p.rejected[s.payload["bidder"]] = s.payload["ground"]
@@ -539,10 +526,7 @@ class Procedure:
         return rank_bids(p.method, p.prices, p.rejected, p.scores)
 
     def report_evaluation(self, p: ProjectState, s: Step) -> None:
-        self.role(s, "expert")
         self.stage(p, s, "opened")
-        self.require(s.actor in p.committee, "committee-size",
-                     f"{s.actor} is not a member of this project's committee")
         ranking = list(s.payload["ranking"])
         self.require(len(ranking) <= self.rules["candidates"].value, "candidates",
                      f"{len(ranking)} candidates")
@@ -556,9 +540,7 @@ class Procedure:
 
     def sign_report(self, p: ProjectState, s: Step) -> None:
         """Each member signs the report; dissent is recorded with the signature."""
-        self.role(s, "expert")
         self.stage(p, s, "reported")
-        self.require(s.actor in p.committee, "candidates", f"{s.actor} is not a member")
         self.require(s.payload["report_hash"] == p.report_hash, "candidates",
                      "the signature is for another report")
         p.report_signed.add(s.actor)
@@ -566,7 +548,6 @@ class Procedure:
     # --- publicity, award, contract, refunds ---------------------------------------------
 
     def publish_candidates(self, p: ProjectState, s: Step) -> None:
-        self.role(s, "tenderee", "agent")
         self.stage(p, s, "reported")
         self.require(p.report_signed >= set(p.committee), "candidates",
                      f"members {sorted(set(p.committee) - p.report_signed)} have not signed")
@@ -580,7 +561,6 @@ class Procedure:
     def object_to_candidates(self, p: ProjectState, s: Step) -> None:
         """An objection to the result during the publicity; answered within 3 days, and the
         award waits for the answer (条例 §54). Answered with objection-answered."""
-        self.role(s, "bidder")
         self.stage(p, s, "publicity")
         assert p.publicity_until is not None
         self.require(s.at < p.publicity_until, "publicity-objection-answer",
@@ -591,7 +571,6 @@ class Procedure:
     def file_complaint(self, p: ProjectState, s: Step) -> None:
         """A complaint to the supervision body about the result, within 10 days of its
         publication (条例 §60); the body decides within 3 working days whether to accept it."""
-        self.role(s, "bidder")
         self.require(p.published_at is not None, "complaint",
                      "a complaint about the result comes after its publication")
         assert p.published_at is not None
@@ -603,7 +582,6 @@ class Procedure:
                                                             "construction"), str(s.version))
 
     def accept_complaint(self, p: ProjectState, s: Step) -> None:
-        self.role(s, "supervisor")
         filed = s.payload["complaint_version"]
         self.require(p.complaints.get(filed) == "filed", "complaint-acceptance",
                      f"version {filed} is not a complaint waiting for acceptance")
@@ -614,7 +592,6 @@ class Procedure:
                                                           "construction"), str(filed))
 
     def decide_complaint(self, p: ProjectState, s: Step) -> None:
-        self.role(s, "supervisor")
         filed = s.payload["complaint_version"]
         self.require(p.complaints.get(filed) in ("filed", "accepted"), "complaint-decision",
                      f"version {filed} is not an open complaint")
@@ -623,7 +600,6 @@ class Procedure:
                        and d.rule.startswith("complaint-") else d for d in p.deadlines]
 
     def award(self, p: ProjectState, s: Step) -> None:
-        self.role(s, "tenderee", "agent")
         self.stage(p, s, "publicity")
         assert p.publicity_until is not None
         self.require(s.at >= p.publicity_until, "publicity-period",
@@ -644,7 +620,6 @@ class Procedure:
                                                                    p.kind), bidder)
 
     def sign_contract(self, p: ProjectState, s: Step) -> None:
-        self.role(s, "tenderee")
         self.stage(p, s, "awarded")
         self._meet(p, "contract", s.at)
         p.stage = "contracted"
@@ -657,7 +632,6 @@ class Procedure:
 
     def refund_security(self, p: ProjectState, s: Step) -> None:
         """Recorded by the ledger itself when a refund falls due (no application needed)."""
-        self.role(s, "registrar", "operator")
         bidder = s.payload["bidder"]
         self.require(bidder in p.security and bidder not in p.refunded, "security-refund",
                      f"{bidder} has no security to refund")
@@ -675,13 +649,11 @@ class Procedure:
     def observe(self, p: ProjectState, s: Step) -> None:
         """A witness officer's observation (见证记录), with recorded media by hash; it changes
         nothing in the procedure."""
-        self.role(s, "witness")
 
     def issue_report(self, p: ProjectState, s: Step) -> None:
         """A witness report (数字见证报告) was issued over versions up to `last_version`; a
         newer one of the same kind and language supersedes the older, which stays on the
         record (a translation supersedes nothing)."""
-        self.role(s, "registrar", "operator")
         self.require(s.payload["last_version"] < s.version, "witness-report",
                      "a report covers events recorded before it")
         kind, lang = s.payload["kind"], s.payload.get("lang", "zh")
@@ -694,20 +666,17 @@ class Procedure:
 
     def sign_off_report(self, p: ProjectState, s: Step) -> None:
         """The witness officer's signed sign-off of an issued report."""
-        self.role(s, "witness")
         report = p.reports.get(s.payload["report_id"])
         self.require(report is not None and report["pdf_hash"] == s.payload["pdf_hash"],
                      "witness-report", "the sign-off is for a report that was not issued")
         p.reports[s.payload["report_id"]] = {**report, "signed_off_by": s.actor}  # type: ignore[dict-item]
 
     def terminate(self, p: ProjectState, s: Step) -> None:
-        self.role(s, "tenderee", "operator")
         self.require(p.stage not in ("contracted", "archived", "terminated"), "contract",
                      "a contracted or closed project is not terminated")
         p.stage = "terminated"
 
     def archive(self, p: ProjectState, s: Step) -> None:
-        self.role(s, "operator")
         self.stage(p, s, "contracted", "failed", "terminated", "refused")
         p.stage = "archived"
 
