@@ -16,7 +16,8 @@ from ledger.procedures.expert_draw import (
 from ledger.procedures.tender import Procedure, ProjectState, Step
 
 CST = timezone(timedelta(hours=8))
-ROLES = {"tenderee-liling": {"tenderee"}, "operator-zz": {"operator"}, "ledger": {"registrar"}}
+ROLES = {"tenderee-liling": {"tenderee"}, "operator-zz": {"operator"}, "ledger": {"registrar"},
+         "supervisor-zz": {"supervisor"}, "witness-zz": {"witness"}, "witness-zz-2": {"witness"}}
 BIDDERS = [f"bidder-{i}" for i in range(1, 6)]
 EXPERTS = [f"expert-{i}" for i in range(1, 6)]
 PRICES = ["83760800.00", "91234500.00", "88100000.00", "97350250.00", "86420000.00"]

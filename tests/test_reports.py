@@ -244,7 +244,7 @@ def test_a_sign_off_names_an_issued_report(liling):
         liling.submit(officer, "project:LILING-R", "project.report-signed-off/v1",
                       {"report_id": issued["report_id"], "pdf_hash": "0" * 64})
     state = liling.ledger.stream("project:LILING-R").state
-    assert state.reports[issued["report_id"]]["signed_off_by"] == "witness-officer-1"
+    assert state.reports[issued["report_id"]]["signed_off_by"] == ["witness-officer-1"]
     # a newer report of the same kind supersedes the older, which stays recorded
     _, newer = issue_report(liling.ledger, "project:LILING-R", "full")
     state = liling.ledger.stream("project:LILING-R").state

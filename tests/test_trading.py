@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import bid
 from ledger.audit.verify import StoreSource, verify
 from ledger.errors import RuleRefused
 from ledger.evidence.canonical import format_time
@@ -188,6 +189,61 @@ def test_a_late_bid_is_refused_naming_its_rule_and_recorded_signed_by_the_ledger
     payload = record[0]["payload"]
     assert payload["action"] == signed.action.to_json() and payload["rule"] == "late-bid"
     assert verify(StoreSource(world.raw.url), workers=1).intact
+
+
+def test_a_bid_for_another_bidder_or_out_of_order_is_refused_naming_its_rule_and_recorded(world):
+    """A refusal names the rule actually broken and is evidence whatever the reason: who may
+    act, the order of the procedure, or a period."""
+    world.open_project("project:WHO-1")
+    deadline = world.ledger.stream("project:WHO-1").state.bid_deadline
+    b1, b2 = world.actors["bidder-1"], world.actors["bidder-2"]
+    world.clock.moment = deadline - timedelta(days=1)
+    world.ledger.submit(world.sign(b1, "project:WHO-1", "project.bid-submitted/v1",
+                                   bid("bidder-1")))
+    tries = [
+        (world.sign(b2, "project:WHO-1", "project.bid-withdrawn/v1", {"bidder": "bidder-1"}),
+         "who-may-act"),
+        (world.sign(b2, "project:WHO-1", "project.bid-submitted/v1", bid("bidder-1", 7)),
+         "who-may-act"),
+        (world.sign(world.actors["operator-1"], "project:WHO-1", "project.experts-drawn/v1",
+                    {"committee": ["e-1"], "head_hash": "0" * 64, "committee_hash": "0" * 64}),
+         "procedure-order"),
+    ]
+    for signed, rule in tries:
+        with pytest.raises(RuleRefused) as refused:
+            world.ledger.submit(signed)
+        assert refused.value.details["rule"] == rule and refused.value.details["recorded"]
+    record = project_events(world.ledger.recorder, refusal_stream("project:WHO-1"))
+    assert [e["payload"]["rule"] for e in record] == [rule for _, rule in tries]
+    assert world.ledger.stream("project:WHO-1").state.bids == {"bidder-1": f"{0:064x}"}
+    assert verify(StoreSource(world.raw.url), workers=1).intact
+
+
+def test_a_failed_tender_after_withdrawals_owes_each_security_back_once(world):
+    """A bidder that withdrew, then a tender that fails: its refund falls due twice over, and
+    the ledger's reactions refund each security once, with nothing refused."""
+    from projections.reactions import Reactor
+
+    world.open_project("project:FAIL-1")
+    deadline = world.ledger.stream("project:FAIL-1").state.bid_deadline
+    world.clock.moment = deadline - timedelta(days=2)
+    for name in ("bidder-1", "bidder-2"):
+        signer = world.actors[name]
+        world.submit(signer, "project:FAIL-1", "project.security-posted/v1",
+                     {"bidder": name, "amount": "100000.00", "form": "guarantee"})
+        world.submit(signer, "project:FAIL-1", "project.bid-submitted/v1", bid(name))
+    world.submit(world.actors["bidder-1"], "project:FAIL-1", "project.bid-withdrawn/v1",
+                 {"bidder": "bidder-1"})
+    world.clock.moment = deadline
+    world.submit(world.actors["operator-1"], "project:FAIL-1", "project.submission-closed/v1", {})
+    reactor, outcomes = Reactor(world.ledger), []
+    for _ in range(2):
+        outcomes += reactor.run()
+        world.clock.advance(minutes=1)
+    assert outcomes == [("project:FAIL-1", "project.security-refunded/v1", "recorded")] * 2
+    state = world.ledger.stream("project:FAIL-1").state
+    assert state.stage == "failed" and state.refunded == {"bidder-1", "bidder-2"}
+    assert world.ledger.stream("refusal:FAIL-1") is None  # the ledger refused itself nothing
 
 
 def test_refusals_are_bounded_per_actor_project_and_day(world):

@@ -30,7 +30,11 @@ STEPS: Words = {
     "candidates-published": ("中标候选人公示", "candidates published"),
     "publicity-objection-raised": ("公示期异议", "objection to candidates"),
     "complaint-filed": ("投诉", "complaint filed"), "complaint-accepted": ("投诉受理", "complaint accepted"),
-    "complaint-decided": ("投诉处理决定", "complaint decided"), "awarded": ("定标", "awarded"),
+    "complaint-decided": ("投诉处理决定", "complaint decided"),
+    "re-evaluation-ordered": ("责令重新评标", "re-evaluation ordered"),
+    "candidate-declined": ("中标候选人放弃中标", "candidate declined"),
+    "candidate-disqualified": ("中标候选人不符合中标条件", "candidate disqualified"),
+    "awarded": ("定标", "awarded"),
     "contract-signed": ("签订合同", "contract signed"),
     "security-refunded": ("退还保证金", "security refunded"),
     "witness-observation": ("见证记录", "witness observation"),
@@ -54,7 +58,8 @@ PHASES: list[tuple[tuple[str, str], frozenset[str]]] = [
                                         "evaluation-report-signed"))),
     (("公示、定标与合同", "Publicity, award and contract"), frozenset((
         "candidates-published", "publicity-objection-raised", "complaint-filed",
-        "complaint-accepted", "complaint-decided", "awarded", "draw-disclosed",
+        "complaint-accepted", "complaint-decided", "re-evaluation-ordered",
+        "candidate-declined", "candidate-disqualified", "awarded", "draw-disclosed",
         "contract-signed", "security-refunded", "terminated", "archived"))),
 ]
 
@@ -121,6 +126,10 @@ REFUSED_RULES: Words = {  # the rules a recorded refusal names most often
     "objection-to-documents": ("异议提出时间不足", "an objection raised too late"),
     "security-cap": ("保证金超过限额", "security above the cap"),
     "opening-at-deadline": ("截止时间前开标，拒绝", "an opening before the deadline"),
+    "who-may-act": ("非本人或无权限的操作，拒绝", "an action for another party, refused"),
+    "procedure-order": ("不符合程序顺序的操作，拒绝", "a step out of the procedure's order"),
+    "recorded-once": ("已记录事项的重复或修改，拒绝", "a recorded result changed, refused"),
+    "security-before-deadline": ("截止后递交保证金，拒绝", "security after the deadline"),
 }
 
 

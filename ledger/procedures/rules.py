@@ -34,6 +34,10 @@ _RULES = (
          "steps"),
     Rule("procedure-order", 1, "count", "法 §25–§48",
          "a step is taken only at the stage of the procedure where the law places it"),
+    Rule("recorded-once", 1, "count", "条例 §71, §81",
+         "what is recorded (a security, a decryption, a committee, a score, a rejection, a "
+         "signature, a report) is not recorded again or changed in place; a correction is the "
+         "step the law provides, such as a re-evaluation ordered by the supervision body"),
     # --- documents and preparation
     Rule("document-availability", 5, "days", "条例 §16",
          "tender documents are available for at least 5 days"),
@@ -54,6 +58,8 @@ _RULES = (
          "bid security is at most 2% of the estimated price"),
     Rule("security-cap-procurement", Decimal("2"), "percent", "政采条例 §33",
          "procurement bid security is at most 2% of the budget, and not in cash"),
+    Rule("security-before-deadline", 0, "days", "条例 §26",
+         "bid security is posted before the bid deadline, with the bid"),
     Rule("security-basic-account", 1, "count", "条例 §26",
          "cash or cheque security comes from the bidder's basic account"),
     Rule("withdrawal-refund", 5, "days", "条例 §35",
@@ -87,6 +93,12 @@ _RULES = (
     # --- evaluation and award
     Rule("candidates", 3, "count", "条例 §53",
          "an evaluation report ranks at most 3 candidates and is signed by every member"),
+    Rule("price-ceiling", 1, "count", "条例 §51",
+         "a bid above the published ceiling (the control price) is rejected and is no "
+         "candidate"),
+    Rule("state-funded-first-candidate", 1, "count", "条例 §55",
+         "a project where state-owned funds hold a controlling or dominant share awards the "
+         "first candidate, the next only when it declines or is disqualified"),
     Rule("publicity-start", 3, "days", "条例 §54",
          "candidates are published within 3 days of receiving the evaluation report"),
     Rule("publicity-period", 3, "days", "条例 §54",
@@ -109,6 +121,11 @@ _RULES = (
          "a procurement complaint is decided within 30 working days"),
     Rule("contract", 30, "days", "法 §46",
          "the contract is signed within 30 days of the award notice"),
+    Rule("contract-terms", 1, "count", "法 §46",
+         "the contract is signed with the winner, on the terms of the bid and the award: at "
+         "the award price unless a recorded reason says otherwise"),
+    Rule("security-refund-amount", 1, "count", "条例 §57",
+         "a refund returns the security held, with bank deposit interest on a cash deposit"),
     Rule("security-refund", 5, "days", "条例 §57",
          "bid security is refunded within 5 days after the contract is signed"),
     Rule("security-refund-procurement", 5, "working_days", "政采条例 §33",

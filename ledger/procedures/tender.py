@@ -32,6 +32,7 @@ from .rules import Rule, RuleBook
 
 STAGES = ("intake", "accepted", "refused", "announced", "failed", "closed", "opened",
           "reported", "publicity", "awarded", "contracted", "terminated", "archived")
+REFUND_RULES = ("withdrawal-refund", "security-refund")  # and security-refund-procurement
 REJECTION_GROUNDS = frozenset((  # 条例 §51
     "unsigned-or-unsealed", "consortium-agreement-missing", "not-qualified",
     "several-bids-or-prices", "price-above-ceiling", "price-below-cost",
@@ -58,12 +59,14 @@ class ProjectState:
     tenderee: str = ""
     agent: str | None = None
     estimated_price: Decimal | None = None  # control price or budget: the 2% cap's base
+    state_funded: bool = False  # 国有资金占控股或者主导地位: the first candidate wins (条例 §55)
     documents_from: datetime | None = None
     bid_deadline: datetime | None = None
     documents: list[tuple[int, str]] = field(default_factory=list)  # (edition, hash)
     obtained: dict[str, str] = field(default_factory=dict)  # bidder -> document hash
     objections: dict[int, Deadline] = field(default_factory=dict)  # by version raised
     security: dict[str, Decimal] = field(default_factory=dict)
+    security_form: dict[str, str] = field(default_factory=dict)  # bidder -> deposit | guarantee
     bids: dict[str, str] = field(default_factory=dict)  # bidder -> commitment (live bids)
     withdrawn: set[str] = field(default_factory=set)
     checked_in: set[str] = field(default_factory=set)
@@ -83,6 +86,7 @@ class ProjectState:
     published_at: datetime | None = None
     complaints: dict[int, str] = field(default_factory=dict)  # version filed -> status
     reports: dict[str, dict] = field(default_factory=dict)  # report id -> what was issued
+    declined: dict[str, str] = field(default_factory=dict)  # candidate -> why it is out (§55)
     winner: str | None = None
     award_price: Decimal | None = None
     refunded: set[str] = field(default_factory=set)
@@ -163,6 +167,9 @@ class Procedure:
             "project.complaint-filed/v1": self.file_complaint,
             "project.complaint-accepted/v1": self.accept_complaint,
             "project.complaint-decided/v1": self.decide_complaint,
+            "project.re-evaluation-ordered/v1": self.order_re_evaluation,
+            "project.candidate-declined/v1": self.decline_candidacy,
+            "project.candidate-disqualified/v1": self.disqualify_candidate,
             "project.awarded/v1": self.award,
             "project.contract-signed/v1": self.sign_contract,
             "project.security-refunded/v1": self.refund_security,
@@ -257,6 +264,7 @@ class Procedure:
         p.agent = s.payload.get("agent")
         price = s.payload.get("control_price")
         p.estimated_price = parse_money(price) if price else None
+        p.state_funded = bool(s.payload.get("state_funded"))
         p.stage = "intake"
 
     def accept_intake(self, p: ProjectState, s: Step) -> None:
@@ -343,19 +351,27 @@ class Procedure:
 
     def post_security(self, p: ProjectState, s: Step) -> None:
         self.stage(p, s, "announced")
+        assert p.bid_deadline is not None
+        self.require(s.at < p.bid_deadline, "security-before-deadline",
+                     lambda: f"the security came at {s.at:%Y-%m-%d %H:%M:%S} UTC, after the "
+                             f"deadline {p.bid_deadline:%Y-%m-%d %H:%M:%S} UTC")
+        bidder = s.payload["bidder"]
+        self.require(bidder not in p.security or bidder in p.refunded, "recorded-once",
+                     f"{bidder} holds a security of {p.security.get(bidder)} already")
         amount = parse_money(s.payload["amount"])
         cap = self.rules[self._for("security-cap", p.kind)]
-        if p.estimated_price is not None:
-            limit = (p.estimated_price * cap.value / 100).quantize(Decimal("0.01"))
-            self.require(amount <= limit, cap.id, f"security of {amount} exceeds {cap.value}% "
-                         f"of {p.estimated_price} ({limit})")
+        if p.estimated_price is not None:  # exactly: amount ≤ price × cap / 100, no rounding
+            self.require(amount * 100 <= p.estimated_price * cap.value, cap.id,
+                         f"security of {amount} exceeds {cap.value}% of {p.estimated_price} "
+                         f"({p.estimated_price * cap.value / 100})")
         form = s.payload["form"]
         if form == "deposit":
             self.require(p.kind != "procurement", cap.id,
                          "procurement security is not paid in cash")
             self.require(bool(s.payload.get("basic_account")), "security-basic-account",
                          "a deposit comes from the bidder's basic account")
-        p.security[s.payload["bidder"]] = amount
+        p.security[bidder], p.security_form[bidder] = amount, form
+        p.refunded.discard(bidder)  # a re-tender's new security is owed back in its turn
 
     def submit_bid(self, p: ProjectState, s: Step) -> None:
         """A sealed bid: only its commitment, before the deadline; a later one replaces it."""
@@ -378,9 +394,7 @@ class Procedure:
         self.require(bidder in p.bids, "bid-change-before-deadline", f"{bidder} has no bid")
         del p.bids[bidder]
         p.withdrawn.add(bidder)
-        if bidder in p.security:
-            self._track(p, "withdrawal-refund", self._period("withdrawal-refund", s.at, p.kind),
-                        bidder)
+        self._owe_refund(p, bidder, "withdrawal-refund", s.at)
 
     def close_submission(self, p: ProjectState, s: Step) -> None:
         """At the deadline: fewer than 3 bids and the tender fails (流标)."""
@@ -392,9 +406,7 @@ class Procedure:
         p.stage = "closed" if enough else "failed"
         if not enough:  # no opening: every security is owed back
             for bidder in p.security:
-                if bidder not in p.refunded:
-                    self._track(p, "withdrawal-refund", self._period("withdrawal-refund", s.at,
-                                                                     p.kind), bidder)
+                self._owe_refund(p, bidder, "withdrawal-refund", s.at)
 
     # --- the opening ----------------------------------------------------------------------
 
@@ -419,6 +431,8 @@ class Procedure:
                      "bidder's key")
         self.require(p.bids.get(bidder) == s.payload["ciphertext_hash"], "encrypted-bid",
                      "the decrypted file is not the one committed before the deadline")
+        self.require(bidder not in p.prices and bidder not in p.failed_decryption,
+                     "recorded-once", f"the bid of {bidder} was decrypted (or failed) already")
         p.prices[bidder] = parse_money(s.payload["price"])
         p.stage = "opened"
 
@@ -428,12 +442,13 @@ class Procedure:
         self.stage(p, s, "closed", "opened")
         bidder = s.payload["bidder"]
         self.require(bidder in p.bids, "encrypted-bid", f"{bidder} has no sealed bid")
+        self.require(bidder not in p.prices and bidder not in p.failed_decryption,
+                     "recorded-once", f"the bid of {bidder} was decrypted (or failed) already")
         self.require(s.payload["cause"] == "bidder" or bidder in p.keys_released, "encrypted-bid",
                      f"{bidder} released no key: the failure is the bidder's")
         p.failed_decryption[bidder] = s.payload["cause"]
-        if s.payload["cause"] == "others" and bidder in p.security:
-            self._track(p, "withdrawal-refund", self._period("withdrawal-refund", s.at, p.kind),
-                        bidder)
+        if s.payload["cause"] == "others":
+            self._owe_refund(p, bidder, "withdrawal-refund", s.at)
         p.stage = "opened"
 
     # --- the committee and the evaluation -------------------------------------------------
@@ -456,6 +471,7 @@ class Procedure:
         sealed bids, which the operator could not choose."""
         self.stage(p, s, "opened")
         self.require(bool(p.draw), "expert-draw", "no draw was prepared before the deadline")
+        self.require(not p.drawn, "recorded-once", "the committee was drawn already")
         self.require(s.payload["head_hash"] == sealed_bids_digest(p.bids.values()),
                      "expert-draw", "the draw's seed input is not the sealed bids")
         members = list(s.payload["committee"])
@@ -514,22 +530,39 @@ class Procedure:
         self.stage(p, s, "opened")
         bidder = s.payload["bidder"]
         self.require(bidder in p.prices, "encrypted-bid", lambda: f"{bidder} has no opened bid")
+        self.require((s.actor, bidder) not in p.scores, "recorded-once",
+                     lambda: f"{s.actor} scored {bidder} already")
         p.scores[(s.actor, bidder)] = Decimal(s.payload["score"])
 
     def reject_bid(self, p: ProjectState, s: Step) -> None:
         self.stage(p, s, "opened")
         self.require(s.payload["ground"] in REJECTION_GROUNDS, "candidates",
                      f"{s.payload['ground']!r} is not a ground of 条例 §51")
+        self.require(s.payload["bidder"] in p.prices, "encrypted-bid",
+                     f"{s.payload['bidder']} has no opened bid")
+        self.require(s.payload["bidder"] not in p.rejected, "recorded-once",
+                     f"the bid of {s.payload['bidder']} was rejected already")
         p.rejected[s.payload["bidder"]] = s.payload["ground"]
 
     def ranking(self, p: ProjectState) -> list[str]:
-        return rank_bids(p.method, p.prices, p.rejected, p.scores)
+        return rank_bids(p.method, p.prices, p.rejected, p.scores, ceiling=self.ceiling(p))
+
+    @staticmethod
+    def ceiling(p: ProjectState) -> Decimal | None:
+        """The published ceiling (最高投标限价, the control price): a bid above it is rejected
+        and is no candidate (条例 §51); a rights transaction sells upwards and has none."""
+        return p.estimated_price if p.kind != "rights" else None
 
     def report_evaluation(self, p: ProjectState, s: Step) -> None:
         self.stage(p, s, "opened")
         ranking = list(s.payload["ranking"])
         self.require(len(ranking) <= self.rules["candidates"].value, "candidates",
                      f"{len(ranking)} candidates")
+        ceiling = self.ceiling(p)
+        above = [b for b in ranking if ceiling is not None and p.prices.get(b, 0) > ceiling]
+        self.require(not above, "price-ceiling",
+                     lambda: f"{', '.join(above)} bid above the ceiling {ceiling} and cannot be "
+                             "a candidate")
         expected = self.ranking(p)[:len(ranking)]
         self.require(ranking == expected, "candidates",
                      f"the ranking {ranking} is not what the bids and scores give ({expected})")
@@ -543,6 +576,8 @@ class Procedure:
         self.stage(p, s, "reported")
         self.require(s.payload["report_hash"] == p.report_hash, "candidates",
                      "the signature is for another report")
+        self.require(s.actor not in p.report_signed, "recorded-once",
+                     f"{s.actor} signed this report already")
         p.report_signed.add(s.actor)
 
     # --- publicity, award, contract, refunds ---------------------------------------------
@@ -599,6 +634,42 @@ class Procedure:
         p.deadlines = [replace(d, met=s.at) if d.rule.endswith(f":{filed}") and d.met is None
                        and d.rule.startswith("complaint-") else d for d in p.deadlines]
 
+    def order_re_evaluation(self, p: ProjectState, s: Step) -> None:
+        """The supervision body orders the evaluation done again (条例 §71, §81): the only way
+        a recorded score, ranking or award changes. The earlier evaluation stays on the record;
+        the project returns to the opened bids and the committee scores afresh."""
+        self.stage(p, s, "reported", "publicity", "awarded")
+        p.scores, p.rejected, p.ranking, p.declined = {}, {}, [], {}
+        p.report_hash, p.report_signed = None, set()
+        p.publicity_until = p.published_at = None
+        p.winner = p.award_price = None
+        voided = ("publicity-start", "contract", "report-to-supervision")
+        p.deadlines = [d for d in p.deadlines if d.met is not None
+                       or not d.rule.startswith(voided)]
+        p.stage = "opened"
+
+    def decline_candidacy(self, p: ProjectState, s: Step) -> None:
+        """A candidate gives up (放弃中标, 条例 §55), before or after the award; a winner that
+        declines leaves the award to be made again."""
+        self.stage(p, s, "publicity", "awarded")
+        self._out(p, s.payload["bidder"], "declined")
+
+    def disqualify_candidate(self, p: ProjectState, s: Step) -> None:
+        """A candidate found not to meet the conditions (条例 §55: no performance security,
+        an unlawful act found, unable to perform) is out, with the ground recorded."""
+        self.stage(p, s, "publicity", "awarded")
+        self._out(p, s.payload["bidder"], f"disqualified: {s.payload['ground']}")
+
+    def _out(self, p: ProjectState, bidder: str, why: str) -> None:
+        self.require(bidder in p.ranking, "candidates", f"{bidder} is not a candidate")
+        self.require(bidder not in p.declined, "recorded-once", f"{bidder} is out already")
+        p.declined[bidder] = why
+        if bidder == p.winner:
+            p.winner = p.award_price = None
+            p.deadlines = [d for d in p.deadlines if d.met is not None
+                           or not d.rule.startswith(("contract", "report-to-supervision"))]
+            p.stage = "publicity"
+
     def award(self, p: ProjectState, s: Step) -> None:
         self.stage(p, s, "publicity")
         assert p.publicity_until is not None
@@ -607,6 +678,13 @@ class Procedure:
         self.not_suspended(p, "publicity-objection-answer")
         self.require(s.payload["winner"] in p.ranking, "candidates",
                      f"{s.payload['winner']} is not a candidate")
+        self.require(s.payload["winner"] not in p.declined, "candidates",
+                     f"{s.payload['winner']} is out: {p.declined.get(s.payload['winner'])}")
+        running = [c for c in p.ranking if c not in p.declined]
+        self.require(not p.state_funded or s.payload["winner"] == running[:1][0],
+                     "state-funded-first-candidate",
+                     lambda: f"a state-funded project awards the first candidate still in the "
+                             f"running, {running[0]}, not {s.payload['winner']}")
         p.winner, p.award_price = s.payload["winner"], parse_money(s.payload["price"])
         self.require(p.prices.get(p.winner) == p.award_price, "candidates",
                      "the award price is not the winner's bid")
@@ -616,19 +694,22 @@ class Procedure:
         if p.kind == "procurement":
             for bidder in p.security:
                 if bidder != p.winner:
-                    self._track(p, "security-refund", self._period("security-refund", s.at,
-                                                                   p.kind), bidder)
+                    self._owe_refund(p, bidder, "security-refund", s.at)
 
     def sign_contract(self, p: ProjectState, s: Step) -> None:
         self.stage(p, s, "awarded")
+        self.require(s.payload["winner"] == p.winner, "contract-terms",
+                     f"the contract is signed with the winner {p.winner}, not "
+                     f"{s.payload['winner']}")
+        price = parse_money(s.payload["price"]) if "price" in s.payload else p.award_price
+        self.require(price == p.award_price or bool(s.payload.get("price_reason")),
+                     "contract-terms", f"the contract price {price} is not the award price "
+                     f"{p.award_price}, and no reason is recorded")
         self._meet(p, "contract", s.at)
         p.stage = "contracted"
-        for bidder in p.security:
-            if bidder not in p.refunded and p.failed_decryption.get(bidder) != "bidder" \
-                    and not any(d.rule.endswith(f":{bidder}") for d in p.deadlines):
-                due = self._period("security-refund", s.at, "construction")
-                p.deadlines.append(Deadline(f"security-refund:{bidder}",
-                                            self.rules["security-refund"].article, due))
+        for bidder in p.security:  # everyone's, within 5 days of the contract (条例 §57)
+            if p.failed_decryption.get(bidder) != "bidder":
+                self._owe_refund(p, bidder, "security-refund", s.at, kind="construction")
 
     def refund_security(self, p: ProjectState, s: Step) -> None:
         """Recorded by the ledger itself when a refund falls due (no application needed)."""
@@ -637,14 +718,33 @@ class Procedure:
                      f"{bidder} has no security to refund")
         self.require(p.failed_decryption.get(bidder) != "bidder", "encrypted-bid",
                      f"{bidder} revoked its bid by failing to decrypt it: its security is kept")
+        if bidder in p.security:
+            self.require(parse_money(s.payload["amount"]) == p.security[bidder],
+                         "security-refund-amount", f"{bidder} is owed {p.security[bidder]}, "
+                         f"not {s.payload['amount']}")
+            self.require("interest" not in s.payload or p.security_form.get(bidder) == "deposit",
+                         "security-refund-amount", "interest is paid on a cash deposit only")
         p.refunded.add(bidder)
         p.deadlines = [replace(d, met=s.at) if d.rule.endswith(f":{bidder}") and d.met is None
                        else d for d in p.deadlines]
 
     def refunds_due(self, p: ProjectState) -> list[tuple[str, datetime]]:
-        """(bidder, due) of the refunds that are owed and not yet made."""
+        """(bidder, due) of the refunds that are owed and not yet made, one per bidder."""
         return [(d.rule.split(":", 1)[1], d.due) for d in p.deadlines
-                if ":" in d.rule and d.met is None]
+                if d.rule.startswith(REFUND_RULES) and d.met is None]
+
+    def _owe_refund(self, p: ProjectState, bidder: str, rule_id: str, at: datetime,
+                    kind: str | None = None) -> None:
+        """`bidder`'s security falls due for refund under `rule_id` (counted as `kind`'s
+        rule, the project's by default), unless it holds none, or a refund of it is owed
+        already: one refund per security, whatever made it due first."""
+        owed = any(d.met is None and d.rule.startswith(REFUND_RULES)
+                   and d.rule.split(":", 1)[1] == bidder for d in p.deadlines)
+        if bidder in p.security and bidder not in p.refunded and not owed:
+            kind = kind or p.kind
+            rule = self.rules[self._for(rule_id, kind)]
+            p.deadlines.append(Deadline(f"{rule.id}:{bidder}", rule.article,
+                                        self._period(rule_id, at, kind)))
 
     def observe(self, p: ProjectState, s: Step) -> None:
         """A witness officer's observation (见证记录), with recorded media by hash; it changes
@@ -656,6 +756,8 @@ class Procedure:
         record (a translation supersedes nothing)."""
         self.require(s.payload["last_version"] < s.version, "witness-report",
                      "a report covers events recorded before it")
+        self.require(s.payload["report_id"] not in p.reports, "recorded-once",
+                     f"a report {s.payload['report_id']} was issued already")
         kind, lang = s.payload["kind"], s.payload.get("lang", "zh")
         for rid, report in p.reports.items():
             if (report["kind"], report["lang"]) == (kind, lang) and "superseded_by" not in report:
@@ -665,11 +767,15 @@ class Procedure:
                                              "last_version": s.payload["last_version"]}
 
     def sign_off_report(self, p: ProjectState, s: Step) -> None:
-        """The witness officer's signed sign-off of an issued report."""
+        """A witness officer's signed sign-off of an issued report; each officer signs off
+        once, in turn (`signed_off_by` lists them in order)."""
         report = p.reports.get(s.payload["report_id"])
         self.require(report is not None and report["pdf_hash"] == s.payload["pdf_hash"],
                      "witness-report", "the sign-off is for a report that was not issued")
-        p.reports[s.payload["report_id"]] = {**report, "signed_off_by": s.actor}  # type: ignore[dict-item]
+        officers = report.get("signed_off_by", []) if report else []
+        self.require(s.actor not in officers, "recorded-once",
+                     f"{s.actor} signed this report off already")
+        p.reports[s.payload["report_id"]] = {**report, "signed_off_by": [*officers, s.actor]}  # type: ignore[dict-item]
 
     def terminate(self, p: ProjectState, s: Step) -> None:
         self.require(p.stage not in ("contracted", "archived", "terminated"), "contract",
@@ -682,10 +788,12 @@ class Procedure:
 
 
 def rank_bids(method: str, prices: dict[str, Decimal], rejected: dict[str, str],
-              scores: dict[tuple[str, str], Decimal]) -> list[str]:
+              scores: dict[tuple[str, str], Decimal], *,
+              ceiling: Decimal | None = None) -> list[str]:
     """Who ranks first: the lowest price (the highest, for rights), or the highest mean score
-    with the lower price first on a tie; rejected bids and failed decryptions take no place."""
-    valid = [b for b in prices if b not in rejected]
+    with the lower price first on a tie; rejected bids, bids above the ceiling and failed
+    decryptions take no place."""
+    valid = [b for b in prices if b not in rejected and (ceiling is None or prices[b] <= ceiling)]
     if method == "comprehensive":
         def mean(b: str) -> Decimal:
             marks = [v for (_, bidder), v in scores.items() if bidder == b]
