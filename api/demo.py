@@ -187,10 +187,12 @@ class Demo:
             self.act(deadline + timedelta(hours=5, minutes=20), e.id, "evaluation-report-signed",
                      report_hash=h("evaluation report"))
         self.report("evaluation")
-        published, until = cst("2025-03-25T09:00:00"), cst("2025-03-28T09:00:00")
+        # published on Tuesday 25 March: the three days are 26–28 March, to 28 March 24:00
+        published, until = cst("2025-03-25T09:00:00"), cst("2025-03-29T00:00:00")
         self.act(published, a, "candidates-published", until=format_time(until))
-        self.act(until, t, "awarded", winner=ranking[0], price=state.prices[ranking[0]].__str__())
-        self.act(until + timedelta(hours=2), o, "draw-disclosed", secret=secret.hex(),
+        awarded = cst("2025-03-31T09:00:00")  # the Monday after
+        self.act(awarded, t, "awarded", winner=ranking[0], price=state.prices[ranking[0]].__str__())
+        self.act(awarded + timedelta(hours=2), o, "draw-disclosed", secret=secret.hex(),
                  pool=[e.to_json() for e in pool], exclusions=[])
         self.act(cst("2025-04-10T10:00:00"), t, "contract-signed", winner=ranking[0], contract_hash=h("contract"))
         refunds = Reactor(self.ledger).run()

@@ -33,9 +33,11 @@ from ledger.procedures.expert_draw import (
     Expert, commitment, committee_hash, draw, draw_seed, exclusions_hash, pool_hash, replacement,
     sealed_bids_digest,
 )
-from ledger.procedures.tender import rank_bids
+from ledger.procedures.calendar import CHINA
+from ledger.procedures.tender import Procedure, rank_bids
 
 EPOCH = datetime(2025, 3, 3, 1, 0, tzinfo=timezone.utc)  # a Monday, 09:00 Beijing time
+NATIONAL = Procedure()  # the national rules and calendar the fictional projects keep to
 
 KINDS = [
     # category, method, control price range in yuan, a title pattern
@@ -149,7 +151,10 @@ class Simulation:
         colluders = bidders[:3] if len(bidders) >= 5 and rng.random() < 0.25 else []
         t0 = self.start_of(number)
         day = timedelta(days=1)
-        deadline = (t0 + 21 * day).replace(hour=1, minute=30, second=0, microsecond=0) + day
+        # 09:30 CST on a working day at least 21 days after the announcement
+        deadline = datetime.combine(
+            NATIONAL.calendar.next_working_day((t0 + 22 * day).astimezone(CHINA).date()),
+            datetime.min.time(), CHINA).replace(hour=9, minute=30).astimezone(timezone.utc)
         sign = self._sign
 
         def at(when: datetime, signer: ActorSigner, type_: str, payload: dict,
@@ -275,19 +280,20 @@ class Simulation:
             yield at(evaluating + timedelta(hours=2, minutes=20), experts[m],
                      "project.evaluation-report-signed/v1", {"report_hash": report})
         published = evaluating + day
-        until = published + 3 * day
+        until = NATIONAL.publicity_ends(published)  # the third full day's end (条例 §54)
         yield at(published, agent, "project.candidates-published/v1", {"until": format_time(until)})
         winner = ranking[0]
-        yield at(until, tenderee, "project.awarded/v1",
+        awarded = until + timedelta(hours=9)
+        yield at(awarded, tenderee, "project.awarded/v1",
                  {"winner": winner, "price": format_money(opened[winner])})
-        yield at(until + timedelta(hours=1), operator, "project.draw-disclosed/v1", {
+        yield at(awarded + timedelta(hours=1), operator, "project.draw-disclosed/v1", {
             "secret": secret.hex(), "pool": [e.to_json() for e in pool], "exclusions": []})
-        signed = until + 10 * day
+        signed = awarded + 10 * day
         yield at(signed, tenderee, "project.contract-signed/v1",
                  {"winner": winner, "contract_hash": _digest(stream, "contract")})
         for b in bidders:  # refunded by the ledger itself when due, as Xiangxi does:
             if b is not failed:  # procurement losers after the award, the others after the contract
-                refund_at = until + day if category == "procurement" and b.actor != winner \
+                refund_at = awarded + day if category == "procurement" and b.actor != winner \
                     else signed + day
                 yield at(refund_at, registrar, "project.security-refunded/v1",
                          {"bidder": b.actor, "amount": format_money(security)})

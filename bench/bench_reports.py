@@ -118,8 +118,8 @@ def build(url: str) -> int:
         act(deadline + timedelta(hours=4, minutes=10), e.id, "evaluation-report-signed",
             report_hash=h("report"))
     act(cst("2025-03-25T09:00:00"), "t", "candidates-published",
-        until=format_time(cst("2025-03-28T09:00:00")))
-    act(cst("2025-03-28T09:00:00"), "t", "awarded", winner=ranking[0], price=str(state.prices[ranking[0]]))
+        until=format_time(cst("2025-03-29T00:00:00")))
+    act(cst("2025-03-31T09:00:00"), "t", "awarded", winner=ranking[0], price=str(state.prices[ranking[0]]))
     act(cst("2025-04-08T09:00:00"), "t", "contract-signed", winner=ranking[0], contract_hash=h("c"))
     for b in bidders:
         act(cst("2025-04-09T09:00:00"), "o", "security-refunded", bidder=b, amount="1000000.00")

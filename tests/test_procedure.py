@@ -106,10 +106,10 @@ def liling_until(stage: str) -> Project:
         p.step("evaluation-report-signed", expert, cst("2025-03-24T15:30:00"),
                report_hash="e" * 64)
     p.step("candidates-published", "tenderee-liling", cst("2025-03-25T09:00:00"),
-           until=t(cst("2025-03-28T09:00:00")))
+           until=t(cst("2025-03-29T00:00:00")))  # 26, 27, 28 March: to 28 March 24:00
     if stage == "publicity":
         return p
-    p.step("awarded", "tenderee-liling", cst("2025-03-28T09:00:00"), winner="bidder-1",
+    p.step("awarded", "tenderee-liling", cst("2025-03-31T09:00:00"), winner="bidder-1",
            price="83760800.00")
     p.step("contract-signed", "tenderee-liling", cst("2025-04-10T10:00:00"),
            winner="bidder-1", contract_hash="f" * 64)
@@ -174,10 +174,18 @@ def announce(category: str, at: datetime, documents_until: datetime, deadline: d
 
 
 def test_preparation_time_of_twenty_days_at_its_boundary():
-    at, until = cst("2025-03-03T09:00:00"), cst("2025-03-10T17:00:00")
-    announce("construction", at, until, cst("2025-03-23T00:00:00"))  # 20 days after 3 March
+    """法 §24, 民法典 §201, §203: the 20 days count from the day after the documents; the
+    deadline's day may be the 20th. From Wednesday 5 March the 20th day is Tuesday 25 March;
+    from Monday 3 March it is Sunday 23 March, a rest day, so the deadline is Monday 24 March
+    or later."""
+    at, until = cst("2025-03-05T09:00:00"), cst("2025-03-12T17:00:00")
+    announce("construction", at, until, cst("2025-03-25T00:00:00"))
     with pytest.raises(RuleRefused, match="preparation-time"):
-        announce("construction", at, until, cst("2025-03-22T23:59:59"))  # 19 days
+        announce("construction", at, until, cst("2025-03-24T23:59:59"))  # the 19th day
+    at, until = cst("2025-03-03T09:00:00"), cst("2025-03-10T17:00:00")
+    announce("construction", at, until, cst("2025-03-24T09:30:00"))  # Liling's deadline
+    with pytest.raises(RuleRefused, match="preparation-time"):
+        announce("construction", at, until, cst("2025-03-23T23:59:59"))  # a Sunday
 
 
 def test_objection_ten_days_before_the_deadline_and_the_suspension():
@@ -260,14 +268,21 @@ def test_the_award_waits_for_the_publicity_and_names_a_candidate():
     for expert in EXPERTS[1:]:
         p.step("evaluation-report-signed", expert, cst("2025-03-24T15:30:00"),
                report_hash="e" * 64)
+    # 条例 §54, 民法典 §201: published on 25 March, the 3 days are 26, 27 and 28 March, and
+    # the publicity ends at 24:00 on 28 March; "until 28 March 09:00" is short of it
     with pytest.raises(RuleRefused, match="publicity-period"):
         p.step("candidates-published", "tenderee-liling", cst("2025-03-25T09:00:00"),
-               until=t(cst("2025-03-27T23:59:59")))
+               until=t(cst("2025-03-28T23:59:59")))
     p.step("candidates-published", "tenderee-liling", cst("2025-03-25T09:00:00"),
-           until=t(cst("2025-03-28T09:00:00")))
+           until=t(cst("2025-03-29T00:00:00")))
     with pytest.raises(RuleRefused, match="publicity-period"):
-        p.step("awarded", "tenderee-liling", cst("2025-03-28T08:59:59"), winner="bidder-1",
+        p.step("awarded", "tenderee-liling", cst("2025-03-28T23:59:59"), winner="bidder-1",
                price="83760800.00")
+    with pytest.raises(RuleRefused, match="is not a candidate"):
+        p.step("awarded", "tenderee-liling", cst("2025-03-29T00:00:00"), winner="bidder-2",
+               price=PRICES[1])
+    p.step("awarded", "tenderee-liling", cst("2025-03-29T00:00:00"), winner="bidder-1",
+           price="83760800.00")
 
 
 def test_a_ranking_that_the_bids_do_not_give_is_refused():
@@ -286,7 +301,7 @@ from hypothesis import strategies as st  # noqa: E402
 MOMENTS = [cst("2025-03-01T09:00:00"), cst("2025-03-03T09:00:00"), cst("2025-03-10T09:00:00"),
            cst("2025-03-14T09:00:00"), cst("2025-03-23T10:00:00"), DEADLINE - timedelta(seconds=1),
            DEADLINE, DEADLINE + timedelta(minutes=5), cst("2025-03-25T09:00:00"),
-           cst("2025-03-28T09:00:00"), cst("2025-04-10T10:00:00")]
+           cst("2025-03-31T09:00:00"), cst("2025-04-10T10:00:00")]
 CANDIDATES = [
     ("intake", "tenderee-liling", dict(title="x", category="construction", tenderee="tenderee-liling",
                                        control_price="167014800.00")),
@@ -312,7 +327,7 @@ CANDIDATES = [
     ("evaluation-reported", "expert-1", dict(ranking=["bidder-1", "bidder-5"], report_hash="e" * 64)),
     ("evaluation-reported", "expert-1", dict(ranking=["bidder-3"], report_hash="e" * 64)),
     *[("evaluation-report-signed", e, dict(report_hash="e" * 64)) for e in EXPERTS[1:]],
-    ("candidates-published", "tenderee-liling", dict(until=t(cst("2025-03-28T09:00:00")))),
+    ("candidates-published", "tenderee-liling", dict(until=t(cst("2025-03-29T00:00:00")))),
     ("awarded", "tenderee-liling", dict(winner="bidder-1", price="83760800.00")),
     ("awarded", "tenderee-liling", dict(winner="bidder-3", price="88100000.00")),
     ("contract-signed", "tenderee-liling", dict(winner="bidder-1", contract_hash="f" * 64)),
@@ -432,12 +447,13 @@ def test_a_draw_not_prepared_before_the_deadline_or_seeded_otherwise_is_refused(
 
 
 def test_procurement_documents_for_five_working_days_across_labour_day():
-    """政采条例 §31: from Wednesday 30 April 2025, five working days end on Friday 9 May
-    (1–5 May are holidays); documents until 8 May are one working day short."""
+    """政采条例 §31, 民法典 §201: from Wednesday 30 April 2025 the five working days count
+    from the next day: 1–5 May are holidays, so they are 6, 7, 8, 9 and 12 May; documents
+    until Friday 9 May are one working day short."""
     at, deadline = cst("2025-04-30T09:00:00"), cst("2025-05-26T09:30:00")
-    announce("procurement", at, cst("2025-05-09T17:00:00"), deadline)  # 30 Apr, 6–9 May
+    announce("procurement", at, cst("2025-05-12T17:00:00"), deadline)
     with pytest.raises(RuleRefused, match="document-availability-procurement"):
-        announce("procurement", at, cst("2025-05-08T17:00:00"), deadline)
+        announce("procurement", at, cst("2025-05-09T17:00:00"), deadline)
 
 
 def test_a_complaint_within_ten_days_of_the_publication_and_its_deadlines():
@@ -491,10 +507,16 @@ def test_a_recusal_must_be_replaced_by_the_draws_next_expert():
 
 
 def test_documents_available_five_days_at_the_boundary():
-    at = cst("2025-03-03T09:00:00")
-    announce("construction", at, cst("2025-03-07T17:00:00"), DEADLINE)  # 3–7 March: five days
+    """条例 §16, 民法典 §201, §203: from Wednesday 5 March the five days are 6–10 March; from
+    Monday 3 March they end on Saturday 8 March, a rest day, so the last day is Monday 10."""
+    at = cst("2025-03-05T09:00:00")
+    announce("construction", at, cst("2025-03-10T00:00:00"), DEADLINE + timedelta(days=2))
     with pytest.raises(RuleRefused, match="document-availability"):
-        announce("construction", at, cst("2025-03-06T17:00:00"), DEADLINE)
+        announce("construction", at, cst("2025-03-09T23:59:59"), DEADLINE + timedelta(days=2))
+    at = cst("2025-03-03T09:00:00")
+    announce("construction", at, cst("2025-03-10T17:00:00"), DEADLINE)
+    with pytest.raises(RuleRefused, match="document-availability"):
+        announce("construction", at, cst("2025-03-09T17:00:00"), DEADLINE)
 
 
 def test_a_bid_is_withdrawn_only_before_the_deadline():
@@ -545,7 +567,7 @@ def test_an_objection_during_the_publicity_holds_the_award_until_answered():
            bidder="bidder-5", text_hash="7" * 64)
     raised = p.version
     with pytest.raises(RuleRefused, match="suspended"):
-        p.step("awarded", "tenderee-liling", cst("2025-03-28T09:00:00"), winner="bidder-1",
+        p.step("awarded", "tenderee-liling", cst("2025-03-29T09:00:00"), winner="bidder-1",
                price="83760800.00")
     p.step("objection-answered", "tenderee-liling", cst("2025-03-29T10:00:00"),
            objection_version=raised, answer_hash="6" * 64)  # within 3 days
@@ -566,6 +588,7 @@ def test_procurement_losers_are_refunded_within_five_working_days_of_the_award()
                amount="40000.00", form="guarantee")
     state = p.state
     state.stage, state.publicity_until = "publicity", cst("2025-04-25T09:00:00")
+    state.published_at = cst("2025-04-21T09:00:00")  # 22, 23, 24 April: ends 25 April 00:00
     state.ranking, state.prices = ["bidder-1"], {"bidder-1": Decimal("1986000.00")}
     p.step("awarded", "tenderee-liling", cst("2025-04-25T10:00:00"), winner="bidder-1",
            price="1986000.00")

@@ -107,14 +107,15 @@ class Tender:
             self.at(evaluated + timedelta(minutes=30), m, "evaluation-report-signed",
                     report_hash=h("report"))
         published = evaluated + timedelta(days=1)
-        until_time = published + timedelta(days=3)
+        until_time = self.world.ledger.procedure.publicity_ends(published)  # 3 full days
         self.at(published, t, "candidates-published", until=format_time(until_time))
         winner = ranking[0]
-        self.at(until_time, t, "awarded", winner=winner, price=prices[
+        awarded = until_time + timedelta(hours=9)
+        self.at(awarded, t, "awarded", winner=winner, price=prices[
             [b.actor for b in self.bidders].index(winner)])
-        self.at(until_time + timedelta(hours=1), "operator-1", "draw-disclosed",
+        self.at(awarded + timedelta(hours=1), "operator-1", "draw-disclosed",
                 secret=self.secret.hex(), pool=[e.to_json() for e in self.pool], exclusions=[])
-        self.at(until_time + timedelta(days=12), t, "contract-signed", winner=winner,
+        self.at(awarded + timedelta(days=12), t, "contract-signed", winner=winner,
                 contract_hash=h("contract"))
 
 

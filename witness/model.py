@@ -273,32 +273,36 @@ class _Builder:
                          + (t(f"；开标 {cst(opened['ledger_time'], False)}", f"; opened {cst(opened['ledger_time'], False)}")
                             if opened else ""),
                          ok(opened is None or parse_time(opened["ledger_time"]) >= actual)])
-            prep = rules["preparation-time"]
-            days = days_between(parse_time(p["documents_from"]), actual)
+            prep, days, enough = self.procedure.preparation_time(
+                s.kind, parse_time(p["documents_from"]), actual)
             rows.append([t("投标准备时间", "Preparation time"),
                          t(f"自招标文件开始发出之日起不少于 {prep.value} 日", f"at least {prep.value} days"),
                          prep.article,
                          f"{cst(p['documents_from'], False)} – {cst(actual, False)}",
-                         t(f"{days} 日", f"{days} days"), ok(days >= prep.value)])
-            rule, available = self.procedure.documents_available(
+                         t(f"{days} 日", f"{days} days"), ok(enough)])
+            rule, available, enough = self.procedure.documents_available(
                 s.kind, parse_time(p["documents_from"]), parse_time(p["documents_until"]))
             unit = self.w(v.UNITS, rule.unit)
             rows.append([t("招标文件获取期", "Documents available"),
                          t(f"不少于 {rule.value} {unit}", f"at least {rule.value} {unit}"), rule.article,
                          f"{cst(p['documents_from'], False)} – {cst(p['documents_until'], False)}",
                          t(f"{available} {unit}，{len(s.obtained)} 家获取", f"{available} {unit}; "
-                           f"{len(s.obtained)} obtained them"), ok(available >= rule.value)])
+                           f"{len(s.obtained)} obtained them"), ok(enough)])
         if s.published_at is not None and s.publicity_until is not None:
             period = rules["publicity-period"]
             awarded = self.first("awarded")
-            days = days_between(s.published_at, s.publicity_until)
+            # full days from the day after publication to the last day it covers
+            days = days_between(s.published_at, s.publicity_until - timedelta(microseconds=1))
+            ends = self.procedure.publicity_ends(s.published_at)
+            held = s.publicity_until >= ends and (
+                awarded is None or parse_time(awarded["ledger_time"]) >= ends)
             rows.append([t("中标候选人公示期", "Candidate publicity"),
                          t(f"不少于 {period.value} 日", f"at least {period.value} days"), period.article,
                          f"{cst(s.published_at, False)} – {cst(s.publicity_until, False)}",
                          t(f"{days} 日", f"{days} days") + (t(f"；定标 {cst(awarded['ledger_time'], False)}",
                                                               f"; awarded {cst(awarded['ledger_time'], False)}")
                                                             if awarded else ""),
-                         ok(days >= period.value)])
+                         ok(held)])
         # deadlines of the answering side, alike ones (a refund to every bidder) on one row
         grouped: dict[tuple, list[str]] = {}
         for d in s.deadlines:

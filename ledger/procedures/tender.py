@@ -17,14 +17,14 @@ once done, when it was met (`ProjectState.deadlines`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Callable
 
 from ledger.errors import RuleRefused
 from ledger.evidence.canonical import parse_money, parse_time
 from .authority import AUTHORITY, COMMITTEE, PRINCIPAL, TENDEREE, fitting_roles, role_problem
-from .calendar import TradingCalendar, days_between, deadline_after, local_date
+from .calendar import TradingCalendar, days_between, end_of, local_date
 from .expert_draw import (
     DrawRecord, Expert, draw_seed, replacement, replay_draw, sealed_bids_digest,
 )
@@ -223,9 +223,17 @@ class Procedure:
                      "the process is suspended until the pending objection is answered")
 
     def _period(self, rule_id: str, start: datetime, kind: str) -> datetime:
+        """The end (exclusive) of the rule's period from `start`: 24:00 of its last day."""
+        return end_of(self._last_day(rule_id, start, kind))
+
+    def _last_day(self, rule_id: str, start: datetime, kind: str) -> date:
+        """The last day of the rule's N days (or working days) from `start`: counted from the
+        next day (民法典 §201), a rest day moving it to the next working day (§203)."""
         rule = self.rules[self._for(rule_id, kind)]
-        return deadline_after(start, int(rule.value), working_days=rule.unit == "working_days",
-                              calendar=self.calendar)
+        first = local_date(start)
+        if rule.unit == "working_days":
+            return self.calendar.add_working_days(first, int(rule.value))
+        return self.calendar.next_working_day(first + timedelta(days=int(rule.value)))
 
     def _for(self, rule_id: str, kind: str) -> str:
         """The procurement variant of a rule where there is one."""
@@ -233,14 +241,29 @@ class Procedure:
         return variant if kind == "procurement" and variant in self.rules.rules else rule_id
 
     def documents_available(self, kind: str, documents_from: datetime,
-                            documents_until: datetime) -> tuple[Rule, int]:
-        """The rule on how long the documents are available, and for how many of its units
-        (days, or working days in procurement) they are, both ends counted."""
+                            documents_until: datetime) -> tuple[Rule, int, bool]:
+        """The rule on how long the documents are available, for how many of its units (days,
+        or working days in procurement) they are, counted from the day after they are first
+        available (民法典 §201), and whether that holds: the last day of availability is
+        not before the period's last day (a rest day moves that to the next working day)."""
         rule = self.rules[self._for("document-availability", kind)]
-        if rule.unit == "working_days":
-            return rule, self.calendar.working_days_between(
-                local_date(documents_from) - timedelta(days=1), local_date(documents_until))
-        return rule, days_between(documents_from, documents_until) + 1
+        first, last = local_date(documents_from), local_date(documents_until)
+        count = (self.calendar.working_days_between(first, last)
+                 if rule.unit == "working_days" else (last - first).days)
+        return rule, count, last >= self._last_day(rule.id, documents_from, kind)
+
+    def preparation_time(self, kind: str, documents_from: datetime,
+                         deadline: datetime) -> tuple[Rule, int, bool]:
+        """The rule on the time to prepare bids, the days from the documents' first issue to
+        the bid deadline (the deadline's day the last, 法 §24), and whether that holds."""
+        rule = self.rules["preparation-time"]
+        return (rule, days_between(documents_from, deadline),
+                local_date(deadline) >= self._last_day(rule.id, documents_from, kind))
+
+    def publicity_ends(self, published_at: datetime) -> datetime:
+        """When a candidate publicity published at `published_at` has lasted its 3 full days
+        (条例 §54; "at least N days": the N-th day must have ended, RULES.md)."""
+        return self._period("publicity-period", published_at, "construction")
 
     def _track(self, state: ProjectState, rule_id: str, due: datetime,
                subject: str | None = None) -> Deadline:
@@ -282,15 +305,17 @@ class Procedure:
         documents_from = parse_time(s.payload["documents_from"])
         documents_until = parse_time(s.payload["documents_until"])
         deadline = parse_time(s.payload["bid_deadline"])
-        availability, available = self.documents_available(p.kind, documents_from,
-                                                           documents_until)
-        self.require(available >= availability.value, availability.id,
-                     "the documents are not available long enough")
+        availability, available, enough = self.documents_available(p.kind, documents_from,
+                                                                   documents_until)
+        self.require(enough, availability.id, lambda: f"the documents are available for "
+                     f"{available} {availability.unit.replace('_', ' ')} after the day they are "
+                     f"first issued, until {local_date(documents_until)}")
         self.require(documents_from >= s.at - timedelta(days=1), "preparation-time",
                      "the documents cannot have been issued before the announcement")
-        self.require(days_between(documents_from, deadline) >= self.rules["preparation-time"].value,
-                     "preparation-time", f"the bid deadline {s.payload['bid_deadline']} is "
-                     f"{days_between(documents_from, deadline)} days after the documents")
+        preparation, days, enough = self.preparation_time(p.kind, documents_from, deadline)
+        self.require(enough, "preparation-time", lambda: f"the bid deadline "
+                     f"{s.payload['bid_deadline']} is {days} days after the documents, its last "
+                     f"day no later than {self._last_day(preparation.id, documents_from, p.kind)}")
         if p.stage == "failed":  # re-tender: the failed round's bids end (securities: owed)
             p.bids, p.withdrawn, p.checked_in, p.keys_released = {}, set(), set(), set()
             p.documents, p.obtained, p.draw = [], {}, {}
@@ -319,10 +344,10 @@ class Procedure:
         deadline = parse_time(s.payload["bid_deadline"]) if "bid_deadline" in s.payload \
             else p.bid_deadline
         if s.payload.get("affects_bids"):
-            self.require(days_between(s.at, deadline) >= self.rules["clarification-notice"].value,
-                         "clarification-notice", f"a clarification on {s.at:%Y-%m-%d} that "
-                         f"affects bids needs a deadline 15 days later; "
-                         f"{deadline:%Y-%m-%d} is not")
+            last = self._last_day("clarification-notice", s.at, p.kind)
+            self.require(local_date(deadline) >= last, "clarification-notice",
+                         f"a clarification on {local_date(s.at)} that affects bids needs a "
+                         f"deadline on {last} or later; {local_date(deadline)} is not")
         self.require(deadline >= p.bid_deadline, "clarification-notice",
                      "a clarification cannot bring the deadline forward")
         p.documents.append((p.documents[-1][0] + 1 if p.documents else 1, s.payload["document_hash"]))
@@ -586,9 +611,10 @@ class Procedure:
         self.stage(p, s, "reported")
         self.require(p.report_signed >= set(p.committee), "candidates",
                      f"members {sorted(set(p.committee) - p.report_signed)} have not signed")
-        until = parse_time(s.payload["until"])
-        self.require(days_between(s.at, until) >= self.rules["publicity-period"].value,
-                     "publicity-period", f"publicity until {until:%Y-%m-%d} is too short")
+        until, ends = parse_time(s.payload["until"]), self.publicity_ends(s.at)
+        self.require(until >= ends, "publicity-period",
+                     lambda: f"publicity until {until:%Y-%m-%d %H:%M} UTC is too short: its 3 "
+                             f"days end at {ends:%Y-%m-%d %H:%M} UTC (24:00 CST)")
         self._meet(p, "publicity-start", s.at)
         p.publicity_until, p.published_at = until, s.at
         p.stage = "publicity"
@@ -673,8 +699,9 @@ class Procedure:
     def award(self, p: ProjectState, s: Step) -> None:
         self.stage(p, s, "publicity")
         assert p.publicity_until is not None
-        self.require(s.at >= p.publicity_until, "publicity-period",
-                     "the award waits for the end of the publicity")
+        assert p.published_at is not None
+        self.require(s.at >= max(p.publicity_until, self.publicity_ends(p.published_at)),
+                     "publicity-period", "the award waits for the end of the publicity")
         self.not_suspended(p, "publicity-objection-answer")
         self.require(s.payload["winner"] in p.ranking, "candidates",
                      f"{s.payload['winner']} is not a candidate")
