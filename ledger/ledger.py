@@ -382,6 +382,11 @@ class _Batch:
         self.guards.setdefault(name, stream.version)
         return stream.actor
 
+    def organisation_of(self, actor: str) -> str | None:
+        """The organisation an actor registered with (for recusal, 条例 §46)."""
+        record = self.signer(actor)
+        return record.organisation if record is not None else None
+
     def decide(self, signer: ActorRecord, action: Action, stream: Stream | None) -> None:
         """The rules an action must meet before it is sealed."""
         kind = EVENT_TYPES[action.type]
@@ -396,7 +401,8 @@ class _Batch:
         if kind.stream_kind == "project":
             state = stream.state.copy() if isinstance(stream, ProjectStream) else ProjectState()
             step = Step(action.type, action.payload, action.actor, frozenset(signer.roles),
-                        self.now, action.expected_version + 1, stream.head if stream else ZERO_HASH)
+                        self.now, action.expected_version + 1, stream.head if stream else ZERO_HASH,
+                        organisation_of=self.organisation_of)
             try:
                 self.ledger.procedure.run(state, step)
             except RuleRefused as error:

@@ -144,12 +144,14 @@ class World:
     registrar: ActorSigner
     actors: dict[str, ActorSigner] = field(default_factory=dict)
 
-    def register(self, actor: str, roles=("bidder",), **key_fields) -> ActorSigner:
+    def register(self, actor: str, roles=("bidder",), organisation: str | None = None,
+                 **key_fields) -> ActorSigner:
+        """An actor with its own key and, unless told, an organisation of its own."""
         signer = ActorSigner(actor, SigningKey.derived(b"tests", actor))
         stream = actor_stream(actor)
         self.submit(self.registrar, stream, "actor.registered/v1",
                     {"name": f"Fictional {actor}", "roles": list(roles),
-                     "organisation": "虚构测试单位"})
+                     "organisation": organisation or f"虚构测试单位（{actor}）"})
         self.submit(self.registrar, stream, "actor.key-added/v1",
                     {"key_id": signer.key.key_id,
                      "public_key": encode_public_key(signer.key.public_key), **key_fields})

@@ -38,12 +38,14 @@ class Project:
         self.procedure = procedure or Procedure()
         self.state = ProjectState()
         self.version = 0
+        self.organisations: dict[str, str] = {}  # as registered; none known by default
 
     def step(self, type_: str, actor: str, at: datetime, **payload) -> None:
         roles = ROLES.get(actor) or ({"bidder"} if actor.startswith("bidder") else {"expert"})
         trial = self.state.copy()
         self.procedure.run(trial, Step(f"project.{type_}/v1", payload, actor, frozenset(roles),
-                                       at, self.version + 1))
+                                       at, self.version + 1,
+                                       organisation_of=self.organisations.get))
         self.state, self.version = trial, self.version + 1
 
 
@@ -79,6 +81,8 @@ def liling_until(stage: str) -> Project:
            documents_until=t(cst("2025-03-10T17:00:00")), bid_deadline=t(DEADLINE))
     p.step("documents-issued", "tenderee-liling", cst("2025-03-03T09:00:00"), edition=1,
            document_hash="a" * 64)
+    if stage == "documents":
+        return p
     p.step("draw-prepared", "operator-zz", cst("2025-03-05T09:00:00"), **PREPARED)
     if stage == "announced":
         return p
@@ -459,6 +463,13 @@ def test_procurement_documents_for_five_working_days_across_labour_day():
 def test_a_complaint_within_ten_days_of_the_publication_and_its_deadlines():
     p = liling_until("publicity")
     ROLES["supervisor-zz"] = {"supervisor"}
+    with pytest.raises(RuleRefused, match="objection-before-complaint"):  # 条例 §60
+        p.step("complaint-filed", "bidder-3", cst("2025-03-26T10:00:00"),
+               complainant="bidder-3", text_hash="9" * 64)
+    p.step("publicity-objection-raised", "bidder-3", cst("2025-03-26T10:00:00"),
+           bidder="bidder-3", text_hash="7" * 64)
+    p.step("objection-answered", "tenderee-liling", cst("2025-03-26T16:00:00"),
+           objection_version=p.version, answer_hash="6" * 64)  # the same day: nothing added
     # the 10th day, Friday 4 April, is Qingming (清明, 4–6 April): the period runs to Monday
     # 7 April 24:00 (民法典 §203)
     with pytest.raises(RuleRefused, match="rule complaint "):
@@ -474,6 +485,35 @@ def test_a_complaint_within_ten_days_of_the_publication_and_its_deadlines():
     p.step("complaint-decided", "supervisor-zz", cst("2025-04-20T10:00:00"),
            complaint_version=filed, decision="dismissed", text_hash="8" * 64)
     assert p.state.complaints[filed] == "dismissed"
+
+
+def test_the_objections_answer_period_is_not_counted_in_the_complaint_period():
+    """条例 §60: documents issued on Monday 3 March; an objection raised on 12 March and
+    answered on 13 March takes one day, so the 10 days (4–13 March) end a day later, on
+    Friday 14 March 24:00. A matter without an objection of its own counts from known_at."""
+    p = liling_until("announced")
+    p.step("objection-raised", "bidder-2", cst("2025-03-12T10:00:00"), bidder="bidder-2",
+           text_hash="7" * 64)
+    raised = p.version
+    with pytest.raises(RuleRefused, match="answer is awaited"):
+        p.step("complaint-filed", "bidder-2", cst("2025-03-12T11:00:00"), complainant="bidder-2",
+               text_hash="9" * 64, matter="documents")
+    p.step("objection-answered", "tenderee-liling", cst("2025-03-13T16:00:00"),
+           objection_version=raised, answer_hash="6" * 64)
+    with pytest.raises(RuleRefused, match="rule complaint "):
+        p.step("complaint-filed", "bidder-2", cst("2025-03-15T00:00:00"), complainant="bidder-2",
+               text_hash="9" * 64, matter="documents")
+    p.step("complaint-filed", "bidder-2", cst("2025-03-14T23:59:59"), complainant="bidder-2",
+           text_hash="9" * 64, matter="documents")
+    with pytest.raises(RuleRefused, match="objection-before-complaint"):  # not bidder-4's
+        p.step("complaint-filed", "bidder-4", cst("2025-03-14T10:00:00"), complainant="bidder-4",
+               text_hash="9" * 64, matter="documents")
+    p.step("complaint-filed", "bidder-4", cst("2025-03-20T23:59:59"), complainant="bidder-4",
+           text_hash="9" * 64, matter="other", known_at=t(cst("2025-03-10T09:00:00")))
+    with pytest.raises(RuleRefused, match="rule complaint "):  # 11–20 March ended
+        p.step("complaint-filed", "bidder-4", cst("2025-03-21T00:00:00"),
+               complainant="bidder-4", text_hash="8" * 64, matter="other",
+               known_at=t(cst("2025-03-10T09:00:00")))
 
 
 def test_a_recusal_must_be_replaced_by_the_draws_next_expert():
@@ -533,7 +573,7 @@ def test_a_bid_is_withdrawn_only_before_the_deadline():
                                         ({"technical": 5, "economic": 1}, False),
                                         ({"technical": 2, "economic": 1}, False)])
 def test_a_construction_committee_has_five_or_more_members_an_odd_number(quotas, ok):
-    p = liling_until("announced")
+    p = liling_until("documents")  # announced, the draw not yet prepared
     prepare = lambda: p.step("draw-prepared", "operator-zz", cst("2025-03-06T09:00:00"),  # noqa: E731
                              **{**PREPARED, "quotas": quotas})
     judged(ok, "committee-size", prepare)

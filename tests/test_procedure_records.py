@@ -212,6 +212,10 @@ def test_refunds_due_are_refunds_only_one_per_security():
     """A complaint's deadlines are not refunds; a withdrawn bidder in a failed tender is owed
     its security once, not once per reason."""
     p = liling_until("publicity")
+    p.step("publicity-objection-raised", "bidder-3", cst("2025-03-26T10:00:00"),
+           bidder="bidder-3", text_hash="7" * 64)
+    p.step("objection-answered", "tenderee-liling", cst("2025-03-26T16:00:00"),
+           objection_version=p.version, answer_hash="6" * 64)
     p.step("complaint-filed", "bidder-3", cst("2025-03-27T10:00:00"), complainant="bidder-3",
            text_hash="9" * 64)
     assert p.procedure.refunds_due(p.state) == []

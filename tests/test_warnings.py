@@ -77,3 +77,29 @@ def test_many_downloads_and_few_bids_fire():
     warnings = collusion_warnings(honest(3), obtained=12)
     assert [w.indicator for w in warnings] == ["many-downloads-few-bids"]
     assert collusion_warnings(honest(4), obtained=12) == []
+
+
+def test_the_network_fingerprint_at_key_release_counts_as_at_submission():
+    """Two bidders who submit from their own machines but release their keys at the opening
+    from one machine and one address: the watch sees both (RULES.md, computable signals)."""
+    from projections.warnings import CollusionWatch
+
+    watch = CollusionWatch()
+    position = 0
+
+    def event(type_: str, bidder: str, **payload) -> None:
+        nonlocal position
+        position += 1
+        watch.apply({"type": type_, "stream": "project:KEY-1", "key_id": "0" * 32,
+                     "ledger_time": f"2025-03-{10 + position:02}T01:35:00.000000Z",
+                     "payload": {"bidder": bidder, **payload}}, position)
+
+    for i in range(3):
+        event("project.bid-submitted/v1", f"bidder-{i}", bid_hash=f"{i:064x}",
+              ip=f"10.0.{i}.7", machine=f"machine-{i}")
+    assert watch.warnings("project:KEY-1") == []
+    for i in (1, 2):
+        event("project.key-released/v1", f"bidder-{i}", key_hash=f"{i:064x}", ip="10.9.9.9",
+              machine="m-7f3a")
+    found = {w.indicator for w in watch.warnings("project:KEY-1")}
+    assert {"same-machine", "same-ip"} <= found

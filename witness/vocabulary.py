@@ -31,6 +31,10 @@ STEPS: Words = {
     "publicity-objection-raised": ("公示期异议", "objection to candidates"),
     "complaint-filed": ("投诉", "complaint filed"), "complaint-accepted": ("投诉受理", "complaint accepted"),
     "complaint-decided": ("投诉处理决定", "complaint decided"),
+    "opening-objection-raised": ("开标现场异议", "objection at the opening"),
+    "evaluation-report-refused": ("评标委员会成员拒绝签字", "member refused to sign"),
+    "challenge-raised": ("质疑", "challenge raised"), "challenge-answered": ("质疑答复", "challenge answered"),
+    "supervision-report-filed": ("向行政监督部门提交书面报告", "report to the supervision body"),
     "re-evaluation-ordered": ("责令重新评标", "re-evaluation ordered"),
     "candidate-declined": ("中标候选人放弃中标", "candidate declined"),
     "candidate-disqualified": ("中标候选人不符合中标条件", "candidate disqualified"),
@@ -52,13 +56,15 @@ PHASES: list[tuple[tuple[str, str], frozenset[str]]] = [
     (("投标", "Bids"), frozenset(("security-posted", "bid-submitted", "bid-withdrawn",
                                   "submission-closed"))),
     (("开标", "Opening"), frozenset(("checked-in", "key-released", "bid-decrypted",
-                                     "decryption-failed"))),
+                                     "decryption-failed", "opening-objection-raised"))),
     (("评标", "Evaluation"), frozenset(("experts-drawn", "expert-replaced", "score-submitted",
                                         "bid-rejected", "evaluation-reported",
-                                        "evaluation-report-signed"))),
+                                        "evaluation-report-signed",
+                                        "evaluation-report-refused"))),
     (("公示、定标与合同", "Publicity, award and contract"), frozenset((
         "candidates-published", "publicity-objection-raised", "complaint-filed",
-        "complaint-accepted", "complaint-decided", "re-evaluation-ordered",
+        "complaint-accepted", "complaint-decided", "re-evaluation-ordered", "challenge-raised",
+        "challenge-answered", "supervision-report-filed",
         "candidate-declined", "candidate-disqualified", "awarded", "draw-disclosed",
         "contract-signed", "security-refunded", "terminated", "archived"))),
 ]
@@ -107,6 +113,9 @@ DEADLINES: Words = {  # tracked deadlines of the answering party, by rule id (le
     "security-refund": ("退还投标保证金及利息", "refund the bid security with interest"),
     "security-refund-procurement": ("退还未中标人保证金", "refund the losing bidders' security"),
     "withdrawal-refund": ("退还撤回投标的保证金", "refund the withdrawn bid's security"),
+    "opening-objection": ("当场答复开标异议", "answer the objection at the opening"),
+    "challenge-answer-procurement": ("答复质疑", "answer the challenge"),
+    "complaint-decision-procurement": ("作出投诉处理决定", "decide the complaint"),
 }
 UNITS: Words = {"days": ("日", "days"), "working_days": ("个工作日", "working days")}
 INDICATORS: Words = {  # projections/warnings.py

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Literal
 
-Unit = Literal["days", "working_days", "years", "percent", "count", "fraction"]
+Unit = Literal["days", "working_days", "minutes", "years", "percent", "count", "fraction"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,12 @@ _RULES = (
          "fewer than 3 bidders: no opening, the tender fails (流标) and is re-tendered"),
     Rule("opening-at-deadline", 0, "days", "法 §34",
          "the opening takes place at the bid deadline, not before"),
+    Rule("decryption-window", 30, "minutes", "电子办法 §31; the centre's setting",
+         "bidders release their keys online within the decryption window after the deadline "
+         "that the centre sets; a bid not decrypted by then fails by the bidder's cause"),
+    Rule("opening-objection", 1, "count", "条例 §44",
+         "an objection to the opening is raised at the opening and answered on the spot, the "
+         "same day and before the evaluation, and recorded"),
     Rule("encrypted-bid", 1, "count", "电子办法",
          "bids are encrypted; nobody decrypts before the deadline; bidders decrypt online at "
          "the opening; a failure caused by the bidder counts as revoking its bid, one caused by "
@@ -87,7 +93,7 @@ _RULES = (
     Rule("expert-draw", 1, "count", "法 §37; 条例 §46",
          "experts are drawn at random from the pool, by a draw committed before the bids are "
          "known and replayable from what is disclosed after the award"),
-    Rule("recusal", 3, "years", "政采条例 §9",
+    Rule("recusal", 3, "years", "条例 §46; 政采条例 §9",
          "an expert with employment, directorship or control within 3 years, kinship or "
          "another interest withdraws"),
     # --- evaluation and award
@@ -107,6 +113,9 @@ _RULES = (
          "an objection during publicity is answered within 3 days; the process is suspended"),
     Rule("complaint", 10, "days", "条例 §60",
          "a complaint reaches the supervision body within 10 days of knowing"),
+    Rule("objection-before-complaint", 1, "count", "条例 §60",
+         "a complaint on the documents, the opening or the result follows the complainant's own "
+         "objection, whose answer period is not counted in the 10 days"),
     Rule("complaint-acceptance", 3, "working_days", "条例 §61",
          "the supervision body decides within 3 working days whether to accept a complaint"),
     Rule("complaint-decision", 30, "working_days", "条例 §61",

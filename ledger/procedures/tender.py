@@ -65,6 +65,10 @@ class ProjectState:
     documents: list[tuple[int, str]] = field(default_factory=list)  # (edition, hash)
     obtained: dict[str, str] = field(default_factory=dict)  # bidder -> document hash
     objections: dict[int, Deadline] = field(default_factory=dict)  # by version raised
+    raised_by: dict[int, tuple[str, str, datetime]] = field(default_factory=dict)
+    #   version raised -> (bidder, matter, when) of each objection and challenge (条例 §60)
+    challenges: dict[int, Deadline] = field(default_factory=dict)  # procurement 质疑, by version
+    closed_at: datetime | None = None  # submission closed: the opening (法 §34)
     security: dict[str, Decimal] = field(default_factory=dict)
     security_form: dict[str, str] = field(default_factory=dict)  # bidder -> deposit | guarantee
     bids: dict[str, str] = field(default_factory=dict)  # bidder -> commitment (live bids)
@@ -82,6 +86,7 @@ class ProjectState:
     ranking: list[str] = field(default_factory=list)
     report_hash: str | None = None
     report_signed: set[str] = field(default_factory=set)
+    report_refused: dict[str, str] = field(default_factory=dict)  # member -> reasons ("": none)
     publicity_until: datetime | None = None
     published_at: datetime | None = None
     complaints: dict[int, str] = field(default_factory=dict)  # version filed -> status
@@ -127,6 +132,8 @@ class Step:
     at: datetime  # ledger time
     version: int  # the version this step has (or would have) in the project's stream
     head: str = ""  # hash of the project's previous event
+    # the registered organisation of an actor (None: not known, as in a replay from events)
+    organisation_of: Callable[[str], str | None] | None = field(default=None, compare=False)
 
 
 class Procedure:
@@ -154,6 +161,7 @@ class Procedure:
             "project.key-released/v1": self.release_key,
             "project.bid-decrypted/v1": self.decrypt_bid,
             "project.decryption-failed/v1": self.fail_decryption,
+            "project.opening-objection-raised/v1": self.object_at_opening,
             "project.draw-prepared/v1": self.prepare_draw,
             "project.experts-drawn/v1": self.draw_experts,
             "project.draw-disclosed/v1": self.disclose_draw,
@@ -162,8 +170,11 @@ class Procedure:
             "project.bid-rejected/v1": self.reject_bid,
             "project.evaluation-reported/v1": self.report_evaluation,
             "project.evaluation-report-signed/v1": self.sign_report,
+            "project.evaluation-report-refused/v1": self.refuse_report,
             "project.candidates-published/v1": self.publish_candidates,
             "project.publicity-objection-raised/v1": self.object_to_candidates,
+            "project.challenge-raised/v1": self.raise_challenge,
+            "project.challenge-answered/v1": self.answer_challenge,
             "project.complaint-filed/v1": self.file_complaint,
             "project.complaint-accepted/v1": self.accept_complaint,
             "project.complaint-decided/v1": self.decide_complaint,
@@ -172,6 +183,7 @@ class Procedure:
             "project.candidate-disqualified/v1": self.disqualify_candidate,
             "project.awarded/v1": self.award,
             "project.contract-signed/v1": self.sign_contract,
+            "project.supervision-report-filed/v1": self.report_to_supervision,
             "project.security-refunded/v1": self.refund_security,
             "project.witness-observation/v1": self.observe,
             "project.report-issued/v1": self.issue_report,
@@ -226,11 +238,12 @@ class Procedure:
         """The end (exclusive) of the rule's period from `start`: 24:00 of its last day."""
         return end_of(self._last_day(rule_id, start, kind))
 
-    def _last_day(self, rule_id: str, start: datetime, kind: str) -> date:
+    def _last_day(self, rule_id: str, start: datetime, kind: str, extra_days: int = 0) -> date:
         """The last day of the rule's N days (or working days) from `start`: counted from the
-        next day (民法典 §201), a rest day moving it to the next working day (§203)."""
+        next day (民法典 §201), a rest day moving it to the next working day (§203);
+        `extra_days` not counted in it (an objection's answer period, 条例 §60)."""
         rule = self.rules[self._for(rule_id, kind)]
-        first = local_date(start)
+        first = local_date(start) + timedelta(days=extra_days)
         if rule.unit == "working_days":
             return self.calendar.add_working_days(first, int(rule.value))
         return self.calendar.next_working_day(first + timedelta(days=int(rule.value)))
@@ -363,6 +376,7 @@ class Procedure:
                      f"10 days before the deadline; {days_between(s.at, p.bid_deadline)} are left")
         due = self._period("objection-answer", s.at, p.kind)
         p.objections[s.version] = self._track(p, "objection-answer", due)
+        p.raised_by[s.version] = (s.payload["bidder"], "documents", s.at)
 
     def answer_objection(self, p: ProjectState, s: Step) -> None:
         raised = s.payload["objection_version"]
@@ -428,7 +442,7 @@ class Procedure:
         self.require(s.at >= p.bid_deadline, "opening-at-deadline",
                      "submission closes at the bid deadline, not before")
         enough = len(p.bids) >= self.rules["minimum-bidders"].value
-        p.stage = "closed" if enough else "failed"
+        p.stage, p.closed_at = ("closed" if enough else "failed"), s.at
         if not enough:  # no opening: every security is owed back
             for bidder in p.security:
                 self._owe_refund(p, bidder, "withdrawal-refund", s.at)
@@ -446,6 +460,12 @@ class Procedure:
         bidder = s.payload["bidder"]
         self.require(bidder in p.bids, "encrypted-bid",
                      f"{bidder} releases the key of a sealed bid only, and has none")
+        assert p.bid_deadline is not None
+        window = self.rules["decryption-window"]
+        ends = p.bid_deadline + timedelta(minutes=int(window.value))
+        self.require(s.at < ends, "decryption-window",
+                     lambda: f"the key came at {s.at:%H:%M:%S} UTC; decryption closed at "
+                             f"{ends:%H:%M:%S} UTC, {window.value} minutes after the deadline")
         p.keys_released.add(bidder)
 
     def decrypt_bid(self, p: ProjectState, s: Step) -> None:
@@ -476,6 +496,18 @@ class Procedure:
             self._owe_refund(p, bidder, "withdrawal-refund", s.at)
         p.stage = "opened"
 
+    def object_at_opening(self, p: ProjectState, s: Step) -> None:
+        """An objection to the opening, raised on the spot by a bidder and answered on the spot
+        (条例 §44): the same day, and before the committee is drawn, which waits for it."""
+        self.stage(p, s, "closed", "opened")
+        bidder = s.payload["bidder"]
+        self.require(bidder in p.bids, "opening-objection",
+                     f"{bidder} has no bid at this opening")
+        self.require(not p.drawn, "opening-objection",
+                     "an objection to the opening is raised at the opening, before the evaluation")
+        p.objections[s.version] = self._track(p, "opening-objection", end_of(local_date(s.at)))
+        p.raised_by[s.version] = (bidder, "opening", s.at)
+
     # --- the committee and the evaluation -------------------------------------------------
 
     def prepare_draw(self, p: ProjectState, s: Step) -> None:
@@ -485,10 +517,15 @@ class Procedure:
         assert p.bid_deadline is not None
         self.require(s.at < p.bid_deadline, "expert-draw",
                      "the draw is prepared before the bid deadline")
-        size = sum(s.payload["quotas"].values())
+        self.require(not p.draw, "recorded-once", "the draw was prepared already")
+        experts = sum(s.payload["quotas"].values())
+        size = experts + s.payload.get("representatives", 0)
         size_rule = "panel-size-procurement" if p.kind == "procurement" else "committee-size"
         self.require(size >= self.rules[size_rule].value and size % 2 == 1, size_rule,
                      f"a committee of {size}")
+        share = self.rules["expert-share"]
+        self.require(experts >= share.value * size, share.id,
+                     f"{experts} drawn experts of {size} members are less than two thirds")
         p.draw = dict(s.payload)
 
     def draw_experts(self, p: ProjectState, s: Step) -> None:
@@ -497,14 +534,20 @@ class Procedure:
         self.stage(p, s, "opened")
         self.require(bool(p.draw), "expert-draw", "no draw was prepared before the deadline")
         self.require(not p.drawn, "recorded-once", "the committee was drawn already")
+        self.not_suspended(p, "opening-objection")
         self.require(s.payload["head_hash"] == sealed_bids_digest(p.bids.values()),
                      "expert-draw", "the draw's seed input is not the sealed bids")
         members = list(s.payload["committee"])
+        representatives = list(s.payload.get("representatives", []))
         self.require(len(members) == sum(p.draw.get("quotas", {}).values())
                      and len(set(members)) == len(members), "expert-draw",
                      f"a committee of {len(members)} distinct members is not what the quotas "
                      "prepared")
-        p.committee, p.drawn = members, list(members)
+        self.require(len(representatives) == p.draw.get("representatives", 0)
+                     and len(set(representatives + members)) == len(representatives + members),
+                     "expert-share", f"{len(representatives)} representatives of the tenderee "
+                     f"are not the {p.draw.get('representatives', 0)} prepared, or sit twice")
+        p.committee, p.drawn = members + representatives, list(members)
         p.draw = {**p.draw, "head_hash": s.payload["head_hash"],
                   "committee_hash": s.payload["committee_hash"]}
 
@@ -553,6 +596,7 @@ class Procedure:
 
     def score(self, p: ProjectState, s: Step) -> None:
         self.stage(p, s, "opened")
+        self.untied(p, s)
         bidder = s.payload["bidder"]
         self.require(bidder in p.prices, "encrypted-bid", lambda: f"{bidder} has no opened bid")
         self.require((s.actor, bidder) not in p.scores, "recorded-once",
@@ -561,6 +605,7 @@ class Procedure:
 
     def reject_bid(self, p: ProjectState, s: Step) -> None:
         self.stage(p, s, "opened")
+        self.untied(p, s)
         self.require(s.payload["ground"] in REJECTION_GROUNDS, "candidates",
                      f"{s.payload['ground']!r} is not a ground of 条例 §51")
         self.require(s.payload["bidder"] in p.prices, "encrypted-bid",
@@ -568,6 +613,17 @@ class Procedure:
         self.require(s.payload["bidder"] not in p.rejected, "recorded-once",
                      f"the bid of {s.payload['bidder']} was rejected already")
         p.rejected[s.payload["bidder"]] = s.payload["ground"]
+
+    def untied(self, p: ProjectState, s: Step) -> None:
+        """A member of the same organisation as a bidder withdraws (条例 §46): it does not
+        score, reject, report or sign until replaced. Judged where the ledger knows the
+        registered organisations."""
+        if not self.checking or s.organisation_of is None:
+            return
+        own = s.organisation_of(s.actor)
+        tied = sorted(b for b in {*p.bids, *p.prices} if own and s.organisation_of(b) == own)
+        self.require(not tied, "recusal", lambda: f"{s.actor} belongs to {own}, as "
+                     f"{', '.join(tied)} does, and must withdraw")
 
     def ranking(self, p: ProjectState) -> list[str]:
         return rank_bids(p.method, p.prices, p.rejected, p.scores, ceiling=self.ceiling(p))
@@ -580,6 +636,7 @@ class Procedure:
 
     def report_evaluation(self, p: ProjectState, s: Step) -> None:
         self.stage(p, s, "opened")
+        self.untied(p, s)
         ranking = list(s.payload["ranking"])
         self.require(len(ranking) <= self.rules["candidates"].value, "candidates",
                      f"{len(ranking)} candidates")
@@ -599,18 +656,31 @@ class Procedure:
     def sign_report(self, p: ProjectState, s: Step) -> None:
         """Each member signs the report; dissent is recorded with the signature."""
         self.stage(p, s, "reported")
+        self.untied(p, s)
         self.require(s.payload["report_hash"] == p.report_hash, "candidates",
                      "the signature is for another report")
-        self.require(s.actor not in p.report_signed, "recorded-once",
-                     f"{s.actor} signed this report already")
+        self.require(s.actor not in p.report_signed and s.actor not in p.report_refused,
+                     "recorded-once", f"{s.actor} signed this report, or refused to, already")
         p.report_signed.add(s.actor)
+
+    def refuse_report(self, p: ProjectState, s: Step) -> None:
+        """A member refuses to sign the report (条例 §53): with its reasons in writing, the
+        report notes the dissent; without reasons, the refusal counts as consent. Either way
+        the member has answered, and the publicity need not wait for it."""
+        self.stage(p, s, "reported")
+        self.require(s.payload["report_hash"] == p.report_hash, "candidates",
+                     "the refusal is for another report")
+        self.require(s.actor not in p.report_signed and s.actor not in p.report_refused,
+                     "recorded-once", f"{s.actor} signed this report, or refused to, already")
+        p.report_refused[s.actor] = s.payload.get("reasons", "")
 
     # --- publicity, award, contract, refunds ---------------------------------------------
 
     def publish_candidates(self, p: ProjectState, s: Step) -> None:
         self.stage(p, s, "reported")
-        self.require(p.report_signed >= set(p.committee), "candidates",
-                     f"members {sorted(set(p.committee) - p.report_signed)} have not signed")
+        answered = p.report_signed | set(p.report_refused)
+        self.require(answered >= set(p.committee), "candidates",
+                     f"members {sorted(set(p.committee) - answered)} have not signed")
         until, ends = parse_time(s.payload["until"]), self.publicity_ends(s.at)
         self.require(until >= ends, "publicity-period",
                      lambda: f"publicity until {until:%Y-%m-%d %H:%M} UTC is too short: its 3 "
@@ -628,19 +698,92 @@ class Procedure:
                      "an objection to the candidates is raised during the publicity")
         due = self._period("publicity-objection-answer", s.at, p.kind)
         p.objections[s.version] = self._track(p, "publicity-objection-answer", due)
+        p.raised_by[s.version] = (s.payload["bidder"], "result", s.at)
 
     def file_complaint(self, p: ProjectState, s: Step) -> None:
-        """A complaint to the supervision body about the result, within 10 days of its
-        publication (条例 §60); the body decides within 3 working days whether to accept it."""
-        self.require(p.published_at is not None, "complaint",
-                     "a complaint about the result comes after its publication")
-        assert p.published_at is not None
-        limit = self._period("complaint", p.published_at, p.kind)
-        self.require(s.at < limit, "complaint", f"the complaint came after "
-                     f"{limit:%Y-%m-%d %H:%M} UTC, the end of the 10 days")
+        """A complaint to the supervision body. A tender: within 10 days of knowing (条例 §60):
+        the documents from their issue, the opening from the close, the result from its
+        publication, anything else from `known_at`; on the documents, the opening and the
+        result only after the complainant's own objection, whose answer period is not
+        counted; the body decides within 3 working days whether to accept it (条例 §61).
+        Government procurement: only after the complainant's own challenge (质疑), within 15
+        working days of its answer or of the end of its answer period (政采法 §55)."""
+        complainant = s.payload["complainant"]
+        if p.kind == "procurement":
+            self._file_procurement_complaint(p, s, complainant)
+            return
+        matter = s.payload.get("matter", "result")
+        known = {"documents": p.documents_from, "opening": p.closed_at,
+                 "result": p.published_at}.get(matter)
+        if matter == "other":
+            self.require("known_at" in s.payload, "complaint",
+                         "a complaint on another matter says when it became known (known_at)")
+            known = parse_time(s.payload["known_at"])
+            self.require(known <= s.at, "complaint", "known_at lies in the future")
+        self.require(known is not None, "complaint",
+                     f"a complaint on the {matter} comes after it happened")
+        assert known is not None
+        extra = 0
+        if matter != "other":
+            objections = [(v, when) for v, (who, about, when) in p.raised_by.items()
+                          if who == complainant and about == matter]
+            self.require(bool(objections), "objection-before-complaint",
+                         f"{complainant} raised no objection on the {matter} first")
+            version, raised = objections[-1]
+            answered = p.objections[version].met
+            self.require(answered is not None or s.at >= p.objections[version].due,
+                         "objection-before-complaint", "the objection's answer is awaited")
+            extra = (local_date(answered or p.objections[version].due) - local_date(raised)).days
+        limit = end_of(self._last_day("complaint", known, p.kind, extra_days=extra))
+        self.require(s.at < limit, "complaint", lambda: f"the complaint came after "
+                     f"{limit:%Y-%m-%d %H:%M} UTC, the end of the 10 days"
+                     + (f" and the {extra} days the objection was answered in" if extra else ""))
         p.complaints[s.version] = "filed"
         self._track(p, "complaint-acceptance", self._period("complaint-acceptance", s.at,
                                                             "construction"), str(s.version))
+
+    def _file_procurement_complaint(self, p: ProjectState, s: Step, complainant: str) -> None:
+        challenges = [v for v, (who, _, _) in p.raised_by.items()
+                      if who == complainant and v in p.challenges]
+        self.require(bool(challenges), "complaint-procurement",
+                     f"{complainant} raised no challenge (质疑) first (政采法 §55)")
+        answer = p.challenges[challenges[-1]]
+        self.require(answer.met is not None or s.at >= answer.due, "complaint-procurement",
+                     "the challenge's answer is awaited")
+        limit = self._period("complaint-procurement", answer.met or answer.due, p.kind)
+        self.require(s.at < limit, "complaint-procurement", lambda: f"the complaint came after "
+                     f"{limit:%Y-%m-%d %H:%M} UTC, the end of the 15 working days")
+        p.complaints[s.version] = "filed"
+        self._track(p, "complaint-decision", self._period("complaint-decision", s.at, p.kind),
+                    str(s.version))
+
+    def raise_challenge(self, p: ProjectState, s: Step) -> None:
+        """A supplier's challenge (质疑) in government procurement, within 7 working days of
+        knowing: the documents from their issue, the process from the opening, the result
+        from its publication (政采法 §52); answered within 7 working days (§53)."""
+        self.require(p.kind == "procurement", "challenge-procurement",
+                     "a challenge (质疑) is the procurement procedure's; a tender has objections")
+        matter = s.payload["matter"]
+        known = {"documents": p.documents_from, "process": p.closed_at,
+                 "result": p.published_at}[matter]
+        self.require(known is not None, "challenge-procurement",
+                     f"a challenge on the {matter} comes after it happened")
+        assert known is not None
+        limit = self._period("challenge-procurement", known, p.kind)
+        self.require(s.at < limit, "challenge-procurement", lambda: f"the challenge came after "
+                     f"{limit:%Y-%m-%d %H:%M} UTC, the end of the 7 working days")
+        due = self._period("challenge-answer-procurement", s.at, p.kind)
+        p.challenges[s.version] = self._track(p, "challenge-answer-procurement", due,
+                                              str(s.version))
+        p.raised_by[s.version] = (s.payload["bidder"], matter, s.at)
+
+    def answer_challenge(self, p: ProjectState, s: Step) -> None:
+        raised = s.payload["challenge_version"]
+        self.require(raised in p.challenges and p.challenges[raised].met is None,
+                     "challenge-answer-procurement", f"version {raised} is not an open challenge")
+        answered = replace(p.challenges[raised], met=s.at)
+        p.deadlines = [answered if d is p.challenges[raised] else d for d in p.deadlines]
+        p.challenges[raised] = answered
 
     def accept_complaint(self, p: ProjectState, s: Step) -> None:
         filed = s.payload["complaint_version"]
@@ -666,7 +809,7 @@ class Procedure:
         the project returns to the opened bids and the committee scores afresh."""
         self.stage(p, s, "reported", "publicity", "awarded")
         p.scores, p.rejected, p.ranking, p.declined = {}, {}, [], {}
-        p.report_hash, p.report_signed = None, set()
+        p.report_hash, p.report_signed, p.report_refused = None, set(), {}
         p.publicity_until = p.published_at = None
         p.winner = p.award_price = None
         voided = ("publicity-start", "contract", "report-to-supervision")
@@ -723,6 +866,15 @@ class Procedure:
                 if bidder != p.winner:
                     self._owe_refund(p, bidder, "security-refund", s.at)
 
+    def report_to_supervision(self, p: ProjectState, s: Step) -> None:
+        """The tenderee's written report on the tender to the supervision body, within 15 days
+        of fixing the winner (法 §47); once."""
+        self.stage(p, s, "awarded", "contracted", "archived")
+        self.require(not any(d.rule == "report-to-supervision" and d.met is not None
+                             for d in p.deadlines), "recorded-once",
+                     "the report to the supervision body was filed already")
+        self._meet(p, "report-to-supervision", s.at)
+
     def sign_contract(self, p: ProjectState, s: Step) -> None:
         self.stage(p, s, "awarded")
         self.require(s.payload["winner"] == p.winner, "contract-terms",
@@ -732,6 +884,11 @@ class Procedure:
         self.require(price == p.award_price or bool(s.payload.get("price_reason")),
                      "contract-terms", f"the contract price {price} is not the award price "
                      f"{p.award_price}, and no reason is recorded")
+        if "performance_security" in s.payload and price is not None:
+            cap, security = self.rules["performance-security-cap"], \
+                parse_money(s.payload["performance_security"])
+            self.require(security * 100 <= price * cap.value, cap.id,
+                         f"a performance security of {security} exceeds {cap.value}% of {price}")
         self._meet(p, "contract", s.at)
         p.stage = "contracted"
         for bidder in p.security:  # everyone's, within 5 days of the contract (条例 §57)
