@@ -4,13 +4,17 @@ checkable offline with the log's published key.
     manifest.json                 format, project, tree size, origin, members and digests
     project.completeness.json     every event of the project, proved complete (§17.4)
     refusals.completeness.json    every refused action recorded for it, if any
-    actors/<id>.completeness.json each signer's registration and keys, proved complete
+    actors/<id>.completeness.json each signer's registration and keys, proved complete; before
+                                  the award, not the committee's (法 §37: their names are
+                                  confidential until the result is fixed)
     about/<version>.tlog-proof    the events the complaint is about, each with its tlog-proof
     replay.json, replay.txt       every transition of the project with the event behind it
 
 Checking (`check_dossier`): every completeness proof and tlog-proof holds under the log key;
 every project event's signature verifies with a key its actor had registered (and not revoked)
-by then; the replay recomputed from the events is the one in the dossier.
+by then, except, before the award, the committee members' (the events themselves say who sits
+on it and whether the award came; their signatures were checked by the ledger and are proved
+in the log); the replay recomputed from the events is the one in the dossier.
 """
 
 from __future__ import annotations
@@ -51,6 +55,20 @@ def _replay_text(steps: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def withheld_until_award(events: list[dict]) -> set[str]:
+    """The committee members whose registrations (names, organisations) a party may not see
+    yet: every member drawn, seated or replaced, as long as no award is recorded (法 §37)."""
+    if any(e["type"] == "project.awarded/v1" for e in events):
+        return set()
+    members: set[str] = set()
+    for e in events:
+        if e["type"] == "project.experts-drawn/v1":
+            members.update(e["payload"]["committee"], e["payload"].get("representatives", []))
+        elif e["type"] == "project.expert-replaced/v1":
+            members.update((e["payload"]["recused"], e["payload"]["replacement"]))
+    return members
+
+
 def write_dossier(recorder: Any, project: str, out: Path, about: list[int] | None = None) -> dict:
     """Write the dossier of `project` (a stream name) at the latest checkpoint."""
     last = latest_checkpoint(recorder)
@@ -71,7 +89,8 @@ def write_dossier(recorder: Any, project: str, out: Path, about: list[int] | Non
                  completeness_proof(recorder, refusal_stream(project), size))
     except NotInLog:
         pass
-    for actor in sorted({e["actor"] for e in events} - {"ledger"}):
+    withheld = withheld_until_award(events)
+    for actor in sorted({e["actor"] for e in events} - {"ledger"} - withheld):
         add_json(f"actors/{actor}.completeness.json",
                  completeness_proof(recorder, f"actor:{actor}", size))
     for version in about or []:
@@ -83,7 +102,7 @@ def write_dossier(recorder: Any, project: str, out: Path, about: list[int] | Non
     origin, public_key = log_identity(recorder)
     manifest = {"format": DOSSIER_FORMAT, "project": project, "tree_size": size,
                 "origin": origin, "log_key": log_verifier_key(origin, public_key),
-                "about": about or [], "events": len(events),
+                "about": about or [], "events": len(events), "withheld": sorted(withheld),
                 "members": {n: hashlib.sha256(b).hexdigest() for n, b in sorted(members.items())}}
     add_json("manifest.json", manifest)
     tmp = out.with_name(out.name + ".partial")
@@ -138,7 +157,12 @@ def check_dossier(path: Path, log: Verifier) -> dict:
                 check_completeness(actor_proof, log))
     if "refusals.completeness.json" in z.namelist():
         check_completeness(json.loads(z.read("refusals.completeness.json")), log)
+    withheld = withheld_until_award(events)  # from the proved events, not from the manifest
+    unchecked = 0
     for event in events:
+        if event["actor"] in withheld and event["actor"] not in actors:
+            unchecked += 1  # a committee member's, before the award: proved in the log only
+            continue
         if event["actor"] == "ledger":
             key = log.public_key
         else:
@@ -157,4 +181,5 @@ def check_dossier(path: Path, log: Verifier) -> dict:
     if json.loads(z.read("replay.json")) != _replay_json(events):
         raise BadNote("the replay in the dossier is not what the events give")
     return {"project": manifest["project"], "events": len(events),
-            "tree_size": proof["tree_size"], "actors": sorted(actors), "about": manifest["about"]}
+            "tree_size": proof["tree_size"], "actors": sorted(actors), "about": manifest["about"],
+            "withheld": sorted(withheld), "unchecked": unchecked}

@@ -109,6 +109,8 @@ class Tender:
         published = evaluated + timedelta(days=1)
         until_time = self.world.ledger.procedure.publicity_ends(published)  # 3 full days
         self.at(published, t, "candidates-published", until=format_time(until_time))
+        if until == "publicity":
+            return
         winner = ranking[0]
         awarded = until_time + timedelta(hours=9)
         self.at(awarded, t, "awarded", winner=winner, price=prices[
@@ -388,6 +390,52 @@ def test_a_dispute_dossier_checks_out_offline_and_any_change_is_caught(world, tm
                              rb"index (\d+)", lambda m: b"index %d" % (int(m.group(1)) + 1), d))]:
         with pytest.raises(BadNote):
             check_dossier(rewritten(name, change), log)
+
+
+def test_a_dossier_before_the_award_keeps_the_committee_confidential(world, tmp_path):
+    """法 §37: a dossier built during the publicity carries no committee member's
+    registration (its name and organisation); its check still proves every event in the log,
+    and a forger cannot mark a bidder as withheld to skip its signature."""
+    import zipfile
+
+    from ledger.errors import BadNote
+    from ledger.log.checkpoints import log_verifier
+    from ledger.log.proofs import log_identity
+    from projections.dossier import check_dossier, write_dossier
+
+    tender = Tender(world, "project:SECRET-1", category="construction", method="lowest-price",
+                    control="20000000.00", bidders=3, experts=5)
+    tender.run(["15000000.00", "14500000.00", "16900000.00"], cst("2025-08-01T09:30:00"),
+               until="publicity")
+    world.ledger.checkpoint()
+    out = tmp_path / "dossier.zip"
+    manifest = write_dossier(world.ledger.recorder, "project:SECRET-1", out)
+    experts = {e.actor for e in tender.experts}
+    with zipfile.ZipFile(out) as z:
+        text = b"".join(z.read(n) for n in z.namelist())
+    for expert in experts:
+        assert f"Fictional {expert}".encode() not in text  # its registered name
+        assert f"actors/{expert}.completeness.json" not in manifest["members"]
+    log = log_verifier(*log_identity(world.ledger.recorder))
+    result = check_dossier(out, log)
+    assert set(result["withheld"]) == experts and result["unchecked"] > 0
+    assert not set(result["actors"]) & experts
+
+    # a forged manifest that withholds a bidder's registration does not pass
+    with zipfile.ZipFile(out) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    bidder = tender.bidders[0].actor
+    del members[f"actors/{bidder}.completeness.json"]
+    m = json.loads(members["manifest.json"])
+    del m["members"][f"actors/{bidder}.completeness.json"]
+    m["withheld"].append(bidder)
+    members["manifest.json"] = json.dumps(m).encode()
+    forged = tmp_path / "forged.zip"
+    with zipfile.ZipFile(forged, "w") as z:
+        for n, data in members.items():
+            z.writestr(n, data)
+    with pytest.raises(BadNote, match="no usable key"):
+        check_dossier(forged, log)
 
 
 def test_a_changed_draw_input_is_noticed_by_the_verifier_and_by_judging_again(world):

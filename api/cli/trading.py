@@ -208,6 +208,10 @@ def check_dossier_command(path: Path, log_key: str) -> None:
                f"size {result['tree_size']}, every signature by a key its actor held then "
                f"({len(result['actors'])} actors); {len(result['about'])} events in dispute "
                "proved in the log; the replay is what the events give")
+    if result["unchecked"]:
+        click.echo(f"withheld: the committee's registrations until the award (法 §37): "
+                   f"{result['unchecked']} events of its {len(result['withheld'])} members are "
+                   "proved in the log, their signatures not checked here")
 
 
 @click.command()
