@@ -157,6 +157,13 @@ class Simulation:
             datetime.min.time(), CHINA).replace(hour=9, minute=30).astimezone(timezone.utc)
         sign = self._sign
 
+        def retention(archived: datetime) -> dict:
+            """A procurement's files are kept more than 15 years (政采法 §42); others say
+            nothing."""
+            if category != "procurement":
+                return {}
+            return {"retain_until": format_time(archived + 366 * 15 * day)}
+
         def at(when: datetime, signer: ActorSigner, type_: str, payload: dict,
                refused: bool = False) -> Planned:
             return Planned(when, lambda: sign(signer, stream, type_, payload, refused), refused)
@@ -227,7 +234,8 @@ class Simulation:
             for b in bidders:
                 yield at(deadline + timedelta(minutes=30), registrar, "project.security-refunded/v1",
                          {"bidder": b.actor, "amount": format_money(security)})
-            yield at(deadline + timedelta(hours=1), operator, "project.archived/v1", {})
+            yield at(deadline + timedelta(hours=1), operator, "project.archived/v1",
+                     retention(deadline + timedelta(hours=1)))
             return
         opening = deadline + timedelta(minutes=5)
         failed = bidders[-1] if rng.random() < 0.2 else None  # the bidder's own fault
@@ -297,7 +305,7 @@ class Simulation:
                     else signed + day
                 yield at(refund_at, registrar, "project.security-refunded/v1",
                          {"bidder": b.actor, "amount": format_money(security)})
-        yield at(signed + 2 * day, operator, "project.archived/v1", {})
+        yield at(signed + 2 * day, operator, "project.archived/v1", retention(signed + 2 * day))
 
     def start_of(self, number: int) -> datetime:
         """When project `number` is taken in: one every six hours or so."""

@@ -218,7 +218,7 @@ EVENT_TYPES: dict[str, EventType] = {
            lang=("report_lang", O)),
         _t("project.report-signed-off/v1", "project", report_id=("name", R), pdf_hash=("hash", R)),
         _t("project.terminated/v1", "project", reason=("text", R)),
-        _t("project.archived/v1", "project"),
+        _t("project.archived/v1", "project", retain_until=("time", O)),
         # --- refusals: what the rules refused, recorded by the ledger (ledger/procedures/refusals.py)
         _t("refusal.recorded/v1", "refusal", None, action=("refused_action", R),
            signature=("der", R), rule=("name", R), article=("text", R), message=("text", R)),

@@ -967,7 +967,18 @@ class Procedure:
         p.stage = "terminated"
 
     def archive(self, p: ProjectState, s: Step) -> None:
+        """The files are archived; a procurement states how long they are kept, at least 15
+        years (政采法 §42). The ledger itself deletes nothing, ever."""
         self.stage(p, s, "contracted", "failed", "terminated", "refused")
+        if p.kind == "procurement":
+            rule = self.rules["archive"]
+            day = local_date(s.at)
+            least = day.replace(year=day.year + int(rule.value)) if (day.month, day.day) != (2, 29) \
+                else date(day.year + int(rule.value), 3, 1)
+            kept = local_date(parse_time(s.payload["retain_until"])) if "retain_until" in s.payload \
+                else None
+            self.require(kept is not None and kept >= least, "archive",
+                         f"procurement files are kept until {least} at least, not {kept}")
         p.stage = "archived"
 
 
