@@ -195,9 +195,13 @@ class Demo:
         self.act(awarded + timedelta(hours=2), o, "draw-disclosed", secret=secret.hex(),
                  pool=[e.to_json() for e in pool], exclusions=[])
         self.act(cst("2025-04-10T10:00:00"), t, "contract-signed", winner=ranking[0], contract_hash=h("contract"))
+        # the tenderee's written report to the supervision body, within 15 days (法 §47)
+        self.act(cst("2025-04-11T10:00:00"), a, "supervision-report-filed",
+                 report_hash=h("招标投标情况书面报告"))
         refunds = Reactor(self.ledger).run()
-        say(f"awarded to {ranking[0]} at {state.prices[ranking[0]]} yuan; contract signed; "
-            f"{len(refunds)} securities refunded by the ledger itself")
+        say(f"awarded to {ranking[0]} at {state.prices[ranking[0]]} yuan; contract signed; the "
+            f"written report filed with the supervision body; {len(refunds)} securities "
+            "refunded by the ledger itself")
         final = self.ledger.stream(PROJECT).state
         say(f"savings rate: {(final.savings_rate() * 100):.2f}%")
         watch = CollusionWatch()
