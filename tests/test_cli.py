@@ -264,7 +264,7 @@ def test_the_demo_runs_a_whole_project_and_verifies_its_reports(tmp_path):
     assert len(pdfs) == 4 and out.count(": verified") == 4
     # what a supervision body does with a report it was given, from the command line
     store = f"sqlite:{out_dir / 'ledger.db'}"
-    full = out_dir / "LILING-2025-SZ02-full-v99.pdf"
+    full, = (p for p in pdfs if "-full-" in p.name and not p.stem.endswith("-en"))
     checked = sunledger("verify-report", str(full), "--store", store).stdout
     assert checked.count("holds:") == 3 and "FAILS" not in checked
     sunledger("export", "--store", store, "--out", str(tmp_path / "bundle.zip"))
