@@ -51,12 +51,12 @@ class Reactor:
             if state.stage == "announced" and state.bid_deadline and now >= state.bid_deadline \
                     and not state.suspended:
                 found.append((stream, "project.submission-closed/v1", {}, "close"))
-            for bidder, _ in self.ledger.procedure.refunds_due(state):
+            for bidder, due in self.ledger.procedure.refunds_due(state):
                 if state.failed_decryption.get(bidder) == "bidder" or bidder in state.refunded:
                     continue
                 found.append((stream, "project.security-refunded/v1",
                               {"bidder": bidder, "amount": format_money(state.security[bidder])},
-                              f"refund:{bidder}"))
+                              f"refund:{bidder}:{format_time(due)}"))  # a re-tender's is another
         return found
 
     def run(self) -> list[tuple[str, str, str]]:

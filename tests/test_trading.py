@@ -244,6 +244,24 @@ def test_a_failed_tender_after_withdrawals_owes_each_security_back_once(world):
         outcomes += reactor.run()
         world.clock.advance(minutes=1)
     assert outcomes == [("project:FAIL-1", "project.security-refunded/v1", "recorded")] * 2
+    # the re-tender: bidder-1 posts security again and the round fails again; its second
+    # security is a refund of its own, not the first one's again
+    world.clock.advance(days=1)
+    now = world.clock.now()
+    world.submit(world.actors["tenderee-1"], "project:FAIL-1", "project.announced/v1", {
+        "documents_from": format_time(now), "documents_until": format_time(now + timedelta(days=7)),
+        "bid_deadline": format_time(now + timedelta(days=25))})
+    world.submit(world.actors["tenderee-1"], "project:FAIL-1", "project.documents-issued/v1",
+                 {"document_hash": "e" * 64, "edition": 1})
+    world.submit(world.actors["bidder-1"], "project:FAIL-1", "project.security-posted/v1",
+                 {"bidder": "bidder-1", "amount": "100000.00", "form": "guarantee"})
+    world.clock.advance(days=26)
+    again = []
+    for _ in range(2):
+        again += reactor.run()
+        world.clock.advance(minutes=1)
+    assert sorted(again) == [("project:FAIL-1", "project.security-refunded/v1", "recorded"),
+                             ("project:FAIL-1", "project.submission-closed/v1", "recorded")]
     state = world.ledger.stream("project:FAIL-1").state
     assert state.stage == "failed" and state.refunded == {"bidder-1", "bidder-2"}
     assert world.ledger.stream("refusal:FAIL-1") is None  # the ledger refused itself nothing
