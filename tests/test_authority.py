@@ -12,12 +12,13 @@ no scenario takes fails the test.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable
 
 import pytest
 
 from conftest import MovableClock, RawStore, World
+from test_trading import cst, h
 from ledger.audit.verify import StoreSource, verify
 from ledger.errors import RuleRefused
 from ledger.evidence.canonical import format_time
@@ -33,15 +34,6 @@ from ledger.procedures.expert_draw import (
 from ledger.procedures.refusals import refusal_stream
 from projections.project_state import project_events
 
-CST = timezone(timedelta(hours=8))
-
-
-def cst(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=CST).astimezone(timezone.utc)
-
-
-def h(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class Walk:

@@ -61,6 +61,13 @@ DRAW = dict(committee=[e.id for e in DRAWN], head_hash=HEAD, committee_hash=comm
 DISCLOSED = dict(secret=SECRET.hex(), pool=[e.to_json() for e in POOL], exclusions=[])
 
 
+def refused_by(rule: str, project: Project, type_: str, actor: str, at, **payload) -> None:
+    """The step is refused, naming `rule`."""
+    with pytest.raises(RuleRefused) as caught:
+        project.step(type_, actor, at, **payload)
+    assert caught.value.details["rule"] == rule, caught.value.message
+
+
 def judged(ok: bool, match: str, step) -> None:
     """Run a step the rules allow (ok), or one they refuse with `match` in the message."""
     if ok:
@@ -167,14 +174,16 @@ def test_fewer_than_three_bids_fail_the_tender_and_three_open(bids, stage):
     assert p.state.stage == stage
 
 
-def announce(category: str, at: datetime, documents_until: datetime, deadline: datetime) -> None:
+def announce(category: str, at: datetime, documents_until: datetime, deadline: datetime,
+             control_price: str = "1000000.00") -> Project:
     """Take a project in and announce it with these dates (the rules judge them)."""
     p = Project()
     p.step("intake", "tenderee-liling", at - timedelta(days=2), title="x", category=category,
-           tenderee="tenderee-liling", control_price="1000000.00")
+           tenderee="tenderee-liling", control_price=control_price)
     p.step("intake-accepted", "operator-zz", at - timedelta(days=2, hours=-1))
     p.step("announced", "tenderee-liling", at, documents_from=t(at),
            documents_until=t(documents_until), bid_deadline=t(deadline))
+    return p
 
 
 def test_preparation_time_of_twenty_days_at_its_boundary():
@@ -577,6 +586,15 @@ def test_a_construction_committee_has_five_or_more_members_an_odd_number(quotas,
     prepare = lambda: p.step("draw-prepared", "operator-zz", cst("2025-03-06T09:00:00"),  # noqa: E731
                              **{**PREPARED, "quotas": quotas})
     judged(ok, "committee-size", prepare)
+
+
+def procurement_published() -> Project:
+    """A procurement whose candidates were published on Tuesday 1 April 2025."""
+    p = procurement_until_announced()
+    state = p.state
+    state.stage, state.published_at = "publicity", cst("2025-04-01T09:00:00")
+    state.publicity_until, state.ranking = cst("2025-04-08T00:00:00"), ["bidder-1"]
+    return p
 
 
 def procurement_until_announced() -> Project:

@@ -11,62 +11,55 @@ from decimal import Decimal
 
 import pytest
 
-from ledger.errors import RuleRefused
 from test_procedure import (
-    BIDDERS, DEADLINE, DRAW, PRICES, Project, cst, liling_until, t,
+    BIDDERS, DEADLINE, DRAW, PRICES, Project, announce, cst, liling_until, refused_by,
 )
-
-
-def refused(rule: str, project: Project, type_: str, actor: str, at, **payload) -> None:
-    with pytest.raises(RuleRefused) as caught:
-        project.step(type_, actor, at, **payload)
-    assert caught.value.details["rule"] == rule, caught.value.message
 
 
 def test_a_bid_is_decrypted_once():
     p = liling_until("opened")
-    refused("recorded-once", p, "bid-decrypted", "operator-zz", DEADLINE + timedelta(minutes=20),
+    refused_by("recorded-once", p, "bid-decrypted", "operator-zz", DEADLINE + timedelta(minutes=20),
             bidder="bidder-2", ciphertext_hash=f"{2:064x}", plaintext_hash="9" * 64,
             price="1.00")
-    refused("recorded-once", p, "decryption-failed", "operator-zz",
+    refused_by("recorded-once", p, "decryption-failed", "operator-zz",
             DEADLINE + timedelta(minutes=20), bidder="bidder-2", cause="others", reason="again")
     assert p.state.prices["bidder-2"] == Decimal(PRICES[1])
 
 
 def test_the_committee_is_drawn_once():
     p = liling_until("opened")
-    refused("recorded-once", p, "experts-drawn", "operator-zz", DEADLINE + timedelta(hours=1),
+    refused_by("recorded-once", p, "experts-drawn", "operator-zz", DEADLINE + timedelta(hours=1),
             **DRAW)
 
 
 def test_a_member_scores_a_bid_once_rejects_it_once_and_signs_once():
     p = liling_until("opened")
     p.step("score-submitted", "expert-1", cst("2025-03-24T11:00:00"), bidder="bidder-1", score=80)
-    refused("recorded-once", p, "score-submitted", "expert-1", cst("2025-03-24T11:05:00"),
+    refused_by("recorded-once", p, "score-submitted", "expert-1", cst("2025-03-24T11:05:00"),
             bidder="bidder-1", score=95)
     assert p.state.scores[("expert-1", "bidder-1")] == 80
     p.step("bid-rejected", "expert-2", cst("2025-03-24T11:10:00"), bidder="bidder-4",
            ground="not-responsive")
-    refused("recorded-once", p, "bid-rejected", "expert-3", cst("2025-03-24T11:15:00"),
+    refused_by("recorded-once", p, "bid-rejected", "expert-3", cst("2025-03-24T11:15:00"),
             bidder="bidder-4", ground="price-below-cost")
-    refused("encrypted-bid", p, "bid-rejected", "expert-3", cst("2025-03-24T11:15:00"),
+    refused_by("encrypted-bid", p, "bid-rejected", "expert-3", cst("2025-03-24T11:15:00"),
             bidder="bidder-9", ground="not-responsive")
     p.step("evaluation-reported", "expert-1", cst("2025-03-24T15:00:00"),
            ranking=["bidder-1", "bidder-5", "bidder-3"], report_hash="e" * 64)
     p.step("evaluation-report-signed", "expert-2", cst("2025-03-24T15:30:00"), report_hash="e" * 64)
-    refused("recorded-once", p, "evaluation-report-signed", "expert-2",
+    refused_by("recorded-once", p, "evaluation-report-signed", "expert-2",
             cst("2025-03-24T15:40:00"), report_hash="e" * 64, dissent="changed my mind")
 
 
 def test_security_is_posted_once_before_the_deadline():
     p = liling_until("bids")
-    refused("recorded-once", p, "security-posted", "bidder-1", DEADLINE - timedelta(hours=1),
+    refused_by("recorded-once", p, "security-posted", "bidder-1", DEADLINE - timedelta(hours=1),
             bidder="bidder-1", amount="1.00", form="guarantee")
     assert p.state.security["bidder-1"] == Decimal("800000.00")
     q = liling_until("announced")
     q.step("documents-obtained", "bidder-1", cst("2025-03-04T10:00:00"), bidder="bidder-1",
            document_hash="a" * 64)
-    refused("security-before-deadline", q, "security-posted", "bidder-1", DEADLINE,
+    refused_by("security-before-deadline", q, "security-posted", "bidder-1", DEADLINE,
             bidder="bidder-1", amount="800000.00", form="guarantee")
     q.step("security-posted", "bidder-1", DEADLINE - timedelta(microseconds=1),
            bidder="bidder-1", amount="800000.00", form="guarantee")
@@ -75,18 +68,13 @@ def test_security_is_posted_once_before_the_deadline():
 @pytest.mark.parametrize("amount, ok", [("2.01", True), ("2.02", False)])
 def test_the_two_percent_cap_is_compared_exactly_never_rounded_up(amount, ok):
     """2% of 100.75 is 2.015: rounding half-even would allow 2.02, which is above it."""
-    p = Project()
-    p.step("intake", "tenderee-liling", cst("2025-03-01T09:00:00"), title="精确上限",
-           category="construction", tenderee="tenderee-liling", control_price="100.75")
-    p.step("intake-accepted", "operator-zz", cst("2025-03-01T10:00:00"))
-    p.step("announced", "tenderee-liling", cst("2025-03-03T09:00:00"),
-           documents_from=t(cst("2025-03-03T09:00:00")),
-           documents_until=t(cst("2025-03-10T17:00:00")), bid_deadline=t(DEADLINE))
+    p = announce("construction", cst("2025-03-03T09:00:00"), cst("2025-03-10T17:00:00"),
+                 DEADLINE, control_price="100.75")
     step = dict(bidder="bidder-1", amount=amount, form="guarantee")
     if ok:
         p.step("security-posted", "bidder-1", cst("2025-03-20T10:00:00"), **step)
     else:
-        refused("security-cap", p, "security-posted", "bidder-1", cst("2025-03-20T10:00:00"),
+        refused_by("security-cap", p, "security-posted", "bidder-1", cst("2025-03-20T10:00:00"),
                 **step)
 
 
@@ -95,9 +83,9 @@ def test_the_contract_is_the_winners_at_the_award_price_unless_a_reason_is_recor
     p.step("awarded", "tenderee-liling", cst("2025-03-31T09:00:00"), winner="bidder-1",
            price="83760800.00")
     at = cst("2025-04-10T10:00:00")
-    refused("contract-terms", p, "contract-signed", "tenderee-liling", at, winner="bidder-5",
+    refused_by("contract-terms", p, "contract-signed", "tenderee-liling", at, winner="bidder-5",
             contract_hash="f" * 64)
-    refused("contract-terms", p, "contract-signed", "tenderee-liling", at, winner="bidder-1",
+    refused_by("contract-terms", p, "contract-signed", "tenderee-liling", at, winner="bidder-1",
             contract_hash="f" * 64, price="90000000.00")
     p.step("contract-signed", "tenderee-liling", at, winner="bidder-1", contract_hash="f" * 64,
            price="83000000.00", price_reason="工程量清单核减（虚构）")
@@ -107,12 +95,12 @@ def test_the_contract_is_the_winners_at_the_award_price_unless_a_reason_is_recor
 def test_a_refund_returns_the_security_held_with_interest_on_cash_only():
     p = liling_until("contracted")
     after = cst("2025-04-11T10:00:00")
-    refused("security-refund-amount", p, "security-refunded", "ledger", after,
+    refused_by("security-refund-amount", p, "security-refunded", "ledger", after,
             bidder="bidder-2", amount="1.00")
-    refused("security-refund-amount", p, "security-refunded", "ledger", after,
+    refused_by("security-refund-amount", p, "security-refunded", "ledger", after,
             bidder="bidder-2", amount="800000.00", interest="12.00")  # a guarantee: no interest
     p.step("security-refunded", "ledger", after, bidder="bidder-2", amount="800000.00")
-    refused("security-refund", p, "security-refunded", "ledger", after, bidder="bidder-2",
+    refused_by("security-refund", p, "security-refunded", "ledger", after, bidder="bidder-2",
             amount="800000.00")
 
 
@@ -122,10 +110,10 @@ def test_a_report_id_is_issued_once_and_each_officer_signs_off_once():
     issued = dict(kind="full", report_id="R-1", last_version=p.version, pdf_hash="1" * 64,
                   evidence_hash="2" * 64)
     p.step("report-issued", "ledger", at, **issued)
-    refused("recorded-once", p, "report-issued", "ledger", at, **{**issued, "pdf_hash": "3" * 64})
+    refused_by("recorded-once", p, "report-issued", "ledger", at, **{**issued, "pdf_hash": "3" * 64})
     for officer in ("witness-zz", "witness-zz-2"):
         p.step("report-signed-off", officer, at, report_id="R-1", pdf_hash="1" * 64)
-    refused("recorded-once", p, "report-signed-off", "witness-zz", at, report_id="R-1",
+    refused_by("recorded-once", p, "report-signed-off", "witness-zz", at, report_id="R-1",
             pdf_hash="1" * 64)
     assert p.state.reports["R-1"]["signed_off_by"] == ["witness-zz", "witness-zz-2"]
 
@@ -140,7 +128,7 @@ def test_a_bid_above_the_ceiling_is_no_candidate():
         p.step("bid-decrypted", "operator-zz", DEADLINE + timedelta(minutes=5), bidder=bidder,
                ciphertext_hash=f"{i + 1:064x}", plaintext_hash=f"{i + 11:064x}", price=prices[i])
     p.step("experts-drawn", "operator-zz", DEADLINE + timedelta(minutes=10), **DRAW)
-    refused("price-ceiling", p, "evaluation-reported", "expert-1", cst("2025-03-24T15:00:00"),
+    refused_by("price-ceiling", p, "evaluation-reported", "expert-1", cst("2025-03-24T15:00:00"),
             ranking=["bidder-1", "bidder-3", "bidder-5"], report_hash="e" * 64)
     assert "bidder-5" not in p.procedure.ranking(p.state)
     p.step("evaluation-reported", "expert-1", cst("2025-03-24T15:00:00"),
@@ -156,11 +144,11 @@ def state_funded_until_publicity() -> Project:
 def test_a_state_funded_project_awards_its_first_candidate_until_it_declines():
     p = state_funded_until_publicity()
     at = cst("2025-03-31T09:00:00")
-    refused("state-funded-first-candidate", p, "awarded", "tenderee-liling", at,
+    refused_by("state-funded-first-candidate", p, "awarded", "tenderee-liling", at,
             winner="bidder-5", price=PRICES[4])
     p.step("candidate-declined", "bidder-1", at, bidder="bidder-1")
-    refused("recorded-once", p, "candidate-declined", "bidder-1", at, bidder="bidder-1")
-    refused("candidates", p, "awarded", "tenderee-liling", at, winner="bidder-1",
+    refused_by("recorded-once", p, "candidate-declined", "bidder-1", at, bidder="bidder-1")
+    refused_by("candidates", p, "awarded", "tenderee-liling", at, winner="bidder-1",
             price=PRICES[0])
     p.step("awarded", "tenderee-liling", at, winner="bidder-5", price=PRICES[4])
     assert p.state.winner == "bidder-5"
@@ -187,9 +175,9 @@ def test_a_winner_that_declines_leaves_the_award_to_be_made_again():
 
 def test_a_ranking_changes_only_through_a_re_evaluation_the_supervision_body_orders():
     p = liling_until("publicity")
-    refused("procedure-order", p, "evaluation-reported", "expert-1", cst("2025-03-26T09:00:00"),
+    refused_by("procedure-order", p, "evaluation-reported", "expert-1", cst("2025-03-26T09:00:00"),
             ranking=["bidder-5"], report_hash="d" * 64)
-    refused("who-may-act", p, "re-evaluation-ordered", "tenderee-liling",
+    refused_by("who-may-act", p, "re-evaluation-ordered", "tenderee-liling",
             cst("2025-03-26T09:00:00"), text_hash="c" * 64)
     p.step("re-evaluation-ordered", "supervisor-zz", cst("2025-03-26T09:00:00"),
            text_hash="c" * 64)
@@ -204,7 +192,7 @@ def test_a_ranking_changes_only_through_a_re_evaluation_the_supervision_body_ord
 
 def test_the_ledger_signs_no_score():
     p = liling_until("opened")
-    refused("who-may-act", p, "score-submitted", "ledger", cst("2025-03-24T11:00:00"),
+    refused_by("who-may-act", p, "score-submitted", "ledger", cst("2025-03-24T11:00:00"),
             bidder="bidder-1", score=80)
 
 

@@ -10,13 +10,14 @@ import functools
 import hashlib
 import shutil
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import MovableClock, RawStore, World
+from test_trading import cst, h
 from ledger.audit.verify import StoreSource, verify
 from ledger.errors import LedgerError
 from ledger.evidence.canonical import format_time
@@ -29,19 +30,10 @@ from ledger.procedures.expert_draw import (
     sealed_bids_digest,
 )
 
-CST = timezone(timedelta(hours=8))
 STREAM = "project:RANDOM-1"
 CORRECTING = {"project.re-evaluation-ordered/v1"}
 AWARD_CORRECTING = CORRECTING | {"project.candidate-declined/v1",
                                  "project.candidate-disqualified/v1"}
-
-
-def cst(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=CST).astimezone(timezone.utc)
-
-
-def h(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 ACTORS = {"tenderee": ("tenderee",), "agent": ("agent",), "operator": ("operator",),

@@ -16,26 +16,20 @@ from typing import Callable
 
 import pytest
 
-from ledger.errors import RuleRefused
 from ledger.procedures.rules import RuleBook
 from test_procedure import (
-    BIDDERS, DEADLINE, PRICES, Project, cst, liling_until, procurement_until_announced, t,
+    BIDDERS, DEADLINE, PRICES, Project, cst, liling_until, procurement_published,
+    procurement_until_announced, refused_by, t,
 )
 
 INSTANT = timedelta(microseconds=1)
-
-
-def refused(rule: str, project: Project, type_: str, actor: str, at, **payload) -> None:
-    with pytest.raises(RuleRefused) as caught:
-        project.step(type_, actor, at, **payload)
-    assert caught.value.details["rule"] == rule, caught.value.message
 
 
 # --- rules that bind the asking party, where the older tests stop short of the instant ---
 
 def test_a_bid_at_the_deadline_instant_is_late():
     p = liling_until("bids")
-    refused("late-bid", p, "bid-submitted", "bidder-1", DEADLINE, bidder="bidder-1",
+    refused_by("late-bid", p, "bid-submitted", "bidder-1", DEADLINE, bidder="bidder-1",
             bid_hash="9" * 64)
     p.step("bid-submitted", "bidder-1", DEADLINE - INSTANT, bidder="bidder-1", bid_hash="9" * 64)
 
@@ -44,7 +38,7 @@ def test_a_clarification_that_affects_bids_moves_the_deadline_to_its_fifteenth_d
     """条例 §21: issued on Wednesday 12 March, the 15 days end on Thursday 27 March."""
     at = cst("2025-03-12T10:00:00")
     p = liling_until("announced")
-    refused("clarification-notice", p, "clarification-issued", "tenderee-liling", at,
+    refused_by("clarification-notice", p, "clarification-issued", "tenderee-liling", at,
             document_hash="b" * 64, affects_bids=True,
             bid_deadline=t(cst("2025-03-27T00:00:00") - INSTANT))
     p.step("clarification-issued", "tenderee-liling", at, document_hash="b" * 64,
@@ -57,7 +51,7 @@ def test_an_objection_to_the_candidates_comes_during_the_publicity():
     q = copy.deepcopy(p)
     q.step("publicity-objection-raised", "bidder-3", until - INSTANT, bidder="bidder-3",
            text_hash="7" * 64)
-    refused("publicity-objection-answer", p, "publicity-objection-raised", "bidder-3", until,
+    refused_by("publicity-objection-answer", p, "publicity-objection-raised", "bidder-3", until,
             bidder="bidder-3", text_hash="7" * 64)
 
 
@@ -69,11 +63,11 @@ def test_procurement_security_is_at_most_two_percent_of_the_budget_and_not_cash(
     post = dict(bidder="bidder-1", amount=amount, form="guarantee")
     if ok:
         p.step("security-posted", "bidder-1", cst("2025-04-20T10:00:00"), **post)
-        refused("security-cap-procurement", procurement_until_announced(), "security-posted",
+        refused_by("security-cap-procurement", procurement_until_announced(), "security-posted",
                 "bidder-1", cst("2025-04-20T10:00:00"), **{**post, "form": "deposit",
                                                              "basic_account": True})
     else:
-        refused("security-cap-procurement", p, "security-posted", "bidder-1",
+        refused_by("security-cap-procurement", p, "security-posted", "bidder-1",
                 cst("2025-04-20T10:00:00"), **post)
 
 
@@ -87,7 +81,7 @@ def test_procurement_files_are_kept_fifteen_years(kept, ok):
     if ok:
         p.step("archived", "operator-zz", at, retain_until=kept)
     else:
-        refused("archive", p, "archived", "operator-zz", at, retain_until=kept)
+        refused_by("archive", p, "archived", "operator-zz", at, retain_until=kept)
 
 
 # --- deadlines that bind the answering party: kept one instant before, late at it ---------
@@ -165,14 +159,6 @@ def _decision(p: Project) -> tuple[str, Callable]:
         text_hash="8" * 64)
 
 
-def _procurement_published() -> Project:
-    p = procurement_until_announced()
-    state = p.state
-    state.stage, state.published_at = "publicity", cst("2025-04-01T09:00:00")
-    state.publicity_until, state.ranking = cst("2025-04-08T00:00:00"), ["bidder-1"]
-    return p
-
-
 def _challenge(p: Project) -> tuple[str, Callable]:
     p.step("challenge-raised", "bidder-2", cst("2025-04-02T10:00:00"), bidder="bidder-2",
            matter="result", text_hash="7" * 64)
@@ -228,8 +214,8 @@ TRACKED = {
     "contract": (lambda: liling_until("publicity"), _contract),
     "complaint-acceptance": (lambda: liling_until("publicity"), _acceptance),
     "complaint-decision": (lambda: liling_until("publicity"), _decision),
-    "challenge-answer-procurement": (_procurement_published, _challenge),
-    "complaint-decision-procurement": (_procurement_published, _procurement_decision),
+    "challenge-answer-procurement": (procurement_published, _challenge),
+    "complaint-decision-procurement": (procurement_published, _procurement_decision),
     "withdrawal-refund": (lambda: liling_until("bids"), _withdrawal),
     "security-refund": (lambda: liling_until("contracted"), _after_contract),
     "security-refund-procurement": (procurement_until_announced, _procurement_losers),

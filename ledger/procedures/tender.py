@@ -379,12 +379,17 @@ class Procedure:
         p.raised_by[s.version] = (s.payload["bidder"], "documents", s.at)
 
     def answer_objection(self, p: ProjectState, s: Step) -> None:
-        raised = s.payload["objection_version"]
-        self.require(raised in p.objections and p.objections[raised].met is None,
-                     "objection-answer", f"version {raised} is not an open objection")
-        answered = replace(p.objections[raised], met=s.at)
-        p.deadlines = [answered if d is p.objections[raised] else d for d in p.deadlines]
-        p.objections[raised] = answered
+        self._answer(p, p.objections, s.payload["objection_version"], s.at, "objection-answer",
+                     "objection")
+
+    def _answer(self, p: ProjectState, raised: dict[int, Deadline], version: int,
+                at: datetime, rule_id: str, what: str) -> None:
+        """Answer the open objection or challenge raised at `version`: its deadline is met."""
+        self.require(version in raised and raised[version].met is None, rule_id,
+                     f"version {version} is not an open {what}")
+        answered = replace(raised[version], met=at)
+        p.deadlines = [answered if d is raised[version] else d for d in p.deadlines]
+        raised[version] = answered
 
     # --- security and bids ----------------------------------------------------------------
 
@@ -778,12 +783,8 @@ class Procedure:
         p.raised_by[s.version] = (s.payload["bidder"], matter, s.at)
 
     def answer_challenge(self, p: ProjectState, s: Step) -> None:
-        raised = s.payload["challenge_version"]
-        self.require(raised in p.challenges and p.challenges[raised].met is None,
-                     "challenge-answer-procurement", f"version {raised} is not an open challenge")
-        answered = replace(p.challenges[raised], met=s.at)
-        p.deadlines = [answered if d is p.challenges[raised] else d for d in p.deadlines]
-        p.challenges[raised] = answered
+        self._answer(p, p.challenges, s.payload["challenge_version"], s.at,
+                     "challenge-answer-procurement", "challenge")
 
     def accept_complaint(self, p: ProjectState, s: Step) -> None:
         filed = s.payload["complaint_version"]
