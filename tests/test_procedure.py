@@ -77,6 +77,16 @@ def judged(ok: bool, match: str, step) -> None:
             step()
 
 
+def open_bids(p: Project, prices: list[str]) -> None:
+    """Close submission at the deadline; each bidder releases its key and its bid is opened."""
+    p.step("submission-closed", "operator-zz", DEADLINE)
+    for i, bidder in enumerate(BIDDERS):
+        p.step("key-released", bidder, DEADLINE + timedelta(minutes=2), bidder=bidder,
+               key_hash=f"{i + 21:064x}")
+        p.step("bid-decrypted", "operator-zz", DEADLINE + timedelta(minutes=5), bidder=bidder,
+               ciphertext_hash=f"{i + 1:064x}", plaintext_hash=f"{i + 11:064x}", price=prices[i])
+
+
 def liling_until(stage: str) -> Project:
     p = Project()
     p.step("intake", "tenderee-liling", cst("2025-03-01T09:00:00"),
@@ -102,12 +112,7 @@ def liling_until(stage: str) -> Project:
                bidder=bidder, bid_hash=f"{i + 1:064x}")
     if stage == "bids":
         return p
-    p.step("submission-closed", "operator-zz", DEADLINE)
-    for i, bidder in enumerate(BIDDERS):
-        p.step("key-released", bidder, DEADLINE + timedelta(minutes=2), bidder=bidder,
-               key_hash=f"{i + 21:064x}")
-        p.step("bid-decrypted", "operator-zz", DEADLINE + timedelta(minutes=5), bidder=bidder,
-               ciphertext_hash=f"{i + 1:064x}", plaintext_hash=f"{i + 11:064x}", price=PRICES[i])
+    open_bids(p, PRICES)
     p.step("experts-drawn", "operator-zz", DEADLINE + timedelta(minutes=10), **DRAW)
     if stage == "opened":
         return p

@@ -12,55 +12,56 @@ from decimal import Decimal
 import pytest
 
 from test_procedure import (
-    BIDDERS, DEADLINE, DRAW, PRICES, Project, announce, cst, liling_until, refused_by,
+    BIDDERS, DEADLINE, DRAW, PRICES, Project, announce, cst, liling_until, open_bids,
+    refused_by,
 )
 
 
 def test_a_bid_is_decrypted_once():
     p = liling_until("opened")
     refused_by("recorded-once", p, "bid-decrypted", "operator-zz", DEADLINE + timedelta(minutes=20),
-            bidder="bidder-2", ciphertext_hash=f"{2:064x}", plaintext_hash="9" * 64,
-            price="1.00")
+               bidder="bidder-2", ciphertext_hash=f"{2:064x}", plaintext_hash="9" * 64,
+               price="1.00")
     refused_by("recorded-once", p, "decryption-failed", "operator-zz",
-            DEADLINE + timedelta(minutes=20), bidder="bidder-2", cause="others", reason="again")
+               DEADLINE + timedelta(minutes=20), bidder="bidder-2", cause="others", reason="again")
     assert p.state.prices["bidder-2"] == Decimal(PRICES[1])
 
 
 def test_the_committee_is_drawn_once():
     p = liling_until("opened")
     refused_by("recorded-once", p, "experts-drawn", "operator-zz", DEADLINE + timedelta(hours=1),
-            **DRAW)
+               **DRAW)
 
 
 def test_a_member_scores_a_bid_once_rejects_it_once_and_signs_once():
     p = liling_until("opened")
     p.step("score-submitted", "expert-1", cst("2025-03-24T11:00:00"), bidder="bidder-1", score=80)
     refused_by("recorded-once", p, "score-submitted", "expert-1", cst("2025-03-24T11:05:00"),
-            bidder="bidder-1", score=95)
+               bidder="bidder-1", score=95)
     assert p.state.scores[("expert-1", "bidder-1")] == 80
     p.step("bid-rejected", "expert-2", cst("2025-03-24T11:10:00"), bidder="bidder-4",
            ground="not-responsive")
     refused_by("recorded-once", p, "bid-rejected", "expert-3", cst("2025-03-24T11:15:00"),
-            bidder="bidder-4", ground="price-below-cost")
+               bidder="bidder-4", ground="price-below-cost")
     refused_by("encrypted-bid", p, "bid-rejected", "expert-3", cst("2025-03-24T11:15:00"),
-            bidder="bidder-9", ground="not-responsive")
+               bidder="bidder-9", ground="not-responsive")
     p.step("evaluation-reported", "expert-1", cst("2025-03-24T15:00:00"),
            ranking=["bidder-1", "bidder-5", "bidder-3"], report_hash="e" * 64)
     p.step("evaluation-report-signed", "expert-2", cst("2025-03-24T15:30:00"), report_hash="e" * 64)
     refused_by("recorded-once", p, "evaluation-report-signed", "expert-2",
-            cst("2025-03-24T15:40:00"), report_hash="e" * 64, dissent="changed my mind")
+               cst("2025-03-24T15:40:00"), report_hash="e" * 64, dissent="changed my mind")
 
 
 def test_security_is_posted_once_before_the_deadline():
     p = liling_until("bids")
     refused_by("recorded-once", p, "security-posted", "bidder-1", DEADLINE - timedelta(hours=1),
-            bidder="bidder-1", amount="1.00", form="guarantee")
+               bidder="bidder-1", amount="1.00", form="guarantee")
     assert p.state.security["bidder-1"] == Decimal("800000.00")
     q = liling_until("announced")
     q.step("documents-obtained", "bidder-1", cst("2025-03-04T10:00:00"), bidder="bidder-1",
            document_hash="a" * 64)
     refused_by("security-before-deadline", q, "security-posted", "bidder-1", DEADLINE,
-            bidder="bidder-1", amount="800000.00", form="guarantee")
+               bidder="bidder-1", amount="800000.00", form="guarantee")
     q.step("security-posted", "bidder-1", DEADLINE - timedelta(microseconds=1),
            bidder="bidder-1", amount="800000.00", form="guarantee")
 
@@ -75,7 +76,7 @@ def test_the_two_percent_cap_is_compared_exactly_never_rounded_up(amount, ok):
         p.step("security-posted", "bidder-1", cst("2025-03-20T10:00:00"), **step)
     else:
         refused_by("security-cap", p, "security-posted", "bidder-1", cst("2025-03-20T10:00:00"),
-                **step)
+                   **step)
 
 
 def test_the_contract_is_the_winners_at_the_award_price_unless_a_reason_is_recorded():
@@ -84,9 +85,9 @@ def test_the_contract_is_the_winners_at_the_award_price_unless_a_reason_is_recor
            price="83760800.00")
     at = cst("2025-04-10T10:00:00")
     refused_by("contract-terms", p, "contract-signed", "tenderee-liling", at, winner="bidder-5",
-            contract_hash="f" * 64)
+               contract_hash="f" * 64)
     refused_by("contract-terms", p, "contract-signed", "tenderee-liling", at, winner="bidder-1",
-            contract_hash="f" * 64, price="90000000.00")
+               contract_hash="f" * 64, price="90000000.00")
     p.step("contract-signed", "tenderee-liling", at, winner="bidder-1", contract_hash="f" * 64,
            price="83000000.00", price_reason="工程量清单核减（虚构）")
     assert p.state.stage == "contracted"
@@ -96,12 +97,12 @@ def test_a_refund_returns_the_security_held_with_interest_on_cash_only():
     p = liling_until("contracted")
     after = cst("2025-04-11T10:00:00")
     refused_by("security-refund-amount", p, "security-refunded", "ledger", after,
-            bidder="bidder-2", amount="1.00")
+               bidder="bidder-2", amount="1.00")
     refused_by("security-refund-amount", p, "security-refunded", "ledger", after,
-            bidder="bidder-2", amount="800000.00", interest="12.00")  # a guarantee: no interest
+               bidder="bidder-2", amount="800000.00", interest="12.00")  # a guarantee: no interest
     p.step("security-refunded", "ledger", after, bidder="bidder-2", amount="800000.00")
     refused_by("security-refund", p, "security-refunded", "ledger", after, bidder="bidder-2",
-            amount="800000.00")
+               amount="800000.00")
 
 
 def test_a_report_id_is_issued_once_and_each_officer_signs_off_once():
@@ -110,26 +111,21 @@ def test_a_report_id_is_issued_once_and_each_officer_signs_off_once():
     issued = dict(kind="full", report_id="R-1", last_version=p.version, pdf_hash="1" * 64,
                   evidence_hash="2" * 64)
     p.step("report-issued", "ledger", at, **issued)
-    refused_by("recorded-once", p, "report-issued", "ledger", at, **{**issued, "pdf_hash": "3" * 64})
+    refused_by("recorded-once", p, "report-issued", "ledger", at,
+               **{**issued, "pdf_hash": "3" * 64})
     for officer in ("witness-zz", "witness-zz-2"):
         p.step("report-signed-off", officer, at, report_id="R-1", pdf_hash="1" * 64)
     refused_by("recorded-once", p, "report-signed-off", "witness-zz", at, report_id="R-1",
-            pdf_hash="1" * 64)
+               pdf_hash="1" * 64)
     assert p.state.reports["R-1"]["signed_off_by"] == ["witness-zz", "witness-zz-2"]
 
 
 def test_a_bid_above_the_ceiling_is_no_candidate():
     p = liling_until("bids")
-    p.step("submission-closed", "operator-zz", DEADLINE)
-    prices = [*PRICES[:4], "167014800.01"]  # one cent above the control price
-    for i, bidder in enumerate(BIDDERS):
-        p.step("key-released", bidder, DEADLINE + timedelta(minutes=2), bidder=bidder,
-               key_hash=f"{i + 21:064x}")
-        p.step("bid-decrypted", "operator-zz", DEADLINE + timedelta(minutes=5), bidder=bidder,
-               ciphertext_hash=f"{i + 1:064x}", plaintext_hash=f"{i + 11:064x}", price=prices[i])
+    open_bids(p, [*PRICES[:4], "167014800.01"])  # one cent above the control price
     p.step("experts-drawn", "operator-zz", DEADLINE + timedelta(minutes=10), **DRAW)
     refused_by("price-ceiling", p, "evaluation-reported", "expert-1", cst("2025-03-24T15:00:00"),
-            ranking=["bidder-1", "bidder-3", "bidder-5"], report_hash="e" * 64)
+               ranking=["bidder-1", "bidder-3", "bidder-5"], report_hash="e" * 64)
     assert "bidder-5" not in p.procedure.ranking(p.state)
     p.step("evaluation-reported", "expert-1", cst("2025-03-24T15:00:00"),
            ranking=["bidder-1", "bidder-3", "bidder-2"], report_hash="e" * 64)
@@ -145,11 +141,11 @@ def test_a_state_funded_project_awards_its_first_candidate_until_it_declines():
     p = state_funded_until_publicity()
     at = cst("2025-03-31T09:00:00")
     refused_by("state-funded-first-candidate", p, "awarded", "tenderee-liling", at,
-            winner="bidder-5", price=PRICES[4])
+               winner="bidder-5", price=PRICES[4])
     p.step("candidate-declined", "bidder-1", at, bidder="bidder-1")
     refused_by("recorded-once", p, "candidate-declined", "bidder-1", at, bidder="bidder-1")
     refused_by("candidates", p, "awarded", "tenderee-liling", at, winner="bidder-1",
-            price=PRICES[0])
+               price=PRICES[0])
     p.step("awarded", "tenderee-liling", at, winner="bidder-5", price=PRICES[4])
     assert p.state.winner == "bidder-5"
 
@@ -176,9 +172,9 @@ def test_a_winner_that_declines_leaves_the_award_to_be_made_again():
 def test_a_ranking_changes_only_through_a_re_evaluation_the_supervision_body_orders():
     p = liling_until("publicity")
     refused_by("procedure-order", p, "evaluation-reported", "expert-1", cst("2025-03-26T09:00:00"),
-            ranking=["bidder-5"], report_hash="d" * 64)
+               ranking=["bidder-5"], report_hash="d" * 64)
     refused_by("who-may-act", p, "re-evaluation-ordered", "tenderee-liling",
-            cst("2025-03-26T09:00:00"), text_hash="c" * 64)
+               cst("2025-03-26T09:00:00"), text_hash="c" * 64)
     p.step("re-evaluation-ordered", "supervisor-zz", cst("2025-03-26T09:00:00"),
            text_hash="c" * 64)
     assert p.state.stage == "opened" and p.state.ranking == [] and p.state.scores == {}
@@ -193,7 +189,7 @@ def test_a_ranking_changes_only_through_a_re_evaluation_the_supervision_body_ord
 def test_the_ledger_signs_no_score():
     p = liling_until("opened")
     refused_by("who-may-act", p, "score-submitted", "ledger", cst("2025-03-24T11:00:00"),
-            bidder="bidder-1", score=80)
+               bidder="bidder-1", score=80)
 
 
 def test_refunds_due_are_refunds_only_one_per_security():

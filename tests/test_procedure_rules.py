@@ -14,7 +14,7 @@ from ledger.procedures.expert_draw import (
 )
 from test_procedure import (
     BIDDERS, DEADLINE, HEAD, PREPARED, PRICES, SECRET, Project, announce, cst, liling_until,
-    procurement_published, refused_by, t,
+    open_bids, procurement_published, refused_by, t,
 )
 
 
@@ -45,7 +45,7 @@ def test_drawn_experts_are_at_least_two_thirds_of_the_committee(quotas, represen
         p.step("draw-prepared", "operator-zz", cst("2025-03-05T09:00:00"), **payload)
     else:
         refused_by("expert-share", p, "draw-prepared", "operator-zz", cst("2025-03-05T09:00:00"),
-                **payload)
+                   **payload)
 
 
 def opened_with_a_representative() -> tuple[Project, list[str]]:
@@ -56,12 +56,7 @@ def opened_with_a_representative() -> tuple[Project, list[str]]:
     for i, bidder in enumerate(BIDDERS):
         p.step("bid-submitted", bidder, cst("2025-03-23T10:00:00") + timedelta(hours=i),
                bidder=bidder, bid_hash=f"{i + 1:064x}")
-    p.step("submission-closed", "operator-zz", DEADLINE)
-    for i, bidder in enumerate(BIDDERS):
-        p.step("key-released", bidder, DEADLINE + timedelta(minutes=2), bidder=bidder,
-               key_hash=f"{i + 21:064x}")
-        p.step("bid-decrypted", "operator-zz", DEADLINE + timedelta(minutes=5), bidder=bidder,
-               ciphertext_hash=f"{i + 1:064x}", plaintext_hash=f"{i + 11:064x}", price=PRICES[i])
+    open_bids(p, PRICES)
     drawn = draw(draw_seed(SECRET, HEAD), pool, set(), quotas)
     return p, [e.id for e in drawn], committee_hash(drawn)
 
@@ -70,9 +65,9 @@ def test_the_committee_seats_the_prepared_number_of_representatives():
     p, drawn, digest = opened_with_a_representative()
     at = DEADLINE + timedelta(minutes=10)
     refused_by("expert-share", p, "experts-drawn", "operator-zz", at, committee=drawn,
-            head_hash=HEAD, committee_hash=digest)  # the prepared representative is missing
+               head_hash=HEAD, committee_hash=digest)  # the prepared representative is missing
     refused_by("expert-share", p, "experts-drawn", "operator-zz", at, committee=drawn,
-            head_hash=HEAD, committee_hash=digest, representatives=[drawn[0]])  # sits twice
+               head_hash=HEAD, committee_hash=digest, representatives=[drawn[0]])  # sits twice
     p.step("experts-drawn", "operator-zz", at, committee=drawn, head_hash=HEAD,
            committee_hash=digest, representatives=["rep-liling"])
     assert p.state.committee == [*drawn, "rep-liling"] and p.state.drawn == drawn
@@ -86,7 +81,7 @@ def test_a_member_of_a_bidders_organisation_withdraws():
                        **{f"expert-{i}": f"虚构大学{i}" for i in range(1, 6)}}
     p.organisations["expert-1"] = p.organisations["bidder-3"]
     refused_by("recusal", p, "score-submitted", "expert-1", cst("2025-03-24T11:00:00"),
-            bidder="bidder-1", score=80)
+               bidder="bidder-1", score=80)
     p.step("score-submitted", "expert-2", cst("2025-03-24T11:00:00"), bidder="bidder-1",
            score=80)  # another organisation: no tie
 
@@ -98,7 +93,7 @@ def test_keys_are_released_within_the_decryption_window():
     p.step("key-released", "bidder-1", DEADLINE + window - timedelta(microseconds=1),
            bidder="bidder-1", key_hash="1" * 64, ip="10.0.0.7", machine="m-7f3a")
     refused_by("decryption-window", p, "key-released", "bidder-2", DEADLINE + window,
-            bidder="bidder-2", key_hash="2" * 64)
+               bidder="bidder-2", key_hash="2" * 64)
 
 
 def test_an_objection_at_the_opening_is_answered_on_the_spot_before_the_evaluation():
@@ -107,7 +102,7 @@ def test_an_objection_at_the_opening_is_answered_on_the_spot_before_the_evaluati
     p = liling_until("bids")
     p.step("submission-closed", "operator-zz", DEADLINE)
     refused_by("opening-objection", p, "opening-objection-raised", "bidder-9",
-            DEADLINE + timedelta(minutes=1), bidder="bidder-9", text_hash="7" * 64)
+               DEADLINE + timedelta(minutes=1), bidder="bidder-9", text_hash="7" * 64)
     p.step("opening-objection-raised", "bidder-2", DEADLINE + timedelta(minutes=1),
            bidder="bidder-2", text_hash="7" * 64)
     raised = p.version
@@ -119,14 +114,14 @@ def test_an_objection_at_the_opening_is_answered_on_the_spot_before_the_evaluati
     from test_procedure import DRAW
 
     refused_by("opening-objection", p, "experts-drawn", "operator-zz",
-            DEADLINE + timedelta(minutes=10), **DRAW)
+               DEADLINE + timedelta(minutes=10), **DRAW)
     p.step("objection-answered", "tenderee-liling", DEADLINE + timedelta(minutes=12),
            objection_version=raised, answer_hash="6" * 64)
     answer = p.state.objections[raised]
     assert answer.due == cst("2025-03-25T00:00:00") and answer.kept  # the same day
     p.step("experts-drawn", "operator-zz", DEADLINE + timedelta(minutes=15), **DRAW)
     refused_by("opening-objection", p, "opening-objection-raised", "bidder-3",
-            DEADLINE + timedelta(minutes=16), bidder="bidder-3", text_hash="5" * 64)
+               DEADLINE + timedelta(minutes=16), bidder="bidder-3", text_hash="5" * 64)
 
 
 def reported() -> Project:
@@ -146,9 +141,9 @@ def test_a_member_that_refuses_to_sign_has_answered_with_or_without_reasons():
     p.step("evaluation-report-refused", "expert-4", cst("2025-03-24T15:32:00"),
            report_hash="e" * 64)
     refused_by("recorded-once", p, "evaluation-report-signed", "expert-4",
-            cst("2025-03-24T15:33:00"), report_hash="e" * 64)
+               cst("2025-03-24T15:33:00"), report_hash="e" * 64)
     refused_by("candidates", p, "candidates-published", "tenderee-liling",
-            cst("2025-03-25T09:00:00"), until=t(cst("2025-03-29T00:00:00")))  # expert-5
+               cst("2025-03-25T09:00:00"), until=t(cst("2025-03-29T00:00:00")))  # expert-5
     p.step("evaluation-report-signed", "expert-5", cst("2025-03-24T15:40:00"), report_hash="e" * 64)
     p.step("candidates-published", "tenderee-liling", cst("2025-03-25T09:00:00"),
            until=t(cst("2025-03-29T00:00:00")))
@@ -160,7 +155,7 @@ def test_the_report_to_the_supervision_body_within_fifteen_days_of_the_award():
     """法 §47: awarded on Monday 31 March; the 15 days are 1–15 April, to 15 April 24:00."""
     p = liling_until("publicity")
     refused_by("procedure-order", p, "supervision-report-filed", "tenderee-liling",
-            cst("2025-03-28T09:00:00"), report_hash="8" * 64)
+               cst("2025-03-28T09:00:00"), report_hash="8" * 64)
     p.step("awarded", "tenderee-liling", cst("2025-03-31T09:00:00"), winner="bidder-1",
            price=PRICES[0])
     due = next(d for d in p.state.deadlines if d.rule == "report-to-supervision")
@@ -169,7 +164,7 @@ def test_the_report_to_the_supervision_body_within_fifteen_days_of_the_award():
            report_hash="8" * 64)
     assert next(d for d in p.state.deadlines if d.rule == "report-to-supervision").kept
     refused_by("recorded-once", p, "supervision-report-filed", "tenderee-liling",
-            cst("2025-04-16T10:00:00"), report_hash="9" * 64)
+               cst("2025-04-16T10:00:00"), report_hash="9" * 64)
 
 
 def test_a_late_report_to_the_supervision_body_is_recorded_as_late():
@@ -188,19 +183,19 @@ def test_a_procurement_challenge_within_seven_working_days_then_a_complaint_with
     being a working day) and 6–7 May after Labour Day: a complaint by 7 May 24:00."""
     p = procurement_published()
     refused_by("complaint-procurement", p, "complaint-filed", "bidder-2",
-            cst("2025-04-02T10:00:00"), complainant="bidder-2", text_hash="9" * 64)
+               cst("2025-04-02T10:00:00"), complainant="bidder-2", text_hash="9" * 64)
     refused_by("challenge-procurement", p, "challenge-raised", "bidder-2",
-            cst("2025-04-12T00:00:00"), bidder="bidder-2", matter="result", text_hash="7" * 64)
+               cst("2025-04-12T00:00:00"), bidder="bidder-2", matter="result", text_hash="7" * 64)
     p.step("challenge-raised", "bidder-2", cst("2025-04-11T23:59:59"), bidder="bidder-2",
            matter="result", text_hash="7" * 64)
     raised = p.version
     refused_by("complaint-procurement", p, "complaint-filed", "bidder-2",
-            cst("2025-04-12T10:00:00"), complainant="bidder-2", text_hash="9" * 64)
+               cst("2025-04-12T10:00:00"), complainant="bidder-2", text_hash="9" * 64)
     p.step("challenge-answered", "tenderee-liling", cst("2025-04-14T10:00:00"),
            challenge_version=raised, answer_hash="6" * 64)
     assert p.state.challenges[raised].kept
     refused_by("complaint-procurement", p, "complaint-filed", "bidder-2",
-            cst("2025-05-08T00:00:00"), complainant="bidder-2", text_hash="9" * 64)
+               cst("2025-05-08T00:00:00"), complainant="bidder-2", text_hash="9" * 64)
     p.step("complaint-filed", "bidder-2", cst("2025-05-07T23:59:59"), complainant="bidder-2",
            text_hash="9" * 64)
     decision = next(d for d in p.state.deadlines if d.rule.startswith("complaint-decision"))
@@ -210,7 +205,7 @@ def test_a_procurement_challenge_within_seven_working_days_then_a_complaint_with
 def test_a_tender_has_objections_not_challenges():
     p = liling_until("publicity")
     refused_by("challenge-procurement", p, "challenge-raised", "bidder-2",
-            cst("2025-03-26T10:00:00"), bidder="bidder-2", matter="result", text_hash="7" * 64)
+               cst("2025-03-26T10:00:00"), bidder="bidder-2", matter="result", text_hash="7" * 64)
 
 
 @pytest.mark.parametrize("security, ok", [("8376080.00", True), ("8376080.01", False)])
@@ -224,10 +219,10 @@ def test_the_performance_security_is_at_most_ten_percent_of_the_contract_price(s
         p.step("contract-signed", "tenderee-liling", cst("2025-04-10T10:00:00"), **contract)
     else:
         refused_by("performance-security-cap", p, "contract-signed", "tenderee-liling",
-                cst("2025-04-10T10:00:00"), **contract)
+                   cst("2025-04-10T10:00:00"), **contract)
 
 
 def test_the_draw_is_prepared_once():
     p = liling_until("announced")
     refused_by("recorded-once", p, "draw-prepared", "operator-zz", cst("2025-03-06T09:00:00"),
-            **PREPARED)
+               **PREPARED)

@@ -30,7 +30,7 @@ INSTANT = timedelta(microseconds=1)
 def test_a_bid_at_the_deadline_instant_is_late():
     p = liling_until("bids")
     refused_by("late-bid", p, "bid-submitted", "bidder-1", DEADLINE, bidder="bidder-1",
-            bid_hash="9" * 64)
+               bid_hash="9" * 64)
     p.step("bid-submitted", "bidder-1", DEADLINE - INSTANT, bidder="bidder-1", bid_hash="9" * 64)
 
 
@@ -39,8 +39,8 @@ def test_a_clarification_that_affects_bids_moves_the_deadline_to_its_fifteenth_d
     at = cst("2025-03-12T10:00:00")
     p = liling_until("announced")
     refused_by("clarification-notice", p, "clarification-issued", "tenderee-liling", at,
-            document_hash="b" * 64, affects_bids=True,
-            bid_deadline=t(cst("2025-03-27T00:00:00") - INSTANT))
+               document_hash="b" * 64, affects_bids=True,
+               bid_deadline=t(cst("2025-03-27T00:00:00") - INSTANT))
     p.step("clarification-issued", "tenderee-liling", at, document_hash="b" * 64,
            affects_bids=True, bid_deadline=t(cst("2025-03-27T00:00:00")))
 
@@ -52,7 +52,7 @@ def test_an_objection_to_the_candidates_comes_during_the_publicity():
     q.step("publicity-objection-raised", "bidder-3", until - INSTANT, bidder="bidder-3",
            text_hash="7" * 64)
     refused_by("publicity-objection-answer", p, "publicity-objection-raised", "bidder-3", until,
-            bidder="bidder-3", text_hash="7" * 64)
+               bidder="bidder-3", text_hash="7" * 64)
 
 
 @pytest.mark.parametrize("amount, ok", [("47600.00", True), ("47600.01", False)])
@@ -64,11 +64,11 @@ def test_procurement_security_is_at_most_two_percent_of_the_budget_and_not_cash(
     if ok:
         p.step("security-posted", "bidder-1", cst("2025-04-20T10:00:00"), **post)
         refused_by("security-cap-procurement", procurement_until_announced(), "security-posted",
-                "bidder-1", cst("2025-04-20T10:00:00"), **{**post, "form": "deposit",
+                   "bidder-1", cst("2025-04-20T10:00:00"), **{**post, "form": "deposit",
                                                              "basic_account": True})
     else:
         refused_by("security-cap-procurement", p, "security-posted", "bidder-1",
-                cst("2025-04-20T10:00:00"), **post)
+                   cst("2025-04-20T10:00:00"), **post)
 
 
 @pytest.mark.parametrize("kept, ok", [("2040-04-30T16:00:00.000000Z", True),
