@@ -237,17 +237,20 @@ def test_a_witness_refuses_a_log_that_rewrote_what_it_cosigned(tmp_path):
               sunledger("log-key", "--store", url).stdout.strip())
     sunledger("witness", "cosign", "--state", str(state), "--store", url)
     before = state.read_text()
-    # the operator rewrites the stored tree, and deletes the kept checkpoints so that the
-    # ledger's own consistency check has nothing to compare with: it signs the changed tree
+    # the operator rewrites the stored tree, and deletes the kept checkpoints so that there is
+    # no signed root to compare with: the ledger computes the root from the events themselves,
+    # and signs nothing over the changed tree (before, it signed, and only the witness refused)
     raw = RawStore(url)
     raw.execute("DELETE FROM sunledger_checkpoints")
     raw.execute("UPDATE sunledger_tree SET hash=zeroblob(32)")
-    sunledger("checkpoint", "--store", url, "--issue")
+    refused = sunledger("checkpoint", "--store", url, "--issue", check=2)
+    assert "not the tree the events give" in refused.stderr and "rebuild-log" in refused.stderr
+    assert raw.count("sunledger_checkpoints") == 0
     done = sunledger("witness", "cosign", "--state", str(state), "--store", url, check=1)
-    assert "refused (inconsistent-checkpoint)" in done.stderr
+    assert "no checkpoint" in done.stderr
     assert state.read_text() == before
     report = json.loads(sunledger("verify", "--store", url, "--json", check=1).stdout)
-    assert {f["kind"] for f in report["findings"]} == {"checkpoint_mismatch", "cosignature_invalid"}
+    assert "cosignature_invalid" in {f["kind"] for f in report["findings"]}
 
 
 def test_the_demo_runs_a_whole_project_and_verifies_its_reports(tmp_path):

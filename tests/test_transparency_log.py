@@ -84,6 +84,47 @@ def test_a_changed_tree_table_stops_the_ledger_signing(world):
         world.ledger.checkpoint()
 
 
+def test_a_forged_subtree_after_the_last_checkpoint_is_never_signed_nor_cosigned(world, tmp_path):
+    """The insider rewrites the leaves appended since the last checkpoint, and every node
+    above them, into a well-formed tree: consistent with the signed checkpoint, so a check
+    of the stored tree alone passes. The ledger computes the root from the events and signs
+    nothing; the witness is never asked; verify finds it."""
+    fill(world, projects=1)
+    first = world.ledger.checkpoint()
+    for n in range(5):
+        world.submit(world.actors["bidder-1"], "project:LOG-0", "project.bid-submitted/v1",
+                     bid("bidder-1", 100 + n))
+    log = StoredLog(world.ledger.recorder)
+    old_size, size = parse_checkpoint(first.split("\n\n")[0] + "\n").size, log.size()
+    forged = old_size + 2
+    fake = merkle.leaf_hash(b"\x07" * 32)
+    table = world.raw.table("sunledger_tree")
+    key = merkle.node_key((0, forged))
+    world.raw.execute(f"UPDATE {table} SET hash=? WHERE node=?", (fake, key))
+    level, index = 0, forged  # every complete node above it, recomputed from its children
+    while True:
+        level, index = level + 1, index >> 1
+        parent = merkle.node_key((level, index))
+        children = world.raw.execute(
+            f"SELECT node, hash FROM {table} WHERE node IN (?, ?)",
+            (merkle.node_key((level - 1, 2 * index)), merkle.node_key((level - 1, 2 * index + 1))))
+        if len(children) < 2 or not world.raw.execute(
+                f"SELECT 1 FROM {table} WHERE node=?", (parent,)):
+            break
+        by_key = {k: bytes(h) for k, h in children}
+        world.raw.execute(f"UPDATE {table} SET hash=? WHERE node=?", (merkle.node_hash(
+            by_key[merkle.node_key((level - 1, 2 * index))],
+            by_key[merkle.node_key((level - 1, 2 * index + 1))]), parent))
+    # the forgery is consistent with the signed checkpoint: the old check would have passed
+    old = open_checkpoint(first, log_verifier(*log_identity(world.ledger.recorder)))
+    assert merkle.consistency_ok(old.size, size, old.root, log.root(size),
+                                 log.consistency(old.size, size))
+    kept = world.raw.count("sunledger_checkpoints")
+    with pytest.raises(LogInconsistent, match="not the tree the events give"):
+        world.ledger.checkpoint()
+    assert world.raw.count("sunledger_checkpoints") == kept
+
+
 def test_inclusion_proof_and_tlog_proof_verify(world):
     fill(world)
     world.ledger.checkpoint()

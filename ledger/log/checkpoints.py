@@ -11,8 +11,11 @@ every stream at that tree size (heads.py) for per-project completeness proofs:
                  tree_size}                       (roots in base64)
     signature = Ed25519(ledger key, JCS(statement))
 
-Issuing is here too: a checkpoint is signed only after the stored tree proves consistent with
-the last one kept, so the log never signs two inconsistent checkpoints.
+Issuing is here too. The stored tree is derived data, and the ledger never trusts it alone: a
+checkpoint's root is computed from the events themselves (from the last signed checkpoint's
+compact range, once that range checks out against its signed root, or from the first event),
+and is signed only when the stored tree gives the same root. So the log never signs two
+inconsistent checkpoints, nor a root the events do not give.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.errors import BadNote, LogInconsistent
+from ledger.errors import BadNote, LedgerError, LogInconsistent
 from ledger.evidence.canonical import canonical_json
+from ledger.evidence.envelope import hash_and_stored_bytes
 from ledger.evidence.keys import SigningKey, signature_ok
 from . import merkle
 from .heads import HeadsMap
@@ -163,30 +167,101 @@ def latest_checkpoint(recorder: Any) -> tuple[int, str, str] | None:
     return kept[-1] if kept else None
 
 
+REBUILD_HINT = ("rebuild the derived tables from the events with `sunledger rebuild-log`, then "
+                "run `sunledger verify`")
+
+
+def trusted_tree(recorder: Any, verifier: Verifier, batch: int = 5000) -> tuple[merkle.CompactTree, int]:
+    """The Merkle tree of every stored event, computed from the events' own hashes, and the
+    position of the last one. It starts from the last kept checkpoint's compact range when
+    the stored frontier hashes to that checkpoint's signed root and its last leaf is the
+    event the leaves table names; otherwise from the first event, and then the events must
+    give the signed root at the checkpoint's size. Raises LogInconsistent when an event no
+    longer hashes to its stored hash, or the events contradict a signed checkpoint."""
+    import orjson
+
+    last = latest_checkpoint(recorder)
+    old = open_checkpoint(last[1], verifier) if last is not None else None
+    anchor = _anchor(recorder, old) if old is not None else None
+    tree, after = anchor if anchor is not None else (merkle.CompactTree(), 0)
+    end = recorder.max_position()
+    while after < end:
+        upto = min(after + batch, end)
+        for position, _, _, _, state in recorder.select_rows(after, upto):
+            event = orjson.loads(state)
+            digest, _ = hash_and_stored_bytes(event)
+            if digest != event["hash"]:
+                raise LogInconsistent(f"the event at position {position} no longer hashes to its "
+                                      f"stored hash; no checkpoint was signed: run `sunledger "
+                                      f"verify`", position=position)
+            if anchor is None and old is not None and tree.size == old.size \
+                    and tree.root() != old.root:
+                raise LogInconsistent(f"the events no longer give the root of the signed "
+                                      f"checkpoint of size {old.size}; no checkpoint was signed: "
+                                      f"run `sunledger verify`", size=old.size)
+            tree.append(merkle.leaf_hash(bytes.fromhex(digest)))
+            after = position
+        after = upto
+    if old is not None and (tree.size < old.size or (anchor is None and tree.size == old.size
+                                                     and tree.root() != old.root)):
+        raise LogInconsistent(f"the events give a tree of {tree.size} leaves, not the signed "
+                              f"checkpoint's {old.size}; no checkpoint was signed: run "
+                              f"`sunledger verify`", size=old.size)
+    return tree, after
+
+
+def _anchor(recorder: Any, old: Checkpoint) -> tuple[merkle.CompactTree, int] | None:
+    """The compact range of a signed checkpoint and the position of its last leaf, if the
+    stored rows check out against its signed root; None if they do not."""
+    if old.size == 0:
+        return merkle.CompactTree(), 0
+    import orjson
+
+    log = StoredLog(recorder)
+    try:
+        frontier = merkle.frontier_nodes(old.size)
+        stored = recorder.tree_nodes([merkle.node_key(node) for node in frontier])
+        tree = merkle.CompactTree(old.size, [stored[merkle.node_key(node)] for node in frontier])
+        if tree.root() != old.root:
+            return None
+        position = log.position_of_leaf(old.size - 1)
+        rows = recorder.select_rows(position - 1, position)
+        if not rows:
+            return None
+        digest, _ = hash_and_stored_bytes(orjson.loads(rows[0][4]))
+        path = log.inclusion(old.size - 1, old.size)
+    except (KeyError, LedgerError, ValueError, TypeError):
+        return None
+    if not merkle.inclusion_ok(old.size - 1, old.size, merkle.leaf_hash(bytes.fromhex(digest)),
+                               path, old.root):
+        return None
+    return tree, position
+
+
 def issue_checkpoint(recorder: Any, key: SigningKey, origin: str, issued_at: str,
                      heads: HeadsFold) -> str:
-    """Sign and keep a checkpoint of the stored tree as it stands; return the signed note.
-    Refuses (and signs nothing) if the stored tree is not consistent with the last kept
-    checkpoint: a changed tree table must never make the ledger contradict itself."""
+    """Sign and keep a checkpoint of the log as the events give it; return the signed note.
+    Signs nothing, and says how to repair it, when the stored tree (which proofs are served
+    from) is not the tree the events give: a changed tree table must never make the ledger
+    sign, or a witness cosign, what the events do not say."""
     log = StoredLog(recorder)
     verifier = log_verifier(origin, key.public_key)
-    size = log.size()
-    root = log.root(size)
+    tree, last_position = trusted_tree(recorder, verifier)
+    size, root = tree.size, tree.root()
+    try:
+        stored = log.root(size) if log.size() >= size else None
+    except (KeyError, LedgerError):
+        stored = None
+    if stored != root:
+        raise LogInconsistent(f"the stored Merkle tree is not the tree the events give at size "
+                              f"{size}; no checkpoint was signed: {REBUILD_HINT}", size=size)
     last = latest_checkpoint(recorder)
-    if last is not None:
-        old = open_checkpoint(last[1], verifier)
-        if size < old.size or not merkle.consistency_ok(
-                old.size, size, old.root, root, log.consistency(old.size, size)):
-            raise LogInconsistent(
-                f"the stored tree (size {size}) is not consistent with the last checkpoint "
-                f"(size {old.size}); no checkpoint was signed. Run `sunledger verify`.",
-                size=size, checkpoint_size=old.size)
-        if old.size == size:
-            return last[1]
+    if last is not None and open_checkpoint(last[1], verifier).size == size:
+        return last[1]
     checkpoint = Checkpoint(origin, size, root)
-    if heads.position and size and heads.position > log.position_of_leaf(size - 1):
+    if heads.position and size and heads.position > last_position:
         raise LogInconsistent("the heads carried forward are past the tree: no checkpoint signed")
-    heads_root = heads.advance(recorder, log.position_of_leaf(size - 1)) if size else heads.heads.root()
+    heads_root = heads.advance(recorder, last_position) if size else heads.heads.root()
     note = sign_note(checkpoint.text(), origin, key)
     recorder.add_checkpoint(size, note, issued_at,
                             sign_heads(heads_statement(checkpoint, heads_root, len(heads.heads)), key))
