@@ -29,7 +29,7 @@ from ledger.evidence.registry import (
 )
 from ledger.log.checkpoints import (
     CheckpointPolicy, HeadsFold, check_origin, heads_at, issue_checkpoint, latest_checkpoint,
-    parse_checkpoint,
+    log_verifier, parse_checkpoint, trusted_tree,
 )
 from ledger.log.merkle import CompactTree
 from ledger.log.notes import split_note
@@ -216,6 +216,11 @@ class Ledger(Application):
             self._timer.cancel()
         super().close()
 
+    def _trusted_frontier(self) -> CompactTree:
+        """The log's frontier as the events give it (never the stored nodes alone): from the
+        last signed checkpoint's verified compact range and the events after it."""
+        return trusted_tree(self.recorder, log_verifier(self.origin, self.key.public_key))[0]
+
     def _issue_checkpoint(self) -> str:
         if self._timer is not None:  # the leaves it waited for are covered now
             self._timer.cancel()
@@ -274,6 +279,8 @@ class Ledger(Application):
         now = self.clock.now()
         batch = _Batch(self, now, starting)
         known_tree, self._tree = self._tree, None  # kept again only if the append commits
+        if known_tree is None and not starting:
+            known_tree = self._trusted_frontier()
         try:
             for item in signed:
                 batch.add(item)

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import bid
 from ledger.audit.verify import StoreSource, verify
-from ledger.errors import StaleVersion
+from ledger.errors import KeyRevoked, StaleVersion
 from ledger.ledger import Ledger
 
 
@@ -76,7 +76,6 @@ def test_a_key_revoked_by_another_writer_is_not_used(world, tmp_path):
     other.submit(world.registrar.sign("actor:bidder-1", "actor.key-revoked/v1",
                                       {"key_id": b.key.key_id, "reason": "stolen"},
                                       expected_version=2, signed_at=world.clock.now()))
-    from ledger.errors import KeyRevoked
 
     # A's append finds the log moved on (its leaf index is taken), and is tried once more
     # from the stored state, which has the revocation
@@ -87,9 +86,12 @@ def test_a_key_revoked_by_another_writer_is_not_used(world, tmp_path):
     other.close()
 
 
-def test_a_key_revoked_between_reading_and_storing_is_caught_inside_the_transaction(world,
-                                                                                   tmp_path):
-    """The key guard: B revokes the key after A has read it but before A's transaction."""
+def test_a_key_revoked_between_reading_and_storing_is_caught_before_the_append_lands(world,
+                                                                                     tmp_path):
+    """B revokes the key after A has read it but before A's transaction: A's leaves collide
+    with B's (A's frontier comes from the events before its transaction, never from stored
+    nodes read inside it), A tries again from the log as it now stands, and its key is found
+    revoked. Nothing of A's is stored."""
     stream = "project:KEY-2"
     b = world.actors["bidder-1"]
     world.open_project(stream)
@@ -104,10 +106,9 @@ def test_a_key_revoked_between_reading_and_storing_is_caught_inside_the_transact
         other.submit(revoke)
         return put(events, **kwargs)
 
-    world.ledger._tree = None  # A reads the tree inside its transaction: no leaf collision
     world.ledger.events.put = revoke_then_put
     try:
-        with pytest.raises(StaleVersion):
+        with pytest.raises(KeyRevoked):
             world.ledger.submit(b.sign(stream, "project.bid-submitted/v1", bid("bidder-1"),
                                        expected_version=5, signed_at=world.clock.now()))
     finally:

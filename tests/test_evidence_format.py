@@ -891,7 +891,8 @@ def test_a_project_step_signed_for_another_party_or_without_its_role(store):
     expected = {("not_permitted", other), ("not_permitted", no_role)}
     assert {(k, p) for k, p, *_ in _report(rows).findings} == expected
     reference = verify(StoreSource(f"sqlite:{rows.path}"), workers=1)
-    assert {(f.kind, f.position) for f in reference.findings} == expected
+    # (the forged rows have no leaves: the reference also reports the store's own tree)
+    assert {(f.kind, f.position) for f in reference.findings if f.stream != "log"} == expected
 
 
 def test_undecodable_row(store):

@@ -123,6 +123,47 @@ def test_a_forged_subtree_after_the_last_checkpoint_is_never_signed_nor_cosigned
     with pytest.raises(LogInconsistent, match="not the tree the events give"):
         world.ledger.checkpoint()
     assert world.raw.count("sunledger_checkpoints") == kept
+    from ledger.audit.verify import StoreSource, verify
+
+    altered = [f for f in verify(StoreSource(world.raw.url), workers=1).findings]
+    assert altered and {f.kind for f in altered} == {"tree_row_altered"}
+    assert any(f"(level 0, index {forged})" in f.detail for f in altered)
+
+
+@pytest.mark.parametrize("table, where, kind, signs", [
+    ("sunledger_tree", "node = (SELECT MAX(node) FROM {table})", "tree_row_altered", False),
+    ("sunledger_leaves", "leaf_index = 3", "leaf_row_altered", True),
+])
+def test_a_deleted_derived_row_stops_no_append_and_the_log_is_rebuilt_from_the_events(
+        world, tmp_path, table, where, kind, signs):
+    """Plain SQL deletes a row of the Merkle log's derived tables. The ledger still opens and
+    appends (its frontier comes from the events); it signs no checkpoint over a tree whose
+    root is not the events' (a missing leaf row leaves the root as it is); verify names the
+    row; after rebuild_log verify finds the store intact."""
+    from ledger.audit.verify import StoreSource, verify
+    from ledger.ledger import Ledger
+    from ledger.log.tree import rebuild_log
+
+    fill(world, projects=2)
+    world.ledger.checkpoint()
+    name = world.raw.table(table)
+    world.raw.execute(f"DELETE FROM {name} WHERE {where.format(table=name)}")
+    world.ledger.close()
+    reopened = Ledger.open(world.raw.url, clock=world.clock, key_path=tmp_path / "ledger.key")
+    world.ledger = reopened
+    world.submit(world.actors["bidder-1"], "project:LOG-0", "project.bid-submitted/v1",
+                 bid("bidder-1", 77))
+    if signs:
+        reopened.checkpoint()
+    else:
+        with pytest.raises(LogInconsistent, match="rebuild-log"):
+            reopened.checkpoint()
+    report = verify(StoreSource(world.raw.url), workers=1)
+    assert kind in {f.kind for f in report.findings}
+    assert all("rebuild-log" in f.detail for f in report.findings if f.kind == kind)
+    assert rebuild_log(reopened.recorder) == world.raw.count("sunledger_events")
+    reopened.checkpoint()
+    assert verify(StoreSource(world.raw.url), workers=1).intact
 
 
 def test_inclusion_proof_and_tlog_proof_verify(world):
@@ -265,10 +306,14 @@ def test_the_newest_event_of_a_stream_removed_mid_log_after_a_checkpoint_is_dete
     world.ledger.checkpoint()
     _delete_event(world, "project:LOG-0", 8)  # LOG-0's last event; later events follow it
     report = _verify(world)
-    assert _kinds(report) == {("log_truncated", "log")}  # the chain alone would be blind
+    # the chain alone would be blind; the log sees it, and so does the store's own tree,
+    # whose leaves after the removed event no longer name the events the tree gives
+    tables = {("leaf_row_altered", "log"), ("tree_row_altered", "log")}
+    assert _kinds(report) == {("log_truncated", "log")} | tables
     fill(world, prefix="MORE")  # the log grows past the checkpoint's size again
     report = _verify(world)
-    assert _kinds(report) == {("checkpoint_mismatch", "log")}
+    assert _kinds(report) == {("checkpoint_mismatch", "log")} | tables
+    assert sum(1 for f in report.findings if f.kind == "leaf_row_altered") == 1  # summarised
 
 
 def test_a_checkpoint_with_a_wrong_root_or_signature_is_detected(world):

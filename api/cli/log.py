@@ -3,6 +3,7 @@ completeness proofs, and checking a proof offline."""
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 from pathlib import Path
@@ -157,4 +158,32 @@ def check_proof(proof, log_key: str, event_hash: str | None) -> None:
         sys.exit(1)
 
 
-COMMANDS = [checkpoint, log_key, prove, check_proof]
+@click.command("rebuild-log")
+@store_option
+def rebuild_log_command(store: str) -> None:
+    """Rebuild the Merkle log's derived tables (leaves and nodes) from the events, after they
+    were damaged or edited (checkpoint --issue says when). Stop the ledger's writers first;
+    run `sunledger verify` afterwards: it checks the rebuilt tree against every checkpoint."""
+    from ledger.log.checkpoints import latest_checkpoint, parse_checkpoint
+    from ledger.log.tree import StoredLog, rebuild_log
+
+    try:
+        recorder = read_store(store)
+        leaves = rebuild_log(recorder)
+        log = StoredLog(recorder)
+        size = log.size()
+        click.echo(f"rebuilt the Merkle log from the events: {leaves} leaves, root "
+                   f"{base64.b64encode(log.root(size)).decode()}")
+        last = latest_checkpoint(recorder)
+        if last is not None:
+            kept = parse_checkpoint(last[1].split("\n\n", 1)[0] + "\n")
+            holds = kept.size <= size and log.root(kept.size) == kept.root
+            click.echo(f"the latest checkpoint (size {kept.size}) "
+                       + ("holds over the rebuilt tree" if holds else
+                          "does NOT hold over the rebuilt tree: the events were changed"))
+    except LedgerError as error:
+        fail(error)
+    click.echo("now run `sunledger verify`")
+
+
+COMMANDS = [checkpoint, log_key, prove, check_proof, rebuild_log_command]

@@ -193,6 +193,10 @@ class BundleSource:
         except ValueError as error:
             raise BundleError(f"checkpoints.json is not JSON: {error}") from None
 
+    def stored_tree(self, checkpoints: int) -> None:
+        """A bundle carries no tree: the verifier rebuilds it from the events."""
+        return None
+
     def checkpoints(self) -> list[tuple[int, str, str]]:
         return [(int(c["tree_size"]), c["note"], c["heads"]) for c in self._checkpoints()]
 

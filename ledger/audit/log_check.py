@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 from ledger.errors import BadNote
 from ledger.log import merkle
@@ -37,16 +38,18 @@ class TreeRebuild:
         self.sizes = sorted(set(self.sizes), reverse=True)  # popped from the end: smallest first
         self._note_roots()
 
-    def add(self, stream: str | None, event_hash: str | None) -> None:
+    def add(self, stream: str | None, event_hash: str | None) -> list[tuple[merkle.Node, bytes]]:
+        """Add the next event's leaf; return the nodes it completed (the leaf first)."""
         try:
             digest = bytes.fromhex(event_hash) if event_hash else None
         except ValueError:
             digest = None
-        self.tree.append(merkle.leaf_hash(digest) if digest else UNREADABLE_LEAF)
+        created = self.tree.append(merkle.leaf_hash(digest) if digest else UNREADABLE_LEAF)
         if digest and stream:
             self.heads.set(stream, digest)
         if self.sizes and self.sizes[-1] == self.tree.size:
             self._note_roots()
+        return created
 
     def _note_roots(self) -> None:
         while self.sizes and self.sizes[-1] <= self.tree.size:
@@ -68,6 +71,79 @@ LOG_TRUNCATED = "log_truncated"
 COSIGNATURE_INVALID = "cosignature_invalid"
 HEADS_INVALID = "heads_invalid"
 HEADS_MISMATCH = "heads_mismatch"
+LEAF_ROW_ALTERED = "leaf_row_altered"
+TREE_ROW_ALTERED = "tree_row_altered"
+
+
+class StoredTreeCheck:
+    """The stored Merkle tables (derived data) against the tree the events give, a batch of
+    leaves at a time: every leaf row must name its event's position, every node row must hold
+    the hash of its subtree. The first differing rows of each table are named, the rest
+    counted, so that one removed event does not bury its own finding under a row per leaf
+    after it. A store from before the log (no leaf and no checkpoint kept) is not compared:
+    its events get their leaves when a ledger opens it."""
+
+    NAMED = 5  # rows named per table; the rest are counted
+
+    def __init__(self, recorder: Any, checkpoints: int):
+        self.recorder = recorder
+        self.active = checkpoints > 0 or recorder.tree_size() > 0
+        self.leaves: list[tuple[int, int]] = []  # (leaf index, position) expected
+        self.nodes: dict[int, tuple[merkle.Node, bytes]] = {}  # node key -> expected
+        self.differ: dict[str, list[str]] = {LEAF_ROW_ALTERED: [], TREE_ROW_ALTERED: []}
+        self.counts = {LEAF_ROW_ALTERED: 0, TREE_ROW_ALTERED: 0}
+        self.first: dict[str, tuple[int | None, int | None]] = {}  # kind -> (leaf, position)
+
+    def expect(self, index: int, position: int, created: list[tuple[merkle.Node, bytes]]) -> None:
+        if not self.active:
+            return
+        self.leaves.append((index, position))
+        for node, digest in created:
+            self.nodes[merkle.node_key(node)] = (node, digest)
+
+    def _differs(self, kind: str, text: str, index: int | None, position: int | None) -> None:
+        self.counts[kind] += 1
+        self.first.setdefault(kind, (index, position))
+        if len(self.differ[kind]) < self.NAMED:
+            self.differ[kind].append(text)
+
+    def flush(self) -> None:
+        if self.leaves:
+            stored = dict(self.recorder.leaf_positions(self.leaves[0][0] - 1, self.leaves[-1][0]))
+            for index, position in self.leaves:
+                kept = stored.get(index)
+                if kept != position:
+                    self._differs(LEAF_ROW_ALTERED, f"leaf {index} (the event at position "
+                                  f"{position}): " + ("missing" if kept is None else
+                                                      f"names position {kept}"), index, position)
+        if self.nodes:
+            stored = self.recorder.tree_nodes(list(self.nodes))
+            for key, ((level, index), digest) in sorted(self.nodes.items()):
+                kept = stored.get(key)
+                if kept is None or bytes(kept) != digest:
+                    self._differs(TREE_ROW_ALTERED, f"node (level {level}, index {index}): "
+                                  + ("missing" if kept is None else "not the hash of its subtree"),
+                                  None, None)
+        self.leaves, self.nodes = [], {}
+
+    def finish(self, size: int) -> list[tuple[str, int | None, int | None, str]]:
+        """(kind, first leaf index, its position, detail) per table whose rows differ."""
+        if not self.active:
+            return []
+        self.flush()
+        stored = self.recorder.tree_size()
+        if stored > size:
+            self._differs(LEAF_ROW_ALTERED, f"{stored - size} leaf rows beyond the {size} events",
+                          size, None)
+        found = []
+        for kind, named in self.differ.items():
+            if self.counts[kind]:
+                more = self.counts[kind] - len(named)
+                table = "leaf" if kind == LEAF_ROW_ALTERED else "node"
+                found.append((kind, *self.first[kind], (
+                    f"{self.counts[kind]} stored {table} rows differ from the tree the events "
+                    f"give: {'; '.join(named)}" + (f"; and {more} more" if more > 0 else ""))))
+        return found
 
 
 def check_log(rebuild: TreeRebuild, checkpoints: list[tuple[int, str, str]],

@@ -39,7 +39,7 @@ from ledger.evidence.registry import (
 from ledger.procedures.authority import AUTHORITY, role_problem
 from ledger.stores.tables import ReceiptRow
 from ledger.stores.url import StoreURL
-from .log_check import TreeRebuild, check_log
+from .log_check import StoredTreeCheck, TreeRebuild, check_log
 
 # Finding kinds: stable names, documented in docs/evidence-format.md ("Verification").
 CONTENT_ALTERED = "content_altered"
@@ -127,6 +127,7 @@ class Source(Protocol):
     def load(self, job: object) -> tuple[list[Row], list[ReceiptRow]]: ...
     def detached(self) -> "Source": ...
     def checkpoints(self) -> list[tuple[int, str, str]]: ...  # (size, note, signed heads)
+    def stored_tree(self, checkpoints: int) -> StoredTreeCheck | None: ...  # if it has one
     def cosignatures(self) -> list[tuple[int, str, str]]: ...
 
 
@@ -410,6 +411,7 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
 
     checkpoints = source.checkpoints()
     rebuild = TreeRebuild([size for size, _, _ in checkpoints])
+    stored = source.stored_tree(len(checkpoints))
 
     def consume(checked: tuple[list[tuple], list[Finding], int]) -> None:
         results, orphans, receipts = checked
@@ -418,7 +420,11 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
             report.add(finding)
         _sequence(results, streams, report, bar)
         for result in results:
-            rebuild.add(result[3], result[6])
+            created = rebuild.add(result[3], result[6])
+            if stored is not None:
+                stored.expect(rebuild.tree.size - 1, result[0], created)
+        if stored is not None:
+            stored.flush()
 
     if workers > 1:
         # At most a few jobs in flight: Pool.imap would otherwise read the whole log ahead.
@@ -447,8 +453,16 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
     if bar is not None:
         bar.close()
     report.streams = len(streams)
+    if stored is not None:
+        _report_tree_rows(report, stored.finish(rebuild.tree.size))
     _check_log(report, rebuild, checkpoints, source.cosignatures(), history.anchors)
     return report, history
+
+
+def _report_tree_rows(report: Verification, found: list[tuple]) -> None:
+    for kind, index, position, detail in found:
+        report.add(Finding(kind, "log", index, position, detail + "; rebuild the derived tables "
+                           "with `sunledger rebuild-log`"))
 
 
 def _check_log(report: Verification, rebuild: TreeRebuild,
@@ -580,6 +594,10 @@ class StoreSource:
     def load(self, job: tuple[int, int]) -> tuple[list[Row], list[ReceiptRow]]:
         after, upto = job
         return self.recorder.select_rows(after, upto), self.recorder.select_receipts(after, upto)
+
+    def stored_tree(self, checkpoints: int) -> StoredTreeCheck:
+        """The store's Merkle tables, checked against the tree the events give."""
+        return StoredTreeCheck(self.recorder, checkpoints)
 
     def checkpoints(self) -> list[tuple[int, str, str]]:
         return [(size, note, heads) for size, note, _, heads in self.recorder.checkpoints()]

@@ -37,7 +37,24 @@ def add_leaves(tx: Transaction, positions: Sequence[int], event_hashes: Sequence
 
 def integrate_earlier_events(recorder: Any, batch: int = 5000) -> int:
     """Give leaves to events stored before this store had a Merkle log (a store written by an
-    earlier version), in global order; return how many. Run when a ledger opens."""
+    earlier version, which has no leaf at all), in global order; return how many. Run when a
+    ledger opens. A store with some leaves but not all has had derived rows removed: that is
+    damage for `rebuild_log`, never repaired silently here."""
+    if recorder.tree_size():
+        return 0
+    return _add_leaves_from(recorder, batch)
+
+
+def rebuild_log(recorder: Any, batch: int = 5000) -> int:
+    """Rebuild the derived tables of the Merkle log (leaves and nodes) from the events, in
+    global order, after removing what is stored; return how many leaves. The writers must be
+    stopped while it runs. `sunledger verify` then checks the rebuilt tree against every kept
+    checkpoint."""
+    recorder.clear_tree()
+    return _add_leaves_from(recorder, batch)
+
+
+def _add_leaves_from(recorder: Any, batch: int) -> int:
     import orjson
 
     size = recorder.tree_size()

@@ -174,6 +174,15 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             curs.execute(statement, params)
 
+    def clear_tree(self) -> None:
+        """Remove the Merkle log's derived rows (leaves and nodes), to rebuild them, under the
+        events table's lock."""
+        schema = self.datastore.schema
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            self._lock_table(curs)
+            curs.execute(SQL(f'DELETE FROM "{schema}".{LEAVES}'))
+            curs.execute(SQL(f'DELETE FROM "{schema}".{TREE}'))
+
     def add_to_tree(self, leaves: Sequence[tuple[int, int]], nodes: Sequence[tuple[int, bytes]]) -> None:
         """Leaves and nodes outside an append (events stored before the log existed), under
         the events table's lock so that no append interleaves."""

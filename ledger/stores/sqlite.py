@@ -167,6 +167,12 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             tx.add_leaves(leaves)
             tx.add_nodes(nodes)
 
+    def clear_tree(self) -> None:
+        """Remove the Merkle log's derived rows (leaves and nodes), to rebuild them."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"DELETE FROM {LEAVES}")
+            c.execute(f"DELETE FROM {TREE}")
+
     def add_checkpoint(self, tree_size: int, note: str, issued_at: str, heads: str) -> None:
         with self.datastore.transaction(commit=True) as c:
             c.execute(f"INSERT OR IGNORE INTO {CHECKPOINTS} VALUES (?,?,?,?)",
