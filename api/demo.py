@@ -232,9 +232,9 @@ class Demo:
         return 0 if report.intact else 1
 
     def report(self, kind: str, lang: str = "zh") -> dict:
-        pdf, issued = issue_report(self.ledger, PROJECT, kind, lang)
+        pdf, issued = issue_report(self.ledger, PROJECT, kind, lang,
+                                   write_to=lambda rid: self.out / f"{rid}.pdf")
         path = self.out / f"{issued['report_id']}.pdf"
-        path.write_bytes(pdf)
         self.written.append(path)
         self.say(f"{kind} witness report: {path} ({len(pdf):,} bytes)")
         return issued

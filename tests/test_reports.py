@@ -270,3 +270,74 @@ def test_a_warnings_events_show_as_runs_of_versions():
     assert versions((28, 13, 14, 15), True) == "v13–v15, v28"
     assert versions(tuple(range(1, 40, 2)), False, most=3) == "v1, v3, v5 … (20 in all)"
     assert versions(tuple(range(1, 40, 2)), True, most=3) == "v1, v3, v5 …（共 20 个）"
+
+
+def test_a_report_that_cannot_be_written_is_not_recorded(liling, tmp_path):
+    from witness.reports import ReportNotWritten
+
+    before = liling.ledger.stream_version("project:LILING-R")
+    with pytest.raises(ReportNotWritten, match="nothing was recorded"):  # no such folder
+        issue_report(liling.ledger, "project:LILING-R", "full",
+                     write_to=lambda rid: tmp_path / "no-such-folder" / f"{rid}.pdf")
+    assert liling.ledger.stream_version("project:LILING-R") == before
+    assert not list(tmp_path.rglob("*.partial"))
+
+
+def test_the_report_command_records_nothing_when_it_cannot_write_the_pdf(liling, tmp_path):
+    from test_cli import sunledger
+
+    liling.ledger.checkpoint()
+    liling.ledger.close()
+    done = sunledger("report", "--store", liling.raw.url, "--ledger-key",
+                     str(tmp_path / "ledger.key"), "--project", "LILING-R", "--out",
+                     str(tmp_path / "missing" / "full.pdf"), check=2)
+    assert "cannot write" in done.stderr and "nothing was recorded" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not [r for r in liling.raw.rows() if r[3] == "project.report-issued/v1"]
+
+
+def test_a_report_killed_at_any_moment_is_never_recorded_without_its_file(liling, tmp_path):
+    """`sunledger report` killed with SIGKILL at moments across its run (gathering,
+    rendering in its worker, writing, recording): whatever it recorded has its file, whole,
+    with the recorded hash; what it did not record leaves no file named as the report; the
+    store still verifies."""
+    import hashlib
+    import os
+    import signal
+    import time
+
+    from ledger.audit.verify import StoreSource, verify
+    from test_cli import SUNLEDGER
+
+    liling.ledger.checkpoint()
+    liling.ledger.close()
+    url = liling.raw.url
+    key = str(tmp_path / "ledger.key")
+    recorded: set[str] = set()
+    killed = 0
+    for n, delay in enumerate((0.3, 0.8, 1.3, 1.8, 2.5, 4.0, 60.0)):
+        out = tmp_path / f"report-{n}.pdf"
+        proc = subprocess.Popen([*SUNLEDGER, "report", "--store", url, "--ledger-key", key,
+                                 "--project", "LILING-R", "--out", str(out)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        try:
+            proc.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # the command and its render worker
+            proc.wait()
+            killed += 1
+        time.sleep(0.05)
+        from ledger.ledger import Ledger
+
+        ledger = Ledger.open(url, clock=liling.clock, key_path=tmp_path / "ledger.key")
+        reports = ledger.stream("project:LILING-R").state.reports
+        ledger.close()
+        for rid, issued in reports.items():
+            if rid in recorded:
+                continue
+            recorded.add(rid)
+            assert out.exists(), f"{rid} recorded without its file (killed after {delay} s)"
+            assert hashlib.sha256(out.read_bytes()).hexdigest() == issued["pdf_hash"]
+    assert killed >= 3 and recorded, (killed, recorded)  # some killed, the last one finished
+    assert verify(StoreSource(url), workers=1).intact

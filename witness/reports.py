@@ -1,8 +1,10 @@
 """Issuing and verifying witness reports.
 
 Issuing: the evidence is gathered at a checkpoint covering the project, the PDF is rendered in a
-worker process (never inside a request or an append), and the ledger records the issue
-(`project.report-issued/v1`: kind, report id, last version covered, PDF hash, evidence hash).
+worker process (never inside a request or an append), written durably (a temporary file,
+flushed to disk, renamed into place), and only then does the ledger record the issue
+(`project.report-issued/v1`: kind, report id, last version covered, PDF hash, evidence hash);
+if recording fails the file is removed. A report is never recorded without its file.
 
 Verifying a PDF (`verify_report`): its embedded evidence holds under the log key (every event
 proved complete under a signed checkpoint); rendering that evidence again gives the same
@@ -14,10 +16,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ledger.errors import BadNote, LedgerError
 from ledger.evidence.canonical import canonical_json
@@ -36,14 +39,42 @@ class ReportNotReached(LedgerError):
     status = 409
 
 
+class ReportNotWritten(LedgerError):
+    code = "report-not-written"
+    status = 500
+
+
+def write_durably(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that after a crash the file is either the whole of it or
+    not there: a temporary file beside it, flushed and synced, then renamed into place."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        with open(partial, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, path)
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise ReportNotWritten(f"cannot write {path}: {error.strerror or error}; nothing was "
+                               "recorded", path=str(path)) from None
+
+
 def render_in_worker(evidence: dict) -> bytes:
     with ProcessPoolExecutor(max_workers=1) as pool:
         return pool.submit(render, evidence).result()
 
 
 def issue_report(ledger: Ledger, project: str, kind: str, lang: str = "zh", *,
-                 record: bool = True) -> tuple[bytes, dict]:
-    """Render the report of `project` and record its issue; return (PDF, the issue payload)."""
+                 record: bool = True,
+                 write_to: Callable[[str], Path] | None = None) -> tuple[bytes, dict]:
+    """Render the report of `project`, write it to `write_to(report id)` durably, then record
+    its issue (the file is removed if recording fails); return (PDF, the issue payload)."""
     state = ledger.stream(project).state if ledger.stream(project) else None
     if state is None or state.stage not in STAGES_FOR[kind]:
         raise ReportNotReached(f"{project} has not reached the {kind} report "
@@ -55,11 +86,19 @@ def issue_report(ledger: Ledger, project: str, kind: str, lang: str = "zh", *,
     payload = {"kind": kind, "report_id": report_id(evidence), "last_version": last,
                "pdf_hash": hashlib.sha256(pdf).hexdigest(),
                "evidence_hash": hashlib.sha256(canonical_json(evidence)).hexdigest(), "lang": lang}
+    path = write_to(payload["report_id"]) if write_to is not None else None
+    if path is not None:
+        write_durably(path, pdf)
     if record:
         signer = ActorSigner(LEDGER_ACTOR, ledger.key)
-        ledger.submit(signer.sign(project, "project.report-issued/v1", payload,
-                                  expected_version=ledger.stream_version(project),
-                                  signed_at=ledger.clock.now()))
+        try:
+            ledger.submit(signer.sign(project, "project.report-issued/v1", payload,
+                                      expected_version=ledger.stream_version(project),
+                                      signed_at=ledger.clock.now()))
+        except BaseException:
+            if path is not None:
+                path.unlink(missing_ok=True)  # not recorded: no file that claims to be issued
+            raise
     return pdf, payload
 
 
@@ -174,9 +213,8 @@ class Reporter:
     def run(self) -> list[Path]:
         written = []
         self.out.mkdir(parents=True, exist_ok=True)
-        for stream, kind in self.due():
-            pdf, issued = issue_report(self.ledger, stream, kind, self.lang)
-            path = self.out / f"{issued['report_id']}.pdf"
-            path.write_bytes(pdf)
-            written.append(path)
+        for stream, kind in self.due():  # a report whose issue was never recorded is due again
+            _, issued = issue_report(self.ledger, stream, kind, self.lang,
+                                     write_to=lambda rid: self.out / f"{rid}.pdf")
+            written.append(self.out / f"{issued['report_id']}.pdf")
         return written

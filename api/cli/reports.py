@@ -30,10 +30,9 @@ def report(store, ledger_key, project, kind, lang, out) -> None:
 
     try:
         pdf, issued = issue_report(open_ledger(store, ledger_key), project_stream(project),
-                                   kind, lang)
+                                   kind, lang, write_to=lambda _: out)
     except LedgerError as error:
         fail(error)
-    out.write_bytes(pdf)
     click.echo(f"wrote {out}: {issued['report_id']} ({len(pdf):,} bytes), SHA-256 "
                f"{issued['pdf_hash']}, recorded on the ledger")
 
