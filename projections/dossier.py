@@ -136,12 +136,20 @@ def _keys_of(actor_events: list[dict]) -> dict[str, tuple[bytes, str, str | None
 
 
 def check_dossier(path: Path, log: Verifier) -> dict:
-    """What the dossier proves, if everything in it holds; raises BadNote naming what fails."""
+    """What the dossier proves, if everything in it holds; raises BadNote naming what fails
+    (and for a file that is not a well-formed dossier, says so)."""
     try:
-        z = zipfile.ZipFile(path)
-        manifest = json.loads(z.read("manifest.json"))
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as error:
-        raise BadNote(f"{path} is not a dossier: {error}") from None
+        with zipfile.ZipFile(path) as z:
+            return _check_dossier(z, path, log)
+    except BadNote:
+        raise
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError, TypeError, AttributeError,
+            IndexError) as error:
+        raise BadNote(f"{path} is not a well-formed dossier: {error}") from None
+
+
+def _check_dossier(z: zipfile.ZipFile, path: Path, log: Verifier) -> dict:
+    manifest = json.loads(z.read("manifest.json"))
     if manifest.get("format") != DOSSIER_FORMAT:
         raise BadNote(f"unknown dossier format {manifest.get('format')!r}")
     for name, digest in manifest["members"].items():

@@ -212,7 +212,11 @@ class Reporter:
 
     def run(self) -> list[Path]:
         written = []
-        self.out.mkdir(parents=True, exist_ok=True)
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ReportNotWritten(f"cannot write reports to {self.out}: "
+                                   f"{error.strerror or error}", path=str(self.out)) from None
         for stream, kind in self.due():  # a report whose issue was never recorded is due again
             _, issued = issue_report(self.ledger, stream, kind, self.lang,
                                      write_to=lambda rid: self.out / f"{rid}.pdf")

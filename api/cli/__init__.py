@@ -13,7 +13,24 @@ import click
 from . import evidence, keys, log, reports, trading, witness
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Sunledger(click.Group):
+    """The root group: an input that exhausts the reader's resources (JSON nested thousands
+    deep, a structure too large for memory) is refused like any other bad input, with a line
+    that says so and exit 2, whatever command read it."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except RecursionError:
+            click.echo("sunledger: the input nests too deeply to be read; it is not one of "
+                       "Sunledger's files", err=True)
+            ctx.exit(2)
+        except MemoryError:
+            click.echo("sunledger: the input is too large to be read", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Sunledger, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sunledger")
 def cli() -> None:
     """Sunledger: the tamper-evident ledger of a public resource trading centre.

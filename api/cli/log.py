@@ -126,8 +126,11 @@ def prove_completeness(store, project, stream, size) -> None:
         fail(error)
 
 
+MAX_PROOF_BYTES = 64 * 1024 * 1024  # a completeness proof of a very large project fits
+
+
 @click.command("check-proof")
-@click.argument("proof", type=click.File("r"))
+@click.argument("proof", type=click.File("rb"))
 @click.option("--log-key", required=True, help="the log's verifier key, as published")
 @click.option("--event-hash", help="for a tlog-proof: the hash (hex) of the event it proves")
 def check_proof(proof, log_key: str, event_hash: str | None) -> None:
@@ -136,7 +139,12 @@ def check_proof(proof, log_key: str, event_hash: str | None) -> None:
     from ledger.log.notes import parse_verifier_key
     from ledger.log.proofs import TLOG_PROOF_HEADER, check_completeness, check_tlog_proof
 
-    text = proof.read()
+    try:
+        text = proof.read(MAX_PROOF_BYTES + 1).decode("utf-8")
+    except UnicodeDecodeError:
+        raise click.UsageError("the proof is not UTF-8 text: not a proof") from None
+    if len(text) > MAX_PROOF_BYTES:
+        raise click.UsageError(f"the proof is over {MAX_PROOF_BYTES:,} bytes: not a proof")
     try:
         log = parse_verifier_key(log_key)
         if text.startswith(TLOG_PROOF_HEADER):

@@ -80,7 +80,14 @@ def witness_add_checkpoint(state: Path, request) -> None:
     from ledger.log.cosigning import parse_add_checkpoint
 
     try:
-        line = _witness(state).add_checkpoint(parse_add_checkpoint(request.read()), int(time.time()))
+        signer = _witness(state)
+        added = parse_add_checkpoint(request.read())
+    except LedgerError as error:  # no witness here, or not a request: bad input
+        fail(error)
+    except UnicodeDecodeError:
+        raise click.UsageError("the request is not UTF-8 text: not an add-checkpoint request")
+    try:
+        line = signer.add_checkpoint(added, int(time.time()))
     except LedgerError as error:
         click.echo(f"sunledger: refused ({error.code}): {error.message}", err=True)
         sys.exit(1)
@@ -99,11 +106,14 @@ def witness_cosign(state: Path, store: str) -> None:
     from ledger.log.tree import StoredLog
 
     try:
+        signer = _witness(state)
+    except LedgerError as error:
+        fail(error)
+    try:
         recorder = read_store(store)
         last = latest_checkpoint(recorder)
         if last is None:
             raise NotInLogError("the log has issued no checkpoint yet")
-        signer = _witness(state)
         origin = last[1].split("\n", 1)[0]
         known = signer.logs.get(origin, {}).get("size", 0)
         proof = StoredLog(recorder).consistency(known, last[0]) if known <= last[0] else []

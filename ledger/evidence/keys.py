@@ -103,7 +103,11 @@ def write_private_key(path: Path, key: SigningKey) -> None:
 
 
 def read_private_key(path: Path) -> SigningKey:
-    mode = path.stat().st_mode
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        raise LedgerKeyError(f"cannot read the key file {path}: {error.strerror or error}",
+                             path=str(path)) from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise LedgerKeyError(
             f"key file {path} can be read by others (mode {stat.filemode(mode)}); "
@@ -112,6 +116,9 @@ def read_private_key(path: Path) -> SigningKey:
         )
     try:
         return SigningKey.from_pem(path.read_bytes())
+    except OSError as error:
+        raise LedgerKeyError(f"cannot read the key file {path}: {error.strerror or error}",
+                             path=str(path)) from None
     except ValueError as error:
         raise LedgerKeyError(f"key file {path} does not hold an Ed25519 private key: {error}",
                              path=str(path)) from None

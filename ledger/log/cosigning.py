@@ -62,9 +62,15 @@ class Witness:
     def __init__(self, state_path: Path, key: SigningKey):
         self.state_path = state_path
         self.key = key
-        state = json.loads(state_path.read_text())
-        self.name: str = state["name"]
-        self.logs: dict[str, dict] = state["logs"]
+        try:
+            state = json.loads(state_path.read_text(encoding="utf-8"))
+            self.name: str = state["name"]
+            self.logs: dict[str, dict] = state["logs"]
+            if not isinstance(self.name, str) or not isinstance(self.logs, dict):
+                raise TypeError("members of the wrong types")
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise BadNote(f"{state_path} is not a witness's state file ({error}); create one "
+                          "with `sunledger witness init`") from None
 
     @staticmethod
     def create(state_path: Path, name: str) -> None:

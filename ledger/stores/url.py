@@ -98,23 +98,35 @@ def parse_store_url(text: str) -> StoreURL:
             raise StoreUnavailable(f"{text}: the ledger needs a file, never an in-memory store; {hint}")
         return StoreURL("sqlite", path=Path(rest).expanduser().absolute())
     if text.startswith(("postgresql://", "postgres://")):
-        parts = urlsplit(text)
+        shown = _without_password(text)
+        try:
+            parts = urlsplit(text)
+            port = parts.port
+        except ValueError as error:  # a port out of range or not a number, a broken IPv6 host
+            raise StoreUnavailable(f"{shown}: {error}; {hint}") from None
         database = unquote(parts.path.lstrip("/"))
         if not parts.hostname or not database:
-            raise StoreUnavailable(f"{text}: needs a host and a database name; {hint}")
+            raise StoreUnavailable(f"{shown}: needs a host and a database name; {hint}")
+        if port == 0:
+            raise StoreUnavailable(f"{shown}: port 0 is no server's port; {hint}")
         schema = parse_qs(parts.query).get("schema", ["public"])[0]
         if not _SCHEMA_NAME.fullmatch(schema):
-            raise StoreUnavailable(f"{text}: schema {schema!r} is not a plain lower-case name")
+            raise StoreUnavailable(f"{shown}: schema {schema!r} is not a plain lower-case name")
         return StoreURL(
             "postgresql",
             host=parts.hostname,
-            port=parts.port or 5432,
+            port=port or 5432,
             user=unquote(parts.username or os.environ.get("PGUSER", "postgres")),
             password=unquote(parts.password or os.environ.get("PGPASSWORD", "")),
             database=database,
             schema=schema,
         )
-    raise StoreUnavailable(f"{text!r} is not a store URL; {hint}")
+    raise StoreUnavailable(f"{_without_password(text)!r} is not a store URL; {hint}")
+
+
+def _without_password(text: str) -> str:
+    """A URL as it may be shown: any password replaced by ***."""
+    return re.sub(r"^([a-z]+://[^/@:]*):[^/@]*@", r"\1:***@", text)
 
 
 def check_reachable(url: StoreURL, *, create: bool) -> None:
