@@ -34,6 +34,7 @@ from ledger.log.checkpoints import (
 from ledger.log.merkle import CompactTree
 from ledger.log.notes import split_note
 from ledger.log.tree import add_leaves, integrate_earlier_events
+from ledger.procedures.authority import AUTHORITY, role_problem
 from ledger.procedures.calendar import TradingCalendar
 from ledger.procedures.refusals import day_key, refusal_action, refusal_stream
 from ledger.procedures.rules import RuleBook
@@ -416,9 +417,10 @@ class _Batch:
                 error.refused = self.current  # type: ignore[attr-defined]
                 raise
         elif kind.stream_kind == "refusal":
-            if action.actor != LEDGER_ACTOR:
-                raise NotPermitted("refusals are recorded by the ledger only",
-                                   actor=action.actor)
+            problem = role_problem(AUTHORITY[action.type], frozenset(signer.roles), action.actor,
+                                   action.payload)
+            if problem is not None:
+                raise NotPermitted(f"{action.type}: {problem}", actor=action.actor)
         else:
             current = stream.actor if isinstance(stream, ActorStream) else None
             anchors = self.ledger.anchors() if not self.starting else TrustAnchors()

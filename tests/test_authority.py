@@ -240,7 +240,8 @@ SCENARIOS: list[Callable[[Walk], None]] = [tender, procurement_and_short_project
 def test_every_step_refuses_every_other_signer_and_records_the_refusal(walk):
     for scenario in SCENARIOS:
         scenario(walk)
-    assert walk.tried == set(AUTHORITY), f"steps no scenario takes: {set(AUTHORITY) - walk.tried}"
+    steps = {t for t in AUTHORITY if t.startswith("project.")}
+    assert walk.tried == steps, f"steps no scenario takes: {steps - walk.tried}"
     assert walk.refused > 6 * len(AUTHORITY)
     state = walk.world.ledger.stream("project:AUTH-1").state
     assert state.stage == "archived" and state.winner == "b1"
@@ -263,3 +264,22 @@ def test_no_party_acts_for_another_by_the_table_itself():
                 assert binding != ANY, type_
             else:
                 assert role in ("operator", "registrar", "supervisor", "witness"), type_
+
+
+def test_only_the_ledger_records_a_refusal(walk):
+    """refusal.recorded/v1 is the ledger's own: a registrar that is not the ledger, or a
+    bidder, is refused (and a refusal is never itself recorded as refused)."""
+    from ledger.errors import NotPermitted
+
+    world = walk.world
+    world.register("registrar-2", roles=("registrar",))
+    action = {"stream": "project:X", "type": "project.bid-submitted/v1", "payload": {},
+              "actor": "b1", "key_id": "0" * 32, "expected_version": 0, "nonce": "0" * 32,
+              "signed_at": "2025-06-02T01:00:00.000000Z"}
+    payload = {"action": action, "signature": "AAAA", "rule": "late-bid", "article": "法 §28",
+               "message": "forged"}
+    for who in ("registrar-2", "b1"):
+        with pytest.raises(NotPermitted, match="ledger itself"):
+            world.ledger.submit(world.sign(world.actors[who], "refusal:X", "refusal.recorded/v1",
+                                           payload))
+    assert world.ledger.stream("refusal:X") is None

@@ -64,7 +64,8 @@ def _signers_from_the_document() -> dict[str, dict[str, str]]:
     text = DOC.read_text(encoding="utf-8")
     section = text[text.index("### 10.1 "):text.index("## 11. The key registry")]
     return {m[1]: dict(part.split(": ") for part in m[2].split("; "))
-            for m in re.finditer(r"^\| `(project\.[^`]+)` \| ([^|]+?) \|$", section, re.M)}
+            for m in re.finditer(r"^\| `((?:project|refusal)\.[^`]+)` \| ([^|]+?) \|$",
+                                 section, re.M)}
 
 
 SIGNERS = _signers_from_the_document()
@@ -336,7 +337,9 @@ def verify_log(rows: list[Row], receipts: list[ReceiptRow],
         signer, bindings = registry.signer(event["actor"]), SIGNERS.get(event["type"])
         if signer is not None and bindings is not None:  # §14.3 step 4b
             held = [bindings[role] for role in bindings if role in signer.roles]
-            if not any(not b.startswith("self:") or event["payload"].get(b[5:]) == event["actor"]
+            if not any((b == "ledger" and event["actor"] == "ledger") or (
+                    b != "ledger" and (not b.startswith("self:")
+                                       or event["payload"].get(b[5:]) == event["actor"]))
                        for b in held):
                 report.add("not_permitted", position, stream, "who signed (§10.1)")
         misplaced = stream_id(stream) != originator_id or event["version"] != row_version
@@ -895,6 +898,25 @@ def test_a_project_step_signed_for_another_party_or_without_its_role(store):
     assert {(f.kind, f.position) for f in reference.findings if f.stream != "log"} == expected
 
 
+def test_a_refusal_signed_by_anyone_but_the_ledger(store):
+    """§10.1: a refusal.recorded/v1 signed by an actor (not the ledger) is not_permitted,
+    for both verifiers."""
+    from ledger.audit.verify import StoreSource, verify
+
+    rows, ledger_seed = store
+    action = {"actor": ROTATOR, "expected_version": 0, "key_id": _key("b"), "nonce": "0" * 32,
+              "payload": {}, "signed_at": "2025-03-03T05:00:00.000000Z",
+              "stream": ROTATING_PROJECT, "type": "project.intake-accepted/v1"}
+    position = _append_forged(rows, ledger_seed, actor_seed("b"), _key("b"),
+                              stream="refusal:EF-TEST-0001", type_="refusal.recorded/v1",
+                              payload={"action": action, "signature": "AAAA", "rule": "late-bid",
+                                       "article": "法 §28", "message": "a refusal it made up"})
+    assert {(k, p) for k, p, *_ in _report(rows).findings} == {("not_permitted", position)}
+    reference = verify(StoreSource(f"sqlite:{rows.path}"), workers=1)
+    assert {(f.kind, f.position) for f in reference.findings
+            if f.stream != "log"} == {("not_permitted", position)}
+
+
 def test_undecodable_row(store):
     rows, _ = store
     position, _ = rows.event(ROTATING_PROJECT, 3)
@@ -1173,6 +1195,7 @@ def test_document_states_who_may_sign_every_project_step():
     from ledger.evidence.catalogue import EVENT_TYPES
     from ledger.procedures.authority import AUTHORITY
 
-    projects = {name for name, kind in EVENT_TYPES.items() if kind.stream_kind == "project"}
-    assert set(AUTHORITY) == projects
+    judged = {name for name, kind in EVENT_TYPES.items()
+              if kind.stream_kind in ("project", "refusal")}
+    assert set(AUTHORITY) == judged
     assert SIGNERS == {name: dict(a.roles) for name, a in AUTHORITY.items()}

@@ -11,7 +11,12 @@ bound to the action (RULES.md, "Who may act"):
 - `tenderee`: the project's own tenderee only (the contract is the tenderee's);
 - `committee`: a member sitting on the project's evaluation committee;
 - `any`: any holder of the role (the centre's operator for the platform's own steps, the
-  ledger itself as registrar, a supervision body, a witness officer).
+  ledger itself as registrar, a supervision body, a witness officer);
+- `ledger`: the ledger itself (actor `ledger`), whatever other registrar there is: only the
+  ledger records a refusal.
+
+The registry's own types (`ledger.*`, `actor.*`) are judged by the registry's rules
+(evidence/registry.py, evidence-format §11.3), which the write path and the verifier share.
 
 The verifier checks what a single event shows (the signer's roles in the registry, and the
 `self:` members); `principal` and `committee` depend on the project's earlier events and are
@@ -23,8 +28,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-ANY, PRINCIPAL, TENDEREE, COMMITTEE = "any", "principal", "tenderee", "committee"
-_SCOPES = (ANY, PRINCIPAL, TENDEREE, COMMITTEE)
+from ledger.evidence.envelope import LEDGER_ACTOR
+
+ANY, PRINCIPAL, TENDEREE, COMMITTEE, LEDGER = "any", "principal", "tenderee", "committee", "ledger"
+_SCOPES = (ANY, PRINCIPAL, TENDEREE, COMMITTEE, LEDGER)
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,8 @@ class Authority:
     def describe(self) -> str:
         """In words, for refusals: 'a bidder for itself (payload.bidder) or …'."""
         words = {ANY: "", PRINCIPAL: " of this project (its tenderee or its agent)",
-                 TENDEREE: " of this project", COMMITTEE: " sitting on this project's committee"}
+                 TENDEREE: " of this project", COMMITTEE: " sitting on this project's committee",
+                 LEDGER: " that is the ledger itself"}
         return " or ".join(
             ("an " if role[0] in "aeiou" else "a ") + role + (f" for itself (payload.{member})" if (member := self.self_member(role))
                            else words[binding])
@@ -112,6 +120,7 @@ AUTHORITY: dict[str, Authority] = {
     "project.report-signed-off/v1": _a(witness=ANY),
     "project.terminated/v1": _a(tenderee=TENDEREE, operator=ANY),
     "project.archived/v1": PLATFORM,
+    "refusal.recorded/v1": _a(registrar=LEDGER),
 }
 
 
@@ -126,8 +135,12 @@ def role_problem(authority: Authority, roles: frozenset[str], actor: str,
                 "those roles")
     for role in allowed:
         member = authority.self_member(role)
+        if authority.roles[role] == LEDGER and actor != LEDGER_ACTOR:
+            continue
         if member is None or payload.get(member) == actor:
             return None
+    if all(authority.roles[role] == LEDGER for role in allowed):
+        return f"it is recorded by the ledger itself, and {actor!r} is not the ledger"
     members = sorted({f"payload.{authority.self_member(r)}" for r in allowed})
     return (f"{actor!r} acts only for itself: {' / '.join(members)} names "
             f"{', '.join(repr(payload.get(m.split('.', 1)[1])) for m in members)}")
