@@ -166,6 +166,32 @@ def test_a_deleted_derived_row_stops_no_append_and_the_log_is_rebuilt_from_the_e
     assert verify(StoreSource(world.raw.url), workers=1).intact
 
 
+def test_an_unreadable_event_row_stops_no_append_but_every_checkpoint(world, tmp_path):
+    """An insider overwrites the newest event row with garbage: the ledger opens and appends
+    (the unreadable event takes the leaf that matches nothing), signs no checkpoint over it,
+    and verify reports the row."""
+    from ledger.audit.verify import StoreSource, verify
+    from ledger.evidence.envelope import stream_uuid
+    from ledger.ledger import Ledger
+
+    fill(world, projects=1)
+    world.ledger.checkpoint()
+    world.submit(world.actors["bidder-1"], "project:LOG-0", "project.bid-submitted/v1",
+                 bid("bidder-1", 55))
+    version = world.ledger.stream_version("project:LOG-0")
+    world.raw.set_state(stream_uuid("project:LOG-0"), version, b"garbage")
+    world.ledger.close()
+    reopened = Ledger.open(world.raw.url, clock=world.clock, key_path=tmp_path / "ledger.key")
+    world.ledger = reopened
+    world.open_project("project:LOG-AFTER")  # appends go on
+    kept = world.raw.count("sunledger_checkpoints")
+    with pytest.raises(LogInconsistent, match="cannot be read"):
+        reopened.checkpoint()
+    assert world.raw.count("sunledger_checkpoints") == kept
+    report = verify(StoreSource(world.raw.url), workers=1)
+    assert "undecodable_row" in {f.kind for f in report.findings}
+
+
 def test_inclusion_proof_and_tlog_proof_verify(world):
     fill(world)
     world.ledger.checkpoint()

@@ -10,7 +10,9 @@ from pathlib import Path
 import click
 
 from ledger.errors import LedgerError
-from .options import fail, key_option, open_ledger, store_option
+from .options import (
+    checkpoint_after_appends, fail, key_option, open_ledger, store_option,
+)
 
 
 @click.command()
@@ -45,7 +47,7 @@ def _registrar_append(store: str, ledger_key: Path | None, stream: str, type_: s
         receipt, = ledger.submit(signer.sign(stream, type_, payload,
                                              expected_version=ledger.stream_version(stream),
                                              signed_at=ledger.clock.now()))
-        ledger.checkpoint()  # this process ends: its event does not wait for the next one
+        checkpoint_after_appends(ledger)  # this process ends: its event does not wait for the next one
     except LedgerError as error:
         fail(error)
     click.echo(json.dumps(receipt.to_json(), ensure_ascii=False, indent=2))

@@ -63,3 +63,15 @@ def progress_bar(total: int, desc: str):
 
 def project_stream(project: str) -> str:
     return project if project.startswith("project:") else f"project:{project}"
+
+
+def checkpoint_after_appends(ledger) -> None:
+    """Before a command that appended exits, sign a checkpoint over its events. If the ledger
+    refuses to sign one (its stored tree is not what the events give), the events stay
+    recorded: say so on stderr, and how to repair, without failing the command."""
+    from ledger.errors import LogInconsistent
+
+    try:
+        ledger.checkpoint()
+    except LogInconsistent as error:
+        click.echo(f"sunledger: recorded, but {error.message}", err=True)

@@ -13,7 +13,8 @@ import click
 from ledger.errors import LedgerError
 from ledger.errors import NotInLog as NotInLogError
 from .options import (
-    fail, key_option, open_ledger, progress_bar, project_stream, read_store, store_option,
+    checkpoint_after_appends, fail, key_option, open_ledger, progress_bar, project_stream,
+    read_store, store_option,
 )
 
 
@@ -44,7 +45,7 @@ def simulate(store: str, ledger_key: Path | None, projects: int, seed: int, batc
                      on_progress=bar.update if bar else None)
         if bar:
             bar.close()
-        ledger.checkpoint()  # this process ends: its events do not wait for the next one
+        checkpoint_after_appends(ledger)  # this process ends: its events do not wait for the next one
     except LedgerError as error:
         fail(error)
     elapsed = time.perf_counter() - started

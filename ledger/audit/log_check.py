@@ -9,7 +9,6 @@ the end. All checkpoints that match one rebuilt tree are consistent with each ot
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,9 +18,7 @@ from ledger.log.checkpoints import Checkpoint, log_verifier, open_checkpoint, op
 from ledger.log.heads import HeadsMap
 from ledger.log.notes import COSIGNATURE_V1, cosignature_time, parse_verifier_key
 
-# a leaf for an event whose hash cannot be read: the rebuilt tree then differs from every
-# checkpoint covering it, which is what such a row deserves
-UNREADABLE_LEAF = hashlib.sha256(b"sunledger: unreadable event").digest()
+UNREADABLE_LEAF = merkle.UNREADABLE_LEAF  # (ledger/log/merkle.py)
 
 
 @dataclass

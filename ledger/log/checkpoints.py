@@ -171,13 +171,18 @@ REBUILD_HINT = ("rebuild the derived tables from the events with `sunledger rebu
                 "run `sunledger verify`")
 
 
-def trusted_tree(recorder: Any, verifier: Verifier, batch: int = 5000) -> tuple[merkle.CompactTree, int]:
+def trusted_tree(recorder: Any, verifier: Verifier, batch: int = 5000, *,
+                 strict: bool = True) -> tuple[merkle.CompactTree, int]:
     """The Merkle tree of every stored event, computed from the events' own hashes, and the
     position of the last one. It starts from the last kept checkpoint's compact range when
     the stored frontier hashes to that checkpoint's signed root and its last leaf is the
     event the leaves table names; otherwise from the first event, and then the events must
-    give the signed root at the checkpoint's size. Raises LogInconsistent when an event no
-    longer hashes to its stored hash, or the events contradict a signed checkpoint."""
+    give the signed root at the checkpoint's size. Strict (to sign a checkpoint), it raises
+    LogInconsistent when an event cannot be read or no longer hashes to its stored hash, or
+    the events contradict a signed checkpoint. Lenient (to append after an insider changed
+    a row), an unreadable event takes the leaf that matches nothing, as the verifier's does,
+    and a changed one its stored hash: appends go on, and no checkpoint is signed over them
+    until the store is put right."""
     import orjson
 
     last = latest_checkpoint(recorder)
@@ -188,22 +193,32 @@ def trusted_tree(recorder: Any, verifier: Verifier, batch: int = 5000) -> tuple[
     while after < end:
         upto = min(after + batch, end)
         for position, _, _, _, state in recorder.select_rows(after, upto):
-            event = orjson.loads(state)
-            digest, _ = hash_and_stored_bytes(event)
-            if digest != event["hash"]:
+            try:
+                event = orjson.loads(state)
+                digest, _ = hash_and_stored_bytes(event)
+                stored_hash = bytes.fromhex(event["hash"])
+            except (ValueError, KeyError, TypeError, AttributeError):
+                if strict:
+                    raise LogInconsistent(f"the event at position {position} cannot be read as "
+                                          f"an event; no checkpoint was signed: run `sunledger "
+                                          f"verify`", position=position) from None
+                tree.append(merkle.UNREADABLE_LEAF)
+                after = position
+                continue
+            if digest != event["hash"] and strict:
                 raise LogInconsistent(f"the event at position {position} no longer hashes to its "
                                       f"stored hash; no checkpoint was signed: run `sunledger "
                                       f"verify`", position=position)
-            if anchor is None and old is not None and tree.size == old.size \
+            if strict and anchor is None and old is not None and tree.size == old.size \
                     and tree.root() != old.root:
                 raise LogInconsistent(f"the events no longer give the root of the signed "
                                       f"checkpoint of size {old.size}; no checkpoint was signed: "
                                       f"run `sunledger verify`", size=old.size)
-            tree.append(merkle.leaf_hash(bytes.fromhex(digest)))
+            tree.append(merkle.leaf_hash(stored_hash))
             after = position
         after = upto
-    if old is not None and (tree.size < old.size or (anchor is None and tree.size == old.size
-                                                     and tree.root() != old.root)):
+    if strict and old is not None and (tree.size < old.size or (
+            anchor is None and tree.size == old.size and tree.root() != old.root)):
         raise LogInconsistent(f"the events give a tree of {tree.size} leaves, not the signed "
                               f"checkpoint's {old.size}; no checkpoint was signed: run "
                               f"`sunledger verify`", size=old.size)

@@ -23,6 +23,11 @@ Node = tuple[int, int]  # (level, index)
 EMPTY_ROOT = hashlib.sha256(b"").digest()  # MTH of the empty tree
 
 
+# the leaf of an event whose hash cannot be read: it matches nothing, so a tree that holds it
+# differs from every checkpoint covering it, which is what such a row deserves
+UNREADABLE_LEAF = hashlib.sha256(b"sunledger: unreadable event").digest()
+
+
 def leaf_hash(event_hash: bytes) -> bytes:
     return hashlib.sha256(b"\x00" + event_hash).digest()
 
