@@ -87,6 +87,18 @@ def open_bids(p: Project, prices: list[str]) -> None:
                ciphertext_hash=f"{i + 1:064x}", plaintext_hash=f"{i + 11:064x}", price=prices[i])
 
 
+def complain_about_the_result(p: Project) -> int:
+    """bidder-3 objects to the candidates, is answered the same day, and complains; the
+    complaint's version."""
+    p.step("publicity-objection-raised", "bidder-3", cst("2025-03-26T10:00:00"),
+           bidder="bidder-3", text_hash="7" * 64)
+    p.step("objection-answered", "tenderee-liling", cst("2025-03-26T16:00:00"),
+           objection_version=p.version, answer_hash="6" * 64)
+    p.step("complaint-filed", "bidder-3", cst("2025-03-27T10:00:00"), complainant="bidder-3",
+           text_hash="9" * 64)
+    return p.version
+
+
 def liling_until(stage: str) -> Project:
     p = Project()
     p.step("intake", "tenderee-liling", cst("2025-03-01T09:00:00"),
@@ -452,12 +464,7 @@ def test_a_draw_not_prepared_before_the_deadline_or_seeded_otherwise_is_refused(
     p = liling_until("bids")
     with pytest.raises(RuleRefused, match="expert-draw"):  # prepared again, after the deadline
         p.step("draw-prepared", "operator-zz", DEADLINE, **PREPARED)
-    p.step("submission-closed", "operator-zz", DEADLINE)
-    for i, bidder in enumerate(BIDDERS):
-        p.step("key-released", bidder, DEADLINE + timedelta(minutes=2), bidder=bidder,
-               key_hash=f"{i + 21:064x}")
-        p.step("bid-decrypted", "operator-zz", DEADLINE + timedelta(minutes=5), bidder=bidder,
-               ciphertext_hash=f"{i + 1:064x}", plaintext_hash=f"{i + 11:064x}", price=PRICES[i])
+    open_bids(p, PRICES)
     with pytest.raises(RuleRefused, match="seed input"):
         p.step("experts-drawn", "operator-zz", DEADLINE + timedelta(minutes=10),
                **{**DRAW, "head_hash": "0" * 64})

@@ -12,8 +12,8 @@ from decimal import Decimal
 import pytest
 
 from test_procedure import (
-    BIDDERS, DEADLINE, DRAW, PRICES, Project, announce, cst, liling_until, open_bids,
-    refused_by,
+    BIDDERS, DEADLINE, DRAW, PRICES, Project, announce, complain_about_the_result, cst,
+    liling_until, open_bids, refused_by,
 )
 
 
@@ -196,12 +196,7 @@ def test_refunds_due_are_refunds_only_one_per_security():
     """A complaint's deadlines are not refunds; a withdrawn bidder in a failed tender is owed
     its security once, not once per reason."""
     p = liling_until("publicity")
-    p.step("publicity-objection-raised", "bidder-3", cst("2025-03-26T10:00:00"),
-           bidder="bidder-3", text_hash="7" * 64)
-    p.step("objection-answered", "tenderee-liling", cst("2025-03-26T16:00:00"),
-           objection_version=p.version, answer_hash="6" * 64)
-    p.step("complaint-filed", "bidder-3", cst("2025-03-27T10:00:00"), complainant="bidder-3",
-           text_hash="9" * 64)
+    complain_about_the_result(p)
     assert p.procedure.refunds_due(p.state) == []
     q = liling_until("bids")
     q.step("bid-withdrawn", "bidder-1", DEADLINE - timedelta(hours=1), bidder="bidder-1")

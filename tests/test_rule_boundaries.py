@@ -18,8 +18,8 @@ import pytest
 
 from ledger.procedures.rules import RuleBook
 from test_procedure import (
-    BIDDERS, DEADLINE, PRICES, Project, cst, liling_until, procurement_published,
-    procurement_until_announced, refused_by, t,
+    BIDDERS, DEADLINE, PRICES, Project, complain_about_the_result, cst, liling_until,
+    procurement_published, procurement_until_announced, refused_by, t,
 )
 
 INSTANT = timedelta(microseconds=1)
@@ -135,24 +135,14 @@ def _contract(p: Project) -> tuple[str, Callable]:
                                             winner="bidder-1", contract_hash="f" * 64)
 
 
-def _complaint(p: Project) -> int:
-    p.step("publicity-objection-raised", "bidder-3", cst("2025-03-26T10:00:00"),
-           bidder="bidder-3", text_hash="7" * 64)
-    p.step("objection-answered", "tenderee-liling", cst("2025-03-26T16:00:00"),
-           objection_version=p.version, answer_hash="6" * 64)
-    p.step("complaint-filed", "bidder-3", cst("2025-03-27T10:00:00"), complainant="bidder-3",
-           text_hash="9" * 64)
-    return p.version
-
-
 def _acceptance(p: Project) -> tuple[str, Callable]:
-    v = _complaint(p)
+    v = complain_about_the_result(p)
     return "complaint-acceptance", lambda q, at: q.step(
         "complaint-accepted", "supervisor-zz", at, complaint_version=v)
 
 
 def _decision(p: Project) -> tuple[str, Callable]:
-    v = _complaint(p)
+    v = complain_about_the_result(p)
     p.step("complaint-accepted", "supervisor-zz", cst("2025-03-28T10:00:00"), complaint_version=v)
     return "complaint-decision", lambda q, at: q.step(
         "complaint-decided", "supervisor-zz", at, complaint_version=v, decision="dismissed",
