@@ -29,7 +29,7 @@ from ledger.evidence.registry import (
 )
 from ledger.log.checkpoints import (
     CheckpointPolicy, HeadsFold, check_origin, heads_at, issue_checkpoint, latest_checkpoint,
-    log_verifier, parse_checkpoint, trusted_tree,
+    latest_signed, log_verifier, parse_checkpoint, trusted_tree,
 )
 from ledger.log.merkle import CompactTree
 from ledger.log.notes import split_note
@@ -220,8 +220,8 @@ class Ledger(Application):
     def _trusted_frontier(self) -> CompactTree:
         """The log's frontier as the events give it (never the stored nodes alone): from the
         last signed checkpoint's verified compact range and the events after it."""
-        return trusted_tree(self.recorder, log_verifier(self.origin, self.key.public_key),
-                            strict=False)[0]
+        last = latest_signed(self.recorder, log_verifier(self.origin, self.key.public_key))
+        return trusted_tree(self.recorder, last[1] if last else None, strict=False)[0]
 
     def _issue_checkpoint(self) -> str:
         if self._timer is not None:  # the leaves it waited for are covered now

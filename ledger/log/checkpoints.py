@@ -171,10 +171,16 @@ REBUILD_HINT = ("rebuild the derived tables from the events with `sunledger rebu
                 "run `sunledger verify`")
 
 
-def trusted_tree(recorder: Any, verifier: Verifier, batch: int = 5000, *,
+def latest_signed(recorder: Any, verifier: Verifier) -> tuple[str, Checkpoint] | None:
+    """The newest kept checkpoint's note and what it signs (its signature checked)."""
+    last = latest_checkpoint(recorder)
+    return (last[1], open_checkpoint(last[1], verifier)) if last is not None else None
+
+
+def trusted_tree(recorder: Any, old: Checkpoint | None, batch: int = 5000, *,
                  strict: bool = True) -> tuple[merkle.CompactTree, int]:
     """The Merkle tree of every stored event, computed from the events' own hashes, and the
-    position of the last one. It starts from the last kept checkpoint's compact range when
+    position of the last one. It starts from the last kept checkpoint's (`old`) compact range when
     the stored frontier hashes to that checkpoint's signed root and its last leaf is the
     event the leaves table names; otherwise from the first event, and then the events must
     give the signed root at the checkpoint's size. Strict (to sign a checkpoint), it raises
@@ -185,8 +191,6 @@ def trusted_tree(recorder: Any, verifier: Verifier, batch: int = 5000, *,
     until the store is put right."""
     import orjson
 
-    last = latest_checkpoint(recorder)
-    old = open_checkpoint(last[1], verifier) if last is not None else None
     anchor = _anchor(recorder, old) if old is not None else None
     tree, after = anchor if anchor is not None else (merkle.CompactTree(), 0)
     end = recorder.max_position()
@@ -260,8 +264,8 @@ def issue_checkpoint(recorder: Any, key: SigningKey, origin: str, issued_at: str
     from) is not the tree the events give: a changed tree table must never make the ledger
     sign, or a witness cosign, what the events do not say."""
     log = StoredLog(recorder)
-    verifier = log_verifier(origin, key.public_key)
-    tree, last_position = trusted_tree(recorder, verifier)
+    last = latest_signed(recorder, log_verifier(origin, key.public_key))
+    tree, last_position = trusted_tree(recorder, last[1] if last else None)
     size, root = tree.size, tree.root()
     try:
         stored = log.root(size) if log.size() >= size else None
@@ -270,9 +274,8 @@ def issue_checkpoint(recorder: Any, key: SigningKey, origin: str, issued_at: str
     if stored != root:
         raise LogInconsistent(f"the stored Merkle tree is not the tree the events give at size "
                               f"{size}; no checkpoint was signed: {REBUILD_HINT}", size=size)
-    last = latest_checkpoint(recorder)
-    if last is not None and open_checkpoint(last[1], verifier).size == size:
-        return last[1]
+    if last is not None and last[1].size == size:
+        return last[0]
     checkpoint = Checkpoint(origin, size, root)
     if heads.position and size and heads.position > last_position:
         raise LogInconsistent("the heads carried forward are past the tree: no checkpoint signed")
