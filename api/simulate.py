@@ -85,15 +85,25 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
 
 
+def simulation_start(last: datetime | None) -> datetime:
+    """When a simulation begins: at EPOCH in a new store, else at the first Monday 09:00
+    Beijing time not before the store's newest ledger time (ledger time only moves forward)."""
+    if last is None or last <= EPOCH:
+        return EPOCH
+    weeks = -(-(last - EPOCH) // timedelta(weeks=1))  # rounded up
+    return EPOCH + timedelta(weeks=weeks)
+
+
 class Simulation:
-    def __init__(self, seed: int, projects: int):
+    def __init__(self, seed: int, projects: int, start: datetime = EPOCH):
         self.seed = seed
         self.projects = projects
         self.rng = random.Random(seed)
         self.secret = f"sunledger-simulation/{seed}".encode()
         self.prefix = f"sim{seed}"
         self.versions: dict[str, int] = {}
-        self.clock = SimulatedClock()
+        self.start = start
+        self.clock = SimulatedClock(start)
 
     # actors: fictional, one key each, derived from the seed
     def _signer(self, actor: str) -> ActorSigner:
@@ -122,11 +132,11 @@ class Simulation:
         for role, signers in cast.items():
             for i, s in enumerate(signers, 1):
                 stream = actor_stream(s.actor)
-                yield Planned(EPOCH, lambda s=s, stream=stream, i=i, role=role: self._sign(
+                yield Planned(self.start, lambda s=s, stream=stream, i=i, role=role: self._sign(
                     registrar, stream, "actor.registered/v1",
                     {"name": f"Fictional {role} {i}", "roles": [role],
                      "organisation": f"虚构{names[role]}{i}号单位"}))
-                yield Planned(EPOCH, lambda s=s, stream=stream: self._sign(
+                yield Planned(self.start, lambda s=s, stream=stream: self._sign(
                     registrar, stream, "actor.key-added/v1",
                     {"key_id": s.key.key_id, "public_key": encode_public_key(s.key.public_key)}))
 
@@ -309,7 +319,7 @@ class Simulation:
 
     def start_of(self, number: int) -> datetime:
         """When project `number` is taken in: one every six hours or so."""
-        return EPOCH + timedelta(hours=6 * number + number % 5, minutes=(number * 7919) % 60)
+        return self.start + timedelta(hours=6 * number + number % 5, minutes=(number * 7919) % 60)
 
     def plan(self, registrar: ActorSigner) -> Iterator[Planned]:
         """All planned actions in time order: registrations, then the projects, overlapping.
@@ -347,8 +357,9 @@ class Simulation:
 def simulate(ledger: Ledger, *, projects: int, seed: int = 0, batch: int = 1,
              on_progress: Callable[[int], None] | None = None) -> SimulationResult:
     """Drive `projects` fictional projects through `ledger.submit`; actions at the same
-    instant go `batch` per call. Meanwhile the ledger's clock is the simulation's."""
-    sim = Simulation(seed, projects)
+    instant go `batch` per call. Meanwhile the ledger's clock is the simulation's, which
+    begins after the store's newest event (`simulation_start`)."""
+    sim = Simulation(seed, projects, simulation_start(ledger.last_time()))
     own_clock, ledger.clock = ledger.clock, sim.clock
     try:
         return _run(sim, ledger, seed, projects, batch, on_progress)

@@ -83,6 +83,7 @@ class Ledger(Application):
         self._timer: threading.Timer | None = None  # the every_seconds checkpoint, when pending
         self._write = threading.Lock()  # one append at a time in this process
         self._tree: CompactTree | None = None  # the Merkle log's frontier, as last appended
+        self._last_time: datetime | None = None  # the newest ledger time recorded, once read
         super().__init__(env={
             **url.eventsourcing_env(),
             # Streams are cached without a read per append: the store's unique (stream,
@@ -128,7 +129,7 @@ class Ledger(Application):
             action = Action(LEDGER_STREAM, "ledger.started/v1",
                             {"origin": origin, "public_key": encode_public_key(self.key.public_key)},
                             LEDGER_ACTOR, self.key.key_id, 0, self.key.key_id,
-                            format_time(self.clock.now()))
+                            format_time(self._now(reread=True)))
             self._append([SignedAction(action, self.key.sign(action.signing_bytes()))],
                          starting=True)
         elif anchors.public_key != self.key.public_key:
@@ -169,6 +170,22 @@ class Ledger(Application):
     @property
     def origin(self) -> str:
         return self.anchors().origin or ""
+
+    def last_time(self) -> datetime | None:
+        """The ledger time of the newest recorded event (None for an empty store)."""
+        stored = self.recorder.last_ledger_time()
+        try:
+            return parse_time(stored) if stored is not None else None
+        except ValueError:  # a changed receipt row: `verify` reports it; the clock decides
+            return None
+
+    def _now(self, reread: bool = False) -> datetime:
+        """The ledger time of the next record: the clock, held at the newest recorded
+        ledger time while the clock is behind it (set back, or another server's clock ahead),
+        so that ledger time never goes backwards (evidence-format §7)."""
+        if reread or self._last_time is None:
+            self._last_time = self.last_time() or _EPOCH
+        return max(self.clock.now(), self._last_time)
 
     # --- checkpoints ---------------------------------------------------------------------
 
@@ -227,7 +244,7 @@ class Ledger(Application):
         if self._timer is not None:  # the leaves it waited for are covered now
             self._timer.cancel()
             self._timer = None
-        now = self.clock.now()
+        now = self._now()
         if self._heads is None:
             last = latest_checkpoint(self.recorder)
             self._heads = heads_at(self.recorder, last[0] if last else 0)
@@ -264,7 +281,7 @@ class Ledger(Application):
         refused: SignedAction = error.refused  # type: ignore[attr-defined]
         name = refusal_stream(refused.action.stream)
         stream = self.stream(name)
-        now = self.clock.now()
+        now = self._now()
         count = stream.per_actor_day.get(day_key(refused.action.actor, now), 0) \
             if isinstance(stream, RefusalStream) else 0
         if count >= self.procedure.rules["refusal-records"].value:
@@ -278,11 +295,14 @@ class Ledger(Application):
         return True
 
     def _append_once(self, signed: list[SignedAction], starting: bool) -> list[Receipt]:
-        now = self.clock.now()
-        batch = _Batch(self, now, starting)
         known_tree, self._tree = self._tree, None  # kept again only if the append commits
+        reread = known_tree is None  # the log may have moved on: its newest time too
         if known_tree is None and not starting:
             known_tree = self._trusted_frontier()
+        # If another process appends after this read, the leaf indexes collide and the
+        # append is tried again with the time read afresh: no later time precedes this one.
+        now = self._now(reread)
+        batch = _Batch(self, now, starting)
         try:
             for item in signed:
                 batch.add(item)
@@ -304,6 +324,7 @@ class Ledger(Application):
             self.events.put(batch.events, within=within)
             batch.keep()
             self._tree = tree[0]
+            self._last_time = now
         except IntegrityError:
             batch.forget()
             if any(self.recorder.nonce_used(actor, nonce) for actor, nonce in batch.nonces):

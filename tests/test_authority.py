@@ -212,25 +212,25 @@ def tender(w: Walk) -> None:
 def procurement_and_short_projects(w: Walk) -> None:
     """A procurement's challenge and its answer; an intake refused; a project terminated."""
     s, step = "project:AUTH-2", w.step
-    step(s, cst("2025-06-02T09:00:00"), "tenderee", "intake", title="政府采购（虚构）",
+    step(s, cst("2025-09-01T09:00:00"), "tenderee", "intake", title="政府采购（虚构）",
          category="procurement", tenderee="tenderee", agent="agent", control_price="2000000.00")
-    step(s, cst("2025-06-02T10:00:00"), "operator", "intake-accepted")
-    step(s, cst("2025-06-03T09:00:00"), "agent", "announced",
-         documents_from=format_time(cst("2025-06-03T09:00:00")),
-         documents_until=format_time(cst("2025-06-12T17:00:00")),
-         bid_deadline=format_time(cst("2025-06-26T09:30:00")))
-    step(s, cst("2025-06-05T10:00:00"), "b1", "challenge-raised", bidder="b1",
+    step(s, cst("2025-09-01T10:00:00"), "operator", "intake-accepted")
+    step(s, cst("2025-09-02T09:00:00"), "agent", "announced",
+         documents_from=format_time(cst("2025-09-02T09:00:00")),
+         documents_until=format_time(cst("2025-09-11T17:00:00")),
+         bid_deadline=format_time(cst("2025-09-25T09:30:00")))
+    step(s, cst("2025-09-04T10:00:00"), "b1", "challenge-raised", bidder="b1",
          matter="documents", text_hash=h("challenge"))
-    step(s, cst("2025-06-06T10:00:00"), "agent", "challenge-answered",
+    step(s, cst("2025-09-05T10:00:00"), "agent", "challenge-answered",
          challenge_version=w.world.ledger.stream_version(s), answer_hash=h("challenge answer"))
-    step("project:AUTH-3", cst("2025-06-02T09:00:00"), "tenderee", "intake", title="x",
+    step("project:AUTH-3", cst("2025-09-01T09:00:00"), "tenderee", "intake", title="x",
          category="construction", tenderee="tenderee")
-    step("project:AUTH-3", cst("2025-06-02T10:00:00"), "operator", "intake-refused",
+    step("project:AUTH-3", cst("2025-09-01T10:00:00"), "operator", "intake-refused",
          reason="材料不全（虚构）")
-    step("project:AUTH-4", cst("2025-06-02T09:00:00"), "tenderee", "intake", title="x",
+    step("project:AUTH-4", cst("2025-09-01T09:00:00"), "tenderee", "intake", title="x",
          category="construction", tenderee="tenderee")
-    step("project:AUTH-4", cst("2025-06-02T10:00:00"), "operator", "intake-accepted")
-    step("project:AUTH-4", cst("2025-06-03T10:00:00"), "tenderee", "terminated",
+    step("project:AUTH-4", cst("2025-09-01T10:00:00"), "operator", "intake-accepted")
+    step("project:AUTH-4", cst("2025-09-02T10:00:00"), "tenderee", "terminated",
          reason="项目取消（虚构）")
 
 

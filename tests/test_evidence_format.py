@@ -320,6 +320,7 @@ def verify_log(rows: list[Row], receipts: list[ReceiptRow],
     by_position = {r[0]: r for r in receipts}
     present = {r[0] for r in rows}
     streams: dict[str, tuple[int, str]] = {}  # stream id → (last version, its hash)
+    last_time = ""  # step 7a: the ledger time of the last decodable row
     for row in rows:
         position, originator_id, row_version = row[0], row[1], row[2]
         report.events += 1
@@ -358,6 +359,9 @@ def verify_log(rows: list[Row], receipts: list[ReceiptRow],
                 report.receipts += 1
             else:
                 report.add("bad_receipt", position, stream, "receipt signature")
+        if event["ledger_time"] < last_time:  # step 7a
+            report.add("time_reversed", position, stream, "ledger time goes back")
+        last_time = event["ledger_time"]
         if misplaced:
             continue
         report.streams.add(stream)
@@ -441,7 +445,6 @@ def populate(url: str, key_path: Path) -> bytes:
 
     ledger = Ledger.open(url, clock=StepClock(), key_path=key_path)
     try:
-        simulate(ledger, projects=2, seed=3)
         registrar = ActorSigner("ledger", ledger.key)
         a, b, c = (SigningKey.derived(SECRET, label) for label in ("a", "b", "c"))
         rotator_a, rotator_b = ActorSigner(ROTATOR, a), ActorSigner(ROTATOR, b)
@@ -485,6 +488,7 @@ def populate(url: str, key_path: Path) -> bytes:
                                "documents_until": "2025-03-12T09:00:00.000000Z",
                                "bid_deadline": "2025-03-25T01:30:00.000000Z"},
                               expected_version=2, signed_at=when))
+        simulate(ledger, projects=2, seed=3)  # from the Monday after: ledger time moves on
         return ledger.key.seed()
     finally:
         ledger.close()
@@ -700,7 +704,7 @@ def _set_state(rows: SQLiteRows, position: int, state: bytes) -> None:
 
 
 def _append_forged(rows: SQLiteRows, ledger_seed: bytes, signer_seed: bytes, key: str,
-                   *, ledger_time: str = "2025-03-03T05:00:00.000000Z",
+                   *, ledger_time: str = "2025-12-01T05:00:00.000000Z",
                    stream: str = ROTATING_PROJECT, type_: str = "project.score-submitted/v1",
                    payload: dict | None = None, actor: str = ROTATOR) -> int:
     """Append a correctly sealed, linked and receipted event behind the ledger's back."""
@@ -857,6 +861,26 @@ def test_forged_event_signed_after_the_key_expired(store):
     assert {(k, p) for k, p, *_ in _report(rows).findings} == {("key_not_valid", position)}
 
 
+def test_an_event_backdated_by_an_insider_is_time_reversed(store):
+    """§8, §14.3 step 7a: an insider holding every key appends an event dated back into the
+    bidding period (its key valid then): only its ledger time gives it away, to both
+    verifiers, at that row alone (the row after it is not blamed)."""
+    from ledger.audit.verify import StoreSource, verify
+
+    rows, ledger_seed = store
+    last = rows.receipts()[-1][4]
+    backdated = _append_forged(rows, ledger_seed, actor_seed("b"), _key("b"),
+                               ledger_time="2025-03-10T02:00:00.000000Z")
+    after = _append_forged(rows, ledger_seed, actor_seed("b"), _key("b"),
+                           ledger_time="2025-12-01T05:00:01.000000Z")
+    assert "2025-03-10T02:00:00.000000Z" < last < "2025-12-01T05:00:01.000000Z"
+    expected = {("time_reversed", backdated)}
+    assert {(k, p) for k, p, *_ in _report(rows).findings} == expected
+    reference = verify(StoreSource(f"sqlite:{rows.path}"), workers=1)
+    assert {(f.kind, f.position) for f in reference.findings if f.stream != "log"} == expected
+    assert after not in {f.position for f in reference.findings}
+
+
 def test_forged_event_signed_with_an_unregistered_key(store):
     rows, ledger_seed = store
     position = _append_forged(rows, ledger_seed, actor_seed("z"), _key("z"))
@@ -873,7 +897,7 @@ def test_forged_registration_by_a_non_registrar(store):
     assert {(k, p) for k, p, *_ in _report(rows).findings} == {("not_permitted", position)}
     # the key it tried to add is not usable afterwards
     later = _append_forged(rows, ledger_seed, actor_seed("z"), _key("z"),
-                           ledger_time="2025-03-03T05:00:01.000000Z")
+                           ledger_time="2025-12-01T05:00:01.000000Z")
     assert ("unknown_key", later) in {(k, p) for k, p, *_ in _report(rows).findings}
 
 
@@ -889,7 +913,7 @@ def test_a_project_step_signed_for_another_party_or_without_its_role(store):
                            payload={"title": "代他人登记", "category": "construction",
                                     "tenderee": "tenderee-somebody-else"})
     no_role = _append_forged(rows, ledger_seed, actor_seed("b"), _key("b"),
-                             ledger_time="2025-03-03T05:00:01.000000Z",
+                             ledger_time="2025-12-01T05:00:01.000000Z",
                              type_="project.bid-withdrawn/v1", payload={"bidder": ROTATOR})
     expected = {("not_permitted", other), ("not_permitted", no_role)}
     assert {(k, p) for k, p, *_ in _report(rows).findings} == expected

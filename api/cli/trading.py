@@ -29,7 +29,9 @@ from .options import (
               help="actions per atomic append")
 def simulate(store: str, ledger_key: Path | None, projects: int, seed: int, batch: int) -> None:
     """Drive fictional projects through the real procedure, in simulated time (the ledger's
-    clock is the simulation's: the events carry 2025 dates)."""
+    clock is the simulation's: a new store's events carry 2025 dates; in a store that holds
+    events already, the simulation begins on the first Monday after the newest)."""
+    from api.simulate import EPOCH, SimulatedClock
     from api.simulate import simulate as run
     from ledger.ledger import Ledger
     from ledger.log.checkpoints import CheckpointPolicy
@@ -37,7 +39,7 @@ def simulate(store: str, ledger_key: Path | None, projects: int, seed: int, batc
     started = time.perf_counter()
     try:
         # simulated time jumps days at a step: checkpoints by count only, and one at the end
-        ledger = Ledger.open(store, key_path=ledger_key,
+        ledger = Ledger.open(store, key_path=ledger_key, clock=SimulatedClock(EPOCH),
                              checkpoints=CheckpointPolicy(every_events=1000,
                                                           every_seconds=float("inf")))
         bar = progress_bar(0, "simulating")

@@ -56,6 +56,7 @@ BAD_RECEIPT = "bad_receipt"
 NOT_PERMITTED = "not_permitted"
 MALFORMED_EVENT = "malformed_event"
 NO_LEDGER_KEY = "no_ledger_key"
+TIME_REVERSED = "time_reversed"
 
 SMALL_LOG = 5_000  # events: below this, one process verifies faster than a pool
 MAX_KEPT_FINDINGS = 10_000  # findings beyond this are counted, not kept (memory stays bounded)
@@ -293,12 +294,13 @@ def examine(row: Row, receipt: ReceiptRow | None, history: RegistryHistory,
     """All checks of one row that need no other row, except the Ed25519 verifications,
     which are appended to `checks` (with `index`) for the caller to run together:
     (position, originator_id, row version, stream, version, prev, hash, findings,
-    what to say if the row is misplaced)."""
+    what to say if the row is misplaced, ledger time)."""
     position, originator_id, row_version = row[0], row[1], row[2]
     event, at, problems = _decode(row)
     findings = list(problems)
     if event is None:
-        return (position, originator_id, row_version, None, None, None, None, findings, None)
+        return (position, originator_id, row_version, None, None, None, None, findings, None,
+                None)
     findings.extend(_rule_findings(event))
     finding, check = _signature_check(history, event, position, at)
     if finding is not None:
@@ -331,9 +333,9 @@ def examine(row: Row, receipt: ReceiptRow | None, history: RegistryHistory,
     if stream_id_hex(event["stream"]) != originator_id or event["version"] != row_version:
         return (position, originator_id, row_version, None, None, None, None, findings,
                 (sound, f"event {event['stream']} v{event['version']} is stored as version "
-                        f"{row_version} of another stream or place"))
+                        f"{row_version} of another stream or place"), event["ledger_time"])
     return (position, originator_id, row_version, event["stream"], event["version"],
-            event["prev"], event["hash"], findings, None)
+            event["prev"], event["hash"], findings, None, event["ledger_time"])
 
 
 def examine_all(rows: list[Row], receipts: dict[int, ReceiptRow],
@@ -403,7 +405,7 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
         report.origin = history.anchors.origin
         report.ledger_key_id = key_id(history.anchors.public_key)
 
-    streams: dict[str, tuple[int, str, str]] = {}  # by originator id (hex)
+    order = _Order()
     total = source.count()
     if workers is None:  # one process per core, unless starting them costs more than it saves
         workers = 1 if total < SMALL_LOG else max(1, multiprocessing.cpu_count())
@@ -418,7 +420,7 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
         report.receipts += receipts
         for finding in orphans:
             report.add(finding)
-        _sequence(results, streams, report, bar)
+        _sequence(results, order, report, bar)
         for result in results:
             created = rebuild.add(result[3], result[6])
             if stored is not None:
@@ -452,7 +454,7 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
             _init_worker(None, None)  # hold no store open in this module
     if bar is not None:
         bar.close()
-    report.streams = len(streams)
+    report.streams = len(order.streams)
     if stored is not None:
         _report_tree_rows(report, stored.finish(rebuild.tree.size))
     _check_log(report, rebuild, checkpoints, source.cosignatures(), history.anchors)
@@ -502,12 +504,27 @@ def _orphan_receipt(receipt: ReceiptRow, history: RegistryHistory) -> Finding:
                    "a receipt with no event and no valid ledger signature")
 
 
-def _sequence(results: Sequence[tuple], streams: dict[str, tuple[int, str, str]],
-              report: Verification, bar) -> None:
-    """Per-stream order, in global order: links, gaps and regressions. `streams` maps an
-    originator id to the stream's last accepted (version, hash, name)."""
+@dataclass
+class _Order:
+    """What sequencing carries from row to row: each stream's last accepted (version, hash,
+    name) by originator id, and the ledger time of the last decodable row."""
+
+    streams: dict[str, tuple[int, str, str]] = field(default_factory=dict)
+    last_time: str = ""  # times in the one fixed format order as their strings do
+
+
+def _sequence(results: Sequence[tuple], order: _Order, report: Verification, bar) -> None:
+    """Global and per-stream order, in increasing position: ledger time, links, gaps and
+    regressions."""
     report.events += len(results)
-    for position, originator_id, row_version, stream, version, prev, hash_, findings, _ in results:
+    streams = order.streams
+    for (position, originator_id, row_version, stream, version, prev, hash_, findings, _,
+         ledger_time) in results:
+        if ledger_time is not None:
+            if ledger_time < order.last_time:
+                findings.append((TIME_REVERSED, f"ledger time {ledger_time} is earlier than "
+                                                f"{order.last_time}, the time of the row before"))
+            order.last_time = ledger_time
         state = streams.get(originator_id)
         if not findings and state is not None and version == state[0] + 1 and prev == state[1]:
             streams[originator_id] = (version, hash_, stream)  # the common case: all is well

@@ -135,6 +135,12 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                           f'(SELECT MAX(position) FROM "{s}".{RECEIPTS})) AS p', ())[0]
         return row["p"] or 0
 
+    def last_ledger_time(self) -> str | None:
+        """The ledger time of the newest receipt, as stored."""
+        rows = self._query(f'SELECT ledger_time FROM "{self.datastore.schema}".{RECEIPTS} '
+                           "ORDER BY position DESC LIMIT 1", ())
+        return rows[0]["ledger_time"] if rows else None
+
     # --- the Merkle log ----------------------------------------------------------------------
 
     def _has_table(self, name: str) -> bool:

@@ -134,6 +134,13 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
                       f"UNION ALL SELECT MAX(position) FROM {RECEIPTS})")
             return c.fetchone()[0] or 0
 
+    def last_ledger_time(self) -> str | None:
+        """The ledger time of the newest receipt, as stored."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT ledger_time FROM {RECEIPTS} ORDER BY position DESC LIMIT 1")
+            row = c.fetchone()
+            return row[0] if row is not None else None
+
     # --- the Merkle log ----------------------------------------------------------------------
 
     def tree_size(self) -> int:
