@@ -168,7 +168,7 @@ class EnvelopeMapper(Mapper):
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> Recorded:
-        envelope = parse_ledger_json(stored_event.state)
+        envelope = parse_ledger_json(stored_event.state, unique_names=False)
         return Recorded(
             originator_id=stored_event.originator_id,
             originator_version=stored_event.originator_version,

@@ -9,7 +9,7 @@ import pytest
 
 from ledger.evidence.canonical import (
     MAX_SAFE_INTEGER, NotLedgerJSON, canonical_json, check_ledger_json, format_money, format_time,
-    is_money, parse_ledger_json, parse_time,
+    is_money, parse_ledger_json, parse_time, repeats_a_name,
 )
 
 keys = st.text(st.characters(max_codepoint=0xFFFF, exclude_categories=("Cs",)), max_size=12)
@@ -44,6 +44,21 @@ def test_values_outside_ledger_json_are_refused_with_their_place(value, where):
 def test_parsing_refuses_floats_and_unsafe_integers(text):
     with pytest.raises(NotLedgerJSON):
         parse_ledger_json(text)
+
+
+@pytest.mark.parametrize("text", ['{"a":1,"a":2}', '{"a":1, "a":1}', '[{"x":{"b":[],"b":[]}}]',
+                                  '{"price":"1.00","bidder":"b","price":"9.00"}'])
+def test_parsing_refuses_a_member_name_twice_in_one_object(text):
+    """§2.1: a parser would pick one of the two silently (orjson the last, others the first):
+    a bid could say two prices."""
+    assert repeats_a_name(text)
+    with pytest.raises(NotLedgerJSON, match="repeats a member name"):
+        parse_ledger_json(text)
+
+
+def test_the_same_name_in_different_objects_is_not_a_repeat():
+    assert parse_ledger_json('{"a":{"a":1},"b":[{"a":2},{"a":3}]}')["b"][1] == {"a": 3}
+    assert not repeats_a_name('{"a":{"a":1}}') and not repeats_a_name("not json")
 
 
 def test_money_and_time_formats():

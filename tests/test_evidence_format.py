@@ -300,6 +300,11 @@ def verify_log(rows: list[Row], receipts: list[ReceiptRow],
             if ledger_key_id is not None and event["key_id"] != ledger_key_id:
                 report.add("no_ledger_key", position, "ledger", "another ledger key")
                 continue
+            announced = key_id(base64.b64decode(event["payload"]["public_key"]))
+            if event["actor"] != "ledger" or event["key_id"] != announced \
+                    or event["nonce"] != announced:
+                report.add("not_permitted", position, "ledger", "not self-signed (§11.2)")
+                continue
             candidate = Registry(ledger_key=base64.b64decode(event["payload"]["public_key"]))
             if candidate.judge(event, position) is None:  # §11.2: self-signed
                 registry.ledger_key = candidate.ledger_key
@@ -956,6 +961,58 @@ def test_ledger_start_altered(store):
     _set_state(rows, 1, jcs(event))
     report = _report(rows)
     assert "no_ledger_key" in report.kinds and report.registry.ledger_key is None
+    assert ("no_ledger_key", None) in _both(rows)  # the reference agrees, and does not crash
+
+
+def _both(rows) -> set[tuple[str, int | None]]:
+    """The (kind, position) findings of rows, which this file's verifier and the reference
+    verifier must agree on (the reference's log findings aside: this one has no log)."""
+    from ledger.audit.verify import StoreSource, verify
+
+    ours = {(k, p) for k, p, *_ in _report(rows).findings}
+    reference = verify(StoreSource(f"sqlite:{rows.path}"), workers=1)
+    assert {(f.kind, f.position) for f in reference.findings if f.stream != "log"} == ours
+    return ours
+
+
+@pytest.mark.parametrize("change", [
+    (b'"type":', b'"version":0,"type":'),  # a second `version`, its value resolving nothing
+    (b'"type":', b'"payload":{},"type":'),  # a second, empty payload
+])
+def test_an_envelope_that_repeats_a_member_is_undecodable(store, change):
+    """§2.1, §14.1 step 1: a repeated member name in the envelope, not only the payload,
+    makes the row undecodable, for both verifiers: no parser's choice decides the event."""
+    rows, _ = store
+    position, _ = rows.event(ROTATING_PROJECT, 3)
+    state = bytes(rows.query("SELECT state FROM sunledger_events WHERE rowid=?", (position,))[0][0])
+    _set_state(rows, position, state.replace(*change, 1))
+    found = _both(rows)
+    assert ("undecodable_row", position) in found
+    assert not {p for k, p in found if k == "content_altered"} & {position}
+
+
+def test_an_envelope_integer_beyond_the_safe_range_is_undecodable(store):
+    rows, _ = store
+    position, event = rows.event(ROTATING_PROJECT, 3)
+    state = bytes(rows.query("SELECT state FROM sunledger_events WHERE rowid=?", (position,))[0][0])
+    _set_state(rows, position, state.replace(b'"version":3', b'"version":9007199254740995'))
+    assert ("undecodable_row", position) in _both(rows)
+
+
+@pytest.mark.parametrize("member", ["nonce", "key_id", "actor"])
+def test_a_start_event_that_is_not_self_signed_as_section_11_2_says(store, member):
+    """§11.2, §14.2: the start re-signed with the ledger key by an insider, but with another
+    nonce, key id or actor: not the ledger's start (not_permitted), so no ledger key."""
+    rows, ledger_seed = store
+    _, event = rows.event("ledger", 1)
+    action = signed_action(event)
+    action[member] = {"nonce": "ab" * 16, "key_id": "0" * 32, "actor": "registrar-0001"}[member]
+    forged = seal_event(action, ledger_seed, ledger_time=event["ledger_time"], prev=ZERO_HASH)
+    _set_state(rows, 1, jcs(forged))
+    rows.execute("UPDATE sunledger_receipts SET event_hash=?, signature=? WHERE position=1",
+                 (forged["hash"], sign_receipt(ledger_seed, 1, forged)))
+    found = _both(rows)
+    assert ("not_permitted", 1) in found and ("no_ledger_key", None) in found
 
 
 def test_pinned_ledger_key_id(store):

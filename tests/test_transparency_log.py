@@ -338,7 +338,9 @@ def test_the_newest_event_of_a_stream_removed_mid_log_after_a_checkpoint_is_dete
     assert _kinds(report) == {("log_truncated", "log")} | tables
     fill(world, prefix="MORE")  # the log grows past the checkpoint's size again
     report = _verify(world)
-    assert _kinds(report) == {("checkpoint_mismatch", "log")} | tables
+    # and the heads statement, judged even after the root mismatch, no longer holds: it
+    # committed to the removed event as LOG-0's newest
+    assert _kinds(report) == {("checkpoint_mismatch", "log"), ("heads_mismatch", "log")} | tables
     assert sum(1 for f in report.findings if f.kind == "leaf_row_altered") == 1  # summarised
 
 
@@ -360,7 +362,8 @@ def test_a_checkpoint_with_a_wrong_root_or_signature_is_detected(world):
     origin, _ = log_identity(world.ledger.recorder)
     forged = sign_note(Checkpoint(origin, size, bytes(32)).text(), origin, world.ledger.key)
     world.raw.execute(f"UPDATE {table} SET note=? WHERE tree_size=?", (forged, size))
-    assert _kinds(_verify(world)) == {("checkpoint_mismatch", "log")}
+    # the heads statement kept beside it was signed for the true root: not for this one
+    assert _kinds(_verify(world)) == {("checkpoint_mismatch", "log"), ("heads_invalid", "log")}
 
 
 def test_a_forged_cosignature_is_detected(world, tmp_path):
@@ -395,6 +398,42 @@ def test_a_completeness_proof_holds_and_fails_when_one_event_is_left_out(world):
     world.submit(world.actors["bidder-1"], "project:LOG-1", "project.bid-submitted/v1",
                  bid("bidder-1", 50))
     assert len(check_completeness(completeness_proof(recorder, "project:LOG-1"), log)) == 8
+
+
+def test_a_heads_statement_in_another_spelling_is_invalid(world):
+    """§17.4: the stored statement must be the JCS of what it states; the same members with
+    white space, or a count that is not a count, are heads_invalid."""
+    fill(world, projects=1)
+    note = world.ledger.checkpoint()
+    size = parse_checkpoint(note.split("\n\n")[0] + "\n").size
+    table = world.raw.table("sunledger_checkpoints")
+    (heads,), = world.raw.execute(f"SELECT heads FROM {table} WHERE tree_size=?", (size,))
+    spelt = json.dumps(json.loads(heads), indent=1)
+    world.raw.execute(f"UPDATE {table} SET heads=? WHERE tree_size=?", (spelt, size))
+    assert _kinds(_verify(world)) == {("heads_invalid", "log")}
+    world.raw.execute(f"UPDATE {table} SET heads=? WHERE tree_size=?",
+                      (heads.replace('"streams":', '"streams":1,"streams":', 1), size))
+    assert _kinds(_verify(world)) == {("heads_invalid", "log")}
+    world.raw.execute(f"UPDATE {table} SET heads=? WHERE tree_size=?", (heads, size))
+    assert _verify(world).intact
+
+
+def test_a_leaf_is_the_stored_hash_even_when_the_content_no_longer_gives_it(world):
+    """§14.4: a payload changed behind the ledger's back, its stored hash left alone: the row
+    is content_altered, and its leaf (the hash the ledger receipted) still matches the
+    checkpoint, so the finding says what changed, not that the log did."""
+    fill(world, projects=1)
+    world.ledger.checkpoint()
+    position, state = world.raw.execute(
+        f"SELECT {world.raw.position}, state FROM {world.raw.events} "
+        f"WHERE topic='project.bid-submitted/v1' ORDER BY {world.raw.position} LIMIT 1")[0]
+    altered = bytes(state).replace(b'"bid_hash":"0', b'"bid_hash":"f', 1)
+    assert altered != bytes(state)
+    world.raw.execute(f"UPDATE {world.raw.events} SET state=? WHERE {world.raw.position}=?",
+                      (altered, position))
+    report = _verify(world)
+    assert {f.kind for f in report.findings if f.position == position} >= {"content_altered"}
+    assert not {f.kind for f in report.findings} & {"checkpoint_mismatch", "heads_mismatch"}
 
 
 def test_a_heads_statement_for_a_stale_head_is_detected(world):

@@ -250,7 +250,7 @@ def render(values: dict | None = None) -> str:
     add(_block("project-stream-uuid", str(stream_uuid(PROJECT))))
 
     add("### 21.4 The example log\n\n"
-        "Seven events, in global order. `position` is the SQLite `rowid`.\n")
+        f"{len(rows)} events, in global order. `position` is the SQLite `rowid`.\n")
     add("| position | stream | version | type | actor | hash |\n| --- | --- | --- | --- | --- | --- |")
     for pos, _, version, topic, _ in rows:
         e = events[pos]

@@ -24,7 +24,7 @@ import orjson
 from nacl.exceptions import BadSignatureError
 
 from ledger.errors import LedgerError
-from ledger.evidence.canonical import canonical_json, is_ledger_json, parse_time
+from ledger.evidence.canonical import canonical_json, is_ledger_json, parse_time, repeats_a_name
 from ledger.evidence.catalogue import EVENT_TYPES, REGISTRY_TYPES
 from ledger.evidence.envelope import (
     EVENT_FIELDS, LEDGER_ACTOR, LEDGER_STREAM, STREAM, ZERO_HASH, action_bytes, decode_signature,
@@ -34,7 +34,7 @@ from ledger.evidence.keys import key_id, signature_ok, verify_key
 from ledger.evidence.receipts import receipt_body, receipt_ok
 from ledger.evidence.registry import (
     ActorRecord, TrustAnchors, apply_actor_event, apply_ledger_event, check_registry_change,
-    ledger_actor, new_actor, usable_key,
+    ledger_actor, new_actor, start_problem, usable_key,
 )
 from ledger.procedures.authority import AUTHORITY, role_problem
 from ledger.stores.tables import ReceiptRow
@@ -173,6 +173,13 @@ def replay_registry(rows: Iterable[Row], pinned_ledger_key: bytes | None,
             continue  # pass two reports it
         position = row[0]
         if event["type"] == "ledger.started/v1":
+            if history.anchors.public_key is not None:
+                continue  # the first valid one is the anchor (§14.2)
+            problem = start_problem(event)
+            if problem is not None:
+                report.add(Finding(NOT_PERMITTED, LEDGER_STREAM, event["version"], position,
+                                   f"not the ledger's self-signed start: {problem}"))
+                continue
             if pinned_ledger_key is not None and key_id(pinned_ledger_key) != event["key_id"]:
                 report.add(Finding(NO_LEDGER_KEY, LEDGER_STREAM, 1, position,
                                    "the ledger was started with another key than the one "
@@ -185,10 +192,13 @@ def replay_registry(rows: Iterable[Row], pinned_ledger_key: bytes | None,
             continue
         if check_signatures and _signature_finding(history, event, position, at):
             continue  # pass two reports it
+        signer = history.signer(event["actor"])
+        if signer is None:
+            continue  # not registered (or no ledger key): pass two reports unknown_key
         stream = event["stream"]
         current = history.actors.get(stream.split(":", 1)[1]) if stream != LEDGER_STREAM else None
         try:
-            check_registry_change(history.signer(event["actor"]), event["type"], stream,
+            check_registry_change(signer, event["type"], stream,
                                   event["payload"], current, history.anchors, at)
         except LedgerError as error:
             report.add(Finding(NOT_PERMITTED, stream, event["version"], position,
@@ -229,15 +239,17 @@ def _decode(row: Row) -> tuple[dict | None, datetime | None, list[tuple[str, str
             is type(event["signed_at"]) is type(event["ledger_time"]) is type(event["prev"])
             is type(event["signature"]) is type(event["type"]) is type(event["hash"])):
         return None, None, [(UNDECODABLE_ROW, "envelope members have the wrong types")]
-    if not is_ledger_json(event["payload"]):
-        return None, None, [(UNDECODABLE_ROW, "the payload is not ledger JSON (a float, an "
-                                              "unsafe integer or a key outside the BMP)")]
+    if not is_ledger_json(event, -1):  # the envelope too; the payload's depth counts from 0
+        return None, None, [(UNDECODABLE_ROW, "not ledger JSON (a float, an integer beyond "
+                                              "±(2^53 − 1) or a member name outside the BMP)")]
     try:
         at = parse_time(event["ledger_time"])
     except ValueError:
         return None, None, [(UNDECODABLE_ROW, "ledger_time is not a ledger time")]
     problems = []
     recomputed, canonical = hash_and_stored_bytes(event)
+    if canonical != state and repeats_a_name(state):  # canonical bytes cannot repeat one
+        return None, None, [(UNDECODABLE_ROW, "an object repeats a member name")]
     if recomputed != event["hash"]:
         problems.append((CONTENT_ALTERED, f"hash recomputes to {recomputed}, stored {event['hash']}"))
     elif canonical != state:
@@ -331,7 +343,8 @@ def examine(row: Row, receipt: ReceiptRow | None, history: RegistryHistory,
                 checks.append((index, (ledger_key, body, signature, (
                     BAD_RECEIPT, "the receipt's signature does not verify with the ledger key"))))
     if stream_id_hex(event["stream"]) != originator_id or event["version"] != row_version:
-        return (position, originator_id, row_version, None, None, None, None, findings,
+        # not sequenced (no stream), but its stored hash is its leaf, as for every event
+        return (position, originator_id, row_version, None, None, None, event["hash"], findings,
                 (sound, f"event {event['stream']} v{event['version']} is stored as version "
                         f"{row_version} of another stream or place"), event["ledger_time"])
     return (position, originator_id, row_version, event["stream"], event["version"],

@@ -14,6 +14,7 @@ generated values.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -114,14 +115,46 @@ def canonical_json(value: object) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
-def parse_ledger_json(data: bytes | str) -> object:
-    """Parse JSON text that must be ledger JSON (no floats, no unsafe integers, Unicode text)."""
+def parse_ledger_json(data: bytes | str, *, unique_names: bool = True) -> object:
+    """Parse JSON text that must be ledger JSON (no floats, no unsafe integers, Unicode text,
+    no member name twice in one object). `unique_names=False` skips the last check, for
+    bytes the ledger itself stored canonically (the verifier judges those)."""
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as error:
         raise NotLedgerJSON("$", f"not JSON text: {error}") from None
     check_ledger_json(value)
+    if unique_names and not _is_canonical(value, data) and repeats_a_name(data):
+        raise NotLedgerJSON("$", "an object repeats a member name")
     return value
+
+
+def _is_canonical(value: object, data: bytes | str) -> bool:
+    return canonical_json(value) == (data.encode() if isinstance(data, str) else data)
+
+
+class _RepeatedName(Exception):
+    pass
+
+
+def _unique(pairs: list[tuple[str, object]]) -> dict:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _RepeatedName
+    return result
+
+
+def repeats_a_name(data: bytes | str) -> bool:
+    """Whether JSON text repeats a member name within one object (which a JSON parser
+    resolves silently, each its own way: ledger JSON forbids it). Text that is not JSON
+    repeats nothing. Canonical bytes never do: callers test that first, as it is cheaper."""
+    try:
+        json.loads(data, object_pairs_hook=_unique)
+    except _RepeatedName:
+        return True
+    except (ValueError, RecursionError):
+        return False
+    return False
 
 
 # --- value formats (DESIGN.md: money, times, identifiers) --------------------------------

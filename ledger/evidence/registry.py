@@ -58,6 +58,19 @@ def ledger_actor(anchors: TrustAnchors) -> ActorRecord:
     return record
 
 
+def start_problem(event: dict) -> str | None:
+    """What, apart from its signature, keeps a `ledger.started/v1` event (of the shape its
+    type requires) from being the ledger's self-signed start (evidence-format §11.2)."""
+    announced = key_id(base64.b64decode(event["payload"]["public_key"]))
+    if event["actor"] != LEDGER_ACTOR:
+        return f"its actor is {event['actor']!r}, not {LEDGER_ACTOR!r}"
+    if event["key_id"] != announced:
+        return "its key_id is not the key id of payload.public_key"
+    if event["nonce"] != announced:
+        return "its nonce is not the key id of payload.public_key"
+    return None
+
+
 # --- folding registry events ---------------------------------------------------------------
 
 def apply_ledger_event(anchors: TrustAnchors, event: dict) -> None:

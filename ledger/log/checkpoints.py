@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.errors import BadNote, LedgerError, LogInconsistent
-from ledger.evidence.canonical import canonical_json
+from ledger.evidence.canonical import canonical_json, parse_ledger_json
 from ledger.evidence.envelope import hash_and_stored_bytes
 from ledger.evidence.keys import SigningKey, signature_ok
 from . import merkle
@@ -111,15 +110,21 @@ def open_heads(signed: str, public_key: bytes, checkpoint: Checkpoint) -> bytes:
     """The heads root of a signed heads statement, if the ledger key signed it for exactly
     this checkpoint."""
     try:
-        outer = json.loads(signed)
+        outer = parse_ledger_json(signed)
         statement, signature = outer["statement"], base64.b64decode(outer["signature"],
                                                                      validate=True)
         root = base64.b64decode(statement["heads_root"], validate=True)
     except (ValueError, KeyError, TypeError, binascii.Error):
-        raise BadNote("the heads statement is not the JSON of a signed statement") from None
+        raise BadNote("the heads statement is not the ledger JSON of a signed statement") from None
+    if canonical_json(outer) != signed.encode("utf-8", "surrogatepass"):
+        raise BadNote("the heads statement is not in its canonical encoding (JCS of "
+                      "{\"signature\", \"statement\"})")
     if not signature_ok(public_key, canonical_json(statement), signature):
         raise BadNote("the heads statement's signature does not verify with the ledger key")
-    if statement != heads_statement(checkpoint, root, statement.get("streams")):
+    streams = statement.get("streams")
+    if type(streams) is not int or streams < 0:
+        raise BadNote("the heads statement's streams is not a count of streams")
+    if statement != heads_statement(checkpoint, root, streams):
         raise BadNote(f"the heads statement is not for the checkpoint of size {checkpoint.size}")
     return root
 
