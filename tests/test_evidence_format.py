@@ -946,6 +946,25 @@ def test_a_refusal_signed_by_anyone_but_the_ledger(store):
             if f.stream != "log"} == {("not_permitted", position)}
 
 
+SIM_BIDDER = "sim3-bidder-0000"  # a bidder of the simulation in the store (seed 3)
+
+
+@pytest.mark.parametrize("type_, payload", [
+    ("project.security-refunded/v1", {"bidder": SIM_BIDDER, "amount": "100000.00"}),
+    ("project.report-issued/v1", {"kind": "full", "report_id": "EF-FORGED-1", "last_version": 3,
+                                  "pdf_hash": "a" * 64, "evidence_hash": "b" * 64}),
+])
+def test_a_refund_or_a_report_issue_signed_by_a_bidder(store, type_, payload):
+    """§10.1: the ledger or the platform refunds a security and issues a report; a bidder
+    signing either (for itself, with its own valid key) is not_permitted, for both."""
+    rows, ledger_seed = store
+    seed = hashlib.sha256(b"sunledger-simulation/3\x00" + SIM_BIDDER.encode()).digest()
+    bidder_key = key_id(bytes(nacl.signing.SigningKey(seed).verify_key))
+    position = _append_forged(rows, ledger_seed, seed, bidder_key, type_=type_,
+                              payload=payload, actor=SIM_BIDDER)
+    assert _both(rows) == {("not_permitted", position)}
+
+
 def test_undecodable_row(store):
     rows, _ = store
     position, _ = rows.event(ROTATING_PROJECT, 3)
@@ -1280,3 +1299,25 @@ def test_document_states_who_may_sign_every_project_step():
               if kind.stream_kind in ("project", "refusal")}
     assert set(AUTHORITY) == judged
     assert SIGNERS == {name: dict(a.roles) for name, a in AUTHORITY.items()}
+
+
+def test_document_states_who_may_record_every_registry_event():
+    """§11.3's "who may record it" column is the registry's signer table, and the two tables
+    (§10.1 and §11.3) together name the signers of every type of the catalogue."""
+    from ledger.evidence.catalogue import EVENT_TYPES, REGISTRY_TYPES
+    from ledger.evidence.registry import REGISTRY_SIGNERS
+
+    words = {"the ledger itself": ("ledger",),  # the longer wording first: it starts alike
+             "a registrar, **or the actor itself**": ("registrar", "own actor"),
+             "a registrar": ("registrar",)}
+    section = DOC.read_text(encoding="utf-8").split("### 11.3")[1].split("### 11.4")[0]
+    stated = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.split("|")[1:-1]]
+        if cells and re.fullmatch(r"`[a-z]+\.[a-z-]+/v\d+`", cells[0]):
+            stated[cells[0].strip("`")] = next(v for k, v in words.items()
+                                                if cells[1].startswith(k))
+    assert stated == REGISTRY_SIGNERS
+    assert set(REGISTRY_SIGNERS) == REGISTRY_TYPES
+    assert set(EVENT_TYPES) == REGISTRY_TYPES | {n for n, k in EVENT_TYPES.items()
+                                                 if k.stream_kind in ("project", "refusal")}
