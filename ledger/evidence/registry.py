@@ -181,9 +181,11 @@ def check_registry_change(signer: ActorRecord, event_type: str, stream: str,
     if not ((REGISTRAR in signers and "registrar" in signer.roles)
             or (OWN_ACTOR in signers and stream == f"actor:{signer.actor_id}")
             or (LEDGER in signers and signer.actor_id == LEDGER_ACTOR)):
-        who = {(REGISTRAR,): "a registrar", (LEDGER,): "the ledger itself",
-               (REGISTRAR, OWN_ACTOR): "its own actor or a registrar"}[signers]
-        raise NotPermitted(f"{event_type} is recorded by {who}", actor=signer.actor_id)
+        said = {(REGISTRAR,): f"only a registrar may record {event_type}",
+                (LEDGER,): f"only the ledger itself records {event_type}",
+                (REGISTRAR, OWN_ACTOR): "a key may be revoked or rotated by its actor or a "
+                                        "registrar"}[signers]
+        raise NotPermitted(said, actor=signer.actor_id)
 
     if event_type == "actor.registered/v1" and current is not None:
         raise MalformedAction(f"{stream} is already registered", stream=stream)
