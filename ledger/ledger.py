@@ -22,7 +22,9 @@ from ledger.evidence.envelope import (
     IDENTIFIER, KEY_ID, LEDGER_ACTOR, LEDGER_STREAM, NONCE, STREAM, ZERO_HASH, Action, SignedAction,
     seal, stream_uuid,
 )
-from ledger.evidence.keys import SigningKey, encode_public_key, load_or_create_key, signature_ok
+from ledger.evidence.keys import (
+    SigningKey, encode_public_key, key_id, load_or_create_key, read_private_key, signature_ok,
+)
 from ledger.evidence.receipts import Receipt, sign_receipt
 from ledger.evidence.registry import (
     ActorRecord, TrustAnchors, check_registry_change, ledger_actor, usable_key,
@@ -40,7 +42,7 @@ from ledger.procedures.refusals import day_key, refusal_action, refusal_stream
 from ledger.procedures.rules import RuleBook
 from ledger.procedures.tender import Procedure, ProjectState, Step
 from ledger.stores.tables import Transaction
-from ledger.stores.url import StoreURL, check_reachable, parse_store_url
+from ledger.stores.url import StoreURL, no_store, parse_store_url, store_failure, store_lock
 from .errors import (
     BadNote, BadSignature, LedgerError, LedgerKeyError, MalformedAction, NonceReused,
     NotPermitted, OversizedPayload, RuleRefused, StaleVersion,
@@ -70,11 +72,12 @@ class SystemClock:
 class Ledger(Application):
     name = "sunledger"
 
-    def __init__(self, url: StoreURL, key: SigningKey, clock: Clock,
+    key: SigningKey  # the ledger key: read, or made for a new store, when the ledger opens
+
+    def __init__(self, url: StoreURL, clock: Clock,
                  checkpoints: CheckpointPolicy | None = None, rules: RuleBook | None = None,
                  calendar: TradingCalendar | None = None):
         self.url = url
-        self.key = key
         self.clock = clock
         self.procedure = Procedure(rules, calendar, checking=True)
         self.checkpoint_policy = checkpoints or CheckpointPolicy()
@@ -84,6 +87,7 @@ class Ledger(Application):
         self._write = threading.Lock()  # one append at a time in this process
         self._tree: CompactTree | None = None  # the Merkle log's frontier, as last appended
         self._last_time: datetime | None = None  # the newest ledger time recorded, once read
+        self.started_now = False  # whether this open started the ledger (a new store)
         super().__init__(env={
             **url.eventsourcing_env(),
             # Streams are cached without a read per append: the store's unique (stream,
@@ -91,6 +95,8 @@ class Ledger(Application):
             "AGGREGATE_CACHE_MAXSIZE": "20000",
             "AGGREGATE_CACHE_FASTFORWARD": "n",
             "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
+            # missing tables only: a new store's, or those a store written before the
+            # Merkle log lacks (the store itself was checked first: store_lock)
             "CREATE_TABLE": "y",
         })
 
@@ -99,26 +105,39 @@ class Ledger(Application):
     @classmethod
     def open(cls, url: str, *, clock: Clock | None = None, key_path: Path | None = None,
              origin: str | None = None, checkpoints: CheckpointPolicy | None = None,
-             rules: RuleBook | None = None, calendar: TradingCalendar | None = None) -> "Ledger":
-        """Open (or start) the ledger in the store `url`, with its key (generated on first use)."""
+             rules: RuleBook | None = None, calendar: TradingCalendar | None = None,
+             create: bool = True) -> "Ledger":
+        """Open the ledger in the store `url` with its key (`key_path`, else the store's
+        default place). With `create`, a missing store is created and started, with a new
+        key unless the key file holds one; without it, a missing store is refused
+        (StoreUnavailable: create one with `sunledger init`). Something that is not a
+        Sunledger store is always refused. Processes that open one new store at once all
+        succeed, with one key and one ledger.started/v1 event."""
         store = parse_store_url(url)
-        check_reachable(store, create=True)
-        key = load_or_create_key(key_path or store.default_key_path())
-        try:
-            ledger = cls(store, key, clock or SystemClock(), checkpoints, rules, calendar)
-        except PersistenceError as error:
-            raise StoreUnavailable(f"cannot open {store.display()}: {error}") from None
+        with store_lock(store, create=create):
+            try:
+                ledger = cls(store, clock or SystemClock(), checkpoints, rules, calendar)
+            except PersistenceError as error:
+                raise store_failure(store, error) from None
         weakref.finalize(ledger, ledger.factory.close)  # at the latest at exit
         integrate_earlier_events(ledger.recorder)
-        ledger._start(origin)
+        ledger.started_now = ledger._start(origin, key_path or store.default_key_path(), create)
         return ledger
 
     def construct_mapper(self) -> EnvelopeMapper:
         return EnvelopeMapper()
 
-    def _start(self, origin: str | None) -> None:
+    def _start(self, origin: str | None, key_file: Path, create: bool) -> bool:
+        """Take the ledger key, and start a new store's ledger with it (its first event,
+        ledger.started/v1); return whether this call started it. A key is made only to
+        start a ledger: a started store's key file must exist and hold the key it was
+        started with. Of processes that start one store at once, one appends the event and
+        the others, with the same key, accept it."""
         anchors = self.anchors()
         if anchors.public_key is None:
+            if not create:
+                raise no_store(self.url, "its ledger was never started")
+            self.key = load_or_create_key(key_file)
             origin = origin or f"sunledger.invalid/{self.key.key_id[:16]}"
             try:
                 check_origin(origin)
@@ -130,14 +149,26 @@ class Ledger(Application):
                             {"origin": origin, "public_key": encode_public_key(self.key.public_key)},
                             LEDGER_ACTOR, self.key.key_id, 0, self.key.key_id,
                             format_time(self._now(reread=True)))
-            self._append([SignedAction(action, self.key.sign(action.signing_bytes()))],
-                         starting=True)
-        elif anchors.public_key != self.key.public_key:
+            try:
+                self._append([SignedAction(action, self.key.sign(action.signing_bytes()))],
+                             starting=True)
+                return True
+            except (NonceReused, StaleVersion):  # another process started it first
+                anchors = self.anchors()
+        elif not key_file.exists():
+            raise LedgerKeyError(
+                f"there is no ledger key at {key_file}: this store was started with key id "
+                f"{key_id(anchors.public_key)}; give its key with --ledger-key",
+                store=self.url.display())
+        else:
+            self.key = read_private_key(key_file)
+        if anchors.public_key != self.key.public_key:
             raise LedgerKeyError(
                 f"the ledger key in use (key id {self.key.key_id}) is not the key this store "
                 f"was started with; give the right key with --ledger-key", store=self.url.display())
-        elif origin is not None and origin != anchors.origin:
+        if origin is not None and origin != anchors.origin:
             raise LedgerKeyError(f"this store's origin is {anchors.origin!r}, not {origin!r}")
+        return False
 
     # --- reading -------------------------------------------------------------------------
 

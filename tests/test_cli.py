@@ -119,10 +119,11 @@ def test_verify_exits_2_when_it_cannot_run(args, message):
 def test_verify_of_a_file_that_is_not_a_ledger_exits_2(tmp_path):
     (tmp_path / "other.db").write_bytes(b"")
     done = sunledger("verify", "--store", f"sqlite:{tmp_path / 'other.db'}", check=2)
-    assert "cannot read a ledger" in done.stderr
+    assert "no Sunledger store" in done.stderr and "the file is empty" in done.stderr
 
 
 def test_a_store_refuses_a_foreign_ledger_key(simulated, tmp_path):
+    sunledger("keygen", "--out", str(tmp_path / "other.key"))
     done = sunledger("simulate", "--store", simulated, "--projects", "1", "--seed", "6",
                      "--ledger-key", str(tmp_path / "other.key"), check=2)
     assert "not the key this store was started with" in done.stderr
@@ -133,6 +134,7 @@ def test_registering_an_actor_and_its_key_from_the_command_line(tmp_path):
     out = sunledger("keygen", "--out", str(tmp_path / "bidder.key")).stdout
     public = out.split("public key: ")[1].strip()
     assert stat.S_IMODE((tmp_path / "bidder.key").stat().st_mode) == 0o600
+    sunledger("init", "--store", url)
     sunledger("actor", "register", "--store", url, "--id", "bidder-9", "--name", "虚构投标人九号",
               "--organisation", "虚构建设有限公司", "--role", "bidder")
     receipt = json.loads(sunledger("actor", "add-key", "--store", url, "--id", "bidder-9",

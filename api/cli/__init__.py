@@ -1,16 +1,16 @@
 """The `sunledger` command line: a thin face over the ledger's operations (no logic of its own).
 
-Each command group lives in a file of its own: `evidence` (verify, export), `log` (checkpoints
-and proofs), `trading` (simulate, replay, statistics, warnings, dossiers, reactions, the demo),
-`reports` (witness reports), `keys` (keys and actors), `witness` (cosigning); `options` is what
-they share. The HTTP API is the other face of the same operations, beside this package in
-`api/`."""
+Each command group lives in a file of its own: `store` (init: creating a store on purpose),
+`evidence` (verify, export), `log` (checkpoints and proofs), `trading` (simulate, replay,
+statistics, warnings, dossiers, reactions, the demo), `reports` (witness reports), `keys` (keys
+and actors), `witness` (cosigning); `options` is what they share. The HTTP API is the other
+face of the same operations, beside this package in `api/`."""
 
 from __future__ import annotations
 
 import click
 
-from . import evidence, keys, log, reports, trading, witness
+from . import evidence, keys, log, reports, store, trading, witness
 
 
 class _Sunledger(click.Group):
@@ -36,10 +36,11 @@ def cli() -> None:
     """Sunledger: the tamper-evident ledger of a public resource trading centre.
 
     Every trading action is a signed, hash-chained event; `verify` checks that none was
-    altered, removed, reordered or inserted."""
+    altered, removed, reordered or inserted. Create a store with `sunledger init`; the other
+    commands refuse a missing one (`demo` and `simulate` make their own)."""
 
 
-for group in (evidence, log, trading, reports, keys, witness):
+for group in (store, evidence, log, trading, reports, keys, witness):
     for command in group.COMMANDS:
         cli.add_command(command)
 

@@ -29,7 +29,8 @@ store_option = click.option("--store", "store", default=_default_store, show_def
 key_option = click.option("--ledger-key", "ledger_key", type=click.Path(path_type=Path),
                           envvar="SUNLEDGER_LEDGER_KEY",
                           help="the ledger's private key file (default: beside a SQLite store, "
-                               "or in your data directory for PostgreSQL); created on first use")
+                               "or in your data directory for PostgreSQL); made with the store "
+                               "by `sunledger init`")
 
 
 def fail(error: LedgerError) -> None:
@@ -38,12 +39,15 @@ def fail(error: LedgerError) -> None:
 
 
 def open_ledger(store: str, ledger_key: Path | None):
+    """The ledger of an existing store, to write to: a missing store is refused with the
+    `sunledger init` that creates one (only init, demo and simulate create a store)."""
     from ledger.ledger import Ledger
 
-    return Ledger.open(store, key_path=ledger_key)
+    return Ledger.open(store, key_path=ledger_key, create=False)
 
 
 def read_store(store: str):
+    """The recorder of an existing store, to read (nothing is created)."""
     from ledger.stores.url import open_recorder, parse_store_url
 
     return open_recorder(parse_store_url(store))

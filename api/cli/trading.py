@@ -30,7 +30,8 @@ from .options import (
 def simulate(store: str, ledger_key: Path | None, projects: int, seed: int, batch: int) -> None:
     """Drive fictional projects through the real procedure, in simulated time (the ledger's
     clock is the simulation's: a new store's events carry 2025 dates; in a store that holds
-    events already, the simulation begins on the first Monday after the newest)."""
+    events already, the simulation begins on the first Monday after the newest). A missing
+    store is created: give it a store of its own."""
     from api.simulate import EPOCH, SimulatedClock
     from api.simulate import simulate as run
     from ledger.ledger import Ledger
@@ -237,7 +238,7 @@ def react(store: str, ledger_key: Path | None) -> None:
 
 @click.command()
 @click.option("--store", "store", default=None,
-              help="where to run it (default: a new SQLite file in --out)")
+              help="where to run it, created if missing (default: a new SQLite file in --out)")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-output"),
               show_default=True, help="where the store, the witness and the reports go")
 def demo(store: str | None, out: Path) -> None:

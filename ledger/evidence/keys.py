@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import errno
 import functools
 import hashlib
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 import nacl.exceptions
@@ -95,11 +97,29 @@ class SigningKey:
 
 
 def write_private_key(path: Path, key: SigningKey) -> None:
-    """Write a PEM private key readable by its owner only; never overwrite an existing file."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key.to_pem())
+    """Write a PEM private key readable by its owner only, never overwriting an existing file
+    (FileExistsError). The key is written to a temporary file beside it, flushed to disk, and
+    only then linked to its name: a reader finds a whole key or none, and of two processes
+    that write one at once, the second finds the first one's."""
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")  # 0600
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key.to_pem())
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path)) from None
+    finally:
+        os.unlink(temporary)
+    folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(folder_fd)  # the new name is on disk too
+    finally:
+        os.close(folder_fd)
 
 
 def read_private_key(path: Path) -> SigningKey:
@@ -125,13 +145,15 @@ def read_private_key(path: Path) -> SigningKey:
 
 
 def load_or_create_key(path: Path) -> SigningKey:
-    """The ledger's key: read it, or generate it on first use (owner-only, never printed)."""
+    """The ledger's key for a new store: the key in `path`, or a new one saved there
+    (owner-only, never printed). Of processes that start one store at once, the first to
+    save its key wins, and every other one reads and uses that key."""
     if path.exists():
         return read_private_key(path)
     key = SigningKey.generate()
     try:
         write_private_key(path, key)
-    except FileExistsError:  # another process created it first: use theirs
+    except FileExistsError:  # another process saved its key first: use theirs
         return read_private_key(path)
     except OSError as error:
         raise LedgerKeyError(f"cannot create the ledger key file {path}: {error.strerror}",

@@ -79,6 +79,13 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 "NULL, witness TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (tree_size, witness))"),
         ])
 
+    def _create_table(self, curs: Any) -> None:
+        """The missing tables (the opener holds the store's advisory lock, url.store_lock).
+        CREATE INDEX … IF NOT EXISTS locks its table even when the index is there: it waits for
+        an append's lock at most as long as an append would."""
+        curs.execute(SQL("SET LOCAL lock_timeout = '{0}s'").format(self.datastore.lock_timeout))
+        super()._create_table(curs)
+
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any):
         """One transaction: lock (commit order = position order), events, then `within`."""
         rows = [

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any, Sequence
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import OperationalError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from .tables import (
@@ -97,6 +98,21 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             f"CREATE TABLE IF NOT EXISTS {COSIGNATURES} (tree_size INTEGER NOT NULL, "
             "witness TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (tree_size, witness))",
         ]
+
+    def create_table(self) -> None:
+        """Make the missing tables under the database's write lock (BEGIN IMMEDIATE): openers
+        of one store take turns, each waiting at most the busy timeout for the lock."""
+        try:
+            with self.datastore.get_connection(commit=True) as conn, conn.cursor() as c:
+                c.execute("BEGIN IMMEDIATE")
+                try:
+                    self._create_table(c)
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.commit()
+        except sqlite3.Error as error:  # connecting sets WAL mode, which may wait for it too
+            raise OperationalError(error) from error
 
     def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any):
         positions = super()._insert_events(c, stored_events)
