@@ -112,6 +112,15 @@ class BundleError(LedgerError):
     status = 422
 
 
+class UntrustedFileError(LedgerError):
+    """A file from outside (a bundle, a dossier, a proof, a report) refused before any of it
+    was judged: not the kind of file it should be, damaged, or beyond a reader's limits (a zip
+    bomb, a line or a document larger than any real one)."""
+
+    code = "file-refused"
+    status = 413
+
+
 class NotInLog(LedgerError):
     """A stream version, leaf or checkpoint the log does not hold."""
 

@@ -29,6 +29,7 @@ from ledger.errors import BadNote, NotInLog
 from ledger.evidence.canonical import parse_time
 from ledger.evidence.envelope import action_bytes, decode_signature
 from ledger.evidence.keys import decode_public_key, signature_ok
+from ledger.evidence.untrusted import UntrustedZip
 from ledger.log.checkpoints import latest_checkpoint, log_verifier_key
 from ledger.log.notes import Verifier
 from ledger.log.proofs import (
@@ -137,34 +138,34 @@ def _keys_of(actor_events: list[dict]) -> dict[str, tuple[bytes, str, str | None
 
 def check_dossier(path: Path, log: Verifier) -> dict:
     """What the dossier proves, if everything in it holds; raises BadNote naming what fails
-    (and for a file that is not a well-formed dossier, says so)."""
+    (and for a file that is not a well-formed dossier, says so), UntrustedFileError for a file
+    the bounded reader refuses (not a ZIP, or beyond its limits: nothing of it is judged)."""
     try:
-        with zipfile.ZipFile(path) as z:
+        with UntrustedZip(path, "the dossier") as z:
             return _check_dossier(z, path, log)
     except BadNote:
         raise
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError, TypeError, AttributeError,
-            IndexError) as error:
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError) as error:
         raise BadNote(f"{path} is not a well-formed dossier: {error}") from None
 
 
-def _check_dossier(z: zipfile.ZipFile, path: Path, log: Verifier) -> dict:
-    manifest = json.loads(z.read("manifest.json"))
+def _check_dossier(z: UntrustedZip, path: Path, log: Verifier) -> dict:
+    manifest = z.json("manifest.json")
     if manifest.get("format") != DOSSIER_FORMAT:
         raise BadNote(f"unknown dossier format {manifest.get('format')!r}")
     for name, digest in manifest["members"].items():
         if hashlib.sha256(z.read(name)).hexdigest() != digest:
             raise BadNote(f"{name} is not the member the manifest names")
-    proof = json.loads(z.read("project.completeness.json"))
+    proof = z.json("project.completeness.json")
     events = check_completeness(proof, log)
     actors: dict[str, dict] = {}
-    for name in z.namelist():
+    for name in z.names():
         if name.startswith("actors/"):
-            actor_proof = json.loads(z.read(name))
+            actor_proof = z.json(name)
             actors[actor_proof["stream"][len("actor:"):]] = _keys_of(
                 check_completeness(actor_proof, log))
-    if "refusals.completeness.json" in z.namelist():
-        check_completeness(json.loads(z.read("refusals.completeness.json")), log)
+    if "refusals.completeness.json" in z:
+        check_completeness(z.json("refusals.completeness.json"), log)
     withheld = withheld_until_award(events)  # from the proved events, not from the manifest
     unchecked = 0
     for event in events:
@@ -186,7 +187,7 @@ def _check_dossier(z: zipfile.ZipFile, path: Path, log: Verifier) -> dict:
     for version in manifest["about"]:
         check_tlog_proof(z.read(f"about/{version}.tlog-proof").decode(),
                          by_version[version]["hash"], log)
-    if json.loads(z.read("replay.json")) != _replay_json(events):
+    if z.json("replay.json") != _replay_json(events):
         raise BadNote("the replay in the dossier is not what the events give")
     return {"project": manifest["project"], "events": len(events),
             "tree_size": proof["tree_size"], "actors": sorted(actors), "about": manifest["about"],

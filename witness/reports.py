@@ -22,10 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from ledger.errors import BadNote, LedgerError
+import orjson
+
+from ledger.errors import BadNote, LedgerError, UntrustedFileError
 from ledger.evidence.canonical import canonical_json
 from ledger.evidence.envelope import LEDGER_ACTOR
 from ledger.evidence.signer import ActorSigner
+from ledger.evidence.untrusted import MAX_DOCUMENT_BYTES, parse_json
 from ledger.ledger import Ledger
 from ledger.log.notes import Verifier, parse_verifier_key
 from ledger.log.proofs import check_completeness
@@ -103,18 +106,35 @@ def issue_report(ledger: Ledger, project: str, kind: str, lang: str = "zh", *,
 
 
 def embedded_evidence(pdf: bytes) -> dict:
-    from pypdf import PdfReader
+    """The evidence a report carries (§19.1). pypdf decompresses no stream beyond
+    MAX_DOCUMENT_BYTES (its other filters stop at its own 75 MB): an attachment beyond it is
+    refused unread (UntrustedFileError); a PDF that does not carry the evidence as ledger JSON
+    is a BadNote."""
+    from pypdf import PdfReader, apply_configuration  # pypdf ≥ 6.18
+    from pypdf.errors import LimitReachedError
 
+    limit = MAX_DOCUMENT_BYTES
     try:
-        attachments = PdfReader(io.BytesIO(pdf)).attachments
+        with apply_configuration(
+                zlib_maximum_output_length=limit, lzw_maximum_output_length=limit,
+                run_length_maximum_output_length=limit,
+                array_based_stream_maximum_output_length=limit):
+            attachments = PdfReader(io.BytesIO(pdf)).attachments
+            embedded = attachments[ATTACHMENT_NAME][0] if ATTACHMENT_NAME in attachments else None
+    except LimitReachedError as error:
+        raise UntrustedFileError(f"the report's embedded data expands beyond {limit:,} bytes "
+                                 f"({error}): it is not read") from None
     except Exception as error:  # pypdf raises many kinds on a damaged file
         raise BadNote(f"not a readable PDF: {error}") from None
-    if ATTACHMENT_NAME not in attachments:
+    if embedded is None:
         raise BadNote(f"the PDF carries no {ATTACHMENT_NAME}: not a Sunledger report")
     try:
-        return json.loads(attachments[ATTACHMENT_NAME][0])
-    except ValueError:
-        raise BadNote("the embedded evidence is not JSON") from None
+        evidence = parse_json(embedded, ATTACHMENT_NAME)
+    except ValueError as error:
+        raise BadNote(f"the embedded evidence is not ledger JSON: {error}") from None
+    if type(evidence) is not dict or type(evidence.get("project")) is not str:
+        raise BadNote("the embedded evidence is not a report's evidence: no project (§19.1)")
+    return evidence
 
 
 @dataclass
@@ -145,12 +165,17 @@ def verify_report(pdf: bytes, *, log: Verifier | None = None,
         check.holds.append(f"the {len(events)} events are every event of {check.project} up "
                            f"to the checkpoint of size {evidence['completeness']['tree_size']}, "
                            "each hashed, linked and proved in the log")
-    except (BadNote, KeyError, TypeError) as error:
+    except (BadNote, LookupError, TypeError, ValueError) as error:
         check.fails.append(f"the embedded evidence does not hold: {error}")
         return check
-    if render(evidence) == pdf:
+    try:
+        rendered = render(evidence)
+    except (LedgerError, LookupError, TypeError, ValueError, AttributeError) as error:
+        check.fails.append(f"the evidence cannot be rendered again: {error}")
+        rendered = None
+    if rendered == pdf:
         check.holds.append("rendering the evidence again gives these exact bytes")
-    else:
+    elif rendered is not None:
         check.fails.append("rendering the evidence again gives other bytes: the PDF was changed, "
                            "or this machine renders with other software than the report names "
                            f"(here: {software()})")
@@ -181,9 +206,12 @@ def recorded_in_bundle(path: Path, project: str) -> list[str]:
     for rows, _ in BundleSource(path).jobs():
         for row in rows:
             if row[3] == "project.report-issued/v1":
-                event = json.loads(row[4])
-                if event["stream"] == project:
-                    found.append(event["payload"]["pdf_hash"])
+                try:
+                    event = orjson.loads(row[4])
+                    if event["stream"] == project:
+                        found.append(event["payload"]["pdf_hash"])
+                except (orjson.JSONDecodeError, LookupError, TypeError):
+                    continue  # not an event the ledger recorded: `verify` reports the row
     return found
 
 

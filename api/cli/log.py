@@ -126,9 +126,6 @@ def prove_completeness(store, project, stream, size) -> None:
         fail(error)
 
 
-MAX_PROOF_BYTES = 64 * 1024 * 1024  # a completeness proof of a very large project fits
-
-
 @click.command("check-proof")
 @click.argument("proof", type=click.File("rb"))
 @click.option("--log-key", required=True, help="the log's verifier key, as published")
@@ -136,31 +133,37 @@ MAX_PROOF_BYTES = 64 * 1024 * 1024  # a completeness proof of a very large proje
 def check_proof(proof, log_key: str, event_hash: str | None) -> None:
     """Check a proof offline with the log's published key: a completeness proof (JSON) or a
     C2SP tlog-proof (with --event-hash). Exit 0 when it holds, 1 when it does not."""
+    from ledger.evidence.envelope import HASH_HEX
+    from ledger.evidence.untrusted import MAX_DOCUMENT_BYTES, parse_json
     from ledger.log.notes import parse_verifier_key
     from ledger.log.proofs import TLOG_PROOF_HEADER, check_completeness, check_tlog_proof
 
+    data = proof.read(MAX_DOCUMENT_BYTES + 1)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise click.UsageError(f"the proof is over {MAX_DOCUMENT_BYTES:,} bytes: not a proof")
     try:
-        text = proof.read(MAX_PROOF_BYTES + 1).decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise click.UsageError("the proof is not UTF-8 text: not a proof") from None
-    if len(text) > MAX_PROOF_BYTES:
-        raise click.UsageError(f"the proof is over {MAX_PROOF_BYTES:,} bytes: not a proof")
     try:
         log = parse_verifier_key(log_key)
         if text.startswith(TLOG_PROOF_HEADER):
             if not event_hash:
                 raise click.UsageError("a tlog-proof is checked against --event-hash")
+            if not HASH_HEX.fullmatch(event_hash):
+                raise click.BadParameter("an event hash is 64 lowercase hex digits",
+                                         param_hint="--event-hash")
             checkpoint = check_tlog_proof(text, event_hash, log)
             click.echo(f"holds: event {event_hash} is in {checkpoint.origin} at tree size "
                        f"{checkpoint.size}")
         else:
             try:
-                data = json.loads(text)
-            except ValueError:
-                raise click.UsageError("not a tlog-proof and not JSON") from None
-            events = check_completeness(data, log)
-            click.echo(f"holds: these {len(events)} events are every event of {data['stream']} "
-                       f"up to tree size {data['tree_size']}")
+                document = parse_json(data, "the proof")
+            except ValueError as error:
+                raise click.UsageError(f"not a tlog-proof and not ledger JSON: {error}") from None
+            events = check_completeness(document, log)
+            click.echo(f"holds: these {len(events)} events are every event of "
+                       f"{document['stream']} up to tree size {document['tree_size']}")
     except LedgerError as error:
         click.echo(f"does not hold: {error.message}")
         sys.exit(1)

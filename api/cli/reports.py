@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, UntrustedFileError
 from .options import (
     STORE_HELP, fail, key_option, open_ledger, project_stream, read_store, store_option,
 )
@@ -80,14 +80,16 @@ def reports(store, ledger_key, out, lang, follow, every) -> None:
 def verify_report_command(pdf: Path, store: str | None, bundle: Path | None,
                           log_key: str | None) -> None:
     """Check a witness report PDF: its embedded evidence, that re-rendering it gives the same
-    bytes, and that the ledger recorded it as issued. Exit 0 when all hold, 1 when not."""
+    bytes, and that the ledger recorded it as issued. Exit 0 when all hold, 1 when not, 2
+    when a file is refused unread (beyond the reader's limits)."""
+    from ledger.evidence.untrusted import MAX_REPORT_BYTES, read_file
     from ledger.log.notes import parse_verifier_key
     from witness.reports import (
         embedded_evidence, recorded_in_bundle, recorded_in_store, verify_report,
     )
 
-    data = pdf.read_bytes()
     try:
+        data = read_file(pdf, MAX_REPORT_BYTES, "the report")
         project = embedded_evidence(data)["project"]
         recorded = None
         if bundle is not None:
@@ -96,6 +98,8 @@ def verify_report_command(pdf: Path, store: str | None, bundle: Path | None,
             recorded = recorded_in_store(read_store(store), project)
         check = verify_report(data, log=parse_verifier_key(log_key) if log_key else None,
                               recorded_hashes=recorded)
+    except UntrustedFileError as error:
+        fail(error)
     except LedgerError as error:
         click.echo(f"report {pdf}\n  FAILS: {error.message}")
         sys.exit(1)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, UntrustedFileError
 from ledger.errors import NotInLog as NotInLogError
 from .options import (
     checkpoint_after_appends, fail, key_option, open_ledger, progress_bar, project_stream,
@@ -199,12 +199,15 @@ def dossier(store: str, project: str, about: tuple[int, ...], out: Path) -> None
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--log-key", required=True, help="the log's verifier key, as published")
 def check_dossier_command(path: Path, log_key: str) -> None:
-    """Check a dispute dossier offline. Exit 0 when everything in it holds, 1 when not."""
+    """Check a dispute dossier offline. Exit 0 when everything in it holds, 1 when not, 2
+    when the file is refused unread (not a ZIP, or beyond the reader's limits)."""
     from ledger.log.notes import parse_verifier_key
     from projections.dossier import check_dossier
 
     try:
         result = check_dossier(path, parse_verifier_key(log_key))
+    except UntrustedFileError as error:
+        fail(error)
     except LedgerError as error:
         click.echo(f"does not hold: {error.message}")
         sys.exit(1)

@@ -57,7 +57,10 @@ def witness_init(state: Path, name: str) -> None:
 @state_option
 def witness_key(state: Path) -> None:
     """Print the witness's verifier key (type 0x04, cosignature/v1)."""
-    click.echo(_witness(state).verifier_key)
+    try:
+        click.echo(_witness(state).verifier_key)
+    except LedgerError as error:
+        fail(error)
 
 
 @witness.command("add-log")
@@ -77,11 +80,16 @@ def witness_add_log(state: Path, log_key: str) -> None:
 def witness_add_checkpoint(state: Path, request) -> None:
     """Cosign the checkpoint of an add-checkpoint REQUEST (tlog-witness form; - for stdin).
     Prints the cosignature line; exit 1 when refused, saying why."""
+    from ledger.evidence.untrusted import MAX_DOCUMENT_BYTES
     from ledger.log.cosigning import parse_add_checkpoint
 
     try:
         signer = _witness(state)
-        added = parse_add_checkpoint(request.read())
+        body = request.read(MAX_DOCUMENT_BYTES + 1)
+        if len(body) > MAX_DOCUMENT_BYTES:
+            raise click.UsageError(f"the request is over {MAX_DOCUMENT_BYTES:,} characters: "
+                                   "not an add-checkpoint request")
+        added = parse_add_checkpoint(body)
     except LedgerError as error:  # no witness here, or not a request: bad input
         fail(error)
     except UnicodeDecodeError:

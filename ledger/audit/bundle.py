@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import zipfile
 from pathlib import Path
@@ -29,11 +28,14 @@ from cryptography import x509
 from ledger.errors import BundleError
 from ledger.evidence.catalogue import REGISTRY_TYPES
 from ledger.evidence.keys import key_id
+from ledger.evidence.untrusted import UntrustedZip, parse_json
 from ledger.stores.tables import ReceiptRow
 from ledger.stores.url import StoreURL
 from .verify import RegistryHistory, Row, Verification, replay_registry
 
 BUNDLE_FORMAT = "sunledger-bundle/v1"
+EVENTS = "events.jsonl"  # the member that is streamed, line by line
+JOB_BYTES = 8 * 1024 * 1024  # a verifier's job: 1000 rows, or fewer large ones (memory stays low)
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # ZIP member times: the bundle's bytes depend on content only
 
 
@@ -152,56 +154,64 @@ def _checkpoints_member(source) -> bytes:
 
 
 class BundleSource:
-    """Rows from a bundle, streamed (memory stays bounded whatever its size)."""
+    """Rows from a bundle, streamed (memory stays bounded whatever its size), read within the
+    limits of ledger/evidence/untrusted.py: a file beyond them, or not shaped as §13 says, is
+    a BundleError or an UntrustedFileError, never a crash."""
 
     def __init__(self, path: Path):
+        self.zip = UntrustedZip(path, "the bundle", streamed={EVENTS})
         try:
-            self.zip = zipfile.ZipFile(path)
-            self.manifest = json.loads(self.zip.read("manifest.json"))
-        except (OSError, zipfile.BadZipFile, KeyError, ValueError) as error:
+            self.manifest = self.zip.json("manifest.json")
+        except (KeyError, ValueError) as error:
             raise BundleError(f"{path} is not a Sunledger evidence bundle: {error}") from None
-        if self.manifest.get("format") != BUNDLE_FORMAT:
-            raise BundleError(f"{path}: unknown bundle format {self.manifest.get('format')!r}")
+        found = self.manifest.get("format") if type(self.manifest) is dict else None
+        if found != BUNDLE_FORMAT:
+            raise BundleError(f"{path}: unknown bundle format {found!r}")
 
     def count(self) -> int:
-        return int(self.manifest.get("events", 0))
+        events = self.manifest.get("events")
+        return events if type(events) is int and events >= 0 else 0
 
-    def _lines(self) -> Iterator[dict]:
-        with self.zip.open("events.jsonl") as raw:
-            for number, line in enumerate(io.TextIOWrapper(raw, encoding="utf-8"), 1):
-                try:
-                    yield json.loads(line)
-                except ValueError as error:
-                    raise BundleError(f"events.jsonl line {number} is not JSON: {error}") from None
+    def _lines(self) -> Iterator[tuple[int, bytes]]:
+        try:
+            yield from enumerate(self.zip.lines(EVENTS), 1)
+        except KeyError:
+            raise BundleError(f"{self.zip.what} has no {EVENTS}") from None
 
     def registry_rows(self) -> Iterator[Row]:
-        with self.zip.open("events.jsonl") as raw:
-            for line in io.TextIOWrapper(raw, encoding="utf-8"):
-                if '"type":"actor.' in line or '"type":"ledger.' in line:
-                    item = json.loads(line)
-                    if item.get("type") in REGISTRY_TYPES:
-                        yield _row(item)
+        for number, line in self._lines():
+            if b'"type":"actor.' in line or b'"type":"ledger.' in line:
+                item = _item(number, line)
+                if "stream_id" in item:
+                    row = _row(item, number)
+                    if row[3] in REGISTRY_TYPES:
+                        yield row
 
     def load(self, job: tuple[list[Row], list[ReceiptRow]]) -> tuple[list[Row], list[ReceiptRow]]:
         return job  # the main process read it: a ZIP member is read in order
 
     def _checkpoints(self) -> list[dict]:
         try:
-            return json.loads(self.zip.read("checkpoints.json"))["checkpoints"]
+            document = self.zip.json("checkpoints.json")
         except KeyError:  # a bundle written before checkpoints existed
             return []
         except ValueError as error:
-            raise BundleError(f"checkpoints.json is not JSON: {error}") from None
+            raise BundleError(str(error)) from None
+        kept = document.get("checkpoints") if type(document) is dict else None
+        if type(kept) is not list or not all(map(_is_checkpoint, kept)):
+            raise BundleError("checkpoints.json is not a list of checkpoints, each with its "
+                              "tree_size, note, heads and cosignatures (§13)")
+        return kept
 
     def stored_tree(self, checkpoints: int) -> None:
         """A bundle carries no tree: the verifier rebuilds it from the events."""
         return None
 
     def checkpoints(self) -> list[tuple[int, str, str]]:
-        return [(int(c["tree_size"]), c["note"], c["heads"]) for c in self._checkpoints()]
+        return [(c["tree_size"], c["note"], c["heads"]) for c in self._checkpoints()]
 
     def cosignatures(self) -> list[tuple[int, str, str]]:
-        return [(int(c["tree_size"]), s["witness"], s["line"])
+        return [(c["tree_size"], s["witness"], s["line"])
                 for c in self._checkpoints() for s in c["cosignatures"]]
 
     def __getstate__(self) -> dict:
@@ -214,23 +224,65 @@ class BundleSource:
         return worker
 
     def jobs(self, size: int = 1000) -> Iterator[tuple[list[Row], list[ReceiptRow]]]:
+        """The rows in jobs of `size` rows, or fewer when they hold over JOB_BYTES."""
         rows: list[Row] = []
         receipts: list[ReceiptRow] = []
-        for item in self._lines():
-            if item.get("receipt"):
-                receipts.append(ReceiptRow(**item["receipt"]))
+        held = 0
+        for number, line in self._lines():
+            item = _item(number, line)
+            if item.get("receipt") is not None:
+                receipts.append(_receipt(item["receipt"], number))
             if "stream_id" in item:
-                rows.append(_row(item))
-            if len(rows) >= size:
+                rows.append(_row(item, number))
+                held += len(rows[-1][4])
+            if len(rows) >= size or held > JOB_BYTES:
                 yield rows, receipts
-                rows, receipts = [], []
+                rows, receipts, held = [], [], 0
         if rows or receipts:
             yield rows, receipts
 
 
-def _row(item: dict) -> Row:
+_RECEIPT_TYPES = {"position": int, "stream": str, "version": int, "event_hash": str,
+                  "ledger_time": str, "signature": str}  # ReceiptRow's fields
+
+
+def _item(number: int, line: bytes) -> dict:
+    try:
+        item = parse_json(line.removesuffix(b"\n"), f"{EVENTS} line {number}")
+    except ValueError as error:
+        raise BundleError(str(error)) from None
+    if type(item) is not dict:
+        raise BundleError(f"{EVENTS} line {number} is not a JSON object")
+    return item
+
+
+def _row(item: dict, number: int) -> Row:
     if "state" in item:
-        state = item["state"].encode("utf-8")
+        state = item["state"].encode("utf-8") if type(item["state"]) is str else None
     else:
-        state = base64.b64decode(item.get("state_base64", ""))
-    return (item["position"], item["stream_id"], item["version"], item["type"], state)
+        try:
+            state = base64.b64decode(item.get("state_base64", ""), validate=True)
+        except (TypeError, ValueError):
+            state = None
+    row = (item.get("position"), item.get("stream_id"), item.get("version"), item.get("type"),
+           state)
+    if tuple(map(type, row)) != (int, str, int, str, bytes):
+        raise BundleError(f"{EVENTS} line {number} is not an event line: position, stream_id, "
+                          "version, type and state (or state_base64) of the wrong types (§13)")
+    return row
+
+
+def _receipt(receipt: object, number: int) -> ReceiptRow:
+    if type(receipt) is not dict or receipt.keys() != _RECEIPT_TYPES.keys() or any(
+            type(receipt[name]) is not kind for name, kind in _RECEIPT_TYPES.items()):
+        raise BundleError(f"{EVENTS} line {number}: its receipt is not "
+                          f"{{{', '.join(sorted(_RECEIPT_TYPES))}}} of the right types (§13)")
+    return ReceiptRow(**receipt)
+
+
+def _is_checkpoint(kept: object) -> bool:
+    return (type(kept) is dict and type(kept.get("tree_size")) is int
+            and type(kept.get("note")) is str and type(kept.get("heads")) is str
+            and type(kept.get("cosignatures")) is list
+            and all(type(s) is dict and type(s.get("witness")) is str
+                    and type(s.get("line")) is str for s in kept["cosignatures"]))

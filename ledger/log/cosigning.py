@@ -22,6 +22,7 @@ from ledger.errors import (
     BadNote, InconsistentCheckpoint, OldSizeMismatch, UnknownLog, WitnessRefusal,
 )
 from ledger.evidence.keys import SigningKey
+from ledger.evidence.untrusted import MAX_DOCUMENT_BYTES, parse_json, read_file
 from . import merkle
 from .checkpoints import open_checkpoint
 from .notes import (
@@ -56,19 +57,31 @@ def parse_add_checkpoint(body: str) -> AddCheckpoint:
                          note)
 
 
+def _is_followed_log(log: object) -> bool:
+    """A followed log's state: its verifier key, and the size and root it last cosigned."""
+    try:
+        return (type(log["vkey"]) is str and type(log["size"]) is int and log["size"] >= 0
+                and len(base64.b64decode(log["root"], validate=True)) == 32)
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
 class Witness:
-    """A witness with its key and its state file."""
+    """A witness with its key and its state file (read within the bounds of
+    ledger/evidence/untrusted.py)."""
 
     def __init__(self, state_path: Path, key: SigningKey):
         self.state_path = state_path
         self.key = key
         try:
-            state = json.loads(state_path.read_text(encoding="utf-8"))
+            state = parse_json(read_file(state_path, MAX_DOCUMENT_BYTES, "the witness state"),
+                               state_path.name)
             self.name: str = state["name"]
             self.logs: dict[str, dict] = state["logs"]
-            if not isinstance(self.name, str) or not isinstance(self.logs, dict):
+            if not isinstance(self.name, str) or not isinstance(self.logs, dict) \
+                    or not all(map(_is_followed_log, self.logs.values())):
                 raise TypeError("members of the wrong types")
-        except (OSError, ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError) as error:
             raise BadNote(f"{state_path} is not a witness's state file ({error}); create one "
                           "with `sunledger witness init`") from None
 

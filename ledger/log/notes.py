@@ -120,7 +120,7 @@ def split_note(note: str) -> tuple[str, list[NoteSignature]]:
         check_key_name(name)
         try:
             raw = base64.b64decode(encoded, validate=True)
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or a character beyond ASCII
             raise BadNote(f"the signature line of {name!r} is not base64") from None
         if len(raw) < 5:
             raise BadNote(f"the signature line of {name!r} is too short")
@@ -181,7 +181,7 @@ def decode_hash_lines(lines: list[str], what: str) -> list[bytes]:
     """Hashes written one per line in base64, as tlog-proof and tlog-witness write them."""
     try:
         hashes = [base64.b64decode(line, validate=True) for line in lines]
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a character beyond ASCII
         raise BadNote(f"a {what} line is not base64") from None
     if any(len(h) != 32 for h in hashes):
         raise BadNote(f"each {what} line is a 32-byte hash in base64")

@@ -18,7 +18,10 @@ from typing import Any
 import orjson
 
 from ledger.errors import BadNote, BadTreeSize, NotInLog
-from ledger.evidence.envelope import LEDGER_STREAM, ZERO_HASH, hash_and_stored_bytes, stream_uuid
+from ledger.evidence.canonical import parse_ledger_json
+from ledger.evidence.envelope import (
+    EVENT_FIELDS, LEDGER_STREAM, ZERO_HASH, hash_and_stored_bytes, stream_uuid,
+)
 from . import heads, merkle
 from .checkpoints import Checkpoint, heads_at, latest_checkpoint, open_checkpoint, open_heads
 from .notes import Verifier, add_signature_lines, decode_hash_lines
@@ -179,19 +182,22 @@ def check_completeness(proof: dict, log: Verifier) -> list[dict]:
     try:
         if proof["format"] != COMPLETENESS_FORMAT:
             raise BadNote(f"not a {COMPLETENESS_FORMAT} proof")
-        stream, events = proof["stream"], [orjson.loads(text) for text in proof["events"]]
+        stream, events = proof["stream"], [parse_ledger_json(text) for text in proof["events"]]
         siblings = [base64.b64decode(h, validate=True) for h in proof["head_siblings"]]
         index = proof["head_inclusion"]["leaf_index"]
         path = [base64.b64decode(h, validate=True) for h in proof["head_inclusion"]["hashes"]]
+        if type(index) is not int or not type(proof["checkpoint"]) is type(proof["heads"]) is str:
+            raise TypeError("leaf_index, checkpoint or heads of the wrong type")
         checkpoint = open_checkpoint(proof["checkpoint"], log)
         heads_root = open_heads(proof["heads"], log.public_key, checkpoint)
+        tree_size = proof["tree_size"]
     except (KeyError, TypeError, ValueError, binascii.Error):
         raise BadNote("the completeness proof is missing a member or has a malformed one") from None
-    if checkpoint.size != proof["tree_size"]:
+    if checkpoint.size != tree_size:
         raise BadNote("the proof's tree size is not its checkpoint's")
     previous = ZERO_HASH
     for number, event in enumerate(events, start=1):
-        if type(event) is not dict or event.get("stream") != stream:
+        if type(event) is not dict or event.keys() != EVENT_FIELDS or event["stream"] != stream:
             raise BadNote(f"event {number} is not an event of {stream}")
         digest, _ = hash_and_stored_bytes(event)
         if digest != event.get("hash"):
