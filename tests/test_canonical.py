@@ -61,6 +61,22 @@ def test_the_same_name_in_different_objects_is_not_a_repeat():
     assert not repeats_a_name('{"a":{"a":1}}') and not repeats_a_name("not json")
 
 
+@pytest.mark.parametrize("depth", [32, 33, 40])
+def test_nesting_too_deep_is_named_as_such(depth):
+    value: object = {}
+    for _ in range(depth):
+        value = {"a": value}
+    with pytest.raises(NotLedgerJSON, match="nested deeper than 32 levels"):
+        check_ledger_json(value)
+
+
+def test_nesting_at_the_limit_is_ledger_json():
+    value: object = 1
+    for _ in range(32):
+        value = [value]
+    check_ledger_json(value)
+
+
 def test_money_and_time_formats():
     assert format_money(83760800) == "83760800.00"
     assert format_money("167014800.00") == "167014800.00"

@@ -221,6 +221,48 @@ def test_out_of_range_numbers_and_bad_arguments_are_refused(files, args):
     assert output.strip()
 
 
+@pytest.fixture(scope="module")
+def started(tmp_path_factory) -> dict[str, str]:
+    """A real store with a checkpoint, so that numbers reach the commands that use them."""
+    from ledger.ledger import Ledger
+
+    folder = tmp_path_factory.mktemp("started")
+    ledger = Ledger.open(f"sqlite:{folder / 'l.db'}", key_path=folder / "k")
+    ledger.checkpoint()
+    ledger.close()
+    big = folder / "big.pem"
+    big.write_bytes(b"-----BEGIN CERTIFICATE-----\n" + b"A" * 200_000)
+    return {"store": f"sqlite:{folder / 'l.db'}", "key": str(folder / "k"), "big": str(big),
+            "out": str(folder)}
+
+
+HUGE = "9" * 40  # beyond any integer a store holds (SQLite's and PostgreSQL's are 64-bit)
+
+
+@pytest.mark.parametrize("args", [
+    ["prove", "inclusion", "--index", HUGE],
+    ["prove", "inclusion", "--index", "0", "--size", HUGE],
+    ["prove", "consistency", "--old", "1", "--new", HUGE],
+    ["prove", "consistency", "--old", HUGE],
+    ["prove", "completeness", "--project", "x", "--size", HUGE],
+    ["dossier", "--project", "x", "--about", HUGE, "--out", "{out}/d.zip"],
+    ["simulate", "--projects", "1", "--seed", "-1"],
+    ["simulate", "--projects", "1", "--seed", HUGE],
+    ["trust-ca", "--ledger-key", "{key}", "{big}"],
+    ["actor", "add-key", "--ledger-key", "{key}", "--id", "x", "--certificate", "{big}"],
+])
+def test_numbers_and_files_too_large_for_a_real_store_are_refused(started, args):
+    """The class of an integer that overflows the store's: refused by the option itself."""
+    code, output = run([a.format(**started) for a in args] + ["--store", started["store"]])
+    assert code == 2, output
+    assert output.strip()
+
+
+def test_a_key_that_cannot_be_written_is_refused():
+    code, output = run(["keygen", "--out", "/proc/no-such-process/key.pem"])
+    assert code == 2 and "cannot write the key" in output
+
+
 # --- real files, each with one thing wrong ---------------------------------------------------
 
 WRONG = [None, -1, "x", [], {}]  # a value of each other JSON type

@@ -269,7 +269,7 @@ class _Builder:
                          t("开标在投标截止时间公开进行", "the opening is at the bid deadline"), "法 §34",
                          cst(planned, False),
                          t(f"截止 {cst(actual, False)}", f"closed {cst(actual, False)}")
-                         + (t(f"（澄清后顺延）", " (moved by a clarification)") if actual != planned else "")
+                         + (t("（澄清后顺延）", " (moved by a clarification)") if actual != planned else "")
                          + (t(f"；开标 {cst(opened['ledger_time'], False)}", f"; opened {cst(opened['ledger_time'], False)}")
                             if opened else ""),
                          ok(opened is None or parse_time(opened["ledger_time"]) >= actual)])

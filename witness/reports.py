@@ -110,7 +110,7 @@ def embedded_evidence(pdf: bytes) -> dict:
     MAX_DOCUMENT_BYTES (its other filters stop at its own 75 MB): an attachment beyond it is
     refused unread (UntrustedFileError); a PDF that does not carry the evidence as ledger JSON
     is a BadNote."""
-    from pypdf import PdfReader, apply_configuration  # pypdf ≥ 6.18
+    from pypdf import PdfReader, apply_configuration  # pypdf ≥ 7.1 (pyproject.toml)
     from pypdf.errors import LimitReachedError
 
     limit = MAX_DOCUMENT_BYTES

@@ -15,6 +15,12 @@ from .options import (
 )
 
 
+def read_certificate(path: Path) -> bytes:
+    from ledger.evidence.untrusted import MAX_CERTIFICATE_BYTES, read_file
+
+    return read_file(path, MAX_CERTIFICATE_BYTES, "the certificate")
+
+
 @click.command()
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="where to write the new private key (PEM, owner-only)")
@@ -27,6 +33,10 @@ def keygen(out: Path) -> None:
         write_private_key(out, key)
     except FileExistsError:
         click.echo(f"sunledger: {out} exists; keys are never overwritten", err=True)
+        sys.exit(2)
+    except OSError as error:
+        click.echo(f"sunledger: cannot write the key to {out}: {error.strerror or error}",
+                   err=True)
         sys.exit(2)
     click.echo(f"key id:     {key.key_id}\npublic key: {encode_public_key(key.public_key)}")
 
@@ -92,7 +102,7 @@ def add_key(store, ledger_key, actor_id, public_key, certificate, not_after) -> 
                 payload["not_after"] = not_after
             _registrar_append(store, ledger_key, f"actor:{actor_id}", "actor.key-added/v1", payload)
         else:
-            der = load_der_or_pem(certificate.read_bytes())
+            der = load_der_or_pem(read_certificate(certificate))
             facts = certificate_facts(der)
             _registrar_append(store, ledger_key, f"actor:{actor_id}", "actor.certificate-added/v1", {
                 "key_id": key_id(facts.public_key), "certificate": base64.b64encode(der).decode(),
@@ -126,7 +136,7 @@ def trust_ca(store, ledger_key, certificate) -> None:
     from ledger.evidence.certificates import certificate_facts, load_der_or_pem
 
     try:
-        der = load_der_or_pem(certificate.read_bytes())
+        der = load_der_or_pem(read_certificate(certificate))
         facts = certificate_facts(der)
     except LedgerError as error:
         fail(error)

@@ -12,7 +12,7 @@ import click
 
 from ledger.errors import LedgerError
 from ledger.errors import NotInLog as NotInLogError
-from .options import fail, key_option, open_ledger, read_store, store_option
+from .options import fail, key_option, number, open_ledger, read_store, store_option
 
 
 @click.command()
@@ -71,8 +71,8 @@ def _event_ref(value: str | None) -> tuple[str, int] | None:
 @prove.command("inclusion")
 @store_option
 @click.option("--event", help="the event as STREAM:VERSION, e.g. project:ZB-2025-001:3")
-@click.option("--index", type=click.IntRange(0), help="the leaf index instead")
-@click.option("--size", type=click.IntRange(1), help="tree size (default: the latest checkpoint)")
+@click.option("--index", type=number(0), help="the leaf index instead")
+@click.option("--size", type=number(1), help="tree size (default: the latest checkpoint)")
 @click.option("--tlog-proof", "as_tlog_proof", is_flag=True,
               help="print a C2SP tlog-proof with the signed, cosigned checkpoint instead of JSON")
 def prove_inclusion(store, event, index, size, as_tlog_proof) -> None:
@@ -96,8 +96,8 @@ def prove_inclusion(store, event, index, size, as_tlog_proof) -> None:
 
 @prove.command("consistency")
 @store_option
-@click.option("--old", type=click.IntRange(0), required=True, help="the older tree size")
-@click.option("--new", type=click.IntRange(0), help="the newer size (default: latest checkpoint)")
+@click.option("--old", type=number(0), required=True, help="the older tree size")
+@click.option("--new", type=number(0), help="the newer size (default: latest checkpoint)")
 def prove_consistency(store, old, new) -> None:
     """Prove that the tree of --new leaves extends the tree of --old leaves."""
     from ledger.log.proofs import consistency_proof
@@ -112,7 +112,7 @@ def prove_consistency(store, old, new) -> None:
 @store_option
 @click.option("--project", help="the project's id (its stream is project:ID)")
 @click.option("--stream", help="any stream by name instead, e.g. actor:bidder-0001")
-@click.option("--size", type=click.IntRange(1), help="a kept checkpoint's size (default: the latest)")
+@click.option("--size", type=number(1), help="a kept checkpoint's size (default: the latest)")
 def prove_completeness(store, project, stream, size) -> None:
     """Prove that a list of events is every event of a project up to a checkpoint (JSON)."""
     from ledger.log.proofs import completeness_proof

@@ -24,6 +24,15 @@ def _default_store() -> str:
     return os.environ.get("SUNLEDGER_STORE") or default_store_url()
 
 
+# A tree size, leaf index or version is at most the largest integer ledger JSON holds: a
+# number beyond it names nothing, and is refused before any store is asked about it.
+MAX_NUMBER = 2**53 - 1
+
+
+def number(minimum: int = 0) -> click.IntRange:
+    return click.IntRange(minimum, MAX_NUMBER)
+
+
 store_option = click.option("--store", "store", default=_default_store, show_default="see help",
                             help=STORE_HELP)
 key_option = click.option("--ledger-key", "ledger_key", type=click.Path(path_type=Path),

@@ -13,8 +13,8 @@ import click
 from ledger.errors import LedgerError, UntrustedFileError
 from ledger.errors import NotInLog as NotInLogError
 from .options import (
-    checkpoint_after_appends, fail, key_option, open_ledger, progress_bar, project_stream,
-    read_store, store_option,
+    checkpoint_after_appends, fail, key_option, number, open_ledger, progress_bar,
+    project_stream, read_store, store_option,
 )
 
 
@@ -23,7 +23,7 @@ from .options import (
 @key_option
 @click.option("--projects", type=click.IntRange(1, 1_000_000), required=True,
               help="how many fictional projects to run")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True,
               help="the same seed gives the same actions")
 @click.option("--batch", type=click.IntRange(1, 1000), default=1, show_default=True,
               help="actions per atomic append")
@@ -177,7 +177,7 @@ def warnings(store: str, project: str | None, as_json: bool) -> None:
 @click.command()
 @store_option
 @click.option("--project", required=True, help="the project's id (or its stream name)")
-@click.option("--about", type=int, multiple=True,
+@click.option("--about", type=number(1), multiple=True,
               help="a version of the project the dispute is about (repeatable)")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="the dossier to write (a ZIP)")
@@ -251,8 +251,9 @@ def demo(store: str | None, out: Path) -> None:
 
     if store is None:
         db = out / "ledger.db"
-        for old in (db, db.with_name("ledger.db.ledger-key")):
-            old.unlink(missing_ok=True)
+        for old in (db, *(db.with_name(f"ledger.db{end}") for end in ("-wal", "-shm",
+                                                                          ".ledger-key"))):
+            old.unlink(missing_ok=True)  # a previous run's store, whole
         store = f"sqlite:{db}"
     try:
         code = Demo(store, out, click.echo).run()

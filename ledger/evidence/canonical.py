@@ -82,7 +82,7 @@ def check_ledger_json(value: object, path: str = "$") -> None:
 
 def _explain(value: object, path: str, depth: int) -> None:
     """Find the first place where `value` is not ledger JSON, and raise there."""
-    if depth > MAX_DEPTH:
+    if depth >= MAX_DEPTH and isinstance(value, (dict, list)):  # as is_ledger_json counts
         raise NotLedgerJSON(path, f"nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, str):
         if not _is_text(value):

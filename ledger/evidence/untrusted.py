@@ -31,6 +31,7 @@ MAX_RATIO = 200  # uncompressed ÷ compressed: JSON compresses 3–20×, a zip b
 RATIO_FLOOR = 1 * MiB  # smaller members are not judged by their ratio: they cannot hurt
 MAX_NAME_BYTES = 1024  # a member name: actors/<id: 128 characters>.completeness.json
 MAX_REPORT_BYTES = 64 * MiB  # a witness report PDF, read whole (hashed and rendered again)
+MAX_CERTIFICATE_BYTES = 64 * 1024  # a CA or actor certificate: its event's payload limit
 
 _METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}  # what Sunledger writes; no other is read
 # what zipfile raises on a damaged archive or member (RuntimeError: an encrypted one)
