@@ -104,8 +104,13 @@ def bomb(mib: int = 2048) -> bytes:
 
 
 def lying_bundle() -> bytes:
-    """A bundle whose events.jsonl says 1 MiB in both headers and holds 45 MB of lines."""
-    lines = b'{"position":1}\n' * 3_000_000
+    """A bundle whose events.jsonl says 1 MiB in both headers and holds 45 MB of lines,
+    each a well-formed receipt-only line (so that only the lie stops the reader)."""
+    receipt = ('{"position":%d,"receipt":{"event_hash":"%s","ledger_time":'
+               '"2025-03-03T01:00:00.000000Z","position":%d,"signature":"%s","stream":"ledger",'
+               '"version":1}}\n')
+    lines = "".join(receipt % (n, "0" * 64, n, "A" * 88) for n in range(1, 230_000)).encode()
+    assert len(lines) > 45_000_000
     name, data, method, crc, _ = deflated("events.jsonl", lines)
     return raw_zip([stored("manifest.json", BUNDLE_MANIFEST),
                     (name, data, method, crc, MiB)])

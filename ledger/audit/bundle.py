@@ -15,9 +15,11 @@ docs/evidence-format.md ("Bundles") states each member byte for byte.
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import json
 import zipfile
+from array import array
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -34,6 +36,7 @@ from ledger.stores.url import StoreURL
 from .verify import RegistryHistory, Row, Verification, replay_registry
 
 BUNDLE_FORMAT = "sunledger-bundle/v1"
+BUNDLE_ALTERED = "bundle_altered"  # a finding kind: a member that is not what the events give
 EVENTS = "events.jsonl"  # the member that is streamed, line by line
 JOB_BYTES = 8 * 1024 * 1024  # a verifier's job: 1000 rows, or fewer large ones (memory stays low)
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # ZIP member times: the bundle's bytes depend on content only
@@ -224,22 +227,97 @@ class BundleSource:
         return worker
 
     def jobs(self, size: int = 1000) -> Iterator[tuple[list[Row], list[ReceiptRow]]]:
-        """The rows in jobs of `size` rows, or fewer when they hold over JOB_BYTES."""
+        """The rows in jobs of `size` rows, or fewer when they hold over JOB_BYTES. The lines
+        must be the two tables a store holds (§13): event lines in increasing position, each
+        receipt at the position of its line, a receipt-only line only where no event line
+        is, one per position; a bundle that is not is refused (BundleError), as no store
+        could have been exported so."""
         rows: list[Row] = []
         receipts: list[ReceiptRow] = []
         held = 0
+        digest = hashlib.sha256()
+        events = array("q")  # every event line's position, increasing: 8 bytes an event
+        orphans: dict[int, int] = {}  # a receipt-only line's position -> its line number
         for number, line in self._lines():
+            digest.update(line)
             item = _item(number, line)
-            if item.get("receipt") is not None:
-                receipts.append(_receipt(item["receipt"], number))
             if "stream_id" in item:
-                rows.append(_row(item, number))
-                held += len(rows[-1][4])
+                row = _row(item, number)
+                if events and row[0] <= events[-1]:
+                    raise BundleError(f"{EVENTS} line {number}: position {row[0]} does not "
+                                      f"follow {events[-1]}: event lines are in increasing "
+                                      "position (§13)")
+                events.append(row[0])
+                rows.append(row)
+                held += len(row[4])
+            elif type(item.get("position")) is not int or item.get("receipt") is None:
+                raise BundleError(f"{EVENTS} line {number} is neither an event line nor a "
+                                  "receipt-only line (§13)")
+            elif orphans.setdefault(item["position"], number) != number:
+                raise BundleError(f"{EVENTS} line {number}: a second receipt-only line for "
+                                  f"position {item['position']}: a position has one receipt")
+            if item.get("receipt") is not None:
+                receipt = _receipt(item["receipt"], number)
+                if receipt.position != item.get("position"):
+                    raise BundleError(f"{EVENTS} line {number}: its receipt is for position "
+                                      f"{receipt.position}, not the line's {item.get('position')}")
+                receipts.append(receipt)
             if len(rows) >= size or held > JOB_BYTES:
                 yield rows, receipts
                 rows, receipts, held = [], [], 0
+        for position, number in orphans.items():
+            found = bisect.bisect_left(events, position)
+            if found < len(events) and events[found] == position:
+                raise BundleError(f"{EVENTS} line {number}: a receipt-only line for position "
+                                  f"{position}, which has its event line: a position has one "
+                                  "receipt (§13)")
+        self.events_digest = digest.hexdigest()
         if rows or receipts:
             yield rows, receipts
+
+    def described_findings(self, history: RegistryHistory, report: Verification) -> list:
+        """What the bundle says about itself beside the rows (§13), against what the rows
+        gave: the ledger key, the registry and the trusted CAs rebuilt from the events, the
+        counts, and the manifest's digest of every member. Call it after every job was read."""
+        from .verify import Finding
+
+        found: list[str] = []
+        expected = _registry_members(history)
+        held = {n for n in self.zip.names() if n == "ledger-key.pem" or n == "registry.json"
+                or n.startswith("trusted-cas/")}
+        for name in sorted(held | set(expected)):
+            if name not in held:
+                found.append(f"{name} is missing: the events give it")
+            elif name not in expected:
+                found.append(f"{name} is not given by the events (no such key, registry or "
+                             "trusted CA)")
+            elif self.zip.read(name) != expected[name]:
+                found.append(f"{name} is not what the events give "
+                             + {"ledger-key.pem": "(the key of ledger.started/v1)",
+                                "registry.json": "(the registry rebuilt from them)"}.get(
+                                 name, "(the CA a ledger.ca-trusted/v1 event trusts)"))
+        anchors, manifest = history.anchors, self.manifest
+        stated = {"origin": anchors.origin,
+                  "ledger_public_key": base64.b64encode(anchors.public_key).decode()
+                  if anchors.public_key else None,
+                  "ledger_key_id": key_id(anchors.public_key) if anchors.public_key else None,
+                  "events": report.events, "receipts": report.receipts}
+        for member, value in stated.items():
+            if manifest.get(member) != value:
+                found.append(f"manifest.json states {member} {manifest.get(member)!r}, the "
+                             f"events give {value!r}")
+        digests = manifest.get("members")
+        digests = digests if type(digests) is dict else {}
+        for name in sorted(set(self.zip.names()) - {"manifest.json"} | set(digests)):
+            if name not in self.zip:
+                found.append(f"manifest.json names {name}, which the bundle does not hold")
+                continue
+            actual = (self.events_digest if name == EVENTS
+                      else hashlib.sha256(self.zip.read(name)).hexdigest())
+            if digests.get(name) != actual:
+                found.append(f"manifest.json's digest of {name} is not its SHA-256"
+                             if name in digests else f"manifest.json has no digest of {name}")
+        return [Finding(BUNDLE_ALTERED, "bundle", None, None, text) for text in found]
 
 
 _RECEIPT_TYPES = {"position": int, "stream": str, "version": int, "event_hash": str,

@@ -73,7 +73,9 @@ class Finding:
     detail: str
 
     def __str__(self) -> str:
-        where = f"{self.stream or '?'} v{self.version if self.version is not None else '?'}"
+        where = self.stream or "?"
+        if self.version is not None:
+            where += f" v{self.version}"
         at = f"@{self.position}" if self.position is not None else ""
         return f"{self.kind:16} {where}{at}: {self.detail}"
 
@@ -130,6 +132,9 @@ class Source(Protocol):
     def checkpoints(self) -> list[tuple[int, str, str]]: ...  # (size, note, signed heads)
     def stored_tree(self, checkpoints: int) -> StoredTreeCheck | None: ...  # if it has one
     def cosignatures(self) -> list[tuple[int, str, str]]: ...
+    # what the source states about itself beside the rows, against what the rows gave
+    def described_findings(self, history: "RegistryHistory",
+                           report: "Verification") -> list["Finding"]: ...
 
 
 # --- the registry as it stood at each position ------------------------------------------------
@@ -471,6 +476,8 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
     if stored is not None:
         _report_tree_rows(report, stored.finish(rebuild.tree.size))
     _check_log(report, rebuild, checkpoints, source.cosignatures(), history.anchors)
+    for finding in source.described_findings(history, report):
+        report.add(finding)
     return report, history
 
 
@@ -634,6 +641,9 @@ class StoreSource:
 
     def cosignatures(self) -> list[tuple[int, str, str]]:
         return self.recorder.cosignatures()
+
+    def described_findings(self, history: RegistryHistory, report: Verification) -> list[Finding]:
+        return []  # a store states nothing beside its rows but its Merkle tables (stored_tree)
 
 
 def _row(n) -> Row:
