@@ -7,14 +7,17 @@ checkable offline with the log's published key.
     actors/<id>.completeness.json each signer's registration and keys, proved complete; before
                                   the award, not the committee's (法 §37: their names are
                                   confidential until the result is fixed)
+    receipts.json                 the ledger's receipt of every proved event: its position
     about/<version>.tlog-proof    the events the complaint is about, each with its tlog-proof
     replay.json, replay.txt       every transition of the project with the event behind it
 
-Checking (`check_dossier`): every completeness proof and tlog-proof holds under the log key;
-every project event's signature verifies with a key its actor had registered (and not revoked)
-by then, except, before the award, the committee members' (the events themselves say who sits
-on it and whether the award came; their signatures were checked by the ledger and are proved
-in the log); the replay recomputed from the events is the one in the dossier.
+Checking (`check_dossier`, docs/evidence-format.md §17.5): every completeness proof and
+tlog-proof holds under the log key, at one tree size; every receipt is the ledger's; every
+project event's signature verifies with the key its actor could use at the event's position,
+judged as the verifier judges it (§11.4), except, before the award, the committee members'
+(the events themselves say who sits on it and whether the award came; their signatures were
+checked by the ledger and are proved in the log); the replay recomputed from the events is the
+one in the dossier.
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from ledger.errors import BadNote, NotInLog
+from ledger.errors import BadNote, LedgerError, NotInLog
 from ledger.evidence.canonical import parse_time
-from ledger.evidence.envelope import action_bytes, decode_signature
-from ledger.evidence.keys import decode_public_key, signature_ok
+from ledger.evidence.envelope import LEDGER_ACTOR, action_bytes, decode_signature, stream_uuid
+from ledger.evidence.keys import signature_ok
+from ledger.evidence.receipts import receipt_body, receipt_ok
+from ledger.evidence.registry import ActorRecord, apply_actor_event, new_actor, usable_key
 from ledger.evidence.untrusted import UntrustedZip
 from ledger.log.checkpoints import latest_checkpoint, log_verifier_key
 from ledger.log.notes import Verifier
@@ -82,18 +87,24 @@ def write_dossier(recorder: Any, project: str, out: Path, about: list[int] | Non
         members[name] = (json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)
                          + "\n").encode()
 
-    proof = completeness_proof(recorder, project, size)
-    add_json("project.completeness.json", proof)
+    receipts: dict[str, list[dict]] = {}
+
+    def add_proof(name: str, stream: str) -> dict:
+        proof = completeness_proof(recorder, stream, size)
+        add_json(name, proof)
+        receipts[stream] = _receipts_of(recorder, [json.loads(e) for e in proof["events"]])
+        return proof
+
+    proof = add_proof("project.completeness.json", project)
     events = [json.loads(e) for e in proof["events"]]
     try:
-        add_json("refusals.completeness.json",
-                 completeness_proof(recorder, refusal_stream(project), size))
+        add_proof("refusals.completeness.json", refusal_stream(project))
     except NotInLog:
         pass
     withheld = withheld_until_award(events)
     for actor in sorted({e["actor"] for e in events} - {"ledger"} - withheld):
-        add_json(f"actors/{actor}.completeness.json",
-                 completeness_proof(recorder, f"actor:{actor}", size))
+        add_proof(f"actors/{actor}.completeness.json", f"actor:{actor}")
+    add_json("receipts.json", receipts)
     for version in about or []:
         included = inclusion_proof(recorder, stream=project, version=version, size=size)
         members[f"about/{version}.tlog-proof"] = tlog_proof(recorder, included).encode()
@@ -114,26 +125,52 @@ def write_dossier(recorder: Any, project: str, out: Path, about: list[int] | Non
     return manifest
 
 
-def _keys_of(actor_events: list[dict]) -> dict[str, tuple[bytes, str, str | None]]:
-    """key id -> (public key, ledger time added, ledger time revoked) from an actor's events."""
-    import base64
+def _receipts_of(recorder: Any, events: list[dict]) -> list[dict]:
+    """The ledger's receipt of each event of one stream, in version order: each attests the
+    event's global position (evidence-format §9), by which its signer's key is judged."""
+    found = []
+    for event in events:
+        placed = recorder.leaf_of(stream_uuid(event["stream"]), event["version"])
+        receipt = recorder.select_receipts(placed[1] - 1, placed[1]) if placed else []
+        if not receipt:
+            raise NotInLog(f"{event['stream']} v{event['version']} has no receipt in this store")
+        r = receipt[0]
+        found.append({"event_hash": r.event_hash, "ledger_time": r.ledger_time,
+                      "position": r.position, "signature": r.signature, "stream": r.stream,
+                      "version": r.version})
+    return found
 
-    from ledger.evidence.certificates import certificate_facts
 
-    keys: dict[str, tuple[bytes, str, str | None]] = {}
-    for e in actor_events:
-        p = e["payload"]
-        if e["type"] in ("actor.key-added/v1", "actor.key-rotated/v1"):
-            keys[p["key_id"]] = (decode_public_key(p["public_key"]), e["ledger_time"], None)
-        elif e["type"] == "actor.certificate-added/v1":
-            keys[p["key_id"]] = (certificate_facts(base64.b64decode(p["certificate"])).public_key,
-                                 e["ledger_time"], None)
-        if e["type"] == "actor.key-revoked/v1" or e["type"] == "actor.key-rotated/v1":
-            old = p.get("old_key_id", p.get("key_id"))
-            if old in keys and (e["type"] == "actor.key-revoked/v1" or old != p["key_id"]):
-                key, added, _ = keys[old]
-                keys[old] = (key, added, e["ledger_time"])
-    return keys
+def _positions(stream: str, events: list[dict], receipts: object, ledger_key: bytes) -> list[int]:
+    """The global position of each proved event of `stream`, from its receipt, which must be
+    the ledger's, for exactly that event; BadNote otherwise."""
+    if type(receipts) is not list or len(receipts) != len(events):
+        raise BadNote(f"receipts.json does not hold one receipt per event of {stream}")
+    positions = []
+    for event, r in zip(events, receipts):
+        if type(r) is not dict or (r.get("stream"), r.get("version"), r.get("event_hash"),
+                                   r.get("ledger_time")) != (event["stream"], event["version"],
+                                                             event["hash"], event["ledger_time"]):
+            raise BadNote(f"receipts.json: {stream} v{event['version']} has no receipt of its own")
+        if type(r.get("position")) is not int or type(r.get("signature")) is not str or \
+                not receipt_ok(receipt_body(event["hash"], stream, event["version"],
+                                            r["position"], event["ledger_time"]),
+                               r["signature"], ledger_key):
+            raise BadNote(f"receipts.json: the receipt of {stream} v{event['version']} is not "
+                          "the ledger's")
+        if positions and r["position"] <= positions[-1]:
+            raise BadNote(f"receipts.json: {stream}'s positions do not increase with its versions")
+        positions.append(r["position"])
+    return positions
+
+
+def _registration(actor_events: list[dict], positions: list[int]) -> ActorRecord:
+    """An actor's registration and keys as its proved events state them, each key with the
+    positions it was added and revoked at, as the verifier keeps them (§11.4)."""
+    record = new_actor(actor_events[0])
+    for event, position in zip(actor_events[1:], positions[1:]):
+        apply_actor_event(record, event, position)
+    return record
 
 
 def check_dossier(path: Path, log: Verifier) -> dict:
@@ -156,39 +193,57 @@ def _check_dossier(z: UntrustedZip, path: Path, log: Verifier) -> dict:
     for name, digest in manifest["members"].items():
         if hashlib.sha256(z.read(name)).hexdigest() != digest:
             raise BadNote(f"{name} is not the member the manifest names")
-    proof = z.json("project.completeness.json")
-    events = check_completeness(proof, log)
-    actors: dict[str, dict] = {}
+    receipts = z.json("receipts.json")
+    if type(receipts) is not dict:
+        raise BadNote("receipts.json is not the receipts of the proved streams")
+
+    tree_size = z.json("project.completeness.json")["tree_size"]
+
+    def proved(name: str) -> tuple[str, list[dict], list[int]]:
+        """A completeness proof's stream, its events, and their positions."""
+        proof = z.json(name)
+        events = check_completeness(proof, log)
+        if proof["tree_size"] != tree_size:
+            raise BadNote(f"{name} is proved at tree size {proof['tree_size']}, the project "
+                          f"at {tree_size}: a dossier is of one tree")
+        stream = proof["stream"]
+        return stream, events, _positions(stream, events, receipts.get(stream), log.public_key)
+
+    project_stream, events, positions = proved("project.completeness.json")
+    actors: dict[str, ActorRecord] = {}
     for name in z.names():
         if name.startswith("actors/"):
-            actor_proof = z.json(name)
-            actors[actor_proof["stream"][len("actor:"):]] = _keys_of(
-                check_completeness(actor_proof, log))
+            stream, actor_events, actor_positions = proved(name)
+            actors[stream[len("actor:"):]] = _registration(actor_events, actor_positions)
     if "refusals.completeness.json" in z:
-        check_completeness(z.json("refusals.completeness.json"), log)
+        proved("refusals.completeness.json")
     withheld = withheld_until_award(events)  # from the proved events, not from the manifest
     unchecked = 0
-    for event in events:
-        if event["actor"] in withheld and event["actor"] not in actors:
+    for event, position in zip(events, positions):
+        actor = event["actor"]
+        if actor in withheld and actor not in actors:
             unchecked += 1  # a committee member's, before the award: proved in the log only
             continue
-        if event["actor"] == "ledger":
-            key = log.public_key
+        if actor == LEDGER_ACTOR:
+            public_key = log.public_key
+        elif actor not in actors:
+            raise BadNote(f"v{event['version']}: the registration of {actor} is not in the "
+                          "dossier: its key cannot be judged")
         else:
-            known = actors.get(event["actor"], {}).get(event["key_id"])
-            if known is None or parse_time(known[1]) > parse_time(event["ledger_time"]) or (
-                    known[2] is not None and parse_time(known[2]) <= parse_time(event["ledger_time"])):
-                raise BadNote(f"v{event['version']}: {event['actor']} had no usable key "
-                              f"{event['key_id']} then")
-            key = known[0]
-        if not signature_ok(key, action_bytes(event), decode_signature(event["signature"])):
-            raise BadNote(f"v{event['version']}: the signature of {event['actor']} does not verify")
+            try:  # the key as it stood just before the event's position (§11.4)
+                public_key = usable_key(actors[actor], actor, event["key_id"],
+                                        parse_time(event["ledger_time"]), position).public_key
+            except LedgerError as error:
+                raise BadNote(f"v{event['version']} (position {position}): {error.message}") \
+                    from None
+        if not signature_ok(public_key, action_bytes(event), decode_signature(event["signature"])):
+            raise BadNote(f"v{event['version']}: the signature of {actor} does not verify")
     by_version = {e["version"]: e for e in events}
     for version in manifest["about"]:
         check_tlog_proof(z.read(f"about/{version}.tlog-proof").decode(),
                          by_version[version]["hash"], log)
     if z.json("replay.json") != _replay_json(events):
         raise BadNote("the replay in the dossier is not what the events give")
-    return {"project": manifest["project"], "events": len(events),
-            "tree_size": proof["tree_size"], "actors": sorted(actors), "about": manifest["about"],
+    return {"project": project_stream, "events": len(events),
+            "tree_size": tree_size, "actors": sorted(actors), "about": manifest["about"],
             "withheld": sorted(withheld), "unchecked": unchecked}

@@ -3,6 +3,7 @@ evidence, and the projections that replay them."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -402,12 +403,78 @@ def test_a_dispute_dossier_checks_out_offline_and_any_change_is_caught(world, tm
         steps[-1]["actor"] = "someone-else"
         return json.dumps(steps).encode()
 
+    def move_a_position(data: bytes) -> bytes:  # the bid placed after a later revocation
+        receipts = json.loads(data)
+        receipts["project:DISPUTE-1"][6]["position"] += 1000
+        return json.dumps(receipts).encode()
+
+    def swap_receipts(data: bytes) -> bytes:
+        receipts = json.loads(data)
+        mine = receipts["project:DISPUTE-1"]
+        mine[5], mine[6] = mine[6], mine[5]
+        return json.dumps(receipts).encode()
+
     for name, change in [("project.completeness.json", drop_event),
+                         ("receipts.json", move_a_position), ("receipts.json", swap_receipts),
+                         ("receipts.json", lambda d: b"{}"),
                          ("replay.json", rewrite_replay),
                          ("about/8.tlog-proof", lambda d: re.sub(
                              rb"index (\d+)", lambda m: b"index %d" % (int(m.group(1)) + 1), d))]:
         with pytest.raises(BadNote):
             check_dossier(rewritten(name, change), log)
+
+
+def test_a_dossier_judges_each_signers_key_as_of_the_events_position(world, tmp_path):
+    """evidence-format §17.5, §11.4: a bid and the revocation of its key recorded in the same
+    instant (one ledger time): by position the bid came first, so it holds in the dossier as
+    it does in the verifier; the same bid placed after the revocation does not."""
+    import zipfile
+
+    from ledger.audit.verify import StoreSource, verify
+    from ledger.errors import BadNote
+    from ledger.log.checkpoints import log_verifier
+    from ledger.log.proofs import log_identity
+    from projections.dossier import check_dossier, write_dossier
+
+    stream = "project:SAME-INSTANT-1"
+    world.open_project(stream)
+    bidder = world.actors["bidder-1"]
+    world.ledger.submit(world.sign(bidder, stream, "project.bid-submitted/v1", bid("bidder-1")))
+    world.ledger.submit(world.sign(world.registrar, "actor:bidder-1", "actor.key-revoked/v1",
+                                   {"key_id": bidder.key.key_id, "reason": "证书挂失（虚构）"}))
+    times = [t for (t,) in world.raw.execute(
+        f"SELECT ledger_time FROM {world.raw.receipts} ORDER BY position DESC LIMIT 2")]
+    assert times[0] == times[1]  # the same instant
+    world.ledger.checkpoint()
+    assert verify(StoreSource(world.raw.url), workers=1).intact
+    out = tmp_path / "dossier.zip"
+    write_dossier(world.ledger.recorder, stream, out)
+    log = log_verifier(*log_identity(world.ledger.recorder))
+    assert check_dossier(out, log)["events"] == 5
+    with zipfile.ZipFile(out) as z:
+        receipts = json.loads(z.read("receipts.json"))
+    revoked_at = receipts["actor:bidder-1"][-1]["position"]
+    assert receipts[stream][4]["position"] == revoked_at - 1
+    # an insider with the ledger key receipts the bid at a position after the revocation
+    from ledger.evidence.canonical import canonical_json
+    from ledger.evidence.receipts import receipt_body
+
+    late = dict(receipts[stream][4], position=revoked_at + 1)
+    late["signature"] = base64.b64encode(world.ledger.key.sign(canonical_json(receipt_body(
+        late["event_hash"], stream, 5, late["position"], late["ledger_time"])))).decode()
+    receipts[stream][4] = late
+    with zipfile.ZipFile(out) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    members["receipts.json"] = json.dumps(receipts).encode()
+    manifest = json.loads(members["manifest.json"])
+    manifest["members"]["receipts.json"] = hashlib.sha256(members["receipts.json"]).hexdigest()
+    members["manifest.json"] = json.dumps(manifest).encode()
+    forged = tmp_path / "forged.zip"
+    with zipfile.ZipFile(forged, "w") as z:
+        for n, data in members.items():
+            z.writestr(n, data)
+    with pytest.raises(BadNote, match="revoked"):
+        check_dossier(forged, log)
 
 
 def test_a_dossier_before_the_award_keeps_the_committee_confidential(world, tmp_path):
@@ -452,7 +519,7 @@ def test_a_dossier_before_the_award_keeps_the_committee_confidential(world, tmp_
     with zipfile.ZipFile(forged, "w") as z:
         for n, data in members.items():
             z.writestr(n, data)
-    with pytest.raises(BadNote, match="no usable key"):
+    with pytest.raises(BadNote, match="registration of .* is not in the dossier"):
         check_dossier(forged, log)
 
 
