@@ -433,3 +433,26 @@ def test_hostile_files_given_to_sunledger_processes_in_512_mib(files, tmp_path):
         assert done.code in expected_codes(args, name), (args, done.code, done.out, done.err)
         assert done.peak is not None and done.peak < MEMORY and done.seconds < 30, (
             args, done.peak, done.seconds)
+
+
+@pytest.mark.parametrize("args", [
+    [b"verify", b"--store", b"sqlite:/tmp/\xff\xfe.db"],
+    [b"stats", b"--store", b"\xff\xfe"],
+    [b"replay", b"--store", b"sqlite:/nonexistent/x.db", b"--project", b"\xfe\xff"],
+    [b"check-proof", b"/tmp/\xff.json", b"--log-key", b"x"],
+    [b"check-dossier", b"/tmp/\xff.zip", b"--log-key", b"\xff"],
+    [b"verify", b"--bundle", b"/tmp/\xff/b.zip"],
+    [b"\xff\xfe"],
+    [b"init", b"--store", b"sqlite:/proc/\xff/x.db"],
+])
+def test_arguments_that_are_not_utf_8_are_refused_without_a_traceback(args):
+    """A shell hands a program bytes: a path or an id in another encoding (GBK, say) is not
+    text to Python, and must still end in a message and exit 2."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable.encode(), b"-c", b"from api.cli import main; main()",
+                           *args], capture_output=True, timeout=120)
+    assert b"Traceback" not in done.stderr, done.stderr[-600:]
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    assert done.stderr.strip()

@@ -360,3 +360,22 @@ def test_a_100_mb_bundle_is_verified_in_512_mib_of_address_space(tmp_path):
     print(f"verified a {bundle.stat().st_size / MiB:.0f} MiB bundle in {run.seconds:.1f} s, "
           f"peak resident memory {run.peak / MiB:.0f} MiB (address space limited to "
           f"{MEMORY // MiB} MiB)")
+
+
+def test_the_verifier_out_of_memory_fails_rather_than_report_a_false_finding():
+    """A row the parser cannot hold in memory is the machine's limit, not a damaged row:
+    `_decode` raises MemoryError (the command says so, exit 2), never undecodable_row."""
+    script = (
+        "import resource\n"
+        "from ledger.audit.verify import _decode\n"
+        "state = b'{\"a\":\"' + b'x' * (120 * 1024 * 1024) + b'\"}'\n"
+        "size = next(int(l.split()[1]) for l in open('/proc/self/status') "
+        "if l.startswith('VmSize')) * 1024\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (size + 200 * 1024 * 1024,) * 2)\n"
+        "try:\n"
+        "    print(_decode((1, '0' * 32, 1, 't', state)))\n"
+        "except MemoryError:\n"
+        "    print('MemoryError')\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.strip() == "MemoryError", done.stdout[:300] + done.stderr[-300:]

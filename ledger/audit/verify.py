@@ -234,6 +234,8 @@ def _decode(row: Row) -> tuple[dict | None, datetime | None, list[tuple[str, str
     try:
         event = orjson.loads(state)
     except orjson.JSONDecodeError as error:
+        if str(error).startswith("Not enough memory"):  # orjson's words: the machine's fault,
+            raise MemoryError(str(error)) from None      # never a finding about the row
         return None, None, [(UNDECODABLE_ROW, f"state is not JSON text: {error}")]
     if type(event) is not dict or event.keys() != EVENT_FIELDS:
         return None, None, [(UNDECODABLE_ROW, "state is not an event envelope (members differ)")]
