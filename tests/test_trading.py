@@ -353,6 +353,31 @@ def test_the_ledger_closes_submission_at_the_deadline(world):
     assert world.ledger.stream("project:XX-CLOSE").state.stage == "failed"  # two bids: 流标
 
 
+def forged_dossier(dossier: Path, out: Path, members: dict[str, bytes | None],
+                   manifest_change=None) -> Path:
+    """A copy of a dossier with members replaced (None: removed) and the manifest's digests
+    made to fit, as a careful forger would, then `manifest_change` applied to the manifest."""
+    import zipfile
+
+    with zipfile.ZipFile(dossier) as z:
+        changed = {n: z.read(n) for n in z.namelist()}
+    manifest = json.loads(changed["manifest.json"])
+    for name, data in members.items():
+        if data is None:
+            del changed[name]
+            del manifest["members"][name]
+        else:
+            changed[name] = data
+            manifest["members"][name] = hashlib.sha256(data).hexdigest()
+    if manifest_change is not None:
+        manifest_change(manifest)
+    changed["manifest.json"] = json.dumps(manifest).encode()
+    with zipfile.ZipFile(out, "w") as z:
+        for name, data in changed.items():
+            z.writestr(name, data)
+    return out
+
+
 def test_a_dispute_dossier_checks_out_offline_and_any_change_is_caught(world, tmp_path):
     import zipfile
 
@@ -381,17 +406,8 @@ def test_a_dispute_dossier_checks_out_offline_and_any_change_is_caught(world, tm
         members = {n: z.read(n) for n in z.namelist()}
 
     def rewritten(name: str, change) -> Path:
-        changed = dict(members)
-        changed[name] = change(members[name])
-        if name != "manifest.json":  # a careful forger also fixes the manifest's digest
-            m = json.loads(changed["manifest.json"])
-            m["members"][name] = hashlib.sha256(changed[name]).hexdigest()
-            changed["manifest.json"] = json.dumps(m).encode()
-        path = tmp_path / f"changed-{len(list(tmp_path.iterdir()))}.zip"
-        with zipfile.ZipFile(path, "w") as z:
-            for n, data in changed.items():
-                z.writestr(n, data)
-        return path
+        return forged_dossier(out, tmp_path / f"changed-{len(list(tmp_path.iterdir()))}.zip",
+                              {name: change(members[name])})
 
     def drop_event(data: bytes) -> bytes:
         proof = json.loads(data)
@@ -463,16 +479,8 @@ def test_a_dossier_judges_each_signers_key_as_of_the_events_position(world, tmp_
     late["signature"] = base64.b64encode(world.ledger.key.sign(canonical_json(receipt_body(
         late["event_hash"], stream, 5, late["position"], late["ledger_time"])))).decode()
     receipts[stream][4] = late
-    with zipfile.ZipFile(out) as z:
-        members = {n: z.read(n) for n in z.namelist()}
-    members["receipts.json"] = json.dumps(receipts).encode()
-    manifest = json.loads(members["manifest.json"])
-    manifest["members"]["receipts.json"] = hashlib.sha256(members["receipts.json"]).hexdigest()
-    members["manifest.json"] = json.dumps(manifest).encode()
-    forged = tmp_path / "forged.zip"
-    with zipfile.ZipFile(forged, "w") as z:
-        for n, data in members.items():
-            z.writestr(n, data)
+    forged = forged_dossier(out, tmp_path / "forged.zip",
+                            {"receipts.json": json.dumps(receipts).encode()})
     with pytest.raises(BadNote, match="revoked"):
         check_dossier(forged, log)
 
@@ -507,18 +515,10 @@ def test_a_dossier_before_the_award_keeps_the_committee_confidential(world, tmp_
     assert not set(result["actors"]) & experts
 
     # a forged manifest that withholds a bidder's registration does not pass
-    with zipfile.ZipFile(out) as z:
-        members = {n: z.read(n) for n in z.namelist()}
     bidder = tender.bidders[0].actor
-    del members[f"actors/{bidder}.completeness.json"]
-    m = json.loads(members["manifest.json"])
-    del m["members"][f"actors/{bidder}.completeness.json"]
-    m["withheld"].append(bidder)
-    members["manifest.json"] = json.dumps(m).encode()
-    forged = tmp_path / "forged.zip"
-    with zipfile.ZipFile(forged, "w") as z:
-        for n, data in members.items():
-            z.writestr(n, data)
+    forged = forged_dossier(out, tmp_path / "forged.zip",
+                            {f"actors/{bidder}.completeness.json": None},
+                            lambda m: m["withheld"].append(bidder))
     with pytest.raises(BadNote, match="registration of .* is not in the dossier"):
         check_dossier(forged, log)
 
