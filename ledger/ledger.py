@@ -10,8 +10,10 @@ import weakref
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol, Sequence
+from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+import orjson
+from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, PersistenceError
 
 from ledger.evidence.canonical import (
@@ -173,12 +175,39 @@ class Ledger(Application):
     # --- reading -------------------------------------------------------------------------
 
     def stream(self, stream: str, *, fresh: bool = True) -> Stream | None:
-        """A stream's current state; `fresh=False` trusts this process's cache."""
-        if fresh:
+        """A stream's current state. `fresh=False` trusts this process's cache; `fresh`
+        checks the cached state against the stream's stored head (one read of the primary
+        key) and folds in only the events after it, so a read costs the same at the
+        ten-thousandth event as at the tenth. The state is this process's cached object:
+        read it, never change it."""
+        uid = stream_uuid(stream)
+        cached = self._cached(uid)
+        if cached is not None and not fresh:
+            return cached
+        head = self.recorder.stream_head(uid)
+        if head is None:
             self._evict(stream)
+            return None
+        version, state = head
+        if cached is not None and cached.version == version \
+                and cached.head == orjson.loads(state)["hash"]:
+            return cached
+        if cached is None or cached.version > version or not cached.fold(
+                self._envelopes(uid, cached.version)):
+            cached = stream_class(stream)(uid)  # new, or the store is not what was cached
+            if not cached.fold(self._envelopes(uid, 0), linked=False):
+                raise StoreUnavailable(f"a version of {stream} is missing from the store; "
+                                       "run `sunledger verify`", stream=stream)
+        self._cache(cached)
+        return cached
+
+    def _envelopes(self, uid: UUID, after: int) -> list[dict]:
+        return [orjson.loads(state) for state in self.recorder.stream_states(uid, after)]
+
+    def _cached(self, uid: UUID) -> Stream | None:
         try:
-            return self.repository.get(stream_uuid(stream))
-        except AggregateNotFoundError:
+            return self.repository.cache.get(uid)
+        except KeyError:
             return None
 
     def _evict(self, stream: str) -> None:
@@ -191,8 +220,9 @@ class Ledger(Application):
         self.repository.cache.put(stream.id, stream)
 
     def stream_version(self, stream: str) -> int:
-        found = self.stream(stream)
-        return found.version if found else 0
+        """A stream's newest version (0 if it has none): one read of the primary key."""
+        head = self.recorder.stream_head(stream_uuid(stream))
+        return head[0] if head else 0
 
     def anchors(self) -> TrustAnchors:
         found = self.stream(LEDGER_STREAM)

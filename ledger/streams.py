@@ -72,6 +72,21 @@ class Stream:
     def when(self, event: dict) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    def fold(self, envelopes: list[dict], *, linked: bool = True) -> bool:
+        """Fold in stored envelopes that follow this state, the tight way (no event objects):
+        each must be the next version and, when `linked`, name the head as its prev. False,
+        with the state left partly folded, when one does not (the caller rebuilds from the
+        first event; judging the links of a stored stream is the verifier's work)."""
+        for envelope in envelopes:
+            if envelope["version"] != self.version + 1 or (linked and envelope["prev"] != self.head):
+                return False
+            self.when(envelope)
+            self.version = envelope["version"]
+            self.head = envelope["hash"]
+        if envelopes:
+            self.modified_on = parse_time(envelopes[-1]["ledger_time"])
+        return True
+
 
 class LedgerStream(Stream):
     kind = "ledger"

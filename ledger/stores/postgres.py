@@ -142,6 +142,20 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                           f'(SELECT MAX(position) FROM "{s}".{RECEIPTS})) AS p', ())[0]
         return row["p"] or 0
 
+    def stream_head(self, originator_id: UUID) -> tuple[int, bytes] | None:
+        """A stream's newest version and its stored bytes: one read of the primary key."""
+        rows = self._query(f'SELECT originator_version AS v, state AS s FROM '
+                           f'"{self.datastore.schema}".{EVENTS} WHERE originator_id=%s '
+                           "ORDER BY originator_version DESC LIMIT 1", (originator_id,))
+        return (rows[0]["v"], bytes(rows[0]["s"])) if rows else None
+
+    def stream_states(self, originator_id: UUID, after: int) -> list[bytes]:
+        """The stored bytes of a stream's versions after `after`, in order."""
+        rows = self._query(f'SELECT state AS s FROM "{self.datastore.schema}".{EVENTS} '
+                           "WHERE originator_id=%s AND originator_version>%s "
+                           "ORDER BY originator_version", (originator_id, after))
+        return [bytes(r["s"]) for r in rows]
+
     def last_ledger_time(self) -> str | None:
         """The ledger time of the newest receipt, as stored."""
         rows = self._query(f'SELECT ledger_time FROM "{self.datastore.schema}".{RECEIPTS} '

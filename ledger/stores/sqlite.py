@@ -150,6 +150,21 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
                       f"UNION ALL SELECT MAX(position) FROM {RECEIPTS})")
             return c.fetchone()[0] or 0
 
+    def stream_head(self, originator_id: UUID) -> tuple[int, bytes] | None:
+        """A stream's newest version and its stored bytes: one read of the primary key."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT originator_version, state FROM {EVENTS} WHERE originator_id=? "
+                      "ORDER BY originator_version DESC LIMIT 1", (originator_id.hex,))
+            row = c.fetchone()
+            return (row[0], bytes(row[1])) if row else None
+
+    def stream_states(self, originator_id: UUID, after: int) -> list[bytes]:
+        """The stored bytes of a stream's versions after `after`, in order."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT state FROM {EVENTS} WHERE originator_id=? AND originator_version>? "
+                      "ORDER BY originator_version", (originator_id.hex, after))
+            return [bytes(row[0]) for row in c.fetchall()]
+
     def last_ledger_time(self) -> str | None:
         """The ledger time of the newest receipt, as stored."""
         with self.datastore.transaction(commit=False) as c:
