@@ -290,7 +290,9 @@ class Simulation:
                     scores[(m, b)] = Decimal(score)
                     yield at(evaluating, experts[m], "project.score-submitted/v1",
                              {"bidder": b, "score": score})
-        ranking = rank_bids(method, opened, {}, scores)[:3]
+        # a bid above the published ceiling (the control price) is no candidate (条例 §51)
+        ranking = rank_bids(method, opened, {}, scores,
+                            ceiling=None if category == "rights" else control)[:3]
         report = _digest(stream, "evaluation report")
         yield at(evaluating + timedelta(hours=2), experts[members[0]],
                  "project.evaluation-reported/v1", {"ranking": ranking, "report_hash": report})
