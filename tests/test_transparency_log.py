@@ -489,3 +489,81 @@ def test_new_leaves_get_a_checkpoint_within_every_seconds_without_another_append
     while world.ledger.recorder.checkpoints()[-1][0] != size:
         assert time.monotonic() < deadline, "no checkpoint came"
         time.sleep(0.05)
+
+
+# --- receipts under a checkpoint (evidence-format §14.3 step 6) --------------------------------
+
+def _forge_receipt_signature(world, position: int) -> None:
+    world.raw.execute(f"UPDATE {world.raw.receipts} SET signature=? WHERE position=?",
+                      (base64.b64encode(bytes(63) + b"\x01").decode(), position))
+
+
+def _positions(world) -> list[int]:
+    return [p for (p,) in world.raw.execute(
+        f"SELECT position FROM {world.raw.receipts} ORDER BY position")]
+
+
+def test_a_receipt_a_checkpoint_covers_is_vouched_for_by_it(world):
+    """Its contents are compared, its signature is not verified (the checkpoint signed by
+    the same key commits to the event in its place); on request every one is."""
+    from ledger.audit.verify import StoreSource, verify
+
+    fill(world, projects=1)
+    world.ledger.checkpoint()
+    covered = _positions(world)[5]
+    _forge_receipt_signature(world, covered)
+    report = _verify(world)
+    assert report.intact and report.covered_by == report.events == report.receipts_covered
+    every = verify(StoreSource(world.raw.url), workers=1, all_receipts=True)
+    assert {(f.kind, f.position) for f in every.findings} == {("bad_receipt", covered)}
+    assert every.covered_by is None and every.receipts_covered == 0
+
+
+def test_a_receipt_beyond_the_last_checkpoint_is_verified(world):
+    fill(world, projects=1)
+    world.ledger.checkpoint()
+    world.submit(world.actors["bidder-1"], "project:LOG-0", "project.bid-submitted/v1",
+                 bid("bidder-1", 77))
+    beyond = _positions(world)[-1]
+    _forge_receipt_signature(world, beyond)
+    assert {(f.kind, f.position) for f in _verify(world).findings} == {("bad_receipt", beyond)}
+
+
+def test_a_checkpoint_that_does_not_hold_vouches_for_nothing(world):
+    """An event under the checkpoint changed and its receipt made to name the new hash with a
+    signature the ledger never made: the root no longer holds, so every receipt is verified
+    again and the forged one is found beside the mismatch."""
+    from ledger.evidence.envelope import event_hash
+
+    fill(world, projects=1)
+    world.ledger.checkpoint()
+    position, state = world.raw.execute(
+        f"SELECT {world.raw.position}, state FROM {world.raw.events} "
+        f"WHERE topic='project.bid-submitted/v1' ORDER BY {world.raw.position} LIMIT 1")[0]
+    event = json.loads(bytes(state))
+    event["payload"]["bid_hash"] = "f" * 64
+    event["hash"] = event_hash({k: v for k, v in event.items() if k != "hash"})
+    stored = json.dumps(event, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    world.raw.execute(f"UPDATE {world.raw.events} SET state=? WHERE {world.raw.position}=?",
+                      (stored.encode(), position))
+    world.raw.execute(f"UPDATE {world.raw.receipts} SET event_hash=? WHERE position=?",
+                      (event["hash"], position))
+    _forge_receipt_signature(world, position)
+    report = _verify(world)
+    found = {(f.kind, f.position) for f in report.findings}
+    assert ("bad_receipt", position) in found and ("checkpoint_mismatch", None) in found
+    assert report.covered_by is None
+
+
+def test_leaf_rows_that_lie_about_the_covered_position_vouch_for_nothing(world):
+    """The position of the checkpoint's last leaf comes from the store's leaf table; edited,
+    it is found out after the run, which then verifies every receipt."""
+    fill(world, projects=1)
+    world.ledger.checkpoint()
+    positions = _positions(world)
+    _forge_receipt_signature(world, positions[-1])
+    world.raw.execute(f"UPDATE {world.raw.table('sunledger_leaves')} SET position=? "
+                      "WHERE leaf_index=?", (positions[-1] + 1000, len(positions) - 1))
+    found = {(f.kind, f.position) for f in _verify(world).findings}
+    assert ("bad_receipt", positions[-1]) in found
+    assert "leaf_row_altered" in {kind for kind, _ in found}

@@ -24,8 +24,11 @@ from .options import fail, progress_bar, store_option, tty
                    "logs under 5,000 events)")
 @click.option("--ledger-key-id", help="the ledger key id you expect (as published); "
               "a different key is a finding")
+@click.option("--all-receipts", is_flag=True,
+              help="verify the signature of every receipt, also of those a verified "
+                   "checkpoint covers (it vouches for them: evidence-format §14.3)")
 def verify(store: str, bundle: Path | None, as_json: bool, workers: int | None,
-           ledger_key_id: str | None) -> None:
+           ledger_key_id: str | None, all_receipts: bool) -> None:
     """Verify every event, link, signature and receipt. Exit 0 intact, 1 findings, 2 cannot run."""
     from ledger.audit.verify import StoreSource, verify as run_verify
 
@@ -39,7 +42,8 @@ def verify(store: str, bundle: Path | None, as_json: bool, workers: int | None,
         else:
             source = StoreSource(store)
             where = source.url.display()
-        report = run_verify(source, workers=workers, progress=tty() and not as_json)
+        report = run_verify(source, workers=workers, progress=tty() and not as_json,
+                            all_receipts=all_receipts)
     except LedgerError as error:
         fail(error)
     if ledger_key_id and report.ledger_key_id != ledger_key_id:
@@ -56,6 +60,10 @@ def verify(store: str, bundle: Path | None, as_json: bool, workers: int | None,
         click.echo(f"origin:      {report.origin}   ledger key id: {report.ledger_key_id}")
         click.echo(f"checked:     {report.events} events in {report.streams} streams, "
                    f"{report.receipts} receipts, in {elapsed:.1f} s")
+        if report.covered_by:
+            click.echo(f"receipts:    all compared with their events; the signatures of "
+                       f"{report.receipts_covered} vouched for by the checkpoint of size "
+                       f"{report.covered_by} (--all-receipts verifies them too)")
         click.echo(f"merkle log:  {report.events} leaves, root {report.tree_root}")
         if report.latest_checkpoint is None:
             click.echo("checkpoints: none kept yet")

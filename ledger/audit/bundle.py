@@ -275,6 +275,17 @@ class BundleSource:
         if rows or receipts:
             yield rows, receipts
 
+    def covered_position(self, size: int) -> int | None:
+        """The position of the size-th event line (a pass over the lines, parsing one)."""
+        seen = 0
+        for number, line in self._lines():
+            if b'"stream_id":' in line:  # only an event line has the member (state is escaped)
+                seen += 1
+                if seen == size:
+                    position = _item(number, line).get("position")
+                    return position if type(position) is int else None
+        return None
+
     def described_findings(self, history: RegistryHistory, report: Verification) -> list:
         """What the bundle says about itself beside the rows (§13), against what the rows
         gave: the ledger key, the registry and the trusted CAs rebuilt from the events, the

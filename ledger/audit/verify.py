@@ -85,6 +85,10 @@ class Verification:
     events: int = 0
     streams: int = 0
     receipts: int = 0
+    # receipts whose signature was not verified: a verified checkpoint of this size covers
+    # their events (§14.3 step 6); their contents were compared all the same
+    receipts_covered: int = 0
+    covered_by: int | None = None
     origin: str | None = None
     ledger_key_id: str | None = None
     tree_root: str | None = None  # base64 root of the tree rebuilt from all the events
@@ -109,6 +113,8 @@ class Verification:
             "events": self.events,
             "streams": self.streams,
             "receipts": self.receipts,
+            "receipts_covered": self.receipts_covered,
+            "covered_by": self.covered_by,
             "origin": self.origin,
             "ledger_key_id": self.ledger_key_id,
             "tree_root": self.tree_root,
@@ -135,6 +141,8 @@ class Source(Protocol):
     # what the source states about itself beside the rows, against what the rows gave
     def described_findings(self, history: "RegistryHistory",
                            report: "Verification") -> list["Finding"]: ...
+    # the position of the row that is leaf size−1, as the source states it (None: unknown)
+    def covered_position(self, size: int) -> int | None: ...
 
 
 # --- the registry as it stood at each position ------------------------------------------------
@@ -309,7 +317,7 @@ def _signature_finding(history: RegistryHistory, event: dict, position: int,
 
 
 def examine(row: Row, receipt: ReceiptRow | None, history: RegistryHistory,
-            checks: list[tuple[int, Check]], index: int) -> tuple:
+            checks: list[tuple[int, Check]], index: int, covered: int = 0) -> tuple:
     """All checks of one row that need no other row, except the Ed25519 verifications,
     which are appended to `checks` (with `index`) for the caller to run together:
     (position, originator_id, row version, stream, version, prev, hash, findings,
@@ -338,7 +346,7 @@ def examine(row: Row, receipt: ReceiptRow | None, history: RegistryHistory,
         elif receipt.event_hash != event["hash"] or receipt.ledger_time != event["ledger_time"]:
             findings.append((CONTENT_ALTERED, "the receipt for this position names another "
                                               "hash or time"))
-        if ledger_key is not None:
+        if ledger_key is not None and position > covered:  # else a checkpoint vouches
             try:
                 signature = decode_signature(receipt.signature)
             except ValueError:
@@ -359,11 +367,11 @@ def examine(row: Row, receipt: ReceiptRow | None, history: RegistryHistory,
 
 
 def examine_all(rows: list[Row], receipts: dict[int, ReceiptRow],
-                history: RegistryHistory) -> list[tuple]:
+                history: RegistryHistory, covered: int = 0) -> list[tuple]:
     """Examine rows, then run their Ed25519 verifications in one tight loop (the primitive's
     code and tables stay in the processor's caches: about 15% faster than interleaved)."""
     checks: list[tuple[int, Check]] = []
-    results = [examine(row, receipts.get(row[0]), history, checks, i)
+    results = [examine(row, receipts.get(row[0]), history, checks, i, covered)
                for i, row in enumerate(rows)]
     for index, (public_key, message, signature, finding) in checks:
         try:
@@ -378,43 +386,75 @@ def examine_all(rows: list[Row], receipts: dict[int, ReceiptRow],
     return results
 
 
-_worker: tuple["Source", RegistryHistory] | None = None
+_worker: tuple["Source", RegistryHistory, int] | None = None
 
 
-def _init_worker(source: "Source | None", history: RegistryHistory | None) -> None:
+def _init_worker(source: "Source | None", history: RegistryHistory | None,
+                 covered: int = 0) -> None:
     global _worker
-    _worker = (source, history) if source is not None else None
+    _worker = (source, history, covered) if source is not None else None
 
 
 def _check_job(job: object) -> tuple[list[tuple], list[Finding], int]:
     """In a worker: load one job's rows and receipts, and check all that needs no order."""
     assert _worker is not None
-    source, history = _worker
+    source, history, covered = _worker
     rows, receipts = source.load(job)
     by_position = {r.position: r for r in receipts}
     present = {row[0] for row in rows}
     orphans = [_orphan_receipt(r, history) for r in receipts if r.position not in present]
-    return examine_all(rows, by_position, history), orphans, len(receipts)
+    return examine_all(rows, by_position, history, covered), orphans, len(receipts)
 
 
 # --- pass two: everything, in order ----------------------------------------------------------
 
 def verify(source: Source, *, pinned_ledger_key: bytes | None = None, workers: int | None = None,
-           progress: bool = False) -> Verification:
+           progress: bool = False, all_receipts: bool = False) -> Verification:
     """Verify everything. The registry's own signatures are first taken on trust in pass
     one (pass two checks them with all the others); if anything is wrong with a registry
     event, the whole verification runs again with pass one checking every signature, so
-    that no forged key can vouch for anything."""
-    report, history = _verify(source, pinned_ledger_key, workers, progress, strict=False)
-    if any(f.position in history.positions or (f.position is None and f.stream != "log")
-           for f in report.findings) \
-            or report.findings_total > len(report.findings):
-        report, history = _verify(source, pinned_ledger_key, workers, progress, strict=True)
+    that no forged key can vouch for anything.
+
+    A receipt's signature is verified only where no checkpoint covers its event (unless
+    `all_receipts`): the checkpoint, signed by the same key, commits to the event's hash in
+    its place in the global order (evidence-format §14.3 step 6). If that checkpoint turns
+    out not to hold over the events, the run is repeated verifying every receipt."""
+    report, history, vouched = _verify(source, pinned_ledger_key, workers, progress,
+                                       strict=False, all_receipts=all_receipts)
+    strict = any(f.position in history.positions
+                 or (f.position is None and f.stream not in ("log", "bundle"))
+                 for f in report.findings) or report.findings_total > len(report.findings)
+    if strict or not vouched:
+        report, history, _ = _verify(source, pinned_ledger_key, workers, progress, strict=strict,
+                                     all_receipts=all_receipts or not vouched)
     return report
 
 
+def _covering(source: Source, checkpoints: list[tuple[int, str, str]],
+              anchors: TrustAnchors) -> tuple[int, int, bytes]:
+    """The largest kept checkpoint whose signature verifies with the ledger key, the position
+    of its last event as the source states it, and its root: (0, 0, b"") if none.
+    Both are confirmed after the run (the rebuilt tree must give its root, and its last
+    leaf must be the row at that position), or the run is repeated with every receipt."""
+    if anchors.public_key is None or anchors.origin is None:
+        return 0, 0, b""
+    from ledger.log.checkpoints import log_verifier, open_checkpoint
+
+    verifier = log_verifier(anchors.origin, anchors.public_key)
+    for size, note, _ in sorted(checkpoints, reverse=True):
+        try:
+            checkpoint = open_checkpoint(note, verifier)
+        except LedgerError:
+            continue
+        if size > 0 and checkpoint.size == size:
+            position = source.covered_position(size)
+            return (size, position, checkpoint.root) if position else (0, 0, b"")
+    return 0, 0, b""
+
+
 def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None,
-            progress: bool, strict: bool) -> tuple[Verification, RegistryHistory]:
+            progress: bool, strict: bool,
+            all_receipts: bool) -> tuple[Verification, RegistryHistory, bool]:
     report = Verification()
     history = replay_registry(source.registry_rows(), pinned_ledger_key, report,
                               check_signatures=strict)
@@ -434,6 +474,9 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
     checkpoints = source.checkpoints()
     rebuild = TreeRebuild([size for size, _, _ in checkpoints])
     stored = source.stored_tree(len(checkpoints))
+    covered_size, covered, covered_root = (0, 0, b"") if all_receipts else _covering(
+        source, checkpoints, history.anchors)
+    reached = [0]  # the position of the covering checkpoint's last leaf, as rebuilt
 
     def consume(checked: tuple[list[tuple], list[Finding], int]) -> None:
         results, orphans, receipts = checked
@@ -443,6 +486,8 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
         _sequence(results, order, report, bar)
         for result in results:
             created = rebuild.add(result[3], result[6])
+            if rebuild.tree.size == covered_size:
+                reached[0] = result[0]
             if stored is not None:
                 stored.expect(rebuild.tree.size - 1, result[0], created)
         if stored is not None:
@@ -459,14 +504,14 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
 
         context = _pool_context()
         with context.Pool(workers, initializer=_init_worker,
-                          initargs=(source.detached(), history)) as pool:
+                          initargs=(source.detached(), history, covered)) as pool:
             bar = _progress_bar(total) if progress else None  # its thread after the fork
             for checked in pool.imap(_check_job, jobs(), chunksize=1):
                 in_flight.release()
                 consume(checked)
     else:
         bar = _progress_bar(total) if progress else None
-        _init_worker(source, history)
+        _init_worker(source, history, covered)
         try:
             for job in source.jobs():
                 consume(_check_job(job))
@@ -480,7 +525,13 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
     _check_log(report, rebuild, checkpoints, source.cosignatures(), history.anchors)
     for finding in source.described_findings(history, report):
         report.add(finding)
-    return report, history
+    # the checkpoint vouched for the receipts it covers only if the events give its root
+    # and its last leaf is the row the source said
+    vouched = covered == 0 or (reached[0] == covered
+                               and rebuild.roots.get(covered_size, (b"",))[0] == covered_root)
+    if covered and vouched:
+        report.covered_by, report.receipts_covered = covered_size, covered_size
+    return report, history, vouched
 
 
 def _report_tree_rows(report: Verification, found: list[tuple]) -> None:
@@ -643,6 +694,14 @@ class StoreSource:
 
     def cosignatures(self) -> list[tuple[int, str, str]]:
         return self.recorder.cosignatures()
+
+    def covered_position(self, size: int) -> int | None:
+        from ledger.log.tree import StoredLog
+
+        try:
+            return StoredLog(self.recorder).position_of_leaf(size - 1)
+        except LedgerError:
+            return None
 
     def described_findings(self, history: RegistryHistory, report: Verification) -> list[Finding]:
         return []  # a store states nothing beside its rows but its Merkle tables (stored_tree)
