@@ -24,12 +24,20 @@ from .options import fail, progress_bar, store_option, tty
                    "logs under 5,000 events)")
 @click.option("--ledger-key-id", help="the ledger key id you expect (as published); "
               "a different key is a finding")
+@click.option("--state", "state_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="your verifier state: verify only what came after the checkpoint it "
+                   "remembers, and after an intact run remember the latest one (created if "
+                   "missing; evidence-format §14.7)")
+@click.option("--full", is_flag=True, help="with --state: verify from the first event all the "
+              "same (the same verdict), then remember the latest checkpoint")
 @click.option("--all-receipts", is_flag=True,
               help="verify the signature of every receipt, also of those a verified "
                    "checkpoint covers (it vouches for them: evidence-format §14.3)")
 def verify(store: str, bundle: Path | None, as_json: bool, workers: int | None,
-           ledger_key_id: str | None, all_receipts: bool) -> None:
+           ledger_key_id: str | None, state_file: Path | None, full: bool,
+           all_receipts: bool) -> None:
     """Verify every event, link, signature and receipt. Exit 0 intact, 1 findings, 2 cannot run."""
+    from ledger.audit.trusted import TrustedCheckpoint
     from ledger.audit.verify import StoreSource, verify as run_verify
 
     started = time.perf_counter()
@@ -42,8 +50,13 @@ def verify(store: str, bundle: Path | None, as_json: bool, workers: int | None,
         else:
             source = StoreSource(store)
             where = source.url.display()
+        since = None
+        if state_file is not None and state_file.exists() and not full:
+            since = TrustedCheckpoint.load(state_file)
         report = run_verify(source, workers=workers, progress=tty() and not as_json,
-                            all_receipts=all_receipts)
+                            all_receipts=all_receipts, since=since)
+        if state_file is not None and report.trusted is not None:
+            report.trusted.save(state_file)
     except LedgerError as error:
         fail(error)
     if ledger_key_id and report.ledger_key_id != ledger_key_id:
@@ -58,7 +71,9 @@ def verify(store: str, bundle: Path | None, as_json: bool, workers: int | None,
     else:
         click.echo(f"source:      {where}")
         click.echo(f"origin:      {report.origin}   ledger key id: {report.ledger_key_id}")
-        click.echo(f"checked:     {report.events} events in {report.streams} streams, "
+        after = (f" after the trusted checkpoint of size {report.since}"
+                 if report.since is not None else "")
+        click.echo(f"checked:     {report.events} events{after} in {report.streams} streams, "
                    f"{report.receipts} receipts, in {elapsed:.1f} s")
         if report.covered_by:
             click.echo(f"receipts:    all compared with their events; the signatures of "
@@ -71,6 +86,10 @@ def verify(store: str, bundle: Path | None, as_json: bool, workers: int | None,
             witnesses = ", ".join(w.split("+", 1)[0] for w in report.cosigned_by) or "no witness"
             click.echo(f"checkpoints: {report.checkpoints} checked; the latest (size "
                        f"{report.latest_checkpoint}) cosigned by {witnesses}")
+        if state_file is not None:
+            click.echo(f"state:       {state_file} remembers the checkpoint of size "
+                       f"{report.trusted.size}" if report.trusted is not None else
+                       f"state:       {state_file} unchanged (no newer checkpoint verified)")
         if report.intact:
             click.echo("result:      INTACT — no event altered, removed, reordered or inserted")
         else:

@@ -226,12 +226,14 @@ class BundleSource:
         worker.manifest = self.manifest
         return worker
 
-    def jobs(self, size: int = 1000) -> Iterator[tuple[list[Row], list[ReceiptRow]]]:
+    def jobs(self, after: int = 0,
+             size: int = 1000) -> Iterator[tuple[list[Row], list[ReceiptRow]]]:
         """The rows in jobs of `size` rows, or fewer when they hold over JOB_BYTES. The lines
         must be the two tables a store holds (§13): event lines in increasing position, each
         receipt at the position of its line, a receipt-only line only where no event line
         is, one per position; a bundle that is not is refused (BundleError), as no store
-        could have been exported so."""
+        could have been exported so. Rows and receipts at positions up to `after` are read
+        and judged for their form, and left out of the jobs."""
         rows: list[Row] = []
         receipts: list[ReceiptRow] = []
         held = 0
@@ -262,6 +264,11 @@ class BundleSource:
                     raise BundleError(f"{EVENTS} line {number}: its receipt is for position "
                                       f"{receipt.position}, not the line's {item.get('position')}")
                 receipts.append(receipt)
+            if rows and rows[-1][0] <= after:
+                rows.pop()
+                held = 0
+            if receipts and receipts[-1].position <= after:
+                receipts.pop()
             if len(rows) >= size or held > JOB_BYTES:
                 yield rows, receipts
                 rows, receipts, held = [], [], 0
@@ -313,6 +320,8 @@ class BundleSource:
                   if anchors.public_key else None,
                   "ledger_key_id": key_id(anchors.public_key) if anchors.public_key else None,
                   "events": report.events, "receipts": report.receipts}
+        if report.since is not None:  # the rows before it were not counted this run
+            del stated["events"], stated["receipts"]
         for member, value in stated.items():
             if manifest.get(member) != value:
                 found.append(f"manifest.json states {member} {manifest.get(member)!r}, the "

@@ -39,7 +39,10 @@ from ledger.evidence.registry import (
 from ledger.procedures.authority import AUTHORITY, role_problem
 from ledger.stores.tables import ReceiptRow
 from ledger.stores.url import StoreURL
+from ledger.log.heads import HeadsMap
+from ledger.log.merkle import CompactTree
 from .log_check import StoredTreeCheck, TreeRebuild, check_log
+from .trusted import TrustedCheckpoint, VerifierStateError
 
 # Finding kinds: stable names, documented in docs/evidence-format.md ("Verification").
 CONTENT_ALTERED = "content_altered"
@@ -89,6 +92,8 @@ class Verification:
     # their events (§14.3 step 6); their contents were compared all the same
     receipts_covered: int = 0
     covered_by: int | None = None
+    since: int | None = None  # the trusted checkpoint's size this run started after
+    trusted: "TrustedCheckpoint | None" = None  # what to remember, after an intact run
     origin: str | None = None
     ledger_key_id: str | None = None
     tree_root: str | None = None  # base64 root of the tree rebuilt from all the events
@@ -114,6 +119,7 @@ class Verification:
             "streams": self.streams,
             "receipts": self.receipts,
             "receipts_covered": self.receipts_covered,
+            "since": self.since,
             "covered_by": self.covered_by,
             "origin": self.origin,
             "ledger_key_id": self.ledger_key_id,
@@ -132,7 +138,7 @@ class Source(Protocol):
 
     def count(self) -> int: ...
     def registry_rows(self) -> Iterable[Row]: ...
-    def jobs(self) -> Iterator[object]: ...
+    def jobs(self, after: int = 0) -> Iterator[object]: ...  # the rows after a position
     def load(self, job: object) -> tuple[list[Row], list[ReceiptRow]]: ...
     def detached(self) -> "Source": ...
     def checkpoints(self) -> list[tuple[int, str, str]]: ...  # (size, note, signed heads)
@@ -409,7 +415,8 @@ def _check_job(job: object) -> tuple[list[tuple], list[Finding], int]:
 # --- pass two: everything, in order ----------------------------------------------------------
 
 def verify(source: Source, *, pinned_ledger_key: bytes | None = None, workers: int | None = None,
-           progress: bool = False, all_receipts: bool = False) -> Verification:
+           progress: bool = False, all_receipts: bool = False,
+           since: TrustedCheckpoint | None = None) -> Verification:
     """Verify everything. The registry's own signatures are first taken on trust in pass
     one (pass two checks them with all the others); if anything is wrong with a registry
     event, the whole verification runs again with pass one checking every signature, so
@@ -418,15 +425,19 @@ def verify(source: Source, *, pinned_ledger_key: bytes | None = None, workers: i
     A receipt's signature is verified only where no checkpoint covers its event (unless
     `all_receipts`): the checkpoint, signed by the same key, commits to the event's hash in
     its place in the global order (evidence-format §14.3 step 6). If that checkpoint turns
-    out not to hold over the events, the run is repeated verifying every receipt."""
+    out not to hold over the events, the run is repeated verifying every receipt.
+
+    With `since`, a checkpoint an earlier run verified (evidence-format §14.7), only the rows
+    after it are verified, from what was remembered of it; the registry is replayed whole.
+    An intact run sets `report.trusted` to what to remember of its latest checkpoint."""
     report, history, vouched = _verify(source, pinned_ledger_key, workers, progress,
-                                       strict=False, all_receipts=all_receipts)
+                                       strict=False, all_receipts=all_receipts, since=since)
     strict = any(f.position in history.positions
                  or (f.position is None and f.stream not in ("log", "bundle"))
                  for f in report.findings) or report.findings_total > len(report.findings)
     if strict or not vouched:
         report, history, _ = _verify(source, pinned_ledger_key, workers, progress, strict=strict,
-                                     all_receipts=all_receipts or not vouched)
+                                     all_receipts=all_receipts or not vouched, since=since)
     return report
 
 
@@ -453,8 +464,8 @@ def _covering(source: Source, checkpoints: list[tuple[int, str, str]],
 
 
 def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None,
-            progress: bool, strict: bool,
-            all_receipts: bool) -> tuple[Verification, RegistryHistory, bool]:
+            progress: bool, strict: bool, all_receipts: bool,
+            since: TrustedCheckpoint | None) -> tuple[Verification, RegistryHistory, bool]:
     report = Verification()
     history = replay_registry(source.registry_rows(), pinned_ledger_key, report,
                               check_signatures=strict)
@@ -465,15 +476,18 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
         report.origin = history.anchors.origin
         report.ledger_key_id = key_id(history.anchors.public_key)
 
-    order = _Order()
+    order, tree, heads, after = _start_after(since, history.anchors)
+    report.since = since.size if since else None
     total = source.count()
     if workers is None:  # one process per core, unless starting them costs more than it saves
         workers = 1 if total < SMALL_LOG else max(1, multiprocessing.cpu_count())
     bar = None
 
-    checkpoints = source.checkpoints()
-    rebuild = TreeRebuild([size for size, _, _ in checkpoints])
+    checkpoints = [c for c in source.checkpoints() if c[0] >= tree.size]  # later ones only
+    rebuild = TreeRebuild([size for size, _, _ in checkpoints], tree=tree, heads=heads)
     stored = source.stored_tree(len(checkpoints))
+    remember_at = max((size for size, _, _ in checkpoints), default=0)
+    remembered: list[TrustedCheckpoint] = []
     covered_size, covered, covered_root = (0, 0, b"") if all_receipts else _covering(
         source, checkpoints, history.anchors)
     reached = [0]  # the position of the covering checkpoint's last leaf, as rebuilt
@@ -483,13 +497,18 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
         report.receipts += receipts
         for finding in orphans:
             report.add(finding)
-        _sequence(results, order, report, bar)
-        for result in results:
-            created = rebuild.add(result[3], result[6])
-            if rebuild.tree.size == covered_size:
-                reached[0] = result[0]
-            if stored is not None:
-                stored.expect(rebuild.tree.size - 1, result[0], created)
+        # up to the latest checkpoint's last leaf, then remember, then the rest
+        cut = remember_at - rebuild.tree.size
+        for part in ((results[:cut], results[cut:]) if 0 < cut <= len(results) else (results,)):
+            _sequence(part, order, report, bar)
+            for result in part:
+                created = rebuild.add(result[3], result[6])
+                if rebuild.tree.size == covered_size:
+                    reached[0] = result[0]
+                if stored is not None:
+                    stored.expect(rebuild.tree.size - 1, result[0], created)
+            if part and rebuild.tree.size == remember_at and history.anchors.public_key:
+                remembered.append(_remember(rebuild, order, part[-1][0], history.anchors))
         if stored is not None:
             stored.flush()
 
@@ -498,7 +517,7 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
         in_flight = threading.BoundedSemaphore(2 * workers + 2)
 
         def jobs() -> Iterator[object]:
-            for job in source.jobs():
+            for job in source.jobs(after):
                 in_flight.acquire()
                 yield job
 
@@ -513,7 +532,7 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
         bar = _progress_bar(total) if progress else None
         _init_worker(source, history, covered)
         try:
-            for job in source.jobs():
+            for job in source.jobs(after):
                 consume(_check_job(job))
         finally:
             _init_worker(None, None)  # hold no store open in this module
@@ -522,7 +541,9 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
     report.streams = len(order.streams)
     if stored is not None:
         _report_tree_rows(report, stored.finish(rebuild.tree.size))
-    _check_log(report, rebuild, checkpoints, source.cosignatures(), history.anchors)
+    _check_log(report, rebuild, checkpoints,
+               [c for c in source.cosignatures() if c[0] >= (since.size if since else 0)],
+               history.anchors)
     for finding in source.described_findings(history, report):
         report.add(finding)
     # the checkpoint vouched for the receipts it covers only if the events give its root
@@ -530,8 +551,43 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
     vouched = covered == 0 or (reached[0] == covered
                                and rebuild.roots.get(covered_size, (b"",))[0] == covered_root)
     if covered and vouched:
-        report.covered_by, report.receipts_covered = covered_size, covered_size
+        report.covered_by = covered_size
+        report.receipts_covered = covered_size - (since.size if since else 0)
+    if report.intact and remembered:
+        report.trusted = remembered[-1]
     return report, history, vouched
+
+
+def _start_after(since: TrustedCheckpoint | None,
+                 anchors: TrustAnchors) -> tuple["_Order", CompactTree, HeadsMap, int]:
+    """Where a run starts: from the first event, or from what an earlier run remembered of a
+    checkpoint (its streams' heads, its last ledger time, its compact range), after its last
+    leaf's position."""
+    if since is None:
+        return _Order(), CompactTree(), HeadsMap(), 0
+    if (since.origin, since.ledger_key_id) != (anchors.origin, anchors.public_key and
+                                               key_id(anchors.public_key)):
+        raise VerifierStateError(f"the verifier state is of the log {since.origin} (ledger key "
+                                 f"{since.ledger_key_id}), not of this one; give this log's "
+                                 "state, or none to verify from the first event")
+    tree = CompactTree(since.size, [base64.b64decode(node) for node in since.frontier])
+    if base64.b64encode(tree.root()).decode() != since.root:
+        raise VerifierStateError("the verifier state's compact range does not give its root")
+    heads = HeadsMap()
+    for _, head, name in since.streams.values():
+        heads.set(name, bytes.fromhex(head))
+    order = _Order({oid: (v, h, n) for oid, (v, h, n) in since.streams.items()}, since.last_time)
+    return order, tree, heads, since.position
+
+
+def _remember(rebuild: TreeRebuild, order: "_Order", position: int,
+              anchors: TrustAnchors) -> TrustedCheckpoint:
+    return TrustedCheckpoint(
+        origin=anchors.origin or "", ledger_key_id=key_id(anchors.public_key or b""),
+        size=rebuild.tree.size, root=base64.b64encode(rebuild.tree.root()).decode(),
+        frontier=[base64.b64encode(node).decode() for node in rebuild.tree.frontier],
+        position=position, last_time=order.last_time,
+        streams={oid: list(state) for oid, state in order.streams.items()})
 
 
 def _report_tree_rows(report: Verification, found: list[tuple]) -> None:
@@ -675,11 +731,11 @@ class StoreSource:
                 yield _row(n)
             last = batch[-1].id
 
-    def jobs(self) -> Iterator[tuple[int, int]]:
+    def jobs(self, after: int = 0) -> Iterator[tuple[int, int]]:
         """Ranges (after, up to] of positions, up to the last event or receipt at the start."""
         end = self.recorder.max_position()
-        for after in range(0, end, self.job_size):
-            yield after, min(after + self.job_size, end)
+        for start in range(after, end, self.job_size):
+            yield start, min(start + self.job_size, end)
 
     def load(self, job: tuple[int, int]) -> tuple[list[Row], list[ReceiptRow]]:
         after, upto = job

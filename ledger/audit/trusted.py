@@ -1,0 +1,74 @@
+"""What a verifier remembers of a checkpoint it verified, so that its next run verifies only
+what came after (docs/evidence-format.md §14.7): the tree's compact range at that size, the
+position of its last leaf, every stream's last version and hash, the last ledger time.
+
+A supervision body keeps it in its own state file (`sunledger verify --state FILE`); it is
+the verifier's memory, not evidence, and it is trusted because the verifier wrote it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ledger.errors import LedgerError
+
+STATE_FORMAT = "sunledger-verifier-state/v1"
+MAX_STATE_BYTES = 256 * 1024 * 1024  # streams × about 120 bytes: two million streams
+
+
+class VerifierStateError(LedgerError):
+    """A verifier state file that cannot be used: unreadable, or for another log."""
+
+    code = "verifier-state"
+    status = 422
+
+
+@dataclass
+class TrustedCheckpoint:
+    origin: str
+    ledger_key_id: str
+    size: int  # the checkpoint's tree size
+    root: str  # its root, base64
+    frontier: list[str]  # the compact range at `size`, base64, as merkle.CompactTree keeps it
+    position: int  # the global position of its last leaf
+    last_time: str  # the ledger time of that leaf's event
+    streams: dict[str, list]  # originator id (hex) -> [last version, its hash, stream name]
+
+    def save(self, path: Path) -> None:
+        """Write the state atomically (a temporary file beside it, then renamed)."""
+        data = json.dumps({"format": STATE_FORMAT, **asdict(self)}, ensure_ascii=False,
+                          sort_keys=True).encode()
+        temporary = path.with_name(path.name + ".partial")
+        try:
+            with open(temporary, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            temporary.replace(path)
+        except OSError as error:
+            temporary.unlink(missing_ok=True)
+            raise VerifierStateError(f"cannot write the verifier state {path}: "
+                                     f"{error.strerror or error}") from None
+
+    @classmethod
+    def load(cls, path: Path) -> "TrustedCheckpoint":
+        from ledger.evidence.untrusted import read_file
+
+        try:
+            data = json.loads(read_file(path, MAX_STATE_BYTES, "the verifier state"))
+            if data.pop("format") != STATE_FORMAT:
+                raise ValueError("not a sunledger-verifier-state/v1")
+            state = cls(**data)
+            base64.b64decode(state.root, validate=True)
+            if not (type(state.size) is int and state.size > 0 and type(state.position) is int
+                    and type(state.streams) is dict and type(state.frontier) is list):
+                raise ValueError("members of the wrong types")
+        except LedgerError as error:
+            raise VerifierStateError(error.message) from None
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise VerifierStateError(f"{path} is not a verifier state: {error}; remove it to "
+                                     "verify from the first event") from None
+        return state

@@ -1,0 +1,136 @@
+"""Incremental verification (evidence-format §14.7): a run that starts after a checkpoint an
+earlier run verified gives the verdict the full run gives on what came after it, remembers
+the same state, and still catches a rewritten checkpoint; what it does not re-read is left to
+the full run, which catches it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from api.simulate import simulate
+from ledger.audit.trusted import TrustedCheckpoint, VerifierStateError
+from ledger.audit.verify import StoreSource, verify
+from ledger.log.checkpoints import Checkpoint, parse_checkpoint
+from ledger.log.notes import sign_note
+
+
+def _grow(world, seed: int) -> None:
+    simulate(world.ledger, projects=1, seed=seed, batch=50)
+    world.ledger.checkpoint()
+
+
+def _kinds(report) -> set[tuple[str, int | None]]:
+    return {(f.kind, f.position) for f in report.findings}
+
+
+@pytest.fixture
+def trusted(world):
+    """A ledger verified once, the state remembered, then grown by one more project."""
+    _grow(world, 1)
+    first = verify(StoreSource(world.raw.url), workers=1)
+    assert first.intact and first.trusted is not None
+    _grow(world, 2)
+    return world, first.trusted
+
+
+def test_an_incremental_run_agrees_with_the_full_run(trusted):
+    world, state = trusted
+    since = verify(StoreSource(world.raw.url), workers=1, since=state)
+    full = verify(StoreSource(world.raw.url), workers=1)
+    assert since.intact and full.intact
+    assert since.events == full.events - state.size and since.since == state.size
+    assert since.trusted == full.trusted  # the same memory of the latest checkpoint
+    assert since.trusted.size > state.size
+
+
+def test_a_bundle_is_verified_after_the_same_checkpoint(trusted, tmp_path):
+    from ledger.audit.bundle import BundleSource, export_bundle
+    from ledger.stores.url import parse_store_url
+
+    world, state = trusted
+    bundle = tmp_path / "evidence.zip"
+    export_bundle(parse_store_url(world.raw.url), bundle)
+    since = verify(BundleSource(bundle), workers=1, since=state)
+    full = verify(StoreSource(world.raw.url), workers=1)
+    assert since.intact and since.events == full.events - state.size
+    assert since.trusted == full.trusted
+
+
+def test_an_event_changed_after_the_trusted_checkpoint_is_caught(trusted):
+    world, state = trusted
+    position, event_state = world.raw.execute(
+        f"SELECT {world.raw.position}, state FROM {world.raw.events} WHERE "
+        f"{world.raw.position} > ? ORDER BY {world.raw.position} LIMIT 1", (state.position,))[0]
+    world.raw.execute(f"UPDATE {world.raw.events} SET state=? WHERE {world.raw.position}=?",
+                      (bytes(event_state).replace(b'"version":', b'"version": ', 1), position))
+    since = verify(StoreSource(world.raw.url), workers=1, since=state)
+    full = verify(StoreSource(world.raw.url), workers=1)
+    assert ("content_altered", position) in _kinds(since)
+    assert _kinds(since) == {k for k in _kinds(full) if k[1] is None or k[1] > state.position}
+    assert since.trusted is None and full.trusted is None  # nothing remembered after findings
+
+
+def test_an_event_changed_before_it_is_left_to_the_full_run(trusted):
+    world, state = trusted
+    position, event_state = world.raw.execute(
+        f"SELECT {world.raw.position}, state FROM {world.raw.events} WHERE "
+        f"topic='project.bid-submitted/v1' AND {world.raw.position} <= ? LIMIT 1",
+        (state.position,))[0]
+    world.raw.execute(f"UPDATE {world.raw.events} SET state=? WHERE {world.raw.position}=?",
+                      (bytes(event_state).replace(b'"bid_hash":"', b'"bid_hash":"f', 1), position))
+    assert verify(StoreSource(world.raw.url), workers=1, since=state).intact  # not re-read
+    assert ("content_altered", position) in _kinds(verify(StoreSource(world.raw.url), workers=1))
+
+
+def test_a_rewritten_trusted_checkpoint_is_caught_by_the_incremental_run(trusted):
+    """An insider with the ledger key re-signs the checkpoint the verifier trusted over
+    another root: the compact range it remembered no longer gives what the store states."""
+    world, state = trusted
+    table = world.raw.table("sunledger_checkpoints")
+    (note,), = world.raw.execute(f"SELECT note FROM {table} WHERE tree_size=?", (state.size,))
+    checkpoint = parse_checkpoint(note.split("\n\n")[0] + "\n")
+    forged = sign_note(Checkpoint(checkpoint.origin, state.size, bytes(32)).text(),
+                       checkpoint.origin, world.ledger.key)
+    world.raw.execute(f"UPDATE {table} SET note=? WHERE tree_size=?", (forged, state.size))
+    since = verify(StoreSource(world.raw.url), workers=1, since=state)
+    assert ("checkpoint_mismatch", None) in _kinds(since)
+
+
+def test_a_state_of_another_log_is_refused(trusted, tmp_path):
+    world, state = trusted
+    other = TrustedCheckpoint(**{**state.__dict__, "origin": "another.example/log"})
+    with pytest.raises(VerifierStateError, match="another.example/log"):
+        verify(StoreSource(world.raw.url), workers=1, since=other)
+    path = tmp_path / "state.json"
+    path.write_text("{not json")
+    with pytest.raises(VerifierStateError, match="not a verifier state"):
+        TrustedCheckpoint.load(path)
+
+
+def test_the_command_remembers_and_starts_after_it(trusted, tmp_path):
+    world, _ = trusted
+    state = tmp_path / "jgj-verifier.json"
+
+    def run(*extra: str) -> dict:
+        done = subprocess.run([sys.executable, "-c", "from api.cli import main; main()",
+                               "verify", "--store", world.raw.url, "--state", str(state),
+                               "--json", *extra], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    first = run()
+    assert first["since"] is None and state.exists()
+    _grow(world, 3)
+    second = run()
+    assert second["since"] == first["events"] and 0 < second["events"] < first["events"]
+    again = run("--full")
+    assert again["since"] is None and again["events"] == first["events"] + second["events"]
+    state.write_text("{}")
+    done = subprocess.run([sys.executable, "-c", "from api.cli import main; main()", "verify",
+                           "--store", world.raw.url, "--state", str(state)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "not a verifier state" in done.stderr
