@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 TARGET_FRACTION = 0.75  # verify events/s >= 0.75 x raw_rate (receipts vouched for)
 ALL_RECEIPTS_FRACTION = 0.8  # verify --all-receipts events/s >= 0.8 x raw_rate / 2
+INCREMENTAL_SHARE = 0.02  # verifying the last 1% after a remembered checkpoint: < 2% of a full run
 WORKERS = 2
 SIGNATURES_PER_EVENT = 2
 MESSAGE_BYTES = 300
@@ -110,6 +111,29 @@ def phase_verify(url: str, workers: int, all_receipts: bool = False) -> dict:
             "receipts_covered": report.receipts_covered,
             "seconds": seconds, "cpu_main_seconds": cpu_self, "cpu_workers_seconds": cpu_children,
             "maxrss_children_before_mib": before, **_rusage()}
+
+
+def phase_incremental(url: str, key_path: str, grow: int) -> dict:
+    """A full run that remembers its checkpoint; the store grown by about `grow` events and
+    checkpointed; then the run after the remembered checkpoint and a full run, both timed."""
+    from api.simulate import simulate
+    from ledger.audit.verify import StoreSource, verify
+    from ledger.ledger import Ledger
+
+    state = verify(StoreSource(url), workers=WORKERS).trusted
+    ledger = Ledger.open(url, key_path=Path(key_path))
+    simulate(ledger, projects=max(1, grow // 48), seed=97, batch=BATCH)
+    ledger.checkpoint()
+    ledger.close()
+    start = time.perf_counter()
+    since = verify(StoreSource(url), since=state)  # workers as the command chooses them
+    since_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    full = verify(StoreSource(url), workers=WORKERS)
+    full_seconds = time.perf_counter() - start
+    return {"since_events": since.events, "since_seconds": since_seconds,
+            "full_events": full.events, "full_seconds": full_seconds,
+            "agree": since.intact and full.intact and since.trusted == full.trusted}
 
 
 def phase_idle(url: str) -> dict:
@@ -198,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
             out = phase_build(rest[0], int(rest[1]), rest[2], int(rest[3]))
         elif name == "verify":
             out = phase_verify(rest[0], int(rest[1]), rest[2:] == ["all"])
+        elif name == "incremental":
+            out = phase_incremental(rest[0], rest[1], int(rest[2]))
         else:
             out = phase_idle(rest[0])
         print(json.dumps(out))
@@ -236,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  raw {raw1:8.0f} verifications/s (1 process)   verify workers=1 "
               f"{run1['events'] / run1['seconds']:8.0f} events/s", flush=True)
         idle = run_phase("idle", url)
+        grown = run_phase("incremental", url, str(Path(tmp) / "ledger.key"),
+                          str(max(48, build["events"] // 100)))
 
     for run in runs2 + alls + [run1]:
         if not run["intact"] or run["events"] != build["events"]:
@@ -299,6 +327,14 @@ def main(argv: list[str] | None = None) -> int:
           "processes.\n Bounded: compare a --quick and a full run, the figures should not grow "
           "with the number of events.)")
     print()
+    share = grown["since_seconds"] / grown["full_seconds"]
+    print(f"Incremental: {grown['since_events']} events after the remembered checkpoint in "
+          f"{grown['since_seconds']:.2f} s; the full run of {grown['full_events']} events in "
+          f"{grown['full_seconds']:.2f} s; same verdict and state: {grown['agree']}")
+    verdict = "PASS" if share < INCREMENTAL_SHARE and grown["agree"] else "FAIL"
+    print(f"TARGET incremental run of the last "
+          f"{grown['since_events'] / grown['full_events']:.1%} < {INCREMENTAL_SHARE:.0%} of the "
+          f"full run's time: {share:.1%} {verdict}")
     verdict = "PASS" if ratio2 >= TARGET_FRACTION else "FAIL"
     print(f"TARGET verify workers={WORKERS} >= {TARGET_FRACTION:.0%} of the raw Ed25519 rate "
           f"(receipts vouched for by the checkpoint): {ratio2:.2f} {verdict}")

@@ -478,7 +478,7 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
 
     order, tree, heads, after = _start_after(since, history.anchors)
     report.since = since.size if since else None
-    total = source.count()
+    total = max(0, source.count() - (since.size if since else 0))  # the rows this run reads
     if workers is None:  # one process per core, unless starting them costs more than it saves
         workers = 1 if total < SMALL_LOG else max(1, multiprocessing.cpu_count())
     bar = None
