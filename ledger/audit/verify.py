@@ -24,7 +24,9 @@ import orjson
 from nacl.exceptions import BadSignatureError
 
 from ledger.errors import LedgerError
-from ledger.evidence.canonical import canonical_json, is_ledger_json, parse_time, repeats_a_name
+from ledger.evidence.canonical import (
+    MAX_SAFE_INTEGER, canonical_json, is_ledger_json, parse_time, repeats_a_name,
+)
 from ledger.evidence.catalogue import EVENT_TYPES, REGISTRY_TYPES
 from ledger.evidence.envelope import (
     EVENT_FIELDS, LEDGER_ACTOR, LEDGER_STREAM, STREAM, ZERO_HASH, action_bytes, decode_signature,
@@ -260,7 +262,13 @@ def _decode(row: Row) -> tuple[dict | None, datetime | None, list[tuple[str, str
             is type(event["signed_at"]) is type(event["ledger_time"]) is type(event["prev"])
             is type(event["signature"]) is type(event["type"]) is type(event["hash"])):
         return None, None, [(UNDECODABLE_ROW, "envelope members have the wrong types")]
-    if not is_ledger_json(event, -1):  # the envelope too; the payload's depth counts from 0
+    # ledger JSON all through: the payload, and the envelope's one integer and its texts
+    # (its member names are the fixed ones); cheaper than judging the envelope as a value
+    if not (is_ledger_json(event["payload"]) and -MAX_SAFE_INTEGER <= event["version"]
+            <= MAX_SAFE_INTEGER and all(v.isascii() or is_ledger_json(v) for v in (
+                event["actor"], event["stream"], event["type"], event["key_id"],
+                event["nonce"], event["signed_at"], event["ledger_time"], event["prev"],
+                event["signature"], event["hash"]))):
         return None, None, [(UNDECODABLE_ROW, "not ledger JSON (a float, an integer beyond "
                                               "±(2^53 − 1) or a member name outside the BMP)")]
     try:

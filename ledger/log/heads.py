@@ -57,27 +57,33 @@ class HeadsMap:
 
     def __init__(self) -> None:
         self._keys: list[int] = []  # sorted
-        self._heads: dict[int, bytes] = {}  # key number -> leaf hash
+        self._heads: dict[int, bytes] = {}  # key number -> leaf hash, as of the last root
         self._cache: dict[tuple[int, int], bytes] = {}  # (depth, prefix) -> subtree hash
-        self._dirty: set[int] = set()
+        self._numbers: dict[str, tuple[bytes, int]] = {}  # stream -> (key, key number)
+        self._pending: dict[int, tuple[bytes, bytes]] = {}  # number -> (key, newest head)
         self._depth = 0  # the deepest cached node
 
     def __len__(self) -> int:
         return len(self._keys)
 
     def set(self, stream: str, head: bytes) -> None:
-        key = stream_key(stream)
-        number = int.from_bytes(key, "big")
-        if number not in self._heads:
-            bisect.insort(self._keys, number)
-        self._heads[number] = head_leaf(key, head)
-        self._dirty.add(number)
+        """A stream's newest head. Cheap: the leaf is hashed at the next root, once however
+        often the head moved meanwhile (a verifier sets one head per event)."""
+        known = self._numbers.get(stream)
+        if known is None:
+            key = stream_key(stream)
+            known = self._numbers[stream] = (key, int.from_bytes(key, "big"))
+            if known[1] not in self._heads:
+                bisect.insort(self._keys, known[1])
+                self._heads[known[1]] = EMPTY  # until the next root
+        self._pending[known[1]] = (known[0], head)
 
     def root(self) -> bytes:
-        for number in self._dirty:
+        for number, (key, head) in self._pending.items():
+            self._heads[number] = head_leaf(key, head)
             for depth in range(self._depth + 1):
                 self._cache.pop((depth, number >> (KEY_BITS - depth)), None)
-        self._dirty.clear()
+        self._pending.clear()
         return self._hash(0, len(self._keys), 0, 0)
 
     def _hash(self, lo: int, hi: int, depth: int, prefix: int) -> bytes:
