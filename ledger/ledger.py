@@ -44,7 +44,10 @@ from ledger.procedures.refusals import day_key, refusal_action, refusal_stream
 from ledger.procedures.rules import RuleBook
 from ledger.procedures.tender import Procedure, ProjectState, Step
 from ledger.stores.tables import Transaction
-from ledger.stores.url import StoreURL, no_store, parse_store_url, store_failure, store_lock
+from ledger.stores.url import (
+    StoreURL, lock_waited_in_vain, no_store, parse_store_url, store_failure, store_lock,
+    store_locked,
+)
 from .errors import (
     BadNote, BadSignature, LedgerError, LedgerKeyError, MalformedAction, NonceReused,
     NotPermitted, OversizedPayload, RuleRefused, StaleVersion,
@@ -397,6 +400,9 @@ class Ledger(Application):
                                "read the stream's version and sign again") from None
         except PersistenceError as error:
             batch.forget()
+            if lock_waited_in_vain(error):
+                raise StoreUnavailable(f"{store_locked(self.url).message}; the append was not "
+                                       "recorded", store=self.url.display()) from None
             raise StoreUnavailable(f"the store {self.url.display()} failed during the "
                                    f"append, which was not recorded: {error}") from None
         except BaseException:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -379,3 +380,31 @@ def test_a_lock_timeout_that_is_no_number_of_seconds_is_refused(tmp_path, value)
     assert code == 2 and said == (f"sunledger: SUNLEDGER_LOCK_TIMEOUT={value!r}: give a whole "
                                   "number of seconds, at least 1\n")
     assert not any(tmp_path.iterdir())
+
+
+def test_an_append_that_waits_in_vain_for_a_lock_says_so_and_records_nothing(
+        sqlite_url, tmp_path, monkeypatch):
+    """Another process holds the SQLite store's write lock longer than the timeout while an
+    open ledger appends: the append fails with the lock's message, and nothing is recorded."""
+    from ledger.evidence.envelope import LEDGER_ACTOR
+    from ledger.evidence.signer import ActorSigner
+
+    monkeypatch.setenv("SUNLEDGER_LOCK_TIMEOUT", "1")
+    ledger = Ledger.open(sqlite_url, key_path=tmp_path / "k")
+    registrar = ActorSigner(LEDGER_ACTOR, ledger.key)
+    action = registrar.sign("actor:waiting-1", "actor.registered/v1", {
+        "name": "Fictional waiting", "roles": ["bidder"], "organisation": "虚构单位"},
+        expected_version=0, signed_at=datetime.now(timezone.utc))
+    holder = sqlite3.connect(sqlite_url[len("sqlite:"):], isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(StoreUnavailable, match=r"is locked by another process \(waited 1 s\); "
+                                                   "try again; the append was not recorded"):
+            ledger.submit(action)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert ledger.stream_version("actor:waiting-1") == 0
+    ledger.submit(action)  # the lock released, the same action goes in
+    assert ledger.stream_version("actor:waiting-1") == 1
+    ledger.close()

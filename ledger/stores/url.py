@@ -148,12 +148,17 @@ def store_locked(url: StoreURL) -> StoreUnavailable:
                             f"{lock_timeout()} s); try again", store=url.display())
 
 
+def lock_waited_in_vain(error: BaseException) -> bool:
+    """Whether the engine gave up waiting for another process's lock (lock_timeout)."""
+    cause = error.__cause__ or error
+    return getattr(cause, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) \
+        or getattr(cause, "sqlstate", None) == "55P03"  # PostgreSQL's lock_not_available
+
+
 def store_failure(url: StoreURL, error: BaseException) -> StoreUnavailable:
     """The error of a store that failed while being opened: a lock waited for in vain says
     so; anything else is named as the engine gave it."""
-    cause = error.__cause__ or error
-    if getattr(cause, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) \
-            or getattr(cause, "sqlstate", None) == "55P03":  # PostgreSQL's lock_not_available
+    if lock_waited_in_vain(error):
         return store_locked(url)
     return StoreUnavailable(f"cannot open {url.display()}: {str(error).strip()}",
                             store=url.display())
