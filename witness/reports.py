@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any, Callable, Iterable
 import orjson
 
 from ledger.errors import BadNote, LedgerError, UntrustedFileError
+from ledger.evidence import durable
 from ledger.evidence.canonical import canonical_json
 from ledger.evidence.envelope import LEDGER_ACTOR
 from ledger.evidence.signer import ActorSigner
@@ -48,22 +48,11 @@ class ReportNotWritten(LedgerError):
 
 
 def write_durably(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that after a crash the file is either the whole of it or
-    not there: a temporary file beside it, flushed and synced, then renamed into place."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    """Write a report so that after a crash it is either whole or not there
+    (ledger/evidence/durable.py); ReportNotWritten if it cannot be."""
     try:
-        with open(partial, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(partial, path)
-        directory = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        durable.write_durably(path, data)
     except OSError as error:
-        partial.unlink(missing_ok=True)
         raise ReportNotWritten(f"cannot write {path}: {error.strerror or error}; nothing was "
                                "recorded", path=str(path)) from None
 

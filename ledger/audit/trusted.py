@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ledger.errors import LedgerError
+from ledger.evidence.durable import write_durably
+from ledger.evidence.untrusted import parse_json, read_file
 
 STATE_FORMAT = "sunledger-verifier-state/v1"
 MAX_STATE_BYTES = 256 * 1024 * 1024  # streams × about 120 bytes: two million streams
@@ -38,27 +39,22 @@ class TrustedCheckpoint:
     streams: dict[str, list]  # originator id (hex) -> [last version, its hash, stream name]
 
     def save(self, path: Path) -> None:
-        """Write the state atomically (a temporary file beside it, then renamed)."""
+        """Write the state durably: whole, or the one before it left as it was."""
         data = json.dumps({"format": STATE_FORMAT, **asdict(self)}, ensure_ascii=False,
                           sort_keys=True).encode()
-        temporary = path.with_name(path.name + ".partial")
         try:
-            with open(temporary, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            temporary.replace(path)
+            write_durably(path, data)
         except OSError as error:
-            temporary.unlink(missing_ok=True)
             raise VerifierStateError(f"cannot write the verifier state {path}: "
                                      f"{error.strerror or error}") from None
 
     @classmethod
     def load(cls, path: Path) -> "TrustedCheckpoint":
-        from ledger.evidence.untrusted import read_file
-
         try:
-            data = json.loads(read_file(path, MAX_STATE_BYTES, "the verifier state"))
+            data = parse_json(read_file(path, MAX_STATE_BYTES, "the verifier state"),
+                              "the verifier state")
+            if type(data) is not dict:
+                raise ValueError("not a JSON object")
             if data.pop("format") != STATE_FORMAT:
                 raise ValueError("not a sunledger-verifier-state/v1")
             state = cls(**data)

@@ -21,6 +21,7 @@ from pathlib import Path
 from ledger.errors import (
     BadNote, InconsistentCheckpoint, OldSizeMismatch, UnknownLog, WitnessRefusal,
 )
+from ledger.evidence.durable import write_durably
 from ledger.evidence.keys import SigningKey
 from ledger.evidence.untrusted import MAX_DOCUMENT_BYTES, parse_json, read_file
 from . import merkle
@@ -132,10 +133,5 @@ class Witness:
         return cosign(checkpoint.text(), self.name, self.key, now)
 
     def _save(self) -> None:
-        temporary = self.state_path.with_name(self.state_path.name + ".tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump({"name": self.name, "logs": self.logs}, handle, indent=1)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, self.state_path)
+        write_durably(self.state_path, json.dumps({"name": self.name, "logs": self.logs},
+                                                  indent=1).encode(), mode=0o600)
