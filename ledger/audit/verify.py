@@ -38,11 +38,12 @@ from ledger.evidence.registry import (
     ActorRecord, TrustAnchors, apply_actor_event, apply_ledger_event, check_registry_change,
     ledger_actor, new_actor, start_problem, usable_key,
 )
+from ledger.log.checkpoints import log_verifier, open_checkpoint
+from ledger.log.heads import HeadsMap
+from ledger.log.merkle import CompactTree
 from ledger.procedures.authority import AUTHORITY, role_problem
 from ledger.stores.tables import ReceiptRow
 from ledger.stores.url import StoreURL
-from ledger.log.heads import HeadsMap
-from ledger.log.merkle import CompactTree
 from .log_check import StoredTreeCheck, TreeRebuild, check_log
 from .trusted import TrustedCheckpoint, VerifierStateError
 
@@ -457,8 +458,6 @@ def _covering(source: Source, checkpoints: list[tuple[int, str, str]],
     leaf must be the row at that position), or the run is repeated with every receipt."""
     if anchors.public_key is None or anchors.origin is None:
         return 0, 0, b""
-    from ledger.log.checkpoints import log_verifier, open_checkpoint
-
     verifier = log_verifier(anchors.origin, anchors.public_key)
     for size, note, _ in sorted(checkpoints, reverse=True):
         try:
@@ -485,13 +484,14 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
         report.ledger_key_id = key_id(history.anchors.public_key)
 
     order, tree, heads, after = _start_after(since, history.anchors)
+    start = tree.size  # the leaves verified before this run: 0, or the remembered checkpoint's
     report.since = since.size if since else None
-    total = max(0, source.count() - (since.size if since else 0))  # the rows this run reads
+    total = max(0, source.count() - start)  # the rows this run reads
     if workers is None:  # one process per core, unless starting them costs more than it saves
         workers = 1 if total < SMALL_LOG else max(1, multiprocessing.cpu_count())
     bar = None
 
-    checkpoints = [c for c in source.checkpoints() if c[0] >= tree.size]  # later ones only
+    checkpoints = [c for c in source.checkpoints() if c[0] >= start]  # later ones only
     rebuild = TreeRebuild([size for size, _, _ in checkpoints], tree=tree, heads=heads)
     stored = source.stored_tree(len(checkpoints))
     remember_at = max((size for size, _, _ in checkpoints), default=0)
@@ -550,7 +550,7 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
     if stored is not None:
         _report_tree_rows(report, stored.finish(rebuild.tree.size))
     _check_log(report, rebuild, checkpoints,
-               [c for c in source.cosignatures() if c[0] >= (since.size if since else 0)],
+               [c for c in source.cosignatures() if c[0] >= start],
                history.anchors)
     for finding in source.described_findings(history, report):
         report.add(finding)
@@ -560,7 +560,7 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
                                and rebuild.roots.get(covered_size, (b"",))[0] == covered_root)
     if covered and vouched:
         report.covered_by = covered_size
-        report.receipts_covered = covered_size - (since.size if since else 0)
+        report.receipts_covered = covered_size - start
     if report.intact and remembered:
         report.trusted = remembered[-1]
     return report, history, vouched
