@@ -197,11 +197,11 @@ def _check_dossier(z: UntrustedZip, path: Path, log: Verifier) -> dict:
     if type(receipts) is not dict:
         raise BadNote("receipts.json is not the receipts of the proved streams")
 
-    tree_size = z.json("project.completeness.json")["tree_size"]
+    project = z.json("project.completeness.json")
+    tree_size = project["tree_size"]
 
-    def proved(name: str) -> tuple[str, list[dict], list[int]]:
+    def proved(name: str, proof: dict) -> tuple[str, list[dict], list[int]]:
         """A completeness proof's stream, its events, and their positions."""
-        proof = z.json(name)
         events = check_completeness(proof, log)
         if proof["tree_size"] != tree_size:
             raise BadNote(f"{name} is proved at tree size {proof['tree_size']}, the project "
@@ -209,14 +209,14 @@ def _check_dossier(z: UntrustedZip, path: Path, log: Verifier) -> dict:
         stream = proof["stream"]
         return stream, events, _positions(stream, events, receipts.get(stream), log.public_key)
 
-    project_stream, events, positions = proved("project.completeness.json")
+    project_stream, events, positions = proved("project.completeness.json", project)
     actors: dict[str, ActorRecord] = {}
     for name in z.names():
         if name.startswith("actors/"):
-            stream, actor_events, actor_positions = proved(name)
+            stream, actor_events, actor_positions = proved(name, z.json(name))
             actors[stream[len("actor:"):]] = _registration(actor_events, actor_positions)
     if "refusals.completeness.json" in z:
-        proved("refusals.completeness.json")
+        proved("refusals.completeness.json", z.json("refusals.completeness.json"))
     withheld = withheld_until_award(events)  # from the proved events, not from the manifest
     unchecked = 0
     for event, position in zip(events, positions):
