@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
-from projections.warnings import BidderFacts, collusion_warnings
+from projections.warnings import SERIES_TOLERANCE, BidderFacts, collusion_warnings
 
 T0 = datetime(2025, 3, 20, 1, 0, tzinfo=timezone.utc)
 
@@ -103,3 +104,46 @@ def test_the_network_fingerprint_at_key_release_counts_as_at_submission():
               machine="m-7f3a")
     found = {w.indicator for w in watch.warnings("project:KEY-1")}
     assert {"same-machine", "same-ip"} <= found
+
+
+def _brute_force_series(prices: list[Decimal]) -> int:
+    """The largest subset in a series, by trying every subset (the definition itself)."""
+    from itertools import combinations
+
+    def series(group):
+        steps = [b - a for a, b in zip(group, group[1:])]
+        if all(s > 0 for s in steps) and all(abs(s - steps[0]) <= SERIES_TOLERANCE * steps[0]
+                                             for s in steps):
+            return True
+        ratios = [b / a for a, b in zip(group, group[1:]) if a > 0]
+        return (len(ratios) == len(steps) and all(r > 1 for r in ratios)
+                and all(abs(r - ratios[0]) <= SERIES_TOLERANCE * ratios[0] for r in ratios))
+    ordered = sorted(prices)
+    for size in range(len(ordered), 2, -1):
+        if any(series(g) for g in combinations(ordered, size)):
+            return size
+    return 0
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_longest_series_is_the_one_every_subset_would_find(seed):
+    rng = random.Random(seed)
+    base, step = Decimal(rng.randrange(1_000_000, 9_000_000)), Decimal(rng.randrange(1_000, 90_000))
+    prices = [base + step * k for k in rng.sample(range(12), rng.randint(0, 6))]  # a series, gapped
+    prices += [Decimal(rng.randrange(1_000_000, 9_000_000)) for _ in range(rng.randint(0, 6))]
+    if rng.random() < 0.3:
+        prices += [(base * Decimal("1.05") ** k).quantize(Decimal("0.01")) for k in range(3)]
+    facts = [BidderFacts(f"bidder-{i}", price=p) for i, p in enumerate(prices)]
+    found = [w for w in collusion_warnings(facts, obtained=len(facts)) if w.indicator == "price-series"]
+    assert (len(found[0].bidders) if found else 0) == _brute_force_series(prices)
+
+
+def test_a_series_among_eight_hundred_bids_is_found():
+    """Trying every subset of 800 bids would never end; the search by pairs does."""
+    rng = random.Random(8)
+    prices = [Decimal(rng.randrange(50_000_000, 90_000_000)) / 100 for _ in range(800)]
+    prices[100:106] = [Decimal("612345.00") + Decimal("1500.00") * k for k in range(6)]
+    facts = [BidderFacts(f"bidder-{i:03d}", price=p) for i, p in enumerate(prices)]
+    found = [w for w in collusion_warnings(facts, obtained=800) if w.indicator == "price-series"]
+    assert len(found) == 1 and len(found[0].bidders) == 6
+    assert set(found[0].bidders) == {f"bidder-{i}" for i in range(100, 106)}
