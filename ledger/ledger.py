@@ -93,6 +93,7 @@ class Ledger(Application):
         self._tree: CompactTree | None = None  # the Merkle log's frontier, as last appended
         self._last_time: datetime | None = None  # the newest ledger time recorded, once read
         self.started_now = False  # whether this open started the ledger (a new store)
+        self._organisations: dict[str, str] = {}  # actor -> registered organisation (fixed)
         super().__init__(env={
             **url.eventsourcing_env(),
             # Streams are cached without a read per append: the store's unique (stream,
@@ -480,9 +481,18 @@ class _Batch:
         return stream.actor
 
     def organisation_of(self, actor: str) -> str | None:
-        """The organisation an actor registered with (for recusal, 条例 §46)."""
+        """The organisation an actor registered with (for recusal, 条例 §46). It is fixed at
+        registration, so the ledger remembers it: a recusal check that compares a member with
+        every bidder of a large tender reads no stream again."""
+        known = self.ledger._organisations.get(actor)
+        if known is not None:
+            return known
         record = self.signer(actor)
-        return record.organisation if record is not None else None
+        if record is None:
+            return None
+        if f"actor:{actor}" not in self.advanced:  # stored, not only registered in this append
+            self.ledger._organisations[actor] = record.organisation
+        return record.organisation
 
     def decide(self, signer: ActorRecord, action: Action, stream: Stream | None) -> None:
         """The rules an action must meet before it is sealed."""

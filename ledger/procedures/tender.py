@@ -626,7 +626,9 @@ class Procedure:
         if not self.checking or s.organisation_of is None:
             return
         own = s.organisation_of(s.actor)
-        tied = sorted(b for b in {*p.bids, *p.prices} if own and s.organisation_of(b) == own)
+        if not own:
+            return
+        tied = sorted(b for b in {*p.bids, *p.prices} if s.organisation_of(b) == own)
         self.require(not tied, "recusal", lambda: f"{s.actor} belongs to {own}, as "
                      f"{', '.join(tied)} does, and must withdraw")
 
@@ -991,9 +993,13 @@ def rank_bids(method: str, prices: dict[str, Decimal], rejected: dict[str, str],
     decryptions take no place."""
     valid = [b for b in prices if b not in rejected and (ceiling is None or prices[b] <= ceiling)]
     if method == "comprehensive":
+        marks: dict[str, list[Decimal]] = {}
+        for (_, bidder), value in scores.items():
+            marks.setdefault(bidder, []).append(value)
+
         def mean(b: str) -> Decimal:
-            marks = [v for (_, bidder), v in scores.items() if bidder == b]
-            return sum(marks, Decimal(0)) / len(marks) if marks else Decimal(0)
+            own = marks.get(b)
+            return sum(own, Decimal(0)) / len(own) if own else Decimal(0)
         return sorted(valid, key=lambda b: (-mean(b), prices[b], b))
     if method == "highest-price":
         return sorted(valid, key=lambda b: (-prices[b], b))
