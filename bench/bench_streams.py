@@ -13,8 +13,10 @@ WINDOW appends.
 
 Then the stream grows to 100,000 events (in calls of 100), and READS version reads and state
 reads (`Ledger.stream`, which checks its cached state against the stored head) are timed;
-their p99 must be under 5 ms. The baseline printed beside them is a plain primary-key read
-of the stream's newest row with the store's own driver.
+their p99 must be under 5 ms, and as-of state reads at random versions (`Ledger.stream_at`,
+from the nearest snapshot the process keeps, every SNAPSHOT_EVERY versions, after one fold
+that keeps them), under the same target. The baseline printed beside them is a plain
+primary-key read of the stream's newest row with the store's own driver.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -35,6 +38,7 @@ from ledger.evidence.envelope import LEDGER_ACTOR, actor_stream, project_stream,
 from ledger.evidence.keys import SigningKey, encode_public_key
 from ledger.evidence.signer import ActorSigner
 from ledger.ledger import Ledger
+from ledger.streams import SNAPSHOT_EVERY
 
 DEFAULT_PG = os.environ.get("SUNLEDGER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 GROWTH_TARGET = 1.2  # the 10,000th append within 1.2x the 10th
@@ -168,6 +172,11 @@ def run(url: str, label: str, sizes: list[int], read_size: int, folder: Path) ->
     baseline = _timed(_raw_head_read(url, stream), READS)
     version = _timed(lambda: ledger.stream_version(stream), READS)
     state = _timed(lambda: ledger.stream(stream), READS)
+    rng = random.Random(7)
+    started = time.perf_counter()
+    ledger.stream_at(stream, read_size - 1)  # the first as-of read folds the whole stream
+    first_as_of = time.perf_counter() - started
+    as_of = _timed(lambda: ledger.stream_at(stream, rng.randint(1, read_size)), READS)
     other = Ledger.open(url, key_path=folder / f"{label}.key")  # a second server, cold cache
     started = time.perf_counter()
     other.stream(stream)
@@ -177,12 +186,14 @@ def run(url: str, label: str, sizes: list[int], read_size: int, folder: Path) ->
     other.close()
     print(f"  reads at {read_size:,} events, p99 over {READS} (median):")
     for name, samples in [("primary-key read (baseline)", baseline), ("stream_version", version),
-                          ("stream (state)", state)]:
+                          ("stream (state)", state), ("stream_at (a random version)", as_of)]:
         print(f"    {name:28} {_p99_ms(samples):6.3f} ms  ({_median_ms(samples):.3f} ms)")
     print(f"    a second server's first state read (folds {read_size:,} events): "
           f"{cold * 1000:.0f} ms ({read_size / cold:,.0f} events/s); after one more append "
           f"elsewhere: {after_append * 1000:.2f} ms")
-    for name, samples in [("version", version), ("state", state)]:
+    print(f"    the first as-of read (folds the stream, keeping a snapshot every "
+          f"{SNAPSHOT_EVERY} versions): {first_as_of * 1000:.0f} ms")
+    for name, samples in [("version", version), ("state", state), ("as-of state", as_of)]:
         ok = _p99_ms(samples) < READ_P99_MS
         passed.append(ok)
         print(f"TARGET {label} {name} read p99 at {read_size:,} events < {READ_P99_MS} ms: "

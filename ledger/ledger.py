@@ -43,6 +43,7 @@ from ledger.procedures.calendar import TradingCalendar
 from ledger.procedures.refusals import day_key, refusal_action, refusal_stream
 from ledger.procedures.rules import RuleBook
 from ledger.procedures.tender import Procedure, ProjectState, Step
+from ledger.snapshots import Snapshots
 from ledger.stores.tables import Transaction
 from ledger.stores.url import (
     StoreURL, lock_waited_in_vain, no_store, parse_store_url, store_failure, store_lock,
@@ -94,6 +95,7 @@ class Ledger(Application):
         self._last_time: datetime | None = None  # the newest ledger time recorded, once read
         self.started_now = False  # whether this open started the ledger (a new store)
         self._organisations: dict[str, str] = {}  # actor -> registered organisation (fixed)
+        self._snapshots = Snapshots()  # streams as of every hundredth version, as folded
         super().__init__(env={
             **url.eventsourcing_env(),
             # Streams are cached without a read per append: the store's unique (stream,
@@ -197,16 +199,48 @@ class Ledger(Application):
                 and cached.head == orjson.loads(state)["hash"]:
             return cached
         if cached is None or cached.version > version or not cached.fold(
-                self._envelopes(uid, cached.version)):
-            cached = stream_class(stream)(uid)  # new, or the store is not what was cached
-            if not cached.fold(self._envelopes(uid, 0), linked=False):
-                raise StoreUnavailable(f"a version of {stream} is missing from the store; "
-                                       "run `sunledger verify`", stream=stream)
+                self._envelopes(uid, cached.version), keep=self._snapshots.keep):
+            self._snapshots.forget(uid)  # new, or the store is not what was cached
+            cached = self._fold_from_first(stream, uid)
+            if cached is None:  # rows gone since the head was read: `verify` will say
+                self._evict(stream)
+                return None
         self._cache(cached)
         return cached
 
-    def _envelopes(self, uid: UUID, after: int) -> list[dict]:
-        return [orjson.loads(state) for state in self.recorder.stream_states(uid, after)]
+    def stream_at(self, stream: str, version: int) -> Stream | None:
+        """A stream's state as of its `version` (as of its newest, if it has fewer; None if
+        it has none by then). Folded from the nearest snapshot this process keeps at or
+        before that version (ledger/snapshots.py), after checking that the stored event at
+        the snapshot's version still has the snapshot's head hash, in the same range read
+        as the events after it: at most SNAPSHOT_EVERY events are folded, at any length.
+        Snapshots are kept every SNAPSHOT_EVERY versions as folds pass them. The state is
+        this process's object: read it, never change it."""
+        uid = stream_uuid(stream)
+        if version < 1:
+            return None
+        base = self._snapshots.nearest(uid, version)
+        if base is not None:
+            envelopes = self._envelopes(uid, base.version - 1, version)
+            if envelopes and envelopes[0]["hash"] == base.head:
+                folded = base.copy()
+                if folded.fold(envelopes[1:], keep=self._snapshots.keep):
+                    return folded
+            self._snapshots.forget(uid)  # the store is not what the snapshot was folded from
+        return self._fold_from_first(stream, uid, version)
+
+    def _fold_from_first(self, stream: str, uid: UUID, upto: int | None = None) -> Stream | None:
+        envelopes = self._envelopes(uid, 0, upto)
+        if not envelopes:
+            return None
+        folded = stream_class(stream)(uid)
+        if not folded.fold(envelopes, linked=False, keep=self._snapshots.keep):
+            raise StoreUnavailable(f"a version of {stream} is missing from the store; "
+                                   "run `sunledger verify`", stream=stream)
+        return folded
+
+    def _envelopes(self, uid: UUID, after: int, upto: int | None = None) -> list[dict]:
+        return [orjson.loads(state) for state in self.recorder.stream_states(uid, after, upto)]
 
     def _cached(self, uid: UUID) -> Stream | None:
         try:

@@ -9,8 +9,9 @@ the next action.
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import DomainEvent, OriginatorVersionError
@@ -23,6 +24,9 @@ from ledger.evidence.registry import (
 )
 from ledger.procedures.calendar import local_date
 from ledger.procedures.tender import Procedure, ProjectState, Step
+
+
+SNAPSHOT_EVERY = 100  # a stream's state is kept (in memory) at every hundredth version
 
 
 class Recorded(DomainEvent):
@@ -72,20 +76,29 @@ class Stream:
     def when(self, event: dict) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def fold(self, envelopes: list[dict], *, linked: bool = True) -> bool:
+    def fold(self, envelopes: list[dict], *, linked: bool = True,
+             keep: Callable[["Stream"], None] | None = None) -> bool:
         """Fold in stored envelopes that follow this state, the tight way (no event objects):
         each must be the next version and, when `linked`, name the head as its prev. False,
         with the state left partly folded, when one does not (the caller rebuilds from the
-        first event; judging the links of a stored stream is the verifier's work)."""
+        first event; judging the links of a stored stream is the verifier's work). `keep` is
+        given the state at every SNAPSHOT_EVERY-th version it passes (to copy, not to keep)."""
         for envelope in envelopes:
             if envelope["version"] != self.version + 1 or (linked and envelope["prev"] != self.head):
                 return False
             self.when(envelope)
             self.version = envelope["version"]
             self.head = envelope["hash"]
+            if keep is not None and self.version % SNAPSHOT_EVERY == 0:
+                self.modified_on = parse_time(envelope["ledger_time"])
+                keep(self)
         if envelopes:
             self.modified_on = parse_time(envelopes[-1]["ledger_time"])
         return True
+
+    def copy(self) -> "Stream":
+        """An independent copy of this state (a snapshot), to fold on without changing it."""
+        return copy.deepcopy(self)
 
 
 class LedgerStream(Stream):
@@ -126,6 +139,12 @@ class ProjectStream(Stream):
 
     def when(self, event: dict) -> None:
         FOLD.run(self.state, step_of(event))
+
+    def copy(self) -> "ProjectStream":
+        new = ProjectStream(self.id)
+        new.version, new.head, new.modified_on = self.version, self.head, self.modified_on
+        new.state = self.state.copy()  # its containers copied, their items immutable
+        return new
 
 
 class RefusalStream(Stream):

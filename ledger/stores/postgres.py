@@ -11,7 +11,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL
 
 from .tables import (
-    CHECKPOINTS, COSIGNATURES, EVENTS, LEAVES, NONCES, RECEIPTS, TREE, ReceiptRow, Within,
+    CHECKPOINTS, COSIGNATURES, EVENTS, LEAVES, MAX_VERSION, NONCES, RECEIPTS, TREE, ReceiptRow,
+    Within,
 )
 
 
@@ -149,11 +150,12 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                            "ORDER BY originator_version DESC LIMIT 1", (originator_id,))
         return (rows[0]["v"], bytes(rows[0]["s"])) if rows else None
 
-    def stream_states(self, originator_id: UUID, after: int) -> list[bytes]:
-        """The stored bytes of a stream's versions after `after`, in order."""
+    def stream_states(self, originator_id: UUID, after: int, upto: int | None = None) -> list[bytes]:
+        """The stored bytes of a stream's versions after `after` (up to `upto`), in order."""
         rows = self._query(f'SELECT state AS s FROM "{self.datastore.schema}".{EVENTS} '
                            "WHERE originator_id=%s AND originator_version>%s "
-                           "ORDER BY originator_version", (originator_id, after))
+                           "AND originator_version<=%s ORDER BY originator_version",
+                           (originator_id, after, MAX_VERSION if upto is None else upto))
         return [bytes(r["s"]) for r in rows]
 
     def last_ledger_time(self) -> str | None:

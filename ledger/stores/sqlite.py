@@ -10,7 +10,8 @@ from eventsourcing.persistence import OperationalError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from .tables import (
-    CHECKPOINTS, COSIGNATURES, EVENTS, LEAVES, NONCES, RECEIPTS, TREE, ReceiptRow, Within,
+    CHECKPOINTS, COSIGNATURES, EVENTS, LEAVES, MAX_VERSION, NONCES, RECEIPTS, TREE, ReceiptRow,
+    Within,
 )
 
 
@@ -158,11 +159,12 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             row = c.fetchone()
             return (row[0], bytes(row[1])) if row else None
 
-    def stream_states(self, originator_id: UUID, after: int) -> list[bytes]:
-        """The stored bytes of a stream's versions after `after`, in order."""
+    def stream_states(self, originator_id: UUID, after: int, upto: int | None = None) -> list[bytes]:
+        """The stored bytes of a stream's versions after `after` (up to `upto`), in order."""
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT state FROM {EVENTS} WHERE originator_id=? AND originator_version>? "
-                      "ORDER BY originator_version", (originator_id.hex, after))
+                      "AND originator_version<=? ORDER BY originator_version",
+                      (originator_id.hex, after, MAX_VERSION if upto is None else upto))
             return [bytes(row[0]) for row in c.fetchall()]
 
     def last_ledger_time(self) -> str | None:
