@@ -94,10 +94,43 @@ def simulation_start(last: datetime | None) -> datetime:
     return EPOCH + timedelta(weeks=weeks)
 
 
+@dataclass(frozen=True)
+class Sizes:
+    """How many bidders a project draws. The default is a county centre's: 4 to 9. A large
+    centre's year (`LARGE_CENTRE`) adds, to one project in five, a field of 100 to 500
+    bidders, and to one comprehensive-evaluation tender in fifty about 800: with five experts
+    scoring each bid, a stream of about 10,000 events, most of them appended in the minutes of
+    the opening and the evaluation."""
+
+    large_share: float = 0.0
+    large: tuple[int, int] = (100, 500)
+    huge_share: float = 0.0  # of comprehensive-evaluation tenders
+    huge: tuple[int, int] = (780, 820)
+
+    def bidders(self, rng: random.Random, method: str, available: int) -> int:
+        if self.huge_share and method == "comprehensive" and rng.random() < self.huge_share:
+            return min(rng.randint(*self.huge), available)
+        if self.large_share and rng.random() < self.large_share:
+            return min(rng.randint(*self.large), available)
+        return rng.randint(4, min(9, available))
+
+
+COUNTY_CENTRE = Sizes()
+LARGE_CENTRE = Sizes(large_share=0.2, huge_share=0.02)
+
+
+def _spacing(count: int, window: timedelta) -> timedelta:
+    """The interval between bidders acting one after another: an hour, or less where an hour
+    each would not fit `count` of them into `window`."""
+    return min(timedelta(hours=1), window / max(count, 1))
+
+
 class Simulation:
-    def __init__(self, seed: int, projects: int, start: datetime = EPOCH):
+    def __init__(self, seed: int, projects: int, start: datetime = EPOCH,
+                 sizes: Sizes = COUNTY_CENTRE):
         self.seed = seed
         self.projects = projects
+        self.sizes = sizes
         self.rng = random.Random(seed)
         self.secret = f"sunledger-simulation/{seed}".encode()
         self.prefix = f"sim{seed}"
@@ -113,7 +146,9 @@ class Simulation:
         n = self.projects
         # an expert pool of at most 200: its disclosure after the award (the whole pool, for
         # the replay) stays well under the 64 KiB payload limit (about 1,000 experts)
-        counts = {"tenderee": max(2, n // 4), "agent": 3, "bidder": max(12, n // 2),
+        bidders = max(12, n // 2, self.sizes.huge[1] + 12 if self.sizes.huge_share else 0,
+                      self.sizes.large[1] + 12 if self.sizes.large_share else 0)
+        counts = {"tenderee": max(2, n // 4), "agent": 3, "bidder": bidders,
                   "expert": min(200, max(18, n // 5)), "operator": 1}
         return {role: [self._signer(f"{self.prefix}-{role}-{i:04d}") for i in range(count)]
                 for role, count in counts.items()}
@@ -155,8 +190,10 @@ class Simulation:
         operator = cast["operator"][0]
         control = Decimal(rng.randrange(low, high))
         failing = rng.random() < 0.08  # too few bidders: the tender fails (流标)
-        bidders = rng.sample(cast["bidder"], 2 if failing else rng.randint(4, min(9, len(cast["bidder"]))))
-        obtainers = bidders + rng.sample([b for b in cast["bidder"] if b not in bidders],
+        bidders = rng.sample(cast["bidder"], 2 if failing else self.sizes.bidders(
+            rng, method, len(cast["bidder"]) - 3))
+        bidding = set(bidders)
+        obtainers = bidders + rng.sample([b for b in cast["bidder"] if b not in bidding],
                                          rng.randint(0, 3))
         colluders = bidders[:3] if len(bidders) >= 5 and rng.random() < 0.25 else []
         t0 = self.start_of(number)
@@ -192,8 +229,9 @@ class Simulation:
             "bid_deadline": format_time(deadline)})
         yield at(announced + timedelta(minutes=5), agent, "project.documents-issued/v1",
                  {"document_hash": doc, "edition": 1})
+        apart = _spacing(len(obtainers), timedelta(days=8))  # the documents: days 1 to 9
         for i, b in enumerate(obtainers):
-            yield at(announced + timedelta(days=1, hours=i), b, "project.documents-obtained/v1",
+            yield at(announced + timedelta(days=1) + i * apart, b, "project.documents-obtained/v1",
                      {"bidder": b.actor, "document_hash": doc,
                       "machine": "m-shared" if b in colluders else f"m-{b.actor}"})
         if rng.random() < 0.3:  # an objection to the documents, answered the next day
@@ -222,15 +260,16 @@ class Simulation:
         base = Decimal(rng.uniform(0.5, 0.95)) if category != "rights" else Decimal(rng.uniform(1.02, 1.3))
         step = (control * Decimal("0.005")).quantize(Decimal("0.01"))
         prices = {}
+        apart = _spacing(len(bidders), timedelta(days=4))  # securities days 10-14, bids after
         for i, b in enumerate(bidders):
             price = control * (base + Decimal(rng.uniform(-0.08, 0.08)))
             if b in colluders:  # a series: equal steps apart
                 price = control * base + step * colluders.index(b)
             prices[b.actor] = price.quantize(Decimal("0.01"))
-            posted = announced + timedelta(days=10, hours=i)
+            posted = announced + timedelta(days=10) + i * apart
             yield at(posted, b, "project.security-posted/v1", {
                 "bidder": b.actor, "amount": format_money(security), "form": "guarantee"})
-            submitted = deadline - timedelta(days=2, hours=i, minutes=rng.randint(0, 50))
+            submitted = deadline - timedelta(days=2, minutes=rng.randint(0, 50)) - i * apart
             yield at(submitted, b, "project.bid-submitted/v1", {
                 "bidder": b.actor, "bid_hash": _digest(stream, b.actor, "sealed bid"),
                 "machine": "m-shared" if b in colluders else f"m-{b.actor}"})
@@ -357,11 +396,12 @@ class Simulation:
 
 
 def simulate(ledger: Ledger, *, projects: int, seed: int = 0, batch: int = 1,
+             sizes: Sizes = COUNTY_CENTRE,
              on_progress: Callable[[int], None] | None = None) -> SimulationResult:
     """Drive `projects` fictional projects through `ledger.submit`; actions at the same
     instant go `batch` per call. Meanwhile the ledger's clock is the simulation's, which
     begins after the store's newest event (`simulation_start`)."""
-    sim = Simulation(seed, projects, simulation_start(ledger.last_time()))
+    sim = Simulation(seed, projects, simulation_start(ledger.last_time()), sizes)
     own_clock, ledger.clock = ledger.clock, sim.clock
     try:
         return _run(sim, ledger, seed, projects, batch, on_progress)

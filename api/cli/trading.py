@@ -27,12 +27,17 @@ from .options import (
               help="the same seed gives the same actions")
 @click.option("--batch", type=click.IntRange(1, 1000), default=1, show_default=True,
               help="actions per atomic append")
-def simulate(store: str, ledger_key: Path | None, projects: int, seed: int, batch: int) -> None:
+@click.option("--large-centre", is_flag=True,
+              help="project sizes of a large centre's year: one project in five with 100 to "
+              "500 bidders, one comprehensive-evaluation tender in fifty with about 800 "
+              "(a stream of about 10,000 events); without it, 4 to 9 bidders")
+def simulate(store: str, ledger_key: Path | None, projects: int, seed: int, batch: int,
+             large_centre: bool) -> None:
     """Drive fictional projects through the real procedure, in simulated time (the ledger's
     clock is the simulation's: a new store's events carry 2025 dates; in a store that holds
     events already, the simulation begins on the first Monday after the newest). A missing
     store is created: give it a store of its own."""
-    from api.simulate import EPOCH, SimulatedClock
+    from api.simulate import COUNTY_CENTRE, EPOCH, LARGE_CENTRE, SimulatedClock
     from api.simulate import simulate as run
     from ledger.ledger import Ledger
     from ledger.log.checkpoints import CheckpointPolicy
@@ -45,6 +50,7 @@ def simulate(store: str, ledger_key: Path | None, projects: int, seed: int, batc
                                                           every_seconds=float("inf")))
         bar = progress_bar(0, "simulating")
         result = run(ledger, projects=projects, seed=seed, batch=batch,
+                     sizes=LARGE_CENTRE if large_centre else COUNTY_CENTRE,
                      on_progress=bar.update if bar else None)
         if bar:
             bar.close()
