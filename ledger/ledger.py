@@ -75,6 +75,9 @@ class SystemClock:
         return datetime.now(timezone.utc)
 
 
+FOLD_PAGE = 1000  # envelopes read at a time when a stream is folded from its first event
+
+
 class Ledger(Application):
     name = "sunledger"
 
@@ -199,9 +202,9 @@ class Ledger(Application):
                 and cached.head == orjson.loads(state)["hash"]:
             return cached
         if cached is None or cached.version > version or not cached.fold(
-                self._envelopes(uid, cached.version), keep=self._snapshots.keep):
+                self._envelopes(uid, cached.version)):
             self._snapshots.forget(uid)  # new, or the store is not what was cached
-            cached = self._fold_from_first(stream, uid)
+            cached = self._fold_from_first(stream, uid, keep=False)
             if cached is None:  # rows gone since the head was read: `verify` will say
                 self._evict(stream)
                 return None
@@ -229,15 +232,21 @@ class Ledger(Application):
             self._snapshots.forget(uid)  # the store is not what the snapshot was folded from
         return self._fold_from_first(stream, uid, version)
 
-    def _fold_from_first(self, stream: str, uid: UUID, upto: int | None = None) -> Stream | None:
-        envelopes = self._envelopes(uid, 0, upto)
-        if not envelopes:
-            return None
+    def _fold_from_first(self, stream: str, uid: UUID, upto: int | None = None,
+                         keep: bool = True) -> Stream | None:
+        """Fold a stream from its first event (up to `upto`), FOLD_PAGE envelopes read at a
+        time: memory holds one page of them, however long the stream. With `keep`, snapshots
+        are kept on the way (for as-of reads; a current-state read has no use for them)."""
         folded = stream_class(stream)(uid)
-        if not folded.fold(envelopes, linked=False, keep=self._snapshots.keep):
-            raise StoreUnavailable(f"a version of {stream} is missing from the store; "
-                                   "run `sunledger verify`", stream=stream)
-        return folded
+        while upto is None or folded.version < upto:
+            last = folded.version + FOLD_PAGE if upto is None else min(upto, folded.version + FOLD_PAGE)
+            page = self._envelopes(uid, folded.version, last)
+            if not folded.fold(page, linked=False, keep=self._snapshots.keep if keep else None):
+                raise StoreUnavailable(f"a version of {stream} is missing from the store; "
+                                       "run `sunledger verify`", stream=stream)
+            if len(page) < last - (folded.version - len(page)):
+                break  # the stream ends here
+        return folded if folded.version else None
 
     def _envelopes(self, uid: UUID, after: int, upto: int | None = None) -> list[dict]:
         return [orjson.loads(state) for state in self.recorder.stream_states(uid, after, upto)]

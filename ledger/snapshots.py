@@ -14,7 +14,7 @@ from uuid import UUID
 
 from ledger.streams import Stream
 
-SNAPSHOTS_KEPT = 2000
+SNAPSHOTS_KEPT = 256  # a project of 800 bidders is some 400 KB a snapshot: about 100 MB at most
 
 
 class Snapshots:

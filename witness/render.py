@@ -17,10 +17,12 @@ import json
 import os
 import re
 import subprocess
+from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
 import jinja2
+import orjson
 import segno
 import weasyprint
 from fontTools.ttLib import TTCollection, TTFont
@@ -65,14 +67,14 @@ def html_of(evidence: dict) -> str:
         created=last["ledger_time"][:19] + "Z")
 
 
-@functools.cache
 def _font(family: str) -> TTFont:
-    """The font file fontconfig gives WeasyPrint for `family`."""
+    """The font file fontconfig gives WeasyPrint for `family`, its tables read only when
+    asked for (a CJK font parsed whole holds tens of MB the render needs for itself)."""
     found = subprocess.run(["fc-match", "-f", "%{file}|%{index}", f"{family}:lang=zh-cn"],
                            capture_output=True, text=True, check=True).stdout
     path, _, index = found.partition("|")
-    return (TTCollection(path).fonts[int(index or 0)] if path.endswith((".ttc", ".otc"))
-            else TTFont(path))
+    return (TTCollection(path, lazy=True).fonts[int(index or 0)]
+            if path.endswith((".ttc", ".otc")) else TTFont(path, lazy=True))
 
 
 @functools.cache
@@ -91,11 +93,25 @@ def check_glyphs(page_html: str) -> None:
 
 def render(evidence: dict) -> bytes:
     """The PDF of a report: deterministic for the same evidence."""
+    return render_pdf(html_of(evidence), canonical_json(evidence), _issued(evidence))
+
+
+def render_canonical(encoded: bytes) -> bytes:
+    """The same PDF from the evidence's canonical bytes (as a report embeds it), the parsed
+    evidence let go before the pages are laid out: the layout is the memory a render needs."""
+    evidence = orjson.loads(encoded)
+    page, when = html_of(evidence), _issued(evidence)
+    del evidence
+    return render_pdf(page, encoded, when)
+
+
+def _issued(evidence: dict) -> datetime:
     last = json.loads(evidence["completeness"]["events"][-1])
-    when = parse_time(last["ledger_time"]).replace(microsecond=0)
-    evidence_bytes = canonical_json(evidence)
+    return parse_time(last["ledger_time"]).replace(microsecond=0)
+
+
+def render_pdf(page: str, evidence_bytes: bytes, when: datetime) -> bytes:
     identifier = hashlib.sha256(evidence_bytes).hexdigest()[:32].encode()
-    page = html_of(evidence)
     check_glyphs(page)
     previous = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = str(int(when.timestamp()))

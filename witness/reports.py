@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,11 +31,12 @@ from ledger.evidence.envelope import LEDGER_ACTOR
 from ledger.evidence.signer import ActorSigner
 from ledger.evidence.untrusted import MAX_DOCUMENT_BYTES, parse_json
 from ledger.ledger import Ledger
+from ledger.stores.url import StoreURL, open_recorder
 from ledger.log.notes import Verifier, parse_verifier_key
 from ledger.log.proofs import check_completeness
 from witness.evidence import gather_evidence
 from witness.model import STAGES_FOR, report_id
-from witness.render import ATTACHMENT_NAME, render, software
+from witness.render import ATTACHMENT_NAME, render, render_canonical, software
 
 
 class ReportNotReached(LedgerError):
@@ -57,9 +59,26 @@ def write_durably(path: Path, data: bytes) -> None:
                                "recorded", path=str(path)) from None
 
 
-def render_in_worker(evidence: dict) -> bytes:
-    with ProcessPoolExecutor(max_workers=1) as pool:
-        return pool.submit(render, evidence).result()
+def render_in_worker(url: StoreURL, project: str, kind: str,
+                     lang: str) -> tuple[bytes, bytes, str, int]:
+    """Gather the evidence of a report and render it in a process of its own, started from a
+    fork server rather than from this process: it shares none of this process's memory (the
+    ledger, its caches), this process never holds the evidence, and WeasyPrint's memory goes
+    back when the worker ends. Returns (PDF, the evidence's canonical bytes, the report id,
+    the last version it covers)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["witness.render"])
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(_gather_and_render, url, project, kind, lang).result()
+
+
+def _gather_and_render(url: StoreURL, project: str, kind: str,
+                       lang: str) -> tuple[bytes, bytes, str, int]:
+    evidence = gather_evidence(open_recorder(url), project, kind, lang)
+    encoded, identifier = canonical_json(evidence), report_id(evidence)
+    last = json.loads(evidence["completeness"]["events"][-1])["version"]
+    del evidence  # rendered from its bytes, as a re-render from the PDF's attachment is
+    return render_canonical(encoded), encoded, identifier, last
 
 
 def issue_report(ledger: Ledger, project: str, kind: str, lang: str = "zh", *,
@@ -72,12 +91,10 @@ def issue_report(ledger: Ledger, project: str, kind: str, lang: str = "zh", *,
         raise ReportNotReached(f"{project} has not reached the {kind} report "
                                f"(stage {state.stage if state else 'none'})", project=project)
     ledger.checkpoint()  # the evidence is proved under a checkpoint covering every event
-    evidence = gather_evidence(ledger.recorder, project, kind, lang)
-    pdf = render_in_worker(evidence)
-    last = json.loads(evidence["completeness"]["events"][-1])["version"]
-    payload = {"kind": kind, "report_id": report_id(evidence), "last_version": last,
+    pdf, encoded, identifier, last = render_in_worker(ledger.url, project, kind, lang)
+    payload = {"kind": kind, "report_id": identifier, "last_version": last,
                "pdf_hash": hashlib.sha256(pdf).hexdigest(),
-               "evidence_hash": hashlib.sha256(canonical_json(evidence)).hexdigest(), "lang": lang}
+               "evidence_hash": hashlib.sha256(encoded).hexdigest(), "lang": lang}
     path = write_to(payload["report_id"]) if write_to is not None else None
     if path is not None:
         write_durably(path, pdf)
