@@ -139,6 +139,22 @@ def step_of(event: dict) -> str:
     return event["type"].split(".", 1)[1].split("/", 1)[0]
 
 
+RUN_LISTED = 12  # more events of one step in a row than this are one row of the timeline
+SEALED_LISTED = 200  # more sealed bids than this: their hashes are in the evidence, not printed
+
+
+def _runs(events: list[dict]) -> list[list[dict]]:
+    """The events as rows of the timeline: each alone, but a run of more than RUN_LISTED
+    consecutive events of one step (the scores of a large tender, its decryptions) as one."""
+    runs: list[list[dict]] = []
+    for e in events:
+        if runs and step_of(runs[-1][-1]) == step_of(e):
+            runs[-1].append(e)
+        else:
+            runs.append([e])
+    return [part for run in runs for part in ([run] if len(run) > RUN_LISTED else [[e] for e in run])]
+
+
 def numbered(index: int, title: str, zh: bool) -> str:
     if zh:
         tens, unit = divmod(index, 10)
@@ -232,25 +248,36 @@ class _Builder:
         replaced = {id(e) for runs in bids.values() for e in runs[:-1]}
         rows: list[list[str] | str] = []
         phase = -1  # headings only move forward: a late download stays under 投标, say
-        for e in self.events:
-            if id(e) in replaced:
-                continue
-            step = step_of(e)
+        for run in _runs([e for e in self.events if id(e) not in replaced]):
+            e, step = run[-1], step_of(run[-1])
             here = v.phase_of(step)
             if here is not None and here > phase:
                 phase = here
                 rows.append(v.PHASES[here][0][0 if self.zh else 1])
             label = self.w(v.STEPS, step)
+            if len(run) > 1:  # a long run of one step: one row, its last event's hash
+                actors = {x["actor"] for x in run}
+                rows.append([f"{run[0]['version']}–{e['version']}",
+                             f"{cst(run[0]['ledger_time'])}\n– {cst(e['ledger_time'])}"
+                             if run[0]["ledger_time"] != e["ledger_time"] else cst(e["ledger_time"]),
+                             label + t(f"（连续 {len(run)} 项）", f" ({len(run)} in a row)"),
+                             self.who(e["actor"], short=True) if len(actors) == 1
+                             else t(f"{len(actors)} 个主体", f"{len(actors)} actors"), e["hash"]])
+                continue
             count = len(bids.get(e["payload"].get("bidder", ""), ())) if step == "bid-submitted" else 1
             if count > 1:
                 label += t(f"（共 {count} 次，以此为准）", f" (last of {count})")
             rows.append([str(e["version"]), cst(e["ledger_time"]), label,
                          self.who(e["actor"], short=True), e["hash"]])
         note = Para(t("每个事件由操作主体签名，并按顺序以哈希相链；下表的事件哈希可在所附证据中逐一复算。"
-                      "投标截止前被替换的投标文件只列最后一次，全部递交记录见所附证据。",
+                      "投标截止前被替换的投标文件只列最后一次，全部递交记录见所附证据。"
+                      f"同一环节连续超过 {RUN_LISTED} 项时合并为一行，列其最后一项的哈希（它经哈希链连接此前每一项），"
+                      "逐项记录见所附证据。",
                       "Each event is signed by its actor and hash-chained in order; every hash below can "
                       "be recomputed from the attached evidence. A bid replaced before the deadline is "
-                      "listed once, at its last submission; the evidence holds every one."), "note")
+                      "listed once, at its last submission; the evidence holds every one. More than "
+                      f"{RUN_LISTED} events of one step in a row are one row, with the hash of the last "
+                      "(the chain links it to every one before it); the evidence holds each."), "note")
         return Section(t("交易过程记录", "Timeline"), [note, Table([
             Column(t("序号", "v"), 6), Column(t("账本时间（北京时间）", "Ledger time (CST)"), 18, "nowrap"),
             Column(t("环节", "Step"), 20), Column(t("操作主体", "Actor"), 15),
@@ -388,17 +415,26 @@ class _Builder:
         sealed = [[b, submitted[b]["payload"]["bid_hash"],
                    ", ".join(self.names.get(b, {}).get("certificates", [])) or "—"]
                   for b in bidders if b in submitted]
+        sealed_block = Table(
+            [Column(t("投标人", "Bidder"), 21),
+             Column(t("密封投标哈希（SHA-256）", "Sealed bid hash (SHA-256)"), 54, "hash"),
+             Column(t("CA 证书序列号", "CA certificate serial"), 25, "hash")], sealed,
+            t("密封投标文件与数字证书", "Sealed bids and certificates"))
+        if len(sealed) > SEALED_LISTED:  # read by a machine, not by eye: the evidence holds them
+            sealed_block = Para(t(
+                f"密封投标文件哈希与数字证书共 {len(sealed)} 项，超过 {SEALED_LISTED} 项不逐行印出；"
+                "逐项见所附证据（sunledger-evidence.json），核验报告时逐一复算。",
+                f"The {len(sealed)} sealed bid hashes and certificates (more than {SEALED_LISTED}) "
+                "are not printed row by row; the attached evidence (sunledger-evidence.json) holds "
+                "each, and checking the report recomputes every one."), "note")
         blocks = [Para(summary), Table([
             Column(t("投标人", "Bidder"), 38), Column(t("获取文件", "Documents"), 17, "nowrap"),
             Column(t("保证金（元）", "Security (yuan)"), 16, "num"), Column(t("形式", "Form"), 10),
             Column(t("退还时间", "Refunded"), 19, "nowrap")], security, t("投标人与投标保证金", "Bidders and security")),
-            Table([Column(t("投标人", "Bidder"), 13), Column(t("递交时间", "Submitted"), 20, "nowrap"),
-                   Column(t("签到", "Checked in"), 8), Column(t("解密结果", "Decryption"), 36),
+            Table([Column(t("投标人", "Bidder"), 22), Column(t("递交时间", "Submitted"), 20, "nowrap"),
+                   Column(t("签到", "Checked in"), 8), Column(t("解密结果", "Decryption"), 27),
                    Column(t("开标报价（元）", "Price (yuan)"), 23, "num")], opening,
-                  t("递交与开标记录", "Submissions and the opening")),
-            Table([Column(t("投标人", "Bidder"), 13), Column(t("密封投标哈希（SHA-256）", "Sealed bid hash (SHA-256)"), 57, "hash"),
-                   Column(t("CA 证书序列号", "CA certificate serial"), 30, "hash")], sealed,
-                  t("密封投标文件与数字证书", "Sealed bids and certificates"))]
+                  t("递交与开标记录", "Submissions and the opening")), sealed_block]
         return Section(t("投标与开标", "Bids and the opening"), blocks)
 
     def refused(self) -> Section:
