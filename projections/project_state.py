@@ -48,18 +48,33 @@ def _show(value: object) -> str:
 
 
 def _changes(before: ProjectState, after: ProjectState) -> tuple[str, ...]:
+    """What one step changed, field by field, naming only what changed: the entries of a
+    mapping or a set added or changed (+) and removed (−), the items of a list appended (+)
+    or changed at their index. Never the whole of a container: a step of a tender of 800
+    bidders says what it did, not the 800 (a replay stays proportional to its events)."""
     found = []
     for f in fields(ProjectState):
         old, new = getattr(before, f.name), getattr(after, f.name)
-        if old != new:
-            if isinstance(new, dict) and isinstance(old, dict):
-                added = {k: v for k, v in new.items() if old.get(k) != v}
-                found.append(f"{f.name}: +{_show(added)}")
-            elif isinstance(new, (set, list)) and isinstance(old, (set, list)) and len(new) > len(old):
-                extra = [v for v in new if v not in old]
-                found.append(f"{f.name}: +{_show(extra)}")
-            else:
-                found.append(f"{f.name}: {_show(old)} → {_show(new)}")
+        if old == new:
+            continue
+        if isinstance(new, dict) and isinstance(old, dict):
+            added = {k: v for k, v in new.items() if k not in old or old[k] != v}
+            removed = {k for k in old if k not in new}
+            found.append(f"{f.name}: " + " ".join(
+                part for part in (added and f"+{_show(added)}", removed and f"−{_show(removed)}")
+                if part))
+        elif isinstance(new, (set, frozenset)) and isinstance(old, (set, frozenset)):
+            found.append(f"{f.name}: " + " ".join(
+                part for part in (new - old and f"+{_show(new - old)}",
+                                  old - new and f"−{_show(old - new)}") if part))
+        elif isinstance(new, list) and isinstance(old, list) and len(new) >= len(old):
+            changed = [f"{f.name}[{i}]: {_show(o)} → {_show(n)}"
+                       for i, (o, n) in enumerate(zip(old, new)) if o != n]
+            found.extend(changed)
+            if len(new) > len(old):
+                found.append(f"{f.name}: +{_show(new[len(old):])}")
+        else:
+            found.append(f"{f.name}: {_show(old)} → {_show(new)}")
     return tuple(found)
 
 
