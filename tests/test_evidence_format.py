@@ -1151,9 +1151,9 @@ def test_document_names_every_finding_kind_and_table():
     for constant, kind in kinds.items():
         assert f"| `{kind}` | `{constant}`" in text, kind
     store = (ROOT / "ledger" / "stores" / "tables.py").read_text(encoding="utf-8")
-    tables = re.findall(r'^(?:EVENTS|RECEIPTS|NONCES|LEAVES|TREE|CHECKPOINTS|COSIGNATURES) = '
-                        r'"(\w+)"', store, re.M)
-    assert len(tables) == 7
+    tables = re.findall(r'^(?:EVENTS|RECEIPTS|NONCES|LEAVES|TREE|CHECKPOINTS|COSIGNATURES|'
+                        r'HEADS_MAP) = "(\w+)"', store, re.M)
+    assert len(tables) == 8
     for table in tables:
         assert f"`{table}`" in text, table
 

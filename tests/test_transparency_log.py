@@ -567,3 +567,65 @@ def test_leaf_rows_that_lie_about_the_covered_position_vouch_for_nothing(world):
     found = {(f.kind, f.position) for f in _verify(world).findings}
     assert ("bad_receipt", positions[-1]) in found
     assert "leaf_row_altered" in {kind for kind, _ in found}
+
+
+def _heads_from_every_receipt(recorder, size: int):
+    from ledger.log.checkpoints import HeadsFold
+
+    fold = HeadsFold()
+    fold.advance(recorder, StoredLog(recorder).position_of_leaf(size - 1))
+    return fold
+
+
+def test_the_heads_map_resumes_from_the_latest_checkpoint_as_folding_every_receipt_gives(world):
+    """A checkpoint keeps its heads map; a later checkpoint or proof resumes from it (and the
+    receipts after it) instead of folding every receipt from the first: the same map."""
+    from ledger.log.checkpoints import heads_at
+
+    fill(world, projects=2)
+    world.ledger.checkpoint()
+    recorder = world.ledger.recorder
+    size, position, encoded = recorder.heads_map(10**9)
+    assert size == StoredLog(recorder).size() and b" project:LOG-1\n" in encoded
+    fill(world, projects=1, prefix="LATER")  # events after the kept map
+    world.ledger.checkpoint()
+    for at in (size, StoredLog(recorder).size()):
+        resumed, folded = heads_at(recorder, at), _heads_from_every_receipt(recorder, at)
+        assert resumed.latest == folded.latest and resumed.heads.root() == folded.heads.root()
+    assert recorder.heads_map(10**9)[0] == StoredLog(recorder).size()  # only the latest kept
+    assert recorder.heads_map(size - 1) is None  # an older size folds from the first receipt
+    assert _verify(world).intact
+
+
+@pytest.mark.parametrize("change", ["a head", "a stream", "an earlier position",
+                                    "a later position", "undecodable"])
+def test_a_changed_heads_map_row_is_not_used_and_the_next_checkpoint_is_right(world, change,
+                                                                             tmp_path):
+    """Plain SQL changes the kept heads map: its root is no longer the signed heads root, so
+    the ledger folds the receipts from the first; what it signs next verifies."""
+    from ledger.ledger import Ledger
+    from ledger.log.checkpoints import heads_at
+
+    fill(world, projects=2)
+    world.ledger.checkpoint()
+    table = world.raw.table("sunledger_heads_map")
+    (size, position, encoded), = world.raw.execute(f"SELECT tree_size, position, heads FROM {table}")
+    lines = bytes(encoded).decode().splitlines()
+    if change == "a head":
+        lines[0] = "0" * 64 + lines[0][64:]
+    elif change == "a stream":
+        lines[0] = lines[0][:65] + "project:FORGED"
+    elif change == "an earlier position":
+        position -= 3
+    elif change == "a later position":  # would skip the receipts after the checkpoint
+        position += 3
+    new = ("\n".join(lines) + "\n").encode() if change != "undecodable" else b"\xff\xfe"
+    world.raw.execute(f"UPDATE {table} SET heads=?, position=?", (new, position))
+    recorder = world.ledger.recorder
+    folded = _heads_from_every_receipt(recorder, size)
+    assert heads_at(recorder, size).heads.root() == folded.heads.root()
+    world.ledger.close()  # a new process: its first checkpoint starts from the kept map
+    world.ledger = Ledger.open(world.raw.url, clock=world.clock, key_path=tmp_path / "ledger.key")
+    fill(world, projects=1, prefix="NEXT")
+    world.ledger.checkpoint()
+    assert _verify(world).intact

@@ -135,20 +135,61 @@ class HeadsFold:
 
     heads: HeadsMap = field(default_factory=HeadsMap)
     position: int = 0  # receipts up to here are folded in
+    latest: dict[str, str] = field(default_factory=dict)  # stream -> head event hash (hex)
 
     def advance(self, recorder: Any, upto: int) -> bytes:
-        """Fold in the receipts in (position, upto]; return the heads root."""
-        for receipt in recorder.select_receipts(self.position, upto):
-            self.heads.set(receipt.stream, bytes.fromhex(receipt.event_hash))
-        self.position = max(self.position, upto)
+        """Fold in the receipts in (position, upto], a page at a time; return the heads root."""
+        while self.position < upto:
+            page = recorder.select_receipts(self.position, min(upto, self.position + RECEIPTS_PAGE))
+            for receipt in page:
+                self.set(receipt.stream, receipt.event_hash)
+            self.position = min(upto, self.position + RECEIPTS_PAGE)
         return self.heads.root()
+
+    def set(self, stream: str, head: str) -> None:
+        self.heads.set(stream, bytes.fromhex(head))
+        self.latest[stream] = head
+
+    def encoded(self) -> bytes:
+        """The map as `sunledger_heads_map` keeps it: `<head hex> <stream>` lines, in stream
+        order (evidence-format §15.1)."""
+        return "".join(f"{head} {stream}\n" for stream, head in sorted(self.latest.items())).encode()
+
+    @classmethod
+    def decoded(cls, position: int, encoded: bytes) -> "HeadsFold":
+        fold = cls(position=position)
+        for line in encoded.decode("utf-8").splitlines():
+            head, _, stream = line.partition(" ")
+            fold.set(stream, head)
+        return fold
+
+
+RECEIPTS_PAGE = 10_000  # receipts read at a time while heads are folded
 
 
 def heads_at(recorder: Any, size: int) -> HeadsFold:
-    fold = HeadsFold()
+    """The heads map at a tree size: from the kept map of the latest checkpoint not after it
+    when that map gives its checkpoint's signed heads root, else from the first receipt."""
+    fold = _kept_heads(recorder, size) or HeadsFold()
     if size:
         fold.advance(recorder, StoredLog(recorder).position_of_leaf(size - 1))
     return fold
+
+
+def _kept_heads(recorder: Any, size: int) -> HeadsFold | None:
+    kept = recorder.heads_map(size) if hasattr(recorder, "heads_map") else None
+    if kept is None:
+        return None
+    tree_size, position, encoded = kept
+    statement = next((heads for s, _, _, heads in recorder.checkpoints() if s == tree_size), None)
+    try:
+        if position != StoredLog(recorder).position_of_leaf(tree_size - 1):
+            return None  # not the position of its checkpoint's last leaf: receipts would be skipped
+        fold = HeadsFold.decoded(position, encoded)
+        signed_root = base64.b64decode(parse_ledger_json(statement)["statement"]["heads_root"])
+    except (LedgerError, ValueError, KeyError, TypeError, UnicodeDecodeError, binascii.Error):
+        return None  # a changed row: fold from the first receipt
+    return fold if fold.heads.root() == signed_root else None
 
 
 # --- issuing --------------------------------------------------------------------------------
@@ -287,5 +328,6 @@ def issue_checkpoint(recorder: Any, key: SigningKey, origin: str, issued_at: str
     heads_root = heads.advance(recorder, last_position) if size else heads.heads.root()
     note = sign_note(checkpoint.text(), origin, key)
     recorder.add_checkpoint(size, note, issued_at,
-                            sign_heads(heads_statement(checkpoint, heads_root, len(heads.heads)), key))
+                            sign_heads(heads_statement(checkpoint, heads_root, len(heads.heads)), key),
+                            (heads.position, heads.encoded()))
     return note

@@ -11,8 +11,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL
 
 from .tables import (
-    CHECKPOINTS, COSIGNATURES, EVENTS, LEAVES, MAX_VERSION, NONCES, RECEIPTS, TREE, ReceiptRow,
-    Within,
+    CHECKPOINTS, COSIGNATURES, EVENTS, HEADS_MAP, LEAVES, MAX_VERSION, NONCES, RECEIPTS, TREE,
+    ReceiptRow, Within,
 )
 
 
@@ -78,6 +78,8 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 "PRIMARY KEY, note TEXT NOT NULL, issued_at TEXT NOT NULL, heads TEXT NOT NULL)"),
             SQL(f'CREATE TABLE IF NOT EXISTS "{schema}".{COSIGNATURES} (tree_size BIGINT NOT '
                 "NULL, witness TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (tree_size, witness))"),
+            SQL(f'CREATE TABLE IF NOT EXISTS "{schema}".{HEADS_MAP} (tree_size BIGINT PRIMARY KEY, '
+                "position BIGINT NOT NULL, heads BYTEA NOT NULL)"),
         ])
 
     def _create_table(self, curs: Any) -> None:
@@ -211,6 +213,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             self._lock_table(curs)
             curs.execute(SQL(f'DELETE FROM "{schema}".{LEAVES}'))
             curs.execute(SQL(f'DELETE FROM "{schema}".{TREE}'))
+            curs.execute(SQL(f'DELETE FROM "{schema}".{HEADS_MAP}'))
 
     def add_to_tree(self, leaves: Sequence[tuple[int, int]], nodes: Sequence[tuple[int, bytes]]) -> None:
         """Leaves and nodes outside an append (events stored before the log existed), under
@@ -223,9 +226,28 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             tx.add_leaves(leaves)
             tx.add_nodes(nodes)
 
-    def add_checkpoint(self, tree_size: int, note: str, issued_at: str, heads: str) -> None:
-        self._write(f'INSERT INTO "{self.datastore.schema}".{CHECKPOINTS} VALUES (%s,%s,%s,%s) '
-                    "ON CONFLICT DO NOTHING", (tree_size, note, issued_at, heads))
+    def add_checkpoint(self, tree_size: int, note: str, issued_at: str, heads: str,
+                       heads_map: tuple[int, bytes] | None = None) -> None:
+        """Keep a checkpoint, and with it (replacing the one before) its heads map as
+        (receipt position folded to, encoded map)."""
+        schema = self.datastore.schema
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            curs.execute(f'INSERT INTO "{schema}".{CHECKPOINTS} VALUES (%s,%s,%s,%s) '
+                         "ON CONFLICT DO NOTHING", (tree_size, note, issued_at, heads))
+            if heads_map is not None:
+                curs.execute(f'DELETE FROM "{schema}".{HEADS_MAP}')
+                curs.execute(f'INSERT INTO "{schema}".{HEADS_MAP} VALUES (%s,%s,%s)',
+                             (tree_size, *heads_map))
+
+    def heads_map(self, most: int) -> tuple[int, int, bytes] | None:
+        """(tree size, position, encoded map) of the kept heads map of the largest tree size
+        not over `most`, if any."""
+        if not self._has_table(HEADS_MAP):
+            return None
+        rows = self._query(f'SELECT tree_size AS t, position AS p, heads AS h FROM '
+                           f'"{self.datastore.schema}".{HEADS_MAP} WHERE tree_size<=%s '
+                           "ORDER BY tree_size DESC LIMIT 1", (most,))
+        return (rows[0]["t"], rows[0]["p"], bytes(rows[0]["h"])) if rows else None
 
     def checkpoints(self) -> list[tuple[int, str, str, str]]:
         """(tree size, signed note, ledger time issued, signed heads statement), oldest first."""

@@ -10,8 +10,8 @@ from eventsourcing.persistence import OperationalError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from .tables import (
-    CHECKPOINTS, COSIGNATURES, EVENTS, LEAVES, MAX_VERSION, NONCES, RECEIPTS, TREE, ReceiptRow,
-    Within,
+    CHECKPOINTS, COSIGNATURES, EVENTS, HEADS_MAP, LEAVES, MAX_VERSION, NONCES, RECEIPTS, TREE,
+    ReceiptRow, Within,
 )
 
 
@@ -98,6 +98,8 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             "note TEXT NOT NULL, issued_at TEXT NOT NULL, heads TEXT NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {COSIGNATURES} (tree_size INTEGER NOT NULL, "
             "witness TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (tree_size, witness))",
+            f"CREATE TABLE IF NOT EXISTS {HEADS_MAP} (tree_size INTEGER PRIMARY KEY, "
+            "position INTEGER NOT NULL, heads BLOB NOT NULL)",
         ]
 
     def create_table(self) -> None:
@@ -212,11 +214,29 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=True) as c:
             c.execute(f"DELETE FROM {LEAVES}")
             c.execute(f"DELETE FROM {TREE}")
+            c.execute(f"DELETE FROM {HEADS_MAP}")
 
-    def add_checkpoint(self, tree_size: int, note: str, issued_at: str, heads: str) -> None:
+    def add_checkpoint(self, tree_size: int, note: str, issued_at: str, heads: str,
+                       heads_map: tuple[int, bytes] | None = None) -> None:
+        """Keep a checkpoint, and with it (replacing the one before) its heads map as
+        (receipt position folded to, encoded map)."""
         with self.datastore.transaction(commit=True) as c:
             c.execute(f"INSERT OR IGNORE INTO {CHECKPOINTS} VALUES (?,?,?,?)",
                       (tree_size, note, issued_at, heads))
+            if heads_map is not None:
+                c.execute(f"DELETE FROM {HEADS_MAP}")
+                c.execute(f"INSERT INTO {HEADS_MAP} VALUES (?,?,?)", (tree_size, *heads_map))
+
+    def heads_map(self, most: int) -> tuple[int, int, bytes] | None:
+        """(tree size, position, encoded map) of the kept heads map of the largest tree size
+        not over `most`, if any."""
+        with self.datastore.transaction(commit=False) as c:
+            if not _has_table(c, HEADS_MAP):
+                return None
+            c.execute(f"SELECT tree_size, position, heads FROM {HEADS_MAP} WHERE tree_size<=? "
+                      "ORDER BY tree_size DESC LIMIT 1", (most,))
+            row = c.fetchone()
+            return (row[0], row[1], bytes(row[2])) if row else None
 
     def checkpoints(self) -> list[tuple[int, str, str, str]]:
         """(tree size, signed note, ledger time issued, signed heads statement), oldest first."""

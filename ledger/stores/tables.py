@@ -16,6 +16,7 @@ LEAVES = "sunledger_leaves"  # leaf index -> position
 TREE = "sunledger_tree"  # merkle.node_key(level, index) -> hash of that complete subtree
 CHECKPOINTS = "sunledger_checkpoints"  # tree size -> signed note
 COSIGNATURES = "sunledger_cosignatures"  # (tree size, witness key) -> cosignature line
+HEADS_MAP = "sunledger_heads_map"  # the latest checkpoint's heads map (derived): where to resume
 MAX_VERSION = 2**63 - 1  # no stream reaches it: "up to the newest version" in a range read
 
 
