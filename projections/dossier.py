@@ -35,7 +35,7 @@ from ledger.evidence.keys import signature_ok
 from ledger.evidence.receipts import receipt_body, receipt_ok
 from ledger.evidence.registry import ActorRecord, apply_actor_event, new_actor, usable_key
 from ledger.evidence.untrusted import UntrustedZip
-from ledger.log.checkpoints import latest_checkpoint, log_verifier_key
+from ledger.log.checkpoints import heads_at, latest_checkpoint, log_verifier_key
 from ledger.log.notes import Verifier
 from ledger.log.proofs import (
     check_completeness, check_tlog_proof, completeness_proof, inclusion_proof, log_identity,
@@ -88,9 +88,10 @@ def write_dossier(recorder: Any, project: str, out: Path, about: list[int] | Non
                          + "\n").encode()
 
     receipts: dict[str, list[dict]] = {}
+    heads = heads_at(recorder, size)  # one map for every proof at this size
 
     def add_proof(name: str, stream: str) -> dict:
-        proof = completeness_proof(recorder, stream, size)
+        proof = completeness_proof(recorder, stream, size, heads)
         add_json(name, proof)
         receipts[stream] = _receipts_of(recorder, [json.loads(e) for e in proof["events"]])
         return proof

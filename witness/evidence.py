@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from ledger.errors import NotInLog
-from ledger.log.checkpoints import latest_checkpoint, log_verifier_key
+from ledger.log.checkpoints import heads_at, latest_checkpoint, log_verifier_key
 from ledger.log.proofs import completeness_proof, log_identity
 from ledger.procedures.refusals import refusal_stream
 
@@ -47,11 +47,12 @@ def gather_evidence(recorder: Any, project: str, kind: str, lang: str = "zh") ->
     last = latest_checkpoint(recorder)
     if last is None:
         raise NotInLog("no checkpoint covers the project yet; issue one first")
-    proof = completeness_proof(recorder, project, last[0])
+    heads = heads_at(recorder, last[0])
+    proof = completeness_proof(recorder, project, last[0], heads)
     events = [json.loads(e) for e in proof["events"]]
     origin, public_key = log_identity(recorder)
     try:  # refused actions are evidence too (a late bid), proved complete the same way
-        refusals = completeness_proof(recorder, refusal_stream(project), last[0])
+        refusals = completeness_proof(recorder, refusal_stream(project), last[0], heads)
     except NotInLog:
         refusals = None
     actors = {e["actor"] for e in events} | {

@@ -23,7 +23,9 @@ from ledger.evidence.envelope import (
     EVENT_FIELDS, LEDGER_STREAM, ZERO_HASH, hash_and_stored_bytes, stream_uuid,
 )
 from . import heads, merkle
-from .checkpoints import Checkpoint, heads_at, latest_checkpoint, open_checkpoint, open_heads
+from .checkpoints import (
+    Checkpoint, HeadsFold, heads_at, latest_checkpoint, open_checkpoint, open_heads,
+)
 from .notes import Verifier, add_signature_lines, decode_hash_lines
 from .tree import StoredLog
 
@@ -145,10 +147,12 @@ def check_tlog_proof(text: str, event_hash: str, log: Verifier) -> Checkpoint:
 COMPLETENESS_FORMAT = "sunledger/completeness/v1"
 
 
-def completeness_proof(recorder: Any, stream: str, size: int | None = None) -> dict:
+def completeness_proof(recorder: Any, stream: str, size: int | None = None,
+                       heads: HeadsFold | None = None) -> dict:
     """Every event of `stream` in the tree of `size` leaves (a kept checkpoint's size), with
     what proves none is missing: the stream's head in the signed heads map, and that head's
-    inclusion in the checkpointed tree."""
+    inclusion in the checkpointed tree. `heads`, the map at that size (`heads_at`), may be
+    given once for many proofs at one size."""
     size = default_size(recorder, 1) if size is None else size
     kept = {s: (note, heads) for s, note, _, heads in recorder.checkpoints()}
     if size not in kept:
@@ -160,7 +164,7 @@ def completeness_proof(recorder: Any, stream: str, size: int | None = None) -> d
     if not events:
         raise NotInLog(f"{stream} has no event in the tree of size {size}", stream=stream)
     head = orjson.loads(events[-1].state)
-    heads = heads_at(recorder, size)
+    heads = heads if heads is not None else heads_at(recorder, size)
     index, _ = log.leaf_index(stream, head["version"])
     return {
         "format": COMPLETENESS_FORMAT, "stream": stream, "tree_size": size,
