@@ -577,7 +577,16 @@ def _heads_from_every_receipt(recorder, size: int):
     return fold
 
 
-def test_the_heads_map_resumes_from_the_latest_checkpoint_as_folding_every_receipt_gives(world):
+@pytest.fixture
+def heads_map_every_checkpoint(monkeypatch):
+    """Keep the heads map at every checkpoint (a store keeps one each 100,000 leaves)."""
+    from ledger.log import checkpoints
+
+    monkeypatch.setattr(checkpoints, "HEADS_MAP_EVERY", 1)
+
+
+def test_the_heads_map_resumes_from_the_latest_checkpoint_as_folding_every_receipt_gives(
+        world, heads_map_every_checkpoint):
     """A checkpoint keeps its heads map; a later checkpoint or proof resumes from it (and the
     receipts after it) instead of folding every receipt from the first: the same map."""
     from ledger.log.checkpoints import heads_at
@@ -599,8 +608,8 @@ def test_the_heads_map_resumes_from_the_latest_checkpoint_as_folding_every_recei
 
 @pytest.mark.parametrize("change", ["a head", "a stream", "an earlier position",
                                     "a later position", "undecodable"])
-def test_a_changed_heads_map_row_is_not_used_and_the_next_checkpoint_is_right(world, change,
-                                                                             tmp_path):
+def test_a_changed_heads_map_row_is_not_used_and_the_next_checkpoint_is_right(
+        world, change, tmp_path, heads_map_every_checkpoint):
     """Plain SQL changes the kept heads map: its root is no longer the signed heads root, so
     the ledger folds the receipts from the first; what it signs next verifies."""
     from ledger.ledger import Ledger
@@ -629,3 +638,23 @@ def test_a_changed_heads_map_row_is_not_used_and_the_next_checkpoint_is_right(wo
     fill(world, projects=1, prefix="NEXT")
     world.ledger.checkpoint()
     assert _verify(world).intact
+
+
+def test_a_heads_map_is_kept_only_every_so_many_leaves(world, monkeypatch):
+    """Writing the map costs a line per stream: it is kept again only when the kept one is
+    HEADS_MAP_EVERY leaves behind, so a checkpoint's cost does not grow with the streams."""
+    from ledger.log import checkpoints
+
+    monkeypatch.setattr(checkpoints, "HEADS_MAP_EVERY", 30)
+    world.ledger._heads = None  # this process starts from what the store keeps
+    fill(world, projects=3)  # over 30 leaves with the registrations
+    first = world.ledger.recorder.heads_map(10**9)
+    world.ledger.checkpoint()
+    kept = world.ledger.recorder.heads_map(10**9)
+    assert kept is not None and kept[0] >= 30 and kept != first
+    fill(world, projects=1, prefix="SOON")  # fewer than 30 more leaves
+    world.ledger.checkpoint()
+    assert world.ledger.recorder.heads_map(10**9) == kept
+    fill(world, projects=3, prefix="LATER")
+    world.ledger.checkpoint()
+    assert world.ledger.recorder.heads_map(10**9)[0] >= kept[0] + 30

@@ -136,6 +136,7 @@ class HeadsFold:
     heads: HeadsMap = field(default_factory=HeadsMap)
     position: int = 0  # receipts up to here are folded in
     latest: dict[str, str] = field(default_factory=dict)  # stream -> head event hash (hex)
+    kept_size: int = 0  # the tree size of the map the store keeps (0: none)
 
     def advance(self, recorder: Any, upto: int) -> bytes:
         """Fold in the receipts in (position, upto], a page at a time; return the heads root."""
@@ -165,6 +166,8 @@ class HeadsFold:
 
 
 RECEIPTS_PAGE = 10_000  # receipts read at a time while heads are folded
+HEADS_MAP_EVERY = 100_000  # leaves between kept heads maps: at most this many receipts are
+#   folded to resume the map, and writing one (a line per stream) costs little per event
 
 
 def heads_at(recorder: Any, size: int) -> HeadsFold:
@@ -189,6 +192,7 @@ def _kept_heads(recorder: Any, size: int) -> HeadsFold | None:
         signed_root = base64.b64decode(parse_ledger_json(statement)["statement"]["heads_root"])
     except (LedgerError, ValueError, KeyError, TypeError, UnicodeDecodeError, binascii.Error):
         return None  # a changed row: fold from the first receipt
+    fold.kept_size = tree_size
     return fold if fold.heads.root() == signed_root else None
 
 
@@ -327,7 +331,10 @@ def issue_checkpoint(recorder: Any, key: SigningKey, origin: str, issued_at: str
         raise LogInconsistent("the heads carried forward are past the tree: no checkpoint signed")
     heads_root = heads.advance(recorder, last_position) if size else heads.heads.root()
     note = sign_note(checkpoint.text(), origin, key)
+    keep = size - heads.kept_size >= HEADS_MAP_EVERY  # the kept map is far enough behind
     recorder.add_checkpoint(size, note, issued_at,
                             sign_heads(heads_statement(checkpoint, heads_root, len(heads.heads)), key),
-                            (heads.position, heads.encoded()))
+                            (heads.position, heads.encoded()) if keep else None)
+    if keep:
+        heads.kept_size = size
     return note
