@@ -43,7 +43,7 @@ from ledger.procedures.calendar import TradingCalendar
 from ledger.procedures.refusals import day_key, refusal_action, refusal_stream
 from ledger.procedures.rules import RuleBook
 from ledger.procedures.tender import Procedure, ProjectState, Step
-from ledger.snapshots import Snapshots
+from ledger.state_cache import Snapshots, StreamCache
 from ledger.stores.tables import Transaction
 from ledger.stores.url import (
     StoreURL, lock_waited_in_vain, no_store, parse_store_url, store_failure, store_lock,
@@ -99,13 +99,11 @@ class Ledger(Application):
         self.started_now = False  # whether this open started the ledger (a new store)
         self._organisations: dict[str, str] = {}  # actor -> registered organisation (fixed)
         self._snapshots = Snapshots()  # streams as of every hundredth version, as folded
+        # Streams are cached without a read per append: the store's unique (stream, version)
+        # key and the key guard inside the transaction catch another writer.
+        self._streams = StreamCache()
         super().__init__(env={
             **url.eventsourcing_env(),
-            # Streams are cached without a read per append: the store's unique (stream,
-            # version) key and the key guard inside the transaction catch another writer.
-            "AGGREGATE_CACHE_MAXSIZE": "20000",
-            "AGGREGATE_CACHE_FASTFORWARD": "n",
-            "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
             # missing tables only: a new store's, or those a store written before the
             # Merkle log lacks (the store itself was checked first: store_lock)
             "CREATE_TABLE": "y",
@@ -214,7 +212,7 @@ class Ledger(Application):
     def stream_at(self, stream: str, version: int) -> Stream | None:
         """A stream's state as of its `version` (as of its newest, if it has fewer; None if
         it has none by then). Folded from the nearest snapshot this process keeps at or
-        before that version (ledger/snapshots.py), after checking that the stored event at
+        before that version (ledger/state_cache.py), after checking that the stored event at
         the snapshot's version still has the snapshot's head hash, in the same range read
         as the events after it: at most SNAPSHOT_EVERY events are folded, at any length.
         Snapshots are kept every SNAPSHOT_EVERY versions as folds pass them. The state is
@@ -252,19 +250,13 @@ class Ledger(Application):
         return [orjson.loads(state) for state in self.recorder.stream_states(uid, after, upto)]
 
     def _cached(self, uid: UUID) -> Stream | None:
-        try:
-            return self.repository.cache.get(uid)
-        except KeyError:
-            return None
+        return self._streams.get(uid)
 
     def _evict(self, stream: str) -> None:
-        try:
-            self.repository.cache.get(stream_uuid(stream), evict=True)
-        except KeyError:
-            pass
+        self._streams.evict(stream_uuid(stream))
 
     def _cache(self, stream: Stream) -> None:
-        self.repository.cache.put(stream.id, stream)
+        self._streams.put(stream)
 
     def stream_version(self, stream: str) -> int:
         """A stream's newest version (0 if it has none): one read of the primary key."""

@@ -12,7 +12,7 @@ import pytest
 from api.simulate import SimulatedClock, Sizes, simulate
 from ledger.evidence.envelope import stream_uuid
 from ledger.ledger import Ledger
-from ledger.snapshots import Snapshots
+from ledger.state_cache import Snapshots, StreamCache
 from ledger.streams import SNAPSHOT_EVERY, ProjectStream
 from projections.project_state import project_events, replay
 
@@ -105,3 +105,27 @@ def test_snapshots_stay_within_their_capacity_the_least_recently_used_going_firs
     assert snapshots.nearest(streams[0].id, 99) is None
     snapshots.forget(streams[0].id)
     assert len(snapshots) == 1 and snapshots.nearest(streams[1].id, 500).version == 100
+
+
+def test_the_stream_cache_stays_within_its_streams_and_its_events():
+    from uuid import uuid4
+
+    cache = StreamCache(streams=3, events=100)
+    streams = [ProjectStream(uuid4()) for _ in range(5)]
+    for stream, version in zip(streams, (10, 20, 30, 40, 5)):
+        stream.version = version
+    for stream in streams[:3]:
+        cache.put(stream)
+    assert len(cache) == 3 and cache.weight == 60
+    cache.get(streams[0].id)  # now the most recently used
+    cache.put(streams[3])  # 100 events: over neither bound after the oldest goes
+    assert cache.get(streams[1].id) is None and cache.weight == 80
+    streams[3].version = 95  # it advanced by appends: kept again, the others make room
+    cache.put(streams[3])
+    assert cache.get(streams[3].id) is streams[3] and cache.weight == 95 and len(cache) == 1
+    big = ProjectStream(uuid4())
+    big.version = 500  # over the bound alone: still kept, as the one in use
+    cache.put(big)
+    assert len(cache) == 1 and cache.get(big.id) is big
+    cache.evict(big.id)
+    assert len(cache) == 0 and cache.weight == 0
