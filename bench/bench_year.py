@@ -14,7 +14,7 @@ The full run takes about an hour on a machine of two cores: most of it the simul
    first's (the baseline, in the same run).
 2. Every command of an operator and a supervision body against the grown store, each in a
    subprocess whose peak memory (the proportional set size summed over it and its children,
-   so that pages a forked worker shares are counted once; sampled every 50 ms) is printed
+   so that pages a forked worker shares are counted once; sampled every 0.2 s) is printed
    beside its time: the full `verify` that remembers a trusted checkpoint;
    a day's growth of about 1% (`simulate` of a county centre's projects); `verify --state`
    over that 1% against a second full run (target: < 2% of its time, the same verdict);
@@ -50,6 +50,7 @@ INCREMENTAL_SHARE = 0.02  # verifying the last 1% costs < 2% of a full run
 REPORTS_SECONDS = 120
 BATCH = 100
 PROBE_EVERY = 25_000  # events between probe rounds
+SAMPLE_SECONDS = 0.2  # between memory samples (a sample reads /proc: it costs the machine)
 PROBE_BIDS = 300  # appends a probe round times
 
 
@@ -166,16 +167,8 @@ def phase_simulate(url: str, key_path: str, projects: int, seed: int) -> dict:
 
 def _tree_memory(root: int) -> int:
     """Proportional set size (bytes) of a process and all its descendants, from /proc: pages
-    a forked worker shares with its parent are counted once between them, not twice."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-            children.setdefault(ppid, []).append(int(entry))
+    a forked worker shares with its parent are counted once between them, not twice. The
+    tree is walked through each thread's `children` list, not a scan of every process."""
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()
@@ -184,9 +177,10 @@ def _tree_memory(root: int) -> int:
                 if line.startswith("Pss:"):
                     total += int(line.split()[1]) * 1024
                     break
+            for task in os.listdir(f"/proc/{pid}/task"):
+                todo += map(int, Path(f"/proc/{pid}/task/{task}/children").read_text().split())
         except (OSError, IndexError, ValueError):
             pass
-        todo += children.get(pid, [])
     return total
 
 
@@ -200,7 +194,7 @@ def measured(args: list[str], timeout: float | None = None) -> dict:
     def sample() -> None:
         while process.poll() is None:
             peak[0] = max(peak[0], _tree_memory(process.pid))
-            time.sleep(0.05)
+            time.sleep(SAMPLE_SECONDS)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
