@@ -68,10 +68,12 @@ class Probe:
         from ledger.evidence.signer import ActorSigner
 
         self.ledger, self.rounds = ledger, 0
-        self.tenderee = ActorSigner("probe-tenderee", SigningKey.generate())
-        self.operator = ActorSigner("probe-operator", SigningKey.generate())
-        self.bidders = [ActorSigner(f"probe-bidder-{i:02d}", SigningKey.generate()) for i in range(20)]
-        now, setup = ledger.clock.now(), []
+        self.tag = uuid.uuid4().hex[:6]  # a store may hold an earlier run's probes
+        self.tenderee = ActorSigner(f"probe-{self.tag}-tenderee", SigningKey.generate())
+        self.operator = ActorSigner(f"probe-{self.tag}-operator", SigningKey.generate())
+        self.bidders = [ActorSigner(f"probe-{self.tag}-bidder-{i:02d}", SigningKey.generate())
+                        for i in range(20)]
+        now, setup = ledger._now(reread=True), []
         for signer, role in [(self.tenderee, "tenderee"), (self.operator, "operator")] + [
                 (b, "bidder") for b in self.bidders]:
             stream = actor_stream(signer.actor)
@@ -89,9 +91,11 @@ class Probe:
 
         from ledger.evidence.canonical import format_time
 
-        ledger, now = self.ledger, self.ledger.clock.now()
+        ledger = self.ledger
+        now = ledger._now(reread=True)  # the ledger's time: after a simulation, its own clock
+        #   may be behind the simulated dates the store holds
         self.rounds += 1
-        stream = f"project:probe-{self.rounds:03d}"
+        stream = f"project:probe-{self.tag}-{self.rounds:03d}"
         for version, (signer, type_, payload) in enumerate([
                 (self.tenderee, "project.intake/v1", {"title": "probe", "category": "procurement",
                                                       "tenderee": self.tenderee.actor}),
