@@ -658,3 +658,25 @@ def test_a_heads_map_is_kept_only_every_so_many_leaves(world, monkeypatch):
     fill(world, projects=3, prefix="LATER")
     world.ledger.checkpoint()
     assert world.ledger.recorder.heads_map(10**9)[0] >= kept[0] + 30
+
+
+def test_a_verification_while_the_ledger_appends_finds_nothing(world):
+    """A centre verifies its live store: events appended after the run read its rows (their
+    leaves included) are not extra leaf rows; a forged leaf row beyond the events still is."""
+    from ledger.audit.verify import StoreSource, verify
+
+    fill(world, projects=2)
+    world.ledger.checkpoint()
+
+    class AppendedMeanwhile(StoreSource):
+        def jobs(self, after: int = 0):
+            yield from super().jobs(after)
+            fill(world, projects=1, prefix="MEANWHILE")  # after the last rows were read
+
+    report = verify(AppendedMeanwhile(world.raw.url), workers=1)
+    assert report.intact, report.findings
+    assert verify(StoreSource(world.raw.url), workers=1).intact
+    leaves = world.raw.table("sunledger_leaves")
+    (last,), = world.raw.execute(f"SELECT MAX(leaf_index) FROM {leaves}")
+    world.raw.execute(f"INSERT INTO {leaves} VALUES (?, ?)", (last + 1, 10**9))  # no such event
+    assert ("leaf_row_altered", "log") in _kinds(verify(StoreSource(world.raw.url), workers=1))
