@@ -214,9 +214,10 @@ class Ledger(Application):
         it has none by then). Folded from the nearest snapshot this process keeps at or
         before that version (ledger/state_cache.py), after checking that the stored event at
         the snapshot's version still has the snapshot's head hash, in the same range read
-        as the events after it: at most SNAPSHOT_EVERY events are folded, at any length.
-        Snapshots are kept every SNAPSHOT_EVERY versions as folds pass them. The state is
-        this process's object: read it, never change it."""
+        as the events after it. Snapshots are kept every SNAPSHOT_EVERY versions as folds
+        pass them, SNAPSHOTS_KEPT at most: with the one below still kept, at most
+        SNAPSHOT_EVERY events are folded; once it was let go, the fold starts from the first
+        event. The state is this process's object: read it, never change it."""
         uid = stream_uuid(stream)
         if version < 1:
             return None
@@ -237,12 +238,13 @@ class Ledger(Application):
         are kept on the way (for as-of reads; a current-state read has no use for them)."""
         folded = stream_class(stream)(uid)
         while upto is None or folded.version < upto:
-            last = folded.version + FOLD_PAGE if upto is None else min(upto, folded.version + FOLD_PAGE)
-            page = self._envelopes(uid, folded.version, last)
+            start = folded.version
+            last = start + FOLD_PAGE if upto is None else min(upto, start + FOLD_PAGE)
+            page = self._envelopes(uid, start, last)
             if not folded.fold(page, linked=False, keep=self._snapshots.keep if keep else None):
                 raise StoreUnavailable(f"a version of {stream} is missing from the store; "
                                        "run `sunledger verify`", stream=stream)
-            if len(page) < last - (folded.version - len(page)):
+            if len(page) < last - start:
                 break  # the stream ends here
         return folded if folded.version else None
 

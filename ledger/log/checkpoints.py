@@ -180,7 +180,7 @@ def heads_at(recorder: Any, size: int) -> HeadsFold:
 
 
 def _kept_heads(recorder: Any, size: int) -> HeadsFold | None:
-    kept = recorder.heads_map(size) if hasattr(recorder, "heads_map") else None
+    kept = recorder.heads_map(size)
     if kept is None:
         return None
     tree_size, position, encoded = kept

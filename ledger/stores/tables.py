@@ -16,7 +16,8 @@ LEAVES = "sunledger_leaves"  # leaf index -> position
 TREE = "sunledger_tree"  # merkle.node_key(level, index) -> hash of that complete subtree
 CHECKPOINTS = "sunledger_checkpoints"  # tree size -> signed note
 COSIGNATURES = "sunledger_cosignatures"  # (tree size, witness key) -> cosignature line
-HEADS_MAP = "sunledger_heads_map"  # the latest checkpoint's heads map (derived): where to resume
+HEADS_MAP = "sunledger_heads_map"  # a checkpoint's heads map, renewed every 100,000 leaves
+#   (derived): where the next fold of the heads resumes
 MAX_VERSION = 2**63 - 1  # no stream reaches it: "up to the newest version" in a range read
 
 
