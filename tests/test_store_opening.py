@@ -177,6 +177,20 @@ def test_init_creates_a_store_and_changes_nothing_the_second_time(store_url, tmp
     assert "INTACT" in run(["verify", "--store", store_url])[1]
 
 
+@pytest.mark.parametrize("slashes", ["sqlite:///", "sqlite:////", "sqlite://///"])
+def test_one_sqlite_file_is_one_store_whatever_its_slashes(tmp_path, slashes):
+    """The library once opened sqlite:////path as /path while the readers took // for a URI
+    authority and refused it: every command must read the file the writer wrote."""
+    path = tmp_path / "l.db"
+    url = slashes + str(path).lstrip("/")
+    code, out = run(["init", "--store", url, "--ledger-key", str(tmp_path / "k")])
+    assert code == 0 and path.exists(), out
+    assert parse_store_url(url).path == path
+    for command in (["verify"], ["stats"], ["log-key"]):
+        code, out = run(with_store(command, url, tmp_path))
+        assert code == 0, (command, out)
+
+
 def test_init_makes_owner_only_files_in_a_new_folder(tmp_path):
     db = tmp_path / "centre" / "ledger.db"
     code, out = run(["init", "--store", f"sqlite:{db}"])

@@ -100,6 +100,8 @@ def parse_store_url(text: str) -> StoreURL:
                 raise StoreUnavailable(f"{text}: a sqlite URL with // needs an absolute path; {hint}")
         if not rest or ":memory:" in rest or "mode=memory" in rest:
             raise StoreUnavailable(f"{text}: the ledger needs a file, never an in-memory store; {hint}")
+        if rest.startswith("//"):  # sqlite:////tmp/x.db: one file, whatever its slashes
+            rest = "/" + rest.lstrip("/")
         return StoreURL("sqlite", path=Path(rest).expanduser().absolute())
     if text.startswith(("postgresql://", "postgres://")):
         shown = _without_password(text)
