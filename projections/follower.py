@@ -43,3 +43,20 @@ class Follower:
                 projection.apply(event, position)
             count += 1
         return count
+
+
+class ChangedProjects:
+    """A projection that keeps only the names of the projects whose streams changed since it
+    was last asked: a follower of a large log that needs some projects' states reads them
+    from the ledger's bounded cache instead of holding every project's state itself."""
+
+    def __init__(self) -> None:
+        self.changed: set[str] = set()
+
+    def apply(self, event: dict, position: int) -> None:
+        if event["stream"].startswith("project:"):
+            self.changed.add(event["stream"])
+
+    def take(self) -> set[str]:
+        taken, self.changed = self.changed, set()
+        return taken

@@ -18,8 +18,7 @@ from ledger.evidence.canonical import format_money, format_time
 from ledger.evidence.envelope import LEDGER_ACTOR, Action, SignedAction
 from ledger.evidence.signer import ActorSigner
 from ledger.ledger import Ledger
-from projections.follower import Follower
-from projections.project_state import ProjectStates
+from projections.follower import ChangedProjects, Follower
 
 
 def _nonce(stream: str, type_: str, subject: str) -> str:
@@ -31,8 +30,9 @@ class Reactor:
 
     def __init__(self, ledger: Ledger):
         self.ledger = ledger
-        self.projects = ProjectStates()
-        self.follower = Follower(ledger.recorder, self.projects)
+        self.changed = ChangedProjects()
+        self.follower = Follower(ledger.recorder, self.changed)
+        self.watched: set[str] = set()  # projects a reaction may still come due in
 
     def _action(self, stream: str, type_: str, payload: dict, subject: str,
                 now: datetime) -> SignedAction:
@@ -45,18 +45,28 @@ class Reactor:
     def due(self) -> list[tuple[str, str, dict, str]]:
         """(stream, type, payload, subject) of every reaction due now."""
         self.follower.follow()
+        self.watched |= self.changed.take()
         now = self.ledger.clock.now()
-        found = []
-        for stream, state in sorted(self.projects.states.items()):
-            if state.stage == "announced" and state.bid_deadline and now >= state.bid_deadline \
-                    and not state.suspended:
-                found.append((stream, "project.submission-closed/v1", {}, "close"))
+        found, waiting = [], set()
+        for stream in sorted(self.watched):
+            # each through the ledger's bounded cache: the reactor holds names, not states
+            current = self.ledger.stream(stream)
+            if current is None:
+                continue
+            state = current.state
+            if state.stage == "announced" and state.bid_deadline:
+                waiting.add(stream)  # the close comes due with time, without an event
+                if now >= state.bid_deadline and not state.suspended:
+                    found.append((stream, "project.submission-closed/v1", {}, "close"))
             for bidder, due in self.ledger.procedure.refunds_due(state):
                 if state.failed_decryption.get(bidder) == "bidder" or bidder in state.refunded:
                     continue
+                waiting.add(stream)
                 found.append((stream, "project.security-refunded/v1",
                               {"bidder": bidder, "amount": format_money(state.security[bidder])},
                               f"refund:{bidder}:{format_time(due)}"))  # a re-tender's is another
+        # nothing else comes due without an event of the project's, which brings it back
+        self.watched = waiting
         return found
 
     def run(self) -> list[tuple[str, str, str]]:

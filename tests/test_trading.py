@@ -346,10 +346,11 @@ def test_the_ledger_closes_submission_at_the_deadline(world):
                      {"bidder": b, "bid_hash": h(b)})
     deadline = world.ledger.stream("project:XX-CLOSE").state.bid_deadline
     world.clock.moment = deadline - timedelta(microseconds=1)
-    assert Reactor(world.ledger).due() == []
+    reactor = Reactor(world.ledger)  # one reactor following on: no event comes in between
+    assert reactor.due() == []
     world.clock.moment = deadline
-    assert Reactor(world.ledger).run() == [("project:XX-CLOSE", "project.submission-closed/v1",
-                                            "recorded")]
+    assert reactor.run() == [("project:XX-CLOSE", "project.submission-closed/v1", "recorded")]
+    assert reactor.due() == [] and reactor.watched == set()  # closed: nothing more comes due
     assert world.ledger.stream("project:XX-CLOSE").state.stage == "failed"  # two bids: 流标
 
 

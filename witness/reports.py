@@ -227,21 +227,31 @@ class Reporter:
     kind was issued; the PDFs are rendered in a worker process and written to `out`."""
 
     def __init__(self, ledger: Ledger, out: Path, lang: str = "zh"):
-        from projections.follower import Follower
-        from projections.project_state import ProjectStates
+        from projections.follower import ChangedProjects, Follower
 
         self.ledger, self.out, self.lang = ledger, out, lang
-        self.projects = ProjectStates()
-        self.follower = Follower(ledger.recorder, self.projects)
+        self.changed = ChangedProjects()
+        self.follower = Follower(ledger.recorder, self.changed)
+        self.unsettled: set[str] = set()  # projects a report may still be due of
 
     def due(self) -> list[tuple[str, str]]:
+        """(project, kind) of every report due. Only the projects that changed since the last
+        look (or had a report due then) are looked at, each through the ledger's bounded
+        cache: the reporter holds names, never every project's state."""
         self.follower.follow()
+        self.unsettled |= self.changed.take()
         found = []
-        for stream, state in sorted(self.projects.states.items()):
+        for stream in sorted(self.unsettled):
+            current = self.ledger.stream(stream)
+            if current is None:
+                continue
+            state = current.state
             issued = {(r["kind"], r["lang"]) for r in state.reports.values()}
             for kind in ("opening", "evaluation", "full"):
                 if state.stage in STAGES_FOR[kind] and (kind, self.lang) not in issued:
                     found.append((stream, kind))
+        # a project with nothing due is looked at again only when its stream changes
+        self.unsettled = {stream for stream, _ in found}
         return found
 
     def run(self) -> list[Path]:
