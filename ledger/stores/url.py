@@ -349,7 +349,7 @@ def open_recorder(url: StoreURL, *, create: bool = False):
 def _first_read(url: StoreURL, factory):
     try:
         recorder = factory.application_recorder()
-        recorder.counts()
+        recorder.max_position()  # both tables, from their indexes (a count would scan them)
     except Exception as error:  # the store went away, or is locked, or its tables are broken
         factory.close()
         raise store_failure(url, error) from None
