@@ -13,12 +13,12 @@ then sequences each stream's results in order in the main process (links, gaps, 
 from __future__ import annotations
 
 import base64
+import heapq
 import multiprocessing
 import threading
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Iterable, Iterator, Protocol, Sequence
-from uuid import UUID
 
 import orjson
 from nacl.exceptions import BadSignatureError
@@ -139,7 +139,7 @@ class Source(Protocol):
     """Where the rows come from: a store or a bundle. Jobs are small and picklable; a worker
     process turns one into rows and receipts with `load` (the source is pickled to it)."""
 
-    def count(self) -> int: ...
+    def count(self) -> int: ...  # about how many rows (a progress bar's total)
     def registry_rows(self) -> Iterable[Row]: ...
     def jobs(self, after: int = 0) -> Iterator[object]: ...  # the rows after a position
     def load(self, job: object) -> tuple[list[Row], list[ReceiptRow]]: ...
@@ -726,18 +726,23 @@ class StoreSource:
         return self._recorder
 
     def count(self) -> int:
-        return self.recorder.counts()[0]
+        """The last position: about the number of rows, read from an index (counting
+        a large PostgreSQL table's rows costs a scan of it)."""
+        return self.recorder.max_position()
 
     def registry_rows(self) -> Iterator[Row]:
+        """The registry's rows in global order: each type's read along its index and merged
+        (a read of several types at once would scan the log past its last registry row)."""
+        return heapq.merge(*(self._rows_of(topic) for topic in sorted(REGISTRY_TYPES)))
+
+    def _rows_of(self, topic: str) -> Iterator[Row]:
         last = 0
         while True:
-            batch = self.recorder.select_notifications(
-                start=last, limit=1000, topics=sorted(REGISTRY_TYPES), inclusive_of_start=False)
-            if not batch:
+            batch = self.recorder.select_topic_rows(topic, last, 1000)
+            yield from batch
+            if len(batch) < 1000:
                 return
-            for n in batch:
-                yield _row(n)
-            last = batch[-1].id
+            last = batch[-1][0]
 
     def jobs(self, after: int = 0) -> Iterator[tuple[int, int]]:
         """Ranges (after, up to] of positions, up to the last event or receipt at the start."""
@@ -770,7 +775,3 @@ class StoreSource:
     def described_findings(self, history: RegistryHistory, report: Verification) -> list[Finding]:
         return []  # a store states nothing beside its rows but its Merkle tables (stored_tree)
 
-
-def _row(n) -> Row:
-    oid = n.originator_id.hex if isinstance(n.originator_id, UUID) else str(n.originator_id)
-    return (n.id, oid, n.originator_version, n.topic, bytes(n.state))

@@ -139,6 +139,16 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             (after, upto))
         return [(r["p"], r["o"], r["v"], r["t"], bytes(r["s"])) for r in rows]
 
+    def select_topic_rows(self, topic: str, after: int, limit: int) -> list[tuple]:
+        """The first `limit` rows of one event type after a position, as `select_rows` gives
+        them: read along the (topic, position) index, however large the log."""
+        rows = self._query(
+            "SELECT notification_id AS p, replace(originator_id::text, '-', '') AS o, "
+            f'originator_version AS v, topic AS t, state AS s FROM "{self.datastore.schema}".'
+            f"{EVENTS} WHERE topic=%s AND notification_id>%s ORDER BY notification_id LIMIT %s",
+            (topic, after, limit))
+        return [(r["p"], r["o"], r["v"], r["t"], bytes(r["s"])) for r in rows]
+
     def max_position(self) -> int:
         s = self.datastore.schema
         row = self._query(f'SELECT GREATEST((SELECT MAX(notification_id) FROM "{s}".{EVENTS}), '

@@ -147,6 +147,14 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
                       "WHERE rowid>? AND rowid<=? ORDER BY rowid", (after, upto))
             return [tuple(row) for row in c.fetchall()]
 
+    def select_topic_rows(self, topic: str, after: int, limit: int) -> list[tuple]:
+        """The first `limit` rows of one event type after a position, as `select_rows` gives
+        them: read along the (topic, rowid) index, however large the log."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT rowid, originator_id, originator_version, topic, state FROM {EVENTS} "
+                      "WHERE topic=? AND rowid>? ORDER BY rowid LIMIT ?", (topic, after, limit))
+            return [tuple(row) for row in c.fetchall()]
+
     def max_position(self) -> int:
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT MAX(p) FROM (SELECT MAX(rowid) AS p FROM {EVENTS} "
