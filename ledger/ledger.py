@@ -215,7 +215,7 @@ class Ledger(Application):
         before that version (ledger/state_cache.py), after checking that the stored event at
         the snapshot's version still has the snapshot's head hash, in the same range read
         as the events after it. Snapshots are kept every SNAPSHOT_EVERY versions as folds
-        pass them, SNAPSHOTS_KEPT at most: with the one below still kept, at most
+        pass them, within the bounds of `Snapshots`: with the one below still kept, at most
         SNAPSHOT_EVERY events are folded; once it was let go, the fold starts from the first
         event. The state is this process's object: read it, never change it."""
         uid = stream_uuid(stream)

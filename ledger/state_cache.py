@@ -10,7 +10,9 @@ before it trusts it.
 SNAPSHOT_EVERY events instead of the whole history. A snapshot is derived data and is never
 trusted on its own: before one is used, the stored event at its version must still have the
 hash the snapshot was folded to (`Ledger.stream_at` reads it in the same range read as the
-events after it). The most recently used SNAPSHOTS_KEPT are kept.
+events after it). The most recently used are kept, at most SNAPSHOTS_KEPT and at most
+SNAPSHOT_EVENTS events folded into them, as the stream cache is bounded: a long stream keeps
+fewer snapshots, and an as-of read of it folds more events.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from uuid import UUID
 
 from ledger.streams import Stream
 
-SNAPSHOTS_KEPT = 256  # a project of 800 bidders is some 400 KB a snapshot: about 100 MB at most
+SNAPSHOTS_KEPT = 256  # a project of 800 bidders is some 400 KB a snapshot
+SNAPSHOT_EVENTS = 400_000  # events folded into the snapshots kept: about 100 MB of state (a
+#   snapshot copies its state's containers, so one of a 100,000-event stream is some 10 MB)
 CACHED_STREAMS = 20_000
 CACHED_EVENTS = 400_000  # events folded into the cached states: about 100 MB of state
 
@@ -58,20 +62,24 @@ class StreamCache:
 
 
 class Snapshots:
-    def __init__(self, capacity: int = SNAPSHOTS_KEPT):
-        self.capacity = capacity
+    def __init__(self, capacity: int = SNAPSHOTS_KEPT, events: int = SNAPSHOT_EVENTS):
+        self.capacity, self.events = capacity, events
         self._kept: OrderedDict[tuple[UUID, int], Stream] = OrderedDict()
         self._versions: dict[UUID, set[int]] = {}  # the versions kept, by stream
+        self.weight = 0  # events folded into the snapshots kept (a snapshot's size grows so)
 
     def keep(self, stream: Stream) -> None:
-        """Keep a copy of `stream` as it is now."""
+        """Keep a copy of `stream` as it is now; the least recently used go first while over
+        either bound (the one just kept stays)."""
         key = (stream.id, stream.version)
         if key in self._kept:
             self._kept.move_to_end(key)
             return
         self._kept[key] = stream.copy()
         self._versions.setdefault(stream.id, set()).add(stream.version)
-        while len(self._kept) > self.capacity:
+        self.weight += stream.version
+        while len(self._kept) > 1 and (len(self._kept) > self.capacity
+                                       or self.weight > self.events):
             (uid, version), _ = self._kept.popitem(last=False)
             self._forget_version(uid, version)
 
@@ -89,8 +97,10 @@ class Snapshots:
         """Drop a stream's snapshots (the store no longer holds what they were folded from)."""
         for version in self._versions.pop(uid, set()):
             del self._kept[(uid, version)]
+            self.weight -= version
 
     def _forget_version(self, uid: UUID, version: int) -> None:
+        self.weight -= version
         versions = self._versions[uid]
         versions.discard(version)
         if not versions:

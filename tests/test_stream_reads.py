@@ -107,6 +107,26 @@ def test_snapshots_stay_within_their_capacity_the_least_recently_used_going_firs
     assert len(snapshots) == 1 and snapshots.nearest(streams[1].id, 500).version == 100
 
 
+def test_snapshots_stay_within_the_events_folded_into_them():
+    """A snapshot copies its state's containers: the snapshots of one long stream are bounded
+    by their weight, not by their number alone."""
+    from uuid import uuid4
+
+    snapshots = Snapshots(capacity=256, events=2_000)
+    stream = ProjectStream(uuid4())
+    for version in range(100, 1_001, 100):  # 5,500 events folded into ten snapshots
+        stream.version = version
+        snapshots.keep(stream)
+    assert len(snapshots) == 2 and snapshots.weight == 1_900  # the oldest went first
+    assert snapshots.nearest(stream.id, 950).version == 900
+    assert snapshots.nearest(stream.id, 850) is None
+    stream.version = 5_000  # over the bound alone: kept, as the one just folded
+    snapshots.keep(stream)
+    assert len(snapshots) == 1 and snapshots.weight == 5_000
+    snapshots.forget(stream.id)
+    assert len(snapshots) == 0 and snapshots.weight == 0
+
+
 def test_the_stream_cache_stays_within_its_streams_and_its_events():
     from uuid import uuid4
 
