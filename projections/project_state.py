@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterator
 
 import orjson
 
@@ -33,6 +33,28 @@ class Transition:
 def project_events(recorder: Any, project_stream: str) -> list[dict]:
     """A project's stored events, in version order."""
     return [orjson.loads(e.state) for e in recorder.select_events(stream_uuid(project_stream))]
+
+
+def project_streams(recorder: Any) -> Iterator[str]:
+    """Every project's stream name, in the order the projects were taken in: each project
+    opens with its intake (version 1), read along the event type's index."""
+    after = 0
+    while True:
+        rows = recorder.select_topic_rows("project.intake/v1", after, 1000)
+        for row in rows:
+            yield orjson.loads(row[4])["stream"]
+        if len(rows) < 1000:
+            return
+        after = rows[-1][0]
+
+
+def each_project(recorder: Any) -> Iterator[tuple[str, ProjectState, str | None]]:
+    """(stream, current state, ledger time of its last award or None) of every project, one
+    at a time: memory holds one project's events, however many projects the log holds."""
+    for stream in project_streams(recorder):
+        events = project_events(recorder, stream)
+        awards = [e["ledger_time"] for e in events if e["type"] == "project.awarded/v1"]
+        yield stream, replay(events, steps=False)[0], (awards[-1] if awards else None)
 
 
 def _show(value: object) -> str:

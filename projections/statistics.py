@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Iterable
 
 from ledger.evidence.canonical import parse_time
 from ledger.procedures.calendar import local_date
+from ledger.procedures.tender import ProjectState
 from projections.project_state import ProjectStates
 
 
@@ -35,9 +37,15 @@ class Group:
 
 def statistics(projects: ProjectStates) -> dict[tuple[str, str], Group]:
     """Groups keyed (category, "YYYY-MM" of the award, or "-" for projects not awarded)."""
+    return grouped((stream, state, projects.awarded_at.get(stream))
+                   for stream, state in sorted(projects.states.items()))
+
+
+def grouped(projects: Iterable[tuple[str, ProjectState, str | None]]) -> dict[tuple[str, str], Group]:
+    """The groups of (stream, state, ledger time of the award) of each project, taken one at a
+    time (`project_state.each_project` over a store: memory holds one project)."""
     groups: dict[tuple[str, str], Group] = {}
-    for stream, state in sorted(projects.states.items()):
-        awarded = projects.awarded_at.get(stream)
+    for _, state, awarded in projects:
         month = local_date(parse_time(awarded)).strftime("%Y-%m") if awarded else "-"
         group = groups.setdefault((state.kind, month), Group())
         group.projects += 1

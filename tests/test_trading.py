@@ -297,6 +297,14 @@ def test_projections_rebuild_from_zero_identically_and_warn_only_on_colluders(tm
     first_states, first_watch = projections(ledger.recorder)
     again_states, again_watch = projections(ledger.recorder)
     assert first_states.states == again_states.states
+    # one project at a time from the store (as `stats` reads it): the same states and groups
+    from projections.project_state import each_project
+    from projections.statistics import grouped
+
+    one_by_one = list(each_project(ledger.recorder))
+    assert {stream: state for stream, state, _ in one_by_one} == first_states.states
+    assert {s: a for s, _, a in one_by_one if a} == first_states.awarded_at
+    assert grouped(one_by_one) == statistics(first_states)
     assert first_watch.all_warnings() == again_watch.all_warnings()
     warned = first_watch.all_warnings()
     assert warned, "the simulation plants colluders"

@@ -125,20 +125,18 @@ def replay(store: str, project: str, at: str | None, steps: bool, as_json: bool)
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 def stats(store: str, as_json: bool) -> None:
     """Projects, amounts and savings rates by category and month of award."""
-    from projections.follower import Follower
-    from projections.project_state import ProjectStates
-    from projections.statistics import statistics
+    from projections.project_state import each_project
+    from projections.statistics import grouped
 
-    try:
-        projects = ProjectStates()
-        Follower(read_store(store), projects).follow()
+    try:  # one project at a time: memory holds the largest, not all of them
+        groups = grouped(each_project(read_store(store)))
     except LedgerError as error:
         fail(error)
     rows = [{"category": c, "month": m, "projects": g.projects, "awarded": g.awarded,
              "failed": g.failed, "control_total": str(g.control_total),
              "award_total": str(g.award_total),
              "savings_rate": str(round(g.savings_rate, 4)) if g.savings_rate is not None else None}
-            for (c, m), g in sorted(statistics(projects).items())]
+            for (c, m), g in sorted(groups.items())]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
