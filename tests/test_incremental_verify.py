@@ -134,3 +134,56 @@ def test_the_command_remembers_and_starts_after_it(trusted, tmp_path):
                            "--store", world.raw.url, "--state", str(state)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "not a verifier state" in done.stderr
+
+
+class _CountedSource(StoreSource):
+    """A store source that counts the registry rows it is asked for."""
+
+    def __init__(self, url: str):
+        super().__init__(url)
+        self.registry_read: list[int] = []
+
+    def registry_rows(self, after: int = 0):
+        for row in super().registry_rows(after):
+            self.registry_read.append(row[0])
+            yield row
+
+
+def test_the_registry_is_remembered_and_only_its_later_events_are_read(trusted):
+    """The state remembers the registry events applied up to its checkpoint; the next run
+    reads only the later ones, and a key revoked after the checkpoint counts from there."""
+    world, state = trusted
+    assert state.registry and all(p <= state.position for p, _ in state.registry)
+    bidder = world.actors["bidder-1"]
+    world.submit(world.registrar, "actor:bidder-1", "actor.key-revoked/v1",
+                 {"key_id": bidder.key.key_id, "reason": "the token was lost"})
+    world.ledger.checkpoint()
+    source = _CountedSource(world.raw.url)
+    since = verify(source, workers=1, since=state)
+    full = verify(StoreSource(world.raw.url), workers=1)
+    assert since.intact and full.intact and since.trusted == full.trusted
+    assert source.registry_read and min(source.registry_read) > state.position
+    revoked = [json.loads(text) for _, text in since.trusted.registry]
+    assert revoked[-1]["type"] == "actor.key-revoked/v1"
+    # a state written before states remembered the registry: the registry is read whole
+    older = TrustedCheckpoint(**{**state.__dict__, "registry": None})
+    source = _CountedSource(world.raw.url)
+    again = verify(source, workers=1, since=older)
+    assert again.intact and again.trusted == full.trusted and min(source.registry_read) == 1
+
+
+def test_a_damaged_remembered_registry_or_another_pinned_key_is_refused(trusted, tmp_path):
+    from ledger.evidence.keys import SigningKey
+
+    world, state = trusted
+    damaged = TrustedCheckpoint(**{**state.__dict__,
+                                   "registry": [[state.registry[0][0], "{not json"]]})
+    with pytest.raises(VerifierStateError, match="registry event at position"):
+        verify(StoreSource(world.raw.url), workers=1, since=damaged)
+    path = tmp_path / "state.json"
+    TrustedCheckpoint(**{**state.__dict__, "registry": [[state.position + 1, "{}"]]}).save(path)
+    with pytest.raises(VerifierStateError, match="not a verifier state"):
+        TrustedCheckpoint.load(path)  # a remembered event beyond the checkpoint it is of
+    pinned = verify(StoreSource(world.raw.url), workers=1, since=state,
+                    pinned_ledger_key=SigningKey.generate().public_key)
+    assert ("no_ledger_key", None) in _kinds(pinned) and pinned.trusted is None

@@ -181,13 +181,13 @@ class BundleSource:
         except KeyError:
             raise BundleError(f"{self.zip.what} has no {EVENTS}") from None
 
-    def registry_rows(self) -> Iterator[Row]:
+    def registry_rows(self, after: int = 0) -> Iterator[Row]:
         for number, line in self._lines():
             if b'"type":"actor.' in line or b'"type":"ledger.' in line:
                 item = _item(number, line)
                 if "stream_id" in item:
                     row = _row(item, number)
-                    if row[3] in REGISTRY_TYPES:
+                    if row[3] in REGISTRY_TYPES and row[0] > after:
                         yield row
 
     def load(self, job: tuple[list[Row], list[ReceiptRow]]) -> tuple[list[Row], list[ReceiptRow]]:

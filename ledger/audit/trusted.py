@@ -1,6 +1,7 @@
 """What a verifier remembers of a checkpoint it verified, so that its next run verifies only
 what came after (docs/evidence-format.md §14.7): the tree's compact range at that size, the
-position of its last leaf, every stream's last version and hash, the last ledger time.
+position of its last leaf, every stream's last version and hash, the last ledger time, and
+the registry events applied up to it.
 
 A supervision body keeps it in its own state file (`sunledger verify --state FILE`); it is
 the verifier's memory, not evidence, and it is trusted because the verifier wrote it."""
@@ -37,6 +38,10 @@ class TrustedCheckpoint:
     position: int  # the global position of its last leaf
     last_time: str  # the ledger time of that leaf's event
     streams: dict[str, list]  # originator id (hex) -> [last version, its hash, stream name]
+    # the registry rows the run applied up to `position`, [position, stored text] in order,
+    # so that the next run need not read and judge them again (None: a state without them,
+    # whose next run replays the registry from the first event)
+    registry: list | None = None
 
     def save(self, path: Path) -> None:
         """Write the state durably: whole, or the one before it left as it was."""
@@ -60,7 +65,11 @@ class TrustedCheckpoint:
             state = cls(**data)
             base64.b64decode(state.root, validate=True)
             if not (type(state.size) is int and state.size > 0 and type(state.position) is int
-                    and type(state.streams) is dict and type(state.frontier) is list):
+                    and type(state.streams) is dict and type(state.frontier) is list
+                    and (state.registry is None or (type(state.registry) is list and all(
+                        type(row) is list and len(row) == 2 and type(row[0]) is int
+                        and 0 < row[0] <= state.position and type(row[1]) is str
+                        for row in state.registry)))):
                 raise ValueError("members of the wrong types")
         except LedgerError as error:
             raise VerifierStateError(error.message) from None

@@ -13,6 +13,7 @@ then sequences each stream's results in order in the main process (links, gaps, 
 from __future__ import annotations
 
 import base64
+import binascii
 import heapq
 import multiprocessing
 import threading
@@ -140,7 +141,7 @@ class Source(Protocol):
     process turns one into rows and receipts with `load` (the source is pickled to it)."""
 
     def count(self) -> int: ...  # about how many rows (a progress bar's total)
-    def registry_rows(self) -> Iterable[Row]: ...
+    def registry_rows(self, after: int = 0) -> Iterable[Row]: ...  # after a position
     def jobs(self, after: int = 0) -> Iterator[object]: ...  # the rows after a position
     def load(self, job: object) -> tuple[list[Row], list[ReceiptRow]]: ...
     def detached(self) -> "Source": ...
@@ -161,6 +162,8 @@ class RegistryHistory:
     anchors: TrustAnchors = field(default_factory=TrustAnchors)
     actors: dict[str, ActorRecord] = field(default_factory=dict)
     positions: set[int] = field(default_factory=set)  # where the registry events stand
+    # the rows applied, (position, stored bytes) in order: what a verifier state remembers
+    applied: list[tuple[int, bytes]] = field(default_factory=list)
 
     def signer(self, actor: str) -> ActorRecord | None:
         if actor == LEDGER_ACTOR:
@@ -180,14 +183,31 @@ class RegistryHistory:
 
 
 def replay_registry(rows: Iterable[Row], pinned_ledger_key: bytes | None,
-                    report: Verification, *, check_signatures: bool = True) -> RegistryHistory:
+                    report: Verification, *, check_signatures: bool = True,
+                    trusted: Iterable[tuple[int, bytes]] = ()) -> RegistryHistory:
     """Pass one: fold the registry events in global order, applying only those that verify
     and that the ledger's own registry rules admit (the same rules the write path applies).
 
     Without `check_signatures` their signatures are taken on trust here: pass two checks
     every signature anyway, and `verify` replays strictly if it finds fault with any
-    registry event."""
+    registry event.
+
+    `trusted`: rows an earlier intact run applied (a verifier state, evidence-format §14.7),
+    applied first and as they are; `rows` are then the registry rows after them."""
     history = RegistryHistory()
+    for position, state in trusted:
+        try:
+            history.apply(orjson.loads(state), position)
+        except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
+            raise VerifierStateError(f"the verifier state's registry event at position {position}"
+                                     " is not one an intact run applied; remove the state to "
+                                     "verify from the first event") from None
+        history.applied.append((position, state))
+    if pinned_ledger_key is not None and history.anchors.public_key is not None \
+            and pinned_ledger_key != history.anchors.public_key:
+        report.add(Finding(NO_LEDGER_KEY, LEDGER_STREAM, 1, None,
+                           "the ledger was started with another key than the one given to the "
+                           "verifier"))
     for row in rows:
         history.positions.add(row[0])
         event, at, problems = _decode(row)
@@ -211,6 +231,7 @@ def replay_registry(rows: Iterable[Row], pinned_ledger_key: bytes | None,
             candidate.apply(event, position)
             if not check_signatures or _signature_finding(candidate, event, position, at) is None:
                 history.apply(event, position)
+                history.applied.append((position, row[4]))
             continue
         if check_signatures and _signature_finding(history, event, position, at):
             continue  # pass two reports it
@@ -227,6 +248,7 @@ def replay_registry(rows: Iterable[Row], pinned_ledger_key: bytes | None,
                                f"the registry rules refuse this event: {error.message}"))
             continue
         history.apply(event, position)
+        history.applied.append((position, row[4]))
     return history
 
 
@@ -474,8 +496,12 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
             progress: bool, strict: bool, all_receipts: bool,
             since: TrustedCheckpoint | None) -> tuple[Verification, RegistryHistory, bool]:
     report = Verification()
-    history = replay_registry(source.registry_rows(), pinned_ledger_key, report,
-                              check_signatures=strict)
+    # after a remembered checkpoint, the registry rows it remembers and those after it
+    resumed = since is not None and since.registry is not None
+    history = replay_registry(
+        source.registry_rows(since.position if resumed else 0), pinned_ledger_key, report,
+        check_signatures=strict,
+        trusted=[(p, s.encode()) for p, s in since.registry] if resumed else ())
     if history.anchors.public_key is None:
         report.add(Finding(NO_LEDGER_KEY, LEDGER_STREAM, 1, None,
                            "no valid ledger.started/v1 event: receipts cannot be checked"))
@@ -516,7 +542,7 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
                 if stored is not None:
                     stored.expect(rebuild.tree.size - 1, result[0], created)
             if part and rebuild.tree.size == remember_at and history.anchors.public_key:
-                remembered.append(_remember(rebuild, order, part[-1][0], history.anchors))
+                remembered.append(_remember(rebuild, order, part[-1][0], history))
         if stored is not None:
             stored.flush()
 
@@ -589,13 +615,15 @@ def _start_after(since: TrustedCheckpoint | None,
 
 
 def _remember(rebuild: TreeRebuild, order: "_Order", position: int,
-              anchors: TrustAnchors) -> TrustedCheckpoint:
+              history: RegistryHistory) -> TrustedCheckpoint:
+    anchors = history.anchors
     return TrustedCheckpoint(
         origin=anchors.origin or "", ledger_key_id=key_id(anchors.public_key or b""),
         size=rebuild.tree.size, root=base64.b64encode(rebuild.tree.root()).decode(),
         frontier=[base64.b64encode(node).decode() for node in rebuild.tree.frontier],
         position=position, last_time=order.last_time,
-        streams={oid: list(state) for oid, state in order.streams.items()})
+        streams={oid: list(state) for oid, state in order.streams.items()},
+        registry=[[p, state.decode()] for p, state in history.applied if p <= position])
 
 
 def _report_tree_rows(report: Verification, found: list[tuple]) -> None:
@@ -730,13 +758,14 @@ class StoreSource:
         a large PostgreSQL table's rows costs a scan of it)."""
         return self.recorder.max_position()
 
-    def registry_rows(self) -> Iterator[Row]:
-        """The registry's rows in global order: each type's read along its index and merged
-        (a read of several types at once would scan the log past its last registry row)."""
-        return heapq.merge(*(self._rows_of(topic) for topic in sorted(REGISTRY_TYPES)))
+    def registry_rows(self, after: int = 0) -> Iterator[Row]:
+        """The registry's rows after a position in global order: each type's read along its
+        index and merged (a read of several types at once would scan the log past its last
+        registry row)."""
+        return heapq.merge(*(self._rows_of(topic, after) for topic in sorted(REGISTRY_TYPES)))
 
-    def _rows_of(self, topic: str) -> Iterator[Row]:
-        last = 0
+    def _rows_of(self, topic: str, after: int) -> Iterator[Row]:
+        last = after
         while True:
             batch = self.recorder.select_topic_rows(topic, last, 1000)
             yield from batch
