@@ -9,6 +9,8 @@ the end. All checkpoints that match one rebuilt tree are consistent with each ot
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +83,7 @@ class StoredTreeCheck:
     its events get their leaves when a ledger opens it."""
 
     NAMED = 5  # rows named per table; the rest are counted
+    IN_FLIGHT = 4  # batches of rows queued for comparison at most
 
     def __init__(self, recorder: Any, checkpoints: int):
         self.recorder = recorder
@@ -91,6 +94,8 @@ class StoredTreeCheck:
         self.counts = {LEAF_ROW_ALTERED: 0, TREE_ROW_ALTERED: 0}
         self.first: dict[str, tuple[int | None, int | None]] = {}  # kind -> (leaf, position)
         self.last_position = 0  # of the last event the run verified
+        self._reader: ThreadPoolExecutor | None = None
+        self._pending: deque[Future] = deque()
 
     def expect(self, index: int, position: int, created: list[tuple[merkle.Node, bytes]]) -> None:
         if not self.active:
@@ -107,29 +112,51 @@ class StoredTreeCheck:
             self.differ[kind].append(text)
 
     def flush(self) -> None:
-        if self.leaves:
-            stored = dict(self.recorder.leaf_positions(self.leaves[0][0] - 1, self.leaves[-1][0]))
-            for index, position in self.leaves:
+        """Compare the rows expected so far, in a thread of this check's own: the reads wait
+        on the store while the verifier goes on (at most IN_FLIGHT batches queued)."""
+        if not (self.leaves or self.nodes):
+            return
+        if self._reader is None:
+            self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tree-rows")
+        self._pending.append(self._reader.submit(self._compare, self.leaves, self.nodes))
+        self.leaves, self.nodes = [], {}
+        while len(self._pending) > self.IN_FLIGHT:
+            self._pending.popleft().result()
+
+    def _wait(self) -> None:
+        try:
+            while self._pending:
+                self._pending.popleft().result()  # a store's failure is raised here
+        finally:
+            if self._reader is not None:
+                self._reader.shutdown(wait=True, cancel_futures=True)
+                self._reader = None
+
+    def _compare(self, leaves: list[tuple[int, int]],
+                 nodes: dict[int, tuple[merkle.Node, bytes]]) -> None:
+        if leaves:
+            stored = dict(self.recorder.leaf_positions(leaves[0][0] - 1, leaves[-1][0]))
+            for index, position in leaves:
                 kept = stored.get(index)
                 if kept != position:
                     self._differs(LEAF_ROW_ALTERED, f"leaf {index} (the event at position "
                                   f"{position}): " + ("missing" if kept is None else
                                                       f"names position {kept}"), index, position)
-        if self.nodes:
-            stored = self.recorder.tree_nodes(list(self.nodes))
-            for key, ((level, index), digest) in sorted(self.nodes.items()):
+        if nodes:
+            stored = self.recorder.tree_nodes(list(nodes))
+            for key, ((level, index), digest) in sorted(nodes.items()):
                 kept = stored.get(key)
                 if kept is None or bytes(kept) != digest:
                     self._differs(TREE_ROW_ALTERED, f"node (level {level}, index {index}): "
                                   + ("missing" if kept is None else "not the hash of its subtree"),
                                   None, None)
-        self.leaves, self.nodes = [], {}
 
     def finish(self, size: int) -> list[tuple[str, int | None, int | None, str]]:
         """(kind, first leaf index, its position, detail) per table whose rows differ."""
         if not self.active:
             return []
         self.flush()
+        self._wait()
         # leaf rows beyond the events verified: extra rows, unless a ledger appended them
         # after the run began (their events come after the last position it read, and are
         # in the store now)
