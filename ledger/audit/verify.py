@@ -496,6 +496,9 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
             progress: bool, strict: bool, all_receipts: bool,
             since: TrustedCheckpoint | None) -> tuple[Verification, RegistryHistory, bool]:
     report = Verification()
+    last = source.count()  # the store opened: a fork server, if one is needed, imports now
+    if workers != 1:  # while this process reads the registry
+        _pool_context(start=True)
     # after a remembered checkpoint, the registry rows it remembers and those after it
     resumed = since is not None and since.registry is not None
     history = replay_registry(
@@ -512,7 +515,7 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
     order, tree, heads, after = _start_after(since, history.anchors)
     start = tree.size  # the leaves verified before this run: 0, or the remembered checkpoint's
     report.since = since.size if since else None
-    total = max(0, source.count() - start)  # the rows this run reads
+    total = max(0, last - start)  # the rows this run reads
     if workers is None:  # one process per core, unless starting them costs more than it saves
         workers = 1 if total < SMALL_LOG else max(1, multiprocessing.cpu_count())
     bar = None
@@ -646,14 +649,19 @@ def _check_log(report: Verification, rebuild: TreeRebuild,
         report.cosigned_by = sorted(cosigned.get(report.latest_checkpoint, ()))
 
 
-def _pool_context():
+def _pool_context(start: bool = False):
     """Fork when this process has a single thread (workers start at once and share its
     imports); otherwise a fork server, since forking a threaded process (a PostgreSQL
-    connection pool, a progress bar) can copy a lock some thread holds."""
+    connection pool, a progress bar) can copy a lock some thread holds. With `start`, the
+    fork server is started now, to import while this process goes on."""
     if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["ledger.audit.verify"])
+    if start:
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
     return context
 
 
@@ -731,26 +739,28 @@ class StoreSource:
     """Rows straight from a store's tables. Each worker opens the store itself and reads its
     own ranges of positions, so rows never pass through the main process."""
 
-    def __init__(self, url: "StoreURL | str", recorder=None, job_size: int = 500):
+    def __init__(self, url: "StoreURL | str", recorder=None, job_size: int = 500,
+                 judged: bool = False):
         from ledger.stores.url import parse_store_url
 
         self.url = parse_store_url(url) if isinstance(url, str) else url
         self.job_size = job_size
         self._recorder = recorder
+        self._judged = judged  # a process that opened the store judged it a ledger's
 
     def __getstate__(self) -> dict:
         return self.detached().__dict__
 
     def detached(self) -> "StoreSource":
         """The same source without this process's connections (for a worker process)."""
-        return StoreSource(self.url, None, self.job_size)
+        return StoreSource(self.url, None, self.job_size, judged=True)
 
     @property
     def recorder(self):
         if self._recorder is None:
             from ledger.stores.url import open_recorder
 
-            self._recorder = open_recorder(self.url)
+            self._recorder = open_recorder(self.url, judged=self._judged)
         return self._recorder
 
     def count(self) -> int:

@@ -324,9 +324,11 @@ def _create_sqlite_file(url: StoreURL) -> None:
                                store=url.display()) from None
 
 
-def open_recorder(url: StoreURL, *, create: bool = False):
+def open_recorder(url: StoreURL, *, create: bool = False, judged: bool = False):
     """The recorder of an existing ledger store, for reading (verify, export); with `create`,
-    of a store whose tables are made if missing (benchmarks of the tree alone)."""
+    of a store whose tables are made if missing (benchmarks of the tree alone). `judged`: a
+    process that opened it has judged it a ledger store already (a verifier's workers skip
+    that look, about a tenth of a second each)."""
     from eventsourcing.persistence import InfrastructureFactory
     from eventsourcing.utils import Environment
 
@@ -337,7 +339,8 @@ def open_recorder(url: StoreURL, *, create: bool = False):
             factory = InfrastructureFactory.construct(env)
             recorder = _first_read(url, factory)
     else:
-        check_reachable(url)
+        if not judged:
+            check_reachable(url)
         factory = InfrastructureFactory.construct(env)
         recorder = _first_read(url, factory)
     # close the connections with the recorder (at the latest at exit, before the interpreter
