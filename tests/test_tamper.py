@@ -189,3 +189,30 @@ def test_after_the_newest_event_is_deleted_the_ledger_still_appends(world, proje
     # the deleted event's leaf is still stored, so the stored tree is not the events' either
     assert {f.kind for f in report.findings} == {MISSING_EVENT, "leaf_row_altered",
                                                  "tree_row_altered"}
+
+
+def test_workers_forked_before_the_store_opens_find_what_one_process_finds(world, project):
+    """A command's verifier forks its workers before it opens the store (one thread then),
+    and they wait for the registry it replays: the findings are one process's findings."""
+    import subprocess
+    import sys
+
+    sid = stream_uuid(project)
+    state = world.raw.row_of(sid, 7)[4]
+    world.raw.set_state(sid, 7, state.replace(b"0000000000000002", b"0000000000000003", 1))
+    script = ("import json, sys, threading\n"
+              "from ledger.audit.verify import StoreSource, verify, _WaitingPool\n"
+              "assert threading.active_count() == 1\n"
+              "forked = []\n"
+              "begin = _WaitingPool.begin\n"
+              "_WaitingPool.begin = lambda self, *a: forked.append(1) or begin(self, *a)\n"
+              "report = verify(StoreSource(sys.argv[1], job_size=4), workers=2)\n"
+              "print(json.dumps({'forked': forked, **report.to_json()}))\n")
+    done = subprocess.run([sys.executable, "-c", script, world.raw.url], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    forked = json.loads(done.stdout)
+    alone = verify(StoreSource(world.raw.url, job_size=4), workers=1).to_json()
+    assert forked.pop("forked") == [1]  # the waiting workers did the checking
+    assert forked == alone and not alone["intact"]
+    assert CONTENT_ALTERED in {f["kind"] for f in alone["findings"] if f["version"] == 7}
