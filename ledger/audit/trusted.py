@@ -9,9 +9,10 @@ the verifier's memory, not evidence, and it is trusted because the verifier wrot
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import orjson
 
 from ledger.errors import LedgerError
 from ledger.evidence.durable import write_durably
@@ -45,8 +46,8 @@ class TrustedCheckpoint:
 
     def save(self, path: Path) -> None:
         """Write the state durably: whole, or the one before it left as it was."""
-        data = json.dumps({"format": STATE_FORMAT, **asdict(self)}, ensure_ascii=False,
-                          sort_keys=True).encode()
+        data = orjson.dumps({"format": STATE_FORMAT, **asdict(self)},
+                            option=orjson.OPT_SORT_KEYS)  # UTF-8 JSON, as json.dumps wrote it
         try:
             write_durably(path, data)
         except OSError as error:

@@ -666,20 +666,16 @@ def _check_log(report: Verification, rebuild: TreeRebuild,
 
 class _WaitingPool:
     """Workers forked before this process opens the store (while it has one thread, so a fork
-    is safe and they share its imports): each opens its own store at once, then waits for the
-    registry history this process replays, and takes jobs. A fork server (the other way, once
+    is safe and they share its imports): each waits for the registry history this process
+    replays, then opens its own store and takes jobs. A fork server (the other way, once
     a store's connection pool has started threads) costs some 0.3 s of start-up, a fifth of a
     run over a day's events."""
 
     def __init__(self, source: Source, size: int):
         context = multiprocessing.get_context("fork")
         self.size, self.waiting = size, context.SimpleQueue()
-        # they open the store before this process has judged it: they judge it themselves
-        # (read only: a file that is no store is never touched), or leave it to the main
-        detached = StoreSource(source.url, None, source.job_size) \
-            if isinstance(source, StoreSource) else source.detached()
         self.pool = context.Pool(size, initializer=_init_waiting_worker,
-                                 initargs=(detached, self.waiting))
+                                 initargs=(source.detached(), self.waiting))
 
     @classmethod
     def fork(cls, source: Source, workers: int | None) -> "_WaitingPool | None":
@@ -701,11 +697,8 @@ class _WaitingPool:
 
 
 def _init_waiting_worker(source: "Source", waiting) -> None:
-    if isinstance(source, StoreSource):
-        try:  # open the store while the main process replays the registry
-            source.recorder  # noqa: B018
-        except Exception:  # noqa: BLE001 - the main process judges the store and says why;
-            pass  # a worker never prints (the first job opens it again, if it is ever sent)
+    # the store is opened at the first job, once the main process has judged it a ledger's
+    # (a worker opening it before might write to a file that is no store)
     history, covered = waiting.get()
     _init_worker(source, history, covered)
 
