@@ -681,6 +681,13 @@ class _WaitingPool:
     def fork(cls, source: Source, workers: int | None) -> "_WaitingPool | None":
         if threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
             return None
+        if isinstance(source, StoreSource):  # the store's driver, imported once for all
+            import importlib
+
+            env = source.url.eventsourcing_env()
+            for module in (env["PERSISTENCE_MODULE"],
+                           env["APPLICATION_RECORDER_TOPIC"].split(":", 1)[0]):
+                importlib.import_module(module)
         return cls(source, workers or max(1, multiprocessing.cpu_count()))
 
     def begin(self, history: RegistryHistory, covered: int):
