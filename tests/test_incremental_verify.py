@@ -187,3 +187,23 @@ def test_a_damaged_remembered_registry_or_another_pinned_key_is_refused(trusted,
     pinned = verify(StoreSource(world.raw.url), workers=1, since=state,
                     pinned_ledger_key=SigningKey.generate().public_key)
     assert ("no_ledger_key", None) in _kinds(pinned) and pinned.trusted is None
+
+
+@pytest.mark.parametrize("member, value", [
+    ("size", 1.5), ("position", "7"), ("root", 7), ("last_time", None), ("origin", 1),
+    ("frontier", [1]), ("frontier", "AAAA"), ("streams", {"ab": [1, "h"]}),
+    ("streams", {"ab": [1.0, "h", "project:X"]}), ("registry", [[0, "{}"]]),
+    ("registry", [["1", "{}"]]), ("registry", "rows"),
+])
+def test_a_state_file_with_a_member_of_the_wrong_kind_is_refused_clearly(trusted, tmp_path,
+                                                                          member, value):
+    world, state = trusted
+    path = tmp_path / "state.json"
+    data = {"format": "sunledger-verifier-state/v1", **state.__dict__, member: value}
+    path.write_text(json.dumps(data))
+    with pytest.raises(VerifierStateError, match="not a verifier state"):
+        TrustedCheckpoint.load(path)
+    done = subprocess.run([sys.executable, "-c", "from api.cli import main; main()", "verify",
+                           "--store", world.raw.url, "--state", str(path)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr

@@ -570,11 +570,12 @@ def _run(source: Source, pinned_ledger_key: bytes | None, workers: int | None,
                 in_flight.acquire()
                 yield job
 
+        keys = RegistryHistory(history.anchors, history.actors)  # what workers judge with
         if early is not None and early.size == workers:
-            pool = early.begin(history, covered)
+            pool = early.begin(keys, covered)
         else:
             pool = _pool_context().Pool(workers, initializer=_init_worker,
-                                        initargs=(source.detached(), history, covered))
+                                        initargs=(source.detached(), keys, covered))
         with pool:
             bar = _progress_bar(total) if progress else None  # its thread after the fork
             for checked in pool.imap(_check_job, jobs(), chunksize=1):
