@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import heapq
+import itertools
 import multiprocessing
 import threading
 from dataclasses import asdict, dataclass, field
@@ -848,8 +849,16 @@ class StoreSource:
     def jobs(self, after: int = 0) -> Iterator[tuple[int, int]]:
         """Ranges (after, up to] of positions, up to the last event or receipt at the start."""
         end = self.recorder.max_position()
-        for start in range(after, end, self.job_size):
-            yield start, min(start + self.job_size, end)
+        start = after
+        # the first few small, so that the workers' first results come soon (a run over a
+        # day's events is a second: waiting for two full batches before the first result
+        # was a tenth of it)
+        for size in itertools.chain([max(1, self.job_size // 5)] * 4,
+                                    itertools.repeat(self.job_size)):
+            if start >= end:
+                return
+            yield start, min(start + size, end)
+            start += size
 
     def load(self, job: tuple[int, int]) -> tuple[list[Row], list[ReceiptRow]]:
         after, upto = job
