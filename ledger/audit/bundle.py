@@ -210,8 +210,9 @@ class BundleSource:
         """A bundle carries no tree: the verifier rebuilds it from the events."""
         return None
 
-    def checkpoints(self) -> list[tuple[int, str, str]]:
-        return [(c["tree_size"], c["note"], c["heads"]) for c in self._checkpoints()]
+    def checkpoints(self, least: int = 0) -> list[tuple[int, str, str]]:
+        return [(c["tree_size"], c["note"], c["heads"]) for c in self._checkpoints()
+                if c["tree_size"] >= least]
 
     def cosignatures(self) -> list[tuple[int, str, str]]:
         return [(c["tree_size"], s["witness"], s["line"])

@@ -146,7 +146,8 @@ class Source(Protocol):
     def jobs(self, after: int = 0) -> Iterator[object]: ...  # the rows after a position
     def load(self, job: object) -> tuple[list[Row], list[ReceiptRow]]: ...
     def detached(self) -> "Source": ...
-    def checkpoints(self) -> list[tuple[int, str, str]]: ...  # (size, note, signed heads)
+    def checkpoints(self, least: int = 0) -> list[tuple[int, str, str]]: ...  # (size, note,
+    #   signed heads) of sizes from `least`
     def stored_tree(self, checkpoints: int) -> StoredTreeCheck | None: ...  # if it has one
     def cosignatures(self) -> list[tuple[int, str, str]]: ...
     # what the source states about itself beside the rows, against what the rows gave
@@ -509,8 +510,10 @@ def _run(source: Source, pinned_ledger_key: bytes | None, workers: int | None,
          progress: bool, strict: bool, all_receipts: bool, since: TrustedCheckpoint | None,
          early: "_WaitingPool | None") -> tuple[Verification, RegistryHistory, bool]:
     report = Verification()
-    last = source.count()  # the store opened: a fork server, if one is needed, imports now
-    if workers != 1 and early is None:  # while this process reads the registry
+    last = source.count()  # the store opened (and judged a ledger's): while this process
+    if early is not None:  # reads the registry, waiting workers open it too
+        early.open()
+    elif workers != 1:  # or a fork server, if one is needed, imports
         _pool_context(start=True)
     # after a remembered checkpoint, the registry rows it remembers and those after it
     resumed = since is not None and since.registry is not None
@@ -533,7 +536,7 @@ def _run(source: Source, pinned_ledger_key: bytes | None, workers: int | None,
         workers = 1 if total < SMALL_LOG else max(1, multiprocessing.cpu_count())
     bar = None
 
-    checkpoints = [c for c in source.checkpoints() if c[0] >= start]  # later ones only
+    checkpoints = source.checkpoints(start)  # the remembered one and later ones only
     rebuild = TreeRebuild([size for size, _, _ in checkpoints], tree=tree, heads=heads)
     stored = source.stored_tree(len(checkpoints))
     remember_at = max((size for size, _, _ in checkpoints), default=0)
@@ -692,6 +695,11 @@ class _WaitingPool:
                 importlib.import_module(module)
         return cls(source, workers or max(1, multiprocessing.cpu_count()))
 
+    def open(self) -> None:
+        """The store was judged a ledger's: the workers may open it."""
+        for _ in range(self.size):
+            self.waiting.put(OPEN)
+
     def begin(self, history: RegistryHistory, covered: int):
         """The pool, its workers given what they wait for; the caller closes it."""
         for _ in range(self.size):
@@ -705,10 +713,21 @@ class _WaitingPool:
             self.pool = None
 
 
+OPEN = "open"  # what a waiting worker is told once the store was judged a ledger's
+
+
 def _init_waiting_worker(source: "Source", waiting) -> None:
-    # the store is opened at the first job, once the main process has judged it a ledger's
-    # (a worker opening it before might write to a file that is no store)
-    history, covered = waiting.get()
+    # never before the main process has judged the store a ledger's (a worker opening it
+    # earlier wrote to an empty file that is no store)
+    told = waiting.get()
+    while told == OPEN:  # the queue is shared: a worker may take another's word too
+        if isinstance(source, StoreSource) and source._recorder is None:
+            try:
+                source.recorder  # noqa: B018 - opened while the main process reads the registry
+            except Exception:  # noqa: BLE001 - a worker never prints: the first job opens it
+                pass  # again, and its failure reaches the main process
+        told = waiting.get()
+    history, covered = told
     _init_worker(source, history, covered)
 
 
@@ -868,8 +887,9 @@ class StoreSource:
         """The store's Merkle tables, checked against the tree the events give."""
         return StoredTreeCheck(self.recorder, checkpoints)
 
-    def checkpoints(self) -> list[tuple[int, str, str]]:
-        return [(size, note, heads) for size, note, _, heads in self.recorder.checkpoints()]
+    def checkpoints(self, least: int = 0) -> list[tuple[int, str, str]]:
+        return [(size, note, heads)
+                for size, note, _, heads in self.recorder.checkpoints(least)]
 
     def cosignatures(self) -> list[tuple[int, str, str]]:
         return self.recorder.cosignatures()

@@ -184,7 +184,8 @@ def _kept_heads(recorder: Any, size: int) -> HeadsFold | None:
     if kept is None:
         return None
     tree_size, position, encoded = kept
-    statement = next((heads for s, _, _, heads in recorder.checkpoints() if s == tree_size), None)
+    statement = next((heads for s, _, _, heads in recorder.checkpoints(tree_size, tree_size)),
+                     None)
     try:
         if position != StoredLog(recorder).position_of_leaf(tree_size - 1):
             return None  # not the position of its checkpoint's last leaf: receipts would be skipped
@@ -213,8 +214,8 @@ class CheckpointPolicy:
 
 def latest_checkpoint(recorder: Any) -> tuple[int, str, str] | None:
     """(tree size, signed note, ledger time issued) of the newest kept checkpoint."""
-    kept = recorder.checkpoints()
-    return kept[-1] if kept else None
+    kept = recorder.checkpoints(newest=True)
+    return kept[0] if kept else None
 
 
 REBUILD_HINT = ("rebuild the derived tables from the events with `sunledger rebuild-log`, then "

@@ -87,10 +87,10 @@ def consistency_proof(recorder: Any, old: int, new: int | None = None) -> dict:
 
 def cosigned_note(recorder: Any, size: int) -> str:
     """The kept checkpoint of `size` with every cosignature kept for it."""
-    notes = {s: note for s, note, *_ in recorder.checkpoints()}
+    notes = {s: note for s, note, *_ in recorder.checkpoints(size, size)}
     if size not in notes:
-        raise NotInLog(f"no checkpoint of size {size} is kept; sizes kept: "
-                       f"{sorted(notes)[-5:]} (newest)")
+        newest = [s for s, *_ in recorder.checkpoints()][-5:]
+        raise NotInLog(f"no checkpoint of size {size} is kept; sizes kept: {newest} (newest)")
     return add_signature_lines(notes[size], [line for s, _, line in recorder.cosignatures()
                                              if s == size])
 
@@ -154,7 +154,7 @@ def completeness_proof(recorder: Any, stream: str, size: int | None = None,
     inclusion in the checkpointed tree. `heads`, the map at that size (`heads_at`), may be
     given once for many proofs at one size."""
     size = default_size(recorder, 1) if size is None else size
-    kept = {s: (note, heads) for s, note, _, heads in recorder.checkpoints()}
+    kept = {s: (note, heads) for s, note, _, heads in recorder.checkpoints(size, size)}
     if size not in kept:
         raise NotInLog(f"no checkpoint of size {size} is kept")
     log = StoredLog(recorder)

@@ -259,12 +259,17 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                            "ORDER BY tree_size DESC LIMIT 1", (most,))
         return (rows[0]["t"], rows[0]["p"], bytes(rows[0]["h"])) if rows else None
 
-    def checkpoints(self) -> list[tuple[int, str, str, str]]:
-        """(tree size, signed note, ledger time issued, signed heads statement), oldest first."""
+    def checkpoints(self, least: int = 0, most: int | None = None,
+                    newest: bool = False) -> list[tuple[int, str, str, str]]:
+        """(tree size, signed note, ledger time issued, signed heads statement) of the kept
+        checkpoints of sizes in [least, most], oldest first; with `newest`, only the newest
+        of them. A year keeps over a thousand: read what is asked for, not all."""
         if not self._has_table(CHECKPOINTS):
             return []
-        rows = self._query(f'SELECT tree_size, note, issued_at, heads FROM '
-                           f'"{self.datastore.schema}".{CHECKPOINTS} ORDER BY tree_size', ())
+        rows = self._query(
+            f'SELECT tree_size, note, issued_at, heads FROM "{self.datastore.schema}".'
+            f"{CHECKPOINTS} WHERE tree_size >= %s AND tree_size <= %s ORDER BY tree_size"
+            + (" DESC LIMIT 1" if newest else ""), (least, MAX_VERSION if most is None else most))
         return [(row["tree_size"], row["note"], row["issued_at"], row["heads"]) for row in rows]
 
     def add_cosignature(self, tree_size: int, witness: str, line: str) -> None:

@@ -246,13 +246,18 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             row = c.fetchone()
             return (row[0], row[1], bytes(row[2])) if row else None
 
-    def checkpoints(self) -> list[tuple[int, str, str, str]]:
-        """(tree size, signed note, ledger time issued, signed heads statement), oldest first."""
+    def checkpoints(self, least: int = 0, most: int | None = None,
+                    newest: bool = False) -> list[tuple[int, str, str, str]]:
+        """(tree size, signed note, ledger time issued, signed heads statement) of the kept
+        checkpoints of sizes in [least, most], oldest first; with `newest`, only the newest
+        of them. A year keeps over a thousand: read what is asked for, not all."""
         with self.datastore.transaction(commit=False) as c:
             if not _has_table(c, CHECKPOINTS):
                 return []
             c.execute(f"SELECT tree_size, note, issued_at, heads FROM {CHECKPOINTS} "
-                      "ORDER BY tree_size")
+                      "WHERE tree_size >= ? AND tree_size <= ? ORDER BY tree_size"
+                      + (" DESC LIMIT 1" if newest else ""),
+                      (least, MAX_VERSION if most is None else most))
             return [tuple(row) for row in c.fetchall()]
 
     def add_cosignature(self, tree_size: int, witness: str, line: str) -> None:
