@@ -461,7 +461,8 @@ def verify(source: Source, *, pinned_ledger_key: bytes | None = None, workers: i
     out not to hold over the events, the run is repeated verifying every receipt.
 
     With `since`, a checkpoint an earlier run verified (evidence-format §14.7), only the rows
-    after it are verified, from what was remembered of it; the registry is replayed whole.
+    after it are verified, from what was remembered of it (the registry's events included:
+    only later ones are read).
     An intact run sets `report.trusted` to what to remember of its latest checkpoint."""
     report, history, vouched = _verify(source, pinned_ledger_key, workers, progress,
                                        strict=False, all_receipts=all_receipts, since=since)
