@@ -216,3 +216,30 @@ def test_workers_forked_before_the_store_opens_find_what_one_process_finds(world
     assert forked.pop("forked") == [1]  # the waiting workers did the checking
     assert forked == alone and not alone["intact"]
     assert CONTENT_ALTERED in {f["kind"] for f in alone["findings"] if f["version"] == 7}
+
+
+def test_a_verifier_stopped_midway_ends_its_workers_and_exits(world, project):
+    """Ctrl-C reaches the verifier and its workers (one process group) while jobs are still
+    queued: the pool must end all the same, and only the main process speaks. Its task
+    thread once waited forever for room to queue the next job, and the command hung."""
+    import subprocess
+    import sys
+
+    from api.simulate import simulate
+
+    simulate(world.ledger, projects=2, seed=3, batch=50)  # more jobs than may be in flight
+    script = ("import os, signal, sys\n"
+              "import ledger.audit.verify as v\n"
+              "sequence = v._sequence\n"
+              "def interrupted(*args, **kwargs):\n"
+              "    os.killpg(0, signal.SIGINT)  # as a terminal's Ctrl-C: the whole group\n"
+              "    signal.pause()\n"
+              "v._sequence = interrupted\n"
+              "try:\n"
+              "    v.verify(v.StoreSource(sys.argv[1], job_size=1), workers=2)\n"
+              "except KeyboardInterrupt:\n"
+              "    print('stopped')\n")
+    done = subprocess.run([sys.executable, "-c", script, world.raw.url], capture_output=True,
+                          text=True, timeout=120, start_new_session=True)
+    assert done.returncode == 0 and done.stdout == "stopped\n", done.stderr
+    assert "Traceback" not in done.stderr, done.stderr

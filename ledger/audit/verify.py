@@ -17,6 +17,7 @@ import binascii
 import heapq
 import itertools
 import multiprocessing
+import signal
 import threading
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -569,10 +570,14 @@ def _run(source: Source, pinned_ledger_key: bytes | None, workers: int | None,
     if workers > 1:
         # At most a few jobs in flight: Pool.imap would otherwise read the whole log ahead.
         in_flight = threading.BoundedSemaphore(2 * workers + 2)
+        stopped = threading.Event()  # this process stopped taking results (Ctrl-C, an error):
+        #   the pool's task thread must not wait for room forever, or the pool never ends
 
         def jobs() -> Iterator[object]:
             for job in source.jobs(after):
-                in_flight.acquire()
+                while not in_flight.acquire(timeout=0.2):
+                    if stopped.is_set():
+                        return
                 yield job
 
         keys = RegistryHistory(history.anchors, history.actors)  # what workers judge with
@@ -583,9 +588,12 @@ def _run(source: Source, pinned_ledger_key: bytes | None, workers: int | None,
                                         initargs=(source.detached(), keys, covered))
         with pool:
             bar = _progress_bar(total) if progress else None  # its thread after the fork
-            for checked in pool.imap(_check_job, jobs(), chunksize=1):
-                in_flight.release()
-                consume(checked)
+            try:
+                for checked in pool.imap(_check_job, jobs(), chunksize=1):
+                    in_flight.release()
+                    consume(checked)
+            finally:
+                stopped.set()
     else:
         bar = _progress_bar(total) if progress else None
         _init_worker(source, history, covered)
@@ -718,6 +726,9 @@ OPEN = "open"  # what a waiting worker is told once the store was judged a ledge
 
 
 def _init_waiting_worker(source: "Source", waiting) -> None:
+    # Ctrl-C reaches the whole process group: the main process stops the pool, its workers
+    # say nothing (as a fork server's children do)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # never before the main process has judged the store a ledger's (a worker opening it
     # earlier wrote to an empty file that is no store)
     told = waiting.get()
