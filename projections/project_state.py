@@ -17,6 +17,7 @@ from ledger.errors import LedgerError
 from ledger.evidence.canonical import parse_time
 from ledger.evidence.envelope import stream_uuid
 from ledger.procedures.tender import Procedure, ProjectState
+from ledger.stores.tables import rows_of_type
 from ledger.streams import FOLD, step_of
 
 
@@ -38,14 +39,8 @@ def project_events(recorder: Any, project_stream: str) -> list[dict]:
 def project_streams(recorder: Any) -> Iterator[str]:
     """Every project's stream name, in the order the projects were taken in: each project
     opens with its intake (version 1), read along the event type's index."""
-    after = 0
-    while True:
-        rows = recorder.select_topic_rows("project.intake/v1", after, 1000)
-        for row in rows:
-            yield orjson.loads(row[4])["stream"]
-        if len(rows) < 1000:
-            return
-        after = rows[-1][0]
+    for row in rows_of_type(recorder, "project.intake/v1"):
+        yield orjson.loads(row[4])["stream"]
 
 
 def each_project(recorder: Any) -> Iterator[tuple[str, ProjectState, str | None]]:

@@ -45,7 +45,7 @@ from ledger.log.checkpoints import log_verifier, open_checkpoint
 from ledger.log.heads import HeadsMap
 from ledger.log.merkle import CompactTree
 from ledger.procedures.authority import AUTHORITY, role_problem
-from ledger.stores.tables import ReceiptRow
+from ledger.stores.tables import ReceiptRow, rows_of_type
 from ledger.stores.url import StoreURL
 from .log_check import StoredTreeCheck, TreeRebuild, check_log
 from .trusted import TrustedCheckpoint, VerifierStateError
@@ -866,16 +866,8 @@ class StoreSource:
         """The registry's rows after a position in global order: each type's read along its
         index and merged (a read of several types at once would scan the log past its last
         registry row)."""
-        return heapq.merge(*(self._rows_of(topic, after) for topic in sorted(REGISTRY_TYPES)))
-
-    def _rows_of(self, topic: str, after: int) -> Iterator[Row]:
-        last = after
-        while True:
-            batch = self.recorder.select_topic_rows(topic, last, 1000)
-            yield from batch
-            if len(batch) < 1000:
-                return
-            last = batch[-1][0]
+        return heapq.merge(*(rows_of_type(self.recorder, topic, after)
+                             for topic in sorted(REGISTRY_TYPES)))
 
     def jobs(self, after: int = 0) -> Iterator[tuple[int, int]]:
         """Ranges (after, up to] of positions, up to the last event or receipt at the start."""

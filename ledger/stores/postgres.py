@@ -132,21 +132,20 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
     def select_rows(self, after: int, upto: int) -> list[tuple]:
         """Stored rows in (after, upto] as plain tuples (position, originator id in hex,
         version, topic, state): the verifier's bulk read, without per-row objects."""
-        rows = self._query(
-            "SELECT notification_id AS p, replace(originator_id::text, '-', '') AS o, "
-            f'originator_version AS v, topic AS t, state AS s FROM "{self.datastore.schema}".'
-            f"{EVENTS} WHERE notification_id>%s AND notification_id<=%s ORDER BY notification_id",
-            (after, upto))
-        return [(r["p"], r["o"], r["v"], r["t"], bytes(r["s"])) for r in rows]
+        return self._rows("notification_id>%s AND notification_id<=%s ORDER BY notification_id",
+                          (after, upto))
 
     def select_topic_rows(self, topic: str, after: int, limit: int) -> list[tuple]:
         """The first `limit` rows of one event type after a position, as `select_rows` gives
         them: read along the (topic, position) index, however large the log."""
+        return self._rows("topic=%s AND notification_id>%s ORDER BY notification_id LIMIT %s",
+                          (topic, after, limit))
+
+    def _rows(self, where: str, params: tuple) -> list[tuple]:
         rows = self._query(
             "SELECT notification_id AS p, replace(originator_id::text, '-', '') AS o, "
             f'originator_version AS v, topic AS t, state AS s FROM "{self.datastore.schema}".'
-            f"{EVENTS} WHERE topic=%s AND notification_id>%s ORDER BY notification_id LIMIT %s",
-            (topic, after, limit))
+            f"{EVENTS} WHERE {where}", params)
         return [(r["p"], r["o"], r["v"], r["t"], bytes(r["s"])) for r in rows]
 
     def max_position(self) -> int:

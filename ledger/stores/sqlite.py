@@ -142,17 +142,17 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
     def select_rows(self, after: int, upto: int) -> list[tuple]:
         """Stored rows in (after, upto] as plain tuples (position, originator id in hex,
         version, topic, state): the verifier's bulk read, without per-row objects."""
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT rowid, originator_id, originator_version, topic, state FROM {EVENTS} "
-                      "WHERE rowid>? AND rowid<=? ORDER BY rowid", (after, upto))
-            return [tuple(row) for row in c.fetchall()]
+        return self._rows("rowid>? AND rowid<=? ORDER BY rowid", (after, upto))
 
     def select_topic_rows(self, topic: str, after: int, limit: int) -> list[tuple]:
         """The first `limit` rows of one event type after a position, as `select_rows` gives
         them: read along the (topic, rowid) index, however large the log."""
+        return self._rows("topic=? AND rowid>? ORDER BY rowid LIMIT ?", (topic, after, limit))
+
+    def _rows(self, where: str, params: tuple) -> list[tuple]:
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT rowid, originator_id, originator_version, topic, state FROM {EVENTS} "
-                      "WHERE topic=? AND rowid>? ORDER BY rowid LIMIT ?", (topic, after, limit))
+                      f"WHERE {where}", params)
             return [tuple(row) for row in c.fetchall()]
 
     def max_position(self) -> int:

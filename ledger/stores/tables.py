@@ -6,7 +6,7 @@ implement the transaction's writes and reads for their engine."""
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Protocol, Sequence
+from typing import Any, Callable, Iterator, NamedTuple, Protocol, Sequence
 from uuid import UUID
 
 RECEIPTS = "sunledger_receipts"
@@ -43,3 +43,17 @@ class ReceiptRow(NamedTuple):
     event_hash: str
     ledger_time: str
     signature: str
+
+
+TYPE_PAGE = 1000  # rows of one event type read at a time
+
+
+def rows_of_type(recorder: Any, topic: str, after: int = 0) -> Iterator[tuple]:
+    """Every stored row of one event type after a position, in position order, as the
+    recorder's `select_topic_rows` gives them, a page at a time along the type's index."""
+    while True:
+        page = recorder.select_topic_rows(topic, after, TYPE_PAGE)
+        yield from page
+        if len(page) < TYPE_PAGE:
+            return
+        after = page[-1][0]
