@@ -5,6 +5,7 @@ the full run, which catches it."""
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -189,11 +190,30 @@ def test_a_damaged_remembered_registry_or_another_pinned_key_is_refused(trusted,
     assert ("no_ledger_key", None) in _kinds(pinned) and pinned.trusted is None
 
 
+def test_remembered_heads_map_nodes_that_do_not_give_its_root_are_refused(trusted):
+    world, state = trusted
+    kept = state.heads_subtrees
+    assert kept is not None and kept["nodes"], "an intact run remembers the map's nodes"
+    prefix = next(iter(kept["nodes"]))
+    nodes = {**kept["nodes"], prefix: base64.b64encode(bytes(32)).decode()}
+    damaged = TrustedCheckpoint(**{**state.__dict__, "heads_subtrees": {**kept, "nodes": nodes}})
+    with pytest.raises(VerifierStateError, match="heads map nodes"):
+        verify(StoreSource(world.raw.url), workers=1, since=damaged)
+    # a state without them (or of another depth) still resumes, hashing the map whole
+    for without in (None, {**kept, "depth": kept["depth"] + 1}):
+        resumed = verify(StoreSource(world.raw.url), workers=1,
+                         since=TrustedCheckpoint(**{**state.__dict__, "heads_subtrees": without}))
+        assert resumed.intact and resumed.trusted == verify(StoreSource(world.raw.url),
+                                                            workers=1, since=state).trusted
+
+
 @pytest.mark.parametrize("member, value", [
     ("size", 1.5), ("position", "7"), ("root", 7), ("last_time", None), ("origin", 1),
     ("frontier", [1]), ("frontier", "AAAA"), ("streams", {"ab": [1, "h"]}),
     ("streams", {"ab": [1.0, "h", "project:X"]}), ("registry", [[0, "{}"]]),
-    ("registry", [["1", "{}"]]), ("registry", "rows"),
+    ("registry", [["1", "{}"]]), ("registry", "rows"), ("heads_subtrees", []),
+    ("heads_subtrees", {"depth": 10, "root": "AAAA", "nodes": {"x": "AAAA"}}),
+    ("heads_subtrees", {"depth": "10", "root": "AAAA", "nodes": {}}),
 ])
 def test_a_state_file_with_a_member_of_the_wrong_kind_is_refused_clearly(trusted, tmp_path,
                                                                           member, value):

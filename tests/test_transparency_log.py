@@ -680,3 +680,28 @@ def test_a_verification_while_the_ledger_appends_finds_nothing(world):
     (last,), = world.raw.execute(f"SELECT MAX(leaf_index) FROM {leaves}")
     world.raw.execute(f"INSERT INTO {leaves} VALUES (?, ?)", (last + 1, 10**9))  # no such event
     assert ("leaf_row_altered", "log") in _kinds(verify(StoreSource(world.raw.url), workers=1))
+
+
+def test_a_heads_map_made_at_once_from_remembered_nodes_gives_the_roots_of_one_built_head_by_head():
+    import random
+
+    from ledger.log.heads import HeadsMap
+
+    rng = random.Random(5)
+    streams = [f"project:P{i}" for i in range(3000)]
+    heads = {s: rng.randbytes(32) for s in streams}
+    built = HeadsMap()
+    for s, h in heads.items():
+        built.set(s, h)
+    nodes = built.subtrees()
+    assert nodes and all(0 <= p < 1024 for p in nodes)
+    resumed, plain = HeadsMap.of(heads.items(), nodes), HeadsMap.of(heads.items())
+    assert resumed.root() == plain.root() == built.root()
+    for _ in range(5):  # heads move and new streams come, as after a remembered checkpoint
+        moved = rng.sample(streams, 40) + [f"project:N{rng.randrange(10**6)}" for _ in range(7)]
+        for s in moved:
+            head = rng.randbytes(32)
+            for m in (built, resumed, plain):
+                m.set(s, head)
+        assert resumed.root() == plain.root() == built.root()
+        assert resumed.proof(moved[0]) == built.proof(moved[0])

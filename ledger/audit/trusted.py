@@ -43,6 +43,10 @@ class TrustedCheckpoint:
     # so that the next run need not read and judge them again (None: a state without them,
     # whose next run replays the registry from the first event)
     registry: list | None = None
+    # the heads map's nodes at depth heads.SUBTREE_DEPTH, so that the next run hashes the
+    # map only above them: {"depth", "root" (base64), "nodes": {prefix (decimal): base64}}
+    # (None: the next run hashes the whole map once)
+    heads_subtrees: dict | None = None
 
     def save(self, path: Path) -> None:
         """Write the state durably: whole, or the one before it left as it was."""
@@ -78,7 +82,14 @@ class TrustedCheckpoint:
                     and (state.registry is None or (type(state.registry) is list and all(
                         type(row) is list and len(row) == 2 and type(row[0]) is int
                         and 0 < row[0] <= state.position and type(row[1]) is str
-                        for row in state.registry)))):
+                        for row in state.registry)))
+                    and (state.heads_subtrees is None or (
+                        type(state.heads_subtrees) is dict
+                        and type(state.heads_subtrees.get("depth")) is int
+                        and type(state.heads_subtrees.get("root")) is str
+                        and type(state.heads_subtrees.get("nodes")) is dict
+                        and all(type(k) is str and k.isdigit() and type(v) is str
+                                for k, v in state.heads_subtrees["nodes"].items())))):
                 raise ValueError("members of the wrong types")
         except LedgerError as error:
             raise VerifierStateError(error.message) from None

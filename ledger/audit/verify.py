@@ -42,7 +42,7 @@ from ledger.evidence.registry import (
     ledger_actor, new_actor, start_problem, usable_key,
 )
 from ledger.log.checkpoints import log_verifier, open_checkpoint
-from ledger.log.heads import HeadsMap
+from ledger.log.heads import SUBTREE_DEPTH, HeadsMap
 from ledger.log.merkle import CompactTree
 from ledger.procedures.authority import AUTHORITY, role_problem
 from ledger.stores.tables import ReceiptRow, rows_of_type
@@ -639,23 +639,41 @@ def _start_after(since: TrustedCheckpoint | None,
     tree = CompactTree(since.size, [base64.b64decode(node) for node in since.frontier])
     if base64.b64encode(tree.root()).decode() != since.root:
         raise VerifierStateError("the verifier state's compact range does not give its root")
-    heads = HeadsMap()
-    for _, head, name in since.streams.values():
-        heads.set(name, bytes.fromhex(head))
+    heads = _resumed_heads(since)
     order = _Order({oid: (v, h, n) for oid, (v, h, n) in since.streams.items()}, since.last_time)
     return order, tree, heads, since.position
+
+
+def _resumed_heads(since: TrustedCheckpoint) -> HeadsMap:
+    """The heads map of a remembered checkpoint, with its remembered nodes where the state
+    has them (a state of another SUBTREE_DEPTH, or none: the map is hashed whole once)."""
+    kept = since.heads_subtrees
+    subtrees = None
+    if kept is not None and kept["depth"] == SUBTREE_DEPTH:
+        subtrees = {int(prefix): base64.b64decode(node) for prefix, node in kept["nodes"].items()}
+    heads = HeadsMap.of(((name, bytes.fromhex(head)) for _, head, name in since.streams.values()),
+                        subtrees)
+    if subtrees is not None and base64.b64encode(heads.root()).decode() != kept["root"]:
+        raise VerifierStateError("the verifier state's heads map nodes do not give its heads "
+                                 "root; remove the state to verify from the first event")
+    return heads
 
 
 def _remember(rebuild: TreeRebuild, order: "_Order", position: int,
               history: RegistryHistory) -> TrustedCheckpoint:
     anchors = history.anchors
+    subtrees = rebuild.heads.subtrees()
     return TrustedCheckpoint(
         origin=anchors.origin or "", ledger_key_id=key_id(anchors.public_key or b""),
         size=rebuild.tree.size, root=base64.b64encode(rebuild.tree.root()).decode(),
         frontier=[base64.b64encode(node).decode() for node in rebuild.tree.frontier],
         position=position, last_time=order.last_time,
         streams={oid: list(state) for oid, state in order.streams.items()},
-        registry=[[p, state.decode()] for p, state in history.applied if p <= position])
+        registry=[[p, state.decode()] for p, state in history.applied if p <= position],
+        heads_subtrees={"depth": SUBTREE_DEPTH,
+                        "root": base64.b64encode(rebuild.heads.root()).decode(),
+                        "nodes": {str(prefix): base64.b64encode(node).decode()
+                                  for prefix, node in subtrees.items()}})
 
 
 def _report_tree_rows(report: Verification, found: list[tuple]) -> None:

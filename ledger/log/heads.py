@@ -21,9 +21,13 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+from typing import Iterable
 
 EMPTY = bytes(32)
 KEY_BITS = 256
+# the depth whose nodes a verifier remembers between runs (ledger/audit/trusted.py): 1,024
+# prefixes at most, some 45 kB, and a resumed map hashes only the 1,023 nodes above them
+SUBTREE_DEPTH = 10
 
 
 def stream_key(stream: str) -> bytes:
@@ -65,6 +69,39 @@ class HeadsMap:
 
     def __len__(self) -> int:
         return len(self._keys)
+
+    @classmethod
+    def of(cls, heads: Iterable[tuple[str, bytes]],
+           subtrees: dict[int, bytes] | None = None) -> "HeadsMap":
+        """A map of many heads at once (a verifier resuming from its state): the keys sorted
+        once, the leaves hashed now. `subtrees` are the map's nodes at depth SUBTREE_DEPTH by
+        prefix, as `subtrees()` gave them for these same heads: the next root then hashes only
+        above them and along the paths of heads set since."""
+        made = cls()
+        for stream, head in heads:
+            key = stream_key(stream)
+            number = int.from_bytes(key, "big")
+            made._numbers[stream] = (key, number)
+            made._heads[number] = head_leaf(key, head)
+        made._keys = sorted(made._heads)
+        if subtrees:
+            made._cache = {(SUBTREE_DEPTH, prefix): node for prefix, node in subtrees.items()}
+            made._depth = SUBTREE_DEPTH
+        return made
+
+    def subtrees(self) -> dict[int, bytes]:
+        """The nodes at depth SUBTREE_DEPTH that hold two heads or more, by prefix (a
+        subtree of one head is its leaf, of none is empty: neither is kept)."""
+        self.root()
+        found: dict[int, bytes] = {}
+        lo = 0
+        while lo < len(self._keys):
+            prefix = self._keys[lo] >> (KEY_BITS - SUBTREE_DEPTH)
+            hi = bisect.bisect_left(self._keys, (prefix + 1) << (KEY_BITS - SUBTREE_DEPTH), lo)
+            if hi - lo > 1:
+                found[prefix] = self._hash(lo, hi, SUBTREE_DEPTH, prefix)
+            lo = hi
+        return found
 
     def set(self, stream: str, head: bytes) -> None:
         """A stream's newest head. Cheap: the leaf is hashed at the next root, once however
