@@ -10,6 +10,7 @@ Names are invented and obviously fictional; figures are the scenario's. Time is 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -18,6 +19,7 @@ from pathlib import Path
 from ledger.audit.verify import StoreSource, verify
 from ledger.errors import RuleRefused
 from ledger.evidence.canonical import format_time
+from ledger.evidence.certificates import certificate_facts
 from ledger.evidence.envelope import LEDGER_ACTOR, actor_stream
 from ledger.evidence.keys import SigningKey, encode_public_key, write_private_key
 from ledger.evidence.signer import ActorSigner
@@ -33,11 +35,17 @@ from ledger.procedures.expert_draw import (
 from projections.follower import Follower
 from projections.reactions import Reactor
 from projections.warnings import CollusionWatch
-from witness.reports import issue_report, recorded_in_store, verify_report
+from witness.reports import describe_centre, issue_report, recorded_in_store, verify_report
 
 CST = timezone(timedelta(hours=8))
 PROJECT = "project:LILING-2025-SZ02"
 SECRET = b"sunledger-demo"
+CENTRE = "株洲市公共资源交易中心（演示）"
+PORTAL = "https://ggzy.example.gov.cn/sunledger/verify"  # the centre's verification page
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+GIVEN = ["建国", "志强", "海燕", "立新", "晓明", "秀英", "文斌", "丽华", "国平", "春梅", "德胜",
+         "玉兰", "卫东", "静怡", "红军", "淑芬", "永福", "佳琪", "振华", "慧敏", "光明", "雪梅",
+         "新民", "桂英", "学军", "凤霞", "建华", "美玲", "正阳", "若兰"]
 
 
 def cst(text: str) -> datetime:
@@ -46,6 +54,46 @@ def cst(text: str) -> datetime:
 
 def h(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+class DemoCA:
+    """A fictional certificate authority (数字证书认证机构) whose certificates carry the demo
+    bidders' keys; derived from the demo's secret, so every run issues the same ones."""
+
+    def __init__(self) -> None:
+        from cryptography import x509
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from cryptography.x509.oid import NameOID
+
+        self.x509, self.oid = x509, NameOID
+        self.key = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(SECRET + b"ca").digest())
+        self.name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "湖南虚构数字证书认证中心（演示）")])
+        self.cert = self._build(self.name, self.key.public_key(), 1, ca=True)
+
+    def _build(self, subject, public_key, serial: int, ca: bool,
+               issued: datetime = datetime(2025, 1, 1, tzinfo=timezone.utc)):
+        from cryptography.hazmat.primitives import serialization
+
+        x509 = self.x509
+        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(self.name)
+                   .public_key(public_key).serial_number(serial)
+                   .not_valid_before(issued).not_valid_after(issued + timedelta(days=730)))
+        if ca:
+            builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        return builder.sign(self.key, None).public_bytes(serialization.Encoding.DER)
+
+    def trust_payload(self) -> dict:
+        facts = certificate_facts(self.cert)
+        return {"certificate": base64.b64encode(self.cert).decode(), "fingerprint": facts.fingerprint,
+                "subject": facts.subject}
+
+    def issue(self, key: SigningKey, organisation: str, actor: str, issued: datetime) -> bytes:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+        serial = int.from_bytes(hashlib.sha256(SECRET + actor.encode()).digest()[:8], "big") | 1 << 62
+        subject = self.x509.Name([self.x509.NameAttribute(self.oid.COMMON_NAME, organisation)])
+        return self._build(subject, Ed25519PublicKey.from_public_bytes(key.public_key), serial,
+                           ca=False, issued=issued)
 
 
 class DemoClock:
@@ -71,17 +119,28 @@ class Demo:
                                        expected_version=self.ledger.stream_version(PROJECT),
                                        signed_at=when))
 
-    def register(self, actor: str, role: str, organisation: str) -> None:
+    def register(self, actor: str, role: str, organisation: str, name: str | None = None,
+                 certified: datetime | None = None) -> None:
+        """A fictional actor and its key; a bidder's key comes in a certificate from the demo
+        CA (as a CA-issued digital certificate, 数字证书, identifies bidders at a centre)."""
         signer = ActorSigner(actor, SigningKey.derived(SECRET, actor))
         registrar = ActorSigner(LEDGER_ACTOR, self.ledger.key)
         stream = actor_stream(actor)
+        if role == "bidder":
+            cert = self.ca.issue(signer.key, organisation, actor, certified or self.clock.now())
+            facts = certificate_facts(cert)
+            key_type, key_payload = "actor.certificate-added/v1", {
+                "key_id": signer.key.key_id, "certificate": base64.b64encode(cert).decode(),
+                "fingerprint": facts.fingerprint, "serial": facts.serial, "issuer": facts.issuer}
+        else:
+            key_type, key_payload = "actor.key-added/v1", {
+                "key_id": signer.key.key_id, "public_key": encode_public_key(signer.key.public_key)}
         self.ledger.submit(
-            registrar.sign(stream, "actor.registered/v1", {"name": f"虚构 {actor}", "roles": [role],
+            registrar.sign(stream, "actor.registered/v1", {"name": name or organisation, "roles": [role],
                            "organisation": organisation}, expected_version=0,
                            signed_at=self.clock.now()),
-            registrar.sign(stream, "actor.key-added/v1", {
-                "key_id": signer.key.key_id, "public_key": encode_public_key(signer.key.public_key)},
-                expected_version=1, signed_at=self.clock.now()))
+            registrar.sign(stream, key_type, key_payload, expected_version=1,
+                           signed_at=self.clock.now()))
         self.signers[actor] = signer
 
     def run(self) -> int:
@@ -93,21 +152,33 @@ class Demo:
         self.ledger = Ledger.open(self.store, clock=self.clock, origin="sunledger.example/liling-demo",
                                   checkpoints=CheckpointPolicy(1000, float("inf")))
         say(f"store: {self.ledger.url.display()}")
-        for actor, role, org in [("tenderee-liling", "tenderee", "醴陵市城市更新建设有限公司（虚构）"),
-                                 ("agent-zz", "agent", "株洲虚构招标代理有限公司"),
-                                 ("operator-zz", "operator", "株洲市公共资源交易中心（演示）"),
-                                 ("witness-zz", "witness", "株洲市公共资源交易中心见证室（演示）")]:
-            self.register(actor, role, org)
+        describe_centre(self.ledger, CENTRE, "株交见", PORTAL)
+        self.ca = DemoCA()
+        self.ledger.submit(ActorSigner(LEDGER_ACTOR, self.ledger.key).sign(
+            "ledger", "ledger.ca-trusted/v1", self.ca.trust_payload(),
+            expected_version=self.ledger.stream_version("ledger"), signed_at=self.clock.now()))
+        for actor, role, org, name in [
+                ("tenderee-liling", "tenderee", "醴陵市城市更新建设有限公司（虚构）", None),
+                ("agent-zz", "agent", "株洲虚构招标代理有限公司", None),
+                ("operator-zz", "operator", CENTRE, "周立"),
+                ("recorder-zz", "operator", CENTRE, "吴桐"),
+                ("witness-zz", "witness", CENTRE, "陈静"),
+                ("witness-zz2", "witness", CENTRE, "刘洋")]:
+            self.register(actor, role, org, name)
         bidders = [f"bidder-{i:02d}" for i in range(1, 13)]
         for i, b in enumerate(bidders, 1):
-            self.register(b, "bidder", f"虚构第{i}建筑工程有限公司")
+            # certificates applied for on days apart; the colluders' minutes apart (a signal)
+            certified = (cst("2025-02-10T10:00:00") + timedelta(minutes=5 * i) if 9 <= i <= 11
+                         else cst("2025-01-06T09:00:00") + timedelta(days=3 * i, hours=i % 5))
+            self.register(b, "bidder", f"虚构第{i}建筑工程有限公司", certified=certified)
         pool = [Expert(f"zz-expert-{i:02d}", "economic" if i % 5 == 0 else "technical")
                 for i in range(1, 19)] + \
                [Expert(f"fz-expert-{i:02d}", "economic" if i % 4 == 0 else "technical")
                 for i in range(1, 13)]
-        for e in pool:
-            self.register(e.id, "expert", f"{'株洲' if e.id.startswith('zz') else '抚州'}评标专家库（虚构）")
-        say(f"registered {4 + len(bidders) + len(pool)} fictional actors, each with its own key")
+        for i, e in enumerate(pool):
+            self.register(e.id, "expert", f"{'株洲' if e.id.startswith('zz') else '抚州'}市综合评标专家库（虚构）",
+                          f"{SURNAMES[i % len(SURNAMES)]}{GIVEN[i % len(GIVEN)]}")
+        say(f"registered {6 + len(bidders) + len(pool)} fictional actors, each with its own key")
 
         deadline, t, a, o = cst("2025-03-24T09:30:00"), "tenderee-liling", "agent-zz", "operator-zz"
         self.act(cst("2025-03-01T10:00:00"), t, "intake", title="醴陵市棚户区改造二期工程（演示）",
@@ -156,6 +227,8 @@ class Demo:
         except RuleRefused as refused:
             say(f"refused and recorded: bidder-12's bid came one second after the deadline "
                 f"(rule {refused.details['rule']}, {refused.details['article']})")
+        self.act(deadline, o, "opening-convened", host="operator-zz", recorder="recorder-zz",
+                 venue=f"{CENTRE}电子交易平台（不见面开标）")
         for b in bidders[:11]:
             self.act(deadline + timedelta(minutes=1), b, "checked-in", bidder=b)
         for b in bidders[:11]:
@@ -164,14 +237,22 @@ class Demo:
         for i, b in enumerate(bidders[:11]):
             if b == "bidder-07":
                 self.act(deadline + timedelta(minutes=6), o, "decryption-failed", bidder=b, cause="bidder",
-                         reason="the bidder's key was not released: counted as revoking its bid")
+                         reason="投标人未在解密时限内完成解密，视为撤销投标文件")
             else:
                 self.act(deadline + timedelta(minutes=6), o, "bid-decrypted", bidder=b,
                          ciphertext_hash=h(f"sealed {b}"), plaintext_hash=h(f"plain {b}"), price=prices[i])
         say("no-meeting opening (不见面开标) in 6 minutes: 10 bids decrypted, bidder-07's failed by its own fault")
         self.act(deadline + timedelta(minutes=8), "witness-zz", "witness-observation",
-                 note="开标过程经音视频全程记录，投标人在线签到、解密，未见异常。",
+                 note="开标过程经音视频全程记录；11 家投标人在线签到，10 家在时限内完成解密，"
+                      "1 家未在时限内解密。",
                  media_hash=h("opening recording 2025-03-24.mp4"))
+        watch = CollusionWatch()  # the officer sees the warnings the opening raised, and refers them
+        Follower(self.ledger.recorder, watch).follow()
+        for w in watch.warnings(PROJECT):
+            self.act(deadline + timedelta(minutes=12), "witness-zz", "warning-referred",
+                     indicator=w.indicator, bidders=list(w.bidders),
+                     supervisor="醴陵市住房和城乡建设局（虚构）")
+        say("the witness officer passed the opening's collusion warnings to the supervision body")
         head = sealed_bids_digest(h(f"sealed {b}") for b in bidders[:11])
         committee = draw(draw_seed(secret, head), pool, set(), quotas)
         self.act(deadline + timedelta(minutes=20), o, "experts-drawn", committee=[e.id for e in committee],
@@ -181,6 +262,8 @@ class Demo:
         state = self.ledger.stream(PROJECT).state
         ranking = self.ledger.procedure.ranking(state)[:3]
         chair = committee[0].id
+        self.act(deadline + timedelta(hours=2), chair, "bid-clarified", bidder=ranking[0],
+                 question_hash=h("请说明报价中主要材料价格的构成"), answer_hash=h("报价构成说明"))
         self.act(deadline + timedelta(hours=5), chair, "evaluation-reported", ranking=ranking,
                  report_hash=h("evaluation report"))
         for e in committee[1:]:
@@ -211,11 +294,11 @@ class Demo:
         self.witness()
         full = self.report("full")
         self.report("full", lang="en")
-        self.ledger.submit(self.signers["witness-zz"].sign(
-            PROJECT, "project.report-signed-off/v1", {"report_id": full["report_id"],
-                                                       "pdf_hash": full["pdf_hash"]},
-            expected_version=self.ledger.stream_version(PROJECT), signed_at=self.clock.now()))
-        self.say("the witness officer signed off the full report (a signed event)")
+        for officer in ("witness-zz", "witness-zz2"):
+            self.act(self.clock.now(), officer, "report-signed-off", report_id=full["report_id"],
+                     pdf_hash=full["pdf_hash"])
+        self.say(f"two witness officers signed off the full report {full['report_id']} (signed events)")
+        self.report("full", signed_edition_of=full["report_id"])
         self.cosign()
         report = verify(StoreSource(self.store), workers=1)
         say(f"verification: {'INTACT' if report.intact else f'{report.findings_total} FINDINGS'} — "
@@ -231,12 +314,13 @@ class Demo:
         self.ledger.close()
         return 0 if report.intact else 1
 
-    def report(self, kind: str, lang: str = "zh") -> dict:
+    def report(self, kind: str, lang: str = "zh", signed_edition_of: str | None = None) -> dict:
+        paths: list[Path] = []
         pdf, issued = issue_report(self.ledger, PROJECT, kind, lang,
-                                   write_to=lambda rid: self.out / f"{rid}.pdf")
-        path = self.out / f"{issued['report_id']}.pdf"
-        self.written.append(path)
-        self.say(f"{kind} witness report: {path} ({len(pdf):,} bytes)")
+                                   write_to=lambda stem: paths.append(self.out / f"{stem}.pdf") or paths[-1],
+                                   signed_edition_of=signed_edition_of)
+        self.written.append(paths[0])
+        self.say(f"{kind} witness report {issued['report_id']}: {paths[0]} ({len(pdf):,} bytes)")
         return issued
 
     def witness(self) -> None:

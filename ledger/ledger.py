@@ -41,6 +41,8 @@ from ledger.log.tree import add_leaves, integrate_earlier_events
 from ledger.procedures.authority import AUTHORITY, role_problem
 from ledger.procedures.calendar import TradingCalendar
 from ledger.procedures.refusals import day_key, refusal_action, refusal_stream
+from ledger.procedures.register import Register
+from ledger.procedures.register import check as register_rules
 from ledger.procedures.rules import RuleBook
 from ledger.procedures.tender import Procedure, ProjectState, Step
 from ledger.state_cache import Snapshots, StreamCache
@@ -55,7 +57,8 @@ from .errors import (
     StoreUnavailable,
 )
 from .streams import (
-    ActorStream, EnvelopeMapper, LedgerStream, ProjectStream, RefusalStream, Stream, stream_class,
+    ActorStream, EnvelopeMapper, LedgerStream, ProjectStream, RefusalStream, RegisterStream, Stream,
+    stream_class,
     stream_kind,
 )
 
@@ -380,7 +383,9 @@ class Ledger(Application):
     def _record_refusal(self, error: RuleRefused) -> bool:
         """Record a refused action in its project's refusal stream, within the bound; return
         whether it was recorded."""
-        refused: SignedAction = error.refused  # type: ignore[attr-defined]
+        refused: SignedAction | None = getattr(error, "refused", None)
+        if refused is None:  # not a project's action (the register's own rule): not recorded
+            return False
         name = refusal_stream(refused.action.stream)
         stream = self.stream(name)
         now = self._now()
@@ -552,6 +557,13 @@ class _Batch:
             except RuleRefused as error:
                 error.refused = self.current  # type: ignore[attr-defined]
                 raise
+        elif kind.stream_kind == "register":
+            problem = role_problem(AUTHORITY[action.type], frozenset(signer.roles), action.actor,
+                                   action.payload)
+            if problem is not None:
+                raise NotPermitted(f"{action.type}: {problem}", actor=action.actor)
+            register_rules(stream.register if isinstance(stream, RegisterStream) else Register(),
+                           action.type, action.payload, self.now)
         elif kind.stream_kind == "refusal":
             problem = role_problem(AUTHORITY[action.type], frozenset(signer.roles), action.actor,
                                    action.payload)

@@ -23,6 +23,8 @@ from ledger.evidence.registry import (
     ActorRecord, TrustAnchors, apply_actor_event, apply_ledger_event, new_actor,
 )
 from ledger.procedures.calendar import local_date
+from ledger.procedures.register import Register
+from ledger.procedures.register import apply as apply_register_event
 from ledger.procedures.tender import Procedure, ProjectState, Step
 
 
@@ -147,6 +149,20 @@ class ProjectStream(Stream):
         return new
 
 
+class RegisterStream(Stream):
+    """The centre's register of witness reports: its description and the numbers given
+    (procedures/register.py)."""
+
+    kind = "register"
+
+    def __init__(self, id: UUID):  # noqa: A002
+        super().__init__(id)
+        self.register = Register()
+
+    def when(self, event: dict) -> None:
+        apply_register_event(self.register, event)
+
+
 class RefusalStream(Stream):
     """The refused actions of one project, recorded by the ledger; counted per actor and
     China Standard Time day so that refusals stay bounded (procedures/refusals.py)."""
@@ -172,7 +188,8 @@ FOLD = Procedure(checking=False)
 
 
 STREAM_CLASSES: dict[str, type[Stream]] = {
-    cls.kind: cls for cls in (LedgerStream, ActorStream, ProjectStream, RefusalStream)
+    cls.kind: cls for cls in (LedgerStream, ActorStream, ProjectStream, RefusalStream,
+                              RegisterStream)
 }
 
 

@@ -25,6 +25,19 @@ DOWNLOADS_MIN = 10  # many downloads ...
 BIDS_SHARE_MAX = Decimal("0.3")  # ... but bids from at most this share of them
 
 
+ARTICLES = {  # each indicator's article (RULES.md, Collusion indicators)
+    "same-bid-file": "条例 §40(四)",
+    "same-machine": "条例 §40(一)",
+    "same-ip": "条例 §40(二)",
+    "same-certificate": "条例 §40(二)",
+    "same-security-account": "条例 §40(六)",
+    "clustered-uploads": "条例 §39 (signal)",
+    "certificates-issued-together": "条例 §39 (signal)",
+    "price-series": "条例 §40(四)",
+    "many-downloads-few-bids": "条例 §39 (signal)",
+}
+
+
 @dataclass(frozen=True)
 class BidderFacts:
     """What one bidder did in one project, as its events state it."""
@@ -70,27 +83,27 @@ def _shared(facts: list[BidderFacts], value: Callable[[BidderFacts], frozenset[s
 
 def same_file(facts, obtained):
     return _shared(facts, lambda f: frozenset([f.file_hash]) if f.file_hash else frozenset(),
-                   "same-bid-file", "条例 §40(四)", "bid file (abnormally identical bids)")
+                   "same-bid-file", ARTICLES["same-bid-file"], "bid file (abnormally identical bids)")
 
 
 def same_machine(facts, obtained):
-    return _shared(facts, lambda f: f.machines, "same-machine", "条例 §40(一)",
+    return _shared(facts, lambda f: f.machines, "same-machine", ARTICLES["same-machine"],
                    "machine fingerprint (bids prepared by the same unit or person)")
 
 
 def same_ip(facts, obtained):
-    return _shared(facts, lambda f: f.ips, "same-ip", "条例 §40(二)",
+    return _shared(facts, lambda f: f.ips, "same-ip", ARTICLES["same-ip"],
                    "IP address (bidding handled by the same unit or person)")
 
 
 def same_certificate(facts, obtained):
-    return _shared(facts, lambda f: f.certificates, "same-certificate", "条例 §40(二)",
+    return _shared(facts, lambda f: f.certificates, "same-certificate", ARTICLES["same-certificate"],
                    "CA certificate")
 
 
 def same_account(facts, obtained):
     return _shared(facts, lambda f: frozenset([f.security_account]) if f.security_account
-                   else frozenset(), "same-security-account", "条例 §40(六)",
+                   else frozenset(), "same-security-account", ARTICLES["same-security-account"],
                    "bid security account")
 
 
@@ -101,7 +114,7 @@ def clustered_uploads(facts, obtained):
     while i < len(timed):
         group = timed[i:bisect_right(times, times[i] + CLUSTER_WINDOW, i)]
         if len(group) >= CLUSTER_MIN:
-            found.append(_warning("clustered-uploads", "条例 §39 (signal)",
+            found.append(_warning("clustered-uploads", ARTICLES["clustered-uploads"],
                                   f"{len(group)} bids uploaded within {CLUSTER_WINDOW}", group,
                                   f"{len(group)} ≤ {CLUSTER_WINDOW}"))
             i += len(group)
@@ -115,7 +128,7 @@ def certificates_minutes_apart(facts, obtained):
     found = []
     for a, b in zip(issued, issued[1:]):
         if b.certificate_issued - a.certificate_issued <= CERTIFICATE_WINDOW:
-            found.append(_warning("certificates-issued-together", "条例 §39 (signal)",
+            found.append(_warning("certificates-issued-together", ARTICLES["certificates-issued-together"],
                                   f"CA certificates of different bidders issued within "
                                   f"{CERTIFICATE_WINDOW}", [a, b], f"≤ {CERTIFICATE_WINDOW}"))
     return found
@@ -172,13 +185,13 @@ def price_series(facts, obtained):
     if not best:
         return []
     prices = ", ".join(str(f.price) for f in best)
-    return [_warning("price-series", "条例 §40(四)",
+    return [_warning("price-series", ARTICLES["price-series"],
                      f"{len(best)} prices differ by a regular pattern ({prices})", best, prices)]
 
 
 def many_downloads_few_bids(facts, obtained):
     if obtained >= DOWNLOADS_MIN and len(facts) <= BIDS_SHARE_MAX * obtained:
-        return [_warning("many-downloads-few-bids", "条例 §39 (signal)",
+        return [_warning("many-downloads-few-bids", ARTICLES["many-downloads-few-bids"],
                          f"{obtained} obtained the documents but only {len(facts)} bid", facts,
                          f"{obtained} / {len(facts)}")]
     return []

@@ -126,6 +126,8 @@ def tender(w: Walk) -> None:
              bidder=f"b{i}", bid_hash=h(f"sealed b{i}"))
     step(s, cst("2025-06-25T10:00:00"), "b5", "bid-withdrawn", bidder="b5")
     step(s, deadline, "operator", "submission-closed")
+    step(s, deadline, "operator", "opening-convened", host="operator", recorder="operator",
+         venue="电子交易平台（虚构）")
     step(s, deadline + timedelta(minutes=1), "b1", "checked-in", bidder="b1")
     step(s, deadline + timedelta(minutes=2), "b2", "opening-objection-raised", bidder="b2",
          text_hash=h("opening"))
@@ -153,6 +155,8 @@ def tender(w: Walk) -> None:
          replacement=new.id, ground="与投标人存在利害关系（虚构）")
     members = [new.id if e.id == out else e.id for e in committee]
     step(s, deadline + timedelta(hours=1), members[0], "score-submitted", bidder="b1", score=80)
+    step(s, deadline + timedelta(hours=1), members[0], "bid-clarified", bidder="b2",
+         question_hash=h("question"), answer_hash=h("answer"))
     step(s, deadline + timedelta(hours=1), members[0], "bid-rejected", bidder="b3",
          ground="not-responsive")
     step(s, deadline + timedelta(hours=2), members[0], "evaluation-reported",
@@ -200,6 +204,8 @@ def tender(w: Walk) -> None:
     step(s, after + timedelta(days=3), "operator", "security-refunded", bidder="b2",
          amount="100000.00")
     step(s, after + timedelta(days=3), "witness", "witness-observation", note="开标过程正常（虚构）")
+    step(s, after + timedelta(days=3), "witness", "warning-referred", indicator="price-series",
+         bidders=["b1", "b2"], supervisor="住建局（虚构）")
     version = w.world.ledger.stream_version(s)
     step(s, after + timedelta(days=4), "operator", "report-issued", kind="full",
          report_id="AUTH-1-full", last_version=version, pdf_hash=h("pdf"),

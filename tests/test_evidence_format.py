@@ -53,7 +53,7 @@ REGISTRY_TYPES = {"ledger.started/v1", "ledger.ca-trusted/v1", "actor.registered
                   "actor.key-added/v1", "actor.certificate-added/v1", "actor.key-revoked/v1",
                   "actor.key-rotated/v1"}  # §10, §11
 OWN_KEY_TYPES = {"actor.key-revoked/v1", "actor.key-rotated/v1"}  # §11.3
-STREAM = re.compile(r"(ledger|(actor|project|refusal):\w[\w.\-/]{0,127})")  # §3, used with fullmatch
+STREAM = re.compile(r"(ledger|(actor|project|refusal|register):\w[\w.\-/]{0,127})")  # §3, used with fullmatch
 TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 
 
@@ -64,7 +64,7 @@ def _signers_from_the_document() -> dict[str, dict[str, str]]:
     text = DOC.read_text(encoding="utf-8")
     section = text[text.index("### 10.1 "):text.index("## 11. The key registry")]
     return {m[1]: dict(part.split(": ") for part in m[2].split("; "))
-            for m in re.finditer(r"^\| `((?:project|refusal)\.[^`]+)` \| ([^|]+?) \|$",
+            for m in re.finditer(r"^\| `((?:project|refusal|register)\.[^`]+)` \| ([^|]+?) \|$",
                                  section, re.M)}
 
 
@@ -1296,7 +1296,7 @@ def test_document_states_who_may_sign_every_project_step():
     from ledger.procedures.authority import AUTHORITY
 
     judged = {name for name, kind in EVENT_TYPES.items()
-              if kind.stream_kind in ("project", "refusal")}
+              if kind.stream_kind in ("project", "refusal", "register")}
     assert set(AUTHORITY) == judged
     assert SIGNERS == {name: dict(a.roles) for name, a in AUTHORITY.items()}
 
@@ -1320,4 +1320,5 @@ def test_document_states_who_may_record_every_registry_event():
     assert stated == REGISTRY_SIGNERS
     assert set(REGISTRY_SIGNERS) == REGISTRY_TYPES
     assert set(EVENT_TYPES) == REGISTRY_TYPES | {n for n, k in EVENT_TYPES.items()
-                                                 if k.stream_kind in ("project", "refusal")}
+                                                 if k.stream_kind in ("project", "refusal",
+                                                                      "register")}

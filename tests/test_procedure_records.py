@@ -205,3 +205,44 @@ def test_refunds_due_are_refunds_only_one_per_security():
     q.step("submission-closed", "operator-zz", DEADLINE)
     assert q.state.stage == "failed"
     assert sorted(b for b, _ in q.procedure.refunds_due(q.state)) == BIDDERS
+
+
+def test_the_opening_is_convened_once_before_the_first_decryption_by_registered_persons():
+    p = liling_until("bids")
+    p.step("submission-closed", "operator-zz", DEADLINE)
+    p.organisations = {"operator-zz": "株洲市公共资源交易中心（虚构）"}
+    refused_by("opening-record", p, "opening-convened", "operator-zz", DEADLINE,
+               host="operator-zz", recorder="nobody-registered")
+    p.step("opening-convened", "operator-zz", DEADLINE, host="operator-zz", recorder="operator-zz",
+           venue="电子交易平台（虚构）")
+    assert p.state.opening["host"] == "operator-zz"
+    refused_by("recorded-once", p, "opening-convened", "operator-zz", DEADLINE,
+               host="operator-zz", recorder="operator-zz")
+    late = liling_until("bids")
+    open_bids(late, PRICES)  # decrypted first: a record made afterwards is no opening record
+    refused_by("opening-record", late, "opening-convened", "operator-zz",
+               DEADLINE + timedelta(minutes=6), host="operator-zz", recorder="operator-zz")
+
+
+def test_a_clarification_is_asked_of_an_opened_bid_before_the_report():
+    p = liling_until("opened")
+    member = DRAW["committee"][0]
+    refused_by("bid-clarification", p, "bid-clarified", member, cst("2025-03-24T11:00:00"),
+               bidder="bidder-9", question_hash="1" * 64)
+    p.step("bid-clarified", member, cst("2025-03-24T11:00:00"), bidder="bidder-2",
+           question_hash="1" * 64, answer_hash="2" * 64)
+    assert p.state.clarifications == [(member, "bidder-2", cst("2025-03-24T11:00:00"))]
+    p.step("evaluation-reported", member, cst("2025-03-24T15:00:00"),
+           ranking=["bidder-1", "bidder-5", "bidder-3"], report_hash="e" * 64)
+    refused_by("procedure-order", p, "bid-clarified", member, cst("2025-03-24T15:01:00"),
+               bidder="bidder-2", question_hash="3" * 64)
+
+
+def test_a_warning_is_passed_on_once_the_bids_are_closed():
+    p = liling_until("bids")
+    refused_by("warning-referral", p, "warning-referred", "witness-zz", DEADLINE - timedelta(seconds=1),
+               indicator="price-series", bidders=["bidder-1", "bidder-2"], supervisor="住建局（虚构）")
+    p.step("submission-closed", "operator-zz", DEADLINE)
+    p.step("warning-referred", "witness-zz", DEADLINE, indicator="price-series",
+           bidders=["bidder-1", "bidder-2"], supervisor="住建局（虚构）")
+    assert p.state.referrals[0][:3] == ("price-series", ("bidder-1", "bidder-2"), "住建局（虚构）")

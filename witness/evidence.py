@@ -39,9 +39,11 @@ def actor_names(recorder: Any, actors: set[str]) -> dict[str, dict]:
     return names
 
 
-def gather_evidence(recorder: Any, project: str, kind: str, lang: str = "zh") -> dict:
+def gather_evidence(recorder: Any, project: str, kind: str, lang: str = "zh",
+                    issue: dict | None = None) -> dict:
     """The evidence of a report on `project` at the latest checkpoint (which must cover the
-    project's events the report is about)."""
+    project's events the report is about). `issue`: how the centre issues it (its document
+    number, edition, and the centre's name and verification address), for display."""
     if kind not in KINDS:
         raise ValueError(f"report kind {kind!r} is not one of {', '.join(KINDS)}")
     last = latest_checkpoint(recorder)
@@ -57,8 +59,10 @@ def gather_evidence(recorder: Any, project: str, kind: str, lang: str = "zh") ->
         refusals = None
     actors = {e["actor"] for e in events} | {
         v for e in events for k, v in e["payload"].items()
-        if k in ("bidder", "tenderee", "agent", "winner") and isinstance(v, str)} | {
-        m for e in events for m in e["payload"].get("committee", [])} | {
+        if k in ("bidder", "tenderee", "agent", "winner", "host", "recorder", "recused",
+                 "replacement", "complainant") and isinstance(v, str)} | {
+        m for e in events for k in ("committee", "bidders") for m in e["payload"].get(k, [])
+        if isinstance(m, str)} | {
         json.loads(e)["payload"]["action"]["actor"] for e in (refusals or {}).get("events", [])}
     names = actor_names(recorder, actors - {"ledger"})
     if not any(e["type"] == "project.awarded/v1" for e in events):
@@ -66,4 +70,4 @@ def gather_evidence(recorder: Any, project: str, kind: str, lang: str = "zh") ->
         names = {a: n for a, n in names.items() if "expert" not in n["roles"]}
     return {"format": EVIDENCE_FORMAT, "kind": kind, "lang": lang, "project": project,
             "log_key": log_verifier_key(origin, public_key), "completeness": proof,
-            "refusals": refusals, "actors": names}
+            "refusals": refusals, "actors": names, **(issue or {})}

@@ -11,18 +11,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from urllib.parse import quote
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from ledger.evidence.canonical import canonical_json, is_money, parse_time
+from ledger.evidence.envelope import LEDGER_ACTOR
 from ledger.log.notes import parse_verifier_key
 from ledger.log.proofs import check_completeness
 from ledger.procedures.calendar import days_between
+from ledger.procedures.register import parse_number
 from ledger.procedures.tender import Procedure, ProjectState
 from projections.project_state import replay
-from projections.warnings import CollusionWatch
+from projections.warnings import ARTICLES, CollusionWatch
 from witness import vocabulary as v
+from witness.citations import Citer, chinese_number
 
 CST = timezone(timedelta(hours=8))
 STATEMENT = {
@@ -84,15 +89,27 @@ class ReportModel:
     report_id: str
     project: str
     subtitle: str
+    centre: str
     sections: list[Section]
     statement: str
+    officers: list[str]
+    sign_note: str
     qr_payload: str
     qr_caption: str
 
 
 # --- small pure helpers ----------------------------------------------------------------------
 
+SIGNED_SUFFIX = "（签发版）"
+
+
 def report_id(evidence: dict) -> str:
+    """The report's id as the ledger records its issue: its document number (the signed
+    edition's with 签发版), or, for evidence made before reports were numbered, the project,
+    kind and last version."""
+    number = evidence.get("number")
+    if isinstance(number, str) and number:
+        return number + (SIGNED_SUFFIX if evidence.get("edition") == "signed" else "")
     last = json.loads(evidence["completeness"]["events"][-1])["version"]
     suffix = "" if evidence.get("lang", "zh") == "zh" else f"-{evidence['lang']}"
     return f"{evidence['project'].split(':', 1)[1]}-{evidence['kind']}-v{last}{suffix}"
@@ -102,11 +119,37 @@ def evidence_digest(evidence: dict) -> str:
     return hashlib.sha256(canonical_json(evidence)).hexdigest()
 
 
+def _local(value: str | datetime) -> datetime:
+    return (parse_time(value) if isinstance(value, str) else value).astimezone(CST)
+
+
 def cst(value: str | datetime | None, seconds: bool = True) -> str:
+    """A compact Beijing time (the timeline's and the English report's form)."""
     if value is None:
         return "—"
-    instant = (parse_time(value) if isinstance(value, str) else value).astimezone(CST)
-    return instant.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return _local(value).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def zh_time(value: str | datetime | None, seconds: bool = False) -> str:
+    """A Beijing time as Chinese documents write it: 2025年3月24日 9时30分."""
+    if value is None:
+        return "—"
+    t = _local(value)
+    text = f"{t.year}年{t.month}月{t.day}日 {t.hour}时{t.minute:02d}分"
+    return text + (f"{t.second:02d}秒" if seconds else "")
+
+
+def zh_day(value: str | datetime) -> str:
+    t = _local(value)
+    return f"{t.year}年{t.month}月{t.day}日"
+
+
+def zh_due(due: datetime) -> str:
+    """A deadline's first late instant as people write it: 24时 of the last day allowed."""
+    local = due.astimezone(CST)
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        return f"{zh_day(local - timedelta(days=1))} 24时"
+    return zh_time(local)
 
 
 def cst_due(due: datetime) -> str:
@@ -121,46 +164,52 @@ def money(value: Decimal | str | None) -> str:
     return "—" if value is None else f"{Decimal(value):,.2f}"
 
 
-def versions(numbers: tuple[int, ...], zh: bool, most: int = 8) -> str:
-    """Event versions as runs ("v13–v15, v28"), the first `most` runs and how many in all."""
+def grouped(digest: str, size: int = 8) -> str:
+    """A hash in groups a reader can compare by eye: 'de56d0d9 635de95a …'."""
+    return " ".join(digest[i:i + size] for i in range(0, len(digest), size))
+
+
+def runs_of(numbers: tuple[int, ...], most: int = 8) -> list[str]:
+    """Numbers as runs ("13–15", "28"), the first `most` runs."""
     runs: list[list[int]] = []
     for n in sorted(numbers):
         if runs and n == runs[-1][1] + 1:
             runs[-1][1] = n
         else:
             runs.append([n, n])
-    shown = ", ".join(f"v{a}" if a == b else f"v{a}–v{b}" for a, b in runs[:most])
-    if len(runs) > most:
-        shown += f" …（共 {len(numbers)} 个）" if zh else f" … ({len(numbers)} in all)"
-    return shown
+    return [f"{a}" if a == b else f"{a}–{b}" for a, b in runs[:most]] + (["…"] if len(runs) > most else [])
+
+
+def versions(numbers: tuple[int, ...], zh: bool, most: int = 8) -> str:
+    """Event numbers (序号) as runs: "序号 13–15、28", "nos. 13–15, 28"."""
+    shown = runs_of(numbers, most)
+    if zh:
+        return "序号 " + "、".join(shown) + (f"（共 {len(numbers)} 项）" if shown[-1] == "…" else "")
+    return "nos. " + ", ".join(shown) + (f" ({len(numbers)} in all)" if shown[-1] == "…" else "")
 
 
 def step_of(event: dict) -> str:
     return event["type"].split(".", 1)[1].split("/", 1)[0]
 
 
-RUN_LISTED = 12  # more events of one step in a row than this are one row of the timeline
 SEALED_LISTED = 200  # more sealed bids than this: their hashes are in the evidence, not printed
 
 
 def _runs(events: list[dict]) -> list[list[dict]]:
-    """The events as rows of the timeline: each alone, but a run of more than RUN_LISTED
-    consecutive events of one step (the scores of a large tender, its decryptions) as one."""
+    """The events as rows of the timeline: each run of consecutive events of one step is one
+    row, with how many there are (the attached evidence holds each event)."""
     runs: list[list[dict]] = []
     for e in events:
         if runs and step_of(runs[-1][-1]) == step_of(e):
             runs[-1].append(e)
         else:
             runs.append([e])
-    return [part for run in runs for part in ([run] if len(run) > RUN_LISTED else [[e] for e in run])]
+    return runs
 
 
 def numbered(index: int, title: str, zh: bool) -> str:
     if zh:
-        tens, unit = divmod(index, 10)
-        numeral = (NUMERALS[unit - 1] if tens == 0 else
-                   ("十" if tens == 1 else NUMERALS[tens - 1] + "十") + (NUMERALS[unit - 1] if unit else ""))
-        return f"{numeral}、{title}"
+        return f"{chinese_number(index)}、{title}"
     return f"{index}. {title}"
 
 
@@ -174,6 +223,7 @@ class _Builder:
         self.zh = evidence.get("lang", "zh") == "zh"
         self.kind = evidence["kind"]
         self.names = evidence["actors"]
+        self.centre = evidence.get("centre") or {}
         self.procedure = Procedure()
         self.state: ProjectState = replay(events, steps=False)[0]
         self.awarded = self.state.winner is not None
@@ -182,6 +232,7 @@ class _Builder:
         self.by_step: dict[str, list[dict]] = {}
         for e in events:
             self.by_step.setdefault(step_of(e), []).append(e)
+        self.cite = Citer(zh=self.zh, kind=self.state.kind)
 
     # words
     def t(self, zh: str, en: str) -> str:
@@ -190,15 +241,60 @@ class _Builder:
     def w(self, words: v.Words, code: str) -> str:
         return v.word(words, code, self.zh)
 
-    def who(self, actor: str, short: bool = False) -> str:
-        """An actor as the report may name it: the organisation and the id; a committee member
-        before the award by role only."""
+    def when(self, value: str | datetime | None, seconds: bool = False) -> str:
+        return zh_time(value, seconds) if self.zh else cst(value, seconds)
+
+    def due(self, value: datetime) -> str:
+        return zh_due(value) if self.zh else cst_due(value)
+
+    def centre_name(self) -> str:
+        if self.centre.get("name"):
+            return self.centre["name"]
+        operators = [self.names[a]["organisation"] for a in
+                     (e["actor"] for e in self.by_step.get("intake-accepted", [])) if a in self.names]
+        return operators[0] if operators else self.t("交易中心", "the trading centre")
+
+    def who(self, actor: str) -> str:
+        """An actor by its registered name: an organisation (bidder, tenderee, agent) by the
+        organisation's name, a person by name; the ledger itself is the trading system; a
+        committee member before the award by role only; the code only where no name is."""
+        if actor == LEDGER_ACTOR:
+            return self.t(*v.SYSTEM)
         if actor in self.members and not self.awarded:
             return self.t("评标委员会成员", "committee member")
         entry = self.names.get(actor)
-        if entry is None or short:
+        if entry is None:
             return actor
-        return f"{entry['organisation']}（{actor}）" if self.zh else f"{entry['organisation']} ({actor})"
+        if set(entry["roles"]) & v.ORGANISATION_ROLES:
+            return entry["organisation"]
+        return entry["name"]
+
+    def label(self, actor: str) -> str:
+        """An actor with its part, for the actor columns: 见证人员：陈静 (a bidder by its name)."""
+        if actor == LEDGER_ACTOR or (actor in self.members and not self.awarded):
+            return self.who(actor)
+        role = self.role(actor)
+        if role is None or role == "bidder":
+            return self.who(actor)
+        return f"{self.w(v.ROLES, role)}：{self.who(actor)}" if self.zh else f"{self.who(actor)} ({self.w(v.ROLES, role)})"
+
+    def role(self, actor: str) -> str | None:
+        entry = self.names.get(actor)
+        if entry is None:
+            return None
+        return next((r for r in ("bidder", "tenderee", "agent", "expert", "witness", "operator",
+                                 "supervisor") if r in entry["roles"]), None)
+
+    def person(self, actor: str) -> str:
+        """A person with the organisation they act for: 株洲市公共资源交易中心 陈静."""
+        entry = self.names.get(actor)
+        if entry is None or actor == LEDGER_ACTOR:
+            return self.who(actor)
+        return (f"{entry['organisation']} {entry['name']}" if self.zh
+                else f"{entry['name']} ({entry['organisation']})")
+
+    def several(self, actors: list[str]) -> str:
+        return ("、" if self.zh else ", ").join(self.who(a) for a in actors)
 
     def yes(self, flag: bool) -> str:
         return self.t("是", "yes") if flag else "—"
@@ -206,18 +302,26 @@ class _Builder:
     def first(self, step: str) -> dict | None:
         return (self.by_step.get(step) or [None])[0]
 
+    def officers(self) -> list[str]:
+        """The witness officers of the project: those who recorded anything on it."""
+        found: list[str] = []
+        for step in ("witness-observation", "warning-referred", "report-signed-off"):
+            for e in self.by_step.get(step, []):
+                if e["actor"] not in found:
+                    found.append(e["actor"])
+        return found
+
     # sections
     def identity(self) -> Section:
         s, t, intake = self.state, self.t, self.intake
-        operators = sorted({e["actor"] for e in self.by_step.get("intake-accepted", [])})
-        officers = sorted({e["actor"] for step in ("witness-observation", "report-signed-off")
-                           for e in self.by_step.get(step, [])})
         limit = {"construction": t("最高投标限价", "Control price"),
                  "procurement": t("采购预算", "Budget"), "rights": t("底价", "Reserve price")}
         last = self.events[-1]
+        officers = self.officers()
         return Section(t("项目与报告信息", "Project and report"), [Pairs([
             (t("报告编号", "Report number"), report_id(self.evidence)),
-            (t("报告类型", "Report"), TITLES[self.kind][0 if self.zh else 1]),
+            (t("报告类型", "Report"), TITLES[self.kind][0 if self.zh else 1]
+             + (t("（签发版）", " (signed edition)") if self.evidence.get("edition") == "signed" else "")),
             (t("项目名称", "Project"), intake["title"]),
             (t("项目编号", "Project number"), self.evidence["project"].split(":", 1)[1]),
             (t("标段", "Section"), intake.get("section", "—")),
@@ -227,21 +331,19 @@ class _Builder:
             (limit[s.kind], f"{money(s.estimated_price)} {t('元', 'yuan')}" if s.estimated_price else "—"),
             (t("招标人", "Tenderee"), self.who(intake["tenderee"])),
             (t("招标代理机构", "Agent"), self.who(intake["agent"]) if intake.get("agent") else "—"),
-            (t("交易中心", "Trading centre"), "、".join(self.who(a) for a in operators) or "—"),
+            (t("交易中心", "Trading centre"), self.centre_name()),
             (t("行政监督部门", "Supervision body"), intake.get("supervisor", "—")),
-            (t("见证人员", "Witness officers"), "、".join(self.who(a) for a in officers)
+            (t("见证人员", "Witness officers"), ("、" if self.zh else ", ").join(self.person(a) for a in officers)
              or t("（未记录）", "(none recorded)")),
-            (t("报告范围", "Covers"), t(f"本项目第 1–{last['version']} 号事件，截至账本时间 {cst(last['ledger_time'])}",
-                                       f"events 1–{last['version']} of the project, up to ledger time "
-                                       f"{cst(last['ledger_time'])} (CST)")),
-            (t("生成时间（账本时间）", "Generated at (ledger time)"), cst(last["ledger_time"])),
-            (t("生成软件", "Software"), self.software),
+            (t("报告范围", "Covers"), t(f"本项目序号 1 至 {last['version']} 的全部事件，截至 {self.when(last['ledger_time'])}",
+                                       f"every event of the project, nos. 1 to {last['version']}, up to "
+                                       f"{self.when(last['ledger_time'])} (CST)")),
         ])])
 
     def timeline(self) -> Section:
         t = self.t
-        # a bid replaced before the deadline is superseded: the timeline shows each bidder's
-        # last submission with how many there were (the attached evidence holds every one)
+        # a bid replaced before the deadline is superseded: the timeline counts each bidder's
+        # last submission, with how many replaced ones there were (the evidence holds every one)
         bids: dict[str, list[dict]] = {}
         for e in self.by_step.get("bid-submitted", []):
             bids.setdefault(e["payload"]["bidder"], []).append(e)
@@ -255,36 +357,39 @@ class _Builder:
                 phase = here
                 rows.append(v.PHASES[here][0][0 if self.zh else 1])
             label = self.w(v.STEPS, step)
-            if len(run) > 1:  # a long run of one step: one row, its last event's hash
-                actors = {x["actor"] for x in run}
-                rows.append([f"{run[0]['version']}–{e['version']}",
-                             f"{cst(run[0]['ledger_time'])}\n– {cst(e['ledger_time'])}"
-                             if run[0]["ledger_time"] != e["ledger_time"] else cst(e["ledger_time"]),
-                             label + t(f"（连续 {len(run)} 项）", f" ({len(run)} in a row)"),
-                             self.who(e["actor"], short=True) if len(actors) == 1
-                             else t(f"{len(actors)} 个主体", f"{len(actors)} actors"), e["hash"]])
-                continue
-            count = len(bids.get(e["payload"].get("bidder", ""), ())) if step == "bid-submitted" else 1
-            if count > 1:
-                label += t(f"（共 {count} 次，以此为准）", f" (last of {count})")
-            rows.append([str(e["version"]), cst(e["ledger_time"]), label,
-                         self.who(e["actor"], short=True), e["hash"]])
-        note = Para(t("每个事件由操作主体签名，并按顺序以哈希相链；下表的事件哈希可在所附证据中逐一复算。"
-                      "投标截止前被替换的投标文件只列最后一次，全部递交记录见所附证据。"
-                      f"同一环节连续超过 {RUN_LISTED} 项时合并为一行，列其最后一项的哈希（它经哈希链连接此前每一项），"
-                      "逐项记录见所附证据。",
-                      "Each event is signed by its actor and hash-chained in order; every hash below can "
-                      "be recomputed from the attached evidence. A bid replaced before the deadline is "
-                      "listed once, at its last submission; the evidence holds every one. More than "
-                      f"{RUN_LISTED} events of one step in a row are one row, with the hash of the last "
-                      "(the chain links it to every one before it); the evidence holds each."), "note")
-        return Section(t("交易过程记录", "Timeline"), [note, Table([
-            Column(t("序号", "v"), 6), Column(t("账本时间（北京时间）", "Ledger time (CST)"), 18, "nowrap"),
-            Column(t("环节", "Step"), 20), Column(t("操作主体", "Actor"), 15),
-            Column(t("事件哈希（SHA-256）", "Event hash (SHA-256)"), 41, "hash")], rows)])
+            if step == "bid-submitted" and any(len(bids[x["payload"]["bidder"]]) > 1 for x in run):
+                extra = sum(len(bids[x["payload"]["bidder"]]) - 1 for x in run)
+                label += t(f"（另有 {extra} 次被替换的递交）", f" ({extra} replaced submissions)")
+            actors = list(dict.fromkeys(x["actor"] for x in run))
+            span = (cst(run[0]["ledger_time"], False) if run[0]["ledger_time"][:16] == e["ledger_time"][:16]
+                    else f"{cst(run[0]['ledger_time'], False)}\n– {cst(e['ledger_time'], False)}")
+            rows.append([str(e["version"]) if len(run) == 1 else f"{run[0]['version']}–{e['version']}",
+                         span, label, str(len(run)),
+                         self.label(actors[0]) if len(actors) == 1 else self.many(actors)])
+        note = Para(t("下表按环节汇总记录本项目的全部事件，每个事件由操作主体签名，并按顺序以哈希相链；"
+                      "逐项事件（含被替换的投标文件递交）及其哈希见所附证据，可逐一复算；各环节末项事件的哈希见“完整性与验证”。",
+                      "Every event of the project, by step: each is signed by its actor and "
+                      "hash-chained in order. The attached evidence holds each event (replaced bid "
+                      "submissions too) with its hash, which anyone can recompute; the last hash of "
+                      "each phase is under Integrity and verification."), "note")
+        return Section(t("交易过程（按环节汇总）", "Timeline, by step"), [note, Table([
+            Column(t("序号", "Nos."), 10), Column(t("时间（北京时间）", "Time (CST)"), 22, "nowrap"),
+            Column(t("环节", "Step"), 33), Column(t("数量", "Count"), 8, "num"),
+            Column(t("操作主体", "Actor"), 27)], rows)])
+
+    def many(self, actors: list[str]) -> str:
+        """Several actors of one step, by their part: 11 家投标人, 7 名评标委员会成员."""
+        if actors and all(a in self.members for a in actors):
+            return self.t(f"{len(actors)} 名评标委员会成员", f"{len(actors)} committee members")
+        roles = {self.role(a) for a in actors}
+        if len(roles) == 1 and None not in roles:
+            role = roles.pop()
+            unit = "家" if role in v.ORGANISATION_ROLES else "名"
+            return self.t(f"{len(actors)} {unit}{self.w(v.ROLES, role)}", f"{len(actors)} {self.w(v.ROLES, role)}s")
+        return self.t(f"{len(actors)} 个主体", f"{len(actors)} actors")
 
     def periods(self) -> Section:
-        t, s, rules = self.t, self.state, self.procedure.rules
+        t, s, rules, cite = self.t, self.state, self.procedure.rules, self.cite
         rows: list[list[str] | str] = []
         ok = lambda flag: t("符合", "met") if flag else t("不符合", "NOT met")  # noqa: E731
         announced = self.first("announced")
@@ -293,69 +398,70 @@ class _Builder:
             opened = self.first("submission-closed")
             planned, actual = parse_time(p["bid_deadline"]), s.bid_deadline
             rows.append([t("投标截止时间与开标时间", "Bid deadline and opening"),
-                         t("开标在投标截止时间公开进行", "the opening is at the bid deadline"), "法 §34",
-                         cst(planned, False),
-                         t(f"截止 {cst(actual, False)}", f"closed {cst(actual, False)}")
+                         t("开标在投标截止时间公开进行", "the opening is at the bid deadline"),
+                         cite(rules["opening-at-deadline"].article),
+                         self.when(planned),
+                         t(f"截止 {self.when(actual)}", f"closed {self.when(actual)}")
                          + (t("（澄清后顺延）", " (moved by a clarification)") if actual != planned else "")
-                         + (t(f"；开标 {cst(opened['ledger_time'], False)}", f"; opened {cst(opened['ledger_time'], False)}")
+                         + (t(f"；开标 {self.when(opened['ledger_time'])}", f"; opened {self.when(opened['ledger_time'])}")
                             if opened else ""),
                          ok(opened is None or parse_time(opened["ledger_time"]) >= actual)])
             prep, days, enough = self.procedure.preparation_time(
                 s.kind, parse_time(p["documents_from"]), actual)
             rows.append([t("投标准备时间", "Preparation time"),
                          t(f"自招标文件开始发出之日起不少于 {prep.value} 日", f"at least {prep.value} days"),
-                         prep.article,
-                         f"{cst(p['documents_from'], False)} – {cst(actual, False)}",
+                         cite(prep.article),
+                         f"{self.when(p['documents_from'])} – {self.when(actual)}",
                          t(f"{days} 日", f"{days} days"), ok(enough)])
             rule, available, enough = self.procedure.documents_available(
                 s.kind, parse_time(p["documents_from"]), parse_time(p["documents_until"]))
             unit = self.w(v.UNITS, rule.unit)
             rows.append([t("招标文件获取期", "Documents available"),
-                         t(f"不少于 {rule.value} {unit}", f"at least {rule.value} {unit}"), rule.article,
-                         f"{cst(p['documents_from'], False)} – {cst(p['documents_until'], False)}",
+                         t(f"不少于 {rule.value} {unit}", f"at least {rule.value} {unit}"), cite(rule.article),
+                         f"{self.when(p['documents_from'])} – {self.when(p['documents_until'])}",
                          t(f"{available} {unit}，{len(s.obtained)} 家获取", f"{available} {unit}; "
                            f"{len(s.obtained)} obtained them"), ok(enough)])
         if s.published_at is not None and s.publicity_until is not None:
             period = rules["publicity-period"]
             awarded = self.first("awarded")
+            awarded_at = parse_time(awarded["ledger_time"]) if awarded else None
             # full days from the day after publication to the last day it covers
             days = days_between(s.published_at, s.publicity_until - timedelta(microseconds=1))
-            ends = self.procedure.publicity_ends(s.published_at)
-            held = s.publicity_until >= ends and (
-                awarded is None or parse_time(awarded["ledger_time"]) >= ends)
             rows.append([t("中标候选人公示期", "Candidate publicity"),
-                         t(f"不少于 {period.value} 日", f"at least {period.value} days"), period.article,
-                         f"{cst(s.published_at, False)} – {cst(s.publicity_until, False)}",
-                         t(f"{days} 日", f"{days} days") + (t(f"；定标 {cst(awarded['ledger_time'], False)}",
-                                                              f"; awarded {cst(awarded['ledger_time'], False)}")
-                                                            if awarded else ""),
-                         ok(held)])
+                         t(f"不少于 {period.value} 日", f"at least {period.value} days"), cite(period.article),
+                         f"{self.when(s.published_at)} – {self.due(s.publicity_until)}",
+                         t(f"{days} 日", f"{days} days") + (t(f"；定标 {self.when(awarded_at)}",
+                                                              f"; awarded {self.when(awarded_at)}")
+                                                            if awarded_at else ""),
+                         ok(self.procedure.publicity_held(s.published_at, s.publicity_until, awarded_at))])
         # deadlines of the answering side, alike ones (a refund to every bidder) on one row
-        grouped: dict[tuple, list[str]] = {}
+        grouped_deadlines: dict[tuple, list[str]] = {}
         for d in s.deadlines:
             rule_id, _, subject = d.rule.partition(":")
-            met_day = cst(d.met, False) if d.met else None
-            grouped.setdefault((rule_id, d.article, d.due, met_day, d.kept), []).append(subject)
-        for (rule_id, article, due, met_day, kept), subjects in grouped.items():
+            grouped_deadlines.setdefault((rule_id, d.article, d.due, d.met and self.when(d.met), d.kept),
+                                         []).append(subject)
+        for (rule_id, article, due, met, kept), subjects in grouped_deadlines.items():
             rule = rules[rule_id]
             unit = self.w(v.UNITS, rule.unit)
             subjects = [x for x in subjects if x]
             what = self.w(v.DEADLINES, rule_id) + (t(f"（{len(subjects)} 家）", f" ({len(subjects)})")
                                                    if len(subjects) > 1 else
-                                                   (f" {subjects[0]}" if subjects else ""))
-            rows.append([what, t(f"{rule.value} {unit}内", f"within {rule.value} {unit}"), article,
-                         t(f"{cst_due(due)} 前", f"before {cst_due(due)}"), met_day or "—",
+                                                   (t(f"（{self.who(subjects[0])}）", f" ({self.who(subjects[0])})")
+                                                    if subjects else ""))
+            rows.append([what, t(f"{rule.value} {unit}内", f"within {rule.value} {unit}"), cite(article),
+                         t(f"{self.due(due)} 前", f"before {self.due(due)}"), met or "—",
                          {True: t("按期", "kept"), False: t("逾期", "LATE"), None: t("未到期或未完成", "open")}[kept]])
-        blocks: list = [Para(t("投标人一方的期限由账本在受理时核验，超期的操作被拒绝并记录；答复、合同、退款等另一方的期限"
-                               "由账本跟踪，逐项列明应于何时前完成及实际完成时间。",
-                               "Periods that bind the asking side are checked by the ledger when it admits an "
-                               "action (late ones are refused and recorded); deadlines of the answering side "
+        blocks: list = [Para(t("投标人一方的期限由交易系统在受理时核验，超期的操作被拒绝并记录；答复、合同、退款等另一方的期限"
+                               "由交易系统跟踪，逐项列明应于何时前完成及实际完成时间。期间自次日起算，最后一日为法定节假日的顺延至节假日后的第一个工作日。",
+                               "Periods that bind the asking side are checked when an action is admitted "
+                               "(late ones are refused and recorded); deadlines of the answering side "
                                "(answers, the contract, refunds) are tracked, each with its due time and when "
-                               "it was met."), "note")]
+                               "it was met. A period starts the next day; one ending on a public holiday "
+                               "ends on the next working day."), "note")]
         blocks.append(Table([
-            Column(t("事项", "Period"), 22), Column(t("法定要求", "Limit"), 19), Column(t("依据", "Article"), 12),
-            Column(t("计划 / 期限", "Planned / due"), 18), Column(t("实际", "Actual"), 19),
-            Column(t("结论", "Result"), 10)], rows) if rows else Para(t("无", "none"), "none"))
+            Column(t("事项", "Period"), 14), Column(t("法定要求", "Limit"), 13), Column(t("依据", "Article"), 16),
+            Column(t("计划 / 期限", "Planned / due"), 24), Column(t("实际", "Actual"), 26),
+            Column(t("结论", "Result"), 7)], rows) if rows else Para(t("无", "none"), "none"))
         return Section(t("法定期限", "Legal periods"), blocks)
 
     def documents(self) -> Section:
@@ -364,78 +470,145 @@ class _Builder:
         for e in self.events:
             if e["type"] == "project.documents-issued/v1":
                 rows.append([t(f"招标文件 第 {e['payload']['edition']} 版", f"documents, edition {e['payload']['edition']}"),
-                             cst(e["ledger_time"], False), e["payload"]["document_hash"], "—"])
+                             self.when(e["ledger_time"]), grouped(e["payload"]["document_hash"]), "—"])
             elif e["type"] == "project.clarification-issued/v1":
                 p = e["payload"]
                 note = t("影响投标文件编制", "affects bids") if p["affects_bids"] else t("不影响投标", "does not affect bids")
                 if "bid_deadline" in p:
-                    note += t(f"；截止时间调整为 {cst(p['bid_deadline'], False)}", f"; deadline now {cst(p['bid_deadline'], False)}")
-                rows.append([t("澄清或修改", "clarification"), cst(e["ledger_time"], False), p["document_hash"], note])
+                    note += t(f"；截止时间调整为 {self.when(p['bid_deadline'])}", f"; deadline now {self.when(p['bid_deadline'])}")
+                rows.append([t("澄清或修改", "clarification"), self.when(e["ledger_time"]),
+                             grouped(p["document_hash"]), note])
         return Section(t("招标文件与澄清", "Documents and clarifications"), [Table([
-            Column(t("文件", "Document"), 18), Column(t("发出时间", "Issued"), 17, "nowrap"),
-            Column(t("文件哈希（SHA-256）", "Hash (SHA-256)"), 45, "hash"), Column(t("说明", "Note"), 20)],
+            Column(t("文件", "Document"), 15), Column(t("发出时间", "Issued"), 24),
+            Column(t("文件哈希（SHA-256）", "Hash (SHA-256)"), 40, "hash"), Column(t("说明", "Note"), 21)],
             rows) if rows else Para(t("无", "none"), "none")])
 
+    def _late(self) -> dict[str, dict]:
+        """The refused late bids, by bidder: the last refusal of each."""
+        late: dict[str, dict] = {}
+        for r in self.refusals:
+            if r["payload"]["rule"] == "late-bid":
+                late[r["payload"]["action"]["actor"]] = r
+        return late
+
     def bids(self) -> Section:
-        t, s = self.t, self.state
+        t = self.t
         submitted = {e["payload"]["bidder"]: e for e in self.by_step.get("bid-submitted", [])}
         obtained = {e["payload"]["bidder"]: e for e in self.by_step.get("documents-obtained", [])}
         posted = {e["payload"]["bidder"]: e for e in self.by_step.get("security-posted", [])}
         refunded = {e["payload"]["bidder"]: e for e in self.by_step.get("security-refunded", [])}
         withdrawn = {e["payload"]["bidder"] for e in self.by_step.get("bid-withdrawn", [])}
-        bidders = sorted(set(obtained) | set(submitted) | set(posted))
-        late = [r for r in self.refusals if r["payload"]["rule"] == "late-bid"]
+        late = self._late()
+        bidders = sorted(set(obtained) | set(submitted) | set(posted) | set(late))
         summary = t(
             f"获取招标文件 {len(obtained)} 家；递交投标文件 {len(submitted)} 家"
             + (f"（撤回 {len(withdrawn)} 家）" if withdrawn else "")
-            + (f"；逾期递交被拒收 {len(late)} 次（见“拒收与拒绝记录”）" if late else "")
-            + f"；开标签到 {len(s.checked_in)} 家；解密成功 {len(s.prices)} 家，解密失败 {len(s.failed_decryption)} 家。",
+            + (f"；逾期递交被拒收 {len(late)} 家（见“拒收与拒绝记录”）" if late else "") + "。",
             f"{len(obtained)} obtained the documents; {len(submitted)} submitted bids"
             + (f" ({len(withdrawn)} withdrawn)" if withdrawn else "")
-            + (f"; {len(late)} late submission(s) refused (see refusals)" if late else "")
-            + f"; {len(s.checked_in)} checked in; {len(s.prices)} decrypted, {len(s.failed_decryption)} failed.")
+            + (f"; {len(late)} late submission(s) refused (see refusals)" if late else "") + ".")
         security = []
         for b in bidders:
             post = posted.get(b)
-            security.append([self.who(b), cst(obtained[b]["ledger_time"], False) if b in obtained else "—",
+            security.append([self.who(b), self.when(obtained[b]["ledger_time"]) if b in obtained else "—",
                              money(post["payload"]["amount"]) if post else "—",
                              self.w(v.SECURITY_FORMS, post["payload"]["form"]) if post else "—",
-                             cst(refunded[b]["ledger_time"], False) if b in refunded else "—"])
-        opening = []
-        for b in bidders:
-            bid = submitted.get(b)
-            if b in s.prices:
-                result = t("解密成功", "decrypted")
-            elif b in s.failed_decryption:
-                result = t("解密失败：", "failed: ") + self.w(v.CAUSES, s.failed_decryption[b])
-            else:
-                result = t("已撤回", "withdrawn") if b in withdrawn else "—"
-            opening.append([b, cst(bid["ledger_time"]) if bid else "—", self.yes(b in s.checked_in), result,
-                            money(s.prices.get(b))])
-        sealed = [[b, submitted[b]["payload"]["bid_hash"],
-                   ", ".join(self.names.get(b, {}).get("certificates", [])) or "—"]
+                             self.when(refunded[b]["ledger_time"]) if b in refunded else "—"])
+        sealed = [[self.who(b), grouped(submitted[b]["payload"]["bid_hash"]),
+                   "\n".join(self.names.get(b, {}).get("certificates", [])) or "—"]
                   for b in bidders if b in submitted]
         sealed_block = Table(
-            [Column(t("投标人", "Bidder"), 21),
-             Column(t("密封投标哈希（SHA-256）", "Sealed bid hash (SHA-256)"), 54, "hash"),
-             Column(t("CA 证书序列号", "CA certificate serial"), 25, "hash")], sealed,
+            [Column(t("投标人", "Bidder"), 30),
+             Column(t("密封投标文件哈希（SHA-256）", "Sealed bid hash (SHA-256)"), 44, "hash"),
+             Column(t("CA 数字证书序列号", "CA certificate serial"), 26, "hash")], sealed,
             t("密封投标文件与数字证书", "Sealed bids and certificates"))
         if len(sealed) > SEALED_LISTED:  # read by a machine, not by eye: the evidence holds them
             sealed_block = Para(t(
                 f"密封投标文件哈希与数字证书共 {len(sealed)} 项，超过 {SEALED_LISTED} 项不逐行印出；"
-                "逐项见所附证据（sunledger-evidence.json），核验报告时逐一复算。",
+                "逐项见所附证据，核验报告时逐一复算。",
                 f"The {len(sealed)} sealed bid hashes and certificates (more than {SEALED_LISTED}) "
-                "are not printed row by row; the attached evidence (sunledger-evidence.json) holds "
-                "each, and checking the report recomputes every one."), "note")
-        blocks = [Para(summary), Table([
-            Column(t("投标人", "Bidder"), 38), Column(t("获取文件", "Documents"), 17, "nowrap"),
-            Column(t("保证金（元）", "Security (yuan)"), 16, "num"), Column(t("形式", "Form"), 10),
-            Column(t("退还时间", "Refunded"), 19, "nowrap")], security, t("投标人与投标保证金", "Bidders and security")),
-            Table([Column(t("投标人", "Bidder"), 22), Column(t("递交时间", "Submitted"), 20, "nowrap"),
-                   Column(t("签到", "Checked in"), 8), Column(t("解密结果", "Decryption"), 27),
-                   Column(t("开标报价（元）", "Price (yuan)"), 23, "num")], opening,
-                  t("递交与开标记录", "Submissions and the opening")), sealed_block]
-        return Section(t("投标与开标", "Bids and the opening"), blocks)
+                "are not printed row by row; the attached evidence holds each, and checking the "
+                "report recomputes every one."), "note")
+        return Section(t("投标文件递交与投标保证金", "Bids and bid security"), [Para(summary), Table([
+            Column(t("投标人", "Bidder"), 28), Column(t("获取招标文件", "Documents"), 24),
+            Column(t("保证金（元）", "Security (yuan)"), 16, "num"), Column(t("形式", "Form"), 8),
+            Column(t("退还时间", "Refunded"), 24)], security, t("投标人与投标保证金", "Bidders and security")),
+            sealed_block])
+
+    def opening(self) -> Section:
+        """The opening record (开标记录, 法 §36; 条例 §44)."""
+        t, s = self.t, self.state
+        convened = self.first("opening-convened")
+        closed = self.first("submission-closed")
+        submitted = {e["payload"]["bidder"]: e for e in self.by_step.get("bid-submitted", [])}
+        withdrawn = {e["payload"]["bidder"] for e in self.by_step.get("bid-withdrawn", [])}
+        late = self._late()
+        venue = (convened["payload"].get("venue") if convened else None) or t(
+            f"{self.centre_name()}电子交易平台（不见面开标）", f"{self.centre_name()}'s electronic platform (no-meeting opening)")
+        window = [e for e in self.events if closed and e["version"] > closed["version"]
+                  and step_of(e) in ("witness-observation", "warning-referred")
+                  and not self.by_step.get("experts-drawn")
+                  or (closed and self.by_step.get("experts-drawn") and closed["version"] < e["version"]
+                      < self.by_step["experts-drawn"][0]["version"] and step_of(e) == "witness-observation")]
+        witnesses = list(dict.fromkeys(e["actor"] for e in window)) or self.officers()
+        pairs = [
+            (t("开标时间", "Opened at"), self.when(s.closed_at) if s.closed_at else "—"),
+            (t("开标地点", "Place"), venue),
+            (t("主持人", "Host"), self.person(convened["payload"]["host"]) if convened else t("（未记录）", "(not recorded)")),
+            (t("记录人", "Recorder"), self.person(convened["payload"]["recorder"]) if convened else t("（未记录）", "(not recorded)")),
+            (t("见证人员", "Witness officers"), ("、" if self.zh else ", ").join(self.person(a) for a in witnesses)
+             or t("（未记录）", "(none recorded)")),
+            (t("投标人签到", "Bidders checked in"), t(f"{len(s.checked_in)} 家（递交投标文件 {len(submitted) - len(withdrawn)} 家）",
+                                                    f"{len(s.checked_in)} (of {len(submitted) - len(withdrawn)} bids)")),
+            (t("解密情况", "Decryption"), t(f"解密成功 {len(s.prices)} 家，解密失败 {len(s.failed_decryption)} 家",
+                                            f"{len(s.prices)} decrypted, {len(s.failed_decryption)} failed")),
+        ]
+        rows = []
+        for b in sorted(set(submitted) | set(late),
+                        key=lambda b: (b not in submitted, submitted[b]["version"] if b in submitted else 0)):
+            if b in late and b not in submitted:
+                r = late[b]
+                rows.append([self.who(b), self.when(r["ledger_time"], seconds=True), "—",
+                             t("逾期递交，交易系统拒收，未参加开标", "late: refused by the system, not opened"),
+                             t("—（未开启）", "— (not opened)")])
+                continue
+            if b in s.prices:
+                result = t("解密成功", "decrypted")
+            elif b in s.failed_decryption:
+                result = t("解密失败：", "failed: ") + self.w(v.CAUSES, s.failed_decryption[b])
+            elif b in withdrawn:
+                result = t("投标截止前已撤回", "withdrawn before the deadline")
+            else:
+                result = "—"
+            rows.append([self.who(b), self.when(submitted[b]["ledger_time"]), self.yes(b in s.checked_in), result,
+                         money(s.prices.get(b)) if b in s.prices else t("—（未解密）", "— (not decrypted)")])
+        blocks: list = [Pairs(pairs), Table([
+            Column(t("投标人", "Bidder"), 27), Column(t("递交时间", "Submitted"), 25),
+            Column(t("签到", "In"), 6), Column(t("解密结果", "Decryption"), 24),
+            Column(t("投标报价（元）", "Price (yuan)"), 18, "num")], rows, t("开标记录", "The opening"))]
+        objections = []
+        answers = {e["payload"]["objection_version"]: e for e in self.by_step.get("objection-answered", [])}
+        for e in self.by_step.get("opening-objection-raised", []):
+            answer = answers.get(e["version"])
+            objections.append([self.when(e["ledger_time"]), self.who(e["payload"]["bidder"]),
+                               grouped(e["payload"]["text_hash"]),
+                               t(f"{self.when(answer['ledger_time'])} 由{self.who(answer['actor'])}当场答复",
+                                 f"answered by {self.who(answer['actor'])} at {self.when(answer['ledger_time'])}")
+                               if answer else t("未答复", "not answered")])
+        blocks.append(Table([Column(t("提出时间", "Raised"), 24), Column(t("异议人", "By"), 22),
+                             Column(t("异议文书哈希", "Text (hash)"), 27, "hash"), Column(t("答复", "Answer"), 27)],
+                            objections, t("开标现场异议及答复", "Objections at the opening")) if objections
+                      else Para(t("开标现场无异议。", "No objection was raised at the opening."), "none"))
+        return Section(t("开标记录", "The opening"), blocks)
+
+    def refusal_reason(self, payload: dict) -> str:
+        """Why the rules refused an action: the rule's words, else the recorded message with
+        its articles cited as this report cites them."""
+        if payload["rule"] in v.REFUSED_RULES:
+            return self.w(v.REFUSED_RULES, payload["rule"])
+        return re.sub(r"\(((?:法|条例|政采法|政采条例|电子办法|民法典) §[^)]*)\)",
+                      lambda m: f"（{self.cite(m[1])}）" if self.zh else f"({self.cite(m[1])})",
+                      payload["message"])
 
     def refused(self) -> Section:
         t = self.t
@@ -445,16 +618,17 @@ class _Builder:
             action = p["action"]
             step = action["type"].split(".", 1)[1].split("/", 1)[0]
             what = self.w(v.STEPS, step)
-            why = self.w(v.REFUSED_RULES, p["rule"]) if self.zh and p["rule"] in v.REFUSED_RULES else p["message"]
-            rows.append([cst(r["ledger_time"]), self.who(action["actor"], short=True), what,
-                         f"{why}（{p['article']}）" if self.zh else f"{why} ({p['article']})", r["hash"]])
-        note = Para(t("被规则拒绝的操作同样是证据：账本连同操作主体签名的原始操作一并记录，签名可在所附证据中复核。",
-                      "Refused actions are evidence too: the ledger records each with the actor's own "
+            why = self.refusal_reason(p)
+            rows.append([self.when(r["ledger_time"], seconds=True), self.label(action["actor"]), what,
+                         f"{why}（{self.cite(p['article'])}）" if self.zh else f"{why} ({self.cite(p['article'])})",
+                         str(r["version"])])
+        note = Para(t("被规则拒绝的操作同样是证据：交易系统连同操作主体签名的原始操作一并记录，签名可在所附证据中复核。",
+                      "Refused actions are evidence too: the system records each with the actor's own "
                       "signed action, which the attached evidence lets anyone check."), "note")
         return Section(t("拒收与拒绝记录", "Refused actions"), [note, Table([
-            Column(t("账本时间", "Ledger time"), 18, "nowrap"), Column(t("操作主体", "Actor"), 13),
-            Column(t("被拒绝的操作", "Action"), 15), Column(t("规则与依据", "Rule and article"), 26),
-            Column(t("记录哈希", "Record hash"), 28, "hash")], rows) if rows else Para(t("无", "none"), "none")])
+            Column(t("时间", "Time"), 25), Column(t("操作主体", "Actor"), 20),
+            Column(t("被拒绝的操作", "Action"), 13), Column(t("规则与依据", "Rule and article"), 32),
+            Column(t("拒绝记录序号", "Record no."), 10, "num")], rows) if rows else Para(t("无", "none"), "none")])
 
     def committee(self) -> Section:
         t, s, rules = self.t, self.state, self.procedure.rules
@@ -464,88 +638,144 @@ class _Builder:
         size_rule = rules["panel-size-procurement" if s.kind == "procurement" else "committee-size"]
         size = len(s.committee)
         quotas = s.draw.get("quotas", {})
-        composition = "、".join(f"{self.w(v.EXPERT_CATEGORIES, k)} {n} 人" for k, n in sorted(quotas.items())) if self.zh \
-            else ", ".join(f"{self.w(v.EXPERT_CATEGORIES, k)} {n}" for k, n in sorted(quotas.items()))
+        composition = "、".join(f"{self.w(v.EXPERT_CATEGORIES, k)}专家 {n} 人" for k, n in sorted(quotas.items())) if self.zh \
+            else ", ".join(f"{n} {self.w(v.EXPERT_CATEGORIES, k)}" for k, n in sorted(quotas.items()))
         size_ok = size >= size_rule.value and size % 2 == 1
         prepared, drawn = self.first("draw-prepared"), self.first("experts-drawn")
-        lines = [
+        blocks.append(Pairs([
             (t("人数与构成", "Size and composition"),
              t(f"{size} 人（{composition}）；不少于 {size_rule.value} 人且为单数：{'符合' if size_ok else '不符合'}"
-               f"（{size_rule.article}）；全部成员由随机抽取产生，专家占比不低于三分之二：符合（{rules['expert-share'].article}）",
+               f"（{self.cite(size_rule.article)}）；全部成员随机抽取产生，专家占比不低于三分之二：符合"
+               f"（{self.cite(rules['expert-share'].article)}）",
                f"{size} ({composition}); {size_rule.value} or more and odd: {'met' if size_ok else 'NOT met'} "
-               f"({size_rule.article}); every member drawn at random, so at least two thirds are experts: met "
-               f"({rules['expert-share'].article})")),
-            (t("抽取承诺", "Draw committed"), (cst(prepared["ledger_time"]) + t("，早于投标截止", ", before the bid deadline")
+               f"({self.cite(size_rule.article)}); every member drawn at random, so at least two thirds are "
+               f"experts: met ({self.cite(rules['expert-share'].article)})")),
+            (t("抽取承诺", "Draw committed"), (self.when(prepared["ledger_time"]) + t("，早于投标截止", ", before the bid deadline")
                                             if prepared else "—")),
-            (t("种子承诺（SHA-256）", "Seed commitment (SHA-256)"), s.draw.get("secret_commitment", "—")),
-            (t("抽取时间", "Drawn at"), cst(drawn["ledger_time"]) if drawn else "—"),
+            (t("种子承诺（SHA-256）", "Seed commitment (SHA-256)"), grouped(s.draw["secret_commitment"])
+             if s.draw.get("secret_commitment") else "—"),
+            (t("抽取时间", "Drawn at"), self.when(drawn["ledger_time"]) if drawn else "—"),
             (t("抽取输入", "Draw inputs"), t("专家库与回避名单以哈希记录；定标后已公开并复算一致",
                                             "pool and exclusions recorded by hash; disclosed after the award "
                                             "and replayed to the same committee")
              if s.draw.get("disclosed") else t("专家库与回避名单以哈希记录，定标后公开", "pool and exclusions "
                                                 "recorded by hash, disclosed after the award")),
-        ]
-        blocks.append(Pairs(lines))
+        ]))
         if not self.awarded:
-            blocks.append(Para(t("定标前评标委员会成员名单保密（法 §37、条例 §46），以席位号表示。",
-                                 "Until the award the members' names are confidential (法 §37; 条例 §46): "
-                                 "they appear by place."), "note"))
-        members = [[str(place), self.who(m) if self.awarded else t(f"第 {place} 号评委", f"member {place}"),
-                    self.yes(m in s.report_signed)] for place, m in enumerate(s.committee, 1)]
-        blocks.append(Table([Column(t("席位", "Place"), 10), Column(t("评委", "Member"), 70),
-                             Column(t("评标报告签字", "Signed the report"), 20)], members))
+            blocks.append(Para(t(f"定标前评标委员会成员名单保密（{self.cite('法 §37; 条例 §46')}），本报告只列人数与构成。",
+                                 f"Until the award the members' names are confidential ({self.cite('法 §37; 条例 §46')}): "
+                                 "this report gives the committee's size and composition only."), "note"))
+        else:
+            categories = {}
+            for e in self.by_step.get("draw-disclosed", []):
+                categories.update({x["id"]: x["category"] for x in e["payload"]["pool"]})
+            chair = self._chair()
+            members = [[str(place), self.who(m) + (t("（负责人）", " (chair)") if m == chair else ""),
+                        self.w(v.EXPERT_CATEGORIES, categories[m]) if m in categories else "—",
+                        self.names.get(m, {}).get("organisation", "—")]
+                       for place, m in enumerate(s.committee, 1)]
+            blocks.append(Table([Column(t("序号", "No."), 8), Column(t("姓名", "Name"), 30),
+                                 Column(t("专业类别", "Specialty"), 17), Column(t("所在专家库", "Pool"), 45)],
+                                members, t("评标委员会成员（定标后公布）", "Members (published after the award)")))
         recusals = []
         for e in self.by_step.get("expert-replaced", []):
             recused = e["payload"]["recused"]
             place = str(s.drawn.index(recused) + 1) if recused in s.drawn else "?"
-            recusals.append([cst(e["ledger_time"]), place, e["payload"]["ground"]])
-        blocks.append(Table([Column(t("回避时间", "Recused at"), 22, "nowrap"), Column(t("原席位", "Place"), 12),
+            recusals.append([self.when(e["ledger_time"]), place, e["payload"]["ground"]])
+        blocks.append(Table([Column(t("回避时间", "Recused at"), 24), Column(t("原席位", "Place"), 10),
                              Column(t("回避事由（补抽同类别下一顺位专家）", "Ground (replaced by the next-ranked expert of the category)"), 66)],
                             recusals, t("回避与补抽", "Recusals")) if recusals
                       else Para(t("无专家回避。", "No expert recused."), "none"))
         return Section(t("评标委员会", "Evaluation committee"), blocks)
 
+    def _chair(self) -> str | None:
+        """The member who submitted the (latest) evaluation report: the committee's chair."""
+        reported = self.by_step.get("evaluation-reported", [])
+        return reported[-1]["actor"] if reported else None
+
     def evaluation(self) -> Section:
+        """The evaluation record (评标报告, 评标委员会和评标方法暂行规定 §42; 条例 §53)."""
         t, s = self.t, self.state
+        drawn, reported = self.first("experts-drawn"), (self.by_step.get("evaluation-reported") or [None])[-1]
+        chair = self._chair()
+        blocks: list = [Pairs([
+            (t("评标时间", "Evaluated"), f"{self.when(drawn['ledger_time'])} – {self.when(reported['ledger_time'])}"
+             if drawn and reported else "—"),
+            (t("评标地点", "Place"), t(f"{self.centre_name()}电子评标系统", f"{self.centre_name()}'s electronic evaluation system")),
+            (t("评标办法", "Method"), self.w(v.METHODS, s.method)),
+            (t("评标委员会负责人", "Chair"), (self.who(chair) if self.awarded else t("（定标后公布）", "(published after the award)"))
+             if chair else "—"),
+        ])]
         scores: dict[str, list[Decimal]] = {}
         for (_, bidder), value in s.scores.items():
             scores.setdefault(bidder, []).append(value)
-        columns = [Column(t("排名", "Rank"), 10), Column(t("中标候选人", "Candidate"), 50),
-                   Column(t("报价（元）", "Price (yuan)"), 22, "num")]
+        compliant = [b for b in s.prices if b not in s.rejected]
+        order = {b: i for i, b in enumerate(s.ranking, 1)}
+        compliant.sort(key=lambda b: (order.get(b, 10**6), s.prices[b]))
+        columns = [Column(t("投标人", "Bidder"), 44), Column(t("投标报价（元）", "Price (yuan)"), 20, "num"),
+                   Column(t("评审结论", "Result"), 22)]
+        if scores:
+            columns.append(Column(t("平均得分", "Mean score"), 14, "num"))
+        else:
+            columns[0].width = 58
         rows: list[list[str] | str] = []
-        for rank, b in enumerate(s.ranking, 1):
-            row = [str(rank), self.who(b), money(s.prices.get(b))]
+        for b in compliant:
+            row = [self.who(b), money(s.prices[b]),
+                   t(f"推荐第 {order[b]} 名中标候选人", f"candidate no. {order[b]}") if b in order
+                   else t("合格，未列入推荐", "compliant, not ranked")]
             if scores:
                 row.append(str((sum(scores[b]) / len(scores[b])).quantize(Decimal("0.01"))) if b in scores else "—")
             rows.append(row)
-        if scores:
-            columns.append(Column(t("平均得分", "Mean score"), 18, "num"))
-        else:
-            columns[1].width = 68
-        blocks: list = [Table(columns, rows, t("评标报告推荐的中标候选人", "Candidates the report ranks"))
-                        if rows else Para(t("尚无评标报告", "no evaluation report yet"), "none")]
+        blocks.append(Table(columns, rows, t("通过评审的投标及报价比较", "Compliant bids compared"))
+                      if rows else Para(t("尚无通过评审的投标。", "No compliant bid yet."), "none"))
         rejected = [[self.who(b), self.w(v.GROUNDS, g)] for b, g in sorted(s.rejected.items())]
-        blocks.append(Table([Column(t("被否决的投标", "Rejected bid"), 45),
-                             Column(t("否决依据（条例 §51）", "Ground (条例 §51)"), 55)], rejected) if rejected
+        blocks.append(Table([Column(t("被否决的投标", "Rejected bid"), 40),
+                             Column(t(f"否决理由（{self.cite('条例 §51')}）", f"Ground ({self.cite('条例 §51')})"), 60)],
+                            rejected) if rejected
                       else Para(t("无被否决的投标。", "No bid was rejected."), "none"))
+        clarified = [[self.when(e["ledger_time"]), self.who(e["payload"]["bidder"]),
+                      grouped(e["payload"]["question_hash"]),
+                      grouped(e["payload"]["answer_hash"]) if e["payload"].get("answer_hash") else t("未答复", "none")]
+                     for e in self.by_step.get("bid-clarified", [])]
+        blocks.append(Table([Column(t("时间", "Time"), 24), Column(t("被要求澄清的投标人", "Bidder"), 22),
+                             Column(t("书面问题哈希", "Question (hash)"), 27, "hash"),
+                             Column(t("澄清答复哈希", "Answer (hash)"), 27, "hash")], clarified,
+                            t(f"投标文件澄清（{self.cite('条例 §52')}）", f"Clarifications ({self.cite('条例 §52')})"))
+                      if clarified else Para(t("评标过程中未要求投标人澄清。", "No bidder was asked to clarify."), "none"))
         if s.report_hash:
-            signed = len(s.report_signed & set(s.committee))
-            blocks.append(Para(t(f"评标报告（SHA-256 {s.report_hash}）已由 {signed}/{len(s.committee)} 名成员签字。",
-                                 f"The evaluation report (SHA-256 {s.report_hash}) is signed by {signed} of "
-                                 f"{len(s.committee)} members.")))
-        dissent = [[self.who(e["actor"]) if self.awarded else t("评委", "a member"), e["payload"]["dissent"]]
+            members = set(s.committee)
+            signed, refused = s.report_signed & members, {m: r for m, r in s.report_refused.items() if m in members}
+            reported_by = {chair} if chair else set()
+            text = (t(f"评标报告（SHA-256 {grouped(s.report_hash)}）由评标委员会全体 {len(members)} 名成员签字。",
+                      f"The evaluation report (SHA-256 {grouped(s.report_hash)}) is signed by all {len(members)} members.")
+                    if (signed | reported_by) >= members else
+                    t(f"评标报告（SHA-256 {grouped(s.report_hash)}）由 {len(signed | reported_by)} 名成员签字，"
+                      f"{len(refused)} 名成员拒绝签字。",
+                      f"The evaluation report (SHA-256 {grouped(s.report_hash)}) is signed by "
+                      f"{len(signed | reported_by)} members; {len(refused)} refused to sign."))
+            blocks.append(Para(text))
+            refusals = [[self.who(m) if self.awarded else t("评标委员会成员", "a member"),
+                         r or t(f"未说明理由，视为同意评标结果（{self.cite('条例 §53')}）",
+                                f"no reason given: counts as consent ({self.cite('条例 §53')})")]
+                        for m, r in refused.items()]
+            if refusals:
+                blocks.append(Table([Column(t("拒绝签字的成员", "Member refusing"), 30),
+                                     Column(t("书面理由", "Reasons"), 70)], refusals))
+        dissent = [[self.who(e["actor"]) if self.awarded else t("评标委员会成员", "a member"), e["payload"]["dissent"]]
                    for step in ("evaluation-reported", "evaluation-report-signed")
                    for e in self.by_step.get(step, []) if e["payload"].get("dissent")]
-        blocks.append(Table([Column(t("持不同意见的评委", "Dissenting member"), 30),
+        blocks.append(Table([Column(t("持不同意见的成员", "Dissenting member"), 30),
                              Column(t("书面意见", "Dissent"), 70)], dissent) if dissent
                       else Para(t("无书面不同意见。", "No written dissent."), "none"))
-        return Section(t("评标结果", "Evaluation"), blocks)
+        return Section(t("评标记录", "The evaluation"), blocks)
 
     def disputes(self) -> Section:
         t, s = self.t, self.state
         what = {"objection-raised": (t("对招标文件的异议", "objection to the documents"), "text_hash"),
                 "objection-answered": (t("异议答复", "answer to the objection"), "answer_hash"),
                 "publicity-objection-raised": (t("公示期异议", "objection to the candidates"), "text_hash"),
+                "challenge-raised": (t("质疑", "challenge"), "text_hash"),
+                "challenge-answered": (t("质疑答复", "answer to the challenge"), "answer_hash"),
                 "complaint-filed": (t("投诉", "complaint"), "text_hash"),
                 "complaint-accepted": (t("投诉受理", "complaint accepted"), None),
                 "complaint-decided": (t("投诉处理决定", "complaint decided"), "text_hash")}
@@ -555,18 +785,18 @@ class _Builder:
             if step in what:
                 name, document = what[step]
                 outcome = (self.w(v.DECISIONS, e["payload"]["decision"]) if "decision" in e["payload"]
-                           else t("已答复", "answered") if step == "objection-answered"
+                           else t("已答复", "answered") if step in ("objection-answered", "challenge-answered")
                            else t("已受理", "accepted") if step == "complaint-accepted" else "—")
-                rows.append([str(e["version"]), cst(e["ledger_time"], False), name, self.who(e["actor"]),
-                             outcome, e["payload"][document] if document else "—"])
+                rows.append([str(e["version"]), self.when(e["ledger_time"]), name, self.label(e["actor"]),
+                             outcome, grouped(e["payload"][document]) if document else "—"])
         blocks: list = []
         if s.published_at is not None:
-            blocks.append(Para(t(f"中标候选人于 {cst(s.published_at, False)} 公示，公示期至 {cst(s.publicity_until, False)}。",
-                                 f"The candidates were published at {cst(s.published_at, False)}, until "
-                                 f"{cst(s.publicity_until, False)}.")))
-        blocks.append(Table([Column("v", 6), Column(t("时间", "Time"), 16, "nowrap"), Column(t("事项", "What"), 17),
-                             Column(t("提出或处理方", "By"), 23), Column(t("结果", "Outcome"), 10),
-                             Column(t("文书哈希", "Document hash"), 28, "hash")], rows) if rows
+            blocks.append(Para(t(f"中标候选人于 {self.when(s.published_at)} 公示，公示期至 {self.due(s.publicity_until)}。",
+                                 f"The candidates were published at {self.when(s.published_at)}, until "
+                                 f"{self.due(s.publicity_until)}.")))
+        blocks.append(Table([Column(t("序号", "No."), 6), Column(t("时间", "Time"), 24), Column(t("事项", "What"), 14),
+                             Column(t("提出或处理方", "By"), 20), Column(t("结果", "Outcome"), 10),
+                             Column(t("文书哈希", "Document hash"), 26, "hash")], rows) if rows
                       else Para(t("无异议或投诉。", "No objection or complaint."), "none"))
         return Section(t("公示、异议与投诉", "Publicity, objections and complaints"), blocks)
 
@@ -583,8 +813,8 @@ class _Builder:
             (t("中标人", "Winner"), self.who(s.winner) if s.winner else "—"),
             (t("中标价", "Award price"), f"{money(s.award_price)} {t('元', 'yuan')}" if s.award_price is not None else "—"),
             (rate_label, rate_text),
-            (t("定标时间", "Awarded at"), cst(awarded["ledger_time"]) if awarded else "—"),
-            (t("合同签订时间", "Contract signed"), cst(contract["ledger_time"]) if contract else "—"),
+            (t("定标时间", "Awarded at"), self.when(awarded["ledger_time"]) if awarded else "—"),
+            (t("合同签订时间", "Contract signed"), self.when(contract["ledger_time"]) if contract else "—"),
             (t("保证金退还", "Security refunds"),
              t(f"应退 {len(owed)} 家，已退 {len(refunded & owed)} 家", f"{len(refunded & owed)} of {len(owed)} owed refunded")
              + (t(f"；不予退还 {len(kept)} 家（解密失败，投标人原因）", f"; {len(kept)} kept (decryption failed by the bidder)")
@@ -592,34 +822,139 @@ class _Builder:
             (t("项目状态", "Stage"), self.w(v.STAGES, s.stage)),
         ])])
 
-    def warnings(self) -> Section:
-        t = self.t
+    def _warnings(self) -> list:
         watch = CollusionWatch()
         for e in self.events:
             watch.apply(e, e["version"])  # a warning's events are named by version
+        return watch.warnings(self.evidence["project"])
+
+    def _referral(self, warning) -> dict | None:
+        """The event that passed this warning on to the supervision body, if one did."""
+        for e in self.by_step.get("warning-referred", []):
+            if e["payload"]["indicator"] == warning.indicator and set(e["payload"]["bidders"]) >= set(warning.bidders):
+                return e
+        return None
+
+    def _warning_rows(self) -> list[tuple]:
+        """(indicator, article, bidders, figures, events, referral) of every warning: those the
+        project's events raise, and those an officer passed on that need facts beyond them
+        (a certificate's issue time is in the bidder's own record, not the project's)."""
         rows = []
-        for w in watch.warnings(self.evidence["project"]):
-            article = w.article.replace(" (signal)", t("（监测信号）", " (signal)"))
-            rows.append([self.w(v.INDICATORS, w.indicator), article, "、".join(w.bidders) if self.zh else ", ".join(w.bidders),
-                         ", ".join(money(x) if is_money(x) else x for x in w.detail.split(", ")) or "—",
-                         versions(w.events, self.zh)])
+        computed = self._warnings()
+        for w in computed:
+            rows.append((w.indicator, w.article, list(w.bidders), self._figures(w),
+                         versions(w.events, self.zh), self._referral(w)))
+        for e in self.by_step.get("warning-referred", []):
+            p = e["payload"]
+            if not any(w.indicator == p["indicator"] and set(p["bidders"]) >= set(w.bidders)
+                       for w in computed):
+                rows.append((p["indicator"], ARTICLES.get(p["indicator"], ""), list(p["bidders"]),
+                             "—", self.t("依据投标人主体记录", "from the bidders' own records"), e))
+        return rows
+
+    def warnings(self) -> Section:
+        t = self.t
+        rows = []
+        for indicator, article, bidders, figures, events, referral in self._warning_rows():
+            rows.append([self.w(v.INDICATORS, indicator), self.cite(article) if article else "—",
+                         self.several(bidders), figures, events,
+                         t(f"{self.when(referral['ledger_time'])} 报送{referral['payload']['supervisor']}",
+                           f"passed to {referral['payload']['supervisor']} at {self.when(referral['ledger_time'])}")
+                         if referral else t("尚未报送", "not yet passed on")])
         blocks: list = [Para(t("依据事件自动计算的围标串标监测信号，供行政监督部门参考，不构成认定。",
                                "Computable signals of collusion, from the events; they inform the supervision "
                                "body and decide nothing."), "note")]
-        blocks.append(Table([Column(t("预警信号", "Indicator"), 21), Column(t("依据", "Article"), 14),
-                             Column(t("涉及投标人", "Bidders"), 20), Column(t("数据", "Figures"), 25),
-                             Column(t("触发事件", "Events"), 20)], rows) if rows
+        blocks.append(Table([Column(t("预警信号", "Indicator"), 17), Column(t("依据", "Article"), 18),
+                             Column(t("涉及投标人", "Bidders"), 22), Column(t("数据", "Figures"), 15),
+                             Column(t("触发事件", "Events"), 12), Column(t("报送情况", "Passed on"), 16)], rows) if rows
                       else Para(t("未发现围标串标预警信号。", "No collusion indicator fired."), "none"))
         return Section(t("围标串标预警", "Collusion warnings"), blocks)
 
-    def observations(self) -> Section:
+    def _figures(self, warning) -> str:
+        """What the bidders share or how they line up, in figures a reader can use: amounts
+        as money; a fingerprint, address or account itself stays in the evidence."""
+        parts = [x for x in warning.detail.split(", ") if x]
+        if parts and all(is_money(x) for x in parts):
+            return ("、" if self.zh else ", ").join(money(x) for x in parts)
+        return self.t("见所附证据", "in the evidence") if parts else "—"
+
+    def statement(self) -> Section:
+        """The witness record (见证意见): what the officers witnessed, derived from the events
+        (every failed decryption, refused action, objection at the opening and warning, with
+        what was done), then the officers' own observations."""
         t = self.t
-        rows = [[cst(e["ledger_time"], False), self.who(e["actor"]), e["payload"]["note"],
-                 e["payload"].get("media_hash", "—")] for e in self.by_step.get("witness-observation", [])]
-        return Section(t("见证记录", "Witness observations"), [Table([
-            Column(t("时间", "Time"), 15, "nowrap"), Column(t("见证人员", "Officer"), 20),
-            Column(t("见证情况", "Observation"), 37), Column(t("音视频记录哈希", "Recorded media (hash)"), 28, "hash")],
-            rows) if rows else Para(t("无", "none"), "none")])
+        items: list[list[str]] = []
+        for e in self.by_step.get("decryption-failed", []):
+            b, cause = e["payload"]["bidder"], e["payload"]["cause"]
+            done = (t(f"按{self.cite('电子办法')}规定视为撤销投标文件，其投标保证金不予退还", "counted as revoking its bid; its security is kept")
+                    if cause == "bidder" else
+                    t(f"按{self.cite('电子办法')}规定视为撤回投标文件，其投标保证金予以退还", "counted as withdrawing its bid; its security is refunded"))
+            items.append([e["ledger_time"], self.when(e["ledger_time"]), t(f"{self.who(b)}的投标文件解密失败（{self.w(v.CAUSES, cause).split('，')[0]}）",
+                                                          f"the bid of {self.who(b)} failed to decrypt ({self.w(v.CAUSES, cause)})"), done])
+        for r in self.refusals:
+            p = r["payload"]
+            what = self.w(v.STEPS, p["action"]["type"].split(".", 1)[1].split("/", 1)[0])
+            items.append([r["ledger_time"], self.when(r["ledger_time"], seconds=True),
+                          t(f"{self.who(p['action']['actor'])}的“{what}”操作被拒绝：", f"{what} by {self.who(p['action']['actor'])} refused: ")
+                          + self.refusal_reason(p),
+                          t(f"交易系统拒绝并记录（{self.cite(p['article'])}）", f"refused and recorded ({self.cite(p['article'])})")])
+        answers = {e["payload"]["objection_version"]: e for e in self.by_step.get("objection-answered", [])}
+        for e in self.by_step.get("opening-objection-raised", []):
+            answer = answers.get(e["version"])
+            items.append([e["ledger_time"], self.when(e["ledger_time"]), t(f"{self.who(e['payload']['bidder'])}在开标现场提出异议", f"{self.who(e['payload']['bidder'])} objected at the opening"),
+                          t(f"{self.when(answer['ledger_time'])} 当场答复", f"answered at {self.when(answer['ledger_time'])}") if answer
+                          else t("尚未答复", "not answered")])
+        for indicator, _, bidders, _, _, referral in self._warning_rows():
+            at = (referral or self.events[-1])["ledger_time"]
+            items.append([at, self.when(at) if referral else "—",
+                          t(f"围标串标预警：{self.w(v.INDICATORS, indicator)}（{self.several(bidders)}）",
+                            f"collusion warning: {self.w(v.INDICATORS, indicator)} ({self.several(bidders)})"),
+                          t(f"已于 {self.when(referral['ledger_time'])} 由{self.who(referral['actor'])}报送{referral['payload']['supervisor']}",
+                            f"passed to {referral['payload']['supervisor']} by {self.who(referral['actor'])} at {self.when(referral['ledger_time'])}")
+                          if referral else t("尚未报送行政监督部门", "not yet passed to the supervision body")])
+        scope = {"opening": t("开标", "the opening"), "evaluation": t("开标和评标", "the opening and evaluation"),
+                 "full": t("交易全过程", "the whole process")}[self.kind]
+        blocks: list = []
+        items.sort(key=lambda row: row[0])
+        if items:
+            blocks.append(Para(t(f"见证人员对本项目{scope}进行了见证。依据交易系统记录，见证期间发生以下事项，处理情况如下：",
+                                 f"The witness officers witnessed {scope} of this project. The system's record "
+                                 "shows these matters, and what was done:")))
+            blocks.append(Table([Column(t("序号", "No."), 6), Column(t("时间", "Time"), 25), Column(t("事项", "Matter"), 38),
+                                 Column(t("处理情况", "What was done"), 31)],
+                                [[str(i), *row[1:]] for i, row in enumerate(items, 1)]))
+        else:
+            blocks.append(Para(t(f"见证人员对本项目{scope}进行了见证。依据交易系统记录，见证期间未发生解密失败、操作被拒绝、开标异议或围标串标预警事项。",
+                                 f"The witness officers witnessed {scope} of this project. The system's record "
+                                 "shows no failed decryption, refused action, objection at the opening or "
+                                 "collusion warning.")))
+        rows = [[self.when(e["ledger_time"]), self.person(e["actor"]), e["payload"]["note"],
+                 grouped(e["payload"]["media_hash"]) if e["payload"].get("media_hash") else "—"]
+                for e in self.by_step.get("witness-observation", [])]
+        blocks.append(Table([
+            Column(t("时间", "Time"), 24), Column(t("见证人员", "Officer"), 20),
+            Column(t("见证情况", "Observation"), 32), Column(t("音视频记录哈希", "Recorded media (hash)"), 24, "hash")],
+            rows, t("见证人员的见证记录", "The officers' observations")) if rows
+            else Para(t("见证人员未另行记录见证情况。", "The officers recorded no observation of their own."), "none"))
+        return Section(t("见证意见", "Witness record"), blocks)
+
+    def sign_off(self) -> Section | None:
+        """The signed edition's sign-offs: which officer signed off the issued draft, when."""
+        draft = self.evidence.get("draft")
+        if self.evidence.get("edition") != "signed" or not isinstance(draft, dict):
+            return None
+        t = self.t
+        rows = [[self.person(e["actor"]), self.when(e["ledger_time"]), str(e["version"])]
+                for e in self.by_step.get("report-signed-off", [])
+                if e["payload"]["report_id"] == draft.get("report_id") and e["payload"]["pdf_hash"] == draft.get("pdf_hash")]
+        return Section(t("签发", "Sign-off"), [
+            Para(t(f"本报告为签发版。见证人员对所出具的报告（SHA-256 {grouped(draft.get('pdf_hash', ''))}）逐一签认，"
+                   "签认记录已记入交易系统并作为本报告证据的一部分：",
+                   f"This is the signed edition. The witness officers signed off the issued report (SHA-256 "
+                   f"{grouped(draft.get('pdf_hash', ''))}); each sign-off is recorded and is part of this "
+                   "report's evidence:")),
+            Table([Column(t("签认人", "Signed off by"), 50), Column(t("签认时间", "At"), 35),
+                   Column(t("事件序号", "Event no."), 15, "num")], rows)])
 
     def integrity(self) -> Section:
         t, proof, last = self.t, self.evidence["completeness"], self.events[-1]
@@ -627,15 +962,17 @@ class _Builder:
         origin, size, root = body.splitlines()[:3]
         cosigners = [line.split(" ")[1] for line in signatures.splitlines()[1:]]
         pairs = [
-            (t("事件范围", "Events"), f"{self.evidence['project']} v1–v{last['version']}"),
-            (t("项目链头", "Stream head"), last["hash"]),
+            (t("事件范围", "Events"), t(f"本项目序号 1 至 {last['version']}", f"nos. 1 to {last['version']} of the project")),
+            (t("项目链头哈希", "Stream head"), grouped(last["hash"])),
         ]
         if self.refusals:
-            pairs.append((t("拒绝记录链头", "Refusals head"),
-                          f"{self.evidence['refusals']['stream']} v{self.refusals[-1]['version']} {self.refusals[-1]['hash']}"))
+            pairs.append((t("拒绝记录链头哈希", "Refusals head"),
+                          t(f"序号 {self.refusals[-1]['version']}：", f"no. {self.refusals[-1]['version']}: ")
+                          + grouped(self.refusals[-1]["hash"])))
         pairs += [
-            (t("检查点", "Checkpoint"), f"{origin} · {t('树大小', 'size')} {size} · {t('根', 'root')} {root}"),
-            (t("检查点签名", "Signed by"), "、".join([origin] + cosigners) if self.zh else ", ".join([origin] + cosigners)),
+            (t("检查点", "Checkpoint"), f"{origin} · {t('树大小', 'size')} {size}"),
+            (t("检查点根哈希", "Checkpoint root"), root),
+            (t("检查点签名", "Signed by"), ("、" if self.zh else ", ").join([origin] + cosigners)),
             (t("包含与完整性证明", "Inclusion and completeness"),
              t("项目链头在已签名的链头映射中，且包含于上述检查点的默克尔树；逐一重算的哈希链表明所列事件即本项目截至该检查点的全部事件",
                "the stream head is in the signed heads map and included in the checkpointed Merkle tree; "
@@ -646,22 +983,56 @@ class _Builder:
                f"holds: {len(self.events)} project events" + (f" and {len(self.refusals)} refusal records" if self.refusals else "")
                + " rehashed, linked and proved complete under the checkpoint")),
             (t("日志公钥", "Log key"), self.evidence["log_key"]),
-            (t("证据附件", "Evidence attached"), f"sunledger-evidence.json · SHA-256 {evidence_digest(self.evidence)}"),
-            (t("自行核验", "Check it yourself"), "sunledger verify-report <PDF> --log-key <" + t("日志公钥", "log key") + ">"),
+            (t("证据附件", "Evidence attached"), f"sunledger-evidence.json · SHA-256 {grouped(evidence_digest(self.evidence))}"),
+            (t("生成软件", "Software"), self.software),
         ]
-        return Section(t("完整性与验证", "Integrity and verification"), [Pairs(pairs, hashes=True)])
+        heads = []
+        phase_last: dict[int, dict] = {}
+        for e in self.events:
+            here = v.phase_of(step_of(e))
+            if here is not None:
+                phase_last[here] = e
+        for here, e in sorted(phase_last.items()):
+            heads.append([v.PHASES[here][0][0 if self.zh else 1], str(e["version"]), grouped(e["hash"])])
+        portal = verification_url(self.evidence)
+        how = Para(t("核验方法：扫描首页二维码或访问下列核验地址，上传本报告 PDF 即可核验；也可由任何人使用公开的核验工具，"
+                     "以交易中心公布的日志公钥独立核验本报告所附证据，并重新生成本报告比对是否逐字节一致。"
+                     f"核验地址：{portal}",
+                     "To check this report, scan the code on its first page or open the address below and "
+                     "upload this PDF; anyone can also check the attached evidence with the published "
+                     "verification tools and the log key the centre publishes, and render the report "
+                     f"again to compare it byte for byte. Address: {portal}"))
+        return Section(t("完整性与验证", "Integrity and verification"), [
+            Pairs(pairs, hashes=True),
+            Table([Column(t("环节", "Phase"), 28), Column(t("末项序号", "Last no."), 12, "num"),
+                   Column(t("末项事件哈希（SHA-256）", "Last event hash (SHA-256)"), 60, "hash")], heads,
+                  t("各环节末项事件哈希", "Last event hash of each phase")),
+            how])
 
     def sections(self) -> list[Section]:
-        parts = [self.identity, self.timeline, self.periods, self.documents, self.bids, self.refused]
+        parts = [self.identity, self.timeline, self.periods, self.documents, self.bids, self.opening,
+                 self.refused]
         if self.kind in ("evaluation", "full"):
             parts += [self.committee, self.evaluation]
         if self.kind == "full":
             parts += [self.disputes, self.outcome]
-        parts += [self.warnings, self.observations, self.integrity]
-        built = [part() for part in parts]
+        parts += [self.warnings, self.statement, self.sign_off, self.integrity]
+        built = [section for part in parts if (section := part()) is not None]
         for n, section in enumerate(built, 1):
             section.title = numbered(n, section.title, self.zh)
         return built
+
+
+def verification_url(evidence: dict) -> str:
+    """Where the report is checked: the centre's verification page with the report's
+    register number (year-sequence, in plain characters) and its evidence's hash (the
+    portal's base address as the centre's register states it)."""
+    centre = evidence.get("centre") or {}
+    base = (centre.get("portal") or "https://sunledger.invalid/verify").rstrip("/")
+    year, sequence = parse_number(evidence.get("number") or "")
+    key = (f"{year}-{sequence:04d}" + ("-signed" if evidence.get("edition") == "signed" else "")
+           if sequence else quote(report_id(evidence)))
+    return f"{base}?report={key}&evidence={evidence_digest(evidence)}"
 
 
 def build(evidence: dict, software: str = "Sunledger") -> ReportModel:
@@ -675,8 +1046,12 @@ def build(evidence: dict, software: str = "Sunledger") -> ReportModel:
     rid = report_id(evidence)
     return ReportModel(
         kind=kind, lang=evidence.get("lang", "zh"), title=TITLES[kind][0 if zh else 1], report_id=rid,
-        project=evidence["project"], subtitle=builder.intake["title"], sections=builder.sections(),
-        statement=STATEMENT["zh" if zh else "en"],
-        qr_payload=json.dumps({"report": rid, "project": evidence["project"],
-                               "evidence_sha256": evidence_digest(evidence)}, separators=(",", ":")),
-        qr_caption=builder.t("扫码获取报告编号与证据哈希", "report id and evidence hash"))
+        project=evidence["project"], subtitle=builder.intake["title"], centre=builder.centre_name(),
+        sections=builder.sections(), statement=STATEMENT["zh" if zh else "en"],
+        officers=[builder.person(a) for a in builder.officers()],
+        sign_note=builder.t("已由见证人员签认，见“签发”一节", "signed off: see the Sign-off section")
+        if evidence.get("edition") == "signed" else
+        builder.t("见证人员签认后出具签发版；签认记录以交易系统为准", "the signed edition follows the "
+                  "officers' sign-off, as the system records it"),
+        qr_payload=verification_url(evidence),
+        qr_caption=builder.t("扫码核验本报告", "scan to check this report"))

@@ -22,6 +22,7 @@ from importlib import metadata
 from pathlib import Path
 
 import jinja2
+import markupsafe
 import orjson
 import segno
 import weasyprint
@@ -38,6 +39,17 @@ ATTACHMENT_NAME = "sunledger-evidence.json"
 # HarfBuzz (Debian's libharfbuzz-subset0), which ./run installs
 FONTS = ("WenQuanYi Zen Hei", "WenQuanYi Zen Hei Mono")
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+# a date and time is read whole: never broken across lines (CJK text may break anywhere)
+_WHOLE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日(?: \d{1,2}时(?:\d{2}分(?:\d{2}秒)?)?)?"
+                    r"|\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}(?::\d{2})?)?")
+
+
+def _nobreak(text: str) -> markupsafe.Markup:
+    escaped = str(markupsafe.escape(text))
+    return markupsafe.Markup(_WHOLE.sub(lambda m: f'<span class="nb">{m[0]}</span>', escaped))
+
+
+_env.filters["nobreak"] = _nobreak
 
 
 class MissingGlyph(RuntimeError):

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable
 
 import orjson
 
-from ledger.errors import BadNote, LedgerError, UntrustedFileError
+from ledger.errors import BadNote, LedgerError, StaleVersion, UntrustedFileError
 from ledger.evidence import durable
 from ledger.evidence.canonical import canonical_json
 from ledger.evidence.envelope import LEDGER_ACTOR
@@ -34,6 +34,7 @@ from ledger.ledger import Ledger
 from ledger.stores.url import StoreURL, open_recorder
 from ledger.log.notes import Verifier, parse_verifier_key
 from ledger.log.proofs import check_completeness
+from ledger.procedures.register import REGISTER, Register, parse_number
 from witness.evidence import gather_evidence
 from witness.model import STAGES_FOR, report_id
 from witness.render import ATTACHMENT_NAME, render, render_canonical, software
@@ -59,8 +60,8 @@ def write_durably(path: Path, data: bytes) -> None:
                                "recorded", path=str(path)) from None
 
 
-def render_in_worker(url: StoreURL, project: str, kind: str,
-                     lang: str) -> tuple[bytes, bytes, str, int]:
+def render_in_worker(url: StoreURL, project: str, kind: str, lang: str,
+                     issue: dict) -> tuple[bytes, bytes, str, int]:
     """Gather the evidence of a report and render it in a process of its own, started from a
     fork server rather than from this process: it shares none of this process's memory (the
     ledger, its caches), this process never holds the evidence, and WeasyPrint's memory goes
@@ -69,33 +70,102 @@ def render_in_worker(url: StoreURL, project: str, kind: str,
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["witness.render"])
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(_gather_and_render, url, project, kind, lang).result()
+        return pool.submit(_gather_and_render, url, project, kind, lang, issue).result()
 
 
-def _gather_and_render(url: StoreURL, project: str, kind: str,
-                       lang: str) -> tuple[bytes, bytes, str, int]:
-    evidence = gather_evidence(open_recorder(url), project, kind, lang)
+def _gather_and_render(url: StoreURL, project: str, kind: str, lang: str,
+                       issue: dict) -> tuple[bytes, bytes, str, int]:
+    evidence = gather_evidence(open_recorder(url), project, kind, lang, issue)
     encoded, identifier = canonical_json(evidence), report_id(evidence)
     last = json.loads(evidence["completeness"]["events"][-1])["version"]
     del evidence  # rendered from its bytes, as a re-render from the PDF's attachment is
     return render_canonical(encoded), encoded, identifier, last
 
 
+def take_number(ledger: Ledger, project: str, kind: str, lang: str) -> tuple[int, int, str]:
+    """The next document number of the centre's register (procedures/register.py), taken
+    for this report: (year, sequence, number). Two issuers never take the same one: the
+    register is appended at the version it was read at, and read again if another came
+    first."""
+    signer = ActorSigner(LEDGER_ACTOR, ledger.key)
+    for _ in range(20):
+        stream = ledger.stream(REGISTER)
+        register = stream.register if stream is not None else Register()
+        now = ledger.clock.now()
+        year, sequence, number = register.next_number(now)
+        try:
+            ledger.submit(signer.sign(REGISTER, "register.number-assigned/v1", {
+                "year": year, "sequence": sequence, "number": number, "project": project,
+                "kind": kind, "lang": lang}, expected_version=stream.version if stream else 0,
+                signed_at=now))
+            return year, sequence, number
+        except StaleVersion:
+            continue  # another issuer took this number: the next one
+    raise ReportNotWritten("could not take a report number: the register kept moving",
+                           project=project)
+
+
+def describe_centre(ledger: Ledger, centre: str, prefix: str, portal: str) -> None:
+    """Record how the centre's reports name it and number them, and where they are checked
+    (the base address of its portal's verification page)."""
+    stream = ledger.stream(REGISTER)
+    ledger.submit(ActorSigner(LEDGER_ACTOR, ledger.key).sign(
+        REGISTER, "register.centre-described/v1", {"centre": centre, "prefix": prefix,
+                                                   "portal": portal},
+        expected_version=stream.version if stream else 0, signed_at=ledger.clock.now()))
+
+
+def centre_of(ledger: Ledger) -> dict:
+    """The centre as its reports name it, from its register (empty until described)."""
+    stream = ledger.stream(REGISTER)
+    register = stream.register if stream is not None else Register()
+    return {"name": register.centre, "portal": register.portal}
+
+
+def file_stem(project: str, kind: str, lang: str, year: int, sequence: int,
+              signed: bool = False) -> str:
+    """A report's file name without .pdf: the project, the kind and the register number in
+    plain characters (the document number itself carries 〔〕 and Chinese)."""
+    return (f"{project.split(':', 1)[1]}-{kind}-{year}-{sequence:04d}"
+            + ("" if lang == "zh" else f"-{lang}") + ("-signed" if signed else ""))
+
+
 def issue_report(ledger: Ledger, project: str, kind: str, lang: str = "zh", *,
-                 record: bool = True,
-                 write_to: Callable[[str], Path] | None = None) -> tuple[bytes, dict]:
-    """Render the report of `project`, write it to `write_to(report id)` durably, then record
-    its issue (the file is removed if recording fails); return (PDF, the issue payload)."""
-    state = ledger.stream(project).state if ledger.stream(project) else None
-    if state is None or state.stage not in STAGES_FOR[kind]:
-        raise ReportNotReached(f"{project} has not reached the {kind} report "
-                               f"(stage {state.stage if state else 'none'})", project=project)
+                 record: bool = True, write_to: Callable[[str], Path] | None = None,
+                 signed_edition_of: str | None = None) -> tuple[bytes, dict]:
+    """Render the report of `project` under the next document number of the centre, write
+    it to `write_to(file stem)` durably, then record its issue (the file is removed if
+    recording fails); return (PDF, the issue payload).
+
+    `signed_edition_of`: the id of an issued report that witness officers signed off; the
+    new rendering (签发版) keeps its number and kind, carries the sign-offs as part of its
+    evidence, and is issued as that number's signed edition."""
+    current = ledger.stream(project)
+    state = current.state if current else None
+    if signed_edition_of is not None:
+        draft = state.reports.get(signed_edition_of) if state else None
+        if draft is None or not draft.get("signed_off_by"):
+            raise ReportNotReached(f"{signed_edition_of} is not a report of {project} that a "
+                                   "witness officer signed off", project=project)
+        kind, lang = draft["kind"], draft.get("lang", "zh")
+        number = signed_edition_of
+        year, sequence = parse_number(number)
+        issue = {"number": number, "edition": "signed",
+                 "draft": {"report_id": signed_edition_of, "pdf_hash": draft["pdf_hash"]}}
+    else:
+        if state is None or state.stage not in STAGES_FOR[kind]:
+            raise ReportNotReached(f"{project} has not reached the {kind} report "
+                                   f"(stage {state.stage if state else 'none'})", project=project)
+        year, sequence, number = take_number(ledger, project, kind, lang)
+        issue = {"number": number, "edition": "draft"}
+    issue["centre"] = centre_of(ledger)
     ledger.checkpoint()  # the evidence is proved under a checkpoint covering every event
-    pdf, encoded, identifier, last = render_in_worker(ledger.url, project, kind, lang)
+    pdf, encoded, identifier, last = render_in_worker(ledger.url, project, kind, lang, issue)
     payload = {"kind": kind, "report_id": identifier, "last_version": last,
                "pdf_hash": hashlib.sha256(pdf).hexdigest(),
                "evidence_hash": hashlib.sha256(encoded).hexdigest(), "lang": lang}
-    path = write_to(payload["report_id"]) if write_to is not None else None
+    path = write_to(file_stem(project, kind, lang, year, sequence, signed_edition_of is not None)) \
+        if write_to is not None else None
     if path is not None:
         write_durably(path, pdf)
     if record:
@@ -150,6 +220,7 @@ class ReportCheck:
     events: int = 0
     holds: list[str] = field(default_factory=list)
     fails: list[str] = field(default_factory=list)
+    unchecked: list[str] = field(default_factory=list)  # what could not be checked, and why
 
     @property
     def ok(self) -> bool:
@@ -187,7 +258,7 @@ def verify_report(pdf: bytes, *, log: Verifier | None = None,
                            f"(here: {software()})")
     digest = hashlib.sha256(pdf).hexdigest()
     if recorded_hashes is None:
-        check.fails.append("no ledger given: whether this PDF was issued is not checked")
+        check.unchecked.append("whether the ledger issued this PDF (give --store or --bundle)")
     elif digest in set(recorded_hashes):
         check.holds.append(f"the ledger records this PDF (SHA-256 {digest}) as issued")
     else:
@@ -219,6 +290,11 @@ def recorded_in_bundle(path: Path, project: str) -> list[str]:
                 except (orjson.JSONDecodeError, LookupError, TypeError):
                     continue  # not an event the ledger recorded: `verify` reports the row
     return found
+
+
+def _noted(paths: list[Path], path: Path) -> Path:
+    paths.append(path)
+    return path
 
 
 class Reporter:
@@ -262,7 +338,6 @@ class Reporter:
             raise ReportNotWritten(f"cannot write reports to {self.out}: "
                                    f"{error.strerror or error}", path=str(self.out)) from None
         for stream, kind in self.due():  # a report whose issue was never recorded is due again
-            _, issued = issue_report(self.ledger, stream, kind, self.lang,
-                                     write_to=lambda rid: self.out / f"{rid}.pdf")
-            written.append(self.out / f"{issued['report_id']}.pdf")
+            issue_report(self.ledger, stream, kind, self.lang,
+                         write_to=lambda stem: _noted(written, self.out / f"{stem}.pdf"))
         return written

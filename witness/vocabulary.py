@@ -32,6 +32,9 @@ STEPS: Words = {
     "complaint-filed": ("投诉", "complaint filed"), "complaint-accepted": ("投诉受理", "complaint accepted"),
     "complaint-decided": ("投诉处理决定", "complaint decided"),
     "opening-objection-raised": ("开标现场异议", "objection at the opening"),
+    "opening-convened": ("开标会议召集", "opening convened"),
+    "bid-clarified": ("投标文件澄清", "bid clarified"),
+    "warning-referred": ("预警报送行政监督部门", "warning referred to the supervision body"),
     "evaluation-report-refused": ("评标委员会成员拒绝签字", "member refused to sign"),
     "challenge-raised": ("质疑", "challenge raised"), "challenge-answered": ("质疑答复", "challenge answered"),
     "supervision-report-filed": ("向行政监督部门提交书面报告", "report to the supervision body"),
@@ -55,10 +58,10 @@ PHASES: list[tuple[tuple[str, str], frozenset[str]]] = [
         "draw-prepared"))),
     (("投标", "Bids"), frozenset(("security-posted", "bid-submitted", "bid-withdrawn",
                                   "submission-closed"))),
-    (("开标", "Opening"), frozenset(("checked-in", "key-released", "bid-decrypted",
+    (("开标", "Opening"), frozenset(("opening-convened", "checked-in", "key-released", "bid-decrypted",
                                      "decryption-failed", "opening-objection-raised"))),
     (("评标", "Evaluation"), frozenset(("experts-drawn", "expert-replaced", "score-submitted",
-                                        "bid-rejected", "evaluation-reported",
+                                        "bid-rejected", "bid-clarified", "evaluation-reported",
                                         "evaluation-report-signed",
                                         "evaluation-report-refused"))),
     (("公示、定标与合同", "Publicity, award and contract"), frozenset((
@@ -117,6 +120,15 @@ DEADLINES: Words = {  # tracked deadlines of the answering party, by rule id (le
     "challenge-answer-procurement": ("答复质疑", "answer the challenge"),
     "complaint-decision-procurement": ("作出投诉处理决定", "decide the complaint"),
 }
+ROLES: Words = {  # the registered roles, as a report names an actor's part
+    "tenderee": ("招标人", "tenderee"), "agent": ("招标代理机构", "tendering agent"),
+    "operator": ("交易中心", "trading centre"), "witness": ("见证人员", "witness officer"),
+    "bidder": ("投标人", "bidder"), "expert": ("评标专家", "expert"),
+    "supervisor": ("行政监督部门", "supervision body"), "registrar": ("交易系统", "trading system"),
+}
+# roles held by organisations (named by their organisation), the others by persons
+ORGANISATION_ROLES = frozenset(("tenderee", "agent", "bidder", "supervisor"))
+SYSTEM = ("交易系统", "the trading system")  # the ledger itself, as an actor
 UNITS: Words = {"days": ("日", "days"), "working_days": ("个工作日", "working days")}
 INDICATORS: Words = {  # projections/warnings.py
     "same-bid-file": ("不同投标人的投标文件相同", "the same bid file from different bidders"),

@@ -91,7 +91,7 @@ REQUIRED, OPTIONAL = True, False
 @dataclass(frozen=True)
 class EventType:
     name: str
-    stream_kind: str  # "ledger", "actor", "project" or "refusal"
+    stream_kind: str  # "ledger", "actor", "project", "refusal" or "register"
     fields: dict[str, tuple[str, bool]] = field(default_factory=dict)
     starts_stream: bool | None = False  # True: only as version 1; None: at any version
 
@@ -170,6 +170,8 @@ EVENT_TYPES: dict[str, EventType] = {
            plaintext_hash=("hash", R), price=("money", R)),
         _t("project.decryption-failed/v1", "project", bidder=("id", R), cause=("cause", R),
            reason=("text", R)),
+        _t("project.opening-convened/v1", "project", host=("id", R), recorder=("id", R),
+           venue=("text", O)),
         _t("project.opening-objection-raised/v1", "project", bidder=("id", R),
            text_hash=("hash", R)),
         _t("project.draw-prepared/v1", "project", secret_commitment=("hash", R),
@@ -183,6 +185,8 @@ EVENT_TYPES: dict[str, EventType] = {
            ground=("text", R)),
         _t("project.score-submitted/v1", "project", bidder=("id", R), score=("count", R)),
         _t("project.bid-rejected/v1", "project", bidder=("id", R), ground=("name", R)),
+        _t("project.bid-clarified/v1", "project", bidder=("id", R), question_hash=("hash", R),
+           answer_hash=("hash", O)),
         _t("project.evaluation-reported/v1", "project", ranking=("ids", R),
            report_hash=("hash", R), dissent=("text", O)),
         _t("project.evaluation-report-signed/v1", "project", report_hash=("hash", R),
@@ -213,12 +217,20 @@ EVENT_TYPES: dict[str, EventType] = {
         _t("project.security-refunded/v1", "project", bidder=("id", R), amount=("money", R),
            interest=("money", O)),
         _t("project.witness-observation/v1", "project", note=("text", R), media_hash=("hash", O)),
+        _t("project.warning-referred/v1", "project", indicator=("name", R), bidders=("ids", R),
+           supervisor=("name", R)),
         _t("project.report-issued/v1", "project", kind=("report_kind", R), report_id=("name", R),
            last_version=("count", R), pdf_hash=("hash", R), evidence_hash=("hash", R),
            lang=("report_lang", O)),
         _t("project.report-signed-off/v1", "project", report_id=("name", R), pdf_hash=("hash", R)),
         _t("project.terminated/v1", "project", reason=("text", R)),
         _t("project.archived/v1", "project", retain_until=("time", O)),
+        # --- the centre's register of witness reports (procedures/register.py)
+        _t("register.centre-described/v1", "register", None, centre=("name", R),
+           prefix=("name", R), portal=("text", R)),
+        _t("register.number-assigned/v1", "register", None, year=("count", R), sequence=("count", R),
+           number=("name", R), project=("name", R), kind=("report_kind", R),
+           lang=("report_lang", O)),
         # --- refusals: what the rules refused, recorded by the ledger (ledger/procedures/refusals.py)
         _t("refusal.recorded/v1", "refusal", None, action=("refused_action", R),
            signature=("der", R), rule=("name", R), article=("text", R), message=("text", R)),

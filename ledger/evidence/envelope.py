@@ -28,7 +28,7 @@ HASH_HEX = re.compile(r"[0-9a-f]{64}")
 KEY_ID = re.compile(r"[0-9a-f]{32}")
 NONCE = re.compile(r"(?:[0-9a-f]{2}){16,32}")  # 16 to 32 bytes, in hex
 IDENTIFIER = re.compile(r"\w[\w.\-/]{0,127}")
-STREAM = re.compile(r"ledger|(?:actor|project|refusal):\w[\w.\-/]{0,127}")
+STREAM = re.compile(r"ledger|(?:actor|project|refusal|register):\w[\w.\-/]{0,127}")
 
 ACTION_FIELDS = frozenset(
     ("actor", "expected_version", "key_id", "nonce", "payload", "signed_at", "stream", "type")

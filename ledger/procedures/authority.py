@@ -90,6 +90,7 @@ AUTHORITY: dict[str, Authority] = {
     "project.key-released/v1": BIDDER_SELF,
     "project.bid-decrypted/v1": PLATFORM,
     "project.decryption-failed/v1": PLATFORM,
+    "project.opening-convened/v1": PLATFORM,
     "project.opening-objection-raised/v1": BIDDER_SELF,
     "project.draw-prepared/v1": PLATFORM,
     "project.experts-drawn/v1": PLATFORM,
@@ -97,6 +98,7 @@ AUTHORITY: dict[str, Authority] = {
     "project.expert-replaced/v1": PLATFORM,
     "project.score-submitted/v1": MEMBERS,
     "project.bid-rejected/v1": MEMBERS,
+    "project.bid-clarified/v1": MEMBERS,
     "project.evaluation-reported/v1": MEMBERS,
     "project.evaluation-report-signed/v1": MEMBERS,
     "project.evaluation-report-refused/v1": MEMBERS,
@@ -116,11 +118,14 @@ AUTHORITY: dict[str, Authority] = {
     "project.supervision-report-filed/v1": PRINCIPALS,
     "project.security-refunded/v1": LEDGER_OR_PLATFORM,
     "project.witness-observation/v1": _a(witness=ANY),
+    "project.warning-referred/v1": _a(witness=ANY),
     "project.report-issued/v1": LEDGER_OR_PLATFORM,
     "project.report-signed-off/v1": _a(witness=ANY),
     "project.terminated/v1": _a(tenderee=TENDEREE, operator=ANY),
     "project.archived/v1": PLATFORM,
     "refusal.recorded/v1": _a(registrar=LEDGER),
+    "register.centre-described/v1": _a(registrar=LEDGER),
+    "register.number-assigned/v1": _a(registrar=LEDGER),
 }
 
 

@@ -76,6 +76,10 @@ _RULES = (
     Rule("decryption-window", 30, "minutes", "电子办法 §31; the centre's setting",
          "bidders release their keys online within the decryption window after the deadline "
          "that the centre sets; a bid not decrypted by then fails by the bidder's cause"),
+    Rule("opening-record", 1, "count", "法 §35–§36",
+         "the opening is convened once, before the first decryption, by the centre for the "
+         "tenderee, naming its host and its recorder (registered persons) and its place; the "
+         "whole opening is recorded"),
     Rule("opening-objection", 1, "count", "条例 §44",
          "an objection to the opening is raised at the opening and answered on the spot, the "
          "same day and before the evaluation, and recorded"),
@@ -99,6 +103,9 @@ _RULES = (
     # --- evaluation and award
     Rule("candidates", 3, "count", "条例 §53",
          "an evaluation report ranks at most 3 candidates and is signed by every member"),
+    Rule("bid-clarification", 1, "count", "条例 §52",
+         "the committee may ask a bidder in writing to clarify an unclear part of its opened "
+         "bid, before its report; the question and the answer are recorded by hash"),
     Rule("price-ceiling", 1, "count", "条例 §51",
          "a bid above the published ceiling (the control price) is rejected and is no "
          "candidate"),
@@ -145,6 +152,9 @@ _RULES = (
          "the tenderee reports to the supervision body within 15 days of fixing the winner"),
     Rule("archive", 15, "years", "政采法 §42",
          "procurement files are kept for at least 15 years"),
+    Rule("warning-referral", 1, "count", "Sunledger operating rule",
+         "a witness officer passes a collusion warning of a project to its supervision body "
+         "once the bids are closed, and records that it did"),
     Rule("witness-report", 1, "count", "Sunledger operating rule",
          "a witness report covers events recorded before it; a sign-off names an issued "
          "report by its hash"),

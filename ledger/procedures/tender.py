@@ -87,6 +87,11 @@ class ProjectState:
     report_hash: str | None = None
     report_signed: set[str] = field(default_factory=set)
     report_refused: dict[str, str] = field(default_factory=dict)  # member -> reasons ("": none)
+    opening: dict = field(default_factory=dict)  # host, recorder, venue of the opening (法 §36)
+    clarifications: list[tuple[str, str, datetime]] = field(default_factory=list)
+    #   (member, bidder, when) of each written clarification the committee asked (条例 §52)
+    referrals: list[tuple[str, tuple[str, ...], str, datetime]] = field(default_factory=list)
+    #   (indicator, bidders, supervision body, when) of each warning passed on
     publicity_until: datetime | None = None
     published_at: datetime | None = None
     complaints: dict[int, str] = field(default_factory=dict)  # version filed -> status
@@ -161,6 +166,7 @@ class Procedure:
             "project.key-released/v1": self.release_key,
             "project.bid-decrypted/v1": self.decrypt_bid,
             "project.decryption-failed/v1": self.fail_decryption,
+            "project.opening-convened/v1": self.convene_opening,
             "project.opening-objection-raised/v1": self.object_at_opening,
             "project.draw-prepared/v1": self.prepare_draw,
             "project.experts-drawn/v1": self.draw_experts,
@@ -168,6 +174,7 @@ class Procedure:
             "project.expert-replaced/v1": self.replace_expert,
             "project.score-submitted/v1": self.score,
             "project.bid-rejected/v1": self.reject_bid,
+            "project.bid-clarified/v1": self.clarify_bid,
             "project.evaluation-reported/v1": self.report_evaluation,
             "project.evaluation-report-signed/v1": self.sign_report,
             "project.evaluation-report-refused/v1": self.refuse_report,
@@ -186,6 +193,7 @@ class Procedure:
             "project.supervision-report-filed/v1": self.report_to_supervision,
             "project.security-refunded/v1": self.refund_security,
             "project.witness-observation/v1": self.observe,
+            "project.warning-referred/v1": self.refer_warning,
             "project.report-issued/v1": self.issue_report,
             "project.report-signed-off/v1": self.sign_off_report,
             "project.terminated/v1": self.terminate,
@@ -277,6 +285,13 @@ class Procedure:
         """When a candidate publicity published at `published_at` has lasted its 3 full days
         (条例 §54; "at least N days": the N-th day must have ended, RULES.md)."""
         return self._period("publicity-period", published_at, "construction")
+
+    def publicity_held(self, published_at: datetime, until: datetime,
+                       awarded_at: datetime | None) -> bool:
+        """Whether a candidate publicity holds: published until at least its 3 full days'
+        end, and the award (if any) not before the later of the two (条例 §54)."""
+        ends = self.publicity_ends(published_at)
+        return until >= ends and (awarded_at is None or awarded_at >= max(until, ends))
 
     def _track(self, state: ProjectState, rule_id: str, due: datetime,
                subject: str | None = None) -> Deadline:
@@ -501,6 +516,22 @@ class Procedure:
             self._owe_refund(p, bidder, "withdrawal-refund", s.at)
         p.stage = "opened"
 
+    def convene_opening(self, p: ProjectState, s: Step) -> None:
+        """The centre convenes the opening for the tenderee (法 §35), after submission closed
+        and before the first decryption, naming its host and recorder (法 §36), who must be
+        registered persons, and its place (for a no-meeting opening, the platform)."""
+        self.stage(p, s, "closed", "opened")
+        self.require(not p.opening, "recorded-once", "the opening was convened already")
+        self.require(not p.prices and not p.failed_decryption, "opening-record",
+                     "the opening is convened before the first decryption")
+        if self.checking and s.organisation_of is not None:
+            for member in ("host", "recorder"):
+                self.require(s.organisation_of(s.payload[member]) is not None, "opening-record",
+                             lambda: f"the {member} {s.payload[member]!r} is not a registered "
+                                     "person")
+        p.opening = {"host": s.payload["host"], "recorder": s.payload["recorder"],
+                     "venue": s.payload.get("venue"), "at": s.at, "by": s.actor}
+
     def object_at_opening(self, p: ProjectState, s: Step) -> None:
         """An objection to the opening, raised on the spot by a bidder and answered on the spot
         (条例 §44): the same day, and before the committee is drawn, which waits for it."""
@@ -618,6 +649,17 @@ class Procedure:
         self.require(s.payload["bidder"] not in p.rejected, "recorded-once",
                      f"the bid of {s.payload['bidder']} was rejected already")
         p.rejected[s.payload["bidder"]] = s.payload["ground"]
+
+    def clarify_bid(self, p: ProjectState, s: Step) -> None:
+        """A member asks a bidder in writing to clarify its opened bid (条例 §52), before the
+        committee reports; question and answer by hash."""
+        self.stage(p, s, "opened")
+        self.untied(p, s)
+        self.require(s.payload["bidder"] in p.prices, "bid-clarification",
+                     f"{s.payload['bidder']} has no opened bid")
+        self.require(not p.ranking, "bid-clarification",
+                     "clarifications are asked before the committee reports")
+        p.clarifications.append((s.actor, s.payload["bidder"], s.at))
 
     def untied(self, p: ProjectState, s: Step) -> None:
         """A member of the same organisation as a bidder withdraws (条例 §46): it does not
@@ -846,7 +888,7 @@ class Procedure:
         self.stage(p, s, "publicity")
         assert p.publicity_until is not None
         assert p.published_at is not None
-        self.require(s.at >= max(p.publicity_until, self.publicity_ends(p.published_at)),
+        self.require(self.publicity_held(p.published_at, p.publicity_until, s.at),
                      "publicity-period", "the award waits for the end of the publicity")
         self.not_suspended(p, "publicity-objection-answer")
         self.require(s.payload["winner"] in p.ranking, "candidates",
@@ -936,6 +978,14 @@ class Procedure:
     def observe(self, p: ProjectState, s: Step) -> None:
         """A witness officer's observation (见证记录), with recorded media by hash; it changes
         nothing in the procedure."""
+
+    def refer_warning(self, p: ProjectState, s: Step) -> None:
+        """A witness officer passed a collusion warning on to the supervision body; once the
+        bids are closed (before, the bidders are confidential: 法 §22)."""
+        self.require(p.closed_at is not None, "warning-referral",
+                     "a warning is passed on once the bids are closed")
+        p.referrals.append((s.payload["indicator"], tuple(s.payload["bidders"]),
+                            s.payload["supervisor"], s.at))
 
     def issue_report(self, p: ProjectState, s: Step) -> None:
         """A witness report (数字见证报告) was issued over versions up to `last_version`; a

@@ -1,0 +1,262 @@
+"""Witness reports as the record a centre issues and an officer signs (数字见证报告): the demo's
+reports read back from their PDFs as a witness officer reads them. Every bidder is named beside
+its price, the opening and the evaluation are records, the witness statement is derived from
+the events, laws are cited as Chinese documents cite them, and no developer artefact shows."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+
+import orjson
+import pytest
+
+from api.demo import Demo
+from ledger.procedures.register import REGISTER, document_number, parse_number
+from projections.follower import Follower
+from projections.project_state import project_events
+from projections.warnings import CollusionWatch
+from witness import vocabulary as v
+from witness.citations import LAWS, Citer, chinese_number
+from witness.model import money
+from witness.reports import embedded_evidence, recorded_in_store, verify_report
+
+POPPLER = shutil.which("pdftotext")
+pytestmark = pytest.mark.skipif(not POPPLER, reason="poppler-utils missing: ./run setup installs it")
+PROJECT = "project:LILING-2025-SZ02"
+
+
+def text_of(pdf: Path, *options: str) -> str:
+    return subprocess.run(["pdftotext", *options, str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The demo's store and reports, made once for this module."""
+    out = tmp_path_factory.mktemp("demo")
+    store = f"sqlite:///{out / 'ledger.db'}"
+    assert Demo(store, out, lambda message: None).run() == 0
+    from ledger.stores.url import open_recorder, parse_store_url
+
+    recorder = open_recorder(parse_store_url(store))
+    events = project_events(recorder, PROJECT)
+    reports = {e["payload"]["report_id"]: e["payload"] for e in events
+               if e["type"] == "project.report-issued/v1"}
+    pdfs = {}
+    for path in out.glob("*.pdf"):
+        evidence = embedded_evidence(path.read_bytes())
+        pdfs[(evidence["kind"], evidence["lang"], evidence.get("edition"))] = path
+    actors = {}
+    for row in recorder.select_topic_rows("actor.registered/v1", 0, 10_000):
+        event = orjson.loads(row[4])
+        actors[event["stream"].split(":", 1)[1]] = event["payload"]
+    return {"out": out, "store": store, "recorder": recorder, "events": events,
+            "reports": reports, "pdfs": pdfs, "actors": actors}
+
+
+def zh_pdfs(demo) -> list[Path]:
+    return [p for (kind, lang, _), p in demo["pdfs"].items() if lang == "zh"]
+
+
+def section(text: str, title: str) -> str:
+    """The text of the numbered section titled `title` (up to the next numbered section)."""
+    found = re.search(rf"[一二三四五六七八九十]+、{title}\n(.*?)(?=\n\s*[一二三四五六七八九十]+、\S|\Z)",
+                      text, re.S)
+    assert found, f"no section {title}"
+    return found[1]
+
+
+def test_every_report_is_numbered_from_the_centres_register_and_verified(demo):
+    numbers = [p["report_id"] for p in demo["reports"].values()]
+    assert numbers[:4] == [document_number("株交见", 2025, n) for n in range(1, 5)]
+    assert numbers[4] == numbers[2] + "（签发版）"  # the signed edition keeps its number
+    log = None
+    for path in demo["pdfs"].values():
+        check = verify_report(path.read_bytes(), log=log,
+                              recorded_hashes=recorded_in_store(demo["recorder"], PROJECT))
+        assert check.ok, check.fails
+        assert parse_number(check.report_id)[0] == 2025
+        assert not re.search(r"-v\d", path.name)
+
+
+def test_the_opening_record_names_every_bidder_beside_its_price(demo):
+    text = text_of(demo["pdfs"][("opening", "zh", "draft")], "-layout")
+    opening = section(text, "开标记录")
+    for label in ("开标时间", "开标地点", "主持人", "记录人", "见证人员", "投标人签到"):
+        assert label in opening, label
+    assert "2025年3月24日 9时30分" in opening and "不见面开标" in opening
+    host = demo["actors"]["operator-zz"]
+    recorder = demo["actors"]["recorder-zz"]
+    assert host["name"] in opening and recorder["name"] in opening
+    decrypted = [e["payload"] for e in demo["events"] if e["type"] == "project.bid-decrypted/v1"]
+    assert len(decrypted) == 10
+    for bid in decrypted:
+        name = demo["actors"][bid["bidder"]]["organisation"]
+        lines = [line for line in opening.splitlines() if name + " " in line or line.strip().startswith(name)]
+        assert any(money(Decimal(bid["price"])) in line for line in lines), (name, bid["price"])
+    failed = [e["payload"]["bidder"] for e in demo["events"] if e["type"] == "project.decryption-failed/v1"]
+    for bidder in failed:
+        name = demo["actors"][bidder]["organisation"]
+        assert any(name in line and "解密失败" in line for line in opening.splitlines())
+    # the late bidder, refused, has a row that says why it has no price
+    late = demo["actors"]["bidder-12"]["organisation"]
+    assert any(late in line and "逾期递交" in line for line in opening.splitlines())
+    # the sealed-bid table carries each bidder's CA certificate serial (the demo CA's)
+    sealed = section(text, "投标文件递交与投标保证金")
+    serials = re.findall(r"\b[0-9a-f]{16}\b", sealed)
+    assert len(serials) == 11
+
+
+def test_no_developer_artefact_shows_in_a_chinese_report(demo):
+    codes = set(demo["actors"]) | {"ledger"}
+    for path in zh_pdfs(demo):
+        text = text_of(path)
+        assert "§" not in text, path.name
+        assert not re.search(r"\bv\d+\b|-v\d", text), path.name
+        assert "sunledger " not in text and "verify-report" not in text, path.name
+        assert not re.search(r"\d+/\d+ 名", text), path.name
+        assert "m-7f3a" not in text, path.name  # a raw fingerprint stays in the evidence
+        shown = {c for c in codes if re.search(rf"(?<![\w-]){re.escape(c)}(?![\w-])", text)}
+        assert not shown, (path.name, shown)
+        for word in ("operator", "witness", "registrar", "bidder", "expert", "tenderee"):
+            assert word not in text, (path.name, word)
+        # the software that made it is stated on the integrity page, not in the front matter
+        assert text.index("WeasyPrint") > text.index("完整性与验证")
+
+
+def test_laws_are_cited_by_their_chinese_titles_and_a_tender_never_cites_procurement_law(demo):
+    for path in zh_pdfs(demo):
+        text = text_of(path).replace("\n", "")
+        cited = re.findall(r"《([^》]+)》第[一二三四五六七八九十百零]+条", text)
+        assert cited, path.name
+        titles = {full: short for full, short, _ in LAWS.values()}
+        shorts = {short: full for full, short in titles.items()}
+        seen = set()
+        for title in cited:
+            assert title in titles or title in shorts, title
+            full = title if title in titles else shorts[title]
+            if full != titles[full]:  # a law with a short title: full on first use, then short
+                assert (title == full) == (full not in seen), (path.name, title)
+            seen.add(full)
+        assert "政府采购" not in text, path.name
+    english = text_of(demo["pdfs"][("full", "en", "draft")])
+    assert "Bidding Law, Art. 34" in english and "§" not in english and "《" not in english
+
+
+def test_the_witness_statement_lists_every_failed_decryption_refusal_and_warning(demo):
+    text = text_of(demo["pdfs"][("full", "zh", "draft")])
+    statement = section(text, "见证意见").replace("\n", "")
+    events = demo["events"]
+    for e in events:
+        if e["type"] == "project.decryption-failed/v1":
+            assert demo["actors"][e["payload"]["bidder"]]["organisation"] + "的投标文件解密失败" in statement
+    refusals = list(demo["recorder"].select_topic_rows("refusal.recorded/v1", 0, 100))
+    assert refusals
+    for row in refusals:
+        actor = orjson.loads(row[4])["payload"]["action"]["actor"]
+        assert demo["actors"][actor]["organisation"] + "的“递交投标文件”操作被拒绝" in statement
+    watch = CollusionWatch()
+    Follower(demo["recorder"], watch).follow()
+    warnings = watch.warnings(PROJECT)
+    assert warnings
+    for w in warnings:
+        assert "围标串标预警：" + v.INDICATORS[w.indicator][0] in statement
+    assert "报送醴陵市住房和城乡建设局" in statement and "未见异常" not in text
+
+
+def test_the_committee_is_named_only_after_the_award(demo):
+    experts = [a for a, p in demo["actors"].items() if "expert" in p["roles"]]
+    evaluation = text_of(demo["pdfs"][("evaluation", "zh", "draft")])
+    assert "成员名单保密" in evaluation and "7 人" in evaluation
+    assert not any(demo["actors"][e]["name"] in evaluation for e in experts)
+    full = section(text_of(demo["pdfs"][("full", "zh", "draft")], "-layout"), "评标委员会")
+    drawn = next(e["payload"]["committee"] for e in demo["events"]
+                 if e["type"] == "project.experts-drawn/v1")
+    for member in drawn:
+        line = next(x for x in full.splitlines() if demo["actors"][member]["name"] in x)
+        assert ("技术" in line or "经济" in line) and "评标专家库" in line
+    record = section(text_of(demo["pdfs"][("full", "zh", "draft")]), "评标记录").replace("\n", "")
+    for label in ("评标时间", "评标地点", "评标委员会负责人", "通过评审的投标及报价比较",
+                  "投标文件澄清", "全体 7 名成员签字"):
+        assert label in record, label
+
+
+def test_the_signed_edition_carries_the_officers_sign_offs(demo):
+    draft = demo["pdfs"][("full", "zh", "draft")]
+    signed = demo["pdfs"][("full", "zh", "signed")]
+    evidence = embedded_evidence(signed.read_bytes())
+    import hashlib
+
+    assert evidence["draft"]["pdf_hash"] == hashlib.sha256(draft.read_bytes()).hexdigest()
+    text = section(text_of(signed), "签发")
+    for officer in ("witness-zz", "witness-zz2"):
+        assert demo["actors"][officer]["name"] in text
+    assert "签发" not in "".join(re.findall(r"[一二三四五六七八九十]+、(\S+)", text_of(draft)))
+
+
+def test_hashes_are_printed_at_seven_points_in_groups(demo):
+    words = re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([0-9a-f]{8})<',
+                       text_of(demo["pdfs"][("full", "zh", "draft")], "-bbox"))
+    assert len(words) > 100
+    # poppler's word box is 1.26 times the font size for the monospace face (measured)
+    assert min(float(b) - float(a) for a, b, _ in words) / 1.26 >= 6.95
+
+
+def test_the_qr_code_and_the_verification_page_name_the_centres_address(demo):
+    from witness.model import build
+
+    evidence = embedded_evidence(demo["pdfs"][("full", "zh", "signed")].read_bytes())
+    model = build(evidence)
+    assert model.qr_payload.startswith("https://ggzy.example.gov.cn/sunledger/verify?report=2025-0003-signed&evidence=")
+    assert model.qr_payload.rsplit("=", 1)[1] in text_of(demo["pdfs"][("full", "zh", "signed")]).replace("\n", "")
+
+
+def test_chinese_numbers_and_citations():
+    assert [chinese_number(n) for n in (1, 10, 11, 20, 34, 101, 110, 201)] == [
+        "一", "十", "十一", "二十", "三十四", "一百零一", "一百一十", "二百零一"]
+    cite = Citer()
+    assert cite("法 §34") == "《中华人民共和国招标投标法》第三十四条"
+    assert cite("法 §34; 条例 §44") == "《招标投标法》第三十四条；《中华人民共和国招标投标法实施条例》第四十四条"
+    assert cite("条例 §40(一)") == "《招标投标法实施条例》第四十条第（一）项"
+    assert cite("法 §12–§13") == "《招标投标法》第十二条至第十三条"
+    assert cite("法 §24; 政采法 §35") == "《招标投标法》第二十四条"  # a tender: its own law only
+    procurement = Citer(kind="procurement")
+    assert procurement("法 §24; 政采法 §35") == "《中华人民共和国政府采购法》第三十五条"
+    english = Citer(zh=False)
+    assert english("条例 §39 (signal)") == "Regulation on the Implementation of the Bidding Law, Art. 39 (signal)"
+    assert english("条例 §71, §81") == "Bidding Regulation, Arts. 71, 81"
+    assert "§" not in cite("a centre's own §5 wording")  # never raises, never prints §
+
+
+def test_every_article_the_rules_and_warnings_name_is_citable():
+    from ledger.procedures.rules import RuleBook
+    from witness.citations import UnknownCitation, applicable
+
+    articles = {rule.article for rule in RuleBook.national().rules.values()}
+    source = Path(__file__).parent.parent / "projections" / "warnings.py"
+    articles |= set(re.findall(r'"((?:条例|法) §[^"]*)"', source.read_text()))
+    for article in articles:
+        try:
+            applicable(article.removesuffix(" (signal)"), "construction")
+        except UnknownCitation as error:
+            pytest.fail(str(error))
+
+
+def test_two_issuers_never_take_the_same_report_number(demo, tmp_path):
+    from ledger.ledger import Ledger
+    from witness.reports import take_number
+
+    first = Ledger.open(demo["store"], key_path=demo["out"] / "ledger.db.ledger-key")
+    second = Ledger.open(demo["store"], key_path=demo["out"] / "ledger.db.ledger-key")
+    try:
+        first.stream(REGISTER), second.stream(REGISTER)  # both have read the register
+        a = take_number(first, PROJECT, "full", "zh")
+        b = take_number(second, PROJECT, "full", "zh")  # stale: reads again, takes the next
+        assert a[1] + 1 == b[1] and a[2] != b[2]
+    finally:
+        first.close()
+        second.close()
