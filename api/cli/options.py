@@ -4,6 +4,7 @@ ledger, progress on a terminal, and the one way a command fails (a message, exit
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
@@ -76,6 +77,18 @@ def progress_bar(total: int, desc: str):
 
 def project_stream(project: str) -> str:
     return project if project.startswith("project:") else f"project:{project}"
+
+
+CST = timezone(timedelta(hours=8))  # China Standard Time (北京时间), UTC+8 all year
+
+
+def beijing(ledger_time: str | datetime) -> str:
+    """A ledger time in Beijing time, as a report writes it: 2025年4月11日 10时00分."""
+    from ledger.evidence.canonical import parse_time
+
+    moment = (parse_time(ledger_time) if isinstance(ledger_time, str) else ledger_time)
+    local = moment.astimezone(CST)
+    return f"{local.year}年{local.month}月{local.day}日 {local.hour:02d}时{local.minute:02d}分"
 
 
 def checkpoint_after_appends(ledger) -> None:

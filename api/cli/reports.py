@@ -1,18 +1,24 @@
 """Witness reports (数字见证报告): render and record one, issue every report that is due
-(once or following the log), and verify a report PDF."""
+(once or following the log), verify a report PDF (and say who signed it off); and the
+witness officer's own signed events: an observation (见证记录) and a report's sign-off."""
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
-from ledger.errors import LedgerError, UntrustedFileError
+from ledger.errors import LedgerError, NotInLog, RuleRefused, UntrustedFileError
 from .options import (
-    STORE_HELP, fail, key_option, open_ledger, project_stream, read_store, store_option,
+    STORE_HELP, beijing, checkpoint_after_appends, fail, key_option, open_ledger,
+    project_stream, read_store, store_option,
 )
+
+SIGNED_OFF = "project.report-signed-off/v1"
 
 
 @click.command()
@@ -80,22 +86,29 @@ def reports(store, ledger_key, out, lang, follow, every) -> None:
 def verify_report_command(pdf: Path, store: str | None, bundle: Path | None,
                           log_key: str | None) -> None:
     """Check a witness report PDF: its embedded evidence, that re-rendering it gives the same
-    bytes, and that the ledger recorded it as issued. Exit 0 when all hold, 1 when not, 2
-    when a file is refused unread (beyond the reader's limits)."""
+    bytes, and, with --store or --bundle, that the ledger recorded it as issued and who
+    signed it off (the sign-offs recorded for this very PDF); without them, it says what it
+    could not check. Exit 0 when everything it checked holds, 1 when not, 2 when a file is
+    refused unread (beyond the reader's limits)."""
     from ledger.evidence.untrusted import MAX_REPORT_BYTES, read_file
     from ledger.log.notes import parse_verifier_key
     from witness.reports import (
         embedded_evidence, recorded_in_bundle, recorded_in_store, verify_report,
     )
 
+    _quiet_pypdf()
     try:
         data = read_file(pdf, MAX_REPORT_BYTES, "the report")
         project = embedded_evidence(data)["project"]
-        recorded = None
+        pdf_hash = hashlib.sha256(data).hexdigest()
+        recorded = signed_off = None  # None: not checked (no store, no bundle)
         if bundle is not None:
             recorded = recorded_in_bundle(bundle, project)
+            signed_off = signed_off_in_bundle(bundle, project, pdf_hash)
         elif store is not None:
-            recorded = recorded_in_store(read_store(store), project)
+            recorder = read_store(store)
+            recorded = recorded_in_store(recorder, project)
+            signed_off = signed_off_in_store(recorder, project, pdf_hash)
         check = verify_report(data, log=parse_verifier_key(log_key) if log_key else None,
                               recorded_hashes=recorded)
     except UntrustedFileError as error:
@@ -108,7 +121,240 @@ def verify_report_command(pdf: Path, store: str | None, bundle: Path | None,
         click.echo(f"  holds: {line}")
     for line in check.fails:
         click.echo(f"  FAILS: {line}")
+    for line in check.unchecked:
+        click.echo(f"  not checked: {line}")
+    if signed_off is None:
+        click.echo("  not checked: who signed it off (give --store or --bundle)")
+    elif not signed_off:
+        click.echo("  signed off: no sign-off recorded for this PDF yet")
+    for line in signed_off or ():
+        click.echo(f"  signed off: {line}")
     sys.exit(0 if check.ok else 1)
 
 
-COMMANDS = [report, reports, verify_report_command]
+def _quiet_pypdf() -> None:
+    """pypdf logs what it repairs in a damaged file; the command says what matters itself."""
+    import logging
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+
+def _sign_off_lines(events: list[dict], names: dict[str, dict]) -> list[str]:
+    """One line per sign-off: the officer as registered, and when (Beijing time)."""
+    lines = []
+    for event in events:
+        actor = event["actor"]
+        who = names.get(actor)
+        person = (f"{who['name']} ({who['organisation']}, {actor})" if who else
+                  f"{actor} (no registration found)")
+        lines.append(f"{person} at {beijing(event['ledger_time'])}")
+    return lines
+
+
+def _is_sign_off_of(event: Any, project: str, pdf_hash: str) -> bool:
+    try:
+        return (event["type"] == SIGNED_OFF and event["stream"] == project
+                and event["payload"]["pdf_hash"] == pdf_hash
+                and isinstance(event["actor"], str) and isinstance(event["ledger_time"], str))
+    except (LookupError, TypeError):
+        return False  # not an event the ledger recorded: `verify` reports it
+
+
+def signed_off_in_store(recorder: Any, project: str, pdf_hash: str) -> list[str]:
+    """The sign-offs a store records for the PDF whose SHA-256 is `pdf_hash`."""
+    from projections.project_state import project_events
+    from witness.evidence import actor_names
+
+    events = [e for e in project_events(recorder, project) if _is_sign_off_of(e, project, pdf_hash)]
+    return _sign_off_lines(events, actor_names(recorder, {e["actor"] for e in events}))
+
+
+def signed_off_in_bundle(path: Path, project: str, pdf_hash: str) -> list[str]:
+    """The sign-offs an evidence bundle records for the PDF, with the officers as the
+    bundle's registry events name them: one pass over the rows (as
+    witness.reports.recorded_in_bundle reads them), keeping only the sign-offs and the
+    registrations of witness officers, then the registry's rows for any officer not found."""
+    import orjson
+
+    from ledger.audit.bundle import BundleSource
+
+    def registered(row) -> tuple[str, dict] | None:
+        try:
+            event = orjson.loads(row[4])
+            payload = event["payload"]
+            if event["stream"].startswith("actor:") and isinstance(payload["name"], str) \
+                    and isinstance(payload["organisation"], str):
+                return event["stream"][len("actor:"):], payload
+        except (orjson.JSONDecodeError, LookupError, TypeError, AttributeError):
+            pass
+        return None
+
+    events: list[dict] = []
+    names: dict[str, dict] = {}
+    for rows, _ in BundleSource(path).jobs():
+        for row in rows:
+            if row[3] == SIGNED_OFF:
+                try:
+                    event = orjson.loads(row[4])
+                except orjson.JSONDecodeError:
+                    continue
+                if _is_sign_off_of(event, project, pdf_hash):
+                    events.append(event)
+            elif row[3] == "actor.registered/v1" and b'"witness"' in row[4]:
+                found = registered(row)
+                if found and found[0] not in names:
+                    names[found[0]] = found[1]
+    missing = {e["actor"] for e in events} - names.keys()
+    if missing:  # an officer registered without the role at first: read the registry
+        for row in BundleSource(path).registry_rows():
+            found = registered(row) if row[3] == "actor.registered/v1" else None
+            if found and found[0] in missing and found[0] not in names:
+                names[found[0]] = found[1]
+    return _sign_off_lines(events, names)
+
+
+# --- the witness officer's own signed events ---------------------------------------------
+
+officer_options = [
+    click.option("--actor", required=True,
+                 help="your actor id as the centre registered it (role witness)"),
+    click.option("--key", "key_path", required=True,
+                 type=click.Path(dir_okay=False, path_type=Path),
+                 help="your private key file (from `sunledger keygen`; owner-only)"),
+]
+
+
+def with_officer(command):
+    for option in reversed(officer_options):
+        command = option(command)
+    return command
+
+
+def _officer_append(store: str, ledger_key: Path | None, actor: str, key_path: Path,
+                    stream: str, type_: str, payload: dict):
+    """Sign an action with the officer's own key and submit it; the ledger's receipt. A
+    refusal (by the rules, the registry or the form) is the message and exit 2; a refusal
+    the rules record is in the project's refusal stream, under a checkpoint."""
+    from ledger.evidence.keys import read_private_key
+    from ledger.evidence.signer import ActorSigner
+    from ledger.procedures.refusals import refusal_stream
+
+    ledger = None
+    try:
+        signer = ActorSigner(actor, read_private_key(key_path))
+        ledger = open_ledger(store, ledger_key)
+        if ledger.stream_version(stream) == 0:
+            raise NotInLog(f"{stream} has no events in this store: no such project")
+        receipt, = ledger.submit(signer.sign(stream, type_, payload,
+                                             expected_version=ledger.stream_version(stream),
+                                             signed_at=ledger.clock.now()))
+    except RuleRefused as error:
+        click.echo(f"sunledger: {error.message}", err=True)
+        if error.details.get("recorded"):
+            checkpoint_after_appends(ledger)
+            click.echo(f"sunledger: the refused action is recorded, signed by the ledger, in "
+                       f"{refusal_stream(stream)}", err=True)
+        sys.exit(2)
+    except LedgerError as error:
+        fail(error)
+    checkpoint_after_appends(ledger)  # this process ends: its event does not wait for the next one
+    return ledger, receipt
+
+
+def _file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read a MiB at a time (a recording may be gigabytes)."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    except OSError as error:
+        raise click.BadParameter(f"cannot read {path}: {error.strerror or error}",
+                                 param_hint="--media") from None
+    return digest.hexdigest()
+
+
+def _show_receipt(receipt) -> None:
+    click.echo(f"  version (序号): {receipt.version}")
+    click.echo(f"  event hash:     {receipt.event_hash}")
+    click.echo(f"  ledger time:    {beijing(receipt.ledger_time)} 北京时间 ({receipt.ledger_time})")
+
+
+@click.command()
+@store_option
+@key_option
+@click.option("--project", required=True, help="the project's id (or its stream name project:ID)")
+@with_officer
+@click.option("--note", required=True, help="what you witnessed (见证记录), in your words")
+@click.option("--media", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="the audio or video recording: its SHA-256 is recorded (the file itself "
+                   "stays in the centre's media store)")
+@click.option("--media-hash", metavar="HEX",
+              help="the recording's SHA-256 (64 hex digits) instead of --media")
+def observe(store, ledger_key, project, actor, key_path, note, media, media_hash) -> None:
+    """Record a witness observation (见证记录) on a project, signed with your own key
+    (project.witness-observation/v1; only a witness officer may). It appears in the 见证记录
+    section of every witness report issued after it."""
+    from ledger.evidence.envelope import HASH_HEX
+
+    if media is not None and media_hash is not None:
+        raise click.UsageError("give at most one of --media and --media-hash")
+    payload = {"note": note}
+    if media_hash is not None:
+        if not HASH_HEX.fullmatch(media_hash.lower()):
+            raise click.BadParameter("a SHA-256 is 64 hex digits", param_hint="--media-hash")
+        payload["media_hash"] = media_hash.lower()
+    elif media is not None:
+        payload["media_hash"] = _file_sha256(media)
+    stream = project_stream(project)
+    ledger, receipt = _officer_append(store, ledger_key, actor, key_path, stream,
+                                      "project.witness-observation/v1", payload)
+    ledger.close()
+    click.echo(f"recorded the observation of {actor} on {stream}")
+    if "media_hash" in payload:
+        click.echo(f"  media SHA-256:  {payload['media_hash']}")
+    _show_receipt(receipt)
+
+
+@click.command("sign-off")
+@store_option
+@key_option
+@with_officer
+@click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def sign_off(store, ledger_key, actor, key_path, pdf) -> None:
+    """Sign off an issued witness report PDF with your own key
+    (project.report-signed-off/v1: the report id and the PDF's SHA-256). The ledger refuses
+    a PDF it did not issue, and a second sign-off by the same officer. Check the report with
+    `sunledger verify-report` first."""
+    from ledger.errors import BadNote
+    from ledger.evidence.untrusted import MAX_REPORT_BYTES, read_file
+    from witness.evidence import actor_names
+    from witness.model import report_id
+    from witness.reports import embedded_evidence
+
+    _quiet_pypdf()
+    try:
+        data = read_file(pdf, MAX_REPORT_BYTES, "the report")
+        evidence = embedded_evidence(data)
+        try:
+            rid = report_id(evidence)
+        except (LookupError, TypeError, ValueError, AttributeError):
+            raise BadNote(f"{pdf}: its evidence does not name a report (§19.1): not a "
+                          "Sunledger witness report") from None
+    except LedgerError as error:
+        fail(error)
+    pdf_hash = hashlib.sha256(data).hexdigest()
+    stream = evidence["project"]
+    if not stream.startswith("project:"):
+        fail(BadNote(f"{pdf}: its evidence is about {stream[:80]!r}, not a project"))
+    ledger, receipt = _officer_append(store, ledger_key, actor, key_path, stream, SIGNED_OFF,
+                                      {"report_id": rid, "pdf_hash": pdf_hash})
+    who = actor_names(ledger.recorder, {actor}).get(actor)
+    ledger.close()
+    person = f"{who['name']} ({who['organisation']}, {actor})" if who else actor
+    click.echo(f"{person} signed off report {rid} of {stream}")
+    click.echo(f"  PDF SHA-256:    {pdf_hash}")
+    _show_receipt(receipt)
+
+
+COMMANDS = [report, reports, verify_report_command, observe, sign_off]

@@ -4,8 +4,10 @@ statistics, collusion warnings, the dispute dossier, and the ledger's own reacti
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -13,8 +15,8 @@ import click
 from ledger.errors import LedgerError, UntrustedFileError
 from ledger.errors import NotInLog as NotInLogError
 from .options import (
-    checkpoint_after_appends, fail, key_option, number, open_ledger, progress_bar,
-    project_stream, read_store, store_option,
+    CST, MAX_NUMBER, checkpoint_after_appends, fail, key_option, number, open_ledger,
+    progress_bar, project_stream, read_store, store_option,
 )
 
 
@@ -64,35 +66,81 @@ def simulate(store: str, ledger_key: Path | None, projects: int, seed: int, batc
                f"{result.refused} refused by the rules and recorded")
 
 
+_AT_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?"
+                      r"(?:[Zz]|[+-](?P<hours>\d{2}):(?P<minutes>\d{2}))?", re.ASCII)
+AT_FORMS = ("a version such as 12, or a time such as 2025-03-24T09:30+08:00, "
+            "2025-03-24T01:30:00Z or 2025-03-24 09:30 (China Standard Time, UTC+8, when it "
+            "has no offset)")
+
+
+def as_of(at: str | None) -> tuple[int | None, datetime | None]:
+    """(version, None) or (None, the instant in UTC) of a --at value, or (None, None)
+    without one. A time without an offset is China Standard Time (UTC+8)."""
+    if at is None:
+        return None, None
+    text = at.strip()
+    if text.isascii() and text.isdigit():
+        if len(text) > 16 or int(text) > MAX_NUMBER:
+            raise click.BadParameter(f"version {text} is beyond any stream's (at most "
+                                     f"{MAX_NUMBER})", param_hint="--at")
+        return int(text), None
+    match = _AT_TIME.fullmatch(text)
+    if match is None:
+        raise click.BadParameter(f"{at[:80]!r} is not {AT_FORMS}", param_hint="--at")
+    if match["hours"] and (int(match["hours"]) > 23 or int(match["minutes"]) > 59):
+        raise click.BadParameter(f"{at!r}: an offset from UTC is at most ±23:59 (Beijing "
+                                 "time is +08:00)", param_hint="--at")
+    try:
+        moment = datetime.fromisoformat(text.replace(" ", "T").replace("z", "Z"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=CST)
+        return None, moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError) as error:
+        raise click.BadParameter(f"{at!r} is not a valid time ({error}); give {AT_FORMS}",
+                                 param_hint="--at") from None
+
+
+def _fraction(moment: datetime) -> str:
+    return f".{moment.microsecond:06d}" if moment.microsecond else ""
+
+
 @click.command()
 @store_option
 @click.option("--project", required=True, help="the project's id (or its stream name)")
-@click.option("--at", "at", help="a version (e.g. 12) or a ledger time "
-              "(e.g. 2025-03-24T01:30:00.000000Z): the state as of then")
+@click.option("--at", "at", metavar="VERSION|TIME",
+              help="the state as of a version (e.g. 12) or a time: with an offset "
+              "(2025-03-24T09:30+08:00, 2025-03-24T01:30:00Z) or without one, in China "
+              "Standard Time, UTC+8 (2025-03-24 09:30 is 09:30 Beijing time)")
 @click.option("--steps", is_flag=True, help="print each transition with the event that caused it")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 def replay(store: str, project: str, at: str | None, steps: bool, as_json: bool) -> None:
-    """Rebuild a project's state from its events, as of now or as of an event or a time."""
-    from ledger.evidence.canonical import parse_time
+    """Rebuild a project's state from its events, as of now or as of an event or a time.
+    A time without an offset is China Standard Time (北京时间, UTC+8); the output names the
+    instant in Beijing time and in UTC."""
+    from ledger.evidence.canonical import format_time
     from projections.project_state import project_events, rejudge, replay as run_replay
 
     stream = project_stream(project)
+    at_version, at_time = as_of(at)
     try:
         events = project_events(read_store(store), stream)
         if not events:
             raise NotInLogError(f"{stream} has no events in this store")
-        if at is None:
-            state, transitions = run_replay(events, steps=steps)
-        elif at.isdigit():
-            state, transitions = run_replay(events, at_version=int(at), steps=steps)
-        else:
-            try:
-                state, transitions = run_replay(events, at_time=parse_time(at), steps=steps)
-            except ValueError as error:
-                raise click.BadParameter(str(error), param_hint="--at") from None
+        state, transitions = run_replay(events, at_version=at_version, at_time=at_time,
+                                        steps=steps)
     except LedgerError as error:
         fail(error)
-    summary = {"project": stream, "version": transitions[-1].version if transitions else 0,
+    as_of_json = None
+    if at_version is not None:
+        as_of_json = {"version": at_version}
+        as_of_text = f"version {at_version} (序号)"
+    elif at_time is not None:
+        local = at_time.astimezone(CST)
+        as_of_json = {"utc": format_time(at_time), "beijing": local.isoformat()}
+        as_of_text = (f"{local.strftime('%Y-%m-%d %H:%M:%S')}{_fraction(local)} Beijing time "
+                      f"(UTC+8) = {format_time(at_time)} (UTC)")
+    summary = {"project": stream, "as_of": as_of_json,
+               "version": transitions[-1].version if transitions else 0,
                "stage": state.stage, "bid_deadline": state.bid_deadline and
                state.bid_deadline.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                "bids": sorted(state.bids), "prices": {b: str(p) for b, p in state.prices.items()},
@@ -113,7 +161,10 @@ def replay(store: str, project: str, at: str | None, steps: bool, as_json: bool)
             for change in t.changes:
                 click.echo(f"        {change}")
     for key, value in summary.items():
-        if value not in (None, [], {}) and key != "deadlines":
+        if key == "as_of":
+            if value is not None:
+                click.echo(f"{'as of:':14} {as_of_text}")
+        elif value not in (None, [], {}) and key != "deadlines":
             click.echo(f"{key + ':':14} {value}")
     for d in summary["deadlines"]:
         kept = {True: "kept", False: "MISSED", None: "open"}[d["kept"]]

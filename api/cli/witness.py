@@ -63,6 +63,21 @@ def witness_key(state: Path) -> None:
         fail(error)
 
 
+@witness.command("logs")
+@state_option
+def witness_logs(state: Path) -> None:
+    """Print each log this witness follows: its origin, the size it cosigned last (a
+    consistency proof for the next cosignature starts there) and the log's key."""
+    try:
+        logs = _witness(state).logs
+    except LedgerError as error:
+        fail(error)
+    for origin, log in sorted(logs.items()):
+        click.echo(f"{origin}  cosigned up to size {log['size']}  log key {log['vkey']}")
+    if not logs:
+        click.echo("no log followed yet: add one with `sunledger witness add-log`")
+
+
 @witness.command("add-log")
 @state_option
 @click.option("--log-key", required=True, help="the log's verifier key (`sunledger log-key`)")
@@ -76,24 +91,37 @@ def witness_add_log(state: Path, log_key: str) -> None:
 
 @witness.command("add-checkpoint")
 @state_option
-@click.argument("request", type=click.File("r"), default="-")
-def witness_add_checkpoint(state: Path, request) -> None:
-    """Cosign the checkpoint of an add-checkpoint REQUEST (tlog-witness form; - for stdin).
-    Prints the cosignature line; exit 1 when refused, saying why."""
-    from ledger.evidence.untrusted import MAX_DOCUMENT_BYTES
+@click.argument("request", type=click.File("r"), required=False)
+@click.option("--checkpoint", "checkpoint_file", type=click.File("r"), metavar="FILE",
+              help="instead of a REQUEST: the log's signed checkpoint, as `sunledger "
+                   "checkpoint` prints it (its cosignatures may follow)")
+@click.option("--proof", "proof_file", type=click.File("rb"), metavar="FILE",
+              help="with --checkpoint: the consistency proof, as `sunledger prove consistency "
+                   "--old N --new SIZE` prints it (JSON), from the size N this witness "
+                   "cosigned last (0 the first time) to the checkpoint's SIZE")
+def witness_add_checkpoint(state: Path, request, checkpoint_file, proof_file) -> None:
+    """Cosign a checkpoint: from an add-checkpoint REQUEST (tlog-witness form; - or nothing
+    for stdin), or from the checkpoint and the consistency proof the log published
+    (--checkpoint FILE --proof FILE): no access to the log's store is needed. Prints the
+    cosignature line for the log to record; exit 1 when refused, saying why."""
     from ledger.log.cosigning import parse_add_checkpoint
 
+    if checkpoint_file is not None or proof_file is not None:
+        if request is not None:
+            raise click.UsageError("give a REQUEST or --checkpoint and --proof, not both")
+        if checkpoint_file is None or proof_file is None:
+            raise click.UsageError("--checkpoint FILE and --proof FILE go together")
     try:
         signer = _witness(state)
-        body = request.read(MAX_DOCUMENT_BYTES + 1)
-        if len(body) > MAX_DOCUMENT_BYTES:
-            raise click.UsageError(f"the request is over {MAX_DOCUMENT_BYTES:,} characters: "
-                                   "not an add-checkpoint request")
-        added = parse_add_checkpoint(body)
+        if checkpoint_file is not None:
+            added = _published_request(_read_text(checkpoint_file, "the checkpoint"),
+                                       proof_file)
+        else:
+            body = _read_text(request if request is not None else click.open_file("-"),
+                              "the request")
+            added = parse_add_checkpoint(body)
     except LedgerError as error:  # no witness here, or not a request: bad input
         fail(error)
-    except UnicodeDecodeError:
-        raise click.UsageError("the request is not UTF-8 text: not an add-checkpoint request")
     try:
         line = signer.add_checkpoint(added, int(time.time()))
     except LedgerError as error:
@@ -102,12 +130,63 @@ def witness_add_checkpoint(state: Path, request) -> None:
     click.echo(line, nl=False)
 
 
+def _read_text(handle, what: str) -> str:
+    from ledger.evidence.untrusted import MAX_DOCUMENT_BYTES
+
+    try:
+        body = handle.read(MAX_DOCUMENT_BYTES + 1)
+    except UnicodeDecodeError:
+        raise click.UsageError(f"{what} is not UTF-8 text") from None
+    if len(body) > MAX_DOCUMENT_BYTES:
+        raise click.UsageError(f"{what} is over {MAX_DOCUMENT_BYTES:,} characters")
+    return body
+
+
+def _published_request(note: str, proof_file):
+    """The add-checkpoint request of a published checkpoint and a published consistency
+    proof (the JSON of `sunledger prove consistency`), checked to be about the same size."""
+    from ledger.errors import BadNote
+    from ledger.evidence.untrusted import MAX_DOCUMENT_BYTES, parse_json
+    from ledger.log.cosigning import MAX_PROOF_LINES, AddCheckpoint
+    from ledger.log.notes import decode_hash_lines
+
+    lines = note.split("\n")
+    if len(lines) < 3 or not lines[1].isascii() or not lines[1].isdigit():
+        raise BadNote("the checkpoint is the log's signed note: origin, size and root lines, "
+                      "a blank line and the signatures, as `sunledger checkpoint` prints it")
+    size = int(lines[1])
+    data = proof_file.read(MAX_DOCUMENT_BYTES + 1)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise BadNote(f"the proof is over {MAX_DOCUMENT_BYTES:,} bytes: not a consistency proof")
+    try:
+        proof = parse_json(data, "the consistency proof")
+    except ValueError as error:
+        raise BadNote(f"not a consistency proof: {error}") from None
+    if type(proof) is not dict or type(proof.get("old_size")) is not int \
+            or type(proof.get("new_size")) is not int or type(proof.get("hashes")) is not list \
+            or not all(type(h) is str for h in proof["hashes"]) or proof["old_size"] < 0:
+        raise BadNote("not a consistency proof: it is JSON with old_size, new_size and hashes, "
+                      "as `sunledger prove consistency` prints it")
+    if len(proof["hashes"]) > MAX_PROOF_LINES:
+        raise BadNote(f"a consistency proof has at most {MAX_PROOF_LINES} hashes")
+    if proof["new_size"] != size:
+        raise BadNote(f"the proof is to size {proof['new_size']}, the checkpoint is of size "
+                      f"{size}: ask for `sunledger prove consistency --old "
+                      f"{proof['old_size']} --new {size}`")
+    return AddCheckpoint(proof["old_size"], decode_hash_lines(proof["hashes"],
+                                                              "consistency proof"), note)
+
+
 @witness.command("cosign")
 @state_option
 @store_option
 def witness_cosign(state: Path, store: str) -> None:
     """Fetch the store's latest checkpoint and a consistency proof from the last one this
-    witness cosigned, cosign it, and leave the cosignature in the store."""
+    witness cosigned, cosign it, and leave the cosignature in the store. Without write access
+    to the store, the line is printed all the same (exit 2, saying so), for the log's
+    operator to record; or cosign from published files with `witness add-checkpoint`."""
+    from eventsourcing.persistence import PersistenceError
+
     from ledger.log.checkpoints import latest_checkpoint
     from ledger.log.cosigning import AddCheckpoint
     from ledger.log.notes import parse_verifier_key
@@ -126,12 +205,19 @@ def witness_cosign(state: Path, store: str) -> None:
         known = signer.logs.get(origin, {}).get("size", 0)
         proof = StoredLog(recorder).consistency(known, last[0]) if known <= last[0] else []
         line = signer.add_checkpoint(AddCheckpoint(known, proof, last[1]), int(time.time()))
-        recorder.add_cosignature(last[0], str(parse_verifier_key(signer.verifier_key)), line)
     except LedgerError as error:
         click.echo(f"sunledger: refused ({error.code}): {error.message}", err=True)
         sys.exit(1)
     click.echo(f"cosigned {origin} at size {last[0]}")
     click.echo(line, nl=False)
+    try:  # a copy of the store, or one this witness may only read: the line is printed above
+        recorder.add_cosignature(last[0], str(parse_verifier_key(signer.verifier_key)), line)
+    except (LedgerError, PersistenceError) as error:
+        click.echo(f"sunledger: cosigned, but the cosignature could not be left in the store "
+                   f"({getattr(error, 'message', error)}); send the line above to the log's "
+                   "operator, who records it with `sunledger checkpoint --store URL "
+                   f"--add-cosignature FILE --witness-key '{signer.verifier_key}'`", err=True)
+        sys.exit(2)
 
 
 COMMANDS = [witness]
