@@ -9,7 +9,7 @@ the verifier's memory, not evidence, and it is trusted because the verifier wrot
 from __future__ import annotations
 
 import base64
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import orjson
@@ -50,8 +50,10 @@ class TrustedCheckpoint:
 
     def save(self, path: Path) -> None:
         """Write the state durably: whole, or the one before it left as it was."""
-        data = orjson.dumps({"format": STATE_FORMAT, **asdict(self)},
-                            option=orjson.OPT_SORT_KEYS)  # UTF-8 JSON, as json.dumps wrote it
+        # its members as they are (dataclasses.asdict copies every nested list: half a
+        # second for a large log's state), in UTF-8 JSON, as json.dumps wrote it
+        members = {f.name: getattr(self, f.name) for f in fields(self)}
+        data = orjson.dumps({"format": STATE_FORMAT, **members}, option=orjson.OPT_SORT_KEYS)
         try:
             write_durably(path, data)
         except OSError as error:

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gc
 import heapq
 import itertools
 import multiprocessing
+import pickle
 import signal
 import threading
 from dataclasses import asdict, dataclass, field
@@ -165,8 +167,9 @@ class RegistryHistory:
     anchors: TrustAnchors = field(default_factory=TrustAnchors)
     actors: dict[str, ActorRecord] = field(default_factory=dict)
     positions: set[int] = field(default_factory=set)  # where the registry events stand
-    # the rows applied, (position, stored bytes) in order: what a verifier state remembers
-    applied: list[tuple[int, bytes]] = field(default_factory=list)
+    # the rows applied, (position, stored text) in order: what a verifier state remembers
+    # (bytes as read from the store, str as a state remembered them)
+    applied: list[tuple[int, bytes | str]] = field(default_factory=list)
 
     def signer(self, actor: str) -> ActorRecord | None:
         if actor == LEDGER_ACTOR:
@@ -187,7 +190,7 @@ class RegistryHistory:
 
 def replay_registry(rows: Iterable[Row], pinned_ledger_key: bytes | None,
                     report: Verification, *, check_signatures: bool = True,
-                    trusted: Iterable[tuple[int, bytes]] = ()) -> RegistryHistory:
+                    trusted: Iterable[tuple[int, bytes | str]] = ()) -> RegistryHistory:
     """Pass one: fold the registry events in global order, applying only those that verify
     and that the ledger's own registry rules admit (the same rules the write path applies).
 
@@ -500,12 +503,16 @@ def _verify(source: Source, pinned_ledger_key: bytes | None, workers: int | None
             progress: bool, strict: bool, all_receipts: bool,
             since: TrustedCheckpoint | None) -> tuple[Verification, RegistryHistory, bool]:
     early = _WaitingPool.fork(source, workers) if workers != 1 else None
+    collecting = gc.isenabled()
     try:
         return _run(source, pinned_ledger_key, workers, progress, strict, all_receipts, since,
                     early)
     finally:
         if early is not None:
             early.close()  # unused (the log was small), or done
+        gc.unfreeze()
+        if collecting:
+            gc.enable()
 
 
 def _run(source: Source, pinned_ledger_key: bytes | None, workers: int | None,
@@ -517,12 +524,17 @@ def _run(source: Source, pinned_ledger_key: bytes | None, workers: int | None,
         early.open()
     elif workers != 1:  # or a fork server, if one is needed, imports
         _pool_context(start=True)
+    # What is loaded now (the registry, a remembered state's streams and heads) lives for the
+    # whole run and holds no cycle: the collector would scan it again and again while it
+    # grows (a fifth of a run after a remembered checkpoint); it is loaded with the collector
+    # off and then set aside (frozen), and the collector runs as usual on what comes after.
+    gc.disable()
     # after a remembered checkpoint, the registry rows it remembers and those after it
     resumed = since is not None and since.registry is not None
     history = replay_registry(
         source.registry_rows(since.position if resumed else 0), pinned_ledger_key, report,
         check_signatures=strict,
-        trusted=[(p, s.encode()) for p, s in since.registry] if resumed else ())
+        trusted=since.registry if resumed else ())
     if history.anchors.public_key is None:
         report.add(Finding(NO_LEDGER_KEY, LEDGER_STREAM, 1, None,
                            "no valid ledger.started/v1 event: receipts cannot be checked"))
@@ -531,6 +543,8 @@ def _run(source: Source, pinned_ledger_key: bytes | None, workers: int | None,
         report.ledger_key_id = key_id(history.anchors.public_key)
 
     order, tree, heads, after = _start_after(since, history.anchors)
+    gc.freeze()
+    gc.enable()
     start = tree.size  # the leaves verified before this run: 0, or the remembered checkpoint's
     report.since = since.size if since else None
     total = max(0, last - start)  # the rows this run reads
@@ -669,7 +683,8 @@ def _remember(rebuild: TreeRebuild, order: "_Order", position: int,
         frontier=[base64.b64encode(node).decode() for node in rebuild.tree.frontier],
         position=position, last_time=order.last_time,
         streams={oid: list(state) for oid, state in order.streams.items()},
-        registry=[[p, state.decode()] for p, state in history.applied if p <= position],
+        registry=[[p, state if type(state) is str else state.decode()]
+                  for p, state in history.applied if p <= position],
         heads_subtrees={"depth": SUBTREE_DEPTH,
                         "root": base64.b64encode(rebuild.heads.root()).decode(),
                         "nodes": {str(prefix): base64.b64encode(node).decode()
@@ -728,9 +743,11 @@ class _WaitingPool:
             self.waiting.put(OPEN)
 
     def begin(self, history: RegistryHistory, covered: int):
-        """The pool, its workers given what they wait for; the caller closes it."""
+        """The pool, its workers given what they wait for (pickled once for all: a large
+        registry takes a tenth of a second to pickle); the caller closes it."""
+        message = pickle.dumps((history, covered), protocol=pickle.HIGHEST_PROTOCOL)
         for _ in range(self.size):
-            self.waiting.put((history, covered))
+            self.waiting.put(message)
         pool, self.pool = self.pool, None
         return pool
 
@@ -757,7 +774,7 @@ def _init_waiting_worker(source: "Source", waiting) -> None:
             except Exception:  # noqa: BLE001 - a worker never prints: the first job opens it
                 pass  # again, and its failure reaches the main process
         told = waiting.get()
-    history, covered = told
+    history, covered = pickle.loads(told)
     _init_worker(source, history, covered)
 
 
