@@ -167,7 +167,7 @@ def test_the_witness_officer_guide_runs_as_written(centre, tmp_path):
     commands = sh_commands("guide-witness-officer.md")
     for expected in ("sunledger keygen", "sunledger actor register", "sunledger actor add-key",
                      "sunledger observe", "sunledger sign-off", "sunledger verify-report",
-                     "sunledger report"):
+                     "sunledger report", "sunledger refer"):
         assert any(c.startswith(expected) for c in commands), expected
     url, work = url_of(centre), tmp_path / "work"
     work.mkdir()
@@ -190,7 +190,7 @@ def test_the_witness_officer_guide_runs_as_written(centre, tmp_path):
     recorded = [e for e in events_of(url) if e["type"] == "project.witness-observation/v1"
                 and e["actor"] == "witness-li"]
     assert len(recorded) == 1 and recorded[0]["payload"] == {
-        "note": "开标过程经音视频全程记录，投标人在线签到、解密，未见异常。", "media_hash": media}
+        "note": "开标过程经音视频全程记录；11 家投标人在线签到，10 家在时限内完成解密。", "media_hash": media}
     assert f"  version (序号): {recorded[0]['version']}\n" in observation
     assert f"  event hash:     {recorded[0]['hash']}\n" in observation
     assert (f"  ledger time:    {beijing(recorded[0]['ledger_time'])} 北京时间 "

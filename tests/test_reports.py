@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 
-from ledger.errors import BadNote, RuleRefused
+from ledger.errors import BadNote, LedgerError, RuleRefused
 from ledger.log.checkpoints import log_verifier
 from ledger.log.proofs import log_identity
 from projections.project_state import project_events
@@ -263,6 +263,22 @@ def test_the_reporter_issues_each_report_when_its_milestone_is_reached(liling, t
     written = reporter.run()
     assert len(written) == 3 and all(p.stat().st_size > 10_000 for p in written)
     assert Reporter(liling.ledger, tmp_path / "reports").due() == []  # issued once
+    # once an officer signs off the full report, its signed edition (签发版) is due, once
+    full = next(r for r, issue in liling.ledger.stream("project:LILING-R").state.reports.items()
+                if issue["kind"] == "full")
+    officer = liling.register("witness-officer-2", roles=("witness",))
+    liling.submit(officer, "project:LILING-R", "project.report-signed-off/v1",
+                  {"report_id": full, "pdf_hash": liling.ledger.stream("project:LILING-R")
+                   .state.reports[full]["pdf_hash"]})
+    signed = reporter.run()
+    assert len(signed) == 1 and signed[0].name.endswith("-signed.pdf")
+    assert full + "（签发版）" in liling.ledger.stream("project:LILING-R").state.reports
+    assert reporter.due() == []
+    # a signed edition of a report nobody signed off is refused
+    with pytest.raises(LedgerError, match="signed off"):
+        issue_report(liling.ledger, "project:LILING-R", "full",
+                     signed_edition_of=next(r for r, i in liling.ledger.stream("project:LILING-R")
+                                            .state.reports.items() if i["kind"] == "opening"))
 
 
 def test_a_warnings_events_show_as_runs_of_versions():

@@ -260,3 +260,66 @@ def test_two_issuers_never_take_the_same_report_number(demo, tmp_path):
     finally:
         first.close()
         second.close()
+
+
+def test_the_centre_command_describes_the_register_and_refer_refuses_what_is_no_warning(demo, tmp_path):
+    from click.testing import CliRunner
+
+    from api.cli import cli
+
+    for path in demo["out"].glob("ledger.db*"):
+        shutil.copy2(path, tmp_path / path.name)
+    store = f"sqlite:///{tmp_path / 'ledger.db'}"
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["centre", "--store", store])
+    assert shown.exit_code == 0 and "prefix:  株交见" in shown.output and "2025: " in shown.output
+    changed = runner.invoke(cli, ["centre", "--store", store, "--prefix", "株公交见"])
+    assert changed.exit_code == 0 and "prefix:  株公交见" in changed.output
+    assert "centre:  株洲市公共资源交易中心（演示）" in changed.output  # the rest kept
+    key = tmp_path / "nobody.key"
+    assert runner.invoke(cli, ["keygen", "--out", str(key)]).exit_code == 0
+    refused = runner.invoke(cli, ["refer", "--store", store, "--project", "LILING-2025-SZ02",
+                                  "--actor", "witness-zz", "--key", str(key),
+                                  "--indicator", "looks-odd", "--bidders", "bidder-01",
+                                  "--supervisor", "某局"])
+    assert refused.exit_code == 2 and "not an indicator" in refused.output
+    assert "Traceback" not in refused.output
+
+
+def test_a_period_the_report_marks_met_is_one_the_ledger_accepted(tmp_path):
+    """Simulated projects run through the real procedure: every step they hold was accepted,
+    so every period the reports judge (not a tracked deadline of the answering side, which
+    may be late) reads 符合. The judgement is the procedure's own, on both sides of it."""
+    from datetime import datetime, timedelta, timezone
+
+    from api.simulate import simulate
+    from ledger.ledger import Ledger
+    from ledger.procedures.tender import Procedure
+    from witness.evidence import gather_evidence
+    from witness.model import build
+
+    ledger = Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}", key_path=tmp_path / "key")
+    simulate(ledger, projects=24, seed=14, batch=20)
+    ledger.checkpoint()
+    judged = 0
+    for row in ledger.recorder.select_topic_rows("project.intake/v1", 0, 1000):
+        project = orjson.loads(row[4])["stream"]
+        evidence = gather_evidence(ledger.recorder, project, "full")
+        for section_ in build(evidence).sections:
+            if not section_.title.endswith("法定期限"):
+                continue
+            for block in section_.blocks:
+                for r in getattr(block, "rows", []):
+                    if not isinstance(r, str) and r[-1] in ("符合", "不符合"):
+                        judged += 1
+                        assert r[-1] == "符合", (project, r)
+    ledger.close()
+    assert judged > 24
+    # the procedure's judgement of a publicity, at its boundary (条例 §54: 3 full days)
+    procedure = Procedure()
+    published = datetime(2025, 3, 25, 1, tzinfo=timezone.utc)  # 9:00 CST, Tuesday
+    ends = procedure.publicity_ends(published)
+    assert ends == datetime(2025, 3, 28, 16, tzinfo=timezone.utc)  # 28 March 24:00 CST
+    assert procedure.publicity_held(published, ends, ends)
+    assert not procedure.publicity_held(published, ends - timedelta(seconds=1), None)
+    assert not procedure.publicity_held(published, ends, ends - timedelta(seconds=1))

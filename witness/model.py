@@ -530,9 +530,9 @@ class _Builder:
                 "are not printed row by row; the attached evidence holds each, and checking the "
                 "report recomputes every one."), "note")
         return Section(t("投标文件递交与投标保证金", "Bids and bid security"), [Para(summary), Table([
-            Column(t("投标人", "Bidder"), 28), Column(t("获取招标文件", "Documents"), 24),
-            Column(t("保证金（元）", "Security (yuan)"), 16, "num"), Column(t("形式", "Form"), 8),
-            Column(t("退还时间", "Refunded"), 24)], security, t("投标人与投标保证金", "Bidders and security")),
+            Column(t("投标人", "Bidder"), 27), Column(t("获取招标文件", "Documents"), 23),
+            Column(t("保证金（元）", "Security (yuan)"), 16, "num"), Column(t("形式", "Form"), 11),
+            Column(t("退还时间", "Refunded"), 23)], security, t("投标人与投标保证金", "Bidders and security")),
             sealed_block])
 
     def opening(self) -> Section:
@@ -864,9 +864,9 @@ class _Builder:
         blocks: list = [Para(t("依据事件自动计算的围标串标监测信号，供行政监督部门参考，不构成认定。",
                                "Computable signals of collusion, from the events; they inform the supervision "
                                "body and decide nothing."), "note")]
-        blocks.append(Table([Column(t("预警信号", "Indicator"), 17), Column(t("依据", "Article"), 18),
-                             Column(t("涉及投标人", "Bidders"), 22), Column(t("数据", "Figures"), 15),
-                             Column(t("触发事件", "Events"), 12), Column(t("报送情况", "Passed on"), 16)], rows) if rows
+        blocks.append(Table([Column(t("预警信号", "Indicator"), 16), Column(t("依据", "Article"), 16),
+                             Column(t("涉及投标人", "Bidders"), 22), Column(t("数据", "Figures"), 13),
+                             Column(t("触发事件", "Events"), 11), Column(t("报送情况", "Passed on"), 22)], rows) if rows
                       else Para(t("未发现围标串标预警信号。", "No collusion indicator fired."), "none"))
         return Section(t("围标串标预警", "Collusion warnings"), blocks)
 

@@ -36,7 +36,7 @@ from ledger.log.notes import Verifier, parse_verifier_key
 from ledger.log.proofs import check_completeness
 from ledger.procedures.register import REGISTER, Register, parse_number
 from witness.evidence import gather_evidence
-from witness.model import STAGES_FOR, report_id
+from witness.model import SIGNED_SUFFIX, STAGES_FOR, report_id
 from witness.render import ATTACHMENT_NAME, render, render_canonical, software
 
 
@@ -292,6 +292,9 @@ def recorded_in_bundle(path: Path, project: str) -> list[str]:
     return found
 
 
+SIGNED = "signed:"  # a due signed edition, as Reporter.due names it: signed:<report id>
+
+
 def _noted(paths: list[Path], path: Path) -> Path:
     paths.append(path)
     return path
@@ -311,7 +314,8 @@ class Reporter:
         self.unsettled: set[str] = set()  # projects a report may still be due of
 
     def due(self) -> list[tuple[str, str]]:
-        """(project, kind) of every report due. Only the projects that changed since the last
+        """(project, kind) of every report due (kind `signed:<report id>`: the signed edition
+        of a report officers signed off). Only the projects that changed since the last
         look (or had a report due then) are looked at, each through the ledger's bounded
         cache: the reporter holds names, never every project's state."""
         self.follower.follow()
@@ -326,6 +330,10 @@ class Reporter:
             for kind in ("opening", "evaluation", "full"):
                 if state.stage in STAGES_FOR[kind] and (kind, self.lang) not in issued:
                     found.append((stream, kind))
+            for rid, issue in state.reports.items():  # signed off: its signed edition is due
+                if issue.get("signed_off_by") and not rid.endswith(SIGNED_SUFFIX) \
+                        and rid + SIGNED_SUFFIX not in state.reports and issue.get("lang", "zh") == self.lang:
+                    found.append((stream, SIGNED + rid))
         # a project with nothing due is looked at again only when its stream changes
         self.unsettled = {stream for stream, _ in found}
         return found
@@ -338,6 +346,8 @@ class Reporter:
             raise ReportNotWritten(f"cannot write reports to {self.out}: "
                                    f"{error.strerror or error}", path=str(self.out)) from None
         for stream, kind in self.due():  # a report whose issue was never recorded is due again
-            issue_report(self.ledger, stream, kind, self.lang,
-                         write_to=lambda stem: _noted(written, self.out / f"{stem}.pdf"))
+            signed = kind.removeprefix(SIGNED) if kind.startswith(SIGNED) else None
+            issue_report(self.ledger, stream, "full" if signed else kind, self.lang,
+                         write_to=lambda stem: _noted(written, self.out / f"{stem}.pdf"),
+                         signed_edition_of=signed)
         return written

@@ -30,17 +30,41 @@ SIGNED_OFF = "project.report-signed-off/v1"
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="the PDF to write")
-def report(store, ledger_key, project, kind, lang, out) -> None:
-    """Render a digital witness report (数字见证报告) as a verifiable PDF and record its issue."""
+@click.option("--signed-edition-of", "signed_edition_of", metavar="PDF|REPORT_NUMBER",
+              help="render the signed edition (签发版) of this issued report (its PDF, or its "
+                   "number), once witness officers signed it off; its kind and language are "
+                   "that report's")
+def report(store, ledger_key, project, kind, lang, out, signed_edition_of) -> None:
+    """Render a digital witness report (数字见证报告) as a verifiable PDF under the centre's
+    next report number, and record its issue; or its signed edition after sign-off."""
     from witness.reports import issue_report
 
     try:
+        if signed_edition_of is not None and Path(signed_edition_of).is_file():
+            signed_edition_of = _report_id_of(Path(signed_edition_of))
         pdf, issued = issue_report(open_ledger(store, ledger_key), project_stream(project),
-                                   kind, lang, write_to=lambda _: out)
+                                   kind, lang, write_to=lambda _: out,
+                                   signed_edition_of=signed_edition_of)
     except LedgerError as error:
         fail(error)
     click.echo(f"wrote {out}: {issued['report_id']} ({len(pdf):,} bytes), SHA-256 "
                f"{issued['pdf_hash']}, recorded on the ledger")
+
+
+def _report_id_of(pdf: Path) -> str:
+    """The id of the report a PDF is, from the evidence it carries."""
+    from ledger.errors import BadNote
+    from ledger.evidence.untrusted import MAX_REPORT_BYTES, read_file
+    from witness.model import report_id
+    from witness.reports import embedded_evidence
+
+    _quiet_pypdf()
+    evidence = embedded_evidence(read_file(pdf, MAX_REPORT_BYTES, "the report"))
+    try:
+        return report_id(evidence)
+    except (LookupError, TypeError, ValueError, AttributeError):
+        raise BadNote(f"{pdf}: its evidence does not name a report (§19.1): not a "
+                      "Sunledger witness report") from None
 
 
 @click.command()
@@ -329,18 +353,13 @@ def sign_off(store, ledger_key, actor, key_path, pdf) -> None:
     from ledger.errors import BadNote
     from ledger.evidence.untrusted import MAX_REPORT_BYTES, read_file
     from witness.evidence import actor_names
-    from witness.model import report_id
     from witness.reports import embedded_evidence
 
     _quiet_pypdf()
     try:
         data = read_file(pdf, MAX_REPORT_BYTES, "the report")
         evidence = embedded_evidence(data)
-        try:
-            rid = report_id(evidence)
-        except (LookupError, TypeError, ValueError, AttributeError):
-            raise BadNote(f"{pdf}: its evidence does not name a report (§19.1): not a "
-                          "Sunledger witness report") from None
+        rid = _report_id_of(pdf)
     except LedgerError as error:
         fail(error)
     pdf_hash = hashlib.sha256(data).hexdigest()
@@ -357,4 +376,69 @@ def sign_off(store, ledger_key, actor, key_path, pdf) -> None:
     _show_receipt(receipt)
 
 
-COMMANDS = [report, reports, verify_report_command, observe, sign_off]
+@click.command()
+@store_option
+@key_option
+@click.option("--project", required=True, help="the project's id (or its stream name project:ID)")
+@with_officer
+@click.option("--indicator", required=True, metavar="INDICATOR",
+              help="the warning's indicator as `sunledger warnings --project ID` names it, "
+                   "e.g. price-series")
+@click.option("--bidders", required=True, metavar="ID,ID,…",
+              help="the bidders the warning names, comma-separated")
+@click.option("--supervisor", required=True,
+              help="the supervision body it was passed to, e.g. 醴陵市住房和城乡建设局")
+def refer(store, ledger_key, project, actor, key_path, indicator, bidders, supervisor) -> None:
+    """Record that you passed a collusion warning on to the supervision body
+    (project.warning-referred/v1, signed with your own key). The reports' witness statement
+    says, for each warning, whether and when it was passed on."""
+    from projections.warnings import ARTICLES
+
+    if indicator not in ARTICLES:
+        raise click.BadParameter(f"not an indicator; one of {', '.join(sorted(ARTICLES))}",
+                                 param_hint="--indicator")
+    named = [b.strip() for b in bidders.split(",") if b.strip()]
+    if not named:
+        raise click.BadParameter("name the warning's bidders", param_hint="--bidders")
+    stream = project_stream(project)
+    ledger, receipt = _officer_append(store, ledger_key, actor, key_path, stream,
+                                      "project.warning-referred/v1",
+                                      {"indicator": indicator, "bidders": named,
+                                       "supervisor": supervisor})
+    ledger.close()
+    click.echo(f"recorded that {actor} passed the {indicator} warning on {stream} "
+               f"({', '.join(named)}) to {supervisor}")
+    _show_receipt(receipt)
+
+
+@click.command()
+@store_option
+@key_option
+@click.option("--name", help="the centre's name as its reports print it, e.g. 株洲市公共资源交易中心")
+@click.option("--prefix", help="its report numbers' prefix, e.g. 株交见 (numbers read 株交见〔2025〕第0012号)")
+@click.option("--portal", help="the address of its report verification page, e.g. "
+              "https://ggzy.example.gov.cn/verify (the reports' QR codes point there)")
+def centre(store, ledger_key, name, prefix, portal) -> None:
+    """Say how the centre's witness reports name it, number them and where they are checked
+    (recorded on the ledger; reports issued afterwards use it). Without options: print it."""
+    from ledger.procedures.register import REGISTER, Register
+    from witness.reports import describe_centre
+
+    try:
+        ledger = open_ledger(store, ledger_key)
+        stream = ledger.stream(REGISTER)
+        now = stream.register if stream is not None else Register()
+        if name or prefix or portal:
+            describe_centre(ledger, name or now.centre, prefix or now.prefix, portal or now.portal)
+            checkpoint_after_appends(ledger)
+            now = ledger.stream(REGISTER).register
+        ledger.close()
+    except LedgerError as error:
+        fail(error)
+    numbers = ", ".join(f"{year}: {sequence}" for year, sequence in sorted(now.assigned.items()))
+    click.echo(f"centre:  {now.centre or '(not described)'}\nprefix:  {now.prefix}\n"
+               f"portal:  {now.portal or '(none: reports point to https://sunledger.invalid/verify)'}\n"
+               f"numbers given: {numbers or 'none yet'}")
+
+
+COMMANDS = [report, reports, verify_report_command, observe, refer, sign_off, centre]
