@@ -284,6 +284,11 @@ class Ledger(Application):
         except ValueError:  # a changed receipt row: `verify` reports it; the clock decides
             return None
 
+    def next_time(self) -> datetime:
+        """The ledger time the next record would have if it were appended now (another
+        writer may append first: an append re-reads it)."""
+        return self._now(reread=True)
+
     def _now(self, reread: bool = False) -> datetime:
         """The ledger time of the next record: the clock, held at the newest recorded
         ledger time while the clock is behind it (set back, or another server's clock ahead),

@@ -323,3 +323,27 @@ def test_a_period_the_report_marks_met_is_one_the_ledger_accepted(tmp_path):
     assert procedure.publicity_held(published, ends, ends)
     assert not procedure.publicity_held(published, ends - timedelta(seconds=1), None)
     assert not procedure.publicity_held(published, ends, ends - timedelta(seconds=1))
+
+
+def test_a_report_is_numbered_in_the_year_of_its_ledger_time_not_the_wall_clocks(tmp_path):
+    """After a simulation, or with a server whose clock is behind another's, ledger time runs
+    ahead of the clock (it never goes back): the number's year is the ledger time's."""
+    from datetime import datetime, timezone
+
+    from conftest import MovableClock
+    from ledger.ledger import Ledger
+    from witness.reports import describe_centre, take_number
+
+    clock = MovableClock()
+    ledger = Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}", clock=clock,
+                         key_path=tmp_path / "key")
+    try:
+        clock.moment = datetime(2028, 3, 1, tzinfo=timezone.utc)
+        describe_centre(ledger, "虚构交易中心", "虚交见", "https://example.invalid/verify")
+        clock.moment = datetime(2026, 12, 2, tzinfo=timezone.utc)  # the wall clock, behind
+        assert take_number(ledger, "project:X", "full", "zh") == (2028, 1, "虚交见〔2028〕第0001号")
+        # at New Year (CST), the sequence starts again
+        clock.moment = datetime(2028, 12, 31, 16, tzinfo=timezone.utc)  # 2029-01-01 00:00 CST
+        assert take_number(ledger, "project:X", "full", "zh")[:2] == (2029, 1)
+    finally:
+        ledger.close()

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable
 
 import orjson
 
-from ledger.errors import BadNote, LedgerError, StaleVersion, UntrustedFileError
+from ledger.errors import BadNote, LedgerError, RuleRefused, StaleVersion, UntrustedFileError
 from ledger.evidence import durable
 from ledger.evidence.canonical import canonical_json
 from ledger.evidence.envelope import LEDGER_ACTOR
@@ -91,16 +91,21 @@ def take_number(ledger: Ledger, project: str, kind: str, lang: str) -> tuple[int
     for _ in range(20):
         stream = ledger.stream(REGISTER)
         register = stream.register if stream is not None else Register()
-        now = ledger.clock.now()
-        year, sequence, number = register.next_number(now)
+        # the year is that of the ledger time the number is recorded at (which never goes
+        # back: after a simulation it may be ahead of the wall clock)
+        year, sequence, number = register.next_number(ledger.next_time())
         try:
             ledger.submit(signer.sign(REGISTER, "register.number-assigned/v1", {
                 "year": year, "sequence": sequence, "number": number, "project": project,
                 "kind": kind, "lang": lang}, expected_version=stream.version if stream else 0,
-                signed_at=now))
+                signed_at=ledger.clock.now()))
             return year, sequence, number
         except StaleVersion:
             continue  # another issuer took this number: the next one
+        except RuleRefused as refused:
+            if refused.details.get("rule") != "report-number":
+                raise
+            # the year turned (or ledger time moved on) meanwhile: read the register again
     raise ReportNotWritten("could not take a report number: the register kept moving",
                            project=project)
 
