@@ -864,9 +864,9 @@ class _Builder:
         blocks: list = [Para(t("依据事件自动计算的围标串标监测信号，供行政监督部门参考，不构成认定。",
                                "Computable signals of collusion, from the events; they inform the supervision "
                                "body and decide nothing."), "note")]
-        blocks.append(Table([Column(t("预警信号", "Indicator"), 16), Column(t("依据", "Article"), 16),
-                             Column(t("涉及投标人", "Bidders"), 22), Column(t("数据", "Figures"), 13),
-                             Column(t("触发事件", "Events"), 11), Column(t("报送情况", "Passed on"), 22)], rows) if rows
+        blocks.append(Table([Column(t("预警信号", "Indicator"), 15), Column(t("依据", "Article"), 15),
+                             Column(t("涉及投标人", "Bidders"), 21), Column(t("数据", "Figures"), 14, "num"),
+                             Column(t("触发事件", "Events"), 14), Column(t("报送情况", "Passed on"), 21)], rows) if rows
                       else Para(t("未发现围标串标预警信号。", "No collusion indicator fired."), "none"))
         return Section(t("围标串标预警", "Collusion warnings"), blocks)
 
@@ -875,7 +875,7 @@ class _Builder:
         as money; a fingerprint, address or account itself stays in the evidence."""
         parts = [x for x in warning.detail.split(", ") if x]
         if parts and all(is_money(x) for x in parts):
-            return ("、" if self.zh else ", ").join(money(x) for x in parts)
+            return "\n".join(money(x) for x in parts)  # one amount a line: none breaks
         return self.t("见所附证据", "in the evidence") if parts else "—"
 
     def statement(self) -> Section:
