@@ -64,47 +64,46 @@ class CollusionWarning:
     detail: str = ""  # what the bidders share or how they line up, in figures (any language)
 
 
-def _warning(indicator: str, article: str, text: str, group: list[BidderFacts],
+def _warning(indicator: str, text: str, group: list[BidderFacts],
              detail: str = "") -> CollusionWarning:
-    return CollusionWarning(indicator, article, text, tuple(sorted(f.bidder for f in group)),
+    """A warning of `indicator`, under its article (ARTICLES)."""
+    return CollusionWarning(indicator, ARTICLES[indicator], text,
+                            tuple(sorted(f.bidder for f in group)),
                             tuple(sorted({p for f in group for p in f.events})), detail)
 
 
 def _shared(facts: list[BidderFacts], value: Callable[[BidderFacts], frozenset[str]],
-            indicator: str, article: str, what: str) -> list[CollusionWarning]:
+            indicator: str, what: str) -> list[CollusionWarning]:
     by_value: dict[str, list[BidderFacts]] = {}
     for f in facts:
         for v in value(f):
             by_value.setdefault(v, []).append(f)
-    return [_warning(indicator, article, f"different bidders used the same {what} ({v})", group,
-                     v)
+    return [_warning(indicator, f"different bidders used the same {what} ({v})", group, v)
             for v, group in sorted(by_value.items()) if len(group) > 1]
 
 
 def same_file(facts, obtained):
     return _shared(facts, lambda f: frozenset([f.file_hash]) if f.file_hash else frozenset(),
-                   "same-bid-file", ARTICLES["same-bid-file"], "bid file (abnormally identical bids)")
+                   "same-bid-file", "bid file (abnormally identical bids)")
 
 
 def same_machine(facts, obtained):
-    return _shared(facts, lambda f: f.machines, "same-machine", ARTICLES["same-machine"],
+    return _shared(facts, lambda f: f.machines, "same-machine",
                    "machine fingerprint (bids prepared by the same unit or person)")
 
 
 def same_ip(facts, obtained):
-    return _shared(facts, lambda f: f.ips, "same-ip", ARTICLES["same-ip"],
+    return _shared(facts, lambda f: f.ips, "same-ip",
                    "IP address (bidding handled by the same unit or person)")
 
 
 def same_certificate(facts, obtained):
-    return _shared(facts, lambda f: f.certificates, "same-certificate", ARTICLES["same-certificate"],
-                   "CA certificate")
+    return _shared(facts, lambda f: f.certificates, "same-certificate", "CA certificate")
 
 
 def same_account(facts, obtained):
     return _shared(facts, lambda f: frozenset([f.security_account]) if f.security_account
-                   else frozenset(), "same-security-account", ARTICLES["same-security-account"],
-                   "bid security account")
+                   else frozenset(), "same-security-account", "bid security account")
 
 
 def clustered_uploads(facts, obtained):
@@ -114,7 +113,7 @@ def clustered_uploads(facts, obtained):
     while i < len(timed):
         group = timed[i:bisect_right(times, times[i] + CLUSTER_WINDOW, i)]
         if len(group) >= CLUSTER_MIN:
-            found.append(_warning("clustered-uploads", ARTICLES["clustered-uploads"],
+            found.append(_warning("clustered-uploads",
                                   f"{len(group)} bids uploaded within {CLUSTER_WINDOW}", group,
                                   f"{len(group)} ≤ {CLUSTER_WINDOW}"))
             i += len(group)
@@ -128,7 +127,7 @@ def certificates_minutes_apart(facts, obtained):
     found = []
     for a, b in zip(issued, issued[1:]):
         if b.certificate_issued - a.certificate_issued <= CERTIFICATE_WINDOW:
-            found.append(_warning("certificates-issued-together", ARTICLES["certificates-issued-together"],
+            found.append(_warning("certificates-issued-together",
                                   f"CA certificates of different bidders issued within "
                                   f"{CERTIFICATE_WINDOW}", [a, b], f"≤ {CERTIFICATE_WINDOW}"))
     return found
@@ -185,13 +184,13 @@ def price_series(facts, obtained):
     if not best:
         return []
     prices = ", ".join(str(f.price) for f in best)
-    return [_warning("price-series", ARTICLES["price-series"],
+    return [_warning("price-series",
                      f"{len(best)} prices differ by a regular pattern ({prices})", best, prices)]
 
 
 def many_downloads_few_bids(facts, obtained):
     if obtained >= DOWNLOADS_MIN and len(facts) <= BIDS_SHARE_MAX * obtained:
-        return [_warning("many-downloads-few-bids", ARTICLES["many-downloads-few-bids"],
+        return [_warning("many-downloads-few-bids",
                          f"{obtained} obtained the documents but only {len(facts)} bid", facts,
                          f"{obtained} / {len(facts)}")]
     return []
