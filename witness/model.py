@@ -9,6 +9,7 @@ it, members appear by their place on the committee only.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -144,20 +145,24 @@ def zh_day(value: str | datetime) -> str:
     return f"{t.year}年{t.month}月{t.day}日"
 
 
-def zh_due(due: datetime) -> str:
-    """A deadline's first late instant as people write it: 24时 of the last day allowed."""
+def _day_ended(due: datetime) -> datetime | None:
+    """The last day allowed, when a deadline's first late instant is a midnight (CST)."""
     local = due.astimezone(CST)
     if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
-        return f"{zh_day(local - timedelta(days=1))} 24时"
-    return zh_time(local)
+        return local - timedelta(days=1)
+    return None
+
+
+def zh_due(due: datetime) -> str:
+    """A deadline's first late instant as people write it: 24时 of the last day allowed."""
+    day = _day_ended(due)
+    return f"{zh_day(day)} 24时" if day else zh_time(due)
 
 
 def cst_due(due: datetime) -> str:
     """A deadline's first late instant as people write it: 24:00 of the last day allowed."""
-    local = due.astimezone(CST)
-    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
-        return f"{(local - timedelta(days=1)):%Y-%m-%d} 24:00"
-    return f"{local:%Y-%m-%d %H:%M}"
+    day = _day_ended(due)
+    return f"{day:%Y-%m-%d} 24:00" if day else f"{due.astimezone(CST):%Y-%m-%d %H:%M}"
 
 
 def money(value: Decimal | str | None) -> str:
@@ -483,6 +488,10 @@ class _Builder:
             Column(t("文件哈希（SHA-256）", "Hash (SHA-256)"), 40, "hash"), Column(t("说明", "Note"), 21)],
             rows) if rows else Para(t("无", "none"), "none")])
 
+    def _answers(self) -> dict[int, dict]:
+        """The answers to objections, by the version of the objection they answer."""
+        return {e["payload"]["objection_version"]: e for e in self.by_step.get("objection-answered", [])}
+
     def _late(self) -> dict[str, dict]:
         """The refused late bids, by bidder: the last refusal of each."""
         late: dict[str, dict] = {}
@@ -545,12 +554,15 @@ class _Builder:
         late = self._late()
         venue = (convened["payload"].get("venue") if convened else None) or t(
             f"{self.centre_name()}电子交易平台（不见面开标）", f"{self.centre_name()}'s electronic platform (no-meeting opening)")
-        window = [e for e in self.events if closed and e["version"] > closed["version"]
-                  and step_of(e) in ("witness-observation", "warning-referred")
-                  and not self.by_step.get("experts-drawn")
-                  or (closed and self.by_step.get("experts-drawn") and closed["version"] < e["version"]
-                      < self.by_step["experts-drawn"][0]["version"] and step_of(e) == "witness-observation")]
-        witnesses = list(dict.fromkeys(e["actor"] for e in window)) or self.officers()
+        # the officers who recorded anything during the opening: after submission closed and
+        # before the committee was drawn (all the project's officers, if none did)
+        drawn = self.first("experts-drawn")
+        start, end = (closed["version"] if closed else 0), (drawn["version"] if drawn else None)
+        witnesses = list(dict.fromkeys(
+            e["actor"] for step in ("witness-observation", "warning-referred")
+            for e in self.by_step.get(step, [])
+            if closed and start < e["version"] and (end is None or e["version"] < end))) \
+            or self.officers()
         pairs = [
             (t("开标时间", "Opened at"), self.when(s.closed_at) if s.closed_at else "—"),
             (t("开标地点", "Place"), venue),
@@ -587,7 +599,7 @@ class _Builder:
             Column(t("签到", "In"), 6), Column(t("解密结果", "Decryption"), 24),
             Column(t("投标报价（元）", "Price (yuan)"), 18, "num")], rows, t("开标记录", "The opening"))]
         objections = []
-        answers = {e["payload"]["objection_version"]: e for e in self.by_step.get("objection-answered", [])}
+        answers = self._answers()
         for e in self.by_step.get("opening-objection-raised", []):
             answer = answers.get(e["version"])
             objections.append([self.when(e["ledger_time"]), self.who(e["payload"]["bidder"]),
@@ -835,6 +847,7 @@ class _Builder:
                 return e
         return None
 
+    @functools.cached_property
     def _warning_rows(self) -> list[tuple]:
         """(indicator, article, bidders, figures, events, referral) of every warning: those the
         project's events raise, and those an officer passed on that need facts beyond them
@@ -855,7 +868,7 @@ class _Builder:
     def warnings(self) -> Section:
         t = self.t
         rows = []
-        for indicator, article, bidders, figures, events, referral in self._warning_rows():
+        for indicator, article, bidders, figures, events, referral in self._warning_rows:
             rows.append([self.w(v.INDICATORS, indicator), self.cite(article) if article else "—",
                          self.several(bidders), figures, events,
                          t(f"{self.when(referral['ledger_time'])} 报送{referral['payload']['supervisor']}",
@@ -898,13 +911,13 @@ class _Builder:
                           t(f"{self.who(p['action']['actor'])}的“{what}”操作被拒绝：", f"{what} by {self.who(p['action']['actor'])} refused: ")
                           + self.refusal_reason(p),
                           t(f"交易系统拒绝并记录（{self.cite(p['article'])}）", f"refused and recorded ({self.cite(p['article'])})")])
-        answers = {e["payload"]["objection_version"]: e for e in self.by_step.get("objection-answered", [])}
+        answers = self._answers()
         for e in self.by_step.get("opening-objection-raised", []):
             answer = answers.get(e["version"])
             items.append([e["ledger_time"], self.when(e["ledger_time"]), t(f"{self.who(e['payload']['bidder'])}在开标现场提出异议", f"{self.who(e['payload']['bidder'])} objected at the opening"),
                           t(f"{self.when(answer['ledger_time'])} 当场答复", f"answered at {self.when(answer['ledger_time'])}") if answer
                           else t("尚未答复", "not answered")])
-        for indicator, _, bidders, _, _, referral in self._warning_rows():
+        for indicator, _, bidders, _, _, referral in self._warning_rows:
             at = (referral or self.events[-1])["ledger_time"]
             items.append([at, self.when(at) if referral else "—",
                           t(f"围标串标预警：{self.w(v.INDICATORS, indicator)}（{self.several(bidders)}）",
