@@ -35,7 +35,9 @@ from ledger.procedures.expert_draw import (
 from projections.follower import Follower
 from projections.reactions import Reactor
 from projections.warnings import CollusionWatch
-from witness.reports import describe_centre, issue_report, recorded_in_store, verify_report
+from witness.reports import (
+    InFolder, describe_centre, issue_report, recorded_in_store, verify_report,
+)
 
 CST = timezone(timedelta(hours=8))
 PROJECT = "project:LILING-2025-SZ02"
@@ -315,12 +317,11 @@ class Demo:
         return 0 if report.intact else 1
 
     def report(self, kind: str, lang: str = "zh", signed_edition_of: str | None = None) -> dict:
-        paths: list[Path] = []
-        pdf, issued = issue_report(self.ledger, PROJECT, kind, lang,
-                                   write_to=lambda stem: paths.append(self.out / f"{stem}.pdf") or paths[-1],
+        into = InFolder(self.out)
+        pdf, issued = issue_report(self.ledger, PROJECT, kind, lang, write_to=into,
                                    signed_edition_of=signed_edition_of)
-        self.written.append(paths[0])
-        self.say(f"{kind} witness report {issued['report_id']}: {paths[0]} ({len(pdf):,} bytes)")
+        self.written += into.written
+        self.say(f"{kind} witness report {issued['report_id']}: {into.written[0]} ({len(pdf):,} bytes)")
         return issued
 
     def witness(self) -> None:

@@ -82,6 +82,13 @@ def _gather_and_render(url: StoreURL, project: str, kind: str, lang: str,
     return render_canonical(encoded), encoded, identifier, last
 
 
+def register_of(ledger: Ledger) -> tuple[Register, int]:
+    """The centre's register as it stands, and the version it stands at (an empty one at 0
+    until the first description or number)."""
+    stream = ledger.stream(REGISTER)
+    return (stream.register, stream.version) if stream is not None else (Register(), 0)
+
+
 def take_number(ledger: Ledger, project: str, kind: str, lang: str) -> tuple[int, int, str]:
     """The next document number of the centre's register (procedures/register.py), taken
     for this report: (year, sequence, number). Two issuers never take the same one: the
@@ -89,15 +96,14 @@ def take_number(ledger: Ledger, project: str, kind: str, lang: str) -> tuple[int
     first."""
     signer = ActorSigner(LEDGER_ACTOR, ledger.key)
     for _ in range(20):
-        stream = ledger.stream(REGISTER)
-        register = stream.register if stream is not None else Register()
+        register, version = register_of(ledger)
         # the year is that of the ledger time the number is recorded at (which never goes
         # back: after a simulation it may be ahead of the wall clock)
         year, sequence, number = register.next_number(ledger.next_time())
         try:
             ledger.submit(signer.sign(REGISTER, "register.number-assigned/v1", {
                 "year": year, "sequence": sequence, "number": number, "project": project,
-                "kind": kind, "lang": lang}, expected_version=stream.version if stream else 0,
+                "kind": kind, "lang": lang}, expected_version=version,
                 signed_at=ledger.clock.now()))
             return year, sequence, number
         except StaleVersion:
@@ -113,17 +119,15 @@ def take_number(ledger: Ledger, project: str, kind: str, lang: str) -> tuple[int
 def describe_centre(ledger: Ledger, centre: str, prefix: str, portal: str) -> None:
     """Record how the centre's reports name it and number them, and where they are checked
     (the base address of its portal's verification page)."""
-    stream = ledger.stream(REGISTER)
     ledger.submit(ActorSigner(LEDGER_ACTOR, ledger.key).sign(
         REGISTER, "register.centre-described/v1", {"centre": centre, "prefix": prefix,
                                                    "portal": portal},
-        expected_version=stream.version if stream else 0, signed_at=ledger.clock.now()))
+        expected_version=register_of(ledger)[1], signed_at=ledger.clock.now()))
 
 
 def centre_of(ledger: Ledger) -> dict:
     """The centre as its reports name it, from its register (empty until described)."""
-    stream = ledger.stream(REGISTER)
-    register = stream.register if stream is not None else Register()
+    register = register_of(ledger)[0]
     return {"name": register.centre, "portal": register.portal}
 
 
@@ -272,7 +276,16 @@ def verify_report(pdf: bytes, *, log: Verifier | None = None,
 
 
 def recorded_report_hashes(events: Iterable[dict]) -> list[str]:
-    return [e["payload"]["pdf_hash"] for e in events if e["type"] == "project.report-issued/v1"]
+    """The PDF hashes of the issues among `events` (an event of another shape, as a bundle
+    may hold, is left to `verify`)."""
+    found = []
+    for e in events:
+        try:
+            if e["type"] == "project.report-issued/v1":
+                found.append(e["payload"]["pdf_hash"])
+        except (LookupError, TypeError):
+            continue
+    return found
 
 
 def recorded_in_store(recorder: Any, project: str) -> list[str]:
@@ -281,28 +294,38 @@ def recorded_in_store(recorder: Any, project: str) -> list[str]:
     return recorded_report_hashes(project_events(recorder, project))
 
 
-def recorded_in_bundle(path: Path, project: str) -> list[str]:
+def bundle_project_events(path: Path, project: str, types: set[str]) -> list[dict]:
+    """The events of `types` in one project of an evidence bundle, in one pass over its rows
+    (a row that is no event the ledger recorded is left to `verify`, which reports it)."""
     from ledger.audit.bundle import BundleSource
 
     found = []
     for rows, _ in BundleSource(path).jobs():
         for row in rows:
-            if row[3] == "project.report-issued/v1":
+            if row[3] in types:
                 try:
                     event = orjson.loads(row[4])
                     if event["stream"] == project:
-                        found.append(event["payload"]["pdf_hash"])
+                        found.append(event)
                 except (orjson.JSONDecodeError, LookupError, TypeError):
-                    continue  # not an event the ledger recorded: `verify` reports the row
+                    continue
     return found
 
 
 SIGNED = "signed:"  # a due signed edition, as Reporter.due names it: signed:<report id>
 
 
-def _noted(paths: list[Path], path: Path) -> Path:
-    paths.append(path)
-    return path
+class InFolder:
+    """Where `issue_report` writes: `<folder>/<file stem>.pdf`, each path noted in
+    `written`."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.written = folder, []
+
+    def __call__(self, stem: str) -> Path:
+        path = self.folder / f"{stem}.pdf"
+        self.written.append(path)
+        return path
 
 
 class Reporter:
@@ -344,7 +367,7 @@ class Reporter:
         return found
 
     def run(self) -> list[Path]:
-        written = []
+        into = InFolder(self.out)
         try:
             self.out.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -353,6 +376,5 @@ class Reporter:
         for stream, kind in self.due():  # a report whose issue was never recorded is due again
             signed = kind.removeprefix(SIGNED) if kind.startswith(SIGNED) else None
             issue_report(self.ledger, stream, "full" if signed else kind, self.lang,
-                         write_to=lambda stem: _noted(written, self.out / f"{stem}.pdf"),
-                         signed_edition_of=signed)
-        return written
+                         write_to=into, signed_edition_of=signed)
+        return into.written

@@ -4,6 +4,7 @@ witness officer's own signed events: an observation (见证记录) and a report'
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sys
 import time
@@ -18,6 +19,7 @@ from .options import (
     project_stream, read_store, store_option,
 )
 
+ISSUED = "project.report-issued/v1"
 SIGNED_OFF = "project.report-signed-off/v1"
 
 
@@ -116,8 +118,10 @@ def verify_report_command(pdf: Path, store: str | None, bundle: Path | None,
     refused unread (beyond the reader's limits)."""
     from ledger.evidence.untrusted import MAX_REPORT_BYTES, read_file
     from ledger.log.notes import parse_verifier_key
+    from projections.project_state import project_events
+    from witness.evidence import actor_names
     from witness.reports import (
-        embedded_evidence, recorded_in_bundle, recorded_in_store, verify_report,
+        bundle_project_events, embedded_evidence, recorded_report_hashes, verify_report,
     )
 
     _quiet_pypdf()
@@ -126,13 +130,18 @@ def verify_report_command(pdf: Path, store: str | None, bundle: Path | None,
         project = embedded_evidence(data)["project"]
         pdf_hash = hashlib.sha256(data).hexdigest()
         recorded = signed_off = None  # None: not checked (no store, no bundle)
-        if bundle is not None:
-            recorded = recorded_in_bundle(bundle, project)
-            signed_off = signed_off_in_bundle(bundle, project, pdf_hash)
-        elif store is not None:
-            recorder = read_store(store)
-            recorded = recorded_in_store(recorder, project)
-            signed_off = signed_off_in_store(recorder, project, pdf_hash)
+        if bundle is not None or store is not None:
+            # the project's issues and sign-offs, read once
+            if bundle is not None:
+                events = bundle_project_events(bundle, project, {ISSUED, SIGNED_OFF})
+                names = functools.partial(registered_in_bundle, bundle)
+            else:
+                recorder = read_store(store)
+                events = project_events(recorder, project)
+                names = functools.partial(actor_names, recorder)
+            recorded = recorded_report_hashes(events)
+            sign_offs = [e for e in events if _is_sign_off_of(e, project, pdf_hash)]
+            signed_off = _sign_off_lines(sign_offs, names({e["actor"] for e in sign_offs}))
         check = verify_report(data, log=parse_verifier_key(log_key) if log_key else None,
                               recorded_hashes=recorded)
     except UntrustedFileError as error:
@@ -184,57 +193,28 @@ def _is_sign_off_of(event: Any, project: str, pdf_hash: str) -> bool:
         return False  # not an event the ledger recorded: `verify` reports it
 
 
-def signed_off_in_store(recorder: Any, project: str, pdf_hash: str) -> list[str]:
-    """The sign-offs a store records for the PDF whose SHA-256 is `pdf_hash`."""
-    from projections.project_state import project_events
-    from witness.evidence import actor_names
-
-    events = [e for e in project_events(recorder, project) if _is_sign_off_of(e, project, pdf_hash)]
-    return _sign_off_lines(events, actor_names(recorder, {e["actor"] for e in events}))
-
-
-def signed_off_in_bundle(path: Path, project: str, pdf_hash: str) -> list[str]:
-    """The sign-offs an evidence bundle records for the PDF, with the officers as the
-    bundle's registry events name them: one pass over the rows (as
-    witness.reports.recorded_in_bundle reads them), keeping only the sign-offs and the
-    registrations of witness officers, then the registry's rows for any officer not found."""
+def registered_in_bundle(path: Path, actors: set[str]) -> dict[str, dict]:
+    """The registered names and organisations of `actors`, as a bundle's registry rows
+    state them (the first registration of each)."""
     import orjson
 
     from ledger.audit.bundle import BundleSource
 
-    def registered(row) -> tuple[str, dict] | None:
+    names: dict[str, dict] = {}
+    if not actors:
+        return names
+    for row in BundleSource(path).registry_rows():
+        if row[3] != "actor.registered/v1":
+            continue
         try:
             event = orjson.loads(row[4])
-            payload = event["payload"]
-            if event["stream"].startswith("actor:") and isinstance(payload["name"], str) \
+            actor, payload = event["stream"].removeprefix("actor:"), event["payload"]
+            if actor in actors and actor not in names and isinstance(payload["name"], str) \
                     and isinstance(payload["organisation"], str):
-                return event["stream"][len("actor:"):], payload
+                names[actor] = payload
         except (orjson.JSONDecodeError, LookupError, TypeError, AttributeError):
-            pass
-        return None
-
-    events: list[dict] = []
-    names: dict[str, dict] = {}
-    for rows, _ in BundleSource(path).jobs():
-        for row in rows:
-            if row[3] == SIGNED_OFF:
-                try:
-                    event = orjson.loads(row[4])
-                except orjson.JSONDecodeError:
-                    continue
-                if _is_sign_off_of(event, project, pdf_hash):
-                    events.append(event)
-            elif row[3] == "actor.registered/v1" and b'"witness"' in row[4]:
-                found = registered(row)
-                if found and found[0] not in names:
-                    names[found[0]] = found[1]
-    missing = {e["actor"] for e in events} - names.keys()
-    if missing:  # an officer registered without the role at first: read the registry
-        for row in BundleSource(path).registry_rows():
-            found = registered(row) if row[3] == "actor.registered/v1" else None
-            if found and found[0] in missing and found[0] not in names:
-                names[found[0]] = found[1]
-    return _sign_off_lines(events, names)
+            continue  # not an event the ledger recorded: `verify` reports it
+    return names
 
 
 # --- the witness officer's own signed events ---------------------------------------------
@@ -421,17 +401,15 @@ def refer(store, ledger_key, project, actor, key_path, indicator, bidders, super
 def centre(store, ledger_key, name, prefix, portal) -> None:
     """Say how the centre's witness reports name it, number them and where they are checked
     (recorded on the ledger; reports issued afterwards use it). Without options: print it."""
-    from ledger.procedures.register import REGISTER, Register
-    from witness.reports import describe_centre
+    from witness.reports import describe_centre, register_of
 
     try:
         ledger = open_ledger(store, ledger_key)
-        stream = ledger.stream(REGISTER)
-        now = stream.register if stream is not None else Register()
+        now = register_of(ledger)[0]
         if name or prefix or portal:
             describe_centre(ledger, name or now.centre, prefix or now.prefix, portal or now.portal)
             checkpoint_after_appends(ledger)
-            now = ledger.stream(REGISTER).register
+            now = register_of(ledger)[0]
         ledger.close()
     except LedgerError as error:
         fail(error)
