@@ -358,3 +358,50 @@ def test_a_report_killed_at_any_moment_is_never_recorded_without_its_file(liling
             assert hashlib.sha256(out.read_bytes()).hexdigest() == issued["pdf_hash"]
     assert killed >= 3 and recorded, (killed, recorded)  # some killed, the last one finished
     assert verify(StoreSource(url), workers=1).intact
+
+
+def test_refusals_and_rejections_beyond_the_listed_rows_are_counted_by_rule(world, monkeypatch):
+    """Both sides of the limit, for the tables of refused actions and rejected bids (the limit
+    lowered to this project's size): at the limit each is a row; one more, and they are counted
+    by rule and by ground (a crowded tender's are in test_witness_record)."""
+    from ledger import errors
+    from ledger.procedures.expert_draw import committee_hash, draw, draw_seed
+    from witness import model as report_model
+
+    stream = "project:CROWD-1"
+    tender = Tender(world, stream, category="construction", method="lowest-price",
+                    control="50000000.00", bidders=4, experts=5)
+    deadline = cst("2025-06-10T09:30:00")
+    tender.run(["41000000.00", "40500000.00", "43900000.00", "42000000.00"], deadline, until="opened")
+    late = tender.bidders[0]
+    with pytest.raises(errors.ActionRefused):
+        tender.at(deadline + timedelta(minutes=10), late.actor, "bid-submitted", bidder=late.actor,
+                  bid_hash="f" * 64)
+    committee = draw(draw_seed(tender.secret, tender.head), tender.pool, set(), tender.quotas)
+    tender.at(deadline + timedelta(minutes=20), "operator-1", "experts-drawn",
+              committee=[e.id for e in committee], head_hash=tender.head,
+              committee_hash=committee_hash(committee))
+    for b, ground in ((tender.bidders[1], "not-qualified"), (tender.bidders[2], "not-qualified")):
+        tender.at(deadline + timedelta(hours=1), committee[1].id, "bid-rejected", bidder=b.actor,
+                  ground=ground)
+    tender.at(deadline + timedelta(hours=3), committee[0].id, "evaluation-reported",
+              ranking=world.ledger.procedure.ranking(world.ledger.stream(stream).state)[:3],
+              report_hash="e" * 64)
+    world.ledger.checkpoint()
+    evidence = gather_evidence(world.ledger.recorder, stream, "evaluation")
+
+    def table(title: str, column: str):
+        blocks = [s for s in report_model.build(evidence).sections if s.title.endswith(title)][0].blocks
+        return [b for b in blocks if getattr(b, "rows", None) and any(column in c.title for c in b.columns)][0]
+
+    monkeypatch.setattr(report_model, "LISTED_AT_MOST", 1)
+    listed = table("拒收与拒绝记录", "规则与依据")
+    assert len(listed.rows) == 1 and listed.columns[0].title == "时间"
+    monkeypatch.setattr(report_model, "LISTED_AT_MOST", 0)
+    counted = table("拒收与拒绝记录", "规则与依据")
+    assert counted.columns[2].title == "次数" and [r[2] for r in counted.rows] == ["1"]
+    monkeypatch.setattr(report_model, "LISTED_AT_MOST", 2)
+    assert len(table("评标记录", "否决").rows) == 2
+    monkeypatch.setattr(report_model, "LISTED_AT_MOST", 1)
+    grounds = table("评标记录", "否决")
+    assert grounds.rows == [["投标人不符合资格条件", "2"]]

@@ -347,3 +347,66 @@ def test_a_report_is_numbered_in_the_year_of_its_ledger_time_not_the_wall_clocks
         assert take_number(ledger, "project:X", "full", "zh")[:2] == (2029, 1)
     finally:
         ledger.close()
+
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory):
+    """A simulated tender of 230 bidders (more than a per-bidder table lists), checkpointed:
+    its evidence, and the project's state and refusals as the ledger holds them."""
+    from api.simulate import SimulatedClock, Sizes, simulate
+    from ledger.ledger import Ledger
+    from witness.evidence import gather_evidence
+
+    folder = tmp_path_factory.mktemp("crowded")
+    ledger = Ledger.open(f"sqlite:///{folder / 'ledger.db'}", key_path=folder / "key",
+                         clock=SimulatedClock())
+    simulate(ledger, projects=1, seed=5, batch=50, sizes=Sizes(large_share=1.0, large=(230, 230)))
+    from ledger import errors
+    from ledger.evidence.keys import SigningKey
+    from ledger.evidence.signer import ActorSigner
+
+    for n in range(1, 4):  # bids after the award, refused and recorded
+        actor = f"sim5-bidder-{n:04d}"
+        late = ActorSigner(actor, SigningKey.derived(b"sunledger-simulation/5", actor))
+        with pytest.raises(errors.ActionRefused):
+            ledger.submit(late.sign("project:sim5-00001", "project.bid-submitted/v1",
+                                    {"bidder": actor, "bid_hash": f"{n:064x}"},
+                                    expected_version=ledger.stream_version("project:sim5-00001"),
+                                    signed_at=ledger.clock.now()))
+    ledger.checkpoint()
+    evidence = gather_evidence(ledger.recorder, "project:sim5-00001", "full")
+    state = ledger.stream("project:sim5-00001").state
+    refusals = ledger.stream("refusal:sim5-00001").version
+    ledger.close()
+    return evidence, state, refusals
+
+
+def test_a_crowded_tender_lists_every_bidder_in_the_opening_record_and_sums_up_the_rest(crowded, tmp_path):
+    """Above LISTED_AT_MOST bidders, the security, the sealed bids and the compliant bids not
+    ranked are summed up (the evidence holds each row; a PDF of thousands of rows costs more
+    memory than a command may take), but the opening record, which the law requires, still
+    names every bidder beside its price."""
+    from witness.model import LISTED_AT_MOST
+    from witness.render import render
+
+    crowded, state, _ = crowded
+    assert len(state.prices) > LISTED_AT_MOST
+    pdf = tmp_path / "crowded.pdf"
+    pdf.write_bytes(render(crowded))
+    text = text_of(pdf)
+    opening = section(text, "开标记录")
+    for bidder, price in state.prices.items():
+        assert crowded["actors"][bidder]["organisation"] in opening, bidder
+        assert money(price) in opening
+    bids = section(text, "投标文件递交与投标保证金")
+    assert "超过 200 家不逐行印出" in bids and "合计" in bids
+    assert "超过 200 项不逐行印出" in bids  # the sealed bids
+    evaluation = section(text, "评标记录")
+    unranked = [b for b in state.prices if b not in state.rejected and b not in state.ranking]
+    assert f"其余 {len(unranked)} 家投标通过评审、未列入推荐" in evaluation
+    low = min(state.prices[b] for b in unranked)
+    assert money(low) in evaluation.replace("\n", "")
+    for n in range(1, len(state.ranking) + 1):
+        assert f"推荐第 {n} 名中标候选人" in evaluation
+    assert embedded_evidence(pdf.read_bytes()) == crowded  # every row is still in the evidence
+

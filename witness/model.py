@@ -197,7 +197,9 @@ def step_of(event: dict) -> str:
     return event["type"].split(".", 1)[1].split("/", 1)[0]
 
 
-SEALED_LISTED = 200  # more sealed bids than this: their hashes are in the evidence, not printed
+LISTED_AT_MOST = 200  # a per-bidder table of more rows than this is summed up, not printed row by
+#   row: the attached evidence holds every row and checking the report recomputes each (the
+#   opening record alone always lists every bidder: it is the record the law requires)
 
 
 def _runs(events: list[dict]) -> list[list[dict]]:
@@ -516,13 +518,20 @@ class _Builder:
             f"{len(obtained)} obtained the documents; {len(submitted)} submitted bids"
             + (f" ({len(withdrawn)} withdrawn)" if withdrawn else "")
             + (f"; {len(late)} late submission(s) refused (see refusals)" if late else "") + ".")
-        security = []
-        for b in bidders:
-            post = posted.get(b)
-            security.append([self.who(b), self.when(obtained[b]["ledger_time"]) if b in obtained else "—",
-                             money(post["payload"]["amount"]) if post else "—",
-                             self.w(v.SECURITY_FORMS, post["payload"]["form"]) if post else "—",
-                             self.when(refunded[b]["ledger_time"]) if b in refunded else "—"])
+        if len(bidders) > LISTED_AT_MOST:
+            security_block = self._security_summed(posted, refunded)
+        else:
+            security = []
+            for b in bidders:
+                post = posted.get(b)
+                security.append([self.who(b), self.when(obtained[b]["ledger_time"]) if b in obtained else "—",
+                                 money(post["payload"]["amount"]) if post else "—",
+                                 self.w(v.SECURITY_FORMS, post["payload"]["form"]) if post else "—",
+                                 self.when(refunded[b]["ledger_time"]) if b in refunded else "—"])
+            security_block = Table([
+                Column(t("投标人", "Bidder"), 27), Column(t("获取招标文件", "Documents"), 23),
+                Column(t("保证金（元）", "Security (yuan)"), 16, "num"), Column(t("形式", "Form"), 11),
+                Column(t("退还时间", "Refunded"), 23)], security, t("投标人与投标保证金", "Bidders and security"))
         sealed = [[self.who(b), grouped(submitted[b]["payload"]["bid_hash"]),
                    "\n".join(self.names.get(b, {}).get("certificates", [])) or "—"]
                   for b in bidders if b in submitted]
@@ -531,18 +540,36 @@ class _Builder:
              Column(t("密封投标文件哈希（SHA-256）", "Sealed bid hash (SHA-256)"), 44, "hash"),
              Column(t("CA 数字证书序列号", "CA certificate serial"), 26, "hash")], sealed,
             t("密封投标文件与数字证书", "Sealed bids and certificates"))
-        if len(sealed) > SEALED_LISTED:  # read by a machine, not by eye: the evidence holds them
-            sealed_block = Para(t(
-                f"密封投标文件哈希与数字证书共 {len(sealed)} 项，超过 {SEALED_LISTED} 项不逐行印出；"
-                "逐项见所附证据，核验报告时逐一复算。",
-                f"The {len(sealed)} sealed bid hashes and certificates (more than {SEALED_LISTED}) "
-                "are not printed row by row; the attached evidence holds each, and checking the "
-                "report recomputes every one."), "note")
-        return Section(t("投标文件递交与投标保证金", "Bids and bid security"), [Para(summary), Table([
-            Column(t("投标人", "Bidder"), 27), Column(t("获取招标文件", "Documents"), 23),
-            Column(t("保证金（元）", "Security (yuan)"), 16, "num"), Column(t("形式", "Form"), 11),
-            Column(t("退还时间", "Refunded"), 23)], security, t("投标人与投标保证金", "Bidders and security")),
-            sealed_block])
+        if len(sealed) > LISTED_AT_MOST:  # read by a machine, not by eye: the evidence holds them
+            sealed_block = self._not_listed(
+                len(sealed), "密封投标文件哈希与数字证书", "sealed bid hashes and certificates")
+        return Section(t("投标文件递交与投标保证金", "Bids and bid security"),
+                       [Para(summary), security_block, sealed_block])
+
+    def _not_listed(self, count: int, zh: str, en: str) -> Para:
+        return Para(self.t(
+            f"{zh}共 {count} 项，超过 {LISTED_AT_MOST} 项不逐行印出；逐项见所附证据，核验报告时逐一复算。",
+            f"The {count} {en} (more than {LISTED_AT_MOST}) are not printed row by row; the "
+            "attached evidence holds each, and checking the report recomputes every one."), "note")
+
+    def _security_summed(self, posted: dict[str, dict], refunded: dict[str, dict]) -> Pairs:
+        """The bid security of more bidders than a table lists: counts and sums by form."""
+        t = self.t
+        forms: dict[str, list[Decimal]] = {}
+        for e in posted.values():
+            forms.setdefault(e["payload"]["form"], []).append(Decimal(e["payload"]["amount"]))
+        by_form = [(t(f"投标保证金（{self.w(v.SECURITY_FORMS, form)}）", f"Bid security ({self.w(v.SECURITY_FORMS, form)})"),
+                    t(f"{len(amounts)} 家，合计 {money(sum(amounts))} 元", f"{len(amounts)} bidders, {money(sum(amounts))} yuan in all"))
+                   for form, amounts in sorted(forms.items())]
+        last = max((e["ledger_time"] for e in refunded.values()), default=None)
+        return Pairs([
+            *(by_form or [(t("投标保证金", "Bid security"), t("无人递交", "none posted"))]),
+            (t("已退还", "Refunded"), t(f"{len(refunded)} 家" + (f"，最后一笔于 {self.when(last)}" if last else ""),
+                                        f"{len(refunded)}" + (f", the last at {self.when(last)}" if last else ""))),
+            (t("逐家记录", "Per bidder"), t(f"共 {len(posted)} 家，超过 {LISTED_AT_MOST} 家不逐行印出；逐项见所附证据",
+                                           f"{len(posted)} bidders, more than {LISTED_AT_MOST}: not printed row "
+                                           "by row; the attached evidence holds each")),
+        ])
 
     def opening(self) -> Section:
         """The opening record (开标记录, 法 §36; 条例 §44)."""
@@ -637,6 +664,18 @@ class _Builder:
         note = Para(t("被规则拒绝的操作同样是证据：交易系统连同操作主体签名的原始操作一并记录，签名可在所附证据中复核。",
                       "Refused actions are evidence too: the system records each with the actor's own "
                       "signed action, which the attached evidence lets anyone check."), "note")
+        if len(rows) > LISTED_AT_MOST:  # by action and rule: how many, when, and their record numbers
+            kinds: dict[tuple[str, str], list[list[str]]] = {}
+            for row in rows:
+                kinds.setdefault((row[2], row[3]), []).append(row)
+            summed = [[what, why, str(len(same)), f"{same[0][0]} – {same[-1][0]}",
+                       versions(tuple(int(r[4]) for r in same), self.zh, most=4)]
+                      for (what, why), same in sorted(kinds.items(), key=lambda k: -len(k[1]))]
+            return Section(t("拒收与拒绝记录", "Refused actions"), [note, Table([
+                Column(t("被拒绝的操作", "Action"), 13), Column(t("规则与依据", "Rule and article"), 32),
+                Column(t("次数", "Times"), 8, "num"), Column(t("时间", "Between"), 25),
+                Column(t("拒绝记录", "Records"), 22)], summed),
+                self._not_listed(len(rows), "拒绝记录", "refusal records")])
         return Section(t("拒收与拒绝记录", "Refused actions"), [note, Table([
             Column(t("时间", "Time"), 25), Column(t("操作主体", "Actor"), 20),
             Column(t("被拒绝的操作", "Action"), 13), Column(t("规则与依据", "Rule and article"), 32),
@@ -731,7 +770,9 @@ class _Builder:
         else:
             columns[0].width = 58
         rows: list[list[str] | str] = []
-        for b in compliant:
+        unranked = [b for b in compliant if b not in order]
+        summed = len(compliant) > LISTED_AT_MOST
+        for b in ([b for b in compliant if b in order] if summed else compliant):
             row = [self.who(b), money(s.prices[b]),
                    t(f"推荐第 {order[b]} 名中标候选人", f"candidate no. {order[b]}") if b in order
                    else t("合格，未列入推荐", "compliant, not ranked")]
@@ -740,11 +781,28 @@ class _Builder:
             rows.append(row)
         blocks.append(Table(columns, rows, t("通过评审的投标及报价比较", "Compliant bids compared"))
                       if rows else Para(t("尚无通过评审的投标。", "No compliant bid yet."), "none"))
+        if summed and unranked:
+            low, high = min(s.prices[b] for b in unranked), max(s.prices[b] for b in unranked)
+            blocks.append(Para(t(
+                f"其余 {len(unranked)} 家投标通过评审、未列入推荐，报价 {money(low)} 元至 {money(high)} 元"
+                f"（逐家报价见开标记录）。通过评审的投标超过 {LISTED_AT_MOST} 家，其评审结论与得分不逐行印出；"
+                "逐项见所附证据，核验报告时逐一复算。",
+                f"The other {len(unranked)} compliant bids were not ranked; their prices run from "
+                f"{money(low)} to {money(high)} yuan (each in the opening record). With more than "
+                f"{LISTED_AT_MOST} compliant bids, their results and scores are not printed row by row; "
+                "the attached evidence holds each, and checking the report recomputes every one."), "note"))
         rejected = [[self.who(b), self.w(v.GROUNDS, g)] for b, g in sorted(s.rejected.items())]
-        blocks.append(Table([Column(t("被否决的投标", "Rejected bid"), 40),
-                             Column(t(f"否决理由（{self.cite('条例 §51')}）", f"Ground ({self.cite('条例 §51')})"), 60)],
-                            rejected) if rejected
-                      else Para(t("无被否决的投标。", "No bid was rejected."), "none"))
+        ground = Column(t(f"否决理由（{self.cite('条例 §51')}）", f"Ground ({self.cite('条例 §51')})"), 60)
+        if len(rejected) > LISTED_AT_MOST:  # by ground
+            grounds: dict[str, int] = {}
+            for _, why in rejected:
+                grounds[why] = grounds.get(why, 0) + 1
+            blocks.append(Table([ground, Column(t("被否决的投标（家）", "Rejected bids"), 40, "num")],
+                                [[why, str(n)] for why, n in sorted(grounds.items(), key=lambda g: -g[1])]))
+            blocks.append(self._not_listed(len(rejected), "被否决的投标", "rejected bids"))
+        else:
+            blocks.append(Table([Column(t("被否决的投标", "Rejected bid"), 40), ground], rejected) if rejected
+                          else Para(t("无被否决的投标。", "No bid was rejected."), "none"))
         clarified = [[self.when(e["ledger_time"]), self.who(e["payload"]["bidder"]),
                       grouped(e["payload"]["question_hash"]),
                       grouped(e["payload"]["answer_hash"]) if e["payload"].get("answer_hash") else t("未答复", "none")]
