@@ -187,6 +187,8 @@ class Demo:
                  category="construction", tenderee=t, agent=a, control_price="167014800.00",
                  method="lowest-price", section="第二标段", supervisor="醴陵市住房和城乡建设局（虚构）")
         self.act(cst("2025-03-01T15:00:00"), o, "intake-accepted")
+        for officer in ("witness-zz", "witness-zz2"):  # the centre assigns the project's witnesses
+            self.act(cst("2025-03-01T15:10:00"), o, "witness-assigned", officer=officer)
         self.act(cst("2025-03-03T09:00:00"), a, "announced", documents_from=format_time(cst("2025-03-03T09:00:00")),
                  documents_until=format_time(cst("2025-03-10T17:00:00")), bid_deadline=format_time(deadline))
         self.act(cst("2025-03-03T09:05:00"), a, "documents-issued", document_hash=h("documents v1"), edition=1)

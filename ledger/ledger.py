@@ -541,6 +541,11 @@ class _Batch:
             self.ledger._organisations[actor] = record.organisation
         return record.organisation
 
+    def roles_of(self, actor: str) -> frozenset[str] | None:
+        """An actor's registered roles as they stand (None: not registered)."""
+        record = self.signer(actor)
+        return frozenset(record.roles) if record is not None else None
+
     def decide(self, signer: ActorRecord, action: Action, stream: Stream | None) -> None:
         """The rules an action must meet before it is sealed."""
         kind = EVENT_TYPES[action.type]
@@ -556,7 +561,7 @@ class _Batch:
             state = stream.state.copy() if isinstance(stream, ProjectStream) else ProjectState()
             step = Step(action.type, action.payload, action.actor, frozenset(signer.roles),
                         self.now, action.expected_version + 1, stream.head if stream else ZERO_HASH,
-                        organisation_of=self.organisation_of)
+                        organisation_of=self.organisation_of, roles_of=self.roles_of)
             try:
                 self.ledger.procedure.run(state, step)
             except RuleRefused as error:

@@ -100,6 +100,7 @@ def tender(w: Walk) -> None:
          category="construction", tenderee="tenderee", agent="agent",
          control_price="10000000.00", method="lowest-price")
     step(s, cst("2025-06-02T10:00:00"), "operator", "intake-accepted")
+    step(s, cst("2025-06-02T10:05:00"), "operator", "witness-assigned", officer="witness")
     step(s, cst("2025-06-03T09:00:00"), "agent", "announced",
          documents_from=format_time(cst("2025-06-03T09:00:00")),
          documents_until=format_time(cst("2025-06-10T17:00:00")),

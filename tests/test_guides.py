@@ -264,14 +264,18 @@ def test_the_supervision_guide_runs_as_written(centre, tmp_path):
 
 # --- a witness officer's observation and sign-off -------------------------------------------
 
-def officer(tmp_path: Path, url: str, actor: str = "witness-wang", role: str = "witness") -> Path:
-    """An actor of the centre with a key of its own, made and registered as the guide says."""
+def officer(tmp_path: Path, url: str, actor: str = "witness-wang", role: str = "witness",
+            assign: bool = True) -> Path:
+    """An actor of the centre with a key of its own, made and registered as the guide says
+    (and a witness officer assigned to the demo's project, unless not `assign`)."""
     key = tmp_path / f"{actor}.key"
     out = run("keygen", "--out", str(key)).stdout
     run("actor", "register", "--store", url, "--id", actor, "--name", f"王芳（虚构 {actor}）",
         "--organisation", "株洲市公共资源交易中心见证室（虚构）", "--role", role)
     run("actor", "add-key", "--store", url, "--id", actor, "--public-key",
         re.search(r"public key: (\S+)", out).group(1))
+    if role == "witness" and assign:  # the centre assigns the officer to the project
+        run("assign-witness", "--store", url, "--project", PROJECT, "--officer", actor)
     return key
 
 
@@ -627,7 +631,7 @@ def test_hostile_files_are_refused_with_a_message(published, name):
     checkpoint, proof = publish(url, tmp_path, 0)
     bad = tmp_path / f"{name}.bin"
     bad.write_bytes(HOSTILE[name])
-    key = officer(tmp_path, url)
+    key = officer(tmp_path, url, assign=False)  # a store without the demo's project
     for args in (
         ["sign-off", "--store", url, "--actor", "witness-wang", "--key", str(key), str(bad)],
         ["witness", "add-checkpoint", "--state", state, "--checkpoint", str(checkpoint),

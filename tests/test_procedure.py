@@ -45,7 +45,8 @@ class Project:
         trial = self.state.copy()
         self.procedure.run(trial, Step(f"project.{type_}/v1", payload, actor, frozenset(roles),
                                        at, self.version + 1,
-                                       organisation_of=self.organisations.get))
+                                       organisation_of=self.organisations.get,
+                                       roles_of=lambda a: frozenset(ROLES[a]) if a in ROLES else None))
         self.state, self.version = trial, self.version + 1
 
 

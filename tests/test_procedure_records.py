@@ -113,7 +113,11 @@ def test_a_report_id_is_issued_once_and_each_officer_signs_off_once():
     p.step("report-issued", "ledger", at, **issued)
     refused_by("recorded-once", p, "report-issued", "ledger", at,
                **{**issued, "pdf_hash": "3" * 64})
+    refused_by("who-may-act", p, "report-signed-off", "witness-zz", at, report_id="R-1",
+               pdf_hash="1" * 64)  # not assigned to this project
     for officer in ("witness-zz", "witness-zz-2"):
+        p.step("witness-assigned", "operator-zz", at, officer=officer)
+        refused_by("recorded-once", p, "witness-assigned", "operator-zz", at, officer=officer)
         p.step("report-signed-off", officer, at, report_id="R-1", pdf_hash="1" * 64)
     refused_by("recorded-once", p, "report-signed-off", "witness-zz", at, report_id="R-1",
                pdf_hash="1" * 64)
@@ -240,9 +244,26 @@ def test_a_clarification_is_asked_of_an_opened_bid_before_the_report():
 
 def test_a_warning_is_passed_on_once_the_bids_are_closed():
     p = liling_until("bids")
+    p.step("witness-assigned", "operator-zz", DEADLINE - timedelta(days=1), officer="witness-zz")
     refused_by("warning-referral", p, "warning-referred", "witness-zz", DEADLINE - timedelta(seconds=1),
                indicator="price-series", bidders=["bidder-1", "bidder-2"], supervisor="住建局（虚构）")
     p.step("submission-closed", "operator-zz", DEADLINE)
     p.step("warning-referred", "witness-zz", DEADLINE, indicator="price-series",
            bidders=["bidder-1", "bidder-2"], supervisor="住建局（虚构）")
     assert p.state.referrals[0][:3] == ("price-series", ("bidder-1", "bidder-2"), "住建局（虚构）")
+
+
+def test_the_centre_assigns_registered_witness_officers_once_until_the_archive():
+    p = liling_until("documents")
+    at = cst("2025-03-03T10:00:00")
+    refused_by("witness-assignment", p, "witness-assigned", "operator-zz", at, officer="bidder-1")
+    refused_by("witness-assignment", p, "witness-assigned", "operator-zz", at, officer="nobody")
+    p.step("witness-assigned", "operator-zz", at, officer="witness-zz")
+    refused_by("recorded-once", p, "witness-assigned", "operator-zz", at, officer="witness-zz")
+    refused_by("who-may-act", p, "witness-observation", "witness-zz-2", at, note="未指派")
+    p.step("witness-observation", "witness-zz", at, note="已指派")
+    assert p.state.witnesses == ["witness-zz"]
+    done = liling_until("contracted")
+    done.step("archived", "operator-zz", cst("2025-06-01T10:00:00"))
+    refused_by("witness-assignment", done, "witness-assigned", "operator-zz",
+               cst("2025-06-01T11:00:00"), officer="witness-zz")

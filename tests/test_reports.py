@@ -239,6 +239,8 @@ def test_a_report_not_yet_reached_is_refused_and_a_missing_glyph_is_an_error(wor
 def test_a_sign_off_names_an_issued_report(liling):
     pdf, issued = issue_report(liling.ledger, "project:LILING-R", "full")
     officer = liling.register("witness-officer-1", roles=("witness",))
+    liling.submit(liling.registrar, "project:LILING-R", "project.witness-assigned/v1",
+                  {"officer": "witness-officer-1"})
     liling.submit(officer, "project:LILING-R", "project.report-signed-off/v1",
                   {"report_id": issued["report_id"], "pdf_hash": issued["pdf_hash"]})
     with pytest.raises(RuleRefused, match="witness-report"):
@@ -267,6 +269,8 @@ def test_the_reporter_issues_each_report_when_its_milestone_is_reached(liling, t
     full = next(r for r, issue in liling.ledger.stream("project:LILING-R").state.reports.items()
                 if issue["kind"] == "full")
     officer = liling.register("witness-officer-2", roles=("witness",))
+    liling.submit(liling.registrar, "project:LILING-R", "project.witness-assigned/v1",
+                  {"officer": "witness-officer-2"})
     liling.submit(officer, "project:LILING-R", "project.report-signed-off/v1",
                   {"report_id": full, "pdf_hash": liling.ledger.stream("project:LILING-R")
                    .state.reports[full]["pdf_hash"]})

@@ -253,6 +253,7 @@ BOUNDARY_TESTS = {
     "decryption-window": ["test_procedure_rules::test_keys_are_released_within_the_decryption_window"],
     "opening-record": ["test_procedure_records::test_the_opening_is_convened_once_before_the_first_decryption_by_registered_persons"],
     "bid-clarification": ["test_procedure_records::test_a_clarification_is_asked_of_an_opened_bid_before_the_report"],
+    "witness-assignment": ["test_procedure_records::test_the_centre_assigns_registered_witness_officers_once_until_the_archive"],
     "warning-referral": ["test_procedure_records::test_a_warning_is_passed_on_once_the_bids_are_closed"],
     "opening-objection": ["test_procedure_rules::test_an_objection_at_the_opening_is_answered_on_the_spot_before_the_evaluation",
                           "test_a_tracked_deadline_is_kept_one_instant_before_its_due_and_late_at_it"],

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from ledger.errors import NotInLog
+from ledger.evidence.catalogue import EVENT_TYPES
 from ledger.log.checkpoints import heads_at, latest_checkpoint, log_verifier_key
 from ledger.log.proofs import completeness_proof, log_identity
 from ledger.procedures.refusals import refusal_stream
@@ -39,6 +40,17 @@ def actor_names(recorder: Any, actors: set[str]) -> dict[str, dict]:
     return names
 
 
+def named_actors(events: list[dict]) -> set[str]:
+    """Every actor the events' payloads name (the catalogue's `id` and `ids` members)."""
+    found: set[str] = set()
+    for e in events:
+        for member in EVENT_TYPES[e["type"]].actor_members:
+            value = e["payload"].get(member)
+            found.update(v for v in (value if isinstance(value, list) else [value])
+                         if isinstance(v, str))
+    return found
+
+
 def gather_evidence(recorder: Any, project: str, kind: str, lang: str = "zh",
                     issue: dict | None = None) -> dict:
     """The evidence of a report on `project` at the latest checkpoint (which must cover the
@@ -57,12 +69,7 @@ def gather_evidence(recorder: Any, project: str, kind: str, lang: str = "zh",
         refusals = completeness_proof(recorder, refusal_stream(project), last[0], heads)
     except NotInLog:
         refusals = None
-    actors = {e["actor"] for e in events} | {
-        v for e in events for k, v in e["payload"].items()
-        if k in ("bidder", "tenderee", "agent", "winner", "host", "recorder", "recused",
-                 "replacement", "complainant") and isinstance(v, str)} | {
-        m for e in events for k in ("committee", "bidders") for m in e["payload"].get(k, [])
-        if isinstance(m, str)} | {
+    actors = {e["actor"] for e in events} | named_actors(events) | {
         json.loads(e)["payload"]["action"]["actor"] for e in (refusals or {}).get("events", [])}
     names = actor_names(recorder, actors - {"ledger"})
     if not any(e["type"] == "project.awarded/v1" for e in events):

@@ -310,8 +310,9 @@ class _Builder:
         return (self.by_step.get(step) or [None])[0]
 
     def officers(self) -> list[str]:
-        """The witness officers of the project: those who recorded anything on it."""
-        found: list[str] = []
+        """The witness officers of the project: those the centre assigned to it, in order,
+        then any other that recorded on it (a store from before assignments were recorded)."""
+        found: list[str] = [e["payload"]["officer"] for e in self.by_step.get("witness-assigned", [])]
         for step in ("witness-observation", "warning-referred", "report-signed-off"):
             for e in self.by_step.get(step, []):
                 if e["actor"] not in found:

@@ -44,6 +44,7 @@ STEPS: Words = {
     "awarded": ("定标", "awarded"),
     "contract-signed": ("签订合同", "contract signed"),
     "security-refunded": ("退还保证金", "security refunded"),
+    "witness-assigned": ("指派见证人员", "witness officer assigned"),
     "witness-observation": ("见证记录", "witness observation"),
     "report-issued": ("出具见证报告", "witness report issued"),
     "report-signed-off": ("见证人员签认", "witness sign-off"),

@@ -284,6 +284,37 @@ def _show_receipt(receipt) -> None:
     click.echo(f"  ledger time:    {beijing(receipt.ledger_time)} 北京时间 ({receipt.ledger_time})")
 
 
+@click.command("assign-witness")
+@store_option
+@key_option
+@click.option("--project", required=True, help="the project's id (or its stream name project:ID)")
+@click.option("--officer", required=True, help="the witness officer's actor id (role witness)")
+def assign_witness(store, ledger_key, project, officer) -> None:
+    """Assign a witness officer to a project (project.witness-assigned/v1, signed by the
+    ledger key for the centre). Only an assigned officer records observations, referrals and
+    sign-offs on the project, and sees what the law lets witness officers see of it."""
+    from ledger.evidence.envelope import LEDGER_ACTOR
+    from ledger.evidence.signer import ActorSigner
+
+    stream = project_stream(project)
+    try:
+        ledger = open_ledger(store, ledger_key)
+        if ledger.stream_version(stream) == 0:
+            raise NotInLog(f"{stream} has no events in this store: no such project")
+        receipt, = ledger.submit(ActorSigner(LEDGER_ACTOR, ledger.key).sign(
+            stream, "project.witness-assigned/v1", {"officer": officer},
+            expected_version=ledger.stream_version(stream), signed_at=ledger.clock.now()))
+    except RuleRefused as error:
+        click.echo(f"sunledger: {error.message}", err=True)
+        sys.exit(2)
+    except LedgerError as error:
+        fail(error)
+    checkpoint_after_appends(ledger)
+    ledger.close()
+    click.echo(f"assigned the witness officer {officer} to {stream}")
+    _show_receipt(receipt)
+
+
 @click.command()
 @store_option
 @key_option
@@ -419,4 +450,4 @@ def centre(store, ledger_key, name, prefix, portal) -> None:
                f"numbers given: {numbers or 'none yet'}")
 
 
-COMMANDS = [report, reports, verify_report_command, observe, refer, sign_off, centre]
+COMMANDS = [report, reports, verify_report_command, assign_witness, observe, refer, sign_off, centre]

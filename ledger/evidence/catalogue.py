@@ -100,6 +100,11 @@ class EventType:
                        for name, (kind, required) in self.fields.items())
         object.__setattr__(self, "_checks", checks)
 
+    @property
+    def actor_members(self) -> tuple[str, ...]:
+        """The payload members that name actors (formats `id` and `ids`)."""
+        return tuple(name for name, (kind, _) in self.fields.items() if kind in ("id", "ids"))
+
     def problems(self, payload: dict) -> list[str]:
         """What is wrong with a payload for this type (empty when it is well formed)."""
         found = []
@@ -216,6 +221,7 @@ EVENT_TYPES: dict[str, EventType] = {
         _t("project.supervision-report-filed/v1", "project", report_hash=("hash", R)),
         _t("project.security-refunded/v1", "project", bidder=("id", R), amount=("money", R),
            interest=("money", O)),
+        _t("project.witness-assigned/v1", "project", officer=("id", R)),
         _t("project.witness-observation/v1", "project", note=("text", R), media_hash=("hash", O)),
         _t("project.warning-referred/v1", "project", indicator=("name", R), bidders=("ids", R),
            supervisor=("name", R)),

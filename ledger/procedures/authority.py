@@ -10,6 +10,7 @@ bound to the action (RULES.md, "Who may act"):
 - `principal`: the project's own tenderee, or the agent it named at intake (法 §12–§13);
 - `tenderee`: the project's own tenderee only (the contract is the tenderee's);
 - `committee`: a member sitting on the project's evaluation committee;
+- `assigned`: a witness officer the centre assigned to witness this project;
 - `any`: any holder of the role (the centre's operator for the platform's own steps, the
   ledger itself as registrar, a supervision body, a witness officer);
 - `ledger`: the ledger itself (actor `ledger`), whatever other registrar there is: only the
@@ -19,7 +20,7 @@ The registry's own types (`ledger.*`, `actor.*`) are judged by the registry's ru
 (evidence/registry.py, evidence-format §11.3), which the write path and the verifier share.
 
 The verifier checks what a single event shows (the signer's roles in the registry, and the
-`self:` members); `principal` and `committee` depend on the project's earlier events and are
+`self:` members); `principal`, `committee` and `assigned` depend on the project's earlier events and are
 judged by the procedure when the action is taken and again by `sunledger replay`.
 """
 
@@ -30,8 +31,9 @@ from typing import Mapping
 
 from ledger.evidence.envelope import LEDGER_ACTOR
 
-ANY, PRINCIPAL, TENDEREE, COMMITTEE, LEDGER = "any", "principal", "tenderee", "committee", "ledger"
-_SCOPES = (ANY, PRINCIPAL, TENDEREE, COMMITTEE, LEDGER)
+ANY, PRINCIPAL, TENDEREE, COMMITTEE, ASSIGNED, LEDGER = (
+    "any", "principal", "tenderee", "committee", "assigned", "ledger")
+_SCOPES = (ANY, PRINCIPAL, TENDEREE, COMMITTEE, ASSIGNED, LEDGER)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class Authority:
         """In words, for refusals: 'a bidder for itself (payload.bidder) or …'."""
         words = {ANY: "", PRINCIPAL: " of this project (its tenderee or its agent)",
                  TENDEREE: " of this project", COMMITTEE: " sitting on this project's committee",
+                 ASSIGNED: " assigned to witness this project",
                  LEDGER: " that is the ledger itself"}
         return " or ".join(
             ("an " if role[0] in "aeiou" else "a ") + role + (f" for itself (payload.{member})" if (member := self.self_member(role))
@@ -117,10 +120,11 @@ AUTHORITY: dict[str, Authority] = {
     "project.contract-signed/v1": _a(tenderee=TENDEREE),
     "project.supervision-report-filed/v1": PRINCIPALS,
     "project.security-refunded/v1": LEDGER_OR_PLATFORM,
-    "project.witness-observation/v1": _a(witness=ANY),
-    "project.warning-referred/v1": _a(witness=ANY),
+    "project.witness-assigned/v1": LEDGER_OR_PLATFORM,
+    "project.witness-observation/v1": _a(witness=ASSIGNED),
+    "project.warning-referred/v1": _a(witness=ASSIGNED),
     "project.report-issued/v1": LEDGER_OR_PLATFORM,
-    "project.report-signed-off/v1": _a(witness=ANY),
+    "project.report-signed-off/v1": _a(witness=ASSIGNED),
     "project.terminated/v1": _a(tenderee=TENDEREE, operator=ANY),
     "project.archived/v1": PLATFORM,
     "refusal.recorded/v1": _a(registrar=LEDGER),

@@ -152,6 +152,9 @@ _RULES = (
          "the tenderee reports to the supervision body within 15 days of fixing the winner"),
     Rule("archive", 15, "years", "政采法 §42",
          "procurement files are kept for at least 15 years"),
+    Rule("witness-assignment", 1, "count", "Sunledger operating rule",
+         "the centre assigns registered witness officers to a project, each once; only an "
+         "assigned officer records observations, referrals and sign-offs on it"),
     Rule("warning-referral", 1, "count", "Sunledger operating rule",
          "a witness officer passes a collusion warning of a project to its supervision body "
          "once the bids are closed, and records that it did"),

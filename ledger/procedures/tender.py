@@ -23,7 +23,9 @@ from typing import Callable
 
 from ledger.errors import RuleRefused
 from ledger.evidence.canonical import parse_money, parse_time
-from .authority import AUTHORITY, COMMITTEE, PRINCIPAL, TENDEREE, fitting_roles, role_problem
+from .authority import (
+    ASSIGNED, AUTHORITY, COMMITTEE, PRINCIPAL, TENDEREE, fitting_roles, role_problem,
+)
 from .calendar import TradingCalendar, days_between, end_of, local_date
 from .expert_draw import (
     DrawRecord, Expert, draw_seed, replacement, replay_draw, sealed_bids_digest,
@@ -88,6 +90,7 @@ class ProjectState:
     report_signed: set[str] = field(default_factory=set)
     report_refused: dict[str, str] = field(default_factory=dict)  # member -> reasons ("": none)
     opening: dict = field(default_factory=dict)  # host, recorder, venue of the opening (法 §36)
+    witnesses: list[str] = field(default_factory=list)  # the officers assigned, in order
     clarifications: list[tuple[str, str, datetime]] = field(default_factory=list)
     #   (member, bidder, when) of each written clarification the committee asked (条例 §52)
     referrals: list[tuple[str, tuple[str, ...], str, datetime]] = field(default_factory=list)
@@ -139,6 +142,9 @@ class Step:
     head: str = ""  # hash of the project's previous event
     # the registered organisation of an actor (None: not known, as in a replay from events)
     organisation_of: Callable[[str], str | None] | None = field(default=None, compare=False)
+    # the registered roles of an actor (None: not registered; the callable itself None: not
+    #   known, as in a replay from events)
+    roles_of: Callable[[str], frozenset[str] | None] | None = field(default=None, compare=False)
 
 
 class Procedure:
@@ -192,6 +198,7 @@ class Procedure:
             "project.contract-signed/v1": self.sign_contract,
             "project.supervision-report-filed/v1": self.report_to_supervision,
             "project.security-refunded/v1": self.refund_security,
+            "project.witness-assigned/v1": self.assign_witness,
             "project.witness-observation/v1": self.observe,
             "project.warning-referred/v1": self.refer_warning,
             "project.report-issued/v1": self.issue_report,
@@ -217,7 +224,7 @@ class Procedure:
         problem = role_problem(authority, step.roles, step.actor, step.payload)
         self.require(problem is None, "who-may-act", lambda: f"{step.type}: {problem}")
         bound = {PRINCIPAL: (state.tenderee, state.agent), TENDEREE: (state.tenderee,),
-                 COMMITTEE: tuple(state.committee)}
+                 COMMITTEE: tuple(state.committee), ASSIGNED: tuple(state.witnesses)}
         self.require(any(step.actor in bound.get(authority.roles[role], (step.actor,))
                          for role in fitting_roles(authority, step.roles, step.actor,
                                                    step.payload)),
@@ -974,6 +981,20 @@ class Procedure:
             rule = self.rules[self._for(rule_id, kind)]
             p.deadlines.append(Deadline(f"{rule.id}:{bidder}", rule.article,
                                         self._period(rule_id, at, kind)))
+
+    def assign_witness(self, p: ProjectState, s: Step) -> None:
+        """The centre assigns a witness officer (见证人员) to the project: from then on the
+        officer may record on it, and sees what the law lets witnesses see of it."""
+        officer = s.payload["officer"]
+        self.require(p.stage != "archived", "witness-assignment",
+                     "an archived project is not witnessed any more")
+        self.require(officer not in p.witnesses, "recorded-once",
+                     f"{officer} is assigned to this project already")
+        if self.checking and s.roles_of is not None:
+            roles = s.roles_of(officer)
+            self.require(roles is not None and "witness" in roles, "witness-assignment",
+                         lambda: f"{officer!r} is not a registered witness officer")
+        p.witnesses.append(officer)
 
     def observe(self, p: ProjectState, s: Step) -> None:
         """A witness officer's observation (见证记录), with recorded media by hash; it changes
