@@ -1,0 +1,392 @@
+"""Who may see what, at which stage of a project: the law's confidentiality as one table,
+used by every read (the HTTP API, the portal, report and dossier downloads).
+
+RULES.md (Confidentiality): before the opening nobody may learn who obtained the documents or
+bid, or how many (法 §22); the committee's names stay secret until the result is fixed, except
+to each expert its own assignment (法 §37; 条例 §46); the evaluation stays secret until its
+report (法 §44; 条例 §49). Supervision bodies see what is not sealed by those three secrets;
+witness officers see the projects they are assigned to witness; the public sees announcements,
+results once published, the log's checkpoints and proofs. docs/visibility.md is this table
+in words, and tests check that the two say the same.
+
+How a rule reads. For each event type, `event` says from which stage each audience sees the
+event at all; `members` make single members stricter (the envelope's `actor`, which carries
+`key_id`, `nonce` and `signature` with it: a signature checked against every expert's key
+would name the signer). The parties an event names in `selves` (and its actor) always see it
+whole. Stages are milestones a project reaches, in order; once reached, they are reached for
+its whole history: after the opening, who bid is no longer secret, whenever they bid.
+
+An event the caller may see whole is served as stored: its hash, link and signatures check. An
+event the caller may see only in part is served with the hidden members replaced by
+`{"withheld": "<why>"}` and their names in `withheld`; its hash still commits to them, so once
+the secret is lifted the caller can check the whole event against the hash it was given.
+Before the opening, nobody learns a project event's version, link or hash unless the event is
+their own (`sealed_positions`): the version counts the events before it, and so the bidders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+# --- audiences: who the caller is, to this project ------------------------------------------
+PUBLIC = "public"            # anyone, signed in or not (社会公众)
+SUPERVISION = "supervision"  # a supervision body (行政监督部门): role `supervisor`
+OPERATOR = "operator"        # the centre's staff running the platform (交易中心): role `operator`
+WITNESS = "witness"          # a witness officer assigned to this project (见证人员)
+PRINCIPAL = "principal"      # this project's tenderee or its agent (招标人、招标代理)
+BIDDERS = "bidders"          # a bidder taking part in this project (obtained documents or bid)
+COMMITTEE = "committee"      # a member of this project's evaluation committee, while it sits
+AUDIENCES = (PUBLIC, SUPERVISION, OPERATOR, WITNESS, PRINCIPAL, BIDDERS, COMMITTEE)
+
+# --- stages: milestones a project reaches, in order ----------------------------------------
+ALWAYS = "always"        # from the event on
+ANNOUNCED = "announced"  # project.announced/v1: the project is public
+OPENED = "opened"        # project.submission-closed/v1: the deadline is the opening (法 §34)
+REPORTED = "reported"    # project.evaluation-reported/v1: the committee has reported
+PUBLISHED = "published"  # project.candidates-published/v1: the candidates are public
+FIXED = "fixed"          # project.awarded/v1: the result is fixed (法 §37)
+NEVER = "never"
+STAGES = (ALWAYS, ANNOUNCED, OPENED, REPORTED, PUBLISHED, FIXED, NEVER)
+MILESTONES = {"project.announced/v1": ANNOUNCED, "project.submission-closed/v1": OPENED,
+              "project.evaluation-reported/v1": REPORTED,
+              "project.candidates-published/v1": PUBLISHED, "project.awarded/v1": FIXED}
+# a project that ends early (terminated, failed) lifts nothing it had not reached
+
+
+@dataclass(frozen=True)
+class Seen:
+    """From which stage each audience sees a thing; an audience not named never does."""
+
+    by: Mapping[str, str]
+
+    def __post_init__(self) -> None:
+        for audience, stage in self.by.items():
+            if audience not in AUDIENCES or stage not in STAGES:
+                raise ValueError(f"{audience}: {stage}")
+
+    def allows(self, audiences: Iterable[str], reached: frozenset[str]) -> bool:
+        return any((stage := self.by.get(a, NEVER)) == ALWAYS or stage in reached
+                   for a in audiences)
+
+
+@dataclass(frozen=True)
+class Rule:
+    event: Seen
+    members: Mapping[str, Seen] = field(default_factory=dict)
+    selves: tuple[str, ...] = ()  # payload members naming a party who sees the event whole
+    article: str = ""
+    answers: str | None = None  # the payload member naming the version this answers: the
+    #                             party who raised that sees the answer whole
+
+
+def _seen(**by: str) -> Seen:
+    return Seen(by)
+
+
+# the parties who follow a project's every public step: its principals, the platform, the
+# supervision body and the witness officers
+KEEPERS = dict(principal=ALWAYS, operator=ALWAYS, supervision=ALWAYS, witness=ALWAYS)
+ANNOUNCEMENT = Rule(_seen(public=ANNOUNCED, bidders=ALWAYS, committee=ALWAYS, **KEEPERS),
+                    article="法 §16")
+# who obtained documents, posted security or bid: the bidder alone until the opening; then
+# the keepers, and who bid to the other bidders and the committee (the opening record)
+UNSEALED = dict(principal=OPENED, operator=OPENED, supervision=OPENED, witness=OPENED)
+SEALED_BID = Rule(_seen(bidders=OPENED, committee=OPENED, **UNSEALED), selves=("bidder",),
+                  article="法 §22")
+SEALED = Rule(_seen(**UNSEALED), selves=("bidder",), article="法 §22")
+OPENING = Rule(_seen(bidders=ALWAYS, committee=ALWAYS, **KEEPERS), selves=("bidder",),
+               article="法 §36")
+CONVENED = Rule(OPENING.event, article="法 §36")
+# the committee's names: secret until the result is fixed, to everyone but the expert itself
+NAMES = _seen(public=FIXED, bidders=FIXED, principal=FIXED, operator=FIXED, supervision=FIXED,
+              witness=FIXED, committee=ALWAYS)
+MEMBER_ACTS = {"actor": NAMES}
+# the evaluation: secret until the report, to all but the committee (法 §44; 条例 §49)
+EVALUATION = Rule(_seen(committee=ALWAYS, principal=REPORTED, operator=REPORTED,
+                        supervision=REPORTED, witness=REPORTED),
+                  members=MEMBER_ACTS, article="法 §44")
+RESULT = Rule(_seen(public=ANNOUNCED, bidders=ALWAYS, committee=ALWAYS, **KEEPERS), article="法 §45")
+DISPUTE = Rule(_seen(committee=ALWAYS, **KEEPERS), selves=("bidder",), article="条例 §60")
+OVERSIGHT = Rule(_seen(operator=ALWAYS, supervision=ALWAYS, witness=ALWAYS), article="电子办法 §53")
+KEEPERS_ONLY = Rule(_seen(**KEEPERS))
+
+TABLE: dict[str, Rule] = {
+    "project.intake/v1": ANNOUNCEMENT,
+    "project.intake-accepted/v1": ANNOUNCEMENT,
+    "project.intake-refused/v1": KEEPERS_ONLY,
+    "project.announced/v1": ANNOUNCEMENT,
+    "project.documents-issued/v1": ANNOUNCEMENT,
+    "project.clarification-issued/v1": ANNOUNCEMENT,
+    "project.documents-obtained/v1": SEALED,
+    # an objection to the documents goes to the tenderee, who answers it (条例 §22)
+    "project.objection-raised/v1": Rule(_seen(**{**UNSEALED, "principal": ALWAYS}),
+                                        selves=("bidder",), article="条例 §22"),
+    "project.objection-answered/v1": Rule(_seen(**{**UNSEALED, "principal": ALWAYS}),
+                                          answers="objection_version", article="条例 §22"),
+    "project.security-posted/v1": SEALED,
+    "project.bid-submitted/v1": SEALED_BID,
+    "project.bid-withdrawn/v1": SEALED_BID,
+    "project.submission-closed/v1": Rule(_seen(public=ANNOUNCED, bidders=ALWAYS, committee=ALWAYS,
+                                               **KEEPERS), article="法 §34"),
+    "project.checked-in/v1": OPENING,
+    "project.key-released/v1": OPENING,
+    "project.bid-decrypted/v1": OPENING,
+    "project.decryption-failed/v1": OPENING,
+    "project.opening-convened/v1": CONVENED,
+    "project.opening-objection-raised/v1": OPENING,
+    "project.draw-prepared/v1": Rule(_seen(public=ANNOUNCED, bidders=ALWAYS, committee=ALWAYS,
+                                           **KEEPERS), article="条例 §46"),
+    # the draw happened, and its size and commitments, are no secret; who was drawn is
+    "project.experts-drawn/v1": Rule(_seen(bidders=ALWAYS, committee=ALWAYS, **KEEPERS),
+                                     members={"committee": NAMES}, article="法 §37"),
+    "project.draw-disclosed/v1": Rule(_seen(public=FIXED, bidders=FIXED, committee=ALWAYS,
+                                            principal=FIXED, operator=FIXED, supervision=FIXED,
+                                            witness=FIXED), article="法 §37"),
+    "project.expert-replaced/v1": Rule(_seen(committee=ALWAYS, **KEEPERS),
+                                       members={"recused": NAMES, "replacement": NAMES},
+                                       selves=("recused", "replacement"), article="法 §37"),
+    "project.score-submitted/v1": EVALUATION,
+    "project.bid-rejected/v1": EVALUATION,
+    # the bidder asked to clarify sees the question, not who asked (条例 §52)
+    "project.bid-clarified/v1": Rule(EVALUATION.event, members=MEMBER_ACTS, selves=("bidder",),
+                                     article="条例 §52"),
+    "project.evaluation-reported/v1": Rule(
+        _seen(committee=ALWAYS, principal=ALWAYS, operator=ALWAYS, supervision=ALWAYS,
+              witness=ALWAYS, bidders=PUBLISHED, public=PUBLISHED),
+        members=MEMBER_ACTS, article="条例 §53"),
+    "project.evaluation-report-signed/v1": Rule(EVALUATION.event, members=MEMBER_ACTS,
+                                                article="条例 §53"),
+    "project.evaluation-report-refused/v1": Rule(EVALUATION.event, members=MEMBER_ACTS,
+                                                 article="条例 §53"),
+    "project.candidates-published/v1": RESULT,
+    "project.publicity-objection-raised/v1": DISPUTE,
+    "project.challenge-raised/v1": DISPUTE,
+    "project.challenge-answered/v1": Rule(DISPUTE.event, answers="challenge_version",
+                                          article="政采法 §53"),
+    "project.complaint-filed/v1": Rule(DISPUTE.event, selves=("complainant",), article="条例 §60"),
+    "project.complaint-accepted/v1": Rule(DISPUTE.event, answers="complaint_version",
+                                          article="条例 §61"),
+    "project.complaint-decided/v1": Rule(DISPUTE.event, answers="complaint_version",
+                                         article="条例 §61"),
+    "project.re-evaluation-ordered/v1": Rule(DISPUTE.event, article="条例 §61"),
+    "project.candidate-declined/v1": Rule(_seen(public=FIXED, bidders=FIXED, committee=ALWAYS,
+                                                **KEEPERS), selves=("bidder",), article="条例 §55"),
+    "project.candidate-disqualified/v1": Rule(_seen(public=FIXED, bidders=FIXED, committee=ALWAYS,
+                                                    **KEEPERS), selves=("bidder",),
+                                              article="条例 §55"),
+    "project.awarded/v1": RESULT,
+    "project.contract-signed/v1": RESULT,
+    "project.supervision-report-filed/v1": KEEPERS_ONLY,
+    "project.security-refunded/v1": Rule(SEALED.event, selves=("bidder",), article="条例 §57"),
+    "project.witness-assigned/v1": Rule(_seen(**KEEPERS), selves=("officer",)),
+    "project.witness-observation/v1": OVERSIGHT,
+    "project.warning-referred/v1": OVERSIGHT,
+    "project.report-issued/v1": KEEPERS_ONLY,
+    "project.report-signed-off/v1": KEEPERS_ONLY,
+    "project.terminated/v1": RESULT,
+    "project.archived/v1": KEEPERS_ONLY,
+}
+# streams that are not a project's: the registry, the ledger's own, the centre's register
+PUBLIC_STREAM_KINDS = ("actor", "ledger", "register")
+
+
+# --- what a project has reached and who it concerns ----------------------------------------
+
+RAISING = {"project.objection-raised/v1": "bidder", "project.publicity-objection-raised/v1": "bidder",
+           "project.opening-objection-raised/v1": "bidder", "project.challenge-raised/v1": "bidder",
+           "project.complaint-filed/v1": "complainant"}
+
+
+@dataclass
+class ProjectFacts:
+    """What visibility needs to know of one project, folded from its events in order."""
+
+    reached: set[str] = field(default_factory=set)
+    principals: set[str] = field(default_factory=set)
+    bidders: set[str] = field(default_factory=set)
+    committee: set[str] = field(default_factory=set)
+    witnesses: set[str] = field(default_factory=set)
+    raised_by: dict[int, str] = field(default_factory=dict)  # version → who objected, challenged
+    #                                                          or complained there
+
+    def add(self, event: dict) -> None:
+        kind, payload = event["type"], event["payload"]
+        if kind in MILESTONES:
+            self.reached.add(MILESTONES[kind])
+        if kind in RAISING:
+            self.raised_by[event["version"]] = payload[RAISING[kind]]
+        if kind == "project.intake/v1":
+            self.principals |= {p for p in (payload.get("tenderee"), payload.get("agent")) if p}
+        elif kind in ("project.documents-obtained/v1", "project.bid-submitted/v1"):
+            self.bidders.add(payload["bidder"])
+        elif kind == "project.experts-drawn/v1":
+            self.committee |= set(payload["committee"])
+        elif kind == "project.expert-replaced/v1":
+            self.committee.discard(payload["recused"])
+            self.committee.add(payload["replacement"])
+        elif kind == "project.witness-assigned/v1":
+            self.witnesses.add(payload["officer"])
+
+
+def facts_of(events: Iterable[dict]) -> ProjectFacts:
+    facts = ProjectFacts()
+    for event in events:
+        facts.add(event)
+    return facts
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks: an actor with its registered roles, or the public (actor None)."""
+
+    actor: str | None = None
+    roles: frozenset[str] = frozenset()
+
+
+def audiences(caller: Caller, facts: ProjectFacts) -> frozenset[str]:
+    found = {PUBLIC}
+    if caller.actor is None:
+        return frozenset(found)
+    if "supervisor" in caller.roles:
+        found.add(SUPERVISION)
+    if "operator" in caller.roles:
+        found.add(OPERATOR)
+    if "witness" in caller.roles and caller.actor in facts.witnesses:
+        found.add(WITNESS)
+    if caller.actor in facts.principals:
+        found.add(PRINCIPAL)
+    if caller.actor in facts.bidders:
+        found.add(BIDDERS)
+    if caller.actor in facts.committee:
+        found.add(COMMITTEE)
+    return frozenset(found)
+
+
+# --- one event, as a caller may see it ------------------------------------------------------
+
+ENVELOPE_OF_ACTOR = ("actor", "key_id", "nonce", "signature")
+POSITION_MEMBERS = ("version", "prev", "hash")
+WITHHELD = "withheld"
+
+
+def is_self(caller: Caller, event: dict, rule: Rule) -> bool:
+    if caller.actor is None:
+        return False
+    payload = event["payload"]
+    return caller.actor == event["actor"] or any(
+        payload.get(member) == caller.actor for member in rule.selves)
+
+
+def is_answered_party(caller: Caller, event: dict, rule: Rule, facts: ProjectFacts) -> bool:
+    return (caller.actor is not None and rule.answers is not None
+            and facts.raised_by.get(event["payload"].get(rule.answers)) == caller.actor)
+
+
+def project_view(event: dict, caller: Caller, facts: ProjectFacts) -> dict | None:
+    """A project event as `caller` may see it now: whole, in part, or not at all (None)."""
+    rule = TABLE.get(event["type"])
+    if rule is None:
+        return None  # a type this table does not know is shown to nobody: add its rule
+    if is_self(caller, event, rule) or is_answered_party(caller, event, rule, facts):
+        return _positioned(dict(event), caller, facts, own=True)
+    seen_by = audiences(caller, facts)
+    reached = frozenset(facts.reached)
+    if not rule.event.allows(seen_by, reached):
+        return None
+    shown, withheld = dict(event), []
+    for member, seen in rule.members.items():
+        if seen.allows(seen_by, reached):
+            continue
+        why = f"secret until the result is fixed ({rule.article})" if seen.by.get(PUBLIC) == FIXED \
+            else f"not shown to this caller at this stage ({rule.article})"
+        if member == "actor":
+            for name in ENVELOPE_OF_ACTOR:
+                shown[name] = {WITHHELD: why}
+            withheld += ENVELOPE_OF_ACTOR
+        else:
+            payload = dict(shown["payload"])
+            value = payload.get(member)
+            if isinstance(value, list):  # each expert still sees its own place
+                payload[member] = [v if v == caller.actor else {WITHHELD: why} for v in value]
+            else:
+                payload[member] = {WITHHELD: why}
+            shown["payload"] = payload
+            withheld.append(f"payload.{member}")
+    if withheld:
+        shown[WITHHELD] = withheld
+    return _positioned(shown, caller, facts, own=False)
+
+
+def sealed_positions(facts: ProjectFacts) -> bool:
+    """Whether a project's versions are still secret: before the opening they count the
+    bidders' events (法 §22)."""
+    return OPENED not in facts.reached
+
+
+def _positioned(event: dict, caller: Caller, facts: ProjectFacts, own: bool) -> dict:
+    """Before the opening, an event is shown without its version, link and hash unless the
+    caller is its own actor (who signed its version). Refusals: see refusal_view."""
+    if sealed_positions(facts) and not (own and caller.actor == event.get("actor")):
+        why = "the version counts the bidders' events: shown from the opening (法 §22)"
+        for name in POSITION_MEMBERS:
+            event[name] = {WITHHELD: why}
+        event[WITHHELD] = list(event.get(WITHHELD, [])) + list(POSITION_MEMBERS)
+    return event
+
+
+def refusal_view(record: dict, caller: Caller, facts: ProjectFacts) -> dict | None:
+    """A recorded refusal (refusal.recorded/v1): shown whole to the actor refused, and to
+    whoever may see the refused action's type whole at this stage, as if it were an event;
+    to nobody else."""
+    action = record["payload"]["action"]
+    if caller.actor is not None and caller.actor == action.get("actor"):
+        return dict(record)
+    rule = TABLE.get(action.get("type", ""))
+    if rule is None:
+        return None
+    seen_by, reached = audiences(caller, facts), frozenset(facts.reached)
+    if not rule.event.allows(seen_by, reached) or not all(
+            seen.allows(seen_by, reached) for seen in rule.members.values()):
+        return None
+    if sealed_positions(facts) and not rule.event.allows(seen_by, frozenset()):
+        return None
+    return dict(record)
+
+
+def sees_whole(event: dict, caller: Caller, facts: ProjectFacts) -> bool:
+    """Whether the caller may have this event exactly as stored (for files that carry events
+    whole and signed: reports, dossiers, bundles)."""
+    view = project_view(event, caller, facts)
+    return view is not None and WITHHELD not in view
+
+
+def sees_project(caller: Caller, facts: ProjectFacts, intake: dict) -> bool:
+    """Whether the project is listed to the caller at all: whether it may see its intake."""
+    return project_view(intake, caller, facts) is not None
+
+
+# --- the table in words (docs/visibility.md carries this, and a test compares) -------------
+
+STAGE_WORDS = {ALWAYS: "always", ANNOUNCED: "announced", OPENED: "opened", REPORTED: "reported",
+               PUBLISHED: "published", FIXED: "fixed", NEVER: "—"}
+
+
+def table_markdown() -> str:
+    """The table as docs/visibility.md shows it: for each type, from which stage each
+    audience sees it; the members a stricter rule hides; who always sees it whole."""
+    head = ("| type | " + " | ".join(AUDIENCES) + " | whole to | stricter members | article |\n"
+            "| --- |" + " --- |" * (len(AUDIENCES) + 3) + "\n")
+    rows = []
+    for name, rule in TABLE.items():
+        cells = [STAGE_WORDS[rule.event.by.get(a, NEVER)] for a in AUDIENCES]
+        whole = ["its actor", *(f"payload.{m}" for m in rule.selves)]
+        if rule.answers:
+            whole.append(f"who raised payload.{rule.answers}")
+        stricter = "; ".join(
+            f"{'actor (with key_id, nonce, signature)' if m == 'actor' else 'payload.' + m}: "
+            + ", ".join(f"{a} {STAGE_WORDS[s]}" for a, s in seen.by.items())
+            for m, seen in rule.members.items()) or "—"
+        rows.append(f"| `{name}` | " + " | ".join(cells)
+                    + f" | {', '.join(whole)} | {stricter} | {rule.article or '—'} |")
+    return head + "\n".join(rows) + "\n"

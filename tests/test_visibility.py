@@ -1,0 +1,228 @@
+"""Who sees what, when (projections/visibility.py, docs/visibility.md): the table checked
+against the law's words for every event type, audience and stage, and against a real project
+through every stage, for every kind of caller."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ledger.evidence.catalogue import EVENT_TYPES
+from projections import visibility as v
+from projections.project_state import project_events
+from test_trading import Tender, cst
+
+ROOT = Path(__file__).resolve().parent.parent
+SEALED_TYPES = {"project.documents-obtained/v1", "project.security-posted/v1",
+                "project.bid-submitted/v1", "project.bid-withdrawn/v1",
+                "project.objection-raised/v1", "project.security-refunded/v1"}
+EVALUATION_TYPES = {"project.score-submitted/v1", "project.bid-rejected/v1",
+                    "project.bid-clarified/v1", "project.evaluation-report-signed/v1",
+                    "project.evaluation-report-refused/v1"}
+# what the public may ever see of a project: its announcements and its results (法 §16, §45)
+PUBLIC_TYPES = {"project.intake/v1", "project.intake-accepted/v1", "project.announced/v1",
+                "project.documents-issued/v1", "project.clarification-issued/v1",
+                "project.submission-closed/v1", "project.draw-prepared/v1",
+                "project.evaluation-reported/v1", "project.candidates-published/v1",
+                "project.candidate-declined/v1", "project.candidate-disqualified/v1",
+                "project.awarded/v1", "project.contract-signed/v1", "project.draw-disclosed/v1",
+                "project.terminated/v1"}
+STAGE_ORDER = [s for s in v.STAGES if s not in (v.ALWAYS, v.NEVER)]
+
+
+def test_the_document_is_the_code():
+    text = (ROOT / "docs" / "visibility.md").read_text(encoding="utf-8")
+    start = text.index("<!-- generated from projections/visibility.py: table_markdown() -->\n")
+    end = text.index("<!-- end of generated table -->")
+    assert text[start:end].split("\n", 1)[1] == v.table_markdown()
+
+
+def test_every_project_event_type_has_a_rule():
+    project_types = {t for t in EVENT_TYPES if t.startswith("project.")}
+    assert set(v.TABLE) == project_types
+    for name, rule in v.TABLE.items():
+        members = set(EVENT_TYPES[name].fields)
+        assert set(rule.members) - {"actor"} <= members, name
+        assert set(rule.selves) <= members and (rule.answers is None or rule.answers in members), name
+
+
+# --- every type × audience × stage, against the law's words --------------------------------
+
+EXPERT = "expert-actor"  # the event's actor, when an expert signs it
+
+
+def synthetic(type_: str) -> dict:
+    """An event of the type, each member a distinct marker (actors by their member's name)."""
+    payload = {}
+    for name, (kind, _) in EVENT_TYPES[type_].fields.items():
+        payload[name] = [f"m-{name}-1", f"m-{name}-2"] if kind == "ids" else \
+            f"m-{name}" if kind == "id" else (7 if kind == "count" else f"value-{name}")
+    actor = EXPERT if type_ in EVALUATION_TYPES | {"project.evaluation-reported/v1"} else \
+        payload.get("bidder", "m-actor")
+    return {"type": type_, "stream": "project:P", "version": 9, "prev": "a" * 64, "hash": "b" * 64,
+            "actor": actor, "key_id": "k" * 32, "nonce": "n" * 32, "signature": "s",
+            "signed_at": "t", "ledger_time": "t", "payload": payload}
+
+
+def caller_in(audience: str, facts: v.ProjectFacts) -> v.Caller:
+    """A caller that belongs to `audience` (and the public) for this project, and is named in
+    no event of this test."""
+    roles = {v.SUPERVISION: {"supervisor"}, v.OPERATOR: {"operator"}, v.WITNESS: {"witness"}}
+    who = f"caller-{audience}"
+    if audience == v.PUBLIC:
+        return v.Caller()
+    {v.WITNESS: facts.witnesses, v.PRINCIPAL: facts.principals, v.BIDDERS: facts.bidders,
+     v.COMMITTEE: facts.committee}.get(audience, set()).add(who)
+    return v.Caller(who, frozenset(roles.get(audience, set())))
+
+
+def facts_at(stage: str | None) -> v.ProjectFacts:
+    facts = v.ProjectFacts()
+    if stage is not None:
+        facts.reached |= set(STAGE_ORDER[:STAGE_ORDER.index(stage) + 1])
+    return facts
+
+
+CASES = [(t, a, s) for t in sorted(v.TABLE) for a in v.AUDIENCES for s in [None, *STAGE_ORDER]]
+
+
+@pytest.mark.parametrize("type_,audience,stage", CASES, ids=["|".join(map(str, c)) for c in CASES])
+def test_what_each_audience_receives_at_each_stage(type_, audience, stage):
+    facts = facts_at(stage)
+    caller = caller_in(audience, facts)
+    event = synthetic(type_)
+    view = v.project_view(event, caller, facts)
+    reached = facts.reached
+    shown = json.dumps(view, ensure_ascii=False) if view is not None else ""
+    if view is not None:  # what is shown is the event's, or withheld with a reason
+        for name, value in view.items():
+            if name != v.WITHHELD and value != event[name]:
+                assert name in view[v.WITHHELD] or name == "payload", name
+    if v.OPENED not in reached:  # 法 §22: no position, and no sealed-stage event, to others
+        assert view is None or all(view[m] != event[m] for m in v.POSITION_MEMBERS)
+        if type_ in SEALED_TYPES and not (type_ == "project.objection-raised/v1"
+                                          and audience == v.PRINCIPAL):
+            assert view is None
+    if v.FIXED not in reached and audience != v.COMMITTEE:  # 法 §37: no expert's name
+        assert EXPERT not in shown
+        for member in ("committee", "recused", "replacement"):
+            assert f"m-{member}" not in shown
+    if type_ in EVALUATION_TYPES and v.REPORTED not in reached and audience != v.COMMITTEE:
+        assert view is None  # 法 §44: the evaluation is the committee's until its report
+    if audience == v.PUBLIC:
+        assert view is None or type_ in PUBLIC_TYPES
+        if v.ANNOUNCED not in reached:
+            assert view is None  # nothing of a project before it is announced
+    if audience == v.SUPERVISION and v.FIXED in reached:
+        assert view is not None and v.WITHHELD not in view  # nothing is sealed any more
+
+
+def test_an_officer_not_assigned_to_the_project_sees_what_the_public_sees():
+    for type_ in v.TABLE:
+        for stage in [None, *STAGE_ORDER]:
+            facts = facts_at(stage)
+            stranger = v.Caller("witness-elsewhere", frozenset({"witness"}))
+            assert v.project_view(synthetic(type_), stranger, facts) == \
+                v.project_view(synthetic(type_), v.Caller(), facts), (type_, stage)
+
+
+def test_the_actor_and_the_parties_named_see_their_own_events_whole():
+    for type_, rule in v.TABLE.items():
+        event = synthetic(type_)
+        facts = facts_at(None)
+        own = v.project_view(event, v.Caller(event["actor"], frozenset()), facts)
+        assert own == event, type_  # position included: it signed the version
+        for member in rule.selves:
+            named = v.project_view(event, v.Caller(event["payload"][member]), facts)
+            assert named is not None and v.WITHHELD not in named or \
+                set(named[v.WITHHELD]) == set(v.POSITION_MEMBERS), (type_, member)
+
+
+def test_a_refusal_is_shown_to_the_actor_refused_and_as_its_type_allows():
+    bid = synthetic("project.bid-submitted/v1")
+    action = {k: bid[k] for k in ("actor", "key_id", "nonce", "payload", "signed_at", "stream",
+                                  "type")} | {"expected_version": 3}
+    record = {"type": "refusal.recorded/v1", "actor": "ledger",
+              "payload": {"action": action, "rule": "late-bid"}}
+    closed = facts_at(None)
+    assert v.refusal_view(record, v.Caller(bid["actor"]), closed) == record
+    for audience in v.AUDIENCES:
+        assert v.refusal_view(record, caller_in(audience, closed), closed) is None, audience
+    opened = facts_at(v.OPENED)
+    assert v.refusal_view(record, caller_in(v.SUPERVISION, opened), opened) == record
+    assert v.refusal_view(record, v.Caller(), opened) is None
+    score = synthetic("project.score-submitted/v1")
+    scored = {**record, "payload": {**record["payload"], "action": {**action, "type": score["type"],
+                                                                    "actor": EXPERT}}}
+    reported = facts_at(v.REPORTED)
+    assert v.refusal_view(scored, caller_in(v.SUPERVISION, reported), reported) is None  # a name
+
+
+# --- a real project, every stage, every caller ---------------------------------------------
+
+@pytest.fixture
+def store_url(sqlite_url):
+    return sqlite_url
+
+
+def test_no_view_of_a_real_project_names_what_its_caller_may_not_know(world):
+    """A tender driven through the ledger to the award, read back after each step by every
+    kind of caller: before the opening no bidder is named to anyone but itself, before the
+    award no expert is named to anyone but the committee, and the public sees only
+    announcements and results."""
+    stream = "project:VIS-1"
+    tender = Tender(world, stream, category="construction", method="lowest-price",
+                    control="50000000.00", bidders=4, experts=5)
+    world.register("witness-on", roles=("witness",))
+    world.register("witness-off", roles=("witness",))
+    world.register("supervisor-1", roles=("supervisor",))
+    tender.run(["41000000.00", "40500000.00", "43900000.00", "42000000.00"],
+               cst("2025-06-10T09:30:00"))
+    world.clock.moment = cst("2025-07-10T09:30:00")
+    world.submit(world.actors["operator-1"], stream, "project.witness-assigned/v1",
+                 {"officer": "witness-on"})
+    events = project_events(world.ledger.recorder, stream)
+    bidders = {b.actor for b in tender.bidders}
+    experts = {e.actor for e in tender.experts}
+    callers = {"public": v.Caller(), "supervisor-1": v.Caller("supervisor-1", frozenset({"supervisor"})),
+               "operator-1": v.Caller("operator-1", frozenset({"operator"})),
+               "witness-on": v.Caller("witness-on", frozenset({"witness"})),
+               "witness-off": v.Caller("witness-off", frozenset({"witness"})),
+               "tenderee-1": v.Caller("tenderee-1", frozenset({"tenderee"}))}
+    callers |= {b: v.Caller(b, frozenset({"bidder"})) for b in bidders}
+    callers |= {e: v.Caller(e, frozenset({"expert"})) for e in experts}
+    stages_seen = set()
+    for upto in range(1, len(events) + 1):
+        known = events[:upto]
+        facts = v.facts_of(known)
+        stages_seen |= facts.reached
+        for name, caller in callers.items():
+            views = [view for e in known if (view := v.project_view(e, caller, facts)) is not None]
+            text = json.dumps(views, ensure_ascii=False)
+            if v.OPENED not in facts.reached:
+                assert not (bidders - {name}) & {b for b in bidders if b in text}, (upto, name)
+                assert all(view["version"] == {v.WITHHELD: view["version"][v.WITHHELD]}
+                           for view in views if view["actor"] != name), (upto, name)
+            signed = {e for x in known if x["actor"] == name for e in experts
+                      if e in json.dumps(x["payload"])}  # the platform's draw names them
+            if v.FIXED not in facts.reached and name not in facts.committee:
+                assert not {e for e in experts - {name} - signed if e in text}, (upto, name)
+            if caller.actor is None or name == "witness-off":
+                assert {view["type"] for view in views} <= PUBLIC_TYPES, (upto, name)
+            for view in views:  # whatever is shown whole is the stored event
+                if v.WITHHELD not in view:
+                    assert view == known[view["version"] - 1]
+    assert stages_seen == set(STAGE_ORDER)
+    # after the award, the assigned officer and the supervision body see every event whole
+    facts = v.facts_of(events)
+    for name in ("witness-on", "supervisor-1"):
+        views = [v.project_view(e, callers[name], facts) for e in events]
+        assert all(view is not None for view in views), name
+        hidden = [view["type"] for view in views if v.WITHHELD in view]
+        assert not hidden, (name, hidden)
+    # the public: the announcements and the results, nothing of the bids
+    public = [v.project_view(e, v.Caller(), facts) for e in events]
+    assert {p["type"] for p in public if p} == {t for t in PUBLIC_TYPES
+                                               if any(e["type"] == t for e in events)}
