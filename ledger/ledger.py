@@ -22,7 +22,7 @@ from ledger.evidence.canonical import (
 from ledger.evidence.catalogue import EVENT_TYPES
 from ledger.evidence.envelope import (
     IDENTIFIER, KEY_ID, LEDGER_ACTOR, LEDGER_STREAM, NONCE, STREAM, ZERO_HASH, Action, SignedAction,
-    seal, stream_uuid,
+    encode_signature, seal, stream_uuid,
 )
 from ledger.evidence.keys import (
     SigningKey, encode_public_key, key_id, load_or_create_key, read_private_key, signature_ok,
@@ -53,7 +53,7 @@ from ledger.stores.url import (
 )
 from .errors import (
     BadNote, BadSignature, LedgerError, LedgerKeyError, MalformedAction, NonceReused,
-    NotPermitted, OversizedPayload, RuleRefused, StaleVersion,
+    NotInLog, NotPermitted, OversizedPayload, RuleRefused, StaleVersion,
     StoreUnavailable,
 )
 from .streams import (
@@ -64,6 +64,7 @@ from .streams import (
 
 MAX_PAYLOAD_BYTES = 64 * 1024  # canonical bytes of one payload
 MAX_BATCH = 1000  # actions in one atomic append
+MOVED_TRIES = 50  # tries of an append while other processes keep moving the log on
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -263,6 +264,36 @@ class Ledger(Application):
     def _cache(self, stream: Stream) -> None:
         self._streams.put(stream)
 
+    def recorded_receipt(self, signed: SignedAction) -> Receipt | None:
+        """The receipt of this very signed action if the ledger recorded it (the same actor,
+        nonce and signature at the version it asked for): a client that sends an action again
+        after losing the answer gets the first receipt, never a second event."""
+        a = signed.action
+        uid = stream_uuid(a.stream)
+        version = a.expected_version + 1
+        found = self._envelopes(uid, a.expected_version, version)
+        if not found:
+            return None
+        event = found[0]
+        if (event["actor"], event["nonce"], event["signature"]) != (
+                a.actor, a.nonce, encode_signature(signed.signature)):
+            return None
+        leaf = self.recorder.leaf_of(uid, version)
+        rows = self.recorder.select_receipts(leaf[1] - 1, leaf[1]) if leaf else []
+        if not rows:
+            return None
+        row = rows[0]
+        return Receipt(row.event_hash, row.stream, row.version, row.position, row.ledger_time,
+                       row.signature)
+
+    def leaf_index_of(self, receipt: Receipt) -> int:
+        """The Merkle log's leaf index of an event the ledger receipted."""
+        found = self.recorder.leaf_of(stream_uuid(receipt.stream), receipt.version)
+        if found is None:
+            raise NotInLog(f"{receipt.stream} has no version {receipt.version} in this log",
+                           stream=receipt.stream, version=receipt.version)
+        return found[0]
+
     def stream_version(self, stream: str) -> int:
         """A stream's newest version (0 if it has none): one read of the primary key."""
         head = self.recorder.stream_head(stream_uuid(stream))
@@ -374,37 +405,53 @@ class Ledger(Application):
     def _append(self, signed: list[SignedAction], starting: bool = False) -> list[Receipt]:
         with self._write:
             try:
-                try:
-                    receipts = self._append_once(signed, starting)
-                except _LogMovedOn:  # another process appended: once more, from the stored tree
-                    receipts = self._append_once(signed, starting)
+                receipts = self._append_retrying(signed, starting)
             except RuleRefused as error:
-                error.details["recorded"] = self._record_refusal(error)
+                record = self._record_refusal(error)
+                error.details["recorded"] = record is not None
+                if record is not None:  # where: the refusal stream's version and its position
+                    error.details["recorded_in"] = {"stream": record.stream, "version": record.version,
+                                                    "position": record.position}
                 raise
             if not starting:
                 self._checkpoint_if_due()
             return receipts
 
-    def _record_refusal(self, error: RuleRefused) -> bool:
+    def _append_retrying(self, signed: list[SignedAction], starting: bool) -> list[Receipt]:
+        """Append; while other processes append between this one's read of the tree and its
+        commit (the leaf indexes collide), again from the stored tree: each collision is
+        another writer's append committed, so the store as a whole always moves on. A log
+        that moves on during MOVED_TRIES tries in a row is answered as a busy store,
+        nothing recorded."""
+        for _ in range(MOVED_TRIES):
+            try:
+                return self._append_once(signed, starting)
+            except _LogMovedOn:
+                continue
+        raise StoreUnavailable(f"other writers appended to {self.url.display()} during each of "
+                               f"{MOVED_TRIES} tries; nothing was recorded: send it again",
+                               store=self.url.display())
+
+    def _record_refusal(self, error: RuleRefused) -> Receipt | None:
         """Record a refused action in its project's refusal stream, within the bound; return
-        whether it was recorded."""
+        the record's receipt, or None if it was not recorded."""
         refused: SignedAction | None = getattr(error, "refused", None)
         if refused is None:  # not a project's action (the register's own rule): not recorded
-            return False
+            return None
         name = refusal_stream(refused.action.stream)
         stream = self.stream(name)
         now = self._now()
         count = stream.per_actor_day.get(day_key(refused.action.actor, now), 0) \
             if isinstance(stream, RefusalStream) else 0
         if count >= self.procedure.rules["refusal-records"].value:
-            return False
+            return None
         record = refusal_action(self.key, refused, error, stream.version if stream else 0,
                                 format_time(now))
         try:
-            self._append_once([record], starting=False)
+            receipt, = self._append_once([record], starting=False)
         except (NonceReused, StaleVersion, _LogMovedOn):
-            return False  # the same refusal is recorded already, or a race: not twice
-        return True
+            return None  # the same refusal is recorded already, or a race: not twice
+        return receipt
 
     def _append_once(self, signed: list[SignedAction], starting: bool) -> list[Receipt]:
         known_tree, self._tree = self._tree, None  # kept again only if the append commits

@@ -390,3 +390,70 @@ def table_markdown() -> str:
         rows.append(f"| `{name}` | " + " | ".join(cells)
                     + f" | {', '.join(whole)} | {stricter} | {rule.article or '—'} |")
     return head + "\n".join(rows) + "\n"
+
+
+# --- a project's state, as a caller may see it ----------------------------------------------
+
+_ANNOUNCED = ("project.intake/v1", "project.intake-accepted/v1", "project.announced/v1")
+_RAISED = ("project.objection-raised/v1", "project.publicity-objection-raised/v1",
+           "project.opening-objection-raised/v1", "project.challenge-raised/v1")
+# each field of ProjectState and the event types it is folded from: a caller sees the field
+# when it sees each of them whole (as an audience: a bidder's own bid does not show it all)
+FEEDS: dict[str, tuple[str, ...]] = {
+    "stage": _ANNOUNCED, "kind": _ANNOUNCED, "method": _ANNOUNCED, "tenderee": _ANNOUNCED,
+    "agent": _ANNOUNCED, "estimated_price": _ANNOUNCED, "state_funded": _ANNOUNCED,
+    "documents_from": _ANNOUNCED, "bid_deadline": _ANNOUNCED,
+    "documents": ("project.documents-issued/v1", "project.clarification-issued/v1"),
+    "obtained": ("project.documents-obtained/v1",),
+    "objections": _RAISED, "raised_by": _RAISED, "challenges": ("project.challenge-raised/v1",),
+    "closed_at": ("project.submission-closed/v1",),
+    "security": ("project.security-posted/v1",), "security_form": ("project.security-posted/v1",),
+    "bids": ("project.bid-submitted/v1",), "withdrawn": ("project.bid-withdrawn/v1",),
+    "checked_in": ("project.checked-in/v1",), "keys_released": ("project.key-released/v1",),
+    "prices": ("project.bid-decrypted/v1",), "failed_decryption": ("project.decryption-failed/v1",),
+    "opening": ("project.opening-convened/v1",),
+    "committee": ("project.experts-drawn/v1", "project.expert-replaced/v1"),
+    "drawn": ("project.experts-drawn/v1",), "replacements": ("project.expert-replaced/v1",),
+    "draw": ("project.draw-prepared/v1", "project.experts-drawn/v1", "project.draw-disclosed/v1"),
+    "scores": ("project.score-submitted/v1",), "rejected": ("project.bid-rejected/v1",),
+    "clarifications": ("project.bid-clarified/v1",),
+    "ranking": ("project.evaluation-reported/v1",), "report_hash": ("project.evaluation-reported/v1",),
+    "report_signed": ("project.evaluation-report-signed/v1",),
+    "report_refused": ("project.evaluation-report-refused/v1",),
+    "witnesses": ("project.witness-assigned/v1",), "referrals": ("project.warning-referred/v1",),
+    "publicity_until": ("project.candidates-published/v1",),
+    "published_at": ("project.candidates-published/v1",),
+    "complaints": ("project.complaint-filed/v1", "project.complaint-accepted/v1",
+                   "project.complaint-decided/v1"),
+    "reports": ("project.report-issued/v1", "project.report-signed-off/v1"),
+    "declined": ("project.candidate-declined/v1", "project.candidate-disqualified/v1"),
+    "winner": ("project.awarded/v1",), "award_price": ("project.awarded/v1",),
+    "refunded": ("project.security-refunded/v1",),
+    "deadlines": tuple(TABLE),  # they name bidders, objectors and refunds: all of it
+}
+
+
+# the fields that name the members who acted (scores by expert, who signed the report)
+ACTOR_KEYED = frozenset(("scores", "report_signed", "report_refused", "clarifications"))
+
+
+def sees_type(type_: str, caller: Caller, facts: ProjectFacts, actor: bool = True) -> bool:
+    """Whether the caller, as the audiences it belongs to, sees every event of this type at
+    the project's stage with all its payload (and, with `actor`, who signed it)."""
+    rule = TABLE[type_]
+    seen_by, reached = audiences(caller, facts), frozenset(facts.reached)
+    return rule.event.allows(seen_by, reached) and all(
+        seen.allows(seen_by, reached) for member, seen in rule.members.items()
+        if actor or member != "actor")
+
+
+def state_view(state: object, caller: Caller, facts: ProjectFacts) -> tuple[dict, list[str]]:
+    """The fields of a project's state the caller may see (as they are), and the names of
+    those it may not."""
+    shown, withheld = {}, []
+    for name, types in FEEDS.items():
+        if all(sees_type(t, caller, facts, actor=name in ACTOR_KEYED) for t in types):
+            shown[name] = getattr(state, name)
+        else:
+            withheld.append(name)
+    return shown, withheld

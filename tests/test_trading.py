@@ -85,6 +85,8 @@ class Tender:
                     bidder=b.actor, amount=self.security, form="guarantee")
             self.at(deadline - timedelta(days=1, hours=i), b.actor, "bid-submitted",
                     bidder=b.actor, bid_hash=h(f"sealed {b.actor}"))
+        if until == "bids":
+            return
         self.at(deadline, "operator-1", "submission-closed")
         for i, b in enumerate(self.bidders):
             self.at(deadline + timedelta(minutes=1), b.actor, "checked-in", bidder=b.actor)

@@ -3,14 +3,14 @@
 Each command group lives in a file of its own: `store` (init: creating a store on purpose),
 `evidence` (verify, export), `log` (checkpoints and proofs), `trading` (simulate, replay,
 statistics, warnings, dossiers, reactions, the demo), `reports` (witness reports), `keys` (keys
-and actors), `witness` (cosigning); `options` is what they share. The HTTP API is the other
+and actors), `witness` (cosigning), `serve` (the HTTP API); `options` is what they share. The HTTP API is the other
 face of the same operations, beside this package in `api/`."""
 
 from __future__ import annotations
 
 import click
 
-from . import evidence, keys, log, reports, store, trading, witness
+from . import evidence, keys, log, reports, serve, store, trading, witness
 
 
 class _Sunledger(click.Group):
@@ -40,7 +40,7 @@ def cli() -> None:
     commands refuse a missing one (`demo` and `simulate` make their own)."""
 
 
-for group in (store, evidence, log, trading, reports, keys, witness):
+for group in (store, evidence, log, trading, reports, keys, witness, serve):
     for command in group.COMMANDS:
         cli.add_command(command)
 

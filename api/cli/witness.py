@@ -3,8 +3,10 @@ log's checkpoints only while the log stays append-only."""
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import click
@@ -25,6 +27,16 @@ def _witness(state: Path):
     if not state.exists():
         raise click.UsageError(f"no witness state at {state}; create one with `sunledger witness init`")
     return Witness(state, read_private_key(state.with_name(state.name + ".key")))
+
+
+@contextmanager
+def _held(state: Path):
+    """The witness's state held for one read-judge-write, against a server or another
+    command writing it at the same time (api/http/witness_server.py)."""
+    from api.http.witness_server import locked_state
+
+    with locked_state(state):
+        yield
 
 
 @click.group()
@@ -84,7 +96,9 @@ def witness_logs(state: Path) -> None:
 def witness_add_log(state: Path, log_key: str) -> None:
     """Follow a log: its checkpoints will be checked with this key."""
     try:
-        _witness(state).add_log(log_key)
+        _witness(state)
+        with _held(state):
+            _witness(state).add_log(log_key)
     except LedgerError as error:
         fail(error)
 
@@ -111,22 +125,25 @@ def witness_add_checkpoint(state: Path, request, checkpoint_file, proof_file) ->
             raise click.UsageError("give a REQUEST or --checkpoint and --proof, not both")
         if checkpoint_file is None or proof_file is None:
             raise click.UsageError("--checkpoint FILE and --proof FILE go together")
-    try:
-        signer = _witness(state)
-        if checkpoint_file is not None:
-            added = _published_request(_read_text(checkpoint_file, "the checkpoint"),
-                                       proof_file)
-        else:
-            body = _read_text(request if request is not None else click.open_file("-"),
-                              "the request")
-            added = parse_add_checkpoint(body)
-    except LedgerError as error:  # no witness here, or not a request: bad input
-        fail(error)
-    try:
-        line = signer.add_checkpoint(added, int(time.time()))
-    except LedgerError as error:
-        click.echo(f"sunledger: refused ({error.code}): {error.message}", err=True)
-        sys.exit(1)
+    with ExitStack() as held:
+        try:
+            _witness(state)
+            if checkpoint_file is not None:
+                added = _published_request(_read_text(checkpoint_file, "the checkpoint"),
+                                           proof_file)
+            else:
+                body = _read_text(request if request is not None else click.open_file("-"),
+                                  "the request")
+                added = parse_add_checkpoint(body)
+            held.enter_context(_held(state))  # read, judge, write as one: a server may share it
+            signer = _witness(state)
+        except LedgerError as error:  # no witness here, or not a request: bad input
+            fail(error)
+        try:
+            line = signer.add_checkpoint(added, int(time.time()))
+        except LedgerError as error:
+            click.echo(f"sunledger: refused ({error.code}): {error.message}", err=True)
+            sys.exit(1)
     click.echo(line, nl=False)
 
 
@@ -192,22 +209,25 @@ def witness_cosign(state: Path, store: str) -> None:
     from ledger.log.notes import parse_verifier_key
     from ledger.log.tree import StoredLog
 
-    try:
-        signer = _witness(state)
-    except LedgerError as error:
-        fail(error)
-    try:
-        recorder = read_store(store)
-        last = latest_checkpoint(recorder)
-        if last is None:
-            raise NotInLogError("the log has issued no checkpoint yet")
-        origin = last[1].split("\n", 1)[0]
-        known = signer.logs.get(origin, {}).get("size", 0)
-        proof = StoredLog(recorder).consistency(known, last[0]) if known <= last[0] else []
-        line = signer.add_checkpoint(AddCheckpoint(known, proof, last[1]), int(time.time()))
-    except LedgerError as error:
-        click.echo(f"sunledger: refused ({error.code}): {error.message}", err=True)
-        sys.exit(1)
+    with ExitStack() as held:
+        try:
+            _witness(state)
+            held.enter_context(_held(state))  # read, judge, write as one: a server may share it
+            signer = _witness(state)
+        except LedgerError as error:
+            fail(error)
+        try:
+            recorder = read_store(store)
+            last = latest_checkpoint(recorder)
+            if last is None:
+                raise NotInLogError("the log has issued no checkpoint yet")
+            origin = last[1].split("\n", 1)[0]
+            known = signer.logs.get(origin, {}).get("size", 0)
+            proof = StoredLog(recorder).consistency(known, last[0]) if known <= last[0] else []
+            line = signer.add_checkpoint(AddCheckpoint(known, proof, last[1]), int(time.time()))
+        except LedgerError as error:
+            click.echo(f"sunledger: refused ({error.code}): {error.message}", err=True)
+            sys.exit(1)
     click.echo(f"cosigned {origin} at size {last[0]}")
     click.echo(line, nl=False)
     try:  # a copy of the store, or one this witness may only read: the line is printed above
@@ -218,6 +238,82 @@ def witness_cosign(state: Path, store: str) -> None:
                    "operator, who records it with `sunledger checkpoint --store URL "
                    f"--add-cosignature FILE --witness-key '{signer.verifier_key}'`", err=True)
         sys.exit(2)
+
+
+@witness.command("serve")
+@state_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="the address to listen on (0.0.0.0: every interface; put TLS in front)")
+@click.option("--port", type=click.IntRange(0, 65535), default=8090, show_default=True,
+              help="the port to listen on (0: a free one, printed)")
+def witness_serve(state: Path, host: str, port: int) -> None:
+    """Serve this witness over HTTP (C2SP tlog-witness): logs POST add-checkpoint requests
+    to <address>/add-checkpoint and get the cosignature line back. Prints the address and
+    the witness's verifier key, then serves until SIGTERM or Ctrl-C (a request in flight
+    finishes first: its state is written before it is answered). Logs are followed with
+    `witness add-log`, also while it runs."""
+    import uvicorn
+
+    from api.http.witness_server import HttpWitness, create_witness_app
+
+    try:
+        signer = _witness(state)
+        served = HttpWitness(state, signer.key)
+    except LedgerError as error:
+        fail(error)
+    listener = _listen(host, port)
+    port = listener.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"sunledger: witness {signer.name} at http://{shown}:{port}/ "
+               f"(POST /add-checkpoint; {len(signer.logs)} log{'' if len(signer.logs) == 1 else 's'} "
+               "followed)")
+    click.echo(f"witness verifier key: {served.verifier_key}")
+    click.echo("stop with Ctrl-C or SIGTERM: a request in flight finishes first", err=True)
+    config = uvicorn.Config(create_witness_app(served), host=host, port=port,
+                            timeout_graceful_shutdown=10, log_level="info", server_header=False,
+                            lifespan="off")
+    # uvicorn stops gracefully on SIGTERM and SIGINT, then raises the signal again: end
+    # here, quietly, with exit 0, rather than die of it
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        uvicorn.Server(config).run(sockets=[listener])
+    except (KeyboardInterrupt, _Stopped):
+        pass
+    finally:
+        listener.close()
+    click.echo("sunledger: witness stopped", err=True)
+
+
+class _Stopped(Exception):
+    pass
+
+
+def _stop(signum, frame) -> None:
+    raise _Stopped()
+
+
+def _listen(host: str, port: int):
+    """A socket listening on host:port, bound now (so the address printed is the one served);
+    a clear error and exit 2 when it cannot be."""
+    import socket
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        listener = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as error:
+        click.echo(f"sunledger: cannot listen on {host}:{port}: {error.strerror or error}",
+                   err=True)
+        sys.exit(2)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(128)
+    except OSError as error:
+        listener.close()
+        click.echo(f"sunledger: cannot listen on {host}:{port}: {error.strerror or error}; "
+                   "choose another --port or stop what holds it", err=True)
+        sys.exit(2)
+    return listener
 
 
 COMMANDS = [witness]

@@ -104,6 +104,25 @@ class SignedAction:
         return {"action": self.action.to_json(), "signature": encode_signature(self.signature)}
 
 
+def signed_action_from_json(submitted: object) -> SignedAction:
+    """A signed action as a client submits it (§6): `{"action": {the 8 members}, "signature":
+    "<base64>"}`, nothing more or less. The members' formats are judged when the ledger
+    decides (check_form); here only the shape. ValueError says what is wrong."""
+    if not isinstance(submitted, dict) or set(submitted) != {"action", "signature"}:
+        raise ValueError('a signed action is {"action": {...}, "signature": "<base64>"}, '
+                         "with no other member")
+    action = submitted["action"]
+    if not isinstance(action, dict) or set(action) != ACTION_FIELDS:
+        have = set(action) if isinstance(action, dict) else set()
+        raise ValueError("the action must have exactly the members "
+                         + ", ".join(sorted(ACTION_FIELDS))
+                         + (f"; missing {', '.join(sorted(ACTION_FIELDS - have))}" if ACTION_FIELDS - have else "")
+                         + (f"; unknown {', '.join(sorted(have - ACTION_FIELDS))}" if have - ACTION_FIELDS else ""))
+    if not isinstance(submitted["signature"], str):
+        raise ValueError("signature must be a base64 string")
+    return SignedAction(Action(**action), decode_signature(submitted["signature"]))
+
+
 def encode_signature(signature: bytes) -> str:
     return base64.b64encode(signature).decode("ascii")
 

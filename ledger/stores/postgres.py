@@ -11,8 +11,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL
 
 from .tables import (
-    CHECKPOINTS, COSIGNATURES, EVENTS, HEADS_MAP, LEAVES, MAX_VERSION, NONCES, RECEIPTS, TREE,
-    ReceiptRow, Within,
+    CHECKPOINTS, COSIGNATURES, EVENTS, HEADS_MAP, LEAVES, MAX_VERSION, NONCES, RECEIPTS,
+    REQUEST_NONCES, TREE, ReceiptRow, Within,
 )
 
 
@@ -80,6 +80,10 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 "NULL, witness TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (tree_size, witness))"),
             SQL(f'CREATE TABLE IF NOT EXISTS "{schema}".{HEADS_MAP} (tree_size BIGINT PRIMARY KEY, '
                 "position BIGINT NOT NULL, heads BYTEA NOT NULL)"),
+            SQL(f'CREATE TABLE IF NOT EXISTS "{schema}".{REQUEST_NONCES} (key_id TEXT NOT NULL, '
+                "nonce TEXT NOT NULL, expires BIGINT NOT NULL, PRIMARY KEY (key_id, nonce))"),
+            SQL(f'CREATE INDEX IF NOT EXISTS {REQUEST_NONCES}_expires ON "{schema}".'
+                f"{REQUEST_NONCES} (expires)"),
         ])
 
     def _create_table(self, curs: Any) -> None:
@@ -120,6 +124,24 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
     def nonce_used(self, actor: str, nonce: str) -> bool:
         return bool(self._query(f'SELECT 1 FROM "{self.datastore.schema}".{NONCES} '
                                 "WHERE actor=%s AND nonce=%s", (actor, nonce)))
+
+    # --- signed HTTP requests (not evidence: a replay guard every server of the store shares) --
+
+    def remember_request_nonce(self, key_id: str, nonce: str, expires_at_unix: int) -> bool:
+        """Keep a signed request's (key id, nonce) until it expires; False if it is kept
+        already (the request is a replay), in whichever process it was first seen."""
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            curs.execute(f'INSERT INTO "{self.datastore.schema}".{REQUEST_NONCES} '
+                         "VALUES (%s,%s,%s) ON CONFLICT DO NOTHING RETURNING 1 AS kept",
+                         (key_id, nonce, expires_at_unix))
+            return bool(curs.fetchall())
+
+    def forget_request_nonces(self, expired_before_unix: int) -> int:
+        """Drop the nonces of requests that expired before this instant; return how many."""
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            curs.execute(f'DELETE FROM "{self.datastore.schema}".{REQUEST_NONCES} '
+                         "WHERE expires<%s", (expired_before_unix,))
+            return curs.rowcount
 
     def select_receipts(self, gt: int, lte: int | None) -> list[ReceiptRow]:
         statement = f'SELECT * FROM "{self.datastore.schema}".{RECEIPTS} WHERE position>%s'

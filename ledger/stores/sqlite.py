@@ -10,8 +10,8 @@ from eventsourcing.persistence import OperationalError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from .tables import (
-    CHECKPOINTS, COSIGNATURES, EVENTS, HEADS_MAP, LEAVES, MAX_VERSION, NONCES, RECEIPTS, TREE,
-    ReceiptRow, Within,
+    CHECKPOINTS, COSIGNATURES, EVENTS, HEADS_MAP, LEAVES, MAX_VERSION, NONCES, RECEIPTS,
+    REQUEST_NONCES, TREE, ReceiptRow, Within,
 )
 
 
@@ -100,6 +100,10 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             "witness TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (tree_size, witness))",
             f"CREATE TABLE IF NOT EXISTS {HEADS_MAP} (tree_size INTEGER PRIMARY KEY, "
             "position INTEGER NOT NULL, heads BLOB NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {REQUEST_NONCES} (key_id TEXT NOT NULL, "
+            "nonce TEXT NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (key_id, nonce)) "
+            "WITHOUT ROWID",
+            f"CREATE INDEX IF NOT EXISTS {REQUEST_NONCES}_expires ON {REQUEST_NONCES} (expires)",
         ]
 
     def create_table(self) -> None:
@@ -128,6 +132,24 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT 1 FROM {NONCES} WHERE actor=? AND nonce=?", (actor, nonce))
             return c.fetchone() is not None
+
+    # --- signed HTTP requests (not evidence: a replay guard every server of the store shares) --
+
+    def remember_request_nonce(self, key_id: str, nonce: str, expires_at_unix: int) -> bool:
+        """Keep a signed request's (key id, nonce) until it expires; False if it is kept
+        already (the request is a replay), in whichever process it was first seen."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"INSERT OR IGNORE INTO {REQUEST_NONCES} VALUES (?,?,?)",
+                      (key_id, nonce, expires_at_unix))
+            c.execute("SELECT changes()")
+            return c.fetchone()[0] == 1
+
+    def forget_request_nonces(self, expired_before_unix: int) -> int:
+        """Drop the nonces of requests that expired before this instant; return how many."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"DELETE FROM {REQUEST_NONCES} WHERE expires<?", (expired_before_unix,))
+            c.execute("SELECT changes()")
+            return c.fetchone()[0]
 
     def select_receipts(self, gt: int, lte: int | None) -> list[ReceiptRow]:
         statement = f"SELECT * FROM {RECEIPTS} WHERE position>?"

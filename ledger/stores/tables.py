@@ -18,6 +18,8 @@ CHECKPOINTS = "sunledger_checkpoints"  # tree size -> signed note
 COSIGNATURES = "sunledger_cosignatures"  # (tree size, witness key) -> cosignature line
 HEADS_MAP = "sunledger_heads_map"  # a checkpoint's heads map, renewed every 100,000 leaves
 #   (derived): where the next fold of the heads resumes
+REQUEST_NONCES = "sunledger_request_nonces"  # (key id, nonce) of signed HTTP requests until
+#   they expire (api/http/signed_requests.py): not evidence, a replay guard shared by servers
 MAX_VERSION = 2**63 - 1  # no stream reaches it: "up to the newest version" in a range read
 
 

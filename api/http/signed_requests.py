@@ -1,0 +1,503 @@
+"""Signed requests: who asks. A read that is not public is an RFC 9421 HTTP Message Signature
+made with a key the actor registered on the ledger (evidence-format §11), checked here as a
+FastAPI dependency (`caller: Caller = Depends(signed_caller)`), which answers who signed or
+refuses with 401 problem+json, one stable problem type per reason (REFUSALS).
+
+A signed request carries (docs/api-signing.md shows how to make them):
+
+    Signature-Input: sunledger=("@method" "@path" "@query" "content-digest");created=1741000000
+                     ;expires=1741000060;nonce="<16 to 128 characters>";alg="ed25519"
+                     ;keyid="<actor id>:<key id>"
+    Signature: sunledger=:<base64 of the 64-byte Ed25519 signature>:
+    Content-Digest: sha-256=:<base64 of SHA-256(body)>:          (when there is a body)
+
+The rules, beyond RFC 9421's own:
+
+* the covered components include "@method", "@path" and "@query" ("?" when the query is
+  empty), and "content-digest" when the request has a body; each is named bare (no
+  parameters), so that it covers the whole value. Other components may be covered too;
+* Content-Digest (RFC 9530), when present, holds sha-256 and/or sha-512 (others are ignored,
+  one of these two is needed) and every one of them must match the exact body bytes;
+* `created`, `expires`, `nonce`, `keyid` and `alg="ed25519"` are required; `tag` is allowed
+  and ignored; `expires` is after `created` by at most 300 s, `created` at most 60 s ahead of
+  the server's clock, `expires` not past;
+* `keyid` is `<actor id>:<key id>`: ':' never occurs in an identifier (evidence-format §3);
+  an actor id's characters outside ASCII are percent-encoded as UTF-8 (RFC 3986, uppercase
+  hex; a structured-field string holds ASCII only, '%' never occurs in an identifier either),
+  every ASCII character of it is written as itself: one key has exactly one keyid text;
+* the key is judged as the ledger stands now, as `usable_key` judges an action's key: the
+  actor registered (or `ledger`, with the ledger key), the key added, not revoked, and the
+  server's clock within its validity;
+* a nonce is accepted once per keyid: it is kept in the store (`sunledger_request_nonces`)
+  until its request expires, so that every server process of the store refuses a replay;
+* one signature is verified: the only one, or, when a request carries several (a proxy may
+  add its own), the one labelled `sunledger`; several and none so labelled is refused.
+
+What is the library's and what is ours. http-message-signatures builds the signature base
+(RFC 9421 §2.5: component values, the "@signature-params" line) and checks its syntax; the
+Ed25519 check is libsodium's (`signature_ok`, strict as evidence-format §4 asks), given to
+the library as its algorithm. The policy above is checked here before the library is asked,
+so that each refusal has its own type; the library's own time checks (its wall clock with a
+5-second skew) are replaced by ours (the ledger's clock, 60 s ahead allowed).
+
+A refusal is a LedgerError (status 401, its own code), so any route answers it as
+problem+json, with the hint of what to sign (WWW-Authenticate and RFC 9421 §5.1
+Accept-Signature) in its headers."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from typing import Any, Iterable
+from urllib.parse import quote, unquote
+
+import http_sf
+from fastapi import APIRouter, Depends, Request
+from http_message_signatures import (
+    HTTPMessageSignaturesException, HTTPMessageVerifier, HTTPSignatureAlgorithm,
+    HTTPSignatureKeyResolver, InvalidSignature, VerifyResult,
+)
+
+from ledger.errors import KeyNotValid, KeyRevoked, LedgerError, UnknownActor, UnknownKey
+from ledger.evidence.envelope import IDENTIFIER, KEY_ID, LEDGER_ACTOR
+from ledger.evidence.keys import signature_ok
+from ledger.evidence.registry import ActorRecord, ledger_actor, usable_key
+from ledger.ledger import Ledger
+from ledger.streams import ActorStream
+
+
+LABEL = "sunledger"  # the label verified when a request carries several signatures
+REQUIRED = ("@method", "@path", "@query")  # covered by every signed request
+DIGEST = "content-digest"  # covered too when the request has a body
+ALGORITHM = "ed25519"
+MAX_WINDOW = 300  # seconds from created to expires, at most
+MAX_AHEAD = 60  # seconds `created` may be ahead of the server's clock
+NONCE_FORM = re.compile(r"[A-Za-z0-9._~+/=-]{16,128}")  # hex, base64 or base64url, say
+PARAMETERS = frozenset({"alg", "created", "expires", "keyid", "nonce", "tag"})
+DIGESTS = {"sha-256": hashlib.sha256, "sha-512": hashlib.sha512}  # RFC 9530 §5
+PRUNE_SECONDS = 60  # how often one process drops the nonces of expired requests
+
+ACCEPT_SIGNATURE = (f'{LABEL}=("@method" "@path" "@query" "content-digest");created;expires;'
+                    f'nonce;keyid;alg="{ALGORITHM}"')  # RFC 9421 §5.1; content-digest: with a body
+WWW_AUTHENTICATE = (f'Signature realm="sunledger", alg="{ALGORITHM}", '
+                    'keyid="<actor id>:<key id>", '
+                    'components="@method @path @query content-digest", '
+                    f'max-window="{MAX_WINDOW}", docs="docs/api-signing.md"')
+
+# code -> what it means (the problem type is urn:sunledger:error:<code>, status 401)
+REFUSALS = {
+    "signature-missing": "no Signature-Input or no Signature field (or an empty one)",
+    "signature-input-malformed": "Signature-Input or Signature is not as RFC 9421 and these "
+                                 "rules say (parameters, keyid, nonce, alg, labels)",
+    "signature-ambiguous": "several signatures and none labelled 'sunledger'",
+    "signature-component-missing": "a component the rules require is not covered, or a "
+                                   "covered field is not in the request",
+    "signature-window-too-long": "expires is more than 300 s after created",
+    "signature-created-in-future": "created is more than 60 s ahead of the server's clock",
+    "signature-expired": "expires is past",
+    "signature-key-unknown": "the actor or its key is not registered",
+    "signature-key-revoked": "the key was revoked",
+    "signature-key-not-valid": "the server's clock is outside the key's validity",
+    "signature-invalid": "the signature does not verify over the signature base",
+    "content-digest-malformed": "Content-Digest is not a dictionary of sha-256/sha-512 digests",
+    "content-digest-mismatch": "Content-Digest does not match the body",
+    "signature-replayed": "the nonce was used already with this keyid",
+}
+
+
+class SignatureRefused(LedgerError):
+    """A signed request refused: 401 with the reason's own code (REFUSALS)."""
+
+    status = 401
+
+    def __init__(self, code: str, message: str, **details: object):
+        assert code in REFUSALS, code
+        super().__init__(message, **details)
+        self.code = code
+
+    # the hint of what to sign, sent with the problem (problems.ledger_problem)
+    headers = {"WWW-Authenticate": WWW_AUTHENTICATE, "Accept-Signature": ACCEPT_SIGNATURE}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who signed a request: the actor and its key, with its roles and organisation as
+    registered on the ledger."""
+
+    actor: str
+    key_id: str
+    roles: frozenset[str]
+    organisation: str
+    name: str
+
+    def to_json(self) -> dict:
+        return {"actor": self.actor, "key_id": self.key_id, "roles": sorted(self.roles),
+                "organisation": self.organisation, "name": self.name}
+
+
+# --- the keyid -------------------------------------------------------------------------------
+
+def request_key_id(actor: str, key_id: str) -> str:
+    """The `keyid` of an actor's key in a signed request: `<actor id>:<key id>`, the actor id
+    with its non-ASCII characters percent-encoded as UTF-8."""
+    return f"{quote(actor, safe='/')}:{key_id}"
+
+
+def parse_request_key_id(text: str) -> tuple[str, str]:
+    """(actor id, key id) of a keyid; ValueError if it is not one, or not in its one form."""
+    actor_text, colon, kid = text.partition(":")
+    actor = unquote(actor_text, errors="strict") if colon else ""
+    if not (colon and IDENTIFIER.fullmatch(actor) and KEY_ID.fullmatch(kid)
+            and request_key_id(actor, kid) == text):
+        raise ValueError(f"keyid {text!r} is not '<actor id>:<key id>' (32 lowercase hex "
+                         "digits; the actor id's non-ASCII characters percent-encoded as "
+                         "UTF-8, uppercase hex, nothing else encoded)")
+    return actor, kid
+
+
+# --- RFC 9421 by the library, with libsodium's Ed25519 ---------------------------------------
+
+class SodiumEd25519(HTTPSignatureAlgorithm):
+    """RFC 9421 §3.3.6 `ed25519`, verified by libsodium (the ledger's own check)."""
+
+    algorithm_id = ALGORITHM
+
+    def __init__(self, public_key: bytes | None = None, private_key: Any = None):
+        if not isinstance(public_key, bytes) or len(public_key) != 32:
+            raise HTTPMessageSignaturesException("an Ed25519 public key is 32 raw bytes")
+        self.public_key = public_key
+
+    def sign(self, message: bytes) -> bytes:
+        raise HTTPMessageSignaturesException("this algorithm only verifies")
+
+    def verify(self, signature: bytes, message: bytes) -> None:
+        if not signature_ok(self.public_key, message, signature):
+            raise InvalidSignature("the Ed25519 signature does not verify over the signature base")
+
+
+class _OneKey(HTTPSignatureKeyResolver):
+    def __init__(self, keyid: str, public_key: bytes):
+        self.keyid, self.public_key = keyid, public_key
+
+    def resolve_public_key(self, key_id: str) -> bytes | None:
+        return self.public_key if key_id == self.keyid else None
+
+
+class _Verifier(HTTPMessageVerifier):
+    def validate_created_and_expires(self, sig_input, max_age=None) -> None:
+        """The window is judged by `authenticate`, on the ledger's clock."""
+
+
+class _Fields:
+    """Header field lines in wire order, as the library reads a message's headers."""
+
+    def __init__(self, lines: Iterable[tuple[str, str]]):
+        self.lines = list(lines)
+
+    def items(self) -> list[tuple[str, str]]:
+        return self.lines
+
+    def __iter__(self):
+        return iter(dict.fromkeys(name for name, _ in self.lines))
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and any(n.lower() == name.lower() for n, _ in self.lines)
+
+    def get(self, name: str) -> str | None:
+        """The field's lines combined (RFC 9110 §5.3), or None without any."""
+        values = [v.strip(" \t") for n, v in self.lines if n.lower() == name]
+        return ", ".join(values) if values else None
+
+
+@dataclass
+class RequestView:
+    """A request as the signature sees it: method, absolute URL (path and query as sent), and
+    header field lines (names any case, values as sent)."""
+
+    method: str
+    url: str
+    headers: _Fields
+
+    @classmethod
+    def of(cls, method: str, url: str, headers: Iterable[tuple[str, str]]) -> "RequestView":
+        return cls(method, url, _Fields(headers))
+
+
+def request_view(request: Request) -> RequestView:
+    """The view of a request as this server received it: the path and query exactly as sent
+    (`raw_path`, the query string), never as decoded."""
+    scope = request.scope
+    path = (scope.get("raw_path") or quote(scope["path"]).encode()).decode("latin-1")
+    query = scope.get("query_string", b"").decode("latin-1")
+    lines = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in request.headers.raw]
+    host = next((v for n, v in lines if n.lower() == "host"), None)
+    if not host:
+        server = scope.get("server") or ("localhost", None)
+        host = server[0] if server[1] is None else f"{server[0]}:{server[1]}"
+    url = f"{scope.get('scheme', 'http')}://{host}{path}" + (f"?{query}" if query else "")
+    return RequestView.of(request.method, url, lines)
+
+
+def verify_message(view: RequestView, label: str, public_key: bytes) -> VerifyResult:
+    """RFC 9421 alone (§3.2): the signature `label` of the request verifies with
+    `public_key` (Ed25519) over the signature base the library builds; the result's
+    `covered_components` are the base's lines. None of this module's rules are applied here:
+    `authenticate` applies them first. InvalidSignature if it does not verify."""
+    sig_inputs = _dictionary(view.headers.get("signature-input"), "Signature-Input")
+    signatures = _dictionary(view.headers.get("signature"), "Signature")
+    if label not in sig_inputs or label not in signatures:
+        raise InvalidSignature(f"no signature labelled {label!r}")
+    keyid = sig_inputs[label][1].get("keyid")
+    if type(keyid) is not str:
+        raise InvalidSignature("the signature has no keyid")
+    # the one label alone, as the library reads a message with one signature
+    only = [(n, v) for n, v in view.headers.items()
+            if n.lower() not in ("signature-input", "signature")]
+    only += [("Signature-Input", http_sf.ser({label: sig_inputs[label]})),
+             ("Signature", http_sf.ser({label: signatures[label]}))]
+    verifier = _Verifier(signature_algorithm=SodiumEd25519,
+                         key_resolver=_OneKey(keyid, public_key))
+    try:
+        result, = verifier.verify(RequestView.of(view.method, view.url, only), max_age=None)
+    except HTTPMessageSignaturesException as error:  # InvalidSignature is one
+        raise InvalidSignature(str(error)) from None
+    return result
+
+
+def signature_base(result: VerifyResult) -> bytes:
+    """The signature base a verified signature covered (RFC 9421 §2.5)."""
+    return "\n".join(f"{k}: {v}" for k, v in result.covered_components.items()).encode("ascii")
+
+
+def _dictionary(value: str | None, name: str) -> dict:
+    """A Dictionary structured field (RFC 8941 §3.2), a repeated label refused."""
+    if value is None:
+        raise InvalidSignature(f"the request has no {name} field")
+
+    def repeated(key: str, context: str) -> None:
+        if context == "dictionary":
+            raise ValueError(f"label {key!r} occurs twice")
+
+    try:
+        parsed = http_sf.parse(value.encode("latin-1"), tltype="dictionary",
+                               on_duplicate_key=repeated)
+    except (ValueError, TypeError, UnicodeEncodeError) as error:  # StructuredFieldError too
+        raise InvalidSignature(f"{name} is not a structured-field dictionary: {error}") from None
+    return parsed
+
+
+# --- the rules -----------------------------------------------------------------------------
+
+_pruned: "weakref.WeakKeyDictionary[Any, float]" = weakref.WeakKeyDictionary()
+_prune_lock = threading.Lock()
+
+
+def authenticate(ledger: Ledger, view: RequestView, body: bytes) -> Caller:
+    """Who signed this request, by the rules of this module; SignatureRefused otherwise.
+    The nonce is kept only once everything else holds: a forged or changed request never
+    uses up the nonce of the real one."""
+    if not view.headers.get("signature-input") or not view.headers.get("signature"):
+        raise SignatureRefused("signature-missing", "this request must be signed (RFC 9421): "
+                               "send Signature-Input and Signature, as docs/api-signing.md shows")
+    label, covered, params, keyid, actor, kid = _signature_input(view)
+    _coverage(view, covered, body)
+    now = ledger.clock.now().timestamp()
+    created, expires = params["created"], params["expires"]
+    if expires - created > MAX_WINDOW:
+        raise SignatureRefused("signature-window-too-long", f"expires is {expires - created} s "
+                               f"after created; at most {MAX_WINDOW} s are accepted")
+    if created > now + MAX_AHEAD:
+        raise SignatureRefused("signature-created-in-future", f"created is {created - now:.0f} s "
+                               f"ahead of the server's clock; at most {MAX_AHEAD} s are "
+                               "accepted: check the signer's clock", created=created)
+    if expires < now:
+        raise SignatureRefused("signature-expired", f"the signature expired {now - expires:.0f} s "
+                               "ago; sign the request again", expires=expires)
+    record, public_key = _key(ledger, actor, kid)
+    try:
+        verify_message(view, label, public_key)
+    except InvalidSignature as error:
+        raise SignatureRefused("signature-invalid", f"the signature {label!r} does not verify "
+                               f"with key {kid} of {actor!r}: {error}; sign the request as it "
+                               "is sent (method, path, query as sent, the covered fields)",
+                               keyid=keyid) from None
+    _content_digest(view.headers.get(DIGEST), body)
+    _prune(ledger, now)
+    if not ledger.recorder.remember_request_nonce(keyid, params["nonce"], expires):
+        raise SignatureRefused("signature-replayed", f"nonce {params['nonce']!r} was used "
+                               f"already with keyid {keyid!r}; sign every request with a fresh "
+                               "nonce", keyid=keyid)
+    return Caller(actor, kid, frozenset(record.roles), record.organisation, record.name)
+
+
+def _signature_input(view: RequestView) -> tuple[str, list, dict, str, str, str]:
+    """(label, covered components, parameters, keyid, actor, key id) of the signature to
+    verify, each of the form the rules ask."""
+    def malformed(detail: str) -> SignatureRefused:
+        return SignatureRefused("signature-input-malformed", detail)
+
+    try:
+        sig_inputs = _dictionary(view.headers.get("signature-input"), "Signature-Input")
+        signatures = _dictionary(view.headers.get("signature"), "Signature")
+    except InvalidSignature as error:
+        raise malformed(str(error)) from None
+    if not sig_inputs:
+        raise malformed("Signature-Input holds no signature")
+    if len(sig_inputs) == 1:
+        label, = sig_inputs
+    elif LABEL in sig_inputs:
+        label = LABEL
+    else:
+        raise SignatureRefused("signature-ambiguous", f"the request carries {len(sig_inputs)} "
+                               f"signatures ({', '.join(sorted(sig_inputs))}) and none labelled "
+                               f"{LABEL!r}: label the one to verify {LABEL!r}")
+    if label not in signatures:
+        raise malformed(f"Signature has no member {label!r} for Signature-Input's")
+    covered, params = sig_inputs[label]
+    signature = signatures[label][0]
+    if not isinstance(covered, list) or not all(type(c) is str for c, _ in covered):
+        raise malformed(f"Signature-Input {label!r} is not an inner list of component names")
+    if not isinstance(signature, bytes) or len(signature) != 64:
+        raise malformed(f"Signature {label!r} is not a byte sequence of 64 bytes (:base64:)")
+    unknown = sorted(set(params) - PARAMETERS)
+    if unknown:
+        raise malformed(f"unknown signature parameters: {', '.join(unknown)}")
+    for name, kind in (("created", int), ("expires", int), ("keyid", str), ("nonce", str),
+                       ("alg", str)):
+        if name not in params:
+            raise malformed(f"the signature parameter {name!r} is required")
+        if type(params[name]) is not kind:
+            raise malformed(f"{name} must be a structured-field "
+                            f"{'integer' if kind is int else 'string (in quotes)'}")
+    if params["alg"] != ALGORITHM:
+        raise malformed(f'alg must be "{ALGORITHM}", not {params["alg"]!r}')
+    if params["expires"] <= params["created"]:
+        raise malformed("expires must be after created")
+    if not NONCE_FORM.fullmatch(params["nonce"]):
+        raise malformed("nonce must be 16 to 128 characters of A-Z a-z 0-9 . _ ~ + / = - "
+                        "(e.g. 32 random bytes in hex)")
+    try:
+        actor, kid = parse_request_key_id(params["keyid"])
+    except ValueError as error:
+        raise malformed(str(error)) from None
+    seen = [(name, tuple(sorted(p.items()))) for name, p in covered]
+    if len(set(seen)) != len(seen):
+        raise malformed("a component is covered twice")
+    return label, covered, params, params["keyid"], actor, kid
+
+
+def _coverage(view: RequestView, covered: list, body: bytes) -> None:
+    """The required components are covered bare; every covered field is in the request."""
+    bare = {name for name, p in covered if not p}
+    needed = list(REQUIRED) + ([DIGEST] if body else [])
+    missing = [name for name in needed if name not in bare]
+    if missing:
+        raise SignatureRefused("signature-component-missing", "the signature must cover "
+                               + ", ".join(f'"{m}"' for m in missing)
+                               + (" (the request has a body)" if DIGEST in missing else "")
+                               + "; each named bare, without parameters",
+                               missing=missing)
+    absent = sorted({name for name, _ in covered
+                     if not name.startswith("@") and name not in view.headers})
+    if absent:
+        raise SignatureRefused("signature-component-missing", "the signature covers "
+                               + ", ".join(absent) + ", which the request does not carry",
+                               absent=absent)
+
+
+def _key(ledger: Ledger, actor: str, kid: str) -> tuple[ActorRecord, bytes]:
+    """The actor as registered now and its key's public half, if the key may sign now."""
+    if actor == LEDGER_ACTOR:
+        record: ActorRecord | None = ledger_actor(ledger.anchors())
+    else:
+        stream = ledger.stream(f"actor:{actor}")
+        record = stream.actor if isinstance(stream, ActorStream) else None
+    try:
+        key = usable_key(record, actor, kid, ledger.clock.now())
+    except (UnknownActor, UnknownKey) as error:
+        raise SignatureRefused("signature-key-unknown", error.message, actor=actor,
+                               key_id=kid) from None
+    except KeyRevoked as error:
+        raise SignatureRefused("signature-key-revoked", error.message, actor=actor,
+                               key_id=kid) from None
+    except KeyNotValid as error:
+        raise SignatureRefused("signature-key-not-valid", error.message, actor=actor,
+                               key_id=kid) from None
+    assert record is not None
+    return record, key.public_key
+
+
+def _content_digest(value: str | None, body: bytes) -> None:
+    """Content-Digest (RFC 9530), when present, matches the exact body: each sha-256 and
+    sha-512 member (at least one), other algorithms ignored."""
+    if value is None:
+        return  # no body (else "content-digest" would be covered, and so present)
+    try:
+        members = _dictionary(value, "Content-Digest")
+    except InvalidSignature as error:
+        raise SignatureRefused("content-digest-malformed", str(error)) from None
+    known = {name: member[0] for name, member in members.items() if name in DIGESTS}
+    if not known:
+        raise SignatureRefused("content-digest-malformed", "Content-Digest holds neither "
+                               "sha-256 nor sha-512")
+    for name, digest in known.items():
+        expected = DIGESTS[name](body).digest()
+        if not isinstance(digest, bytes) or len(digest) != len(expected):
+            raise SignatureRefused("content-digest-malformed", f"the {name} member of "
+                                   f"Content-Digest is not a byte sequence of {len(expected)} "
+                                   "bytes (:base64:)")
+        if not hmac.compare_digest(digest, expected):
+            raise SignatureRefused("content-digest-mismatch", f"the {name} digest of "
+                                   "Content-Digest does not match the body received; digest "
+                                   "the exact bytes sent")
+
+
+def _prune(ledger: Ledger, now: float) -> None:
+    """Now and then (every PRUNE_SECONDS in a process), drop the nonces of requests that
+    expired: those of the last MAX_WINDOW seconds are kept too, for servers whose clocks are
+    behind this one's."""
+    recorder = ledger.recorder
+    with _prune_lock:
+        last = _pruned.get(recorder)
+        if last is not None and time.monotonic() - last < PRUNE_SECONDS:
+            return
+        _pruned[recorder] = time.monotonic()
+    recorder.forget_request_nonces(int(now) - MAX_WINDOW)
+
+
+# --- the FastAPI face --------------------------------------------------------------------------
+
+async def request_body(request: Request) -> bytes:
+    """The exact body bytes (read once; FastAPI and the route see the same bytes)."""
+    return await request.body()
+
+
+def signed_caller(request: Request, body: bytes = Depends(request_body)) -> Caller:
+    """The dependency of a signed route: who signed the request, or 401 problem+json."""
+    return authenticate(request.app.state.ledger, request_view(request), body)
+
+
+def caller_or_public(request: Request, body: bytes = Depends(request_body)) -> Caller | None:
+    """The dependency of a read that is public in part: who signed the request, or None for
+    an unsigned request (the public). A request that is signed must be signed right."""
+    if "signature" not in request.headers and "signature-input" not in request.headers:
+        return None
+    return signed_caller(request, body)
+
+
+UNAUTHENTICATED = {401: {"description": "the request is not signed as docs/api-signing.md "
+                                        "says (problem+json; its type names the reason)"}}
+
+router = APIRouter(prefix="/v1", tags=["signed requests"])
+
+
+@router.get("/whoami", summary="Who signed this request", responses=UNAUTHENTICATED)
+def whoami(caller: Caller = Depends(signed_caller)) -> dict:
+    """The actor and key that signed the request (RFC 9421, docs/api-signing.md), with the
+    roles and organisation the actor registered: a way to check a client's signing."""
+    return caller.to_json()

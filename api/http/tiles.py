@@ -1,0 +1,135 @@
+"""The Merkle log by the C2SP tlog-tiles specification (docs/evidence-format.md §15.2), with
+the prefix <server>/log:
+
+    GET /log/checkpoint               the latest checkpoint with its witness cosignatures
+    GET /log/tile/<L>/<N>[.p/<W>]     hash tiles, from the stored nodes
+    GET /log/tile/entries/<N>[.p/<W>] entry bundles, the event hashes read from the events
+
+Everything served is bounded by the latest checkpoint: a tile is served only if that
+checkpoint's tree holds all of it, so a client checks every tile against a signed root and
+no leaf is published before a checkpoint commits to it. Full tiles never change and are
+cached for a year; partial tiles and the checkpoint are fetched afresh. Errors are problem
+documents that no cache keeps."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Path, Request, Response
+
+from ledger.errors import LedgerError, LogInconsistent, NotInLog
+from ledger.log import tiles
+from ledger.log.checkpoints import REBUILD_HINT, latest_checkpoint
+from ledger.log.proofs import cosigned_note
+
+from .problems import ledger_problem, problem
+
+router = APIRouter(prefix="/log", tags=["log"])
+
+NOTE_TYPE = "text/plain; charset=utf-8"  # tlog-tiles: the checkpoint's content type
+TILE_TYPE = "application/octet-stream"  # tlog-tiles: tiles' and entry bundles' content type
+IMMUTABLE = "public, max-age=31536000, immutable"  # a full tile: its bytes never change
+PARTIAL = "public, max-age=60"  # a partial tile: superseded by a wider one, then the full one
+MUTABLE = "no-cache"  # the checkpoint: "SHOULD prevent caching beyond a few seconds"
+NO_STORE = "no-store"  # an error: the tile may exist a moment later
+_HEX64 = re.compile(r"[0-9a-f]{64}")  # an event hash as events hold it (evidence-format §7)
+
+TILE_RESPONSES = {
+    200: {"content": {TILE_TYPE: {}}, "description": "the tile's bytes"},
+    400: {"description": "not the canonical path of a tile (problem+json)"},
+    404: {"description": "a tile the latest checkpoint does not cover (problem+json)"},
+}
+
+
+def _refusal(response: Response) -> Response:
+    response.headers["Cache-Control"] = NO_STORE
+    return response
+
+
+@router.get("/checkpoint", summary="The latest checkpoint, with its witness cosignatures",
+            response_class=Response, responses={
+                200: {"content": {NOTE_TYPE: {}}, "description": "the signed note (C2SP "
+                      "tlog-checkpoint and signed-note, cosignature lines after the log's)"},
+                404: {"description": "no checkpoint has been signed yet (problem+json)"}})
+def get_checkpoint(request: Request) -> Response:
+    recorder = request.app.state.ledger.recorder
+    try:
+        last = latest_checkpoint(recorder)
+        if last is None:
+            raise NotInLog("the log has no checkpoint yet; one is signed after the first "
+                           "appends (or `sunledger checkpoint --issue`)")
+        note = cosigned_note(recorder, last[0])
+    except LedgerError as error:
+        return _refusal(ledger_problem(error))
+    return Response(note.encode("utf-8"), media_type=NOTE_TYPE,
+                    headers={"Cache-Control": MUTABLE})
+
+
+@router.get("/tile/{path:path}", summary="A hash tile or an entry bundle (C2SP tlog-tiles)",
+            response_class=Response, responses=TILE_RESPONSES)
+def get_tile(request: Request, path: str = Path(
+        description="<L>/<N>[.p/<W>] or entries/<N>[.p/<W>], e.g. 0/x001/x234/067.p/8")) -> Response:
+    try:
+        if b"%" in request.scope.get("raw_path", b""):  # a tile path needs no escape: one spelling
+            raise tiles.BadTilePath("a tile path is plain ASCII, never percent-encoded")
+        tile = tiles.parse_tile_path(path)
+    except tiles.BadTilePath as error:
+        return _refusal(problem(400, "bad-request", f"{error}; tile paths are "
+                                "<L>/<N>[.p/<W>] or entries/<N>[.p/<W>] (c2sp.org/tlog-tiles)"))
+    recorder = request.app.state.ledger.recorder
+    try:
+        _covered(recorder, tile)
+        body = _entries(recorder, tile) if tile.level == tiles.ENTRIES else _hashes(recorder, tile)
+    except LedgerError as error:
+        return _refusal(ledger_problem(error))
+    return Response(body, media_type=TILE_TYPE,
+                    headers={"Cache-Control": IMMUTABLE if tile.width is None else PARTIAL})
+
+
+def _covered(recorder: Any, tile: tiles.Tile) -> None:
+    """Whether the latest checkpoint's tree holds every hash of the tile (NotInLog if not)."""
+    last = latest_checkpoint(recorder)
+    size = last[0] if last else 0
+    needed = tiles.size_needed(tile)
+    if needed > size:
+        raise NotInLog(f"tile {tiles.tile_path(tile)} needs a tree of {needed} leaves; the "
+                       f"latest checkpoint's has {size}: fetch /log/checkpoint, then only the "
+                       "tiles its size calls for", checkpoint_size=size)
+
+
+def _hashes(recorder: Any, tile: tiles.Tile) -> bytes:
+    """A hash tile from the stored nodes (the client checks them against the checkpoint)."""
+    keys = tiles.node_keys(tile)
+    stored = recorder.tree_nodes(keys)
+    if len(stored) != len(keys):
+        raise LogInconsistent(f"the stored tree lacks {len(keys) - len(stored)} node(s) of tile "
+                              f"{tiles.tile_path(tile)}; {REBUILD_HINT}")
+    return tiles.hash_tile([stored[key] for key in keys])
+
+
+def _entries(recorder: Any, tile: tiles.Tile) -> bytes:
+    """An entry bundle: each leaf's event hash, read from the stored event itself (events are
+    the truth; a changed event shows as an entry that does not hash to its leaf)."""
+    first = tiles.start_index(tile)
+    leaves = recorder.leaf_positions(first - 1, first + tile.hashes - 1)
+    if [leaf for leaf, _ in leaves] != list(range(first, first + tile.hashes)):
+        raise LogInconsistent(f"the leaves table lacks leaves of entry bundle "
+                              f"{tiles.tile_path(tile)}; {REBUILD_HINT}")
+    positions = [position for _, position in leaves]
+    rows = {row[0]: row[4] for row in recorder.select_rows(positions[0] - 1, positions[-1])}
+    return tiles.entry_bundle([_event_hash(rows.get(position), position)
+                               for position in positions])
+
+
+def _event_hash(state: Any, position: int) -> bytes:
+    """The 32 bytes of the `hash` member of the event stored at `position`."""
+    try:
+        digest = orjson.loads(state)["hash"]
+        if type(digest) is not str or not _HEX64.fullmatch(digest):
+            raise ValueError(digest)
+        return bytes.fromhex(digest)
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        raise LogInconsistent(f"the event at position {position} is missing or its hash cannot "
+                              "be read; run `sunledger verify`", position=position) from None

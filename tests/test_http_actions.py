@@ -1,0 +1,248 @@
+"""Writes over HTTP against real `sunledger serve` processes, on SQLite and PostgreSQL: a signed
+action is recorded once however often it is sent, conflicts and refusals are problem+json that
+say what to do, a batch is all or none, what is not a signed action is refused clearly, a
+server stopped mid-load leaves nothing half-written, and two servers on one store never fork."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import replace
+
+import httpx
+import pytest
+
+from conftest import INTAKE, bid
+from ledger.evidence.envelope import encode_signature
+from ledger.evidence.keys import SigningKey
+from ledger.evidence.receipts import receipt_ok
+from ledger.evidence.signer import ActorSigner
+from ledger.log.tree import StoredLog
+from servers import SUNLEDGER, STOPPED_GRACEFULLY, ledger_server
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def server(world, store_url, tmp_path):
+    started = ledger_server(store_url, tmp_path / "ledger.key", tmp_path / "serve.log")
+    yield started
+    started.stop()
+    assert "Traceback" not in started.output()
+
+
+def post(server, signed, path="/v1/actions") -> httpx.Response:
+    body = [s.to_json() for s in signed] if isinstance(signed, list) else signed.to_json()
+    return httpx.post(f"{server.url}{path}", json=body, timeout=30)
+
+
+def problem(response: httpx.Response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["type"] == f"urn:sunledger:error:{code}" and body["status"] == status, body
+    assert body["detail"] and "Traceback" not in response.text
+    return body
+
+
+def intake(world, project: str, version: int = 0):
+    return world.sign(world.actors["tenderee-1"], project, "project.intake/v1", INTAKE,
+                      version=version)
+
+
+def test_an_action_is_recorded_once_however_often_it_is_sent(world, server):
+    signed = intake(world, "project:HTTP-1")
+    first = post(server, signed)
+    assert first.status_code == 201, first.text
+    recorded = first.json()
+    receipt = recorded["receipt"]
+    assert receipt_ok({k: v for k, v in receipt.items() if k != "signature"},
+                      receipt["signature"], world.ledger.key.public_key)
+    assert (receipt["stream"], receipt["version"]) == ("project:HTTP-1", 1)
+    assert recorded["leaf_index"] == StoredLog(world.ledger.recorder).leaf_index(
+        "project:HTTP-1", 1)[0]
+    for _ in range(3):  # the answer was lost: sent again, the same receipt, no second event
+        again = post(server, signed)
+        assert again.status_code == 200 and again.json() == recorded
+    assert world.ledger.stream_version("project:HTTP-1") == 1
+
+
+def test_a_stale_version_and_a_reused_nonce_are_conflicts(world, server):
+    signed = intake(world, "project:HTTP-2")
+    assert post(server, signed).status_code == 201
+    operator = world.actors["operator-1"]
+    stale = world.sign(operator, "project:HTTP-2", "project.intake-accepted/v1", {}, version=0)
+    body = problem(post(server, stale), 409, "stale-version")
+    assert body["version"] == 1 and body["stream"] == "project:HTTP-2"
+    # the same nonce with other content: never recorded, never answered with the first receipt
+    other = replace(signed.action, stream="project:HTTP-3")
+    resigned = type(signed)(other, world.actors["tenderee-1"].key.sign(other.signing_bytes()))
+    problem(post(server, resigned), 409, "nonce-reused")
+    assert world.ledger.stream_version("project:HTTP-3") == 0
+
+
+def test_a_refusal_says_its_rule_and_article_and_where_it_was_recorded(world, server):
+    world.open_project("project:HTTP-4")  # bids due 25 days after the tests' 2025 clock
+    late = world.sign(world.actors["bidder-1"], "project:HTTP-4", "project.bid-submitted/v1",
+                      bid("bidder-1"))  # the server's clock is today's: long past the deadline
+    body = problem(post(server, late), 409, "rule-refused")
+    assert body["rule"] and body["article"].startswith("法") and body["recorded"] is True
+    where = body["recorded_in"]
+    assert where["stream"] == "refusal:HTTP-4" and where["version"] == 1
+    stored = world.ledger.recorder.select_receipts(where["position"] - 1, where["position"])
+    assert stored[0].stream == "refusal:HTTP-4"
+    assert world.ledger.stream_version("project:HTTP-4") == 4  # the bid itself: not recorded
+
+
+def test_a_batch_is_all_or_none(world, server):
+    first = [intake(world, f"project:HTTP-B{i}") for i in range(3)]
+    done = post(server, first, "/v1/actions/batch")
+    assert done.status_code == 201, done.text
+    leaves = [r["leaf_index"] for r in done.json()["receipts"]]
+    assert leaves == list(range(leaves[0], leaves[0] + 3))
+    assert post(server, first, "/v1/actions/batch").json() == done.json()  # sent again: 200
+    counts = world.raw.counts()
+    broken = [intake(world, "project:HTTP-B7"), intake(world, "project:HTTP-B8"),
+              world.sign(world.actors["operator-1"], "project:HTTP-B0",
+                         "project.intake-accepted/v1", {}, version=0)]  # stale
+    problem(post(server, broken, "/v1/actions/batch"), 409, "stale-version")
+    assert world.raw.counts() == counts
+    problem(post(server, [], "/v1/actions/batch"), 422, "malformed-action")
+
+
+def _raw_request(server, head: bytes, body: bytes = b"") -> bytes:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
+        s.sendall(head + body)
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+        return answer
+
+
+def test_what_is_not_a_signed_action_is_refused_clearly(world, server):
+    url = f"{server.url}/v1/actions"
+    signed = intake(world, "project:HTTP-5")
+    good = signed.to_json()
+    problem(httpx.post(url, content=b"{not json", headers={"content-type": "application/json"}),
+            422, "malformed-request")
+    problem(httpx.post(url, json={"action": good["action"]}), 422, "malformed-request")
+    problem(httpx.post(url, json={**good, "extra": 1}), 422, "malformed-request")
+    problem(httpx.post(url, json={**good, "signature": "not base64!"}), 422, "malformed-action")
+    problem(httpx.post(url, json={"action": {**good["action"], "expected_version": "0"},
+                                  "signature": good["signature"]}), 422, "malformed-request")
+    floats = {"action": {**good["action"], "payload": {**INTAKE, "control_price": 1.5}},
+              "signature": good["signature"]}  # no signer makes one: its form is refused first
+    problem(httpx.post(url, json=floats), 422, "malformed-action")
+    big = world.sign(world.actors["tenderee-1"], "project:HTTP-5", "project.intake/v1",
+                     {**INTAKE, "title": "标" * 30_000}, version=0)
+    problem(post(server, big), 413, "oversized-payload")
+    ghost = ActorSigner("ghost-1", SigningKey.derived(b"t", "ghost"))
+    problem(post(server, ghost.sign("project:HTTP-5", "project.intake/v1", INTAKE,
+                                    expected_version=0, signed_at=world.clock.now())),
+            403, "unknown-actor")
+    forged = {**good, "signature": encode_signature(bytes(64))}
+    problem(httpx.post(url, json=forged), 403, "bad-signature")
+    problem(httpx.get(url), 405, "method-not-allowed")
+    problem(httpx.get(f"{server.url}/v1/no-such-thing"), 404, "not-found")
+    # a body declared beyond the limit is refused before it is read
+    answer = _raw_request(server, b"POST /v1/actions HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                                  b"application/json\r\nContent-Length: 999999999999\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 413") and b"body-too-large" in answer
+    assert world.ledger.stream_version("project:HTTP-5") == 0
+
+
+def test_a_server_stopped_under_load_leaves_nothing_half_written(world, store_url, tmp_path):
+    """Eight clients append while the server is told to stop: the appends in flight finish,
+    every 201 has its event, and the whole store verifies."""
+    running = ledger_server(store_url, tmp_path / "ledger.key", tmp_path / "serve.log",
+                            "--shutdown-seconds", "20")
+    receipts: list[dict] = []
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def client(n: int) -> None:
+        with httpx.Client(base_url=running.url, timeout=30) as http:
+            i = 0
+            while not stop.is_set():
+                signed = intake(world, f"project:LOAD-{n}-{i}")
+                i += 1
+                try:
+                    answer = http.post("/v1/actions", json=signed.to_json())
+                except httpx.TransportError:
+                    return  # the server went away: this action may or may not be recorded
+                if answer.status_code == 201:
+                    receipts.append(answer.json()["receipt"])
+                elif answer.status_code != 503:
+                    failures.append(answer.text)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(2)
+    code = running.stop()
+    stop.set()
+    for t in threads:
+        t.join()
+    assert code in STOPPED_GRACEFULLY and "Traceback" not in running.output()
+    assert not failures and len(receipts) > 8
+    for r in receipts:
+        stored = world.ledger.recorder.select_receipts(r["position"] - 1, r["position"])
+        assert stored and stored[0].event_hash == r["event_hash"]
+    world.ledger.checkpoint()
+    verified = subprocess.run([SUNLEDGER, "verify", "--store", store_url, "--json"],
+                              capture_output=True, text=True, timeout=600)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert json.loads(verified.stdout)["findings"] == []
+
+
+def test_two_servers_on_one_store_never_fork(world, store_url, tmp_path):
+    """Two server processes, eight clients sending to both, all to the same two projects:
+    every accepted event extends its stream once, and the checkpoints the servers signed are
+    one per tree size and consistent (sunledger verify)."""
+    key = tmp_path / "ledger.key"
+    servers = [ledger_server(store_url, key, tmp_path / f"serve-{n}.log") for n in range(2)]
+    officer = world.register("witness-http", roles=("witness",))
+    streams = ["project:FORK-1", "project:FORK-2"]
+    for stream in streams:
+        world.open_project(stream)
+        world.submit(world.actors["operator-1"], stream, "project.witness-assigned/v1",
+                     {"officer": "witness-http"})
+    accepted: list[tuple[str, int]] = []
+    lock = threading.Lock()
+
+    def client(n: int) -> None:
+        with httpx.Client(timeout=30) as http:
+            for i in range(15):
+                stream = streams[(n + i) % 2]
+                while True:  # read the version, sign, send; a conflict: read again
+                    signed = world.sign(officer, stream, "project.witness-observation/v1",
+                                        {"note": f"client {n}, observation {i}"})
+                    answer = http.post(f"{servers[(n + i) % 2].url}/v1/actions",
+                                       json=signed.to_json())
+                    if answer.status_code == 201:
+                        with lock:
+                            accepted.append((stream, answer.json()["receipt"]["version"]))
+                        break
+                    assert answer.status_code == 409, answer.text
+
+    try:
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        for s in servers:
+            assert s.stop() in STOPPED_GRACEFULLY and "Traceback" not in s.output()
+    assert len(accepted) == len(set(accepted)) == 120  # no version taken twice
+    for stream in streams:
+        assert world.ledger.stream_version(stream) == 5 + 60
+    world.ledger.checkpoint()
+    sizes = [size for size, *_ in world.ledger.recorder.checkpoints()]
+    assert len(sizes) == len(set(sizes))
+    verified = subprocess.run([SUNLEDGER, "verify", "--store", store_url, "--json"],
+                              capture_output=True, text=True, timeout=600)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
