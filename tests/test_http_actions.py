@@ -246,3 +246,45 @@ def test_two_servers_on_one_store_never_fork(world, store_url, tmp_path):
     verified = subprocess.run([SUNLEDGER, "verify", "--store", store_url, "--json"],
                               capture_output=True, text=True, timeout=600)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_a_slow_or_oversized_body_is_cut_off_before_the_route_sees_it():
+    """The body limit in front of every route: a body that does not arrive in time is 408,
+    one that grows past the limit while it streams is 413; the route never runs."""
+    import asyncio
+
+    from api.http.problems import BodyLimit
+
+    reached = []
+
+    async def route(scope, receive, send):
+        while (await receive()).get("more_body"):
+            pass
+        reached.append(scope["path"])
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def call(limit, seconds, chunks, pause):
+        sent: list[dict] = []
+
+        async def receive():
+            if chunks:
+                await asyncio.sleep(pause)
+                body = chunks.pop(0)
+                return {"type": "http.request", "body": body, "more_body": bool(chunks)}
+            await asyncio.sleep(3600)  # the client sends nothing more
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/v1/actions", "headers": []}
+        await BodyLimit(route, limit=limit, seconds=seconds)(scope, receive, send)
+        return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+    status, body = asyncio.run(call(1000, 0.2, [b"x" * 10, b"y" * 10], pause=0.5))
+    assert status == 408 and b"request-timeout" in body
+    status, body = asyncio.run(call(100, 5, [b"x" * 60, b"y" * 60], pause=0))
+    assert status == 413 and b"body-too-large" in body
+    assert reached == []
+    status, _ = asyncio.run(call(1000, 5, [b"x" * 10, b"y" * 10], pause=0))
+    assert status == 204 and reached == ["/v1/actions"]
