@@ -70,13 +70,24 @@ class Recorded:
     new: bool
 
 
+class WallClock:
+    """This machine's clock, in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
 class LedgerClient:
     """The API at `base_url`, over one keep-alive connection pool. With a `signer`, the
-    client can sign actions and requests as that actor."""
+    client can sign actions and requests as that actor. `clock` (anything with `now()`, an
+    aware datetime) dates what the client signs: this machine's clock unless a simulation
+    gives its own (a server judges a signed request's `created` by the ledger's clock)."""
 
     def __init__(self, base_url: str, *, signer: ActorSigner | None = None,
-                 timeout: float = 30.0, http: httpx.Client | None = None):
+                 timeout: float = 30.0, http: httpx.Client | None = None,
+                 clock: Any = None):
         self.signer = signer
+        self.clock = clock or WallClock()
         self._http = http or httpx.Client(base_url=base_url, timeout=timeout)
 
     @classmethod
@@ -114,11 +125,11 @@ class LedgerClient:
 
     def sign_and_submit(self, stream: str, type: str, payload: dict,  # noqa: A002
                         expected_version: int, *, signed_at: datetime | None = None) -> Recorded:
-        """Sign one action as this client's actor (now, by this machine's clock, unless
+        """Sign one action as this client's actor (now, by the client's clock, unless
         `signed_at`) and submit it."""
         recorded, = self.submit(self._signer().sign(
             stream, type, payload, expected_version=expected_version,
-            signed_at=signed_at or datetime.now(timezone.utc)))
+            signed_at=signed_at or self.clock.now()))
         return recorded
 
     # --- reads -------------------------------------------------------------------------------
@@ -129,7 +140,8 @@ class LedgerClient:
         request = self._http.build_request("GET", path, params=params or None)
         if self.signer is not None:
             raw_path, _, query = request.url.raw_path.decode("ascii").partition("?")
-            request.headers.update(signature_headers(self.signer, "GET", raw_path, query))
+            request.headers.update(signature_headers(self.signer, "GET", raw_path, query,
+                                                     now=self.clock.now().timestamp()))
         response = self._http.send(request)
         if response.headers.get("content-type", "").split(";")[0].strip().endswith("json"):
             return self._json(response)

@@ -5,19 +5,24 @@ failure, an objection, and colluding bidders that raise a warning; then the ledg
 refunds, a witness's cosignature, the witness reports and their verification.
 
 Names are invented and obviously fictional; figures are the scenario's. Time is simulated
-(March–April 2025): the ledger's clock is the demo's.
+(March–April 2025): the ledger's clock is the demo's. Keys and nonces are derived from the
+demo's secret, so that a run with the same ledger key records the same events.
+
+The actors' actions (and their registration) go to the ledger directly, or with `http` over
+HTTP to a server of the same ledger (api/submitters.py): the same events either way.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from ledger.audit.verify import StoreSource, verify
-from ledger.errors import RuleRefused
+from ledger.errors import LedgerError, RuleRefused
 from ledger.evidence.canonical import format_time
 from ledger.evidence.certificates import certificate_facts
 from ledger.evidence.envelope import LEDGER_ACTOR, actor_stream
@@ -39,6 +44,8 @@ from witness.reports import (
     InFolder, describe_centre, issue_report, recorded_in_store, verify_report,
 )
 
+from .submitters import Direct, OverHttp
+
 CST = timezone(timedelta(hours=8))
 PROJECT = "project:LILING-2025-SZ02"
 SECRET = b"sunledger-demo"
@@ -56,6 +63,11 @@ def cst(text: str) -> datetime:
 
 def h(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def nonces(actor: str) -> random.Random:
+    """An actor's nonces in the demo: each fresh, the same in every run."""
+    return random.Random(hashlib.sha256(SECRET + b"nonces\x00" + actor.encode()).digest())
 
 
 class DemoCA:
@@ -98,6 +110,11 @@ class DemoCA:
                            ca=False, issued=issued)
 
 
+class DemoRanBefore(LedgerError):
+    code = "demo-ran-before"
+    status = 409
+
+
 class DemoClock:
     def __init__(self) -> None:
         self.moment = cst("2025-03-01T09:00:00")
@@ -111,23 +128,24 @@ class Demo:
     store: str
     out: Path
     say: callable  # type: ignore[valid-type]
+    http: bool = False  # the actions over HTTP (POST /v1/actions), not Ledger.submit
     clock: DemoClock = field(default_factory=DemoClock)
     signers: dict = field(default_factory=dict)
 
     def act(self, when: datetime, actor: str, step: str, **payload) -> None:
+        """`actor` reads the project's version, signs the step at `when`, and submits it."""
         self.clock.moment = when
         signer = self.signers[actor]
-        self.ledger.submit(signer.sign(PROJECT, f"project.{step}/v1", payload,
-                                       expected_version=self.ledger.stream_version(PROJECT),
-                                       signed_at=when))
+        self.submitter.submit(signer.sign(PROJECT, f"project.{step}/v1", payload,
+                                          expected_version=self.submitter.version(signer, PROJECT),
+                                          signed_at=when))
 
     def register(self, actor: str, role: str, organisation: str, name: str | None = None,
                  certified: datetime | None = None) -> None:
         """A fictional actor and its key; a bidder's key comes in a certificate from the demo
         CA (as a CA-issued digital certificate, 数字证书, identifies bidders at a centre)."""
-        signer = ActorSigner(actor, SigningKey.derived(SECRET, actor))
-        registrar = ActorSigner(LEDGER_ACTOR, self.ledger.key)
-        stream = actor_stream(actor)
+        signer = ActorSigner(actor, SigningKey.derived(SECRET, actor), rng=nonces(actor))
+        registrar, stream = self.registrar, actor_stream(actor)
         if role == "bidder":
             cert = self.ca.issue(signer.key, organisation, actor, certified or self.clock.now())
             facts = certificate_facts(cert)
@@ -137,7 +155,7 @@ class Demo:
         else:
             key_type, key_payload = "actor.key-added/v1", {
                 "key_id": signer.key.key_id, "public_key": encode_public_key(signer.key.public_key)}
-        self.ledger.submit(
+        self.submitter.submit(
             registrar.sign(stream, "actor.registered/v1", {"name": name or organisation, "roles": [role],
                            "organisation": organisation}, expected_version=0,
                            signed_at=self.clock.now()),
@@ -146,19 +164,46 @@ class Demo:
         self.signers[actor] = signer
 
     def run(self) -> int:
-        say, out = self.say, self.out
-        out.mkdir(parents=True, exist_ok=True)
-        for old in out.glob("LILING-*.pdf"):  # a previous run's reports: its store is gone
-            old.unlink()
-        self.written: list[Path] = []
+        self.out.mkdir(parents=True, exist_ok=True)
         self.ledger = Ledger.open(self.store, clock=self.clock, origin="sunledger.example/liling-demo",
                                   checkpoints=CheckpointPolicy(1000, float("inf")))
-        say(f"store: {self.ledger.url.display()}")
-        describe_centre(self.ledger, CENTRE, "株交见", PORTAL)
+        try:
+            self.say(f"store: {self.ledger.url.display()}")
+            self.set_up_centre()
+            self.submitter = OverHttp(self.ledger, self.clock) if self.http else Direct(self.ledger)
+            if self.http:
+                self.say(f"the actors' actions go over HTTP to {self.submitter.url} "
+                         "(POST /v1/actions, signed GET /v1/projects/…/version)")
+            try:
+                code = self.project()
+                if self.http:
+                    self.say(self.submitter.summary())
+                return code
+            finally:
+                self.submitter.close()
+        finally:
+            self.ledger.close()
+
+    def set_up_centre(self) -> None:
+        """The centre's own set-up, by its operator on the store (`sunledger centre`,
+        `sunledger trust-ca`): how its reports are numbered, and the CA it trusts."""
+        self.registrar = ActorSigner(LEDGER_ACTOR, self.ledger.key, rng=nonces(LEDGER_ACTOR))
+        first = ActorSigner(LEDGER_ACTOR, self.ledger.key, rng=nonces(LEDGER_ACTOR)).nonce()
+        if self.ledger.recorder.nonce_used(LEDGER_ACTOR, first):  # the registrar's first action's
+            raise DemoRanBefore(f"the demo ran in {self.ledger.url.display()} before: give it a "
+                                "store of its own (without --store, a new one in --out)")
+        for old in self.out.glob("LILING-*.pdf"):  # a previous run's reports: its store is gone
+            old.unlink()
+        self.written: list[Path] = []
+        describe_centre(self.ledger, CENTRE, "株交见", PORTAL, signer=self.registrar)
         self.ca = DemoCA()
-        self.ledger.submit(ActorSigner(LEDGER_ACTOR, self.ledger.key).sign(
+        self.ledger.submit(self.registrar.sign(
             "ledger", "ledger.ca-trusted/v1", self.ca.trust_payload(),
             expected_version=self.ledger.stream_version("ledger"), signed_at=self.clock.now()))
+
+    def project(self) -> int:
+        """The project, from its actors' registration to its verified reports."""
+        say = self.say
         for actor, role, org, name in [
                 ("tenderee-liling", "tenderee", "醴陵市城市更新建设有限公司（虚构）", None),
                 ("agent-zz", "agent", "株洲虚构招标代理有限公司", None),
@@ -203,7 +248,7 @@ class Demo:
                  pool_hash=pool_hash(pool), exclusions_hash=exclusions_hash([]), quotas=quotas)
         self.act(cst("2025-03-12T10:00:00"), "bidder-04", "objection-raised", bidder="bidder-04",
                  text_hash=h("objection: qualification clause 3.2"))
-        raised = self.ledger.stream_version(PROJECT)
+        raised = self.submitter.version(self.signers[a], PROJECT)
         self.act(cst("2025-03-13T16:00:00"), a, "objection-answered", objection_version=raised,
                  answer_hash=h("answer: clause 3.2 clarified"))
         say("an objection to the documents was raised 12 days before the deadline and answered "
@@ -222,12 +267,12 @@ class Demo:
         Reactor(self.ledger).run()  # the ledger closes submission itself at the deadline
         say(f"submission closed at {deadline.astimezone(CST):%Y-%m-%d %H:%M} (北京时间), 11 sealed bids")
         self.clock.moment = deadline + timedelta(seconds=1)
-        late = self.signers["bidder-12"].sign(PROJECT, "project.bid-submitted/v1",
-                                              {"bidder": "bidder-12", "bid_hash": h("sealed bidder-12")},
-                                              expected_version=self.ledger.stream_version(PROJECT),
-                                              signed_at=self.clock.moment)
+        late = self.signers["bidder-12"]
         try:
-            self.ledger.submit(late)
+            self.submitter.submit(late.sign(PROJECT, "project.bid-submitted/v1",
+                                            {"bidder": "bidder-12", "bid_hash": h("sealed bidder-12")},
+                                            expected_version=self.submitter.version(late, PROJECT),
+                                            signed_at=self.clock.moment))
         except RuleRefused as refused:
             say(f"refused and recorded: bidder-12's bid came one second after the deadline "
                 f"(rule {refused.details['rule']}, {refused.details['article']})")
@@ -315,13 +360,12 @@ class Demo:
             check = verify_report(pdf.read_bytes(), log=log_verifier(*log_identity(self.ledger.recorder)),
                                   recorded_hashes=recorded_in_store(self.ledger.recorder, PROJECT))
             say(f"report {pdf}: {'verified' if check.ok else 'NOT verified: ' + '; '.join(check.fails)}")
-        self.ledger.close()
         return 0 if report.intact else 1
 
     def report(self, kind: str, lang: str = "zh", signed_edition_of: str | None = None) -> dict:
         into = InFolder(self.out)
         pdf, issued = issue_report(self.ledger, PROJECT, kind, lang, write_to=into,
-                                   signed_edition_of=signed_edition_of)
+                                   signed_edition_of=signed_edition_of, signer=self.registrar)
         self.written += into.written
         self.say(f"{kind} witness report {issued['report_id']}: {into.written[0]} ({len(pdf):,} bytes)")
         return issued

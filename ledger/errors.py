@@ -16,14 +16,16 @@ class LedgerError(Exception):
         self.details = details
 
     def to_problem(self) -> dict:
-        """The error as an RFC 9457 problem object."""
-        return {
+        """The error as an RFC 9457 problem object (a detail never replaces one of its four
+        standard members: name an event's type `event_type`)."""
+        standard = {
             "type": f"urn:sunledger:error:{self.code}",
             "title": self.code.replace("-", " "),
             "status": self.status,
             "detail": self.message,
-            **{k: v for k, v in self.details.items() if v is not None},
         }
+        return {**standard, **{k: v for k, v in self.details.items()
+                               if v is not None and k not in standard}}
 
 
 class StoreUnavailable(LedgerError):

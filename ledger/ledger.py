@@ -603,7 +603,7 @@ class _Batch:
             raise MalformedAction(
                 f"{action.stream} must start with its opening event, and only once"
                 if stream is None else f"{action.type} may only open a stream",
-                stream=action.stream, type=action.type)
+                stream=action.stream, event_type=action.type)
         if kind.stream_kind == "project":
             state = stream.state.copy() if isinstance(stream, ProjectStream) else ProjectState()
             step = Step(action.type, action.payload, action.actor, frozenset(signer.roles),
@@ -688,4 +688,4 @@ def check_form(signed: SignedAction) -> None:
                                "record their hash", size=size, limit=MAX_PAYLOAD_BYTES)
     wrong = EVENT_TYPES[a.type].problems(a.payload)
     if wrong:
-        raise MalformedAction("; ".join(wrong), problems=wrong, type=a.type)
+        raise MalformedAction("; ".join(wrong), problems=wrong, event_type=a.type)

@@ -23,6 +23,7 @@ one in the dossier.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import zipfile
 from pathlib import Path
@@ -76,7 +77,18 @@ def withheld_until_award(events: list[dict]) -> set[str]:
 
 
 def write_dossier(recorder: Any, project: str, out: Path, about: list[int] | None = None) -> dict:
-    """Write the dossier of `project` (a stream name) at the latest checkpoint."""
+    """Write the dossier of `project` (a stream name) at the latest checkpoint; its manifest."""
+    data, manifest = dossier_bytes(recorder, project, about)
+    tmp = out.with_name(out.name + ".partial")
+    tmp.write_bytes(data)
+    tmp.replace(out)
+    return manifest
+
+
+def dossier_bytes(recorder: Any, project: str,
+                  about: list[int] | None = None) -> tuple[bytes, dict]:
+    """The dossier of `project` (a stream name) at the latest checkpoint, as the bytes of its
+    ZIP, and its manifest."""
     last = latest_checkpoint(recorder)
     if last is None:
         raise NotInLog("the log has no checkpoint yet; issue one with `sunledger checkpoint --issue`")
@@ -118,12 +130,11 @@ def write_dossier(recorder: Any, project: str, out: Path, about: list[int] | Non
                 "about": about or [], "events": len(events), "withheld": sorted(withheld),
                 "members": {n: hashlib.sha256(b).hexdigest() for n, b in sorted(members.items())}}
     add_json("manifest.json", manifest)
-    tmp = out.with_name(out.name + ".partial")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as z:
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w", compression=zipfile.ZIP_DEFLATED) as z:
         for name, data in sorted(members.items()):
             z.writestr(zipfile.ZipInfo(name, date_time=_FIXED_TIME), data)
-    tmp.replace(out)
-    return manifest
+    return zipped.getvalue(), manifest
 
 
 def _receipts_of(recorder: Any, events: list[dict]) -> list[dict]:

@@ -7,6 +7,7 @@ the event that caused it (version, ledger time, type, actor, hash) and what it c
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Iterator
@@ -43,13 +44,29 @@ def project_streams(recorder: Any) -> Iterator[str]:
         yield orjson.loads(row[4])["stream"]
 
 
+def project_now(recorder: Any, stream: str) -> tuple[str, ProjectState, str | None]:
+    """(stream, current state, ledger time of its last award or None) of one project."""
+    events = project_events(recorder, stream)
+    awards = [e["ledger_time"] for e in events if e["type"] == "project.awarded/v1"]
+    return stream, replay(events, steps=False)[0], (awards[-1] if awards else None)
+
+
 def each_project(recorder: Any) -> Iterator[tuple[str, ProjectState, str | None]]:
-    """(stream, current state, ledger time of its last award or None) of every project, one
-    at a time: memory holds one project's events, however many projects the log holds."""
+    """`project_now` of every project, one at a time: memory holds one project's events,
+    however many projects the log holds."""
     for stream in project_streams(recorder):
-        events = project_events(recorder, stream)
-        awards = [e["ledger_time"] for e in events if e["type"] == "project.awarded/v1"]
-        yield stream, replay(events, steps=False)[0], (awards[-1] if awards else None)
+        yield project_now(recorder, stream)
+
+
+def awarded_projects(recorder: Any) -> Iterator[tuple[str, ProjectState, str | None]]:
+    """`project_now` of every project whose result is fixed (an award is recorded), found
+    along the award type's index: the others are not read."""
+    seen: set[str] = set()
+    for row in rows_of_type(recorder, "project.awarded/v1"):
+        stream = orjson.loads(row[4])["stream"]
+        if stream not in seen:
+            seen.add(stream)
+            yield project_now(recorder, stream)
 
 
 def _show(value: object) -> str:
@@ -62,6 +79,14 @@ def _show(value: object) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_show(v) for v in value) + "]"
     return str(value)
+
+
+def changed_field(change: str) -> str:
+    """The state field a change names (a change reads "field: …" or "field[i]: …")."""
+    return _FIELD.match(change)[0]  # type: ignore[index]
+
+
+_FIELD = re.compile(r"[a-z_]+")
 
 
 def _changes(before: ProjectState, after: ProjectState) -> tuple[str, ...]:

@@ -58,3 +58,13 @@ def grouped(projects: Iterable[tuple[str, ProjectState, str | None]]) -> dict[tu
                 group.award_total += state.award_price
                 group.rates.append(state.savings_rate())  # type: ignore[arg-type]
     return groups
+
+
+def as_rows(groups: dict[tuple[str, str], Group]) -> list[dict]:
+    """The groups as rows of JSON values, by category and month: amounts in yuan with two
+    decimals, the savings rate to four places."""
+    return [{"category": c, "month": m, "projects": g.projects, "awarded": g.awarded,
+             "failed": g.failed, "control_total": str(g.control_total),
+             "award_total": str(g.award_total),
+             "savings_rate": str(round(g.savings_rate, 4)) if g.savings_rate is not None else None}
+            for (c, m), g in sorted(groups.items())]

@@ -29,6 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
+from projections.project_state import changed_field
+
 # --- audiences: who the caller is, to this project ------------------------------------------
 PUBLIC = "public"            # anyone, signed in or not (社会公众)
 SUPERVISION = "supervision"  # a supervision body (行政监督部门): role `supervisor`
@@ -364,6 +366,86 @@ def sees_whole(event: dict, caller: Caller, facts: ProjectFacts) -> bool:
 def sees_project(caller: Caller, facts: ProjectFacts, intake: dict) -> bool:
     """Whether the project is listed to the caller at all: whether it may see its intake."""
     return project_view(intake, caller, facts) is not None
+
+
+def _why_withheld(view: dict) -> str:
+    """The reason a view gives for the first member it withholds."""
+    for name in view[WITHHELD]:
+        holder, _, member = name.partition(".")
+        value = view[holder][member] if member else view[holder]
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict) and WITHHELD in item:
+                return item[WITHHELD]
+    return "withheld"
+
+
+def why_not_whole(events: Iterable[dict], refusals: Iterable[dict], caller: Caller,
+                  facts: ProjectFacts) -> str | None:
+    """Why a file that carries these project events and refusal records whole (a witness
+    report, a dispute dossier, a completeness proof) may not be given to the caller; None
+    when it may: the caller sees every one of them whole. An event the caller sees in part is
+    named by its type and time (never its version, which may be sealed); of one it may not
+    see at all, nothing is said that would tell it exists."""
+    for event in events:
+        view = project_view(event, caller, facts)
+        if view is None:
+            return "it carries events this caller may not see at this stage"
+        if WITHHELD in view:
+            return (f"it carries the {event['type']} of {event['ledger_time']}, which this "
+                    f"caller sees only in part ({', '.join(view[WITHHELD])} withheld: "
+                    f"{_why_withheld(view)})")
+    if any(refusal_view(record, caller, facts) is None for record in refusals):
+        return "it carries refused actions this caller may not see at this stage"
+    return None
+
+
+# --- a replay step (projections/project_state.py `replay`), as a caller may see it ----------
+
+STEP_MEMBERS = ("version", "ledger_time", "type", "actor", "hash")
+
+
+def step_view(step: Mapping, event: dict, caller: Caller, facts: ProjectFacts,
+              fields: Iterable[str]) -> dict | None:
+    """One transition of a replay, shown as its event is shown: not at all, or with the
+    members the event's view withholds withheld here too (its version and hash before the
+    opening, its actor while the committee is secret). Its changes are listed only for the
+    state's `fields` the caller may see (`state_view`), and are withheld whole when the
+    event's payload or actor is: what a step changed is its event's content."""
+    view = project_view(event, caller, facts)
+    if view is None:
+        return None
+    shown = {name: view[name] for name in STEP_MEMBERS}
+    hidden = view.get(WITHHELD, [])
+    withheld = [name for name in hidden if name in STEP_MEMBERS]
+    if any(name not in POSITION_MEMBERS for name in hidden):
+        shown["changes"] = {WITHHELD: "what the step changed is its event's content, shown "
+                                      "in part: " + _why_withheld(view)}
+        withheld.append("changes")
+    else:
+        visible = set(fields)
+        shown["changes"] = [c for c in step["changes"] if changed_field(c) in visible]
+    if withheld:
+        shown[WITHHELD] = withheld
+    return shown
+
+
+# --- collusion warnings (projections/warnings.py) -------------------------------------------
+
+# warnings inform the supervision body, and the witness officers assigned to the project, who
+# pass them on (电子办法 §53); they decide nothing. Each names bidders and the events behind
+# it, so a warning is shown only to such a caller who sees each of those events
+WARNED = frozenset({SUPERVISION, WITNESS})
+WARNED_ROLES = frozenset({"supervisor", "witness"})  # the roles these audiences are of
+
+
+def may_be_warned(caller: Caller) -> bool:
+    """Whether the caller is of a role some project's warnings may be for."""
+    return bool(caller.roles & WARNED_ROLES)
+
+
+def sees_warnings(caller: Caller, facts: ProjectFacts) -> bool:
+    """Whether the caller is one this project's collusion warnings are for."""
+    return bool(audiences(caller, facts) & WARNED)
 
 
 # --- the table in words (docs/visibility.md carries this, and a test compares) -------------

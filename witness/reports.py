@@ -29,7 +29,9 @@ from ledger.evidence import durable
 from ledger.evidence.canonical import canonical_json
 from ledger.evidence.envelope import LEDGER_ACTOR
 from ledger.evidence.signer import ActorSigner
-from ledger.evidence.untrusted import MAX_DOCUMENT_BYTES, parse_json
+from ledger.evidence.untrusted import (
+    MAX_DOCUMENT_BYTES, MAX_REPORT_BYTES, parse_json, read_file,
+)
 from ledger.ledger import Ledger
 from ledger.stores.url import StoreURL, open_recorder
 from ledger.log.notes import Verifier, parse_verifier_key
@@ -89,12 +91,19 @@ def register_of(ledger: Ledger) -> tuple[Register, int]:
     return (stream.register, stream.version) if stream is not None else (Register(), 0)
 
 
-def take_number(ledger: Ledger, project: str, kind: str, lang: str) -> tuple[int, int, str]:
+def ledger_signer(ledger: Ledger, signer: ActorSigner | None = None) -> ActorSigner:
+    """Who signs the register's entries and a report's issue: the ledger, with its key; a
+    simulation passes its own signer of that key, whose nonces it can reproduce."""
+    return signer or ActorSigner(LEDGER_ACTOR, ledger.key)
+
+
+def take_number(ledger: Ledger, project: str, kind: str, lang: str,
+                signer: ActorSigner | None = None) -> tuple[int, int, str]:
     """The next document number of the centre's register (procedures/register.py), taken
     for this report: (year, sequence, number). Two issuers never take the same one: the
     register is appended at the version it was read at, and read again if another came
     first."""
-    signer = ActorSigner(LEDGER_ACTOR, ledger.key)
+    signer = ledger_signer(ledger, signer)
     for _ in range(20):
         register, version = register_of(ledger)
         # the year is that of the ledger time the number is recorded at (which never goes
@@ -116,10 +125,11 @@ def take_number(ledger: Ledger, project: str, kind: str, lang: str) -> tuple[int
                            project=project)
 
 
-def describe_centre(ledger: Ledger, centre: str, prefix: str, portal: str) -> None:
+def describe_centre(ledger: Ledger, centre: str, prefix: str, portal: str,
+                    signer: ActorSigner | None = None) -> None:
     """Record how the centre's reports name it and number them, and where they are checked
     (the base address of its portal's verification page)."""
-    ledger.submit(ActorSigner(LEDGER_ACTOR, ledger.key).sign(
+    ledger.submit(ledger_signer(ledger, signer).sign(
         REGISTER, "register.centre-described/v1", {"centre": centre, "prefix": prefix,
                                                    "portal": portal},
         expected_version=register_of(ledger)[1], signed_at=ledger.clock.now()))
@@ -141,10 +151,11 @@ def file_stem(project: str, kind: str, lang: str, year: int, sequence: int,
 
 def issue_report(ledger: Ledger, project: str, kind: str, lang: str = "zh", *,
                  record: bool = True, write_to: Callable[[str], Path] | None = None,
-                 signed_edition_of: str | None = None) -> tuple[bytes, dict]:
+                 signed_edition_of: str | None = None,
+                 signer: ActorSigner | None = None) -> tuple[bytes, dict]:
     """Render the report of `project` under the next document number of the centre, write
     it to `write_to(file stem)` durably, then record its issue (the file is removed if
-    recording fails); return (PDF, the issue payload).
+    recording fails); return (PDF, the issue payload). `signer`: see `ledger_signer`.
 
     `signed_edition_of`: the id of an issued report that witness officers signed off; the
     new rendering (签发版) keeps its number and kind, carries the sign-offs as part of its
@@ -165,7 +176,7 @@ def issue_report(ledger: Ledger, project: str, kind: str, lang: str = "zh", *,
         if state is None or state.stage not in STAGES_FOR[kind]:
             raise ReportNotReached(f"{project} has not reached the {kind} report "
                                    f"(stage {state.stage if state else 'none'})", project=project)
-        year, sequence, number = take_number(ledger, project, kind, lang)
+        year, sequence, number = take_number(ledger, project, kind, lang, signer)
         issue = {"number": number, "edition": "draft"}
     issue["centre"] = centre_of(ledger)
     ledger.checkpoint()  # the evidence is proved under a checkpoint covering every event
@@ -178,11 +189,10 @@ def issue_report(ledger: Ledger, project: str, kind: str, lang: str = "zh", *,
     if path is not None:
         write_durably(path, pdf)
     if record:
-        signer = ActorSigner(LEDGER_ACTOR, ledger.key)
         try:
-            ledger.submit(signer.sign(project, "project.report-issued/v1", payload,
-                                      expected_version=ledger.stream_version(project),
-                                      signed_at=ledger.clock.now()))
+            ledger.submit(ledger_signer(ledger, signer).sign(
+                project, "project.report-issued/v1", payload,
+                expected_version=ledger.stream_version(project), signed_at=ledger.clock.now()))
         except BaseException:
             if path is not None:
                 path.unlink(missing_ok=True)  # not recorded: no file that claims to be issued
@@ -310,6 +320,45 @@ def bundle_project_events(path: Path, project: str, types: set[str]) -> list[dic
                 except (orjson.JSONDecodeError, LookupError, TypeError):
                     continue
     return found
+
+
+class ReportNotKept(LedgerError):
+    code = "report-not-kept"
+    status = 404
+
+
+class ReportFileAltered(LedgerError):
+    code = "report-file-altered"
+    status = 500
+
+
+def issued_file(folder: Path, project: str, report_id: str, issue: dict) -> Path:
+    """Where `InFolder(folder)` wrote the PDF of an issued report (`issue`: its
+    project.report-issued/v1 payload): its file stem is its register number's."""
+    number = report_id.removesuffix(SIGNED_SUFFIX)
+    year, sequence = parse_number(number)
+    if not sequence:
+        raise ReportNotKept(f"report {report_id} has no register number, and so no file name "
+                            "a reports folder keeps it under", report_id=report_id)
+    return folder / (file_stem(project, issue["kind"], issue.get("lang", "zh"), year, sequence,
+                               signed=number != report_id) + ".pdf")
+
+
+def read_issued(path: Path, report_id: str, pdf_hash: str) -> bytes:
+    """The PDF kept at `path`, if its bytes are the ones the ledger recorded as issued (a file
+    changed on disk is never handed out as the report)."""
+    try:
+        pdf = read_file(path, MAX_REPORT_BYTES, "the report")
+    except UntrustedFileError:
+        raise ReportNotKept(f"report {report_id} is recorded as issued, but its PDF "
+                            f"({path.name}) is not in the reports folder: ask the centre's "
+                            "operator to issue it again", report_id=report_id) from None
+    if hashlib.sha256(pdf).hexdigest() != pdf_hash:
+        raise ReportFileAltered(f"the file kept for report {report_id} ({path.name}) is not "
+                                f"the PDF the ledger recorded (SHA-256 {pdf_hash}): it was "
+                                "changed or replaced, and is not served; tell the centre's "
+                                "operator", report_id=report_id)
+    return pdf
 
 
 SIGNED = "signed:"  # a due signed edition, as Reporter.due names it: signed:<report id>

@@ -41,8 +41,12 @@ def _free_port(host: str, port: int) -> int:
               help="a witness to send each new checkpoint to (C2SP tlog-witness: POST "
                    "URL/add-checkpoint) and its verifier key (`sunledger witness key`), which "
                    "checks its cosignatures; repeatable. GET /v1/witnesses shows how each is doing")
+@click.option("--reports", "reports_folder", type=click.Path(file_okay=False, path_type=Path),
+              help="the folder the reporter writes the witness reports' PDFs to (`sunledger "
+                   "reports --out DIR`): GET /v1/projects/<id>/reports/<report>.pdf serves them")
 def serve(store: str, ledger_key: Path | None, host: str, port: int, workers: int,
-          shutdown_seconds: int, witnesses: tuple[tuple[str, str], ...]) -> None:
+          shutdown_seconds: int, witnesses: tuple[tuple[str, str], ...],
+          reports_folder: Path | None) -> None:
     """Serve the ledger over HTTP: signed actions in (POST /v1/actions), receipts, proofs and
     the log out; errors as RFC 9457 problem+json. Prints the address and the log's verifier
     key, then serves until SIGTERM or Ctrl-C, after which the requests in flight finish and
@@ -51,7 +55,7 @@ def serve(store: str, ledger_key: Path | None, host: str, port: int, workers: in
     import uvicorn
 
     from api.http.app import (
-        KEY_VARIABLE, STORE_VARIABLE, WITNESSES_VARIABLE, create_app,
+        KEY_VARIABLE, REPORTS_VARIABLE, STORE_VARIABLE, WITNESSES_VARIABLE, create_app,
     )
     from api.http.witness_push import check_witness
     from ledger.ledger import Ledger
@@ -77,12 +81,14 @@ def serve(store: str, ledger_key: Path | None, host: str, port: int, workers: in
                     log_level="info", server_header=False)
     if workers == 1:
         uvicorn.run(create_app(lambda: Ledger.open(store, key_path=ledger_key, create=False),
-                               witnesses), **settings)
+                               witnesses, reports_folder=reports_folder), **settings)
     else:
         os.environ[STORE_VARIABLE] = store
         if ledger_key:
             os.environ[KEY_VARIABLE] = str(ledger_key.resolve())
         os.environ[WITNESSES_VARIABLE] = json.dumps([list(w) for w in witnesses])
+        if reports_folder:
+            os.environ[REPORTS_VARIABLE] = str(reports_folder.resolve())
         uvicorn.run("api.http.app:from_environment", factory=True, workers=workers, **settings)
 
 

@@ -177,17 +177,12 @@ def replay(store: str, project: str, at: str | None, steps: bool, as_json: bool)
 def stats(store: str, as_json: bool) -> None:
     """Projects, amounts and savings rates by category and month of award."""
     from projections.project_state import each_project
-    from projections.statistics import grouped
+    from projections.statistics import as_rows, grouped
 
     try:  # one project at a time: memory holds the largest, not all of them
-        groups = grouped(each_project(read_store(store)))
+        rows = as_rows(grouped(each_project(read_store(store))))
     except LedgerError as error:
         fail(error)
-    rows = [{"category": c, "month": m, "projects": g.projects, "awarded": g.awarded,
-             "failed": g.failed, "control_total": str(g.control_total),
-             "award_total": str(g.award_total),
-             "savings_rate": str(round(g.savings_rate, 4)) if g.savings_rate is not None else None}
-            for (c, m), g in sorted(groups.items())]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -299,7 +294,10 @@ def react(store: str, ledger_key: Path | None) -> None:
               help="where to run it, created if missing (default: a new SQLite file in --out)")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-output"),
               show_default=True, help="where the store, the witness and the reports go")
-def demo(store: str | None, out: Path) -> None:
+@click.option("--http", is_flag=True,
+              help="the actors' actions over HTTP: POST /v1/actions to a server of the demo's "
+                   "ledger on a free loopback port (the same events and reports)")
+def demo(store: str | None, out: Path, http: bool) -> None:
     """Run a complete, realistic project (醴陵棚户区改造二期) through the real procedure, and
     show what happened, the verification, the latest checkpoint and the witness reports."""
     from api.demo import Demo
@@ -311,7 +309,7 @@ def demo(store: str | None, out: Path) -> None:
             old.unlink(missing_ok=True)  # a previous run's store, whole
         store = f"sqlite:{db}"
     try:
-        code = Demo(store, out, click.echo).run()
+        code = Demo(store, out, click.echo, http=http).run()
     except LedgerError as error:
         fail(error)
     sys.exit(code)

@@ -10,46 +10,83 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.errors import MalformedAction, NonceReused, StaleVersion
+from ledger.evidence.catalogue import EVENT_TYPES
 from ledger.evidence.envelope import SignedAction, signed_action_from_json
 from ledger.ledger import MAX_BATCH, Ledger
 
+from .problems import problem_responses
+
 router = APIRouter(prefix="/v1", tags=["actions"])
+
+
+# the examples of the reference (/openapi.json): the action is signed by the example key of
+# docs/api-signing.md §5 (public on purpose), the receipt by SHA-256("sunledger example ledger")
+EXAMPLE_ACTION = {
+    "actor": "bidder-hengtai", "expected_version": 11, "key_id": "f8bd904d2ddd2b5946eef1b6209b68ab",
+    "nonce": "9d4c1f0e8b7a69584736251403f2e1d0",
+    "payload": {"bidder": "bidder-hengtai", "bid_hash": "3f1a" * 16},
+    "signed_at": "2025-04-08T01:12:00.000000Z", "stream": "project:LILING-2025-SZ02",
+    "type": "project.bid-submitted/v1"}
+EXAMPLE_SIGNED = {"action": EXAMPLE_ACTION, "signature": "ULMXxxzTG0JStNmWXZT4ZmYUt9sqzuKyW5lDI5a"
+                  "GEXCz0le67y2JlW2IWsfy128IuJeli52C76OqPdRsrchoCg=="}
+EXAMPLE_RECORDED = {"receipt": {
+    "event_hash": "e4588208a74b11589bee8208765fda64818079c1a2f436440f882dfb14b45da3",
+    "ledger_time": "2025-04-08T01:12:00.402117Z", "position": 1204,
+    "receipt": "sunledger/receipt/v1", "stream": "project:LILING-2025-SZ02", "version": 12,
+    "signature": "BmefyfMHr08tFCiujsmYxKA2BcterRTgQ3vgJpJG7ru0P6GeBkHVaKsfmbkc6d7HHgIfVUagxzfF/"
+                 "fpKsVsTDg=="},
+    "leaf_index": 1203}
+
+
+def _form(pattern: str) -> dict:
+    """A format the ledger checks (check_form: malformed-action, each problem named), shown in
+    the schema only: FastAPI's own check would answer with its messages instead."""
+    return {"pattern": pattern}
 
 
 class ActionBody(BaseModel):
     """The 8 members an actor signs (evidence-format §6)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [{
-        "actor": "bidder-hengtai", "expected_version": 11, "key_id": "5f0c6ad1b0e3c2a4d9e8f7a6b5c4d3e2",
-        "nonce": "9d4c1f0e8b7a69584736251403f2e1d0", "payload": {
-            "bidder": "bidder-hengtai", "bid_hash": "3f1a" * 16},
-        "signed_at": "2025-04-08T01:12:00.000000Z", "stream": "project:LILING-2025-SZ02",
-        "type": "project.bid-submitted/v1"}]})
+    model_config = ConfigDict(extra="forbid", strict=True,
+                              json_schema_extra={"examples": [EXAMPLE_ACTION]})
 
     actor: str = Field(description="the actor id (or `ledger`)")
     expected_version: int = Field(ge=0, description="the stream's version the actor saw")
-    key_id: str = Field(description="32 lowercase hex digits: which registered key signs")
-    nonce: str = Field(description="16 to 32 random bytes in lowercase hex, never reused")
-    payload: dict[str, Any] = Field(description="the event type's fields, ledger JSON")
-    signed_at: str = Field(description="RFC 3339 UTC time with microseconds, the actor's claim")
+    key_id: str = Field(description="32 lowercase hex digits: which registered key signs",
+                        json_schema_extra=_form("^[0-9a-f]{32}$"))
+    nonce: str = Field(description="16 to 32 random bytes in lowercase hex, never reused",
+                       json_schema_extra=_form("^([0-9a-f]{2}){16,32}$"))
+    payload: dict[str, Any] = Field(description="the event type's fields, ledger JSON "
+                                                "(evidence-format §2, the catalogue §8)")
+    signed_at: str = Field(description="RFC 3339 UTC time with microseconds, the actor's claim",
+                           json_schema_extra=_form(
+                               "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+                               "\\.[0-9]{6}Z$"))
     stream: str = Field(description="project:<id>, actor:<id>, register:<id> or ledger")
-    type: str = Field(description="the event type, e.g. project.bid-submitted/v1")
+    type: str = Field(description="the event type, e.g. project.bid-submitted/v1",
+                      json_schema_extra={"enum": sorted(EVENT_TYPES)})
 
 
 class SignedActionBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    """A signed action (evidence-format §6): the action and the actor's signature of it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True,
+                              json_schema_extra={"examples": [EXAMPLE_SIGNED]})
 
     action: ActionBody
-    signature: str = Field(description="Ed25519 over JCS(action), standard base64 (88 characters)")
+    signature: str = Field(description="Ed25519 over JCS(action), standard base64 (88 characters)",
+                           json_schema_extra=_form("^[A-Za-z0-9+/]{85}[AQgw]==$"))
 
 
 class ReceiptBody(BaseModel):
     """The ledger's receipt (evidence-format §9): its signed word that it recorded the event."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_RECORDED["receipt"]]})
 
     event_hash: str
     ledger_time: str
@@ -61,11 +98,19 @@ class ReceiptBody(BaseModel):
 
 
 class Recorded(BaseModel):
+    """A recorded action: the ledger's receipt, and the event's leaf (keep the receipt)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_RECORDED]})
+
     receipt: ReceiptBody
     leaf_index: int = Field(description="the event's leaf in the Merkle log (0-based)")
 
 
 class RecordedBatch(BaseModel):
+    """A batch's receipts, in the order sent (their leaves are consecutive)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"receipts": [EXAMPLE_RECORDED]}]})
+
     receipts: list[Recorded]
 
 
@@ -97,29 +142,49 @@ def _leaf_indexes(ledger: Ledger, receipts: list) -> list[int]:
     return [first + i for i in range(len(receipts))]
 
 
-ERRORS = {
-    403: {"description": "unknown actor or key, revoked or invalid key, bad signature, or an "
-                         "actor without the right to this action (problem+json)"},
-    409: {"description": "refused by a trading rule (rule, article, and where the refusal was "
-                         "recorded), a stale version (the current version), or a reused nonce"},
-    413: {"description": "a payload over 65,536 canonical bytes, or a body over the limit"},
-    422: {"description": "not a signed action as evidence-format §6 defines it"},
-}
+ERRORS = problem_responses(
+    (403, "unknown actor or key, revoked or invalid key, bad signature, or an actor without "
+          "the right to this action"),
+    (409, "refused by a trading rule (rule, article, and where the refusal was recorded), a "
+          "stale version (the current version), or a reused nonce", {
+              "type": "urn:sunledger:error:rule-refused", "title": "rule refused", "status": 409,
+              "detail": "the bid came at 2025-04-08 01:31:02 UTC, the deadline was 2025-04-08 "
+                        "01:30:00 UTC; rule late-bid (法 §28; 条例 §36): a bid received after "
+                        "the deadline is refused",
+              "rule": "late-bid", "article": "法 §28; 条例 §36", "recorded": True,
+              "recorded_in": {"stream": "refusal:project:LILING-2025-SZ02", "version": 3,
+                              "position": 1206}}),
+    (413, "a payload over 65,536 canonical bytes (oversized-payload), or a body over the "
+          "limit (body-too-large)"),
+    (422, "not a signed action as evidence-format §6 defines it (malformed-request, "
+          "malformed-action: `problems` lists each thing wrong)"))
 
 
 @router.post("/actions", status_code=201, response_model=Recorded, summary="Append one signed action",
+             response_description="recorded: the receipt and the leaf",
              responses={200: {"model": Recorded, "description": "this very action was recorded "
                                                                 "before: its first receipt"}, **ERRORS})
 def post_action(body: SignedActionBody, request: Request) -> JSONResponse:
+    """The ledger checks the signer, its key and signature, the action's form and the trading
+    rules, then appends the event in one transaction (201, with the ledger's signed receipt).
+    The very same signed action sent again is answered 200 with its first receipt and no
+    second event. A refusal by a trading rule is recorded as evidence and answered 409."""
     status, recorded = _append(request.app.state.ledger, [_signed(body)])
     return JSONResponse(recorded[0], status_code=status)
 
 
 @router.post("/actions/batch", status_code=201, response_model=RecordedBatch,
              summary=f"Append 1 to {MAX_BATCH} signed actions atomically (all or none)",
+             description=f"1 to {MAX_BATCH} signed actions, appended in one transaction, all "
+                         "or none, in consecutive leaves; each is judged as POST /v1/actions "
+                         "judges one, and the first refusal refuses the batch (a rule's refusal "
+                         "is recorded all the same).",
+             response_description="recorded: the receipts, in the order sent",
              responses={200: {"model": RecordedBatch, "description": "the whole batch was "
                                                                      "recorded before"}, **ERRORS})
-def post_batch(body: list[SignedActionBody], request: Request) -> JSONResponse:
+def post_batch(request: Request, body: list[SignedActionBody] = Body(
+        examples=[[EXAMPLE_SIGNED]], json_schema_extra={"minItems": 1, "maxItems": MAX_BATCH})
+        ) -> JSONResponse:
     if not 0 < len(body) <= MAX_BATCH:
         raise MalformedAction(f"a batch holds 1 to {MAX_BATCH} actions, not {len(body)}")
     status, recorded = _append(request.app.state.ledger, [_signed(b) for b in body])

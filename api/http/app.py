@@ -15,26 +15,36 @@ from typing import Callable, Sequence
 from fastapi import FastAPI
 
 from ledger.ledger import Ledger
+from projections.projects_now import ProjectsNow
 
-from . import actions, health, problems, projects, signed_requests, tiles, witness_push
+from . import actions, health, openapi, problems, projects, signed_requests, tiles, witness_push
+from . import proofs, registry, reports, supervision
 
 TITLE = "Sunledger"
 DESCRIPTION = ("The audit ledger of a public resource trading centre (公共资源交易中心): signed "
                "trading actions in, receipts, proofs and the Merkle log out. Writes are signed "
-               "actions (docs/evidence-format.md §6); errors are RFC 9457 problem+json. "
-               "docs/api.md explains how to sign.")
+               "actions (docs/evidence-format.md §6); reads that are not public are signed "
+               "requests (RFC 9421). docs/api.md and docs/api-signing.md explain how to sign."
+               "\n\nEvery error is an RFC 9457 problem (application/problem+json, schema "
+               "Problem) with a stable type, urn:sunledger:error:<code>; none carries a stack "
+               "trace. Besides the answers each operation lists, a path the API does not have "
+               "is answered 404 not-found, and a method a path does not take 405 "
+               "method-not-allowed, with Allow naming those it takes.")
 
 
 def create_app(open_ledger: Callable[[], Ledger],
                witnesses: Sequence[tuple[str, str]] = (),
-               witness_timing: witness_push.PushTiming | None = None) -> FastAPI:
+               witness_timing: witness_push.PushTiming | None = None,
+               reports_folder: Path | None = None) -> FastAPI:
     """The app over the ledger `open_ledger()` returns when the server starts; it sends
-    each newer checkpoint to the `witnesses` ((URL, verifier key) each) in the background."""
+    each newer checkpoint to the `witnesses` ((URL, verifier key) each) in the background,
+    and serves the witness reports' PDFs the reporter wrote to `reports_folder`."""
     configured = [witness_push.WitnessConfig(url, key) for url, key in witnesses]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.ledger = open_ledger()
+        app.state.projects_now = ProjectsNow(app.state.ledger.recorder)  # projects.py's reads
         app.state.witness_pusher = witness_push.WitnessPusher(app.state.ledger.recorder,
                                                               configured, witness_timing)
         app.state.witness_pusher.start()
@@ -47,8 +57,10 @@ def create_app(open_ledger: Callable[[], Ledger],
     from importlib.metadata import version
 
     app = FastAPI(title=TITLE, description=DESCRIPTION, version=version("sunledger"),
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)  # /docs: openapi.install
+    app.state.reports = reports_folder  # api/http/reports.py
     problems.install(app)
+    openapi.install(app)
     app.add_middleware(problems.BodyLimit)
     app.include_router(health.router)
     app.include_router(actions.router)
@@ -56,6 +68,10 @@ def create_app(open_ledger: Callable[[], Ledger],
     app.include_router(witness_push.router)
     app.include_router(signed_requests.router)
     app.include_router(tiles.router)
+    app.include_router(reports.router)
+    app.include_router(supervision.router)
+    app.include_router(registry.router)
+    app.include_router(proofs.router)
     return app
 
 
@@ -63,11 +79,13 @@ def create_app(open_ledger: Callable[[], Ledger],
 # and the key in the environment (uvicorn imports the app by name in each worker)
 STORE_VARIABLE, KEY_VARIABLE = "SUNLEDGER_SERVE_STORE", "SUNLEDGER_SERVE_LEDGER_KEY"
 WITNESSES_VARIABLE = "SUNLEDGER_SERVE_WITNESSES"  # JSON: [[URL, verifier key], ...]
+REPORTS_VARIABLE = "SUNLEDGER_SERVE_REPORTS"  # the reports folder, if any
 
 
 def from_environment() -> FastAPI:
     store = os.environ[STORE_VARIABLE]
     key = os.environ.get(KEY_VARIABLE)
     witnesses = [tuple(w) for w in json.loads(os.environ.get(WITNESSES_VARIABLE) or "[]")]
+    reports = os.environ.get(REPORTS_VARIABLE)
     return create_app(lambda: Ledger.open(store, key_path=Path(key) if key else None, create=False),
-                      witnesses)
+                      witnesses, reports_folder=Path(reports) if reports else None)

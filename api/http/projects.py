@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import ConfigDict, Field, with_config
+from typing_extensions import NotRequired, TypedDict
 
 from ledger.errors import LedgerError, NotInLog
 from ledger.evidence.canonical import format_time, parse_time
@@ -23,10 +25,116 @@ from ledger.procedures.refusals import refusal_stream
 from projections import visibility as v
 from projections.project_state import project_events, project_streams, replay
 
+from .actions import ReceiptBody
+from .problems import MalformedRequest, problem_responses
 from .signed_requests import Caller, UNAUTHENTICATED, caller_or_public, signed_caller
 
 router = APIRouter(prefix="/v1", tags=["projects"])
 PAGE = 1000  # events in one answer, at most
+EXAMPLE = "LILING-2025-SZ02"
+PROJECT = Path(description="the project's id (`project:` before it may be left out)",
+               examples=[EXAMPLE])
+NOT_VISIBLE = (404, "no such project visible to the caller")
+# the form of a ledger time (its calendar is parse_time's to check)
+LEDGER_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$"
+
+# --- the answers ------------------------------------------------------------------------------
+
+
+@with_config(ConfigDict(json_schema_extra={"examples": [{
+    "project": EXAMPLE, "title": "醴陵市某棚户区改造工程（虚构）", "category": "construction",
+    "stage": "announced"}]}))
+class ProjectSummary(TypedDict):
+    project: str
+    title: str
+    category: Annotated[str, Field(description="construction, procurement, …")]
+    stage: Annotated[str, Field(description="the stage the project has reached")]
+
+
+@with_config(ConfigDict(json_schema_extra={"examples": [{
+    "projects": [{"project": EXAMPLE, "title": "醴陵市某棚户区改造工程（虚构）",
+                  "category": "construction", "stage": "announced"}],
+    "after": 0, "limit": 100}]}))
+class ProjectList(TypedDict):
+    """A page of the projects the caller may see, in intake order."""
+
+    projects: list[ProjectSummary]
+    after: Annotated[int, Field(description="the projects skipped")]
+    limit: Annotated[int, Field(description="the most this page holds")]
+
+
+@with_config(ConfigDict(json_schema_extra={"examples": [{
+    "project": EXAMPLE, "state": {"stage": "announced", "kind": "construction",
+                                  "tenderee": "tenderee-liling", "bid_deadline":
+                                  "2025-04-08T01:30:00.000000Z"},
+    "withheld": ["bids", "security", "committee"], "reached": ["announced"]}]}))
+class ProjectStateView(TypedDict):
+    """A project's state as the caller may see it now."""
+
+    project: str
+    state: Annotated[dict[str, Any], Field(description="the members of the project's state "
+                                                       "the caller may see (docs/visibility.md)")]
+    withheld: Annotated[list[str], Field(description="the members it may not see")]
+    reached: Annotated[list[str], Field(description="the stages the project has reached")]
+    version: NotRequired[Annotated[int, Field(description="the version the state is at; absent "
+                                                          "before the opening (法 §22)")]]
+
+
+class EventView(TypedDict):
+    event: Annotated[dict[str, Any], Field(description="the event (evidence-format §7) whole "
+                                                       "or with members withheld: each such "
+                                                       "member is {\"withheld\": why}, and "
+                                                       "`withheld` lists them")]
+    receipt: NotRequired[ReceiptBody]
+    leaf_index: NotRequired[Annotated[int, Field(description="the event's leaf in the Merkle "
+                                                             "log, with its receipt")]]
+
+
+WITHHELD_EXAMPLE = {"withheld": "the version counts the bidders' events: shown from the "
+                                "opening (法 §22)"}
+
+
+@with_config(ConfigDict(json_schema_extra={"examples": [{"project": EXAMPLE, "events": [{
+    "event": {"actor": "tenderee-liling", "hash": WITHHELD_EXAMPLE,
+              "key_id": "f8bd904d2ddd2b5946eef1b6209b68ab",
+              "ledger_time": "2025-03-03T01:00:07.000000Z",
+              "nonce": "6d7e264d15492a9c413a4231d7037769",
+              "payload": {"category": "construction", "control_price": "167014800.00",
+                          "tenderee": "tenderee-liling", "title": "醴陵市某棚户区改造工程（虚构）"},
+              "prev": WITHHELD_EXAMPLE, "signature": "bzwWaXSXWzJxF2zsKqdLLGwoebOoeh+XFqwQdFS51eM"
+              "v7mvfKxuzJ4eLH3/BnmoMYTmH6z6a5vV6CpbgTpJ9Cw==",
+              "signed_at": "2025-03-03T01:00:07.000000Z", "stream": f"project:{EXAMPLE}",
+              "type": "project.intake/v1", "version": WITHHELD_EXAMPLE,
+              "withheld": ["version", "prev", "hash"]}}]}]}))
+class ProjectEvents(TypedDict):
+    """A project's events as the caller may see them, in order."""
+
+    project: str
+    events: list[EventView]
+
+
+@with_config(ConfigDict(json_schema_extra={"examples": [{"project": EXAMPLE, "refusals": []}]}))
+class ProjectRefusals(TypedDict):
+    """The refusals the ledger recorded on the project that the caller may see."""
+
+    project: str
+    refusals: Annotated[list[dict[str, Any]], Field(description="refusal.recorded/v1 events "
+                                                                "(evidence-format §7)")]
+
+
+@with_config(ConfigDict(json_schema_extra={"examples": [{
+    "project": EXAMPLE, "version": 4,
+    "head": "46b6146073e97db770865a3b6d97786e41323221724dfc6d01c6c5ff8126b957"}]}))
+class ProjectVersion(TypedDict):
+    """Where an actor signs its next action on the project."""
+
+    project: str
+    version: Annotated[int, Field(description="the stream's version: sign the next action "
+                                              "with expected_version = this")]
+    head: Annotated[str, Field(description="the hash of the stream's last event")]
+
+
+# --- the routes -------------------------------------------------------------------------------
 
 
 class NotVisible(LedgerError):
@@ -72,45 +180,73 @@ def _visible_project(request: Request, project: str, caller: v.Caller) -> tuple[
     return stream, events, facts
 
 
+def _visible_now(request: Request, project: str, caller: v.Caller):
+    """The project as it stands now (projections/projects_now.py: folded once by this
+    process, then only its newer events), if the caller may see it."""
+    stream = project_stream_of(project)
+    now = request.app.state.projects_now.get(stream)
+    if now is None or not v.sees_project(caller, now.facts, now.intake):
+        raise NotInLog(f"no project {project!r} is visible to this caller", project=project)
+    return stream, now
+
+
 @router.get("/projects", summary="The projects visible to the caller",
-            responses=UNAUTHENTICATED)
+            response_description="a page of the projects", responses=UNAUTHENTICATED)
 def list_projects(request: Request, after: int = Query(0, ge=0, description="skip this many"),
-                  limit: int = Query(100, ge=1, le=PAGE),
-                  caller: Caller | None = Depends(caller_or_public)) -> dict:
+                  limit: int = Query(100, ge=1, le=PAGE, description="list this many at most"),
+                  caller: Caller | None = Depends(caller_or_public)) -> ProjectList:
     """Every project the caller may see (the public: those announced), in intake order, with
     its title, stage and category."""
     who = viewer(caller)
     recorder = request.app.state.ledger.recorder
     found, seen = [], 0
     for stream in project_streams(recorder):
-        events = project_events(recorder, stream)
-        facts = v.facts_of(events)
-        if not v.sees_project(who, facts, events[0]):
+        now = request.app.state.projects_now.get(stream)
+        if now is None or not v.sees_project(who, now.facts, now.intake):
             continue
         seen += 1
         if seen <= after:
             continue
-        state, _ = replay(events, steps=False)
-        found.append({"project": stream.split(":", 1)[1], "title": events[0]["payload"]["title"],
-                      "category": events[0]["payload"]["category"], "stage": state.stage})
+        found.append({"project": stream.split(":", 1)[1], "title": now.intake["payload"]["title"],
+                      "category": now.intake["payload"]["category"], "stage": now.state.stage})
         if len(found) == limit:
             break
     return {"projects": found, "after": after, "limit": limit}
 
 
 @router.get("/projects/{project}", summary="A project's state, now or as of a time or version",
-            responses={404: {"description": "no such project visible to the caller"},
-                       403: {"description": "an as-of version before the opening"},
-                       **UNAUTHENTICATED})
-def project_state(request: Request, project: str,
+            response_description="the state, as the caller may see it",
+            responses={**UNAUTHENTICATED, **problem_responses(
+                (403, "an as-of version before the opening: ask as of a time", {
+                    "type": "urn:sunledger:error:not-visible", "title": "not visible",
+                    "status": 403, "detail": "a project's versions count its bidders' events "
+                    "until the opening (法 §22): ask as of a time instead"}),
+                NOT_VISIBLE)})
+def project_state(request: Request, project: str = PROJECT,
                   version: int | None = Query(None, ge=1, description="as of this version"),
-                  at: str | None = Query(None, description="as of this ledger time (RFC 3339)"),
-                  caller: Caller | None = Depends(caller_or_public)) -> dict:
+                  at: str | None = Query(None, description="as of this ledger time (RFC 3339 "
+                                         "UTC with microseconds)", pattern=LEDGER_TIME,
+                                         examples=["2025-03-24T01:30:00.000000Z"]),
+                  caller: Caller | None = Depends(caller_or_public)) -> ProjectStateView:
     """The state folded from the project's events, with the fields the caller may see now
     (`withheld` names the others). What the caller may see is judged at the project's stage
     now, whatever moment is asked for."""
     who = viewer(caller)
-    stream, events, facts = _visible_project(request, project, who)
+    if version is None and at is None:
+        stream, now = _visible_now(request, project, who)
+        state, facts, last = now.state, now.facts, now.version
+    else:
+        stream, events, facts = _visible_project(request, project, who)
+        state, facts, last = _state_as_of(events, facts, version, at)
+    shown, withheld = v.state_view(state, who, facts)
+    answer = {"project": stream.split(":", 1)[1], "state": plain(shown), "withheld": withheld,
+              "reached": sorted(facts.reached, key=v.STAGES.index)}
+    if not v.sealed_positions(facts):
+        answer["version"] = last
+    return answer
+
+
+def _state_as_of(events: list[dict], facts: v.ProjectFacts, version: int | None, at: str | None):
     if version is not None and v.sealed_positions(facts):
         raise NotVisible("a project's versions count its bidders' events until the opening "
                          "(法 §22): ask as of a time instead")
@@ -119,22 +255,20 @@ def project_state(request: Request, project: str,
         try:
             moment = parse_time(at)
         except ValueError:
-            raise NotVisible(f"{at!r} is not a ledger time such as 2025-03-24T01:30:00.000000Z") from None
+            raise MalformedRequest(f"query.at: {at!r} is not a ledger time such as "
+                                   "2025-03-24T01:30:00.000000Z") from None
     state, steps = replay(events, at_version=version, at_time=moment, steps=False)
-    shown, withheld = v.state_view(state, who, facts)
-    answer = {"project": stream.split(":", 1)[1], "state": plain(shown), "withheld": withheld,
-              "reached": sorted(facts.reached, key=v.STAGES.index)}
-    if not v.sealed_positions(facts):
-        answer["version"] = steps[-1].version if steps else 0
-    return answer
+    return state, facts, steps[-1].version if steps else 0
 
 
 @router.get("/projects/{project}/events", summary="A project's events as the caller may see them",
-            responses={404: {"description": "no such project visible to the caller"},
-                       **UNAUTHENTICATED})
-def project_events_view(request: Request, project: str,
-                        after_version: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=PAGE),
-                        caller: Caller | None = Depends(caller_or_public)) -> dict:
+            response_description="the events, in order, from after_version on",
+            responses={**UNAUTHENTICATED, **problem_responses(NOT_VISIBLE)})
+def project_events_view(request: Request, project: str = PROJECT,
+                        after_version: int = Query(0, ge=0, description="the events after this "
+                                                   "version (from the opening on)"),
+                        limit: int = Query(100, ge=1, le=PAGE, description="this many at most"),
+                        caller: Caller | None = Depends(caller_or_public)) -> ProjectEvents:
     """Each event whole, in part (withheld members named) or not at all, by
     docs/visibility.md; an event shown whole comes with its receipt. Before the opening,
     positions are withheld and the paging is over what is shown."""
@@ -167,10 +301,13 @@ def project_events_view(request: Request, project: str,
 
 
 @router.get("/projects/{project}/refusals", summary="The project's recorded refusals the caller may see",
-            responses={404: {"description": "no such project visible to the caller"},
-                       **UNAUTHENTICATED})
-def project_refusals(request: Request, project: str,
-                     caller: Caller | None = Depends(caller_or_public)) -> dict:
+            response_description="the refusals, in the order recorded",
+            responses={**UNAUTHENTICATED, **problem_responses(NOT_VISIBLE)})
+def project_refusals(request: Request, project: str = PROJECT,
+                     caller: Caller | None = Depends(caller_or_public)) -> ProjectRefusals:
+    """Each refused action the ledger recorded on the project (refusal.recorded/v1: a late
+    bid, say), shown whole to the actor refused and to whoever may see the refused action's
+    type whole at this stage; to nobody else."""
     who = viewer(caller)
     stream, _, facts = _visible_project(request, project, who)
     records = project_events(request.app.state.ledger.recorder, refusal_stream(stream))
@@ -179,10 +316,11 @@ def project_refusals(request: Request, project: str,
 
 
 @router.get("/projects/{project}/version", summary="The version an actor signs its next action at",
-            responses={404: {"description": "no such project visible to the caller"},
-                       **UNAUTHENTICATED})
-def project_version(request: Request, project: str,
-                    caller: Caller = Depends(signed_caller)) -> dict:
+            response_description="the stream's version and head",
+            responses={**UNAUTHENTICATED, **problem_responses(
+                (404, "no such project, or a caller with no role"))})
+def project_version(request: Request, project: str = PROJECT,
+                    caller: Caller = Depends(signed_caller)) -> ProjectVersion:
     """The project's current version and head, for a registered actor about to sign an
     action on it (signed requests only). Before the opening this count is the one channel
     docs/visibility.md names: the version counts every event before it."""

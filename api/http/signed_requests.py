@@ -53,7 +53,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Annotated, Any, Iterable
 from urllib.parse import quote, unquote
 
 import http_sf
@@ -62,6 +62,8 @@ from http_message_signatures import (
     HTTPMessageSignaturesException, HTTPMessageVerifier, HTTPSignatureAlgorithm,
     HTTPSignatureKeyResolver, InvalidSignature, VerifyResult,
 )
+from pydantic import ConfigDict, Field, with_config
+from typing_extensions import TypedDict
 
 from ledger.errors import KeyNotValid, KeyRevoked, LedgerError, UnknownActor, UnknownKey
 from ledger.evidence.envelope import IDENTIFIER, KEY_ID, LEDGER_ACTOR
@@ -69,6 +71,8 @@ from ledger.evidence.keys import signature_ok
 from ledger.evidence.registry import ActorRecord, ledger_actor, usable_key
 from ledger.ledger import Ledger
 from ledger.streams import ActorStream
+
+from .problems import problem_responses
 
 
 LABEL = "sunledger"  # the label verified when a request carries several signatures
@@ -490,14 +494,56 @@ def caller_or_public(request: Request, body: bytes = Depends(request_body)) -> C
     return signed_caller(request, body)
 
 
-UNAUTHENTICATED = {401: {"description": "the request is not signed as docs/api-signing.md "
-                                        "says (problem+json; its type names the reason)"}}
+UNAUTHENTICATED = problem_responses((401, "the request is not signed as docs/api-signing.md "
+                                           "says, or its signature is refused (the type names "
+                                           "the reason; WWW-Authenticate and Accept-Signature "
+                                           "say what to sign)"))
+
+# OpenAPI has no RFC 9421 scheme: two apiKey fields, both required together (one security
+# requirement naming both); api/http/openapi.py adds them to each route that depends on
+# signed_caller (required) or caller_or_public (optional)
+_HOW = ("RFC 9421 HTTP Message Signature made with the actor's registered Ed25519 key: "
+        "docs/api-signing.md §3 says how. ")
+SECURITY_SCHEMES = {
+    "Signature-Input": {
+        "type": "apiKey", "in": "header", "name": "Signature-Input",
+        "description": _HOW + "What is signed: `sunledger=(\"@method\" \"@path\" \"@query\" "
+                       "[\"content-digest\"]);created=…;expires=…;nonce=\"…\";alg=\"ed25519\";"
+                       "keyid=\"<actor id>:<key id>\"`; `content-digest` (RFC 9530) is covered "
+                       "and sent when the request has a body.",
+        "x-rfc9421": {"label": LABEL, "alg": ALGORITHM, "keyid": "<actor id>:<key id>",
+                      "components": [*REQUIRED, DIGEST + " (with a body)"],
+                      "max-window-seconds": MAX_WINDOW, "max-ahead-seconds": MAX_AHEAD,
+                      "nonce": NONCE_FORM.pattern, "docs": "docs/api-signing.md"}},
+    "Signature": {
+        "type": "apiKey", "in": "header", "name": "Signature",
+        "description": _HOW + "The signature: `sunledger=:<base64 of the 64-byte Ed25519 "
+                       "signature over the signature base>:`. Sent with Signature-Input."},
+}
+SIGNED = [{name: [] for name in SECURITY_SCHEMES}]  # both fields, together
+SIGNED_OR_PUBLIC = [{}, *SIGNED]  # unsigned: read as the public
+
+
+@with_config(ConfigDict(json_schema_extra={"examples": [{
+    "actor": "bidder-hengtai", "key_id": "f8bd904d2ddd2b5946eef1b6209b68ab",
+    "roles": ["bidder"], "organisation": "湖南恒泰建设有限公司（虚构）",
+    "name": "Hengtai Construction (fictional)"}]}))
+class WhoAmI(TypedDict):
+    """Who signed the request, as the ledger has the actor registered now."""
+
+    actor: str
+    key_id: Annotated[str, Field(description="the key that signed (32 lowercase hex digits)")]
+    roles: list[str]
+    organisation: str
+    name: str
+
 
 router = APIRouter(prefix="/v1", tags=["signed requests"])
 
 
-@router.get("/whoami", summary="Who signed this request", responses=UNAUTHENTICATED)
-def whoami(caller: Caller = Depends(signed_caller)) -> dict:
+@router.get("/whoami", summary="Who signed this request", responses=UNAUTHENTICATED,
+            response_description="the actor and key that signed the request")
+def whoami(caller: Caller = Depends(signed_caller)) -> WhoAmI:
     """The actor and key that signed the request (RFC 9421, docs/api-signing.md), with the
     roles and organisation the actor registered: a way to check a client's signing."""
     return caller.to_json()

@@ -24,7 +24,7 @@ from ledger.log import tiles
 from ledger.log.checkpoints import REBUILD_HINT, latest_checkpoint
 from ledger.log.proofs import cosigned_note
 
-from .problems import ledger_problem, problem
+from .problems import ledger_problem, problem, problem_example, problem_responses
 
 router = APIRouter(prefix="/log", tags=["log"])
 
@@ -36,10 +36,40 @@ MUTABLE = "no-cache"  # the checkpoint: "SHOULD prevent caching beyond a few sec
 NO_STORE = "no-store"  # an error: the tile may exist a moment later
 _HEX64 = re.compile(r"[0-9a-f]{64}")  # an event hash as events hold it (evidence-format §7)
 
+INCONSISTENT = (500, "the stored log does not hold what the events say (log-inconsistent): "
+                    "nothing is served from it; the operator rebuilds it", problem_example(
+                        500, "log-inconsistent", f"the stored tree lacks 1 node(s) of tile "
+                                                 f"0/000; {REBUILD_HINT}"))
+CHECKPOINT_EXAMPLE = """sunledger.invalid/ebfbad0f0e5eb09f
+1204
+8c5w3NBFWnhAw3LdTZc6lyfs15KPsLmNKZqCmMfF2Go=
+
+— sunledger.invalid/ebfbad0f0e5eb09f bHWKdQKEz9WqdZTFOfcBGNn1rE4cuDE4RmcUHtxmcsJEgCjAX8mxxh6Xny7caix2xZMuia4+JIsrT/GwE94/aSScDwk=
+— witness.example.org/w1 eL6QJgAAAABn9HxWxRvXbIdsWnPQKsCt7sB4r6P2SMd9rgtmWo8PtTv9L8ldSTAH8S8DFbRm8OMmzGmIDmXmr0KlEL6p0TVNNAUhCg==
+"""
+CHECKPOINT_RESPONSES = {
+    200: {"description": "the signed note: the C2SP tlog-checkpoint body (origin, tree size, "
+                         "root hash), the log's signature line, then its witnesses' "
+                         "tlog-cosignature lines (evidence-format §15)",
+          "content": {NOTE_TYPE: {"schema": {"type": "string"}, "example": CHECKPOINT_EXAMPLE}},
+          "headers": {"Cache-Control": {"required": True, "schema": {"const": MUTABLE}}}},
+    **problem_responses((404, "no checkpoint has been signed yet"), INCONSISTENT),
+}
 TILE_RESPONSES = {
-    200: {"content": {TILE_TYPE: {}}, "description": "the tile's bytes"},
-    400: {"description": "not the canonical path of a tile (problem+json)"},
-    404: {"description": "a tile the latest checkpoint does not cover (problem+json)"},
+    200: {"description": "the tile's bytes: a hash tile is its hashes, 32 bytes each, in "
+                         "order; an entry bundle is each leaf's event hash, with a 2-byte "
+                         "big-endian length before it (C2SP tlog-tiles; evidence-format §15.2)",
+          "content": {TILE_TYPE: {"schema": {"type": "string",
+                                             "contentMediaType": TILE_TYPE}}},
+          "headers": {"Cache-Control": {"required": True, "description": "a full tile: "
+                                        "immutable, for a year; a partial one: a minute",
+                                        "schema": {"enum": [IMMUTABLE, PARTIAL]}}}},
+    **problem_responses((400, "not the canonical path of a tile"),
+                        (404, "a tile the latest checkpoint does not cover", problem_example(
+                            404, "not-in-log", "tile 0/000.p/9 needs a tree of 9 leaves; the "
+                            "latest checkpoint's has 8: fetch /log/checkpoint, then only the "
+                            "tiles its size calls for", checkpoint_size=8)),
+                        INCONSISTENT),
 }
 
 
@@ -49,11 +79,11 @@ def _refusal(response: Response) -> Response:
 
 
 @router.get("/checkpoint", summary="The latest checkpoint, with its witness cosignatures",
-            response_class=Response, responses={
-                200: {"content": {NOTE_TYPE: {}}, "description": "the signed note (C2SP "
-                      "tlog-checkpoint and signed-note, cosignature lines after the log's)"},
-                404: {"description": "no checkpoint has been signed yet (problem+json)"}})
+            response_class=Response, responses=CHECKPOINT_RESPONSES)
 def get_checkpoint(request: Request) -> Response:
+    """The newest checkpoint the ledger signed, as a C2SP signed note, with the cosignatures
+    its witnesses returned. Fetched afresh each time (Cache-Control: no-cache); everything
+    else under /log is bounded by it."""
     recorder = request.app.state.ledger.recorder
     try:
         last = latest_checkpoint(recorder)
@@ -70,7 +100,11 @@ def get_checkpoint(request: Request) -> Response:
 @router.get("/tile/{path:path}", summary="A hash tile or an entry bundle (C2SP tlog-tiles)",
             response_class=Response, responses=TILE_RESPONSES)
 def get_tile(request: Request, path: str = Path(
-        description="<L>/<N>[.p/<W>] or entries/<N>[.p/<W>], e.g. 0/x001/x234/067.p/8")) -> Response:
+        description="<L>/<N>[.p/<W>] or entries/<N>[.p/<W>], e.g. 0/x001/x234/067.p/8",
+        examples=["0/000", "entries/000.p/8"])) -> Response:
+    """A hash tile (level L, index N) or an entry bundle (index N), whole or, with .p/W, its
+    first W hashes: only what the latest checkpoint's tree holds. A full tile never changes
+    (cached for a year); a partial one is cached for a minute."""
     try:
         if b"%" in request.scope.get("raw_path", b""):  # a tile path needs no escape: one spelling
             raise tiles.BadTilePath("a tile path is plain ASCII, never percent-encoded")

@@ -31,10 +31,12 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import version
-from typing import Any, Callable, Sequence
+from typing import Annotated, Any, Callable, Sequence
 
 import httpx
 from fastapi import APIRouter, Request
+from pydantic import ConfigDict, Field, with_config
+from typing_extensions import TypedDict
 
 from ledger.errors import BadNote, LedgerError
 from ledger.evidence.canonical import format_time
@@ -327,15 +329,45 @@ class WitnessPusher:
         return [worker.status() for worker in self.workers]
 
 
+@with_config(ConfigDict(json_schema_extra={"examples": [{  # no null: FastAPI drops them
+    "url": "https://witness.example.org/tlog", "name": "witness.example.org/w1",
+    "key": "witness.example.org/w1+78be9026+Af1qjh9bqg/Xd7Q8AKAFYvL4Worx3AzLfLsKB9gr1erD",
+    "checkpoint_size": 1204, "cosigned_size": 1180, "cosigned_at": "2025-04-08T01:12:03.000000Z",
+    "last_error": "the witness refused the checkpoint of size 1204 (old size 1180): 503 "
+                  "try again later", "last_error_status": 503,
+    "last_error_at": "2025-04-08T01:13:00.000000Z", "consecutive_failures": 2,
+    "next_attempt": "2025-04-08T01:13:04.000000Z"}]}))
+class WitnessStatus(TypedDict):
+    """One configured witness, as this server process's worker for it sees it (times are
+    RFC 3339 UTC, by this server's clock)."""
+
+    url: Annotated[str, Field(description="its submission URL (POST <url>/add-checkpoint)")]
+    name: Annotated[str, Field(description="its key's name")]
+    key: Annotated[str, Field(description="its verifier key")]
+    checkpoint_size: Annotated[int | None, Field(description="the newest checkpoint the "
+                                                             "worker saw")]
+    cosigned_size: Annotated[int | None, Field(description="the size it cosigned last")]
+    cosigned_at: Annotated[str | None, Field(description="when")]
+    last_error: Annotated[str | None, Field(description="the last failure, null once it "
+                                                        "cosigns again")]
+    last_error_status: Annotated[int | None, Field(description="the witness's HTTP status "
+                                                               "then, if it answered")]
+    last_error_at: str | None
+    consecutive_failures: int
+    next_attempt: Annotated[str | None, Field(description="when it is tried again after a "
+                                                          "failure")]
+
+
 router = APIRouter(prefix="/v1", tags=["witnesses"])
 
 
 @router.get("/witnesses", summary="The witnesses this server sends checkpoints to, and how "
-                                  "each is doing")
-def witnesses(request: Request) -> list[dict[str, Any]]:
+                                  "each is doing", response_description="one per witness, "
+                                                                         "in the order configured")
+def witnesses(request: Request) -> list[WitnessStatus]:
     """Per witness: its URL, name and key; the size of the newest checkpoint its worker saw;
-    the size it cosigned last (as it said, or as the store keeps) and when; the last failure (message, the witness's HTTP status, when), the
-    failures in a row, and when it is tried next (null while all is well). Each server
-    process reports its own workers."""
+    the size it cosigned last (as it said, or as the store keeps) and when; the last failure
+    (message, the witness's HTTP status, when), the failures in a row, and when it is tried
+    next (null while all is well). Each server process reports its own workers."""
     pusher = getattr(request.app.state, "witness_pusher", None)
     return pusher.status() if pusher is not None else []

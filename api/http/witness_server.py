@@ -28,6 +28,7 @@ import logging
 import threading
 import time
 from contextlib import contextmanager
+from importlib.metadata import version
 from pathlib import Path
 from typing import Iterator
 
@@ -43,7 +44,7 @@ from ledger.log.checkpoints import open_checkpoint, parse_checkpoint
 from ledger.log.cosigning import AddCheckpoint, Witness, parse_add_checkpoint
 from ledger.log.notes import parse_verifier_key, split_note
 
-from . import problems
+from . import openapi, problems
 
 TLOG_SIZE = "text/x.tlog.size"
 COSIGNATURES = "text/plain; charset=utf-8"
@@ -142,15 +143,83 @@ class HttpWitness:
                     request.text())
 
 
+# the reference of the witness's one operation (/openapi.json, /docs: api/http/openapi.py)
+_refused = problems.problem_example
+ADD_CHECKPOINT_EXAMPLE = """old 8
+mV3ZyqyBq0pR8bE4d0a0S1Hnq3n3Qb7b3l3cT0qG5y0=
+8c5w3NBFWnhAw3LdTZc6lyfs15KPsLmNKZqCmMfF2Go=
+
+sunledger.invalid/ebfbad0f0e5eb09f
+12
+TkaXv5E7Yy3YdN4p0hMZ8j0bTHgFKcLm3M1hJvK6bUE=
+
+— sunledger.invalid/ebfbad0f0e5eb09f bHWKdQKEz9WqdZTFOfcBGNn1rE4cuDE4RmcUHtxmcsJEgCjAX8mxxh6Xny7caix2xZMuia4+JIsrT/GwE94/aSScDwk=
+"""
+REQUEST_BODY = {"required": True, "description": "tlog-witness: 'old <size>', the consistency "
+                "proof from that size (one base64 hash a line), a blank line, the signed "
+                "checkpoint", "content": {"text/plain": {"schema": {"type": "string"},
+                                                         "example": ADD_CHECKPOINT_EXAMPLE}}}
+ADD_CHECKPOINT_RESPONSES = {
+    200: {"description": "the witness's cosignature line(s) over the checkpoint "
+                         "(C2SP tlog-cosignature)",
+          "content": {COSIGNATURES: {"schema": {"type": "string"}, "example": "— jgj.test/"
+                                     "witness eL6QJgAAAABn9HxWxRvXbIdsWnPQKsCt7sB4r6P2SMd9rgtmWo8PtT"
+                                     "v9L8ldSTAH8S8DFbRm8OMmzGmIDmXmr0KlEL6p0TVNNAUhCg==\n"}}},
+    409: {"description": "the old size is not the size this witness cosigned last: that size "
+                         f"({TLOG_SIZE}); or the same size with another root, a fork "
+                         "(inconsistent-checkpoint, problem+json)",
+          "content": {TLOG_SIZE: {"schema": {"type": "string", "pattern": "^[0-9]+\n$"},
+                                  "example": "1180\n"},
+                      **problems.problem_responses((409, "", _refused(
+                          409, "inconsistent-checkpoint", "this witness cosigned size 12 of "
+                          "sunledger.invalid/ebfbad0f0e5eb09f with root 8c5w3NBFWnhAw3LdTZc6lyfs15KPs"
+                          "LmNKZqCmMfF2Go=, not TkaXv5E7Yy3YdN4p0hMZ8j0bTHgFKcLm3M1hJvK6bUE=: the log "
+                          "forked or was rewritten; refused", known_size=12)))[409]["content"]}},
+    **problems.problem_responses(
+        (400, "not an add-checkpoint request (its lines, note or checkpoint), or an old size "
+              "larger than the checkpoint's", _refused(400, "bad-note", "an add-checkpoint "
+              "request starts with 'old <size>', proof lines, then a blank line and the "
+              "checkpoint")),
+        (403, "no signature by the log's key verifies", _refused(
+            403, "bad-signature", "no signature by sunledger.invalid/ebfbad0f0e5eb09f verifies "
+            "(the log key this witness follows: sunledger.invalid/ebfbad0f0e5eb09f+…)")),
+        (404, "a log this witness does not follow", _refused(
+            404, "unknown-log", "this witness does not follow the log 'example.org/other'")),
+        (408, f"the request did not arrive within {REQUEST_SECONDS:.0f} s", _refused(
+            408, "request-timeout", f"the request body did not arrive within "
+            f"{REQUEST_SECONDS:.0f} s")),
+        (413, f"a request over {MAX_REQUEST_BYTES} bytes", _refused(
+            413, "body-too-large", f"a request body is at most {MAX_REQUEST_BYTES} bytes")),
+        (422, "the consistency proof does not verify", _refused(
+            422, "inconsistent-checkpoint", "the consistency proof from size 8 to 12 does not "
+            "verify")),
+        (500, "the witness could not read or record its state; nothing was cosigned",
+         _refused(500, "server-error", "the witness could not read or record its state; "
+                  "nothing was cosigned; try again later"))),
+}
+
+
 def create_witness_app(witness: HttpWitness) -> FastAPI:
-    """The witness's own small app: POST /add-checkpoint, and nothing else."""
-    app = FastAPI(title="Sunledger witness", docs_url=None, redoc_url=None, openapi_url=None)
+    """The witness's own small app: POST /add-checkpoint, and its reference (/openapi.json,
+    /docs)."""
+    app = FastAPI(title="Sunledger witness", version=version("sunledger"),
+                  description="A witness of transparency logs (C2SP tlog-witness): it cosigns "
+                              "each checkpoint a followed log sends it that is consistent with "
+                              "the last it cosigned.", docs_url=None, redoc_url=None)
     problems.install(app)
+    openapi.install(app, tags=[{"name": "witness", "description": "C2SP tlog-witness"}])
     app.add_middleware(problems.BodyLimit, limit=MAX_REQUEST_BYTES, seconds=REQUEST_SECONDS)
     app.state.witness = witness
 
-    @app.post("/add-checkpoint")
+    @app.post("/add-checkpoint", tags=["witness"], response_class=Response,
+              summary="Cosign a checkpoint (C2SP tlog-witness add-checkpoint)",
+              openapi_extra={"requestBody": REQUEST_BODY}, responses=ADD_CHECKPOINT_RESPONSES)
     async def add_checkpoint(request: Request) -> Response:
+        """The witness checks, in the order tlog-witness gives, that it follows the log, that
+        the log's key signed the checkpoint, that the old size is the size it cosigned last,
+        and that the proof shows the checkpoint extends that tree; then it records the new
+        size and root and answers its cosignature. A validly signed checkpoint that
+        contradicts what it cosigned is kept in its log as evidence."""
         body = await request.body()
         try:
             lines = await run_in_threadpool(witness.add_checkpoint, body)

@@ -1,0 +1,86 @@
+"""Each project as it stands now, for reads: its intake, its visibility facts and its state,
+folded from its events and kept by this process.
+
+A read looks at the project's stored head (one read of the primary key) and folds in only
+the events after the version it kept, so reading a project costs the same at its 10,000th
+event as at its 10th. Kept folds are caches of the events, never trusted beyond them: a head
+that the kept fold does not lead to (the events after it do not link to its newest hash) is
+folded again from the first event. What is kept is never changed afterwards: a newer fold
+makes new objects, so a read in progress keeps the view it took."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from ledger.evidence.envelope import stream_uuid
+from ledger.procedures.tender import ProjectState
+from ledger.streams import FOLD, step_of
+
+from .visibility import ProjectFacts
+
+
+@dataclass(frozen=True)
+class ProjectNow:
+    version: int  # of the newest event folded
+    head: str  # its hash
+    intake: dict  # the first event
+    facts: ProjectFacts
+    state: ProjectState
+
+
+class ProjectsNow:
+    """The newest fold of each project read lately (at most `keep` of them)."""
+
+    def __init__(self, recorder: Any, keep: int = 1024):
+        self.recorder = recorder
+        self.keep = keep
+        self._kept: OrderedDict[str, ProjectNow] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, stream: str) -> ProjectNow | None:
+        """The project `stream` as its events stand now; None if it has none."""
+        uid = stream_uuid(stream)
+        head = self.recorder.stream_head(uid)
+        if head is None:
+            return None
+        version, newest = head[0], orjson.loads(head[1])["hash"]
+        with self._lock:
+            kept = self._kept.get(stream)
+        if kept is not None and (kept.version, kept.head) == (version, newest):
+            now = kept
+        else:
+            newer = [orjson.loads(e.state) for e in self.recorder.select_events(
+                uid, gt=kept.version if kept is not None else None)]
+            if kept is None or not newer or newer[0]["prev"] != kept.head:
+                now = _folded(None, [orjson.loads(e.state) for e in self.recorder.select_events(uid)]
+                              if kept is not None else newer)
+            else:
+                now = _folded(kept, newer)
+            if now is None:
+                return None
+        with self._lock:
+            self._kept[stream] = now
+            self._kept.move_to_end(stream)
+            while len(self._kept) > self.keep:
+                self._kept.popitem(last=False)
+        return now
+
+
+def _folded(kept: ProjectNow | None, events: list[dict]) -> ProjectNow | None:
+    """`kept` (or nothing) with `events` folded in, as new objects."""
+    if kept is None and not events:
+        return None
+    facts = copy.deepcopy(kept.facts) if kept is not None else ProjectFacts()
+    state = kept.state.copy() if kept is not None else ProjectState()
+    for event in events:
+        facts.add(event)
+        FOLD.run(state, step_of(event))
+    last = events[-1] if events else None
+    return ProjectNow(last["version"] if last else kept.version, last["hash"] if last else kept.head,
+                      kept.intake if kept is not None else events[0], facts, state)
