@@ -238,13 +238,16 @@ def _reports_folder(request: Request) -> Path:
     return folder
 
 
+def download_answer(media_type: str, description: str) -> dict:
+    """The documented 200 answer of a file the caller downloads (a PDF, a ZIP)."""
+    return {"content": {media_type: {"schema": {"type": "string", "contentMediaType": media_type}}},
+            "description": description, "headers": {"Content-Disposition": ATTACHMENT}}
+
+
 @router.get("/projects/{project}/reports/{report_id}.pdf", summary="A witness report's PDF",
             response_class=Response,
-            responses={200: {"content": {PDF: {"schema": {"type": "string",
-                                                          "contentMediaType": PDF}}},
-                             "description": "the PDF, exactly as issued (its SHA-256 is the "
-                                            "one the ledger recorded)",
-                             "headers": {"Content-Disposition": ATTACHMENT}},
+            responses={200: download_answer(PDF, "the PDF, exactly as issued (its SHA-256 is the "
+                                                "one the ledger recorded)"),
                        **UNAUTHENTICATED, **problem_responses(NOT_WHOLE, NOT_VISIBLE, 500)})
 def report_pdf(request: Request, report_id: str, project: str = PROJECT,
                caller: Caller | None = Depends(caller_or_public)) -> Response:
@@ -271,11 +274,8 @@ def report_pdf(request: Request, report_id: str, project: str = PROJECT,
 
 @router.get("/projects/{project}/dossier", summary="The project's dispute dossier (ZIP)",
             response_class=Response,
-            responses={200: {"content": {ZIP: {"schema": {"type": "string",
-                                                          "contentMediaType": ZIP}}},
-                             "description": "the dossier: check it offline with `sunledger "
-                                            "check-dossier`",
-                             "headers": {"Content-Disposition": ATTACHMENT}},
+            responses={200: download_answer(ZIP, "the dossier: check it offline with `sunledger "
+                                                "check-dossier`"),
                        **UNAUTHENTICATED, **problem_responses(NOT_WHOLE, NOT_VISIBLE)})
 def dossier(request: Request, project: str = PROJECT,
             about: list[int] = Query([], description="a version the dispute is about "
