@@ -47,12 +47,11 @@ import orjson
 
 from api.client import signature_headers
 from ledger.evidence.canonical import format_time
-from ledger.evidence.envelope import LEDGER_ACTOR, actor_stream, project_stream
-from ledger.evidence.keys import SigningKey, encode_public_key
-from ledger.evidence.signer import ActorSigner
+from ledger.evidence.envelope import project_stream
 from ledger.ledger import Ledger
 from ledger.log import tiles
 from ledger.log.tree import StoredLog
+from cast import register_cast  # noqa: E402 (bench/ is on the path: scripts run from it)
 
 TARGETS = {1: 0.5, 100: 0.8}  # HTTP / direct appends, by actions per request
 READ_P99_MS = 20.0
@@ -84,24 +83,7 @@ class World:
     def __init__(self, url: str, key: Path):
         self.url, self.key_path = url, key
         self.ledger = Ledger.open(url, key_path=key)
-        registrar = ActorSigner(LEDGER_ACTOR, self.ledger.key)
-        self.tenderee = ActorSigner("bench-tenderee", SigningKey.generate())
-        self.operator = ActorSigner("bench-operator", SigningKey.generate())
-        self.bidders = [ActorSigner(f"bench-bidder-{i:02d}", SigningKey.generate())
-                        for i in range(BIDDERS)]
-        setup = []
-        for signer, role in [(self.tenderee, "tenderee"), (self.operator, "operator")] + [
-                (b, "bidder") for b in self.bidders]:
-            stream = actor_stream(signer.actor)
-            setup += [registrar.sign(stream, "actor.registered/v1", {
-                "name": f"Bench {signer.actor}", "roles": [role],
-                "organisation": f"Bench organisation of {signer.actor}"},
-                expected_version=0, signed_at=_now()),
-                registrar.sign(stream, "actor.key-added/v1", {
-                    "key_id": signer.key.key_id,
-                    "public_key": encode_public_key(signer.key.public_key)},
-                    expected_version=1, signed_at=_now())]
-        self.ledger.submit(*setup)
+        self.tenderee, self.operator, self.bidders = register_cast(self.ledger, BIDDERS)
         self.versions: dict[str, int] = {}
         self.n = 0
 

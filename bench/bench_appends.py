@@ -48,11 +48,10 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
 from ledger.evidence.canonical import format_time
-from ledger.evidence.envelope import LEDGER_ACTOR, actor_stream, project_stream
-from ledger.evidence.keys import SigningKey, encode_public_key
-from ledger.evidence.signer import ActorSigner
+from ledger.evidence.envelope import project_stream
 from ledger.ledger import Ledger
 from ledger.stores.url import parse_store_url
+from cast import register_cast  # noqa: E402 (bench/ is on the path: scripts run from it)
 
 TARGET_RATIO = 0.75  # Sunledger at 1 event/call >= 75% of plain eventsourcing
 STREAMS = 20  # streams (aggregates) the events go to, round-robin
@@ -121,23 +120,7 @@ class Sunledger:
 
     def __init__(self, url: str, key_path: Path):
         self.ledger = Ledger.open(url, key_path=key_path)
-        registrar = ActorSigner(LEDGER_ACTOR, self.ledger.key)
-        self.tenderee = ActorSigner("bench-tenderee-000", SigningKey.generate())
-        self.operator = ActorSigner("bench-operator-000", SigningKey.generate())
-        self.bidders = [ActorSigner(f"bench-bidder-{i:03d}", SigningKey.generate())
-                        for i in range(BIDDERS)]
-        setup = []
-        for signer, role in [(self.tenderee, "tenderee"), (self.operator, "operator")] + [
-                (b, "bidder") for b in self.bidders]:
-            stream = actor_stream(signer.actor)
-            setup.append(registrar.sign(stream, "actor.registered/v1", {
-                "name": f"Bench {signer.actor}", "roles": [role],
-                "organisation": f"Bench organisation of {signer.actor}"},
-                expected_version=0, signed_at=_now()))
-            setup.append(registrar.sign(stream, "actor.key-added/v1", {
-                "key_id": signer.key.key_id, "public_key": encode_public_key(signer.key.public_key)},
-                expected_version=1, signed_at=_now()))
-        self.ledger.submit(*setup)
+        self.tenderee, self.operator, self.bidders = register_cast(self.ledger, BIDDERS, digits=3, suffix="-000")
         self.streams = [project_stream(f"bench-{uuid.uuid4().hex[:12]}-{i:03d}")
                         for i in range(STREAMS)]
         # each project is open for bids (taken in, accepted, announced, documents issued):

@@ -34,11 +34,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ledger.evidence.canonical import format_time
-from ledger.evidence.envelope import LEDGER_ACTOR, actor_stream, project_stream, stream_uuid
-from ledger.evidence.keys import SigningKey, encode_public_key
-from ledger.evidence.signer import ActorSigner
+from ledger.evidence.envelope import project_stream, stream_uuid
 from ledger.ledger import Ledger
 from ledger.streams import SNAPSHOT_EVERY
+from cast import register_cast  # noqa: E402 (bench/ is on the path: scripts run from it)
 
 DEFAULT_PG = os.environ.get("SUNLEDGER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 GROWTH_TARGET = 1.2  # the 10,000th append within 1.2x the 10th
@@ -57,24 +56,7 @@ class Project:
 
     def __init__(self, url: str, key: Path):
         self.ledger = Ledger.open(url, key_path=key)
-        registrar = ActorSigner(LEDGER_ACTOR, self.ledger.key)
-        self.tenderee = ActorSigner("bench-tenderee", SigningKey.generate())
-        self.operator = ActorSigner("bench-operator", SigningKey.generate())
-        self.bidders = [ActorSigner(f"bench-bidder-{i:02d}", SigningKey.generate())
-                        for i in range(BIDDERS)]
-        setup = []
-        for signer, role in [(self.tenderee, "tenderee"), (self.operator, "operator")] + [
-                (b, "bidder") for b in self.bidders]:
-            stream = actor_stream(signer.actor)
-            setup += [registrar.sign(stream, "actor.registered/v1", {
-                "name": f"Bench {signer.actor}", "roles": [role],
-                "organisation": f"Bench organisation {signer.actor}"},
-                expected_version=0, signed_at=_now()),
-                registrar.sign(stream, "actor.key-added/v1", {
-                    "key_id": signer.key.key_id,
-                    "public_key": encode_public_key(signer.key.public_key)},
-                    expected_version=1, signed_at=_now())]
-        self.ledger.submit(*setup)
+        self.tenderee, self.operator, self.bidders = register_cast(self.ledger, BIDDERS)
         self.stream = project_stream(f"bench-{uuid.uuid4().hex[:12]}")
         opened = _now()
         for version, (signer, type_, payload) in enumerate([
