@@ -171,7 +171,7 @@ def project_stream_of(project: str) -> str:
     return project if project.startswith("project:") else f"project:{project}"
 
 
-def _visible_project(request: Request, project: str, caller: v.Caller) -> tuple[str, list[dict], v.ProjectFacts]:
+def visible_project(request: Request, project: str, caller: v.Caller) -> tuple[str, list[dict], v.ProjectFacts]:
     stream = project_stream_of(project)
     events = project_events(request.app.state.ledger.recorder, stream)
     facts = v.facts_of(events)
@@ -236,7 +236,7 @@ def project_state(request: Request, project: str = PROJECT,
         stream, now = _visible_now(request, project, who)
         state, facts, last = now.state, now.facts, now.version
     else:
-        stream, events, facts = _visible_project(request, project, who)
+        stream, events, facts = visible_project(request, project, who)
         state, facts, last = _state_as_of(events, facts, version, at)
     shown, withheld = v.state_view(state, who, facts)
     answer = {"project": stream.split(":", 1)[1], "state": plain(shown), "withheld": withheld,
@@ -273,7 +273,7 @@ def project_events_view(request: Request, project: str = PROJECT,
     docs/visibility.md; an event shown whole comes with its receipt. Before the opening,
     positions are withheld and the paging is over what is shown."""
     who = viewer(caller)
-    stream, events, facts = _visible_project(request, project, who)
+    stream, events, facts = visible_project(request, project, who)
     sealed = v.sealed_positions(facts)
     recorder = request.app.state.ledger.recorder
     shown = []
@@ -309,7 +309,7 @@ def project_refusals(request: Request, project: str = PROJECT,
     bid, say), shown whole to the actor refused and to whoever may see the refused action's
     type whole at this stage; to nobody else."""
     who = viewer(caller)
-    stream, _, facts = _visible_project(request, project, who)
+    stream, _, facts = visible_project(request, project, who)
     records = project_events(request.app.state.ledger.recorder, refusal_stream(stream))
     return {"project": stream.split(":", 1)[1],
             "refusals": [view for r in records if (view := v.refusal_view(r, who, facts)) is not None]}

@@ -30,7 +30,7 @@ from projections import visibility as v
 from projections.project_state import project_events
 
 from .problems import MalformedRequest, problem_responses, problem_type
-from .projects import NotVisible, _visible_project, project_stream_of, viewer
+from .projects import NotVisible, visible_project, project_stream_of, viewer
 from .signed_requests import Caller, UNAUTHENTICATED, caller_or_public
 
 router = APIRouter(prefix="/v1/proofs", tags=["proofs"])
@@ -229,7 +229,7 @@ def _opened_project(request: Request, project: str,
                     who: v.Caller) -> tuple[list[dict], v.ProjectFacts]:
     """The project's events and facts, if the caller may learn its versions: 404 if it may
     not see the project, 403 before the opening."""
-    stream, events, facts = _visible_project(request, project, who)
+    stream, events, facts = visible_project(request, project, who)
     if v.sealed_positions(facts):
         raise NotVisible(f"{stream}'s versions count its bidders' events until the opening "
                          "(法 §22): its proofs by version are given from the opening",

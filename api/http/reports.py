@@ -30,7 +30,7 @@ from witness.model import SIGNED_SUFFIX
 from witness.reports import ReportNotKept, issued_file, read_issued
 
 from .problems import problem_responses
-from .projects import EXAMPLE, PAGE, PROJECT, NotVisible, _visible_project, viewer
+from .projects import EXAMPLE, PAGE, PROJECT, NotVisible, visible_project, viewer
 from .signed_requests import Caller, UNAUTHENTICATED, caller_or_public
 
 router = APIRouter(prefix="/v1", tags=["reports"])
@@ -220,7 +220,7 @@ def list_reports(request: Request, project: str = PROJECT,
     who signed it off and when, the report that superseded it, and where its PDF is. A report
     is listed to a caller who may see every event it carries whole (docs/visibility.md)."""
     who = viewer(caller)
-    stream, events, facts = _visible_project(request, project, who)
+    stream, events, facts = visible_project(request, project, who)
     refusals = _refusals(request, stream)
     state, _ = replay(events, steps=False)
     return {"project": _project_id(stream), "reports": [
@@ -255,7 +255,7 @@ def report_pdf(request: Request, report_id: str, project: str = PROJECT,
     verify-report`), to a caller who may see every event it carries whole; 403 saying why to
     a caller who sees the report was issued but may not have it yet."""
     who = viewer(caller)
-    stream, events, facts = _visible_project(request, project, who)
+    stream, events, facts = visible_project(request, project, who)
     issue = next((e for e in _issues_seen(events, who, facts)
                   if e["payload"]["report_id"] == report_id), None)
     if issue is None:
@@ -285,7 +285,7 @@ def dossier(request: Request, project: str = PROJECT,
     it: every event of the project proved complete, its refusals, its signers' keys, proofs of
     the events in dispute and the replay; to a caller who may see all of it whole."""
     who = viewer(caller)
-    stream, events, facts = _visible_project(request, project, who)
+    stream, events, facts = visible_project(request, project, who)
     why = v.why_not_whole(events, _refusals(request, stream), who, facts)
     if why is not None:
         raise NotVisible("a dispute dossier is given only to a caller who may see every event "
@@ -315,7 +315,7 @@ def project_replay(request: Request, project: str = PROJECT,
     changes too; the changes listed are those of the state's members the caller may see.
     Before the opening the paging is over what is shown, as for the events."""
     who = viewer(caller)
-    stream, events, facts = _visible_project(request, project, who)
+    stream, events, facts = visible_project(request, project, who)
     state, steps = replay(events)
     fields = v.state_view(state, who, facts)[0]
     sealed = v.sealed_positions(facts)
