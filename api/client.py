@@ -6,7 +6,7 @@
                                     "hengtai.key") as ledger:
         recorded = ledger.sign_and_submit("project:GC2025-0001", "project.bid-submitted/v1",
                                           {"bidder": "bidder-hengtai", "bid_hash": digest},
-                                          expected_version=11)
+                                          expected_version=None)  # a bid names none (§6)
         print(recorded.receipt["position"], recorded.leaf_index)
         print(ledger.get("/v1/whoami"))           # a signed read (RFC 9421)
 
@@ -124,7 +124,8 @@ class LedgerClient:
                 for r in recorded]
 
     def sign_and_submit(self, stream: str, type: str, payload: dict,  # noqa: A002
-                        expected_version: int, *, signed_at: datetime | None = None) -> Recorded:
+                        expected_version: int | None, *,
+                        signed_at: datetime | None = None) -> Recorded:
         """Sign one action as this client's actor (now, by the client's clock, unless
         `signed_at`) and submit it."""
         recorded, = self.submit(self._signer().sign(

@@ -25,7 +25,7 @@ from ledger.audit.verify import StoreSource, verify
 from ledger.errors import LedgerError, RuleRefused
 from ledger.evidence.canonical import format_time
 from ledger.evidence.certificates import certificate_facts
-from ledger.evidence.envelope import LEDGER_ACTOR, actor_stream
+from ledger.evidence.envelope import LEDGER_ACTOR, SEALED_STAGE_TYPES, actor_stream
 from ledger.evidence.keys import SigningKey, encode_public_key, write_private_key
 from ledger.evidence.signer import ActorSigner
 from ledger.ledger import Ledger
@@ -133,11 +133,12 @@ class Demo:
     signers: dict = field(default_factory=dict)
 
     def act(self, when: datetime, actor: str, step: str, **payload) -> None:
-        """`actor` reads the project's version, signs the step at `when`, and submits it."""
+        """`actor` reads the project's version (unless a bidder's action before the opening
+        names none), signs the step at `when`, and submits it."""
         self.clock.moment = when
-        signer = self.signers[actor]
-        self.submitter.submit(signer.sign(PROJECT, f"project.{step}/v1", payload,
-                                          expected_version=self.submitter.version(signer, PROJECT),
+        signer, type_ = self.signers[actor], f"project.{step}/v1"
+        version = None if type_ in SEALED_STAGE_TYPES else self.submitter.version(signer, PROJECT)
+        self.submitter.submit(signer.sign(PROJECT, type_, payload, expected_version=version,
                                           signed_at=when))
 
     def register(self, actor: str, role: str, organisation: str, name: str | None = None,
@@ -271,7 +272,7 @@ class Demo:
         try:
             self.submitter.submit(late.sign(PROJECT, "project.bid-submitted/v1",
                                             {"bidder": "bidder-12", "bid_hash": h("sealed bidder-12")},
-                                            expected_version=self.submitter.version(late, PROJECT),
+                                            expected_version=None,
                                             signed_at=self.clock.moment))
         except RuleRefused as refused:
             say(f"refused and recorded: bidder-12's bid came one second after the deadline "

@@ -242,7 +242,7 @@ class Simulation:
             def raise_objection() -> SignedAction:
                 signed = sign(objector, stream, "project.objection-raised/v1",
                               {"bidder": objector.actor, "text_hash": _digest(stream, "objection")})
-                objection["version"] = signed.action.expected_version + 1
+                objection["version"] = self.versions[stream]  # where the ledger places it
                 return signed
 
             yield Planned(raised, raise_objection)

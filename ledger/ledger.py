@@ -21,8 +21,8 @@ from ledger.evidence.canonical import (
 )
 from ledger.evidence.catalogue import EVENT_TYPES
 from ledger.evidence.envelope import (
-    IDENTIFIER, KEY_ID, LEDGER_ACTOR, LEDGER_STREAM, NONCE, STREAM, ZERO_HASH, Action, SignedAction,
-    encode_signature, seal, stream_uuid,
+    IDENTIFIER, KEY_ID, LEDGER_ACTOR, LEDGER_STREAM, NONCE, SEALED_STAGE_TYPES, STREAM, ZERO_HASH,
+    Action, SignedAction, encode_signature, seal, stream_uuid,
 )
 from ledger.evidence.keys import (
     SigningKey, encode_public_key, key_id, load_or_create_key, read_private_key, signature_ok,
@@ -270,14 +270,15 @@ class Ledger(Application):
         after losing the answer gets the first receipt, never a second event."""
         a = signed.action
         uid = stream_uuid(a.stream)
-        version = a.expected_version + 1
-        found = self._envelopes(uid, a.expected_version, version)
-        if not found:
+        mine = (a.actor, a.nonce, encode_signature(signed.signature))
+        if a.expected_version is None:  # a sealed-stage action: wherever the ledger placed it
+            event = self._newest_with(uid, mine)
+        else:
+            found = self._envelopes(uid, a.expected_version, a.expected_version + 1)
+            event = found[0] if found else None
+        if event is None or (event["actor"], event["nonce"], event["signature"]) != mine:
             return None
-        event = found[0]
-        if (event["actor"], event["nonce"], event["signature"]) != (
-                a.actor, a.nonce, encode_signature(signed.signature)):
-            return None
+        version = event["version"]
         leaf = self.recorder.leaf_of(uid, version)
         rows = self.recorder.select_receipts(leaf[1] - 1, leaf[1]) if leaf else []
         if not rows:
@@ -285,6 +286,19 @@ class Ledger(Application):
         row = rows[0]
         return Receipt(row.event_hash, row.stream, row.version, row.position, row.ledger_time,
                        row.signature)
+
+    def _newest_with(self, uid: UUID, signed: tuple[str, str, str]) -> dict | None:
+        """The newest event of a stream with this (actor, nonce, signature), read from the
+        head backwards a page at a time (a re-sent action is recent)."""
+        head = self.recorder.stream_head(uid)
+        upto = head[0] if head else 0
+        while upto > 0:
+            after = max(0, upto - 256)
+            for event in reversed(self._envelopes(uid, after, upto)):
+                if (event["actor"], event["nonce"], event["signature"]) == signed:
+                    return event
+            upto = after
+        return None
 
     def leaf_index_of(self, receipt: Receipt) -> int:
         """The Merkle log's leaf index of an event the ledger receipted."""
@@ -410,8 +424,7 @@ class Ledger(Application):
                 record = self._record_refusal(error)
                 error.details["recorded"] = record is not None
                 if record is not None:  # where: the refusal stream's version and its position
-                    error.details["recorded_in"] = {"stream": record.stream, "version": record.version,
-                                                    "position": record.position}
+                    error.details["recorded_in"] = where_recorded(record, error)
                 raise
             if not starting:
                 self._checkpoint_if_due()
@@ -506,6 +519,16 @@ class Ledger(Application):
         return receipts
 
 
+def where_recorded(record: Receipt, error: RuleRefused) -> dict:
+    """Where a refusal was recorded: the refusal stream, its version and the position. A
+    refused sealed-stage action is told the position only: the refusal stream's version
+    counts the project's refusals, other bidders' among them (法 §22)."""
+    refused: SignedAction | None = getattr(error, "refused", None)
+    if refused is not None and refused.action.type in SEALED_STAGE_TYPES:
+        return {"stream": record.stream, "position": record.position}
+    return {"stream": record.stream, "version": record.version, "position": record.position}
+
+
 class _LogMovedOn(Exception):
     """The frontier this process knew is behind the stored tree (another writer appended)."""
 
@@ -544,19 +567,21 @@ class _Batch:
                               "append; sign each action with a fresh nonce", actor=action.actor)
         stream = self.stream(action.stream)
         version = stream.version if stream else 0
-        if action.expected_version != version and action.stream not in self.advanced:
+        if action.expected_version is None:
+            pass  # a sealed-stage action goes to the head; a stale cache collides and retries
+        elif action.expected_version != version and action.stream not in self.advanced:
             stream = self.stream(action.stream, fresh=True)  # the cache may be behind
             version = stream.version if stream else 0
-        if action.expected_version != version:
+        if action.expected_version not in (None, version):
             raise StaleVersion(
                 f"{action.stream} is at version {version}, the action expected "
                 f"{action.expected_version}; read the stream and sign again",
                 stream=action.stream, version=version)
-        self.decide(signer, action, stream)
+        self.decide(signer, action, stream, version + 1)
         if stream is None:
             stream = stream_class(action.stream)(stream_uuid(action.stream))
             self.streams[action.stream] = stream
-        envelope = seal(signed, ledger_time=self.ledger_time, prev=stream.head)
+        envelope = seal(signed, ledger_time=self.ledger_time, prev=stream.head, version=version + 1)
         self.events.append(stream.record(envelope, self.now))
         self.nonces.add((action.actor, action.nonce))
         self.advanced.add(action.stream)
@@ -593,7 +618,8 @@ class _Batch:
         record = self.signer(actor)
         return frozenset(record.roles) if record is not None else None
 
-    def decide(self, signer: ActorRecord, action: Action, stream: Stream | None) -> None:
+    def decide(self, signer: ActorRecord, action: Action, stream: Stream | None,
+               version: int) -> None:
         """The rules an action must meet before it is sealed."""
         kind = EVENT_TYPES[action.type]
         if kind.stream_kind != stream_kind(action.stream):
@@ -607,7 +633,7 @@ class _Batch:
         if kind.stream_kind == "project":
             state = stream.state.copy() if isinstance(stream, ProjectStream) else ProjectState()
             step = Step(action.type, action.payload, action.actor, frozenset(signer.roles),
-                        self.now, action.expected_version + 1, stream.head if stream else ZERO_HASH,
+                        self.now, version, stream.head if stream else ZERO_HASH,
                         organisation_of=self.organisation_of, roles_of=self.roles_of)
             try:
                 self.ledger.procedure.run(state, step)
@@ -664,7 +690,11 @@ def check_form(signed: SignedAction) -> None:
         problems.append(f"actor {a.actor!r} is not an identifier")
     if not isinstance(a.key_id, str) or not KEY_ID.fullmatch(a.key_id):
         problems.append("key_id is not 32 lowercase hex digits")
-    if type(a.expected_version) is not int or a.expected_version < 0:
+    if a.type in SEALED_STAGE_TYPES:
+        if a.expected_version is not None:
+            problems.append(f"expected_version must be null for {a.type}: a bidder's "
+                            "sealed-stage action names no version (evidence-format §6)")
+    elif type(a.expected_version) is not int or a.expected_version < 0:
         problems.append("expected_version is not a non-negative integer")
     if not isinstance(a.nonce, str) or not NONCE.fullmatch(a.nonce):
         problems.append("nonce is not 32 to 64 lowercase hex digits")

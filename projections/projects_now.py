@@ -34,14 +34,45 @@ class ProjectNow:
     state: ProjectState
 
 
+@dataclass(frozen=True)
+class ProjectListed:
+    """What a listing of projects shows of one, and what decides who sees it."""
+
+    version: int
+    head: str
+    intake: dict
+    facts: ProjectFacts
+    stage: str
+
+
 class ProjectsNow:
-    """The newest fold of each project read lately (at most `keep` of them)."""
+    """The newest fold of each project read lately (at most `keep` of them), and the
+    listing entry of every project listed (small: its intake, facts and stage)."""
 
     def __init__(self, recorder: Any, keep: int = 1024):
         self.recorder = recorder
         self.keep = keep
         self._kept: OrderedDict[str, ProjectNow] = OrderedDict()
+        self._listed: dict[str, ProjectListed] = {}
         self._lock = threading.Lock()
+
+    def listed(self, stream: str) -> ProjectListed | None:
+        """The project's listing entry as its events stand now: one read of its head while
+        it has not moved, a fold of its newer events when it has."""
+        head = self.recorder.stream_head(stream_uuid(stream))
+        if head is None:
+            return None
+        entry = self._listed.get(stream)
+        if entry is not None and (entry.version, entry.head) == (
+                head[0], orjson.loads(head[1])["hash"]):
+            return entry
+        now = self.get(stream)
+        if now is None:
+            return None
+        entry = ProjectListed(now.version, now.head, now.intake, now.facts, now.state.stage)
+        with self._lock:
+            self._listed[stream] = entry
+        return entry
 
     def get(self, stream: str) -> ProjectNow | None:
         """The project `stream` as its events stand now; None if it has none."""

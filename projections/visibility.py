@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
+from ledger.evidence.envelope import SEALED_STAGE_TYPES
 from projections.project_state import changed_field
 
 # --- audiences: who the caller is, to this project ------------------------------------------
@@ -269,6 +270,10 @@ def audiences(caller: Caller, facts: ProjectFacts) -> frozenset[str]:
 
 ENVELOPE_OF_ACTOR = ("actor", "key_id", "nonce", "signature")
 POSITION_MEMBERS = ("version", "prev", "hash")
+# payload members that name a version of the project's stream (the objection answered, …):
+# before the opening they count its events as the version does
+VERSION_NAMING_MEMBERS = ("objection_version", "challenge_version", "complaint_version",
+                          "last_version")
 WITHHELD = "withheld"
 
 
@@ -326,34 +331,68 @@ def sealed_positions(facts: ProjectFacts) -> bool:
     return OPENED not in facts.reached
 
 
+# who signs project actions at a version before the opening (announcements, clarifications,
+# the close, observations, assignments): they learn how many events the project holds, as
+# the ones who keep it (法 §22 forbids them to tell it); a bidder's actions name no version
+SIGNS_AT_A_VERSION = frozenset({PRINCIPAL, OPERATOR, WITNESS, SUPERVISION})
+
+
+def may_learn_version(caller: Caller, facts: ProjectFacts) -> bool:
+    """Whether the caller may be told the project's current version (to sign at it)."""
+    if caller.actor is None:
+        return False
+    return not sealed_positions(facts) or "registrar" in caller.roles \
+        or bool(audiences(caller, facts) & SIGNS_AT_A_VERSION)
+
+
+def signed_its_version(event: dict, caller: Caller) -> bool:
+    """Whether the caller signed this event's version: it is its actor, and the type names
+    a version (a bidder's sealed-stage action names none: evidence-format §6)."""
+    return caller.actor == event.get("actor") and event.get("type") not in SEALED_STAGE_TYPES
+
+
 def _positioned(event: dict, caller: Caller, facts: ProjectFacts, own: bool) -> dict:
-    """Before the opening, an event is shown without its version, link and hash unless the
-    caller is its own actor (who signed its version). Refusals: see refusal_view."""
-    if sealed_positions(facts) and not (own and caller.actor == event.get("actor")):
+    """Before the opening, an event is shown without its version, link and hash, and
+    without the payload members that name a version of the stream, unless the caller
+    signed its version. A bidder never learns a position before the opening, not even of its
+    own bid. Refusals: see refusal_view."""
+    if sealed_positions(facts) and not (own and signed_its_version(event, caller)):
         why = "the version counts the bidders' events: shown from the opening (法 §22)"
         for name in POSITION_MEMBERS:
             event[name] = {WITHHELD: why}
-        event[WITHHELD] = list(event.get(WITHHELD, [])) + list(POSITION_MEMBERS)
+        withheld = list(POSITION_MEMBERS)
+        naming = [m for m in VERSION_NAMING_MEMBERS if m in event["payload"]
+                  and f"payload.{m}" not in event.get(WITHHELD, [])]
+        if naming:
+            event["payload"] = {**event["payload"], **{m: {WITHHELD: why} for m in naming}}
+            withheld += [f"payload.{m}" for m in naming]
+        event[WITHHELD] = list(event.get(WITHHELD, [])) + withheld
     return event
 
 
 def refusal_view(record: dict, caller: Caller, facts: ProjectFacts) -> dict | None:
     """A recorded refusal (refusal.recorded/v1): shown whole to the actor refused, and to
     whoever may see the refused action's type whole at this stage, as if it were an event;
-    to nobody else."""
+    to nobody else. Before the opening, without its version, link and hash: the refusal
+    stream's version counts the project's refusals, bidders' among them (法 §22)."""
     action = record["payload"]["action"]
-    if caller.actor is not None and caller.actor == action.get("actor"):
-        return dict(record)
-    rule = TABLE.get(action.get("type", ""))
-    if rule is None:
-        return None
-    seen_by, reached = audiences(caller, facts), frozenset(facts.reached)
-    if not rule.event.allows(seen_by, reached) or not all(
-            seen.allows(seen_by, reached) for seen in rule.members.values()):
-        return None
-    if sealed_positions(facts) and not rule.event.allows(seen_by, frozenset()):
-        return None
-    return dict(record)
+    if caller.actor is None or caller.actor != action.get("actor"):
+        rule = TABLE.get(action.get("type", ""))
+        if rule is None:
+            return None
+        seen_by, reached = audiences(caller, facts), frozenset(facts.reached)
+        if not rule.event.allows(seen_by, reached) or not all(
+                seen.allows(seen_by, reached) for seen in rule.members.values()):
+            return None
+        if sealed_positions(facts) and not rule.event.allows(seen_by, frozenset()):
+            return None
+    view = _positioned(dict(record), caller, facts, own=False)
+    if sealed_positions(facts) and action.get("expected_version") is not None \
+            and caller.actor != action.get("actor"):  # the version its actor signed
+        view["payload"] = {**view["payload"], "action": {**action, "expected_version": {
+            WITHHELD: "the version counts the bidders' events: shown from the opening (法 §22)"}}}
+        view[WITHHELD] = [*view[WITHHELD], "payload.action.expected_version"]
+    return view
 
 
 def sees_whole(event: dict, caller: Caller, facts: ProjectFacts) -> bool:
@@ -394,8 +433,13 @@ def why_not_whole(events: Iterable[dict], refusals: Iterable[dict], caller: Call
             return (f"it carries the {event['type']} of {event['ledger_time']}, which this "
                     f"caller sees only in part ({', '.join(view[WITHHELD])} withheld: "
                     f"{_why_withheld(view)})")
-    if any(refusal_view(record, caller, facts) is None for record in refusals):
-        return "it carries refused actions this caller may not see at this stage"
+    for record in refusals:
+        view = refusal_view(record, caller, facts)
+        if view is None:
+            return "it carries refused actions this caller may not see at this stage"
+        if WITHHELD in view:
+            return (f"it carries the refusal of {record['ledger_time']}, which this caller "
+                    f"sees only in part: {_why_withheld(view)}")
     return None
 
 

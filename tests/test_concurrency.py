@@ -14,40 +14,69 @@ from ledger.ledger import Ledger
 
 @pytest.mark.parametrize("rounds", [20])
 def test_two_writers_racing_on_one_stream(world, tmp_path, rounds):
-    """Two ledgers (two connections, as two processes would have) append to one stream."""
+    """Two ledgers (two connections, as two processes would have) append two actions signed at
+    the same version to one stream: one wins, the other is stale, nothing forks."""
     stream = "project:RACE-1"
     world.open_project(stream)
     other = Ledger.open(world.raw.url, clock=world.clock, key_path=tmp_path / "ledger.key")
-    bidders = [world.actors["bidder-1"], world.actors["bidder-2"]]
+    tenderee = world.actors["tenderee-1"]
     outcomes = []
     for n in range(rounds):
         version = world.ledger.stream_version(stream)
-        signed = [b.sign(stream, "project.bid-submitted/v1", bid(b.actor, n),
-                         expected_version=version, signed_at=world.clock.now()) for b in bidders]
-        barrier = threading.Barrier(2)
-        results: list = [None, None]
-
-        def write(i: int, ledger: Ledger) -> None:
-            barrier.wait()
-            try:
-                results[i] = ledger.submit(signed[i])[0]
-            except StaleVersion as error:
-                results[i] = error
-
-        threads = [threading.Thread(target=write, args=(i, led))
-                   for i, led in enumerate((world.ledger, other))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        signed = [tenderee.sign(stream, "project.clarification-issued/v1",
+                                {"document_hash": f"{n:062x}{i:02x}", "affects_bids": False},
+                                expected_version=version, signed_at=world.clock.now())
+                  for i in range(2)]
+        results = race(signed, (world.ledger, other))
         wins = [r for r in results if not isinstance(r, StaleVersion)]
         assert len(wins) == 1, results
         assert wins[0].version == version + 1
         outcomes.append(results.index(wins[0]))
     other.close()
-    # one version per round, no fork: the bids are versions 5..rounds+4, each once
-    versions = [r[2] for r in world.raw.rows() if r[3] == "project.bid-submitted/v1"]
+    # one version per round, no fork: the clarifications are versions 5..rounds+4, each once
+    versions = [r[2] for r in world.raw.rows() if r[3] == "project.clarification-issued/v1"]
     assert sorted(versions) == list(range(5, rounds + 5))
+    report = verify(StoreSource(world.raw.url), workers=1)
+    assert report.intact, report.findings
+
+
+def race(signed: list, ledgers: tuple) -> list:
+    """Submit signed[i] through ledgers[i], all at once: each one's receipt or StaleVersion."""
+    barrier = threading.Barrier(len(signed))
+    results: list = [None] * len(signed)
+
+    def write(i: int, ledger: Ledger) -> None:
+        barrier.wait()
+        try:
+            results[i] = ledger.submit(signed[i])[0]
+        except StaleVersion as error:
+            results[i] = error
+
+    threads = [threading.Thread(target=write, args=(i, led)) for i, led in enumerate(ledgers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+@pytest.mark.parametrize("rounds", [20])
+def test_two_bidders_racing_both_get_in_one_after_the_other(world, tmp_path, rounds):
+    """Bids name no version (evidence-format §6): two bids appended at once through two
+    ledgers are both recorded, at consecutive versions, each linked to the one before."""
+    stream = "project:RACE-2"
+    world.open_project(stream)
+    other = Ledger.open(world.raw.url, clock=world.clock, key_path=tmp_path / "ledger.key")
+    bidders = [world.actors["bidder-1"], world.actors["bidder-2"]]
+    for n in range(rounds):
+        version = world.ledger.stream_version(stream)
+        signed = [b.sign(stream, "project.bid-submitted/v1", bid(b.actor, n),
+                         expected_version=None, signed_at=world.clock.now()) for b in bidders]
+        results = race(signed, (world.ledger, other))
+        assert sorted(r.version for r in results) == [version + 1, version + 2], results
+    other.close()
+    rows = [r for r in world.raw.rows() if r[3] == "project.bid-submitted/v1"]
+    assert sorted(r[2] for r in rows) == list(range(5, 2 * rounds + 5))
     report = verify(StoreSource(world.raw.url), workers=1)
     assert report.intact, report.findings
 

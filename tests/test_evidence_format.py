@@ -144,11 +144,18 @@ def event_hash(event: dict) -> str:
     return hashlib.sha256(jcs({k: v for k, v in event.items() if k != "hash"})).hexdigest()
 
 
+# §6: a bidder's actions that may come before the opening name no version
+NO_VERSION_TYPES = {"project.documents-obtained/v1", "project.objection-raised/v1",
+                    "project.security-posted/v1", "project.bid-submitted/v1",
+                    "project.bid-withdrawn/v1", "project.challenge-raised/v1",
+                    "project.complaint-filed/v1"}
+
+
 def signed_action(event: dict) -> dict:
     """§7: the action the actor signed, rebuilt from a stored event."""
     action = {k: event[k] for k in ("actor", "key_id", "nonce", "payload", "signed_at",
                                     "stream", "type")}
-    action["expected_version"] = event["version"] - 1
+    action["expected_version"] = None if event["type"] in NO_VERSION_TYPES else event["version"] - 1
     return action
 
 
@@ -396,11 +403,14 @@ def verify_log(rows: list[Row], receipts: list[ReceiptRow],
 
 # --- forging, as an insider with the keys would (for tamper tests) ---------------------------
 
-def seal_event(action: dict, actor_seed: bytes, *, ledger_time: str, prev: str) -> dict:
-    """§6, §7: sign an action and seal it, exactly as the document says."""
+def seal_event(action: dict, actor_seed: bytes, *, ledger_time: str, prev: str,
+               version: int | None = None) -> dict:
+    """§6, §7: sign an action and seal it, exactly as the document says (an action that
+    names no version goes at `version`)."""
     signature = nacl.signing.SigningKey(actor_seed).sign(jcs(action)).signature
     event = {k: v for k, v in action.items() if k != "expected_version"}
-    event.update(version=action["expected_version"] + 1, ledger_time=ledger_time, prev=prev,
+    placed = action["expected_version"]
+    event.update(version=version if placed is None else placed + 1, ledger_time=ledger_time, prev=prev,
                  signature=base64.b64encode(signature).decode())
     event["hash"] = event_hash(event)
     return event
@@ -715,11 +725,13 @@ def _append_forged(rows: SQLiteRows, ledger_seed: bytes, signer_seed: bytes, key
     """Append a correctly sealed, linked and receipted event behind the ledger's back."""
     version = rows.last_version(stream) or 0
     prev = rows.event(stream, version)[1]["hash"] if version else ZERO_HASH
-    action = {"actor": actor, "expected_version": version, "key_id": key,
+    action = {"actor": actor,
+              "expected_version": None if type_ in NO_VERSION_TYPES else version, "key_id": key,
               "nonce": hashlib.sha256(ledger_time.encode() + key.encode()).hexdigest()[:32],
               "payload": payload or {"bidder": actor, "score": 99},
               "signed_at": ledger_time, "stream": stream, "type": type_}
-    event = seal_event(action, signer_seed, ledger_time=ledger_time, prev=prev)
+    event = seal_event(action, signer_seed, ledger_time=ledger_time, prev=prev,
+                       version=version + 1)
     position = rows.execute("INSERT INTO sunledger_events (originator_id, originator_version, "
                             "topic, state) VALUES (?,?,?,?)",
                             (stream_id(stream), event["version"], event["type"], jcs(event)))
@@ -1114,7 +1126,7 @@ def test_worked_examples_check_out_independently():
     assert stored["hash"] == ex["bid-hash"] and stored["signature"] == ex["bid-signature"]
     documents = parse_ledger_json(ex["documents-stored"].encode())
     assert documents["version"] == 4 and documents["hash"] == event_hash(documents)
-    assert stored["version"] == action["expected_version"] + 1 == 5
+    assert action["expected_version"] is None and stored["version"] == 5  # placed at the head
     assert stored["prev"] == documents["hash"]
     assert jcs(signed_action(stored)).decode() == ex["bid-action"]
     body = parse_ledger_json(ex["bid-receipt-body"].encode())
@@ -1123,6 +1135,15 @@ def test_worked_examples_check_out_independently():
     assert jcs(body).decode() == ex["bid-receipt-body"]
     assert signature_ok(ledger_public, ex["bid-receipt-body"].encode(),
                         ex["bid-receipt-signature"])
+    # §9.1: the sealed receipt is the receipt without its version, under its own constant
+    sealed = parse_ledger_json(ex["bid-sealed-receipt-body"].encode())
+    assert sealed == {**{k: v for k, v in body.items() if k != "version"},
+                      "receipt": "sunledger/sealed-receipt/v1"}
+    assert jcs(sealed).decode() == ex["bid-sealed-receipt-body"]
+    assert signature_ok(ledger_public, ex["bid-sealed-receipt-body"].encode(),
+                        ex["bid-sealed-receipt-signature"])
+    assert not signature_ok(ledger_public, ex["bid-receipt-body"].encode(),
+                            ex["bid-sealed-receipt-signature"])
 
     # §16.6: the bundle
     manifest = json.loads(ex["bundle-manifest"])

@@ -15,6 +15,9 @@ from dataclasses import replace
 import httpx
 import pytest
 
+from datetime import datetime, timezone
+
+from api.client import LedgerClient, ProblemError
 from conftest import INTAKE, bid
 from ledger.evidence.envelope import encode_signature
 from ledger.evidence.keys import SigningKey
@@ -90,11 +93,49 @@ def test_a_refusal_says_its_rule_and_article_and_where_it_was_recorded(world, se
                       bid("bidder-1"))  # the server's clock is today's: long past the deadline
     body = problem(post(server, late), 409, "rule-refused")
     assert body["rule"] and body["article"].startswith("法") and body["recorded"] is True
-    where = body["recorded_in"]
-    assert where["stream"] == "refusal:HTTP-4" and where["version"] == 1
+    where = body["recorded_in"]  # a bid is told no version of the refusals either (法 §22)
+    assert where["stream"] == "refusal:HTTP-4" and set(where) == {"stream", "position"}
     stored = world.ledger.recorder.select_receipts(where["position"] - 1, where["position"])
-    assert stored[0].stream == "refusal:HTTP-4"
+    assert stored[0].stream == "refusal:HTTP-4" and stored[0].version == 1
     assert world.ledger.stream_version("project:HTTP-4") == 4  # the bid itself: not recorded
+    # an action that names its version is told where its refusal stands, version and all
+    again = world.sign(world.actors["tenderee-1"], "project:HTTP-4",
+                       "project.clarification-issued/v1",
+                       {"document_hash": "c" * 64, "affects_bids": False}, version=4)
+    body = problem(post(server, again), 409, "rule-refused")
+    assert body["recorded_in"]["version"] == 2
+
+
+def test_a_bid_is_answered_with_a_sealed_receipt_and_no_version(world, server):
+    """A bid names no version (evidence-format §6); its answer is the sealed receipt (§9.1),
+    again when sent again; the bidder reads its own bid back without position, and may not
+    read the project's version, which the tenderee may."""
+    world.clock.moment = datetime.now(timezone.utc)  # bids due 25 days from today
+    world.open_project("project:HTTP-S")
+    signed = world.sign(world.actors["bidder-1"], "project:HTTP-S", "project.bid-submitted/v1",
+                        bid("bidder-1"))
+    assert signed.action.expected_version is None
+    first = post(server, signed)
+    assert first.status_code == 201, first.text
+    receipt = first.json()["receipt"]
+    body = {k: v for k, v in receipt.items() if k != "signature"}
+    assert set(body) == {"event_hash", "ledger_time", "position", "receipt", "stream"}
+    assert body["receipt"] == "sunledger/sealed-receipt/v1"
+    assert receipt_ok(body, receipt["signature"], world.ledger.key.public_key)
+    stored = world.ledger.recorder.select_receipts(body["position"] - 1, body["position"])[0]
+    assert (stored.event_hash, stored.version) == (body["event_hash"], 5)
+    again = post(server, signed)
+    assert again.status_code == 200 and again.json() == first.json()
+    assert world.ledger.stream_version("project:HTTP-S") == 5
+    bidder = LedgerClient(server.url, signer=world.actors["bidder-1"])
+    own, = bidder.get("/v1/projects/HTTP-S/events")["events"][-1:]
+    assert own["event"]["hash"] == {"withheld": own["event"]["hash"]["withheld"]}
+    assert own["receipt"] == receipt and "withheld" in own["event"]["version"]
+    with pytest.raises(ProblemError) as refused:
+        bidder.get("/v1/projects/HTTP-S/version")
+    assert refused.value.status == 403 and "expected_version null" in refused.value.detail
+    tenderee = LedgerClient(server.url, signer=world.actors["tenderee-1"])
+    assert tenderee.get("/v1/projects/HTTP-S/version")["version"] == 5
 
 
 def test_a_batch_is_all_or_none(world, server):

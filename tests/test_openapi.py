@@ -316,10 +316,15 @@ def test_tiles_answer_as_the_document_says(served):
 
 def test_the_example_action_is_signed_by_the_example_key(served):
     """The reference's example action verifies (its actor and key are registered here): the
-    ledger gets as far as its version, which the example does not have."""
+    ledger gets as far as the trading rules, which refuse a bid dated long after the
+    example's deadline, and tell the bidder where the refusal was recorded without the
+    refusal stream's version (法 §22)."""
     answer = httpx.post(f"{served.url}/v1/actions", json=EXAMPLE_SIGNED)
     assert answer.status_code == 409, answer.text
-    assert answer.json()["type"] == "urn:sunledger:error:stale-version"
+    problem = answer.json()
+    assert problem["type"] == "urn:sunledger:error:rule-refused", problem
+    # recorded once (other tests post the example too): never with the refusal's version
+    assert set(problem.get("recorded_in", {"stream": 0, "position": 0})) == {"stream", "position"}
 
 
 def test_the_server_serves_this_document(served):

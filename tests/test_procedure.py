@@ -248,6 +248,19 @@ def test_a_late_clarification_must_move_the_deadline_by_fifteen_days():
     assert p.state.bid_deadline == cst("2025-03-27T09:30:00")
 
 
+def test_no_clarification_comes_at_or_after_the_bid_deadline():
+    """法 §23: the documents are clarified before the deadline; once it has passed (even
+    before the ledger recorded the close), not even a clarification that moves it later."""
+    p = liling_until("announced")
+    deadline = p.state.bid_deadline
+    for at in (deadline, deadline + timedelta(seconds=1)):
+        with pytest.raises(RuleRefused, match="clarification-notice"):
+            p.step("clarification-issued", "tenderee-liling", at, document_hash="b" * 64,
+                   affects_bids=False, bid_deadline=t(deadline + timedelta(days=20)))
+    p.step("clarification-issued", "tenderee-liling", deadline - timedelta(seconds=1),
+           document_hash="b" * 64, affects_bids=False)
+
+
 @pytest.mark.parametrize("amount, ok", [("3340296.00", True), ("3340296.01", False)])
 def test_security_is_capped_at_two_percent(amount, ok):
     p = liling_until("announced")

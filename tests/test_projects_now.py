@@ -68,3 +68,23 @@ def test_at_most_so_many_projects_are_kept(world):
     folds = [kept.get(f"project:KEEP-{n}") for n in range(3)]
     assert len(kept._kept) == 2 and kept.get("project:KEEP-0") is not folds[0]
     assert kept.get("project:KEEP-2") is folds[2]
+
+
+def test_a_listed_project_is_read_again_only_when_its_head_moves(world, project):
+    """The listing keeps every project's entry (its intake, facts and stage) beyond the folds
+    it keeps, and folds a project again only when its stored head has moved."""
+    for n in range(2):
+        world.open_project(f"project:LIST-{n}")
+    kept = ProjectsNow(world.ledger.recorder, keep=1)
+    entries = {s: kept.listed(s) for s in (project, "project:LIST-0", "project:LIST-1")}
+    assert len(kept._kept) == 1 and len(kept._listed) == 3
+    for stream, entry in entries.items():
+        events, state, facts = folded(world, stream)
+        assert (entry.version, entry.head, entry.intake, entry.facts, entry.stage) == (
+            events[-1]["version"], events[-1]["hash"], events[0], facts, state.stage)
+        assert kept.listed(stream) is entry  # its head has not moved: the same entry
+    world.submit(world.actors["bidder-1"], project, "project.bid-submitted/v1", bid("bidder-1", 7))
+    moved = kept.listed(project)
+    assert moved is not entries[project] and moved.version == entries[project].version + 1
+    assert moved.facts == folded(world, project)[2]
+    assert kept.listed("project:NONE-SUCH") is None

@@ -94,7 +94,7 @@ def test_reused_nonce(world):
     world.open_project(STREAM)
     first = world.sign(bidder, STREAM, "project.bid-submitted/v1", bid("bidder-1"))
     world.ledger.submit(first)
-    again = replace(first.action, payload=bid("bidder-1", 2), expected_version=5)
+    again = replace(first.action, payload=bid("bidder-1", 2))
     refused(world, SignedAction(again, bidder.key.sign(again.signing_bytes())),
             errors.NonceReused, message="nonce")
 
@@ -103,15 +103,33 @@ def test_reused_nonce_within_one_append(world):
     bidder = world.actors["bidder-1"]
     world.open_project(STREAM)
     first = world.sign(bidder, STREAM, "project.bid-submitted/v1", bid("bidder-1"))
-    second = replace(first.action, payload=bid("bidder-1", 2), expected_version=5)
+    second = replace(first.action, payload=bid("bidder-1", 2))
     refused(world, [first, SignedAction(second, bidder.key.sign(second.signing_bytes()))],
             errors.NonceReused)
 
 
 def test_stale_version(world, project):
-    refused(world, world.sign(world.actors["bidder-1"], project, "project.bid-submitted/v1",
-                              bid("bidder-1", 99), version=3),
+    refused(world, world.sign(world.actors["tenderee-1"], project,
+                              "project.clarification-issued/v1",
+                              {"document_hash": "c" * 64, "affects_bids": False}, version=3),
             errors.StaleVersion, message="is at version 10, the action expected 3")
+
+
+@pytest.mark.parametrize("type_, payload, version, message", [
+    ("project.bid-submitted/v1", bid("bidder-1", 99), 10, "expected_version must be null"),
+    ("project.documents-obtained/v1", {"bidder": "bidder-1", "document_hash": "d" * 64}, 0,
+     "expected_version must be null"),
+    ("project.clarification-issued/v1", {"document_hash": "c" * 64, "affects_bids": False},
+     None, "expected_version is not a non-negative integer"),
+])
+def test_a_version_is_named_by_exactly_the_actions_that_must_name_one(world, project, type_,
+                                                                     payload, version, message):
+    """evidence-format §6: a bidder's sealed-stage action names no version (null), every
+    other action names one; either the other way round is malformed, signature and all."""
+    signer = world.actors["bidder-1" if type_ != "project.clarification-issued/v1" else "tenderee-1"]
+    action = replace(world.sign(signer, project, type_, payload).action, expected_version=version)
+    refused(world, SignedAction(action, signer.key.sign(action.signing_bytes())),
+            errors.MalformedAction, message=message)
 
 
 @pytest.mark.parametrize("payload, message", [
@@ -155,8 +173,8 @@ def test_only_a_registrar_registers_actors(world):
 def test_one_bad_action_refuses_the_whole_append(world):
     t = world.actors["tenderee-1"]
     good = world.sign(t, STREAM, "project.intake/v1", INTAKE)
-    second = world.actors["bidder-1"].sign(STREAM, "project.bid-submitted/v1", bid("bidder-1"),
-                                           expected_version=5, signed_at=world.clock.now())
+    second = world.actors["operator-1"].sign(STREAM, "project.intake-accepted/v1", {},
+                                             expected_version=5, signed_at=world.clock.now())
     refused(world, [good, second], errors.StaleVersion)
     assert world.ledger.stream_version(STREAM) == 0
 

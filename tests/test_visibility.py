@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ledger.evidence.catalogue import EVENT_TYPES
+from ledger.evidence.envelope import SEALED_STAGE_TYPES
 from projections import visibility as v
 from projections.project_state import project_events
 from test_trading import Tender, cst
@@ -133,7 +134,15 @@ def test_the_actor_and_the_parties_named_see_their_own_events_whole():
         event = synthetic(type_)
         facts = facts_at(None)
         own = v.project_view(event, v.Caller(event["actor"], frozenset()), facts)
-        assert own == event, type_  # position included: it signed the version
+        if type_ in SEALED_STAGE_TYPES:  # it signed no version: it learns none (法 §22)
+            assert {k: x for k, x in own.items() if k not in v.POSITION_MEMBERS
+                    and k != v.WITHHELD} == {k: x for k, x in event.items()
+                                             if k not in v.POSITION_MEMBERS}, type_
+            assert own[v.WITHHELD] == list(v.POSITION_MEMBERS), type_
+        else:
+            assert own == event, type_  # position included: it signed the version
+        opened = facts_at(v.OPENED)
+        assert v.project_view(event, v.Caller(event["actor"], frozenset()), opened) == event
         for member in rule.selves:
             named = v.project_view(event, v.Caller(event["payload"][member]), facts)
             assert named is not None and v.WITHHELD not in named or \
@@ -143,16 +152,31 @@ def test_the_actor_and_the_parties_named_see_their_own_events_whole():
 def test_a_refusal_is_shown_to_the_actor_refused_and_as_its_type_allows():
     bid = synthetic("project.bid-submitted/v1")
     action = {k: bid[k] for k in ("actor", "key_id", "nonce", "payload", "signed_at", "stream",
-                                  "type")} | {"expected_version": 3}
-    record = {"type": "refusal.recorded/v1", "actor": "ledger",
-              "payload": {"action": action, "rule": "late-bid"}}
+                                  "type")} | {"expected_version": None}
+    record = {"type": "refusal.recorded/v1", "actor": "ledger", "version": 3, "prev": "c" * 64,
+              "hash": "d" * 64, "payload": {"action": action, "rule": "late-bid"}}
     closed = facts_at(None)
-    assert v.refusal_view(record, v.Caller(bid["actor"]), closed) == record
+    # before the opening the refused bidder sees its record, but not where in the refusal
+    # stream it stands: that version counts the project's refusals (法 §22)
+    own = v.refusal_view(record, v.Caller(bid["actor"]), closed)
+    assert own["payload"] == record["payload"] and own[v.WITHHELD] == list(v.POSITION_MEMBERS)
+    assert all(own[m] != record[m] for m in v.POSITION_MEMBERS)
     for audience in v.AUDIENCES:
         assert v.refusal_view(record, caller_in(audience, closed), closed) is None, audience
     opened = facts_at(v.OPENED)
+    assert v.refusal_view(record, v.Caller(bid["actor"]), opened) == record
     assert v.refusal_view(record, caller_in(v.SUPERVISION, opened), opened) == record
     assert v.refusal_view(record, v.Caller(), opened) is None
+    # a refused action that names its version: to others, not even that before the opening
+    clarification = synthetic("project.clarification-issued/v1")
+    placed = {**record, "payload": {**record["payload"], "action": {
+        **{k: clarification[k] for k in ("actor", "key_id", "nonce", "payload", "signed_at",
+                                         "stream", "type")}, "expected_version": 7}}}
+    supervisor = v.refusal_view(placed, caller_in(v.SUPERVISION, closed), closed)
+    assert "payload.action.expected_version" in supervisor[v.WITHHELD]
+    assert v.WITHHELD in supervisor["payload"]["action"]["expected_version"]
+    signer = v.refusal_view(placed, v.Caller(clarification["actor"]), closed)
+    assert signer["payload"]["action"]["expected_version"] == 7  # it signed it
     score = synthetic("project.score-submitted/v1")
     scored = {**record, "payload": {**record["payload"], "action": {**action, "type": score["type"],
                                                                     "actor": EXPERT}}}
@@ -205,6 +229,8 @@ def test_no_view_of_a_real_project_names_what_its_caller_may_not_know(world):
                 assert not (bidders - {name}) & {b for b in bidders if b in text}, (upto, name)
                 assert all(view["version"] == {v.WITHHELD: view["version"][v.WITHHELD]}
                            for view in views if view["actor"] != name), (upto, name)
+                if name in bidders:  # not even its own: a bid names no version (§6)
+                    assert all(v.WITHHELD in view["version"] for view in views), (upto, name)
             signed = {e for x in known if x["actor"] == name for e in experts
                       if e in json.dumps(x["payload"])}  # the platform's draw names them
             if v.FIXED not in facts.reached and name not in facts.committee:

@@ -4,7 +4,8 @@ The server holds no actor's key: it passes what the actor signed to the ledger, 
 An action sent again (the same signature: a client that lost the first answer) is answered
 with the first receipt (200), never a second event; the same nonce with other content is a
 conflict (409 nonce-reused), as is a version another append reached first (409 stale-version,
-with the stream's current version)."""
+with the stream's current version). A bidder's sealed-stage action names no version and is
+answered with a sealed receipt, without the version (evidence-format §6, §9.1; 法 §22)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.errors import MalformedAction, NonceReused, StaleVersion
 from ledger.evidence.catalogue import EVENT_TYPES
-from ledger.evidence.envelope import SignedAction, signed_action_from_json
+from ledger.evidence.envelope import SEALED_STAGE_TYPES, SignedAction, signed_action_from_json
+from ledger.evidence.receipts import Receipt
 from ledger.ledger import MAX_BATCH, Ledger
 
 from .problems import problem_responses
@@ -27,20 +29,27 @@ router = APIRouter(prefix="/v1", tags=["actions"])
 # the examples of the reference (/openapi.json): the action is signed by the example key of
 # docs/api-signing.md §5 (public on purpose), the receipt by SHA-256("sunledger example ledger")
 EXAMPLE_ACTION = {
-    "actor": "bidder-hengtai", "expected_version": 11, "key_id": "f8bd904d2ddd2b5946eef1b6209b68ab",
+    "actor": "bidder-hengtai", "expected_version": None, "key_id": "f8bd904d2ddd2b5946eef1b6209b68ab",
     "nonce": "9d4c1f0e8b7a69584736251403f2e1d0",
     "payload": {"bidder": "bidder-hengtai", "bid_hash": "3f1a" * 16},
     "signed_at": "2025-04-08T01:12:00.000000Z", "stream": "project:LILING-2025-SZ02",
     "type": "project.bid-submitted/v1"}
-EXAMPLE_SIGNED = {"action": EXAMPLE_ACTION, "signature": "ULMXxxzTG0JStNmWXZT4ZmYUt9sqzuKyW5lDI5a"
-                  "GEXCz0le67y2JlW2IWsfy128IuJeli52C76OqPdRsrchoCg=="}
-EXAMPLE_RECORDED = {"receipt": {
+EXAMPLE_SIGNED = {"action": EXAMPLE_ACTION, "signature": "4CORZdRGYeK93vsCv91zRmixs4QX6CICY8be3CO+o"
+                  "cxaN6nSIZuJ0eKvASZVx9M3C4wLyhQ/z5rSsS6zUfjrDA=="}
+EXAMPLE_SEALED_RECORDED = {"receipt": {  # the example bid's: sealed, without its version
     "event_hash": "e4588208a74b11589bee8208765fda64818079c1a2f436440f882dfb14b45da3",
     "ledger_time": "2025-04-08T01:12:00.402117Z", "position": 1204,
-    "receipt": "sunledger/receipt/v1", "stream": "project:LILING-2025-SZ02", "version": 12,
-    "signature": "BmefyfMHr08tFCiujsmYxKA2BcterRTgQ3vgJpJG7ru0P6GeBkHVaKsfmbkc6d7HHgIfVUagxzfF/"
-                 "fpKsVsTDg=="},
+    "receipt": "sunledger/sealed-receipt/v1", "stream": "project:LILING-2025-SZ02",
+    "signature": "oABtGvFeIS0X4pJO8xerfjktRGjCYLBpLJ8OZVFcLl2jWPpUlAAFZzwAqXDSUQk4pPjxa3eigOEAwRvW"
+                 "MvPOBg=="},
     "leaf_index": 1203}
+EXAMPLE_RECORDED = {"receipt": {  # an action at the opening, which names its version
+    "event_hash": "5b0c6a2f1d9e8b7a6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b",
+    "ledger_time": "2025-04-08T01:31:05.118230Z", "position": 1290,
+    "receipt": "sunledger/receipt/v1", "stream": "project:LILING-2025-SZ02", "version": 19,
+    "signature": "MbiDbOJe8opcDSjIJFfNJ+vtzaRGW3CLEnNprA2CwRNYEws3bT74Sj/IktQuxoYSrIeLKSNnr4pumEZ+"
+                 "u5KNDA=="},
+    "leaf_index": 1289}
 
 
 def _form(pattern: str) -> dict:
@@ -56,7 +65,9 @@ class ActionBody(BaseModel):
                               json_schema_extra={"examples": [EXAMPLE_ACTION]})
 
     actor: str = Field(description="the actor id (or `ledger`)")
-    expected_version: int = Field(ge=0, description="the stream's version the actor saw")
+    expected_version: int | None = Field(ge=0, description="the stream's version the actor "
+                                         "saw; null for a bidder's sealed-stage action "
+                                         "(evidence-format §6), which names no version")
     key_id: str = Field(description="32 lowercase hex digits: which registered key signs",
                         json_schema_extra=_form("^[0-9a-f]{32}$"))
     nonce: str = Field(description="16 to 32 random bytes in lowercase hex, never reused",
@@ -97,19 +108,36 @@ class ReceiptBody(BaseModel):
     signature: str = Field(description="Ed25519 by the ledger key over JCS(the other six members)")
 
 
+class SealedReceiptBody(BaseModel):
+    """The receipt of a bidder's sealed-stage action (evidence-format §9.1): the ledger's
+    signed word without the version, which would count the project's events before the
+    opening (法 §22). The event's full receipt is served with the project's events from the
+    opening on."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_SEALED_RECORDED["receipt"]]})
+
+    event_hash: str
+    ledger_time: str
+    position: int
+    receipt: str = Field(description="always sunledger/sealed-receipt/v1")
+    stream: str
+    signature: str = Field(description="Ed25519 by the ledger key over JCS(the other five members)")
+
+
 class Recorded(BaseModel):
     """A recorded action: the ledger's receipt, and the event's leaf (keep the receipt)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_RECORDED]})
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_RECORDED,
+                                                              EXAMPLE_SEALED_RECORDED]})
 
-    receipt: ReceiptBody
+    receipt: ReceiptBody | SealedReceiptBody
     leaf_index: int = Field(description="the event's leaf in the Merkle log (0-based)")
 
 
 class RecordedBatch(BaseModel):
     """A batch's receipts, in the order sent (their leaves are consecutive)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"receipts": [EXAMPLE_RECORDED]}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"receipts": [EXAMPLE_SEALED_RECORDED]}]})
 
     receipts: list[Recorded]
 
@@ -133,7 +161,16 @@ def _append(ledger: Ledger, signed: list[SignedAction]) -> tuple[int, list[dict]
             raise
         receipts, status = first, 200
     leaves = _leaf_indexes(ledger, receipts)
-    return status, [{"receipt": r.to_json(), "leaf_index": leaf} for r, leaf in zip(receipts, leaves)]
+    return status, [{"receipt": _receipt_for(ledger, s, r), "leaf_index": leaf}
+                    for s, r, leaf in zip(signed, receipts, leaves, strict=True)]
+
+
+def _receipt_for(ledger: Ledger, signed: SignedAction, receipt: Receipt) -> dict:
+    """The receipt as the signer may have it: a bidder's sealed-stage action gets the sealed
+    receipt, without the version that counts the project's events (法 §22)."""
+    if signed.action.type in SEALED_STAGE_TYPES:
+        return receipt.sealed(ledger.key)
+    return receipt.to_json()
 
 
 def _leaf_indexes(ledger: Ledger, receipts: list) -> list[int]:
@@ -152,8 +189,7 @@ ERRORS = problem_responses(
                         "01:30:00 UTC; rule late-bid (法 §28; 条例 §36): a bid received after "
                         "the deadline is refused",
               "rule": "late-bid", "article": "法 §28; 条例 §36", "recorded": True,
-              "recorded_in": {"stream": "refusal:project:LILING-2025-SZ02", "version": 3,
-                              "position": 1206}}),
+              "recorded_in": {"stream": "refusal:project:LILING-2025-SZ02", "position": 1206}}),
     (413, "a payload over 65,536 canonical bytes (oversized-payload), or a body over the "
           "limit (body-too-large)"),
     (422, "not a signed action as evidence-format §6 defines it (malformed-request, "

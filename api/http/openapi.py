@@ -73,6 +73,7 @@ def document(app: FastAPI) -> dict[str, Any]:
         for name in FASTAPI_VALIDATION:
             schemas.pop(name, None)
         schemas.update(problem_schemas())
+        _keep_nulls(doc)
         for route, method in api_operations(app):
             operation = doc["paths"][route.path_format][method.lower()]
             complete(operation, route)
@@ -80,6 +81,21 @@ def document(app: FastAPI) -> dict[str, Any]:
                 components["securitySchemes"] = copy.deepcopy(SECURITY_SCHEMES)
         app.openapi_schema = doc
     return app.openapi_schema
+
+
+def _keep_nulls(doc: dict[str, Any]) -> None:
+    """Put back the examples whose nulls FastAPI drops (it encodes the document without
+    None): a bid's `expected_version` is null (evidence-format §6), and an example without
+    it would not be a signed action."""
+    from .actions import EXAMPLE_ACTION, EXAMPLE_SIGNED
+
+    schemas = doc["components"]["schemas"]
+    if "SignedActionBody" not in schemas:
+        return  # an app without the actions (the witness's)
+    schemas["ActionBody"]["examples"] = [copy.deepcopy(EXAMPLE_ACTION)]
+    schemas["SignedActionBody"]["examples"] = [copy.deepcopy(EXAMPLE_SIGNED)]
+    batch = doc["paths"]["/v1/actions/batch"]["post"]["requestBody"]["content"]
+    batch["application/json"]["schema"]["examples"] = [[copy.deepcopy(EXAMPLE_SIGNED)]]
 
 
 def api_operations(app: FastAPI) -> Iterator[tuple[APIRoute, str]]:

@@ -174,10 +174,11 @@ class _BodyRefused(Exception):
 
 class RecordedIn(TypedDict):
     """Where the ledger recorded a refused action (its refusal stream, the version there, the
-    global position): a refused late bid is evidence too."""
+    global position): a refused late bid is evidence too. A bidder's refused sealed-stage
+    action is not told the version, which counts the project's refusals (法 §22)."""
 
     stream: Annotated[str, Field(examples=["refusal:project:LILING-2025-SZ02"])]
-    version: int
+    version: NotRequired[int]
     position: int
 
 

@@ -20,12 +20,13 @@ from typing_extensions import NotRequired, TypedDict
 
 from ledger.errors import LedgerError, NotInLog
 from ledger.evidence.canonical import format_time, parse_time
-from ledger.evidence.envelope import stream_uuid
+from ledger.evidence.envelope import SEALED_STAGE_TYPES, stream_uuid
+from ledger.evidence.receipts import Receipt
 from ledger.procedures.refusals import refusal_stream
 from projections import visibility as v
 from projections.project_state import project_events, project_streams, replay
 
-from .actions import ReceiptBody
+from .actions import ReceiptBody, SealedReceiptBody
 from .problems import MalformedRequest, problem_responses
 from .signed_requests import Caller, UNAUTHENTICATED, caller_or_public, signed_caller
 
@@ -85,7 +86,7 @@ class EventView(TypedDict):
                                                        "or with members withheld: each such "
                                                        "member is {\"withheld\": why}, and "
                                                        "`withheld` lists them")]
-    receipt: NotRequired[ReceiptBody]
+    receipt: NotRequired[ReceiptBody | SealedReceiptBody]
     leaf_index: NotRequired[Annotated[int, Field(description="the event's leaf in the Merkle "
                                                              "log, with its receipt")]]
 
@@ -201,14 +202,14 @@ def list_projects(request: Request, after: int = Query(0, ge=0, description="ski
     recorder = request.app.state.ledger.recorder
     found, seen = [], 0
     for stream in project_streams(recorder):
-        now = request.app.state.projects_now.get(stream)
-        if now is None or not v.sees_project(who, now.facts, now.intake):
+        entry = request.app.state.projects_now.listed(stream)
+        if entry is None or not v.sees_project(who, entry.facts, entry.intake):
             continue
         seen += 1
         if seen <= after:
             continue
-        found.append({"project": stream.split(":", 1)[1], "title": now.intake["payload"]["title"],
-                      "category": now.intake["payload"]["category"], "stage": now.state.stage})
+        found.append({"project": stream.split(":", 1)[1], "title": entry.intake["payload"]["title"],
+                      "category": entry.intake["payload"]["category"], "stage": entry.stage})
         if len(found) == limit:
             break
     return {"projects": found, "after": after, "limit": limit}
@@ -271,7 +272,8 @@ def project_events_view(request: Request, project: str = PROJECT,
                         caller: Caller | None = Depends(caller_or_public)) -> ProjectEvents:
     """Each event whole, in part (withheld members named) or not at all, by
     docs/visibility.md; an event shown whole comes with its receipt. Before the opening,
-    positions are withheld and the paging is over what is shown."""
+    positions are withheld and the paging is over what is shown; a bidder's own actions then
+    come with their sealed receipts (evidence-format §9.1)."""
     who = viewer(caller)
     stream, events, facts = visible_project(request, project, who)
     sealed = v.sealed_positions(facts)
@@ -284,15 +286,16 @@ def project_events_view(request: Request, project: str = PROJECT,
         if view is None:
             continue
         item: dict = {"event": view}
-        if v.WITHHELD not in view:
+        whole = v.WITHHELD not in view
+        if whole or (event["actor"] == who.actor and event["type"] in SEALED_STAGE_TYPES):
             found = recorder.leaf_of(stream_uuid(stream), event["version"])
             rows = recorder.select_receipts(found[1] - 1, found[1]) if found else []
             if rows:
                 r = rows[0]
-                item["receipt"] = {"event_hash": r.event_hash, "ledger_time": r.ledger_time,
-                                   "position": r.position, "receipt": "sunledger/receipt/v1",
-                                   "stream": r.stream, "version": r.version,
-                                   "signature": r.signature}
+                receipt = Receipt(r.event_hash, r.stream, r.version, r.position, r.ledger_time,
+                                  r.signature)  # its own action's, sealed before the opening
+                item["receipt"] = receipt.to_json() if whole else \
+                    receipt.sealed(request.app.state.ledger.key)
                 item["leaf_index"] = found[0]
         shown.append(item)
         if len(shown) == limit:
@@ -318,15 +321,23 @@ def project_refusals(request: Request, project: str = PROJECT,
 @router.get("/projects/{project}/version", summary="The version an actor signs its next action at",
             response_description="the stream's version and head",
             responses={**UNAUTHENTICATED, **problem_responses(
+                (403, "before the opening, to a caller who does not sign at a version then "
+                      "(a bidder: its actions name none)"),
                 (404, "no such project, or a caller with no role"))})
 def project_version(request: Request, project: str = PROJECT,
                     caller: Caller = Depends(signed_caller)) -> ProjectVersion:
     """The project's current version and head, for a registered actor about to sign an
-    action on it (signed requests only). Before the opening this count is the one channel
-    docs/visibility.md names: the version counts every event before it."""
+    action on it (signed requests only). Before the opening the version counts the bidders'
+    events, so it is told only to those who sign at a version then (docs/visibility.md): a
+    bidder's actions before the opening name no version (evidence-format §6)."""
     stream = project_stream_of(project)
     head = request.app.state.ledger.recorder.stream_head(stream_uuid(stream))
     if head is None or not caller.roles:
         raise NotInLog(f"no project {project!r} is visible to this caller", project=project)
+    now = request.app.state.projects_now.get(stream)
+    if now is not None and not v.may_learn_version(viewer(caller), now.facts):
+        raise NotVisible(f"{stream}'s version counts its bidders' events until the opening "
+                         "(法 §22); a bidder's actions before it name no version: sign them "
+                         "with expected_version null", project=project)
     return {"project": stream.split(":", 1)[1], "version": head[0],
             "head": orjson.loads(head[1])["hash"]}

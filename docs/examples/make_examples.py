@@ -287,14 +287,17 @@ def render(values: dict | None = None) -> str:
     without_hash = canonical_json({k: x for k, x in event.items() if k != "hash"})
     add(f"### 21.5 Position {pos}: the bidder's `project.bid-submitted/v1`, step by step\n")
     add("**1. The action** as `bidder-0001` signs it: JCS(action), UTF-8, "
-        f"{len(action_bytes)} bytes, no trailing newline.\n")
+        f"{len(action_bytes)} bytes, no trailing newline. A bid names no version "
+        "(`expected_version` is `null`, §6): the bidder does not learn how many events the "
+        "project holds.\n")
     add(_block("bid-action", action_bytes.decode("utf-8"), "json"))
     add("**2. The actor signature**: Ed25519 with the bidder's key over exactly those bytes, "
         "64 bytes, standard base64 with padding.\n")
     add(_block("bid-signature", base64.b64encode(signed.signature).decode("ascii")))
     add("**3. The sealed event without `hash`**: `expected_version` replaced by "
-        "`version` = expected_version + 1, plus `ledger_time`, `prev` (the hash of version "
-        f"{event['version'] - 1}) and `signature`. JCS, {len(without_hash)} bytes:\n")
+        f"`version`, here the stream's next ({event['version']}: the ledger places the bid at "
+        f"the head), plus `ledger_time`, `prev` (the hash of version {event['version'] - 1}) "
+        f"and `signature`. JCS, {len(without_hash)} bytes:\n")
     add(_block("bid-event-without-hash", without_hash.decode("utf-8"), "json"))
     add("**4. The event hash**: SHA-256 of those bytes, lowercase hex.\n")
     add(_block("bid-hash", event["hash"]))
@@ -315,6 +318,12 @@ def render(values: dict | None = None) -> str:
         "| --- | --- | --- | --- | --- | --- |")
     r = next(x for x in v["receipt_rows"] if x[0] == pos)
     add(f"| {r[0]} | `{r[1]}` | {r[2]} | `{r[3]}` | `{r[4]}` | `{r[5]}` |\n")
+    sealed = receipt.sealed(v["keys"][0][1])
+    add("**8. The sealed receipt** (§9.1) the bidder is answered with: the receipt without "
+        "`version`, JCS of its body, then its signature by the ledger key:\n")
+    add(_block("bid-sealed-receipt-body", canonical_json(
+        {k: x for k, x in sealed.items() if k != "signature"}).decode("utf-8"), "json"))
+    add(_block("bid-sealed-receipt-signature", sealed["signature"]))
 
     files = v["bundle"]
     add("### 21.6 The example ledger as a bundle\n\n"

@@ -4,8 +4,9 @@ Pure functions only. docs/evidence-format.md states every byte of this module.
 
     action   = {actor, expected_version, key_id, nonce, payload, signed_at, stream, type}
     signature = Ed25519(actor key, JCS(action))
-    event    = action − expected_version + {version = expected_version + 1, ledger_time,
-               prev, signature}
+    event    = action − expected_version + {version, ledger_time, prev, signature}
+               (version = expected_version + 1; a bidder's sealed-stage action names no
+               version, expected_version null, and goes to the stream's head)
     hash     = SHA-256(JCS(event))            (the event without its own hash)
     stored   = JCS(event + {hash})
 """
@@ -64,6 +65,26 @@ def actor_stream(actor_id: str) -> str:
 LEDGER_STREAM = "ledger"
 LEDGER_ACTOR = "ledger"
 
+# A bidder's actions that may come before the opening name no version (`expected_version`
+# null, §6): the project's version counts every event before it, so signing at a version
+# would tell the bidder how many others obtained documents or bid (法 §22). The ledger places
+# them at the stream's head, whenever they come; every other action names the version it saw.
+SEALED_STAGE_TYPES = frozenset((
+    "project.documents-obtained/v1",
+    "project.objection-raised/v1",
+    "project.security-posted/v1",
+    "project.bid-submitted/v1",
+    "project.bid-withdrawn/v1",
+    "project.challenge-raised/v1",
+    "project.complaint-filed/v1",
+))
+
+
+def signed_version(type_: str, version: int) -> int | None:
+    """The `expected_version` an action of this type signs when its stream is at `version`:
+    that version, or None (null) for a bidder's sealed-stage action."""
+    return None if type_ in SEALED_STAGE_TYPES else version
+
 
 @dataclass(frozen=True)
 class Action:
@@ -74,7 +95,7 @@ class Action:
     payload: dict
     actor: str
     key_id: str
-    expected_version: int
+    expected_version: int | None  # None (null) for exactly the SEALED_STAGE_TYPES
     nonce: str
     signed_at: str
 
@@ -138,8 +159,10 @@ def decode_signature(text: str) -> bytes:
     return raw
 
 
-def seal(signed: SignedAction, *, ledger_time: str, prev: str) -> dict:
-    """The stored event for an accepted action: the action sealed with time, link and hash."""
+def seal(signed: SignedAction, *, ledger_time: str, prev: str, version: int) -> dict:
+    """The stored event for an accepted action: the action sealed with time, link, its
+    version in the stream (expected_version + 1, or the head's next for a sealed-stage
+    action) and hash."""
     action = signed.action
     event = {
         "actor": action.actor,
@@ -152,7 +175,7 @@ def seal(signed: SignedAction, *, ledger_time: str, prev: str) -> dict:
         "signed_at": action.signed_at,
         "stream": action.stream,
         "type": action.type,
-        "version": action.expected_version + 1,
+        "version": version,
     }
     event["hash"] = event_hash(event)
     return event
@@ -188,7 +211,7 @@ def action_bytes(event: dict) -> bytes:
     """What the actor's signature of a stored event covers: JCS of its action."""
     return canonical_json({
         "actor": event["actor"],
-        "expected_version": event["version"] - 1,
+        "expected_version": signed_version(event["type"], event["version"] - 1),
         "key_id": event["key_id"],
         "nonce": event["nonce"],
         "payload": event["payload"],

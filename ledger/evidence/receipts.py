@@ -2,6 +2,12 @@
 
     receipt  = {event_hash, ledger_time, position, receipt: "sunledger/receipt/v1", stream, version}
     signature = Ed25519(ledger key, JCS(receipt))
+
+A bidder's sealed-stage action is answered with a sealed receipt: the same word without the
+version, which counts the project's events before the opening (法 §22):
+
+    sealed receipt = {event_hash, ledger_time, position, receipt: "sunledger/sealed-receipt/v1",
+                      stream}
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from .envelope import decode_signature, encode_signature
 from .keys import SigningKey, signature_ok
 
 RECEIPT_FORMAT = "sunledger/receipt/v1"
+SEALED_RECEIPT_FORMAT = "sunledger/sealed-receipt/v1"
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,12 @@ class Receipt:
     def verify(self, ledger_public_key: bytes) -> bool:
         return receipt_ok(self.body(), self.signature, ledger_public_key)
 
+    def sealed(self, key: SigningKey) -> dict:
+        """This receipt without its version, signed by the ledger key (the sealed receipt a
+        bidder gets for an action before the opening)."""
+        body = sealed_receipt_body(self.event_hash, self.stream, self.position, self.ledger_time)
+        return {**body, "signature": encode_signature(key.sign(canonical_json(body)))}
+
 
 def receipt_body(event_hash: str, stream: str, version: int, position: int,
                  ledger_time: str) -> dict:
@@ -44,6 +57,16 @@ def receipt_body(event_hash: str, stream: str, version: int, position: int,
         "receipt": RECEIPT_FORMAT,
         "stream": stream,
         "version": version,
+    }
+
+
+def sealed_receipt_body(event_hash: str, stream: str, position: int, ledger_time: str) -> dict:
+    return {
+        "event_hash": event_hash,
+        "ledger_time": ledger_time,
+        "position": position,
+        "receipt": SEALED_RECEIPT_FORMAT,
+        "stream": stream,
     }
 
 

@@ -376,6 +376,9 @@ class Procedure:
         deadline must move the deadline to at least 15 days after it (法 §23; 条例 §21)."""
         self.stage(p, s, "announced")
         assert p.bid_deadline is not None
+        self.require(s.at < p.bid_deadline, "clarification-notice",
+                     lambda: f"the documents are clarified before the bid deadline "
+                     f"({p.bid_deadline:%Y-%m-%d %H:%M} UTC); this came at {s.at:%Y-%m-%d %H:%M} UTC")
         deadline = parse_time(s.payload["bid_deadline"]) if "bid_deadline" in s.payload \
             else p.bid_deadline
         if s.payload.get("affects_bids"):
