@@ -101,9 +101,12 @@ SEALED = Rule(_seen(**UNSEALED), selves=("bidder",), article="法 §22")
 OPENING = Rule(_seen(bidders=ALWAYS, committee=ALWAYS, **KEEPERS), selves=("bidder",),
                article="法 §36")
 CONVENED = Rule(OPENING.event, article="法 §36")
-# the committee's names: secret until the result is fixed, to everyone but the expert itself
+# the committee's names: secret until the result is fixed (法 §37), to everyone but the expert
+# itself and the witness officers assigned to the project, who witness the evaluation in its
+# room (they see the experts, sign off the evaluation's witness report, and are bound to keep
+# the names secret as the centre's staff)
 NAMES = _seen(public=FIXED, bidders=FIXED, principal=FIXED, operator=FIXED, supervision=FIXED,
-              witness=FIXED, committee=ALWAYS)
+              witness=ALWAYS, committee=ALWAYS)
 MEMBER_ACTS = {"actor": NAMES}
 # the evaluation: secret until the report, to all but the committee (法 §44; 条例 §49)
 EVALUATION = Rule(_seen(committee=ALWAYS, principal=REPORTED, operator=REPORTED,
@@ -145,7 +148,7 @@ TABLE: dict[str, Rule] = {
                                      members={"committee": NAMES}, article="法 §37"),
     "project.draw-disclosed/v1": Rule(_seen(public=FIXED, bidders=FIXED, committee=ALWAYS,
                                             principal=FIXED, operator=FIXED, supervision=FIXED,
-                                            witness=FIXED), article="法 §37"),
+                                            witness=ALWAYS), article="法 §37"),
     "project.expert-replaced/v1": Rule(_seen(committee=ALWAYS, **KEEPERS),
                                        members={"recused": NAMES, "replacement": NAMES},
                                        selves=("recused", "replacement"), article="法 §37"),

@@ -185,8 +185,11 @@ def test_no_answer_names_a_bidder_before_the_opening_or_an_expert_before_the_awa
         text = everything(http, world, actor, reports)
         named = {b for b in sealed_bidders if b != actor and b in text}
         assert not named, (actor, named)
-        if actor not in drawn_experts:  # the committee knows itself (法 §37)
+        # the committee knows itself (法 §37), and so do the officers witnessing its evaluation
+        if actor not in drawn_experts and actor != "witness-on":
             assert not {e for e in drawn_experts if e in text}, actor
+        if actor == "witness-on":  # assigned to every project here: it may read the names
+            assert all(e in text for e in drawn_experts)
         if actor == "supervisor-1":  # the search finds what may be given: after the award
             assert all(b.actor in text for b in market[DONE].bidders)
             assert all(e.actor in text for e in market[DONE].experts)
@@ -206,15 +209,18 @@ def test_reports_are_listed_and_given_to_who_may_see_all_they_carry(world, marke
     assert statuses(http, world, OPENED, pdf_path(OPENED, opening["report_id"])) == {
         "public": 404, "bidder": 404, "expert": 404, "witness-off": 404, "witness-on": 200,
         "supervisor-1": 200}
-    # the committee is drawn, the result not fixed: the evaluation report names its members
+    # the committee is drawn, the result not fixed: the evaluation report names its members,
+    # whom the officer witnessing the evaluation knows, and the supervision body not yet
     assert statuses(http, world, DRAWN, pdf_path(DRAWN, evaluation["report_id"])) == {
-        "public": 404, "bidder": 404, "expert": 404, "witness-off": 404, "witness-on": 403,
+        "public": 404, "bidder": 404, "expert": 404, "witness-off": 404, "witness-on": 200,
         "supervisor-1": 403}
     refused = ask(http, world, pdf_path(DRAWN, evaluation["report_id"]), "supervisor-1").json()
     assert refused["type"] == "urn:sunledger:error:not-visible"
     assert "project.experts-drawn/v1" in refused["detail"] and "法 §37" in refused["detail"]
-    assert all(ask(http, world, f"/v1/projects/{pid(DRAWN)}/reports", actor_of(DRAWN, c)).json()
-               ["reports"] == [] for c in CALLERS)
+    assert {c: [r["report_id"] for r in ask(http, world, f"/v1/projects/{pid(DRAWN)}/reports",
+                                            actor_of(DRAWN, c)).json()["reports"]]
+            for c in CALLERS} == {**dict.fromkeys(CALLERS, []),
+                                  "witness-on": [evaluation["report_id"]]}
     # after the award
     assert statuses(http, world, DONE, pdf_path(DONE, full["report_id"])) == {
         "public": 404, "bidder": 404, "expert": 404, "witness-off": 404, "witness-on": 200,
@@ -263,7 +269,7 @@ def test_a_server_without_a_reports_folder_says_so(world, market, issued, store_
 def test_a_dossier_goes_to_who_may_see_every_event_whole_and_checks_offline(
         world, market, http, tmp_path):
     for stream, given in ((SEALED, set()), (OPENED, {"witness-on", "supervisor-1"}),
-                          (DRAWN, set()), (DONE, {"witness-on", "supervisor-1"})):
+                          (DRAWN, {"witness-on"}), (DONE, {"witness-on", "supervisor-1"})):
         path = f"/v1/projects/{pid(stream)}/dossier"
         assert statuses(http, world, stream, path) == {
             c: 200 if c in given else 403 for c in CALLERS}, stream
@@ -310,9 +316,10 @@ def test_replay_steps_are_shown_as_their_events_are(world, market, http):
     drawn = {c: next((s for s in steps_of(http, world, DRAWN, c)
                       if s["type"] == "project.experts-drawn/v1"), None) for c in CALLERS}
     assert drawn["public"] is None  # the public sees the draw once the result is fixed
-    for caller in ("bidder", "witness-on", "supervisor-1"):
+    for caller in ("bidder", "supervisor-1"):
         assert drawn[caller]["withheld"] == ["changes"], caller
-    assert drawn["expert"]["changes"] and "withheld" not in drawn["expert"]  # on the committee
+    for caller in ("expert", "witness-on"):  # on the committee, or witnessing its evaluation
+        assert drawn[caller]["changes"] and "withheld" not in drawn[caller], caller
     reported = next(s for s in steps_of(http, world, DRAWN, "public")
                     if s["type"] == "project.evaluation-reported/v1")
     assert reported["withheld"] == ["actor", "changes"]

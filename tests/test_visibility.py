@@ -106,7 +106,8 @@ def test_what_each_audience_receives_at_each_stage(type_, audience, stage):
         if type_ in SEALED_TYPES and not (type_ == "project.objection-raised/v1"
                                           and audience == v.PRINCIPAL):
             assert view is None
-    if v.FIXED not in reached and audience != v.COMMITTEE:  # 法 §37: no expert's name
+    # 法 §37: no expert's name, but to the committee and the officers witnessing its evaluation
+    if v.FIXED not in reached and audience not in (v.COMMITTEE, v.WITNESS):
         assert EXPERT not in shown
         for member in ("committee", "recused", "replacement"):
             assert f"m-{member}" not in shown
