@@ -332,6 +332,17 @@ def test_replay_steps_are_shown_as_their_events_are(world, market, http):
                limit=2).json()["steps"][0]["version"] == 31
 
 
+def test_the_replay_stops_at_a_time_as_the_command_does(world, market, http):
+    events = project_events(world.ledger.recorder, DONE)
+    middle = events[len(events) // 2]["ledger_time"]
+    upto = [e for e in events if e["ledger_time"] <= middle]
+    steps = ask(http, world, f"/v1/projects/{pid(DONE)}/replay", "supervisor-1",
+                at=middle).json()["steps"]
+    assert [s["version"] for s in steps] == [e["version"] for e in upto] and len(upto) < len(events)
+    answer = ask(http, world, f"/v1/projects/{pid(DONE)}/replay", "supervisor-1", at="soon")
+    assert answer.status_code == 422 and answer.json()["type"].endswith("malformed-request")
+
+
 def test_who_obtained_the_documents_shows_in_the_replay_from_the_opening_to_the_keepers(
         world, market, http):
     for stream in (SEALED, OPENED, DONE):

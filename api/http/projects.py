@@ -191,6 +191,10 @@ def _visible_now(request: Request, project: str, caller: v.Caller):
     return stream, now
 
 
+AT = Query(None, description="as of this ledger time (RFC 3339 UTC with microseconds)",
+           pattern=LEDGER_TIME, examples=["2025-03-24T01:30:00.000000Z"])
+
+
 @router.get("/projects", summary="The projects visible to the caller",
             response_description="a page of the projects", responses=UNAUTHENTICATED)
 def list_projects(request: Request, after: int = Query(0, ge=0, description="skip this many"),
@@ -225,9 +229,7 @@ def list_projects(request: Request, after: int = Query(0, ge=0, description="ski
                 NOT_VISIBLE)})
 def project_state(request: Request, project: str = PROJECT,
                   version: int | None = Query(None, ge=1, description="as of this version"),
-                  at: str | None = Query(None, description="as of this ledger time (RFC 3339 "
-                                         "UTC with microseconds)", pattern=LEDGER_TIME,
-                                         examples=["2025-03-24T01:30:00.000000Z"]),
+                  at: str | None = AT,
                   caller: Caller | None = Depends(caller_or_public)) -> ProjectStateView:
     """The state folded from the project's events, with the fields the caller may see now
     (`withheld` names the others). What the caller may see is judged at the project's stage
@@ -247,18 +249,22 @@ def project_state(request: Request, project: str = PROJECT,
     return answer
 
 
+def moment_of(at: str | None) -> datetime | None:
+    """The `at` query as a time (None: now)."""
+    if at is None:
+        return None
+    try:
+        return parse_time(at)
+    except ValueError:
+        raise MalformedRequest(f"query.at: {at!r} is not a ledger time such as "
+                               "2025-03-24T01:30:00.000000Z") from None
+
+
 def _state_as_of(events: list[dict], facts: v.ProjectFacts, version: int | None, at: str | None):
     if version is not None and v.sealed_positions(facts):
         raise NotVisible("a project's versions count its bidders' events until the opening "
                          "(法 §22): ask as of a time instead")
-    moment = None
-    if at is not None:
-        try:
-            moment = parse_time(at)
-        except ValueError:
-            raise MalformedRequest(f"query.at: {at!r} is not a ledger time such as "
-                                   "2025-03-24T01:30:00.000000Z") from None
-    state, steps = replay(events, at_version=version, at_time=moment, steps=False)
+    state, steps = replay(events, at_version=version, at_time=moment_of(at), steps=False)
     return state, facts, steps[-1].version if steps else 0
 
 

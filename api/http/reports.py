@@ -30,7 +30,7 @@ from witness.model import SIGNED_SUFFIX
 from witness.reports import ReportNotKept, issued_file, read_issued
 
 from .problems import problem_responses
-from .projects import EXAMPLE, PAGE, PROJECT, NotVisible, visible_project, viewer
+from .projects import AT, EXAMPLE, PAGE, PROJECT, NotVisible, moment_of, visible_project, viewer
 from .signed_requests import Caller, UNAUTHENTICATED, caller_or_public
 
 router = APIRouter(prefix="/v1", tags=["reports"])
@@ -308,15 +308,17 @@ def project_replay(request: Request, project: str = PROJECT,
                    after_version: int = Query(0, ge=0, description="the steps after this "
                                               "version (from the opening on)"),
                    limit: int = Query(PAGE, ge=1, le=PAGE, description="this many at most"),
+                   at: str | None = AT,
                    caller: Caller | None = Depends(caller_or_public)) -> ProjectReplay:
     """Each transition of the project (version, ledger time, type, actor, hash, and what it
     changed) whose event the caller may see, shown as that event is shown: its version and
     hash withheld before the opening, its actor while the committee is secret, and then its
     changes too; the changes listed are those of the state's members the caller may see.
-    Before the opening the paging is over what is shown, as for the events."""
+    With `at`, the steps up to that ledger time (`sunledger replay --at`). Before the opening
+    the paging is over what is shown, as for the events."""
     who = viewer(caller)
     stream, events, facts = visible_project(request, project, who)
-    state, steps = replay(events)
+    state, steps = replay(events, at_time=moment_of(at))
     fields = v.state_view(state, who, facts)[0]
     sealed = v.sealed_positions(facts)
     shown = []
