@@ -4,6 +4,7 @@ receipt and nonce in one transaction. A refusal writes nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import warnings
 import weakref
@@ -46,6 +47,7 @@ from ledger.procedures.register import check as register_rules
 from ledger.procedures.rules import RuleBook
 from ledger.procedures.tender import Procedure, ProjectState, Step
 from ledger.state_cache import Snapshots, StreamCache
+from ledger.stores.append_lock import AppendLock
 from ledger.stores.tables import Transaction
 from ledger.stores.url import (
     StoreURL, lock_waited_in_vain, no_store, parse_store_url, store_failure, store_lock,
@@ -98,6 +100,8 @@ class Ledger(Application):
         self._heads: HeadsFold | None = None  # the heads map, carried from checkpoint to checkpoint
         self._timer: threading.Timer | None = None  # the every_seconds checkpoint, when pending
         self._write = threading.Lock()  # one append at a time in this process
+        # and across the processes that write one SQLite file (stores/append_lock.py)
+        self._turn = AppendLock(url) if url.engine == "sqlite" else contextlib.nullcontext()
         self._tree: CompactTree | None = None  # the Merkle log's frontier, as last appended
         self._last_time: datetime | None = None  # the newest ledger time recorded, once read
         self.started_now = False  # whether this open started the ledger (a new store)
@@ -387,6 +391,8 @@ class Ledger(Application):
     def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+        if isinstance(self._turn, AppendLock):
+            self._turn.close()
         super().close()
 
     def _trusted_frontier(self) -> CompactTree:
@@ -419,7 +425,8 @@ class Ledger(Application):
     def _append(self, signed: list[SignedAction], starting: bool = False) -> list[Receipt]:
         with self._write:
             try:
-                receipts = self._append_retrying(signed, starting)
+                with self._turn:
+                    receipts = self._append_retrying(signed, starting)
             except RuleRefused as error:
                 record = self._record_refusal(error)
                 error.details["recorded"] = record is not None

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import pytest
 
-from conftest import bid
+from conftest import MovableClock, bid
+from ledger.evidence.envelope import LEDGER_ACTOR
+from ledger.evidence.signer import ActorSigner
 from ledger.audit.verify import StoreSource, verify
 from ledger.errors import KeyRevoked, StaleVersion
 from ledger.ledger import Ledger
@@ -126,6 +129,9 @@ def test_a_key_revoked_between_reading_and_storing_is_caught_before_the_append_l
     world.open_project(stream)
     world.submit(b, stream, "project.bid-submitted/v1", bid("bidder-1", 1))
     other = Ledger.open(world.raw.url, clock=world.clock, key_path=tmp_path / "ledger.key")
+    # on SQLite, appends of one file take turns (stores/append_lock.py) and B would wait for
+    # A: B here is a writer that does not (an older one), as on PostgreSQL any other is
+    other._turn = contextlib.nullcontext()
     revoke = world.registrar.sign("actor:bidder-1", "actor.key-revoked/v1",
                                   {"key_id": b.key.key_id, "reason": "stolen"},
                                   expected_version=2, signed_at=world.clock.now())
@@ -144,3 +150,48 @@ def test_a_key_revoked_between_reading_and_storing_is_caught_before_the_append_l
         world.ledger.events.put = put
     assert world.ledger.stream_version(stream) == 5
     other.close()
+
+
+def test_two_writers_of_one_sqlite_file_take_turns_instead_of_colliding(sqlite_url, tmp_path):
+    """Two ledgers on one SQLite file (as `serve --workers 2` has), four threads each,
+    appending at once: each append waits for its turn (stores/append_lock.py), so it collides
+    on leaf indexes at most once (when the frontier its ledger kept from its own last append
+    is behind) and then commits from the log read in its turn; everything is recorded and
+    verifies."""
+    clock = MovableClock()
+    ledgers = [Ledger.open(sqlite_url, clock=clock, key_path=tmp_path / "ledger.key")
+               for _ in range(2)]
+    registrar = ActorSigner(LEDGER_ACTOR, ledgers[0].key)
+    tries: dict[str, int] = {}
+    for ledger in ledgers:
+        once = ledger._append_once
+
+        def counted(signed, starting, once=once):
+            stream = signed[0].action.stream
+            tries[stream] = tries.get(stream, 0) + 1
+            return once(signed, starting)
+
+        ledger._append_once = counted
+    failures: list = []
+
+    def write(ledger: Ledger, thread: int) -> None:
+        try:
+            for n in range(15):
+                ledger.submit(registrar.sign(
+                    f"actor:turn-{thread}-{n}", "actor.registered/v1",
+                    {"name": "Fictional", "roles": ["bidder"], "organisation": "虚构单位"},
+                    expected_version=0, signed_at=clock.now()))
+        except Exception as error:  # noqa: BLE001 (the test reports whatever went wrong)
+            failures.append(error)
+
+    threads = [threading.Thread(target=write, args=(ledgers[t % 2], t)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for ledger in ledgers:
+        ledger.close()
+    assert not failures, failures
+    assert len(tries) == 8 * 15 and max(tries.values()) <= 2, sorted(tries.values())[-5:]
+    report = verify(StoreSource(sqlite_url), workers=1)
+    assert report.intact, report.findings

@@ -166,6 +166,15 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         version, topic, state): the verifier's bulk read, without per-row objects."""
         return self._rows("rowid>? AND rowid<=? ORDER BY rowid", (after, upto))
 
+    def stored_hashes(self, after: int, upto: int) -> list[tuple[int, bytes]]:
+        """(position, the stored event's `hash` member) in (after, upto]: read in SQL from the
+        stored bytes, where JCS puts `hash` second, after `actor`, whose identifier holds no
+        quote (evidence-format §7); the tiles' entry bundles, without decoding each event."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT rowid, substr(state, instr(state, '\"hash\":\"') + 8, 64) "
+                      f"FROM {EVENTS} WHERE rowid>? AND rowid<=? ORDER BY rowid", (after, upto))
+            return [(row[0], bytes(row[1]) if row[1] is not None else b"") for row in c.fetchall()]
+
     def select_topic_rows(self, topic: str, after: int, limit: int) -> list[tuple]:
         """The first `limit` rows of one event type after a position, as `select_rows` gives
         them: read along the (topic, rowid) index, however large the log."""
