@@ -127,7 +127,8 @@ def test_eight_processes_opening_one_new_store_all_succeed_with_one_key(store_ur
         ledger = Ledger.open(store_url, key_path=key_file, create=False)  # -wal, -shm while open
         made = sorted(db.parent.glob("ledger.db*"))
         assert [(p.name, mode(p)) for p in made] == [
-            ("ledger.db", 0o600), ("ledger.db-shm", 0o600), ("ledger.db-wal", 0o600)]
+            ("ledger.db", 0o600), ("ledger.db-shm", 0o600), ("ledger.db-wal", 0o600),
+            ("ledger.db.append-lock", 0o600)]  # appends' turns (stores/append_lock.py)
         ledger.close()
 
 
@@ -197,7 +198,9 @@ def test_init_makes_owner_only_files_in_a_new_folder(tmp_path):
     assert code == 0 and out.startswith(f"created the store sqlite://{db}\n"), out
     assert (mode(db.parent), mode(db), mode(db.with_name("ledger.db.ledger-key"))) == \
         (0o700, 0o600, 0o600)
-    assert sorted(p.name for p in db.parent.iterdir()) == ["ledger.db", "ledger.db.ledger-key"]
+    assert sorted(p.name for p in db.parent.iterdir()) == [
+        "ledger.db", "ledger.db.append-lock", "ledger.db.ledger-key"]
+    assert mode(db.with_name("ledger.db.append-lock")) == 0o600
 
 
 def test_an_empty_file_or_schema_becomes_a_store_only_by_init(store_url, tmp_path):
