@@ -7,6 +7,7 @@ import os
 import sqlite3
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -213,3 +214,29 @@ def project(world) -> str:
         world.submit(world.actors[bidder], stream, "project.bid-submitted/v1", bid(bidder, n))
     return stream
 
+
+
+@dataclass
+class DemoRun:
+    """`sunledger demo --out <out>` as run once for the whole suite (it takes a while): its
+    folder (ledger.db, its key beside it, the reports) and what it printed. Read only: a test
+    that writes takes a copy."""
+
+    out: Path
+    stdout: str
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> DemoRun:
+    import shutil
+    import subprocess
+    import sys
+
+    if not shutil.which("fc-list"):
+        pytest.skip("fontconfig missing: ./run setup installs the report fonts")
+    out = tmp_path_factory.mktemp("demo")
+    done = subprocess.run([str(Path(sys.executable).parent / "sunledger"), "demo", "--out",
+                           str(out)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and "Traceback" not in done.stdout + done.stderr, \
+        done.stdout + done.stderr
+    return DemoRun(out, done.stdout)

@@ -24,9 +24,10 @@ import pytest
 
 from conftest import NO_POSTGRES, POSTGRES, RawStore
 from ledger.evidence.envelope import SEALED_STAGE_TYPES
-from ledger.evidence.keys import SigningKey, write_private_key
+from ledger.evidence.keys import SigningKey, read_private_key, write_private_key
 from ledger.stores.url import parse_store_url
 from servers import SUNLEDGER
+from test_cli import sunledger
 
 pytestmark = pytest.mark.skipif(not shutil.which("fc-list"),
                                 reason="fontconfig missing: ./run setup installs the report fonts")
@@ -50,7 +51,16 @@ class Run:
                                          *flags], env=env, text=True,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
+    @classmethod
+    def done(cls, out: Path, store: str, stdout: str) -> "Run":
+        """A demo that ran already (and succeeded)."""
+        run = cls.__new__(cls)
+        run.out, run.store, run.stdout, run.stderr, run.process = out, store, stdout, "", None
+        return run
+
     def finish(self) -> "Run":
+        if self.process is None:
+            return self
         self.stdout, self.stderr = self.process.communicate(timeout=600)
         assert self.process.returncode == 0, self.stdout + self.stderr
         assert "Traceback" not in self.stdout + self.stderr
@@ -89,21 +99,21 @@ def sqlite_tables(path: Path) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """The demo directly on SQLite, over HTTP on SQLite, and over HTTP on PostgreSQL (when
-    the tests have a server), at once, all three with one ledger key."""
+def runs(tmp_path_factory, demo_run):
+    """The demo directly on SQLite (conftest.py's, run once for the suite), over HTTP on
+    SQLite, and over HTTP on PostgreSQL (when the tests have a server), these two at once,
+    all three with the direct run's ledger key."""
     base = tmp_path_factory.mktemp("demos")
-    key, home = SigningKey.generate(), base / "home"
-    started = {"direct": Run(base / "direct", f"sqlite:{base / 'direct' / 'ledger.db'}", key,
-                             home=home),
-               "http": Run(base / "http", f"sqlite:{base / 'http' / 'ledger.db'}", key, "--http",
+    key, home = read_private_key(demo_run.out / "ledger.db.ledger-key"), base / "home"
+    direct = Run.done(demo_run.out, f"sqlite:{demo_run.out / 'ledger.db'}", demo_run.stdout)
+    started = {"http": Run(base / "http", f"sqlite:{base / 'http' / 'ledger.db'}", key, "--http",
                            home=home)}
     schema = f"t_demo_{uuid.uuid4().hex[:12]}"
     if POSTGRES:
         started["http-pg"] = Run(base / "http-pg", f"{POSTGRES}?schema={schema}", key, "--http",
                                  home=home)
     try:
-        yield {name: run.finish() for name, run in started.items()}
+        yield {"direct": direct.finish(), **{name: run.finish() for name, run in started.items()}}
     finally:
         for run in started.values():
             if run.process.poll() is None:
@@ -162,3 +172,34 @@ def test_the_demo_refuses_a_store_it_ran_in_before_and_says_so(runs, tmp_path):
     assert "the demo ran in" in done.stderr and "store of its own" in done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     assert direct.pdfs() == reports  # nothing of the earlier run was removed
+
+
+def test_the_demo_runs_a_whole_project_and_verifies_its_reports(runs, tmp_path):
+    """The direct demo (`sunledger demo --out …`), then what a supervision body does with a
+    report it was given, from the command line (on a copy: its English reports add to the
+    store)."""
+    out_dir = tmp_path / "demo"
+    shutil.copytree(runs["direct"].out, out_dir)
+    out = runs["direct"].stdout
+    for expected in ("refused and recorded: bidder-12's bid came one second after the deadline",
+                     "savings rate: 49.85%", "warning (条例 §40(一))", "verification: INTACT",
+                     "latest cosigned by jgj.example/witness"):
+        assert expected in out, expected
+    pdfs = sorted(out_dir.glob("*.pdf"))
+    assert len(pdfs) == 5 and out.count(": verified") == 5  # the full report's signed edition too
+    # what a supervision body does with a report it was given, from the command line
+    store = f"sqlite:{out_dir / 'ledger.db'}"
+    full, = (p for p in pdfs if "-full-" in p.name and not p.stem.endswith(("-en", "-signed")))
+    checked = sunledger("verify-report", str(full), "--store", store).stdout
+    assert checked.count("holds:") == 3 and "FAILS" not in checked
+    sunledger("export", "--store", store, "--out", str(tmp_path / "bundle.zip"))
+    assert "FAILS" not in sunledger("verify-report", str(full), "--bundle", str(tmp_path / "bundle.zip")).stdout
+    changed = bytearray(full.read_bytes())
+    changed[len(changed) // 3] ^= 0x20
+    (tmp_path / "changed.pdf").write_bytes(bytes(changed))
+    assert "FAILS" in sunledger("verify-report", str(tmp_path / "changed.pdf"), "--store", store,
+                                check=1).stdout
+    # every report due is issued already; the reporter in English issues the English ones
+    assert "no report is due" in sunledger("reports", "--store", store, "--out", str(tmp_path / "r")).stdout
+    written = sunledger("reports", "--store", store, "--out", str(tmp_path / "r"), "--lang", "en").stdout
+    assert written.count("wrote") == 2 and "-opening-" in written and "-evaluation-" in written

@@ -92,15 +92,11 @@ def expected_exit(command: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    """The demo's folder: a store (ledger.db and its key beside it) with one whole project,
-    its witness reports, and a witness officer's sign-off. Read only: tests that write take
-    a copy (the `centre` fixture)."""
-    if not shutil.which("fc-list"):
-        pytest.skip("fontconfig missing: ./run setup installs the report fonts")
-    out = tmp_path_factory.mktemp("demo")
-    sunledger("demo", "--out", str(out))
-    return out
+def demo(demo_run) -> Path:
+    """The demo's folder (conftest.py: run once for the suite): a store (ledger.db and its key
+    beside it) with one whole project, its witness reports, and a witness officer's sign-off.
+    Read only: tests that write take a copy (the `centre` fixture)."""
+    return demo_run.out
 
 
 @pytest.fixture
