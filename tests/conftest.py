@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -114,11 +116,12 @@ class RawStore:
                 self.count("sunledger_nonces"))
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request, tmp_path):
-    """A fresh, real store: a SQLite file, or its own schema on the PostgreSQL server."""
-    if request.param == "sqlite":
-        yield f"sqlite:{tmp_path / 'ledger.db'}"
+@contextmanager
+def fresh_store(engine: str, folder: Path) -> Iterator[str]:
+    """A fresh, real store: a SQLite file in `folder`, or its own schema on the PostgreSQL
+    server (dropped afterwards)."""
+    if engine == "sqlite":
+        yield f"sqlite:{folder / 'ledger.db'}"
         return
     if not POSTGRES:
         pytest.skip(NO_POSTGRES)
@@ -128,6 +131,12 @@ def store_url(request, tmp_path):
     yield f"{POSTGRES}?schema={schema}"
     with psycopg.connect(POSTGRES, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request, tmp_path):
+    with fresh_store(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
@@ -191,17 +200,26 @@ def bid(bidder: str, n: int = 0) -> dict:
     return {"bidder": bidder, "bid_hash": f"{n:064x}"}
 
 
-@pytest.fixture
-def world(store_url, tmp_path) -> World:
+@contextmanager
+def opened_world(store_url: str, folder: Path) -> Iterator[World]:
+    """A ledger on the store (its key in `folder`) with four actors registered."""
     clock = MovableClock()
-    ledger = Ledger.open(store_url, clock=clock, key_path=tmp_path / "ledger.key")
+    ledger = Ledger.open(store_url, clock=clock, key_path=folder / "ledger.key")
     w = World(ledger, clock, RawStore(store_url), ActorSigner(LEDGER_ACTOR, ledger.key))
     w.register("tenderee-1", roles=("tenderee",))
     w.register("operator-1", roles=("operator",))
     w.register("bidder-1")
     w.register("bidder-2")
-    yield w
-    ledger.close()
+    try:
+        yield w
+    finally:
+        ledger.close()
+
+
+@pytest.fixture
+def world(store_url, tmp_path) -> World:
+    with opened_world(store_url, tmp_path) as w:
+        yield w
 
 
 @pytest.fixture

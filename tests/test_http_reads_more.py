@@ -30,6 +30,7 @@ from projections.dossier import check_dossier
 from projections.follower import Follower
 from projections.project_state import project_events
 from projections.warnings import CollusionWatch
+from conftest import fresh_store, opened_world
 from test_trading import Tender, cst, h
 from witness.reports import InFolder, embedded_evidence, issue_report
 
@@ -55,7 +56,27 @@ def assign(world, stream: str, officer: str = "witness-on") -> None:
                  {"officer": officer})
 
 
-@pytest.fixture
+# One market per engine for the whole module (building it and issuing its reports takes
+# seconds): the tests read it; the three that write to it (a sign-off, a hidden project, a
+# revoked key) come last, and write nothing the others read.
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def place(request, tmp_path_factory):
+    return request.param, tmp_path_factory.mktemp(request.param)
+
+
+@pytest.fixture(scope="module")
+def store_url(place):
+    with fresh_store(*place) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def world(store_url, place):
+    with opened_world(store_url, place[1]) as w:
+        yield w
+
+
+@pytest.fixture(scope="module")
 def market(world):
     """DONE-1 awarded and contracted; DRAW-1 with its committee drawn and its candidates
     published; OPEN-1 opened (bids decrypted, no draw yet); SEAL-1 with its bids in, two of
@@ -81,12 +102,12 @@ def market(world):
     return tenders
 
 
-@pytest.fixture
-def folder(tmp_path):
-    return tmp_path / "reports"
+@pytest.fixture(scope="module")
+def folder(place):
+    return place[1] / "reports"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def issued(world, market, folder):
     """The reports the centre's reporter issued into its folder: the opening report of
     OPEN-1 (before any draw), the evaluation report of DRAW-1 (naming its committee), the
@@ -99,14 +120,14 @@ def issued(world, market, folder):
     return found
 
 
-def app_over(world, store_url, tmp_path, folder=None):
-    return create_app(lambda: Ledger.open(store_url, key_path=tmp_path / "ledger.key",
+def app_over(world, store_url, place, folder=None):
+    return create_app(lambda: Ledger.open(store_url, key_path=place[1] / "ledger.key",
                                           clock=world.clock), reports_folder=folder)
 
 
 @pytest.fixture
-def http(world, store_url, tmp_path, folder):
-    with TestClient(app_over(world, store_url, tmp_path, folder)) as client:
+def http(world, store_url, place, folder):
+    with TestClient(app_over(world, store_url, place, folder)) as client:
         yield client
 
 
@@ -232,61 +253,10 @@ def test_reports_are_listed_and_given_to_who_may_see_all_they_carry(world, marke
     assert ask(http, world, "/v1/projects/NO-SUCH/reports").status_code == 404
 
 
-def test_a_report_pdf_is_the_issued_one_and_a_witness_signs_it_off_by_a_signed_action(
-        world, market, issued, http, folder):
-    full = issued[DONE]
-    answer = ask(http, world, pdf_path(DONE, full["report_id"]), "witness-on")
-    assert answer.headers["content-type"] == "application/pdf"
-    assert hashlib.sha256(answer.content).hexdigest() == full["pdf_hash"]
-    assert embedded_evidence(answer.content)["project"] == DONE
-    entry, = ask(http, world, f"/v1/projects/{pid(DONE)}/reports", "supervisor-1").json()["reports"]
-    assert entry["signed_off_by"] == [] and entry["pdf"] == pdf_path(DONE, full["report_id"])
-    assert (entry["kind"], entry["lang"], entry["edition"], entry["pdf_hash"]) == (
-        "full", "zh", "draft", full["pdf_hash"])
-    # the officer signs the PDF's hash off with its own key, through POST /v1/actions
-    signed = world.sign(world.actors["witness-on"], DONE, "project.report-signed-off/v1",
-                        {"report_id": full["report_id"], "pdf_hash": full["pdf_hash"]})
-    assert http.post("/v1/actions", json=signed.to_json()).status_code == 201
-    entry, = ask(http, world, f"/v1/projects/{pid(DONE)}/reports", "supervisor-1").json()["reports"]
-    assert [s["officer"] for s in entry["signed_off_by"]] == ["witness-on"]
-    # a file changed on the server is not handed out as the report; a missing one is missing
-    kept, = folder.glob(f"{pid(DONE)}-full-*.pdf")
-    kept.write_bytes(answer.content + b"%")
-    changed = ask(http, world, pdf_path(DONE, full["report_id"]), "witness-on")
-    assert changed.status_code == 500 and changed.json()["type"].endswith("report-file-altered")
-    kept.unlink()
-    gone = ask(http, world, pdf_path(DONE, full["report_id"]), "witness-on")
-    assert gone.status_code == 404 and gone.json()["type"].endswith("report-not-kept")
-
-
-def test_a_server_without_a_reports_folder_says_so(world, market, issued, store_url, tmp_path):
-    with TestClient(app_over(world, store_url, tmp_path)) as client:
+def test_a_server_without_a_reports_folder_says_so(world, market, issued, store_url, place):
+    with TestClient(app_over(world, store_url, place)) as client:
         answer = ask(client, world, pdf_path(DONE, issued[DONE]["report_id"]), "supervisor-1")
     assert answer.status_code == 404 and "--reports" in answer.json()["detail"]
-
-
-# --- the dispute dossier -------------------------------------------------------------------------
-
-def test_a_dossier_goes_to_who_may_see_every_event_whole_and_checks_offline(
-        world, market, http, tmp_path):
-    for stream, given in ((SEALED, set()), (OPENED, {"witness-on", "supervisor-1"}),
-                          (DRAWN, {"witness-on"}), (DONE, {"witness-on", "supervisor-1"})):
-        path = f"/v1/projects/{pid(stream)}/dossier"
-        assert statuses(http, world, stream, path) == {
-            c: 200 if c in given else 403 for c in CALLERS}, stream
-    sealed = ask(http, world, f"/v1/projects/{pid(SEALED)}/dossier", "supervisor-1").json()
-    assert "法 §22" in sealed["detail"] and "SEAL-1-b" not in sealed["detail"]
-    answer = ask(http, world, f"/v1/projects/{pid(DONE)}/dossier", "supervisor-1", about=[5, 9])
-    assert answer.headers["content-type"] == "application/zip"
-    out = tmp_path / "dossier.zip"
-    out.write_bytes(answer.content)
-    log = log_verifier(*log_identity(world.ledger.recorder))
-    result = check_dossier(out, log)
-    assert result["project"] == DONE and result["about"] == [5, 9]
-    assert result["events"] == len(project_events(world.ledger.recorder, DONE))
-    world.submit(world.actors["tenderee-1"], "project:HIDDEN-1", "project.intake/v1",
-                 {"title": "未公告项目（虚构）", "category": "construction", "tenderee": "tenderee-1"})
-    assert ask(http, world, "/v1/projects/HIDDEN-1/dossier").status_code == 404
 
 
 # --- the replay ----------------------------------------------------------------------------------
@@ -389,26 +359,6 @@ def test_statistics_are_public_and_over_the_projects_awarded(world, market, http
     assert ask(http, world, "/v1/statistics", "supervisor-1").json() == answer
 
 
-# --- the registry and the log's key -------------------------------------------------------------
-
-def test_the_registry_and_the_log_key_are_public(world, market, http):
-    bidder = world.actors["bidder-1"]
-    world.submit(world.registrar, "actor:bidder-1", "actor.key-revoked/v1",
-                 {"key_id": bidder.key.key_id, "reason": "密钥介质遗失（虚构）"})
-    found = ask(http, world, "/v1/actors/bidder-1").json()
-    assert (found["actor"], found["name"], found["roles"]) == ("bidder-1", "Fictional bidder-1",
-                                                                ["bidder"])
-    key, = found["keys"]
-    assert key["key_id"] == bidder.key.key_id
-    assert key["public_key"] == encode_public_key(bidder.key.public_key)
-    revoked = project_events(world.ledger.recorder, "actor:bidder-1")[-1]
-    assert key["added_at"] < key["revoked_at"] == revoked["ledger_time"]
-    assert ask(http, world, "/v1/actors/no-one").status_code == 404
-    expected = log_verifier_key(*log_identity(world.ledger.recorder))
-    assert ask(http, world, "/v1/log-key").json()["verifier_key"] == expected
-    assert ask(http, world, "/v1/actors/ledger").json()["log_key"] == expected
-
-
 # --- proofs --------------------------------------------------------------------------------------
 
 def checkpoint(http):
@@ -468,3 +418,72 @@ def test_proofs_verify_and_say_nothing_of_what_is_sealed(world, market, http):
         assert ask(http, world, "/v1/proofs/inclusion", **query).status_code in (400, 404)
     assert ask(http, world, "/v1/proofs/inclusion", stream="nothing:x",
                version=1).status_code == 404
+
+
+# --- last: the tests that write (a hidden project, a sign-off, a revoked key) ---------------
+
+def test_a_dossier_goes_to_who_may_see_every_event_whole_and_checks_offline(
+        world, market, http, tmp_path):
+    for stream, given in ((SEALED, set()), (OPENED, {"witness-on", "supervisor-1"}),
+                          (DRAWN, {"witness-on"}), (DONE, {"witness-on", "supervisor-1"})):
+        path = f"/v1/projects/{pid(stream)}/dossier"
+        assert statuses(http, world, stream, path) == {
+            c: 200 if c in given else 403 for c in CALLERS}, stream
+    sealed = ask(http, world, f"/v1/projects/{pid(SEALED)}/dossier", "supervisor-1").json()
+    assert "法 §22" in sealed["detail"] and "SEAL-1-b" not in sealed["detail"]
+    answer = ask(http, world, f"/v1/projects/{pid(DONE)}/dossier", "supervisor-1", about=[5, 9])
+    assert answer.headers["content-type"] == "application/zip"
+    out = tmp_path / "dossier.zip"
+    out.write_bytes(answer.content)
+    log = log_verifier(*log_identity(world.ledger.recorder))
+    result = check_dossier(out, log)
+    assert result["project"] == DONE and result["about"] == [5, 9]
+    assert result["events"] == len(project_events(world.ledger.recorder, DONE))
+    world.submit(world.actors["tenderee-1"], "project:HIDDEN-1", "project.intake/v1",
+                 {"title": "未公告项目（虚构）", "category": "construction", "tenderee": "tenderee-1"})
+    assert ask(http, world, "/v1/projects/HIDDEN-1/dossier").status_code == 404
+
+
+def test_a_report_pdf_is_the_issued_one_and_a_witness_signs_it_off_by_a_signed_action(
+        world, market, issued, http, folder):
+    full = issued[DONE]
+    answer = ask(http, world, pdf_path(DONE, full["report_id"]), "witness-on")
+    assert answer.headers["content-type"] == "application/pdf"
+    assert hashlib.sha256(answer.content).hexdigest() == full["pdf_hash"]
+    assert embedded_evidence(answer.content)["project"] == DONE
+    entry, = ask(http, world, f"/v1/projects/{pid(DONE)}/reports", "supervisor-1").json()["reports"]
+    assert entry["signed_off_by"] == [] and entry["pdf"] == pdf_path(DONE, full["report_id"])
+    assert (entry["kind"], entry["lang"], entry["edition"], entry["pdf_hash"]) == (
+        "full", "zh", "draft", full["pdf_hash"])
+    # the officer signs the PDF's hash off with its own key, through POST /v1/actions
+    signed = world.sign(world.actors["witness-on"], DONE, "project.report-signed-off/v1",
+                        {"report_id": full["report_id"], "pdf_hash": full["pdf_hash"]})
+    assert http.post("/v1/actions", json=signed.to_json()).status_code == 201
+    entry, = ask(http, world, f"/v1/projects/{pid(DONE)}/reports", "supervisor-1").json()["reports"]
+    assert [s["officer"] for s in entry["signed_off_by"]] == ["witness-on"]
+    # a file changed on the server is not handed out as the report; a missing one is missing
+    kept, = folder.glob(f"{pid(DONE)}-full-*.pdf")
+    kept.write_bytes(answer.content + b"%")
+    changed = ask(http, world, pdf_path(DONE, full["report_id"]), "witness-on")
+    assert changed.status_code == 500 and changed.json()["type"].endswith("report-file-altered")
+    kept.unlink()
+    gone = ask(http, world, pdf_path(DONE, full["report_id"]), "witness-on")
+    assert gone.status_code == 404 and gone.json()["type"].endswith("report-not-kept")
+
+
+def test_the_registry_and_the_log_key_are_public(world, market, http):
+    bidder = world.actors["bidder-1"]
+    world.submit(world.registrar, "actor:bidder-1", "actor.key-revoked/v1",
+                 {"key_id": bidder.key.key_id, "reason": "密钥介质遗失（虚构）"})
+    found = ask(http, world, "/v1/actors/bidder-1").json()
+    assert (found["actor"], found["name"], found["roles"]) == ("bidder-1", "Fictional bidder-1",
+                                                                ["bidder"])
+    key, = found["keys"]
+    assert key["key_id"] == bidder.key.key_id
+    assert key["public_key"] == encode_public_key(bidder.key.public_key)
+    revoked = project_events(world.ledger.recorder, "actor:bidder-1")[-1]
+    assert key["added_at"] < key["revoked_at"] == revoked["ledger_time"]
+    assert ask(http, world, "/v1/actors/no-one").status_code == 404
+    expected = log_verifier_key(*log_identity(world.ledger.recorder))
+    assert ask(http, world, "/v1/log-key").json()["verifier_key"] == expected
+    assert ask(http, world, "/v1/actors/ledger").json()["log_key"] == expected

@@ -14,7 +14,6 @@ from pathlib import Path
 import orjson
 import pytest
 
-from api.demo import Demo
 from ledger.procedures.register import REGISTER, document_number, parse_number
 from projections.follower import Follower
 from projections.project_state import project_events
@@ -35,11 +34,14 @@ def text_of(pdf: Path, *options: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """The demo's store and reports, made once for this module."""
+def demo(tmp_path_factory, demo_run):
+    """The demo's store and reports (conftest.py's, run once for the suite), copied for this
+    module: a test here takes report numbers in it."""
     out = tmp_path_factory.mktemp("demo")
+    for path in demo_run.out.iterdir():
+        if path.is_file():
+            shutil.copy2(path, out / path.name)
     store = f"sqlite:///{out / 'ledger.db'}"
-    assert Demo(store, out, lambda message: None).run() == 0
     from ledger.stores.url import open_recorder, parse_store_url
 
     recorder = open_recorder(parse_store_url(store))
