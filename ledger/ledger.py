@@ -574,8 +574,10 @@ class _Batch:
                               "append; sign each action with a fresh nonce", actor=action.actor)
         stream = self.stream(action.stream)
         version = stream.version if stream else 0
-        if action.expected_version is None:
-            pass  # a sealed-stage action goes to the head; a stale cache collides and retries
+        if action.expected_version is None:  # a sealed-stage action goes to the stored head
+            if action.stream not in self.advanced:
+                stream = self.stream(action.stream, fresh=True)  # the cache may be behind
+                version = stream.version if stream else 0
         elif action.expected_version != version and action.stream not in self.advanced:
             stream = self.stream(action.stream, fresh=True)  # the cache may be behind
             version = stream.version if stream else 0

@@ -195,3 +195,32 @@ def test_two_writers_of_one_sqlite_file_take_turns_instead_of_colliding(sqlite_u
     assert len(tries) == 8 * 15 and max(tries.values()) <= 2, sorted(tries.values())[-5:]
     report = verify(StoreSource(sqlite_url), workers=1)
     assert report.intact, report.findings
+
+
+def test_a_bid_goes_to_the_stored_head_whatever_this_process_cached(world, tmp_path):
+    """A bid names no version (evidence-format §6): the ledger places it at the head as
+    stored, not as this process last saw it. Ledger B saw the project, ledger A (another
+    process) bid since, and B appended elsewhere after that (so its frontier of the log is
+    current, and only its view of the project is behind): B's next bid is recorded after A's,
+    never refused as stale."""
+    stream = "project:HEAD-1"
+    world.open_project(stream)
+    world.open_project("project:HEAD-2")
+    other = Ledger.open(world.raw.url, clock=world.clock, key_path=tmp_path / "ledger.key")
+    b1, b2 = world.actors["bidder-1"], world.actors["bidder-2"]
+
+    def bid_through(ledger: Ledger, bidder, n: int):
+        return ledger.submit(bidder.sign(stream, "project.bid-submitted/v1", bid(bidder.actor, n),
+                                         expected_version=None, signed_at=world.clock.now()))[0]
+
+    try:
+        assert bid_through(other, b1, 1).version == 5  # B has the project cached at 5
+        assert bid_through(world.ledger, b2, 2).version == 6  # A bids meanwhile
+        other.submit(b2.sign("project:HEAD-2", "project.bid-submitted/v1", bid(b2.actor, 9),
+                             expected_version=None, signed_at=world.clock.now()))
+        assert bid_through(other, b1, 3).version == 7
+        assert bid_through(other, b2, 4).version == 8
+    finally:
+        other.close()
+    report = verify(StoreSource(world.raw.url), workers=1)
+    assert report.intact, report.findings
