@@ -99,7 +99,7 @@ class Ledger(Application):
         self._last_checkpoint: tuple[int, datetime] | None = None  # (size, when), once read
         self._heads: HeadsFold | None = None  # the heads map, carried from checkpoint to checkpoint
         self._timer: threading.Timer | None = None  # the every_seconds checkpoint, when pending
-        self._write = threading.Lock()  # one append at a time in this process
+        self._write = threading.RLock()  # one append at a time in this process
         # and across the processes that write one SQLite file (stores/append_lock.py)
         self._turn = AppendLock(url) if url.engine == "sqlite" else contextlib.nullcontext()
         self._tree: CompactTree | None = None  # the Merkle log's frontier, as last appended
@@ -418,9 +418,17 @@ class Ledger(Application):
 
     def submit(self, *signed: SignedAction) -> list[Receipt]:
         """Append signed actions atomically (all or none); return the ledger's receipts."""
+        return self.submit_at_leaves(*signed)[0]
+
+    def submit_at_leaves(self, *signed: SignedAction) -> tuple[list[Receipt], int]:
+        """As `submit`, and the Merkle log's leaf index of the first event (the others
+        follow it: one append's leaves are consecutive), known from the append itself."""
         if not 0 < len(signed) <= MAX_BATCH:
             raise MalformedAction(f"an append holds 1 to {MAX_BATCH} actions, not {len(signed)}")
-        return self._append(list(signed))
+        with self._write:
+            receipts = self._append(list(signed))
+            assert self._tree is not None  # kept by the append that just committed
+            return receipts, self._tree.size - len(receipts)
 
     def _append(self, signed: list[SignedAction], starting: bool = False) -> list[Receipt]:
         with self._write:

@@ -153,16 +153,16 @@ def _append(ledger: Ledger, signed: list[SignedAction]) -> tuple[int, list[dict]
     """(status, recorded): 201 and the new receipts, or 200 and the first receipts of actions
     the ledger recorded already."""
     try:
-        receipts = ledger.submit(*signed)
+        receipts, first_leaf = ledger.submit_at_leaves(*signed)
         status = 201
     except (NonceReused, StaleVersion):
         first = [ledger.recorded_receipt(s) for s in signed]
         if any(r is None for r in first):
             raise
         receipts, status = first, 200
-    leaves = _leaf_indexes(ledger, receipts)
-    return status, [{"receipt": _receipt_for(ledger, s, r), "leaf_index": leaf}
-                    for s, r, leaf in zip(signed, receipts, leaves, strict=True)]
+        first_leaf = ledger.leaf_index_of(receipts[0])
+    return status, [{"receipt": _receipt_for(ledger, s, r), "leaf_index": first_leaf + i}
+                    for i, (s, r) in enumerate(zip(signed, receipts, strict=True))]
 
 
 def _receipt_for(ledger: Ledger, signed: SignedAction, receipt: Receipt) -> dict:
@@ -171,12 +171,6 @@ def _receipt_for(ledger: Ledger, signed: SignedAction, receipt: Receipt) -> dict
     if signed.action.type in SEALED_STAGE_TYPES:
         return receipt.sealed(ledger.key)
     return receipt.to_json()
-
-
-def _leaf_indexes(ledger: Ledger, receipts: list) -> list[int]:
-    """One append's leaves are consecutive (one transaction, in submission order)."""
-    first = ledger.leaf_index_of(receipts[0])
-    return [first + i for i in range(len(receipts))]
 
 
 ERRORS = problem_responses(
