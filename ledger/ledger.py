@@ -99,7 +99,7 @@ class Ledger(Application):
         self._last_checkpoint: tuple[int, datetime] | None = None  # (size, when), once read
         self._heads: HeadsFold | None = None  # the heads map, carried from checkpoint to checkpoint
         self._timer: threading.Timer | None = None  # the every_seconds checkpoint, when pending
-        self._write = threading.RLock()  # one append at a time in this process
+        self._write = threading.Lock()  # one append at a time in this process
         # and across the processes that write one SQLite file (stores/append_lock.py)
         self._turn = AppendLock(url) if url.engine == "sqlite" else contextlib.nullcontext()
         self._tree: CompactTree | None = None  # the Merkle log's frontier, as last appended
@@ -287,9 +287,7 @@ class Ledger(Application):
         rows = self.recorder.select_receipts(leaf[1] - 1, leaf[1]) if leaf else []
         if not rows:
             return None
-        row = rows[0]
-        return Receipt(row.event_hash, row.stream, row.version, row.position, row.ledger_time,
-                       row.signature)
+        return Receipt.of_row(rows[0])
 
     def _newest_with(self, uid: UUID, signed: tuple[str, str, str]) -> dict | None:
         """The newest event of a stream with this (actor, nonce, signature), read from the
@@ -425,16 +423,18 @@ class Ledger(Application):
         follow it: one append's leaves are consecutive), known from the append itself."""
         if not 0 < len(signed) <= MAX_BATCH:
             raise MalformedAction(f"an append holds 1 to {MAX_BATCH} actions, not {len(signed)}")
-        with self._write:
-            receipts = self._append(list(signed))
-            assert self._tree is not None  # kept by the append that just committed
-            return receipts, self._tree.size - len(receipts)
+        return self._append(list(signed))
 
-    def _append(self, signed: list[SignedAction], starting: bool = False) -> list[Receipt]:
+    def _append(self, signed: list[SignedAction],
+                starting: bool = False) -> tuple[list[Receipt], int]:
+        """The receipts, and the leaf index of the first event (from the frontier the append
+        kept, before anything else can append)."""
         with self._write:
             try:
                 with self._turn:
                     receipts = self._append_retrying(signed, starting)
+                    assert self._tree is not None  # kept by the append that just committed
+                    first_leaf = self._tree.size - len(receipts)
             except RuleRefused as error:
                 record = self._record_refusal(error)
                 error.details["recorded"] = record is not None
@@ -443,7 +443,7 @@ class Ledger(Application):
                 raise
             if not starting:
                 self._checkpoint_if_due()
-            return receipts
+            return receipts, first_leaf
 
     def _append_retrying(self, signed: list[SignedAction], starting: bool) -> list[Receipt]:
         """Append; while other processes append between this one's read of the tree and its
@@ -582,12 +582,10 @@ class _Batch:
                               "append; sign each action with a fresh nonce", actor=action.actor)
         stream = self.stream(action.stream)
         version = stream.version if stream else 0
-        if action.expected_version is None:  # a sealed-stage action goes to the stored head
-            if action.stream not in self.advanced:
-                stream = self.stream(action.stream, fresh=True)  # the cache may be behind
-                version = stream.version if stream else 0
-        elif action.expected_version != version and action.stream not in self.advanced:
-            stream = self.stream(action.stream, fresh=True)  # the cache may be behind
+        # the cache may be behind: read the stored head, always for a sealed-stage action
+        # (expected_version None: it goes to the stored head, whatever was cached)
+        if action.expected_version != version and action.stream not in self.advanced:
+            stream = self.stream(action.stream, fresh=True)
             version = stream.version if stream else 0
         if action.expected_version not in (None, version):
             raise StaleVersion(

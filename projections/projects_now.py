@@ -59,14 +59,15 @@ class ProjectsNow:
     def listed(self, stream: str) -> ProjectListed | None:
         """The project's listing entry as its events stand now: one read of its head while
         it has not moved, a fold of its newer events when it has."""
-        head = self.recorder.stream_head(stream_uuid(stream))
+        uid = stream_uuid(stream)
+        head = self.recorder.stream_head(uid)
         if head is None:
             return None
+        version, newest = head[0], orjson.loads(head[1])["hash"]
         entry = self._listed.get(stream)
-        if entry is not None and (entry.version, entry.head) == (
-                head[0], orjson.loads(head[1])["hash"]):
+        if entry is not None and (entry.version, entry.head) == (version, newest):
             return entry
-        now = self.get(stream)
+        now = self._at(stream, uid, version, newest)
         if now is None:
             return None
         entry = ProjectListed(now.version, now.head, now.intake, now.facts, now.state.stage)
@@ -80,7 +81,10 @@ class ProjectsNow:
         head = self.recorder.stream_head(uid)
         if head is None:
             return None
-        version, newest = head[0], orjson.loads(head[1])["hash"]
+        return self._at(stream, uid, head[0], orjson.loads(head[1])["hash"])
+
+    def _at(self, stream: str, uid: Any, version: int, newest: str) -> ProjectNow | None:
+        """The project as of its stored head (`version`, hash `newest`), just read."""
         with self._lock:
             kept = self._kept.get(stream)
         if kept is not None and (kept.version, kept.head) == (version, newest):

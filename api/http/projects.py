@@ -296,10 +296,8 @@ def project_events_view(request: Request, project: str = PROJECT,
         if whole or (event["actor"] == who.actor and event["type"] in SEALED_STAGE_TYPES):
             found = recorder.leaf_of(stream_uuid(stream), event["version"])
             rows = recorder.select_receipts(found[1] - 1, found[1]) if found else []
-            if rows:
-                r = rows[0]
-                receipt = Receipt(r.event_hash, r.stream, r.version, r.position, r.ledger_time,
-                                  r.signature)  # its own action's, sealed before the opening
+            if rows:  # a bidder's own action's receipt is sealed before the opening
+                receipt = Receipt.of_row(rows[0])
                 item["receipt"] = receipt.to_json() if whole else \
                     receipt.sealed(request.app.state.ledger.key)
                 item["leaf_index"] = found[0]

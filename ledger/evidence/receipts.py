@@ -13,6 +13,7 @@ version, which counts the project's events before the opening (法 §22):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .canonical import canonical_json
 from .envelope import decode_signature, encode_signature
@@ -30,6 +31,12 @@ class Receipt:
     position: int
     ledger_time: str
     signature: str  # base64 Ed25519 signature by the ledger key
+
+    @classmethod
+    def of_row(cls, row: Any) -> "Receipt":
+        """The receipt a `sunledger_receipts` row holds (stores/tables.py ReceiptRow)."""
+        return cls(row.event_hash, row.stream, row.version, row.position, row.ledger_time,
+                   row.signature)
 
     def body(self) -> dict:
         return receipt_body(self.event_hash, self.stream, self.version, self.position,
