@@ -73,6 +73,10 @@ def document(app: FastAPI) -> dict[str, Any]:
         for name in FASTAPI_VALIDATION:
             schemas.pop(name, None)
         schemas.update(problem_schemas())
+        if "/v1/actions" in doc["paths"]:
+            from .actions import body_schemas  # the bodies the action routes read themselves
+
+            schemas.update(body_schemas())
         _keep_nulls(doc)
         for route, method in api_operations(app):
             operation = doc["paths"][route.path_format][method.lower()]
@@ -94,8 +98,9 @@ def _keep_nulls(doc: dict[str, Any]) -> None:
         return  # an app without the actions (the witness's)
     schemas["ActionBody"]["examples"] = [copy.deepcopy(EXAMPLE_ACTION)]
     schemas["SignedActionBody"]["examples"] = [copy.deepcopy(EXAMPLE_SIGNED)]
-    batch = doc["paths"]["/v1/actions/batch"]["post"]["requestBody"]["content"]
-    batch["application/json"]["schema"]["examples"] = [[copy.deepcopy(EXAMPLE_SIGNED)]]
+    for path, example in (("/v1/actions", EXAMPLE_SIGNED), ("/v1/actions/batch", [EXAMPLE_SIGNED])):
+        json_body = doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+        json_body["examples"]["signed"]["value"] = copy.deepcopy(example)
 
 
 def api_operations(app: FastAPI) -> Iterator[tuple[APIRoute, str]]:
