@@ -8,12 +8,16 @@ the prefix <server>/log:
 Everything served is bounded by the latest checkpoint: a tile is served only if that
 checkpoint's tree holds all of it, so a client checks every tile against a signed root and
 no leaf is published before a checkpoint commits to it. Full tiles never change and are
-cached for a year; partial tiles and the checkpoint are fetched afresh. Errors are problem
+cached for a year; partial tiles and the checkpoint are fetched afresh. The server itself
+keeps the full hash tiles it served, and the largest checkpoint size it saw (TileMemory);
+entry bundles it reads from the events every time. Errors are problem
 documents that no cache keeps."""
 
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from fastapi import APIRouter, Path, Request, Response
@@ -112,25 +116,70 @@ def get_tile(request: Request, path: str = Path(
     except tiles.BadTilePath as error:
         return _refusal(problem(400, "bad-request", f"{error}; tile paths are "
                                 "<L>/<N>[.p/<W>] or entries/<N>[.p/<W>] (c2sp.org/tlog-tiles)"))
-    recorder = request.app.state.ledger.recorder
+    recorder, memory = request.app.state.ledger.recorder, _memory(request)
     try:
-        _covered(recorder, tile)
-        body = _entries(recorder, tile) if tile.level == tiles.ENTRIES else _hashes(recorder, tile)
+        body = memory.full_tile(tile)
+        if body is None:
+            memory.covered = _covered(recorder, tile, memory.covered)
+            if tile.level == tiles.ENTRIES:
+                body = _entries(recorder, tile)
+            else:
+                body = memory.keep(tile, _hashes(recorder, tile))
     except LedgerError as error:
         return _refusal(ledger_problem(error))
     return Response(body, media_type=TILE_TYPE,
                     headers={"Cache-Control": IMMUTABLE if tile.width is None else PARTIAL})
 
 
-def _covered(recorder: Any, tile: tiles.Tile) -> None:
-    """Whether the latest checkpoint's tree holds every hash of the tile (NotInLog if not)."""
+class TileMemory:
+    """What the tile route keeps between requests because it cannot change: the size of the
+    largest checkpoint it has seen (checkpoints only grow, so what one covered stays covered)
+    and the latest full hash tiles it served (a full tile's bytes never change; a client checks
+    them against a signed root). Entry bundles are read from the events every time: events are
+    the truth, and one changed behind the ledger's back must show."""
+
+    def __init__(self, tiles_kept: int = 4096):  # at most 32 MiB of hash tiles
+        self.covered, self.tiles_kept = 0, tiles_kept
+        self._tiles: OrderedDict[tiles.Tile, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def full_tile(self, tile: tiles.Tile) -> bytes | None:
+        with self._lock:
+            body = self._tiles.get(tile)
+            if body is not None:
+                self._tiles.move_to_end(tile)
+            return body
+
+    def keep(self, tile: tiles.Tile, body: bytes) -> bytes:
+        if tile.width is None:
+            with self._lock:
+                self._tiles[tile] = body
+                while len(self._tiles) > self.tiles_kept:
+                    self._tiles.popitem(last=False)
+        return body
+
+
+def _memory(request: Request) -> TileMemory:
+    state = request.app.state
+    memory = getattr(state, "tile_memory", None)
+    if memory is None:  # the first tile request of this app (a race only makes two, alike)
+        memory = state.tile_memory = TileMemory()
+    return memory
+
+
+def _covered(recorder: Any, tile: tiles.Tile, known: int = 0) -> int:
+    """The size of a checkpoint whose tree holds every hash of the tile (NotInLog if the
+    latest does not): `known`, a size already seen, if it suffices, else the latest's."""
+    needed = tiles.size_needed(tile)
+    if needed <= known:
+        return known
     last = latest_checkpoint(recorder)
     size = last[0] if last else 0
-    needed = tiles.size_needed(tile)
     if needed > size:
         raise NotInLog(f"tile {tiles.tile_path(tile)} needs a tree of {needed} leaves; the "
                        f"latest checkpoint's has {size}: fetch /log/checkpoint, then only the "
                        "tiles its size calls for", checkpoint_size=size)
+    return max(size, known)
 
 
 def _hashes(recorder: Any, tile: tiles.Tile) -> bytes:

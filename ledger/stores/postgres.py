@@ -60,6 +60,7 @@ class _PostgresTransaction:
 class PostgresLedgerRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: Any, **kwargs: Any):
         super().__init__(datastore, **kwargs)
+        self._tables: set[str] = set()  # ledger tables seen to exist: they stay
         schema = self.datastore.schema
         self.sql_create_statements.extend([
             # the verifier's first pass reads the registry events by type
@@ -212,9 +213,13 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
     # --- the Merkle log ----------------------------------------------------------------------
 
     def _has_table(self, name: str) -> bool:
-        """Whether a ledger table exists (a store written before the Merkle log lacks some)."""
-        row = self._query("SELECT to_regclass(%s) AS t", (f"{self.datastore.schema}.{name}",))[0]
-        return row["t"] is not None
+        """Whether a ledger table exists, asked of the store until it does (a store written
+        before the Merkle log lacks some; a table, once made, is never dropped by the ledger)."""
+        if name not in self._tables:
+            row = self._query("SELECT to_regclass(%s) AS t", (f"{self.datastore.schema}.{name}",))[0]
+            if row["t"] is not None:
+                self._tables.add(name)
+        return name in self._tables
 
     def tree_size(self) -> int:
         if not self._has_table(LEAVES):
