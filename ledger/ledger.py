@@ -47,7 +47,7 @@ from ledger.procedures.register import check as register_rules
 from ledger.procedures.rules import RuleBook
 from ledger.procedures.tender import Procedure, ProjectState, Step
 from ledger.state_cache import Snapshots, StreamCache
-from ledger.stores.append_lock import AppendLock
+from ledger.stores.write_turn import WriteTurn
 from ledger.stores.tables import Transaction
 from ledger.stores.url import (
     StoreURL, lock_waited_in_vain, no_store, parse_store_url, store_failure, store_lock,
@@ -100,8 +100,10 @@ class Ledger(Application):
         self._heads: HeadsFold | None = None  # the heads map, carried from checkpoint to checkpoint
         self._timer: threading.Timer | None = None  # the every_seconds checkpoint, when pending
         self._write = threading.Lock()  # one append at a time in this process
-        # and across the processes that write one SQLite file (stores/append_lock.py)
-        self._turn = AppendLock(url) if url.engine == "sqlite" else contextlib.nullcontext()
+        self._closed = False
+        # one writer at a time (any write) across the threads and processes that write one
+        # SQLite file (stores/write_turn.py): an append holds it from its read of the frontier
+        self._turn = WriteTurn(url) if url.engine == "sqlite" else contextlib.nullcontext()
         self._tree: CompactTree | None = None  # the Merkle log's frontier, as last appended
         self._last_time: datetime | None = None  # the newest ledger time recorded, once read
         self.started_now = False  # whether this open started the ledger (a new store)
@@ -116,6 +118,8 @@ class Ledger(Application):
             # Merkle log lacks (the store itself was checked first: store_lock)
             "CREATE_TABLE": "y",
         })
+        if isinstance(self._turn, WriteTurn):
+            self.recorder.take_turns(self._turn)  # every write, not only appends
 
     # --- opening -------------------------------------------------------------------------
 
@@ -378,6 +382,8 @@ class Ledger(Application):
 
     def _on_timer(self) -> None:
         with self._write:
+            if self._closed:
+                return
             self._timer = None
             try:
                 last = self._last_checkpoint[0] if self._last_checkpoint else 0
@@ -387,9 +393,14 @@ class Ledger(Application):
                 warnings.warn(f"no checkpoint was signed: {error.message}", stacklevel=1)
 
     def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        if isinstance(self._turn, AppendLock):
+        """Close the store, once the append or checkpoint in flight has finished; a
+        checkpoint timer that fires later does nothing."""
+        with self._write:
+            self._closed = True
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        if isinstance(self._turn, WriteTurn):
             self._turn.close()
         super().close()
 
@@ -429,12 +440,11 @@ class Ledger(Application):
                 starting: bool = False) -> tuple[list[Receipt], int]:
         """The receipts, and the leaf index of the first event (from the frontier the append
         kept, before anything else can append)."""
-        with self._write:
+        with self._write, self._turn:
             try:
-                with self._turn:
-                    receipts = self._append_retrying(signed, starting)
-                    assert self._tree is not None  # kept by the append that just committed
-                    first_leaf = self._tree.size - len(receipts)
+                receipts = self._append_retrying(signed, starting)
+                assert self._tree is not None  # kept by the append that just committed
+                first_leaf = self._tree.size - len(receipts)
             except RuleRefused as error:
                 record = self._record_refusal(error)
                 error.details["recorded"] = record is not None
@@ -476,9 +486,11 @@ class Ledger(Application):
         record = refusal_action(self.key, refused, error, stream.version if stream else 0,
                                 format_time(now))
         try:
-            receipt, = self._append_once([record], starting=False)
-        except (NonceReused, StaleVersion, _LogMovedOn):
+            receipt, = self._append_retrying([record], starting=False)
+        except (NonceReused, StaleVersion):
             return None  # the same refusal is recorded already, or a race: not twice
+        except StoreUnavailable:
+            return None  # the store too busy to record it: the refusal still stands
         return receipt
 
     def _append_once(self, signed: list[SignedAction], starting: bool) -> list[Receipt]:

@@ -129,9 +129,10 @@ def test_a_key_revoked_between_reading_and_storing_is_caught_before_the_append_l
     world.open_project(stream)
     world.submit(b, stream, "project.bid-submitted/v1", bid("bidder-1", 1))
     other = Ledger.open(world.raw.url, clock=world.clock, key_path=tmp_path / "ledger.key")
-    # on SQLite, appends of one file take turns (stores/append_lock.py) and B would wait for
+    # on SQLite, writers of one file take turns (stores/write_turn.py) and B would wait for
     # A: B here is a writer that does not (an older one), as on PostgreSQL any other is
     other._turn = contextlib.nullcontext()
+    other.recorder.datastore.__dict__.pop("transaction", None)  # its writes: no turn either
     revoke = world.registrar.sign("actor:bidder-1", "actor.key-revoked/v1",
                                   {"key_id": b.key.key_id, "reason": "stolen"},
                                   expected_version=2, signed_at=world.clock.now())
@@ -154,7 +155,7 @@ def test_a_key_revoked_between_reading_and_storing_is_caught_before_the_append_l
 
 def test_two_writers_of_one_sqlite_file_take_turns_instead_of_colliding(sqlite_url, tmp_path):
     """Two ledgers on one SQLite file (as `serve --workers 2` has), four threads each,
-    appending at once: each append waits for its turn (stores/append_lock.py), so it collides
+    appending at once: each append waits for its turn (stores/write_turn.py), so it collides
     on leaf indexes at most once (when the frontier its ledger kept from its own last append
     is behind) and then commits from the log read in its turn; everything is recorded and
     verifies."""

@@ -128,7 +128,7 @@ def test_eight_processes_opening_one_new_store_all_succeed_with_one_key(store_ur
         made = sorted(db.parent.glob("ledger.db*"))
         assert [(p.name, mode(p)) for p in made] == [
             ("ledger.db", 0o600), ("ledger.db-shm", 0o600), ("ledger.db-wal", 0o600),
-            ("ledger.db.append-lock", 0o600)]  # appends' turns (stores/append_lock.py)
+            ("ledger.db.write-lock", 0o600)]  # writers' turns (stores/write_turn.py)
         ledger.close()
 
 
@@ -199,8 +199,8 @@ def test_init_makes_owner_only_files_in_a_new_folder(tmp_path):
     assert (mode(db.parent), mode(db), mode(db.with_name("ledger.db.ledger-key"))) == \
         (0o700, 0o600, 0o600)
     assert sorted(p.name for p in db.parent.iterdir()) == [
-        "ledger.db", "ledger.db.append-lock", "ledger.db.ledger-key"]
-    assert mode(db.with_name("ledger.db.append-lock")) == 0o600
+        "ledger.db", "ledger.db.ledger-key", "ledger.db.write-lock"]
+    assert mode(db.with_name("ledger.db.write-lock")) == 0o600
 
 
 def test_an_empty_file_or_schema_becomes_a_store_only_by_init(store_url, tmp_path):

@@ -21,6 +21,7 @@ from ledger.log.notes import COSIGNATURE_V1, cosignature_time, parse_verifier_ke
 from ledger.log.proofs import (
     check_tlog_proof, consistency_proof, cosigned_note, inclusion_proof, log_identity, tlog_proof,
 )
+from ledger.ledger import Ledger
 from ledger.log.tree import StoredLog
 
 from conftest import INTAKE, bid
@@ -489,6 +490,23 @@ def test_new_leaves_get_a_checkpoint_within_every_seconds_without_another_append
     while world.ledger.recorder.checkpoints()[-1][0] != size:
         assert time.monotonic() < deadline, "no checkpoint came"
         time.sleep(0.05)
+
+
+def test_a_checkpoint_timer_that_fires_as_the_ledger_closes_does_nothing(world, tmp_path):
+    """The timer's thread may be past its cancellation when the ledger closes (a server
+    shutting down): it then signs nothing and touches no closed store (it once raised
+    ConnectionPoolClosedError in the timer's thread)."""
+    other = Ledger.open(world.raw.url, clock=world.clock, key_path=tmp_path / "ledger.key",
+                        checkpoints=CheckpointPolicy(every_events=10**6, every_seconds=3600))
+    other.checkpoint()
+    other.submit(world.sign(world.actors["tenderee-1"], "project:QUIET-2", "project.intake/v1",
+                            INTAKE))
+    assert other._timer is not None  # the new leaf waits for its checkpoint
+    sizes = [size for size, *_ in world.ledger.recorder.checkpoints()]
+    other.close()
+    assert other._timer is None
+    other._on_timer()  # as the timer's thread would, once past cancel()
+    assert [size for size, *_ in world.ledger.recorder.checkpoints()] == sizes
 
 
 # --- receipts under a checkpoint (evidence-format §14.3 step 6) --------------------------------

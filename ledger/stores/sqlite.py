@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Sequence
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
 from uuid import UUID
 
 import orjson
@@ -99,6 +100,23 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         self.insert_events_statement = (
             f"INSERT INTO {EVENTS} (originator_id, originator_version, topic, state) "
             "VALUES (?,?,?,?)")
+
+    def take_turns(self, turn: Any) -> None:
+        """Make every write transaction of this recorder (eventsourcing's own included) take
+        `turn` first (write_turn.py: one writer at a time across processes, never SQLite's
+        sleeping busy handler); reads go straight in (WAL: they never wait for a writer)."""
+        transaction = self.datastore.transaction
+
+        @contextmanager
+        def in_turn(*, commit: bool) -> Iterator[Any]:
+            if not commit:
+                with transaction(commit=False) as c:
+                    yield c
+                return
+            with turn, transaction(commit=True) as c:
+                yield c
+
+        self.datastore.transaction = in_turn
 
     def construct_create_table_statements(self) -> list[str]:
         return [
