@@ -130,8 +130,12 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
 
     def remember_request_nonce(self, key_id: str, nonce: str, expires_at_unix: int) -> bool:
         """Keep a signed request's (key id, nonce) until it expires; False if it is kept
-        already (the request is a replay), in whichever process it was first seen."""
+        already (the request is a replay), in whichever process it was first seen. Its
+        commit does not wait for the WAL's flush to disk (a replay guard, not evidence: a
+        crash of the database server can lose only the last moments' nonces, whose requests
+        are refused anyway once their few minutes are over)."""
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            curs.execute("SET LOCAL synchronous_commit = off")
             curs.execute(f'INSERT INTO "{self.datastore.schema}".{REQUEST_NONCES} '
                          "VALUES (%s,%s,%s) ON CONFLICT DO NOTHING RETURNING 1 AS kept",
                          (key_id, nonce, expires_at_unix))
