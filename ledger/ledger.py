@@ -47,6 +47,7 @@ from ledger.procedures.register import check as register_rules
 from ledger.procedures.rules import RuleBook
 from ledger.procedures.tender import Procedure, ProjectState, Step
 from ledger.state_cache import Snapshots, StreamCache
+from ledger.stores.request_nonces import RequestNonceFile
 from ledger.stores.write_turn import WriteTurn
 from ledger.stores.tables import Transaction
 from ledger.stores.url import (
@@ -118,8 +119,10 @@ class Ledger(Application):
             # Merkle log lacks (the store itself was checked first: store_lock)
             "CREATE_TABLE": "y",
         })
+        self._request_nonces = RequestNonceFile(url) if url.engine == "sqlite" else None
         if isinstance(self._turn, WriteTurn):
             self.recorder.take_turns(self._turn)  # every write, not only appends
+            self.recorder.keep_request_nonces_in(self._request_nonces)
 
     # --- opening -------------------------------------------------------------------------
 
@@ -402,6 +405,8 @@ class Ledger(Application):
                 self._timer = None
         if isinstance(self._turn, WriteTurn):
             self._turn.close()
+        if self._request_nonces is not None:
+            self._request_nonces.close()
         super().close()
 
     def _trusted_frontier(self) -> CompactTree:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import sqlite3
 import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -338,9 +339,13 @@ def test_a_replayed_nonce_is_refused_even_with_another_signature(world, app):
     other = world.actors["bidder-2"]
     assert send(app, library_signed(other, "GET", f"{BASE}/v1/whoami", at=now,
                                     nonce=nonce)).status_code == 200
-    rows = world.raw.execute(f"SELECT key_id, nonce, expires FROM "
-                             f"{world.raw.table('sunledger_request_nonces')} WHERE nonce=?",
-                             (nonce,))
+    query = "SELECT key_id, nonce, expires FROM {} WHERE nonce=?"
+    if world.raw.url.startswith("sqlite:"):  # a file of their own beside the store
+        with sqlite3.connect(world.ledger._request_nonces.path) as nonces:
+            rows = nonces.execute(query.format("request_nonces"), (nonce,)).fetchall()
+    else:
+        rows = world.raw.execute(query.format(world.raw.table("sunledger_request_nonces")),
+                                 (nonce,))
     assert sorted(rows) == sorted([(keyid_of(bidder), nonce, int(now.timestamp()) + 60),
                                    (keyid_of(other), nonce, int(now.timestamp()) + 60)])
 
@@ -460,6 +465,18 @@ def test_the_nonce_table_is_kept_and_pruned_on_every_store(world, store_url, tmp
     assert recorder.forget_request_nonces(2000) == 2
     assert recorder.remember_request_nonce("a:k", "n-1", 1000)  # forgotten: new again
     assert not recorder.remember_request_nonce("a:k", "n-2", 3000)
+    if store_url.startswith("sqlite:"):
+        # SQLite keeps them in a file of their own beside the store (owner-only), shared by
+        # every process of the store: another ledger on the file sees them
+        nonces = world.ledger._request_nonces.path
+        assert nonces.name.endswith(".request-nonces") and nonces.stat().st_mode & 0o777 == 0o600
+        other = Ledger.open(store_url, clock=world.clock, key_path=tmp_path / "ledger.key",
+                            create=False)
+        assert not other.recorder.remember_request_nonce("a:k", "n-2", 3000)
+        assert other.recorder.remember_request_nonce("a:k", "n-3", 3000)
+        assert not recorder.remember_request_nonce("a:k", "n-3", 3000)
+        other.close()
+        return
     # a store made before the table existed gets it when a ledger next opens it
     world.raw.execute(f"DROP TABLE {world.raw.table('sunledger_request_nonces')}")
     again = Ledger.open(store_url, clock=world.clock, key_path=tmp_path / "ledger.key",

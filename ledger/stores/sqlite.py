@@ -13,7 +13,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from .tables import (
     CHECKPOINTS, COSIGNATURES, EVENTS, HEADS_MAP, LEAVES, MAX_VERSION, NONCES, RECEIPTS,
-    REQUEST_NONCES, TREE, ReceiptRow, Within,
+    TREE, ReceiptRow, Within,
 )
 
 
@@ -139,10 +139,6 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             "witness TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (tree_size, witness))",
             f"CREATE TABLE IF NOT EXISTS {HEADS_MAP} (tree_size INTEGER PRIMARY KEY, "
             "position INTEGER NOT NULL, heads BLOB NOT NULL)",
-            f"CREATE TABLE IF NOT EXISTS {REQUEST_NONCES} (key_id TEXT NOT NULL, "
-            "nonce TEXT NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (key_id, nonce)) "
-            "WITHOUT ROWID",
-            f"CREATE INDEX IF NOT EXISTS {REQUEST_NONCES}_expires ON {REQUEST_NONCES} (expires)",
         ]
 
     def create_table(self) -> None:
@@ -174,21 +170,18 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
 
     # --- signed HTTP requests (not evidence: a replay guard every server of the store shares) --
 
+    def keep_request_nonces_in(self, nonces: Any) -> None:
+        """Where signed requests' nonces are kept: a file of their own (request_nonces.py)."""
+        self._request_nonces = nonces
+
     def remember_request_nonce(self, key_id: str, nonce: str, expires_at_unix: int) -> bool:
         """Keep a signed request's (key id, nonce) until it expires; False if it is kept
         already (the request is a replay), in whichever process it was first seen."""
-        with self.datastore.transaction(commit=True) as c:
-            c.execute(f"INSERT OR IGNORE INTO {REQUEST_NONCES} VALUES (?,?,?)",
-                      (key_id, nonce, expires_at_unix))
-            c.execute("SELECT changes()")
-            return c.fetchone()[0] == 1
+        return self._request_nonces.remember(key_id, nonce, expires_at_unix)
 
     def forget_request_nonces(self, expired_before_unix: int) -> int:
         """Drop the nonces of requests that expired before this instant; return how many."""
-        with self.datastore.transaction(commit=True) as c:
-            c.execute(f"DELETE FROM {REQUEST_NONCES} WHERE expires<?", (expired_before_unix,))
-            c.execute("SELECT changes()")
-            return c.fetchone()[0]
+        return self._request_nonces.forget(expired_before_unix)
 
     def select_receipts(self, gt: int, lte: int | None) -> list[ReceiptRow]:
         statement = f"SELECT * FROM {RECEIPTS} WHERE position>?"

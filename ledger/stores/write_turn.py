@@ -32,9 +32,9 @@ SUFFIX = ".write-lock"
 
 
 class WriteTurn:
-    def __init__(self, url: StoreURL):
+    def __init__(self, url: StoreURL, suffix: str = SUFFIX):
         self.url = url
-        self.path = Path(url.path).with_name(Path(url.path).name + SUFFIX)
+        self.path = Path(url.path).with_name(Path(url.path).name + suffix)
         self._fd: int | None = None
         self._thread = threading.RLock()  # one thread of this process at a time
         self._depth = 0  # how many times the thread holding it has entered
