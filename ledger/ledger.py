@@ -119,9 +119,10 @@ class Ledger(Application):
             # Merkle log lacks (the store itself was checked first: store_lock)
             "CREATE_TABLE": "y",
         })
-        self._request_nonces = RequestNonceFile(url) if url.engine == "sqlite" else None
-        if isinstance(self._turn, WriteTurn):
+        self._request_nonces: RequestNonceFile | None = None
+        if isinstance(self._turn, WriteTurn):  # SQLite
             self.recorder.take_turns(self._turn)  # every write, not only appends
+            self._request_nonces = RequestNonceFile(url)
             self.recorder.keep_request_nonces_in(self._request_nonces)
 
     # --- opening -------------------------------------------------------------------------

@@ -59,6 +59,7 @@ def create_app(open_ledger: Callable[[], Ledger],
     app = FastAPI(title=TITLE, description=DESCRIPTION, version=version("sunledger"),
                   lifespan=lifespan, docs_url=None, redoc_url=None)  # /docs: openapi.install
     app.state.reports = reports_folder  # api/http/reports.py
+    app.state.tile_memory = tiles.TileMemory()  # api/http/tiles.py: what never changes
     problems.install(app)
     openapi.install(app)
     app.add_middleware(problems.BodyLimit)

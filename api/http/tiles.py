@@ -116,7 +116,7 @@ def get_tile(request: Request, path: str = Path(
     except tiles.BadTilePath as error:
         return _refusal(problem(400, "bad-request", f"{error}; tile paths are "
                                 "<L>/<N>[.p/<W>] or entries/<N>[.p/<W>] (c2sp.org/tlog-tiles)"))
-    recorder, memory = request.app.state.ledger.recorder, _memory(request)
+    recorder, memory = request.app.state.ledger.recorder, request.app.state.tile_memory
     try:
         body = memory.full_tile(tile)
         if body is None:
@@ -159,14 +159,6 @@ class TileMemory:
         return body
 
 
-def _memory(request: Request) -> TileMemory:
-    state = request.app.state
-    memory = getattr(state, "tile_memory", None)
-    if memory is None:  # the first tile request of this app (a race only makes two, alike)
-        memory = state.tile_memory = TileMemory()
-    return memory
-
-
 def _covered(recorder: Any, tile: tiles.Tile, known: int = 0) -> int:
     """The size of a checkpoint whose tree holds every hash of the tile (NotInLog if the
     latest does not): `known`, a size already seen, if it suffices, else the latest's."""
@@ -179,7 +171,7 @@ def _covered(recorder: Any, tile: tiles.Tile, known: int = 0) -> int:
         raise NotInLog(f"tile {tiles.tile_path(tile)} needs a tree of {needed} leaves; the "
                        f"latest checkpoint's has {size}: fetch /log/checkpoint, then only the "
                        "tiles its size calls for", checkpoint_size=size)
-    return max(size, known)
+    return size
 
 
 def _hashes(recorder: Any, tile: tiles.Tile) -> bytes:

@@ -36,7 +36,7 @@ class _SQLiteTransaction:
         self.c.executemany(f"INSERT INTO {RECEIPTS} VALUES (?,?,?,?,?,?)", rows)
 
     def tree_size(self) -> int:
-        return _tree_size(self.c)
+        return _tree_size(self.c) if _has_table(self.c, LEAVES) else 0
 
     def tree_nodes(self, keys: Sequence[int]) -> dict[int, bytes]:
         return _tree_nodes(self.c, keys)
@@ -55,8 +55,7 @@ def _has_table(c: Any, name: str) -> bool:
 
 
 def _tree_size(c: Any) -> int:
-    if not _has_table(c, LEAVES):
-        return 0
+    """The Merkle log's size, from a leaves table the caller knows exists."""
     c.execute(f"SELECT MAX(leaf_index) FROM {LEAVES}")
     last = c.fetchone()[0]
     return 0 if last is None else last + 1
