@@ -6,11 +6,14 @@ server stopped mid-load leaves nothing half-written, and two servers on one stor
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import subprocess
 import threading
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import pytest
@@ -329,3 +332,97 @@ def test_a_slow_or_oversized_body_is_cut_off_before_the_route_sees_it():
     assert reached == []
     status, _ = asyncio.run(call(1000, 5, [b"x" * 10, b"y" * 10], pause=0))
     assert status == 204 and reached == ["/v1/actions"]
+
+
+def _workers(server) -> list[int]:
+    """The worker processes of `serve --workers N` (spawned by multiprocessing)."""
+    found = []
+    for task in Path(f"/proc/{server.process.pid}/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            try:
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    found.append(int(pid))
+            except FileNotFoundError:
+                pass
+    return found
+
+
+def _sockets(port: int, state: str) -> set[int]:
+    """The inodes of this machine's TCP sockets on local port `port` in `state` (0A:
+    listening, 01: established), from /proc/net/tcp."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == state:
+            found.add(int(fields[9]))
+    return found
+
+
+def _held_by(pid: int) -> set[int]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def _until(condition, what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"not seen in {seconds} s: {what}"
+        time.sleep(0.1)
+
+
+def test_serve_workers_each_listen_and_each_take_connections(world, store_url, tmp_path):
+    """`serve --workers 2`: each worker listens on the port with a socket of its own, so that
+    keep-alive connections are spread over both (with one shared socket, one process took
+    every connection: measured 8 + 0, 7 + 1); a worker that dies is replaced; SIGTERM stops
+    them all."""
+    running = ledger_server(store_url, tmp_path / "ledger.key", tmp_path / "serve.log",
+                            "--workers", "2")
+    try:
+        _until(lambda: len(_workers(running)) == 2 and len(_sockets(running.port, "0A")) == 2,
+               "two workers, each listening")
+        workers = _workers(running)
+        listening = _sockets(running.port, "0A")
+        assert all(len(_held_by(pid) & listening) == 1 for pid in workers)
+        clients = [socket.create_connection(("127.0.0.1", running.port)) for _ in range(24)]
+        for c in clients:
+            c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert c.recv(4096).startswith(b"HTTP/1.1 200")
+        served = _sockets(running.port, "01")
+        # 24 connections hashed over two sockets: all on one would happen once in 8 million
+        assert all(_held_by(pid) & served for pid in workers), "a worker took no connection"
+        for c in clients:
+            c.close()
+        os.kill(workers[0], signal.SIGKILL)
+        _until(lambda: workers[0] not in _workers(running) and len(_workers(running)) == 2
+               and len(_sockets(running.port, "0A")) == 2, "a worker in place of the killed one")
+        assert httpx.get(f"{running.url}/readyz", timeout=10).status_code == 200
+        assert "ended with code -9; starting another" in running.output()
+        workers = _workers(running)
+    finally:
+        code = running.stop()
+    assert code in STOPPED_GRACEFULLY and "Traceback" not in running.output()
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+
+
+def test_serve_workers_that_cannot_start_stop_the_server(tmp_path, monkeypatch, capsys):
+    """Workers that die as they start (here: no store named in their environment), twice
+    running, stop the server with exit 2 and say so, instead of restarting forever."""
+    from api.http import workers
+    from api.http.app import STORE_VARIABLE
+
+    monkeypatch.delenv(STORE_VARIABLE, raising=False)
+    monkeypatch.setattr(workers, "EARLY_DEATH", 60.0)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(SystemExit) as stopped:
+        workers.run(2, {"host": "127.0.0.1", "port": port, "log_level": "critical"})
+    assert stopped.value.code == 2
+    assert "did not come up twice running: stopping" in capsys.readouterr().err

@@ -34,7 +34,8 @@ def _free_port(host: str, port: int) -> int:
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
               help="the port to listen on (0: a free one, printed)")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="server processes (each opens the store; appends stay ordered by it)")
+              help="server processes, each listening on the port (the kernel spreads the "
+                   "connections over them) and opening the store; appends stay ordered by it")
 @click.option("--shutdown-seconds", type=click.IntRange(1, 600), default=30, show_default=True,
               help="on SIGTERM or Ctrl-C, how long requests in flight may take to finish")
 @click.option("--witness", "witnesses", nargs=2, multiple=True, metavar="URL KEY",
@@ -92,7 +93,9 @@ def serve(store: str, ledger_key: Path | None, host: str, port: int, workers: in
         os.environ[WITNESSES_VARIABLE] = json.dumps([list(w) for w in witnesses])
         if reports_folder:
             os.environ[REPORTS_VARIABLE] = str(reports_folder.resolve())
-        uvicorn.run("api.http.app:from_environment", factory=True, workers=workers, **settings)
+        from api.http import workers as processes
+
+        processes.run(workers, settings)
 
 
 COMMANDS = [serve]
