@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -32,6 +32,10 @@ class ProjectNow:
     intake: dict  # the first event
     facts: ProjectFacts
     state: ProjectState
+    # what readers made of this fold, under keys of their own (api/http/projects.py keeps
+    # each viewer's answer): a pure function of the fold, dropped with it when a newer fold
+    # replaces it
+    answers: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,18 @@ class ProjectsNow:
         with self._lock:
             self._listed[stream] = entry
         return entry
+
+    def kept_at_head(self, stream: str) -> ProjectNow | None:
+        """The fold kept of `stream` if it is at the stored head (one read of the head);
+        None if none is kept or the project moved on (then `get` folds its newer events)."""
+        with self._lock:
+            kept = self._kept.get(stream)
+        if kept is None:
+            return None
+        head = self.recorder.stream_head(stream_uuid(stream))
+        if head is None or (head[0], orjson.loads(head[1])["hash"]) != (kept.version, kept.head):
+            return None
+        return kept
 
     def get(self, stream: str) -> ProjectNow | None:
         """The project `stream` as its events stand now; None if it has none."""

@@ -31,10 +31,13 @@ def test_a_project_now_is_the_fold_of_its_events_as_it_grows(world, project):
     first = kept.get(project)
     assert_is_the_fold(first, world, project)
     assert kept.get(project) is first  # nothing new: the same fold, one primary-key read
+    assert kept.kept_at_head(project) is first  # what a short read on the event loop takes
+    assert kept.kept_at_head("project:NONE-SUCH") is None
     taken = (first.version, vars(first.state).copy(), orjson.dumps(first.facts, default=sorted))
     for n in range(6, 9):
         bidder = f"bidder-{n % 2 + 1}"
         world.submit(world.actors[bidder], project, "project.bid-submitted/v1", bid(bidder, n))
+        assert kept.kept_at_head(project) is None  # moved on: `get` folds the newer event
         now = kept.get(project)
         assert_is_the_fold(now, world, project)
     assert now is not first and now.version == first.version + 3
@@ -55,6 +58,7 @@ def test_a_changed_stored_event_is_folded_again_from_the_first(world, project):
     event["hash"] = "ab" * 32
     raw.execute(f"UPDATE {raw.events} SET state=? WHERE {raw.position}=?",
                 (orjson.dumps(event), position))
+    assert kept.kept_at_head(project) is None  # the head is not the kept fold's
     after = kept.get(project)
     assert after is not before and after.head == "ab" * 32
     assert "bidder-9" in after.facts.bidders and "bidder-9" not in before.facts.bidders

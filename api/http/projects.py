@@ -13,9 +13,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import ConfigDict, Field, with_config
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import NotRequired, TypedDict
 
 from ledger.errors import LedgerError, NotInLog
@@ -24,11 +24,13 @@ from ledger.evidence.envelope import SEALED_STAGE_TYPES, stream_uuid
 from ledger.evidence.receipts import Receipt
 from ledger.procedures.refusals import refusal_stream
 from projections import visibility as v
+from projections.projects_now import ProjectNow
 from projections.project_state import project_events, project_streams, replay
 
 from .actions import ReceiptBody, SealedReceiptBody
 from .problems import MalformedRequest, problem_responses
 from .signed_requests import Caller, UNAUTHENTICATED, caller_or_public, signed_caller
+from .store_reads import short_read
 
 router = APIRouter(prefix="/v1", tags=["projects"])
 PAGE = 1000  # events in one answer, at most
@@ -181,11 +183,19 @@ def visible_project(request: Request, project: str, caller: v.Caller) -> tuple[s
     return stream, events, facts
 
 
-def _visible_now(request: Request, project: str, caller: v.Caller):
+async def project_now(request: Request, stream: str) -> ProjectNow | None:
     """The project as it stands now (projections/projects_now.py: folded once by this
-    process, then only its newer events), if the caller may see it."""
+    process, then only its newer events): the fold kept at its head is a short read
+    (store_reads.py); folding newer events is done in a worker thread."""
+    projects = request.app.state.projects_now
+    now = await short_read(request, projects.kept_at_head, stream)
+    return now if now is not None else await run_in_threadpool(projects.get, stream)
+
+
+async def _visible_now(request: Request, project: str, caller: v.Caller):
+    """The project as it stands now, if the caller may see it."""
     stream = project_stream_of(project)
-    now = request.app.state.projects_now.get(stream)
+    now = await project_now(request, stream)
     if now is None or not v.sees_project(caller, now.facts, now.intake):
         raise NotInLog(f"no project {project!r} is visible to this caller", project=project)
     return stream, now
@@ -227,7 +237,7 @@ def list_projects(request: Request, after: int = Query(0, ge=0, description="ski
                     "status": 403, "detail": "a project's versions count its bidders' events "
                     "until the opening (法 §22): ask as of a time instead"}),
                 NOT_VISIBLE)})
-def project_state(request: Request, project: str = PROJECT,
+async def project_state(request: Request, project: str = PROJECT,
                   version: int | None = Query(None, ge=1, description="as of this version"),
                   at: str | None = AT,
                   caller: Caller | None = Depends(caller_or_public)) -> ProjectStateView:
@@ -235,12 +245,27 @@ def project_state(request: Request, project: str = PROJECT,
     (`withheld` names the others). What the caller may see is judged at the project's stage
     now, whatever moment is asked for."""
     who = viewer(caller)
-    if version is None and at is None:
-        stream, now = _visible_now(request, project, who)
-        state, facts, last = now.state, now.facts, now.version
-    else:
-        stream, events, facts = visible_project(request, project, who)
-        state, facts, last = _state_as_of(events, facts, version, at)
+    if version is not None or at is not None:  # a replay: in a worker thread
+        return await run_in_threadpool(_state_then, request, project, version, at, who)
+    stream, now = await _visible_now(request, project, who)
+    body = now.answers.get(who)  # the same fold shown to the same viewer: the same bytes
+    if body is None:
+        answer = _state_answer(stream, now.state, now.facts, now.version, who)
+        body = now.answers[who] = _STATE_VIEW.dump_json(_STATE_VIEW.validate_python(answer))
+    return Response(body, media_type="application/json")
+
+
+_STATE_VIEW = TypeAdapter(ProjectStateView)  # the answer checked as FastAPI checks a return
+
+
+def _state_then(request: Request, project: str, version: int | None, at: str | None,
+                who: v.Caller) -> dict:
+    stream, events, facts = visible_project(request, project, who)
+    return _state_answer(stream, *_state_as_of(events, facts, version, at), who)
+
+
+def _state_answer(stream: str, state: Any, facts: v.ProjectFacts, last: int,
+                  who: v.Caller) -> dict:
     shown, withheld = v.state_view(state, who, facts)
     answer = {"project": stream.split(":", 1)[1], "state": plain(shown), "withheld": withheld,
               "reached": sorted(facts.reached, key=v.STAGES.index)}
@@ -328,20 +353,18 @@ def project_refusals(request: Request, project: str = PROJECT,
                 (403, "before the opening, to a caller who does not sign at a version then "
                       "(a bidder: its actions name none)"),
                 (404, "no such project, or a caller with no role"))})
-def project_version(request: Request, project: str = PROJECT,
-                    caller: Caller = Depends(signed_caller)) -> ProjectVersion:
+async def project_version(request: Request, project: str = PROJECT,
+                          caller: Caller = Depends(signed_caller)) -> ProjectVersion:
     """The project's current version and head, for a registered actor about to sign an
     action on it (signed requests only). Before the opening the version counts the bidders'
     events, so it is told only to those who sign at a version then (docs/visibility.md): a
     bidder's actions before the opening name no version (evidence-format §6)."""
     stream = project_stream_of(project)
-    head = request.app.state.ledger.recorder.stream_head(stream_uuid(stream))
-    if head is None or not caller.roles:
+    now = await project_now(request, stream) if caller.roles else None
+    if now is None:
         raise NotInLog(f"no project {project!r} is visible to this caller", project=project)
-    now = request.app.state.projects_now.get(stream)
-    if now is not None and not v.may_learn_version(viewer(caller), now.facts):
+    if not v.may_learn_version(viewer(caller), now.facts):
         raise NotVisible(f"{stream}'s version counts its bidders' events until the opening "
                          "(法 §22); a bidder's actions before it name no version: sign them "
                          "with expected_version null", project=project)
-    return {"project": stream.split(":", 1)[1], "version": head[0],
-            "head": orjson.loads(head[1])["hash"]}
+    return {"project": stream.split(":", 1)[1], "version": now.version, "head": now.head}

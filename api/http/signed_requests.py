@@ -28,8 +28,9 @@ The rules, beyond RFC 9421's own:
 * the key is judged as the ledger stands now, as `usable_key` judges an action's key: the
   actor registered (or `ledger`, with the ledger key), the key added, not revoked, and the
   server's clock within its validity;
-* a nonce is accepted once per keyid: it is kept in the store (`sunledger_request_nonces`)
-  until its request expires, so that every server process of the store refuses a replay;
+* a nonce is accepted once per keyid: the store keeps it until its request expires
+  (PostgreSQL: the table `sunledger_request_nonces`; SQLite: the file `<db>.request-nonces`),
+  so that every server process of the store refuses a replay;
 * one signature is verified: the only one, or, when a request carries several (a proxy may
   add its own), the one labelled `sunledger`; several and none so labelled is refused.
 
@@ -73,6 +74,7 @@ from ledger.ledger import Ledger
 from ledger.streams import ActorStream
 
 from .problems import problem_responses
+from .store_reads import short_read
 
 
 LABEL = "sunledger"  # the label verified when a request carries several signatures
@@ -247,27 +249,34 @@ def request_view(request: Request) -> RequestView:
     return RequestView.of(request.method, url, lines)
 
 
-def verify_message(view: RequestView, label: str, public_key: bytes) -> VerifyResult:
+def verify_message(view: RequestView, label: str, public_key: bytes,
+                   parsed: tuple[dict, dict] | None = None) -> VerifyResult:
     """RFC 9421 alone (§3.2): the signature `label` of the request verifies with
     `public_key` (Ed25519) over the signature base the library builds; the result's
     `covered_components` are the base's lines. None of this module's rules are applied here:
-    `authenticate` applies them first. InvalidSignature if it does not verify."""
-    sig_inputs = _dictionary(view.headers.get("signature-input"), "Signature-Input")
-    signatures = _dictionary(view.headers.get("signature"), "Signature")
+    `authenticate` applies them first (and gives its `parsed` Signature-Input and Signature
+    dictionaries). InvalidSignature if it does not verify."""
+    sig_inputs, signatures = parsed or (
+        _dictionary(view.headers.get("signature-input"), "Signature-Input"),
+        _dictionary(view.headers.get("signature"), "Signature"))
     if label not in sig_inputs or label not in signatures:
         raise InvalidSignature(f"no signature labelled {label!r}")
     keyid = sig_inputs[label][1].get("keyid")
     if type(keyid) is not str:
         raise InvalidSignature("the signature has no keyid")
-    # the one label alone, as the library reads a message with one signature
-    only = [(n, v) for n, v in view.headers.items()
-            if n.lower() not in ("signature-input", "signature")]
-    only += [("Signature-Input", http_sf.ser({label: sig_inputs[label]})),
-             ("Signature", http_sf.ser({label: signatures[label]}))]
+    signed = view.headers.items()
+    message = view
+    if len(sig_inputs) > 1 or len(signatures) > 1 or sum(
+            n.lower() in ("signature-input", "signature") for n, _ in signed) != 2:
+        # the one label alone, on one line each, as the library reads one signature
+        only = [(n, v) for n, v in signed if n.lower() not in ("signature-input", "signature")]
+        only += [("Signature-Input", http_sf.ser({label: sig_inputs[label]})),
+                 ("Signature", http_sf.ser({label: signatures[label]}))]
+        message = RequestView.of(view.method, view.url, only)
     verifier = _Verifier(signature_algorithm=SodiumEd25519,
                          key_resolver=_OneKey(keyid, public_key))
     try:
-        result, = verifier.verify(RequestView.of(view.method, view.url, only), max_age=None)
+        result, = verifier.verify(message, max_age=None)
     except HTTPMessageSignaturesException as error:  # InvalidSignature is one
         raise InvalidSignature(str(error)) from None
     return result
@@ -308,7 +317,7 @@ def authenticate(ledger: Ledger, view: RequestView, body: bytes) -> Caller:
     if not view.headers.get("signature-input") or not view.headers.get("signature"):
         raise SignatureRefused("signature-missing", "this request must be signed (RFC 9421): "
                                "send Signature-Input and Signature, as docs/api-signing.md shows")
-    label, covered, params, keyid, actor, kid = _signature_input(view)
+    label, covered, params, keyid, actor, kid, parsed = _signature_input(view)
     _coverage(view, covered, body)
     now = ledger.clock.now().timestamp()
     created, expires = params["created"], params["expires"]
@@ -324,7 +333,7 @@ def authenticate(ledger: Ledger, view: RequestView, body: bytes) -> Caller:
                                "ago; sign the request again", expires=expires)
     record, public_key = _key(ledger, actor, kid)
     try:
-        verify_message(view, label, public_key)
+        verify_message(view, label, public_key, parsed)
     except InvalidSignature as error:
         raise SignatureRefused("signature-invalid", f"the signature {label!r} does not verify "
                                f"with key {kid} of {actor!r}: {error}; sign the request as it "
@@ -339,9 +348,9 @@ def authenticate(ledger: Ledger, view: RequestView, body: bytes) -> Caller:
     return Caller(actor, kid, frozenset(record.roles), record.organisation, record.name)
 
 
-def _signature_input(view: RequestView) -> tuple[str, list, dict, str, str, str]:
-    """(label, covered components, parameters, keyid, actor, key id) of the signature to
-    verify, each of the form the rules ask."""
+def _signature_input(view: RequestView) -> tuple[str, list, dict, str, str, str, tuple]:
+    """(label, covered components, parameters, keyid, actor, key id, the Signature-Input and
+    Signature dictionaries) of the signature to verify, each of the form the rules ask."""
     def malformed(detail: str) -> SignatureRefused:
         return SignatureRefused("signature-input-malformed", detail)
 
@@ -392,7 +401,7 @@ def _signature_input(view: RequestView) -> tuple[str, list, dict, str, str, str]
     seen = [(name, tuple(sorted(p.items()))) for name, p in covered]
     if len(set(seen)) != len(seen):
         raise malformed("a component is covered twice")
-    return label, covered, params, params["keyid"], actor, kid
+    return label, covered, params, params["keyid"], actor, kid, (sig_inputs, signatures)
 
 
 def _coverage(view: RequestView, covered: list, body: bytes) -> None:
@@ -464,14 +473,22 @@ def _content_digest(value: str | None, body: bytes) -> None:
 def _prune(ledger: Ledger, now: float) -> None:
     """Now and then (every PRUNE_SECONDS in a process), drop the nonces of requests that
     expired: those of the last MAX_WINDOW seconds are kept too, for servers whose clocks are
-    behind this one's."""
+    behind this one's. In a thread of its own, so that no request waits for it; a prune
+    that fails (the store closing, say) is done by the next one."""
     recorder = ledger.recorder
     with _prune_lock:
         last = _pruned.get(recorder)
         if last is not None and time.monotonic() - last < PRUNE_SECONDS:
             return
         _pruned[recorder] = time.monotonic()
-    recorder.forget_request_nonces(int(now) - MAX_WINDOW)
+
+    def prune() -> None:
+        try:
+            recorder.forget_request_nonces(int(now) - MAX_WINDOW)
+        except Exception:  # noqa: BLE001 - housekeeping: the next prune drops them
+            pass
+
+    threading.Thread(target=prune, name="sunledger-nonce-prune", daemon=True).start()
 
 
 # --- the FastAPI face --------------------------------------------------------------------------
@@ -481,17 +498,21 @@ async def request_body(request: Request) -> bytes:
     return await request.body()
 
 
-def signed_caller(request: Request, body: bytes = Depends(request_body)) -> Caller:
-    """The dependency of a signed route: who signed the request, or 401 problem+json."""
-    return authenticate(request.app.state.ledger, request_view(request), body)
+async def signed_caller(request: Request) -> Caller:
+    """The dependency of a signed route: who signed the request, or 401 problem+json. The
+    key's lookup and the nonce's record are short reads and writes (store_reads.py)."""
+    body = await request.body()
+    return await short_read(request, authenticate, request.app.state.ledger,
+                            request_view(request), body)
 
 
-def caller_or_public(request: Request, body: bytes = Depends(request_body)) -> Caller | None:
+async def caller_or_public(request: Request) -> Caller | None:
     """The dependency of a read that is public in part: who signed the request, or None for
-    an unsigned request (the public). A request that is signed must be signed right."""
+    an unsigned request (the public), answered without leaving the event loop. A request
+    that is signed must be signed right."""
     if "signature" not in request.headers and "signature-input" not in request.headers:
         return None
-    return signed_caller(request, body)
+    return await signed_caller(request)
 
 
 UNAUTHENTICATED = problem_responses((401, "the request is not signed as docs/api-signing.md "

@@ -28,6 +28,7 @@ from ledger.log.checkpoints import REBUILD_HINT, latest_checkpoint
 from ledger.log.proofs import cosigned_note
 
 from .problems import ledger_problem, problem, problem_example, problem_responses
+from .store_reads import short_read
 
 router = APIRouter(prefix="/log", tags=["log"])
 
@@ -84,26 +85,29 @@ def _refusal(response: Response) -> Response:
 
 @router.get("/checkpoint", summary="The latest checkpoint, with its witness cosignatures",
             response_class=Response, responses=CHECKPOINT_RESPONSES)
-def get_checkpoint(request: Request) -> Response:
+async def get_checkpoint(request: Request) -> Response:
     """The newest checkpoint the ledger signed, as a C2SP signed note, with the cosignatures
     its witnesses returned. Fetched afresh each time (Cache-Control: no-cache); everything
     else under /log is bounded by it."""
-    recorder = request.app.state.ledger.recorder
     try:
-        last = latest_checkpoint(recorder)
-        if last is None:
-            raise NotInLog("the log has no checkpoint yet; one is signed after the first "
-                           "appends (or `sunledger checkpoint --issue`)")
-        note = cosigned_note(recorder, last[0])
+        note = await short_read(request, _latest_note, request.app.state.ledger.recorder)
     except LedgerError as error:
         return _refusal(ledger_problem(error))
     return Response(note.encode("utf-8"), media_type=NOTE_TYPE,
                     headers={"Cache-Control": MUTABLE})
 
 
+def _latest_note(recorder: Any) -> str:
+    last = latest_checkpoint(recorder)
+    if last is None:
+        raise NotInLog("the log has no checkpoint yet; one is signed after the first "
+                       "appends (or `sunledger checkpoint --issue`)")
+    return cosigned_note(recorder, last[0])
+
+
 @router.get("/tile/{path:path}", summary="A hash tile or an entry bundle (C2SP tlog-tiles)",
             response_class=Response, responses=TILE_RESPONSES)
-def get_tile(request: Request, path: str = Path(
+async def get_tile(request: Request, path: str = Path(
         description="<L>/<N>[.p/<W>] or entries/<N>[.p/<W>], e.g. 0/x001/x234/067.p/8",
         examples=["0/000", "entries/000.p/8"])) -> Response:
     """A hash tile (level L, index N) or an entry bundle (index N), whole or, with .p/W, its
@@ -116,19 +120,24 @@ def get_tile(request: Request, path: str = Path(
     except tiles.BadTilePath as error:
         return _refusal(problem(400, "bad-request", f"{error}; tile paths are "
                                 "<L>/<N>[.p/<W>] or entries/<N>[.p/<W>] (c2sp.org/tlog-tiles)"))
-    recorder, memory = request.app.state.ledger.recorder, request.app.state.tile_memory
+    memory = request.app.state.tile_memory
     try:
         body = memory.full_tile(tile)
         if body is None:
-            memory.covered = _covered(recorder, tile, memory.covered)
-            if tile.level == tiles.ENTRIES:
-                body = _entries(recorder, tile)
-            else:
-                body = memory.keep(tile, _hashes(recorder, tile))
+            body = await short_read(request, _tile, request.app.state.ledger.recorder,
+                                    memory, tile)
     except LedgerError as error:
         return _refusal(ledger_problem(error))
     return Response(body, media_type=TILE_TYPE,
                     headers={"Cache-Control": IMMUTABLE if tile.width is None else PARTIAL})
+
+
+def _tile(recorder: Any, memory: "TileMemory", tile: tiles.Tile) -> bytes:
+    """The tile's bytes, read from the store (a full hash tile kept in `memory`)."""
+    memory.covered = _covered(recorder, tile, memory.covered)
+    if tile.level == tiles.ENTRIES:
+        return _entries(recorder, tile)
+    return memory.keep(tile, _hashes(recorder, tile))
 
 
 class TileMemory:

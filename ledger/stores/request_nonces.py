@@ -23,6 +23,7 @@ from .write_turn import WriteTurn
 
 SUFFIX = ".request-nonces"
 TABLE = "request_nonces"
+FORGET_AT_ONCE = 1000  # expired nonces dropped in one transaction
 
 
 class RequestNonceFile:
@@ -41,10 +42,22 @@ class RequestNonceFile:
             return cursor.rowcount == 1
 
     def forget(self, expired_before_unix: int) -> int:
-        """Drop the nonces of requests that expired before this instant; return how many."""
-        with self.turn:
-            return self._connection().execute(f"DELETE FROM {TABLE} WHERE expires<?",
-                                              (expired_before_unix,)).rowcount
+        """Drop the nonces of requests that expired before this instant; return how many.
+        About a thousand at a time (those of the oldest seconds), each in a turn of its own: a
+        signed request waits for one of those (8 ms), not for them all (60,000: 180 ms)."""
+        forgotten = 0
+        while True:
+            with self.turn:
+                db = self._connection()
+                # the expiry of the thousandth oldest: that and all before it go at once
+                found = db.execute(f"SELECT expires FROM {TABLE} WHERE expires<? ORDER BY "
+                                   f"expires LIMIT 1 OFFSET {FORGET_AT_ONCE - 1}",
+                                   (expired_before_unix,)).fetchone()
+                done = db.execute(f"DELETE FROM {TABLE} WHERE expires<?", (
+                    expired_before_unix if found is None else found[0] + 1,)).rowcount
+            forgotten += done
+            if found is None:
+                return forgotten
 
     def _connection(self) -> sqlite3.Connection:
         """The file, opened at its first use in this process (in the turn), owner-only."""

@@ -78,14 +78,18 @@ def _rows_at_once(c: Any) -> list:
 
 
 KEPT_CONNECTIONS = 16  # open SQLite connections kept for reuse (each its own page cache)
-MORE_CONNECTIONS = 24  # and opened beyond those at once, closed after use: 40 in all, as many
-                       # as the HTTP server's worker threads
+MORE_CONNECTIONS = 26  # and opened beyond those at once, closed after use: 42 in all, for the
+                       # HTTP server's 40 worker threads and its event loop's reads
 
 
 class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
     """eventsourcing's SQLite recorder, with positions that are never reused: the events
     table declares its rowid with AUTOINCREMENT, so neither deleting the newest event nor
     VACUUM can hand an old position (and its receipt) to a new event."""
+
+    # reads are local page-cache work that never wait for a writer (WAL): the HTTP server
+    # makes its short ones on its event loop (api/http/store_reads.py)
+    reads_are_local = True
 
     def __init__(self, datastore: Any, events_table_name: str = EVENTS):
         super().__init__(datastore, events_table_name)
