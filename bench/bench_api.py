@@ -124,6 +124,13 @@ class World:
         self.ledger.close()
 
 
+def _listening(port: int) -> int:
+    """How many sockets listen on the loopback port (Linux: /proc/net/tcp)."""
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for line in lines if line.split()[3] == "0A"
+               and int(line.split()[1].split(":")[1], 16) == port)
+
+
 class Server:
     """`sunledger serve` on the store, in a process of its own, on a free loopback port."""
 
@@ -139,8 +146,9 @@ class Server:
             cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while True:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+            try:  # ready, and every worker listening (each has a socket of its own)
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200 and \
+                        _listening(port) >= workers:
                     return
             except httpx.TransportError:
                 pass
