@@ -134,12 +134,13 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         commit does not wait for the WAL's flush to disk (a replay guard, not evidence: a
         crash of the database server can lose only the last moments' nonces, whose requests
         are refused anyway once their few minutes are over)."""
-        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
-            curs.execute("SET LOCAL synchronous_commit = off")
-            curs.execute(f'INSERT INTO "{self.datastore.schema}".{REQUEST_NONCES} '
-                         "VALUES (%s,%s,%s) ON CONFLICT DO NOTHING RETURNING 1 AS kept",
-                         (key_id, nonce, expires_at_unix))
-            return bool(curs.fetchall())
+        # one statement, so one round trip (a transaction of its own, with the setting local
+        # to it), not four (BEGIN, SET LOCAL, INSERT, COMMIT)
+        return bool(self._query(
+            "WITH unflushed AS (SELECT set_config('synchronous_commit', 'off', true)) "
+            f'INSERT INTO "{self.datastore.schema}".{REQUEST_NONCES} '
+            "SELECT %s, %s, %s FROM unflushed ON CONFLICT DO NOTHING RETURNING 1 AS kept",
+            (key_id, nonce, expires_at_unix)))
 
     def forget_request_nonces(self, expired_before_unix: int) -> int:
         """Drop the nonces of requests that expired before this instant; return how many."""
