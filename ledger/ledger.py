@@ -442,6 +442,51 @@ class Ledger(Application):
             raise MalformedAction(f"an append holds 1 to {MAX_BATCH} actions, not {len(signed)}")
         return self._append(list(signed))
 
+    def submit_each(self, *signed: SignedAction) -> list[tuple[Receipt, int] | LedgerError]:
+        """Append each action on its own merits, in one transaction: for each, in order, its
+        receipt and leaf index, or the error that refused it (the others are appended all
+        the same, judged as if the refused one had not been sent; a rule's refusal is
+        recorded as `submit` records it). The server commits actions that arrive together
+        this way (group commit): one write and one flush for all. If the transaction itself
+        fails (a nonce or version taken by another writer meanwhile, say), each is appended
+        alone, so that every action gets the answer it would have had alone."""
+        if not 0 < len(signed) <= MAX_BATCH:
+            raise MalformedAction(f"an append holds 1 to {MAX_BATCH} actions, not {len(signed)}")
+        with self._write, self._turn:
+            try:
+                outcomes = self._append_retrying(list(signed), False, each=True)
+            except (NonceReused, StaleVersion, StoreUnavailable):
+                outcomes = None
+            if outcomes is not None:
+                assert self._tree is not None
+                leaf = self._tree.size - sum(isinstance(o, Receipt) for o in outcomes)
+                answers: list[tuple[Receipt, int] | LedgerError] = []
+                for outcome in outcomes:
+                    if isinstance(outcome, Receipt):
+                        answers.append((outcome, leaf))
+                        leaf += 1
+                    else:
+                        if isinstance(outcome, RuleRefused):
+                            self._note_refusal(outcome)
+                        answers.append(outcome)
+                self._checkpoint_if_due()
+                return answers
+        answers = []
+        for one in signed:  # outside the turn: each takes it as any append does
+            try:
+                receipts, leaf = self._append([one])
+                answers.append((receipts[0], leaf))
+            except LedgerError as error:
+                answers.append(error)
+        return answers
+
+    def _note_refusal(self, error: RuleRefused) -> None:
+        """Record a rule's refusal (within the bound) and say where in its details."""
+        record = self._record_refusal(error)
+        error.details["recorded"] = record is not None
+        if record is not None:  # where: the refusal stream's version and its position
+            error.details["recorded_in"] = where_recorded(record, error)
+
     def _append(self, signed: list[SignedAction],
                 starting: bool = False) -> tuple[list[Receipt], int]:
         """The receipts, and the leaf index of the first event (from the frontier the append
@@ -452,16 +497,14 @@ class Ledger(Application):
                 assert self._tree is not None  # kept by the append that just committed
                 first_leaf = self._tree.size - len(receipts)
             except RuleRefused as error:
-                record = self._record_refusal(error)
-                error.details["recorded"] = record is not None
-                if record is not None:  # where: the refusal stream's version and its position
-                    error.details["recorded_in"] = where_recorded(record, error)
+                self._note_refusal(error)
                 raise
             if not starting:
                 self._checkpoint_if_due()
             return receipts, first_leaf
 
-    def _append_retrying(self, signed: list[SignedAction], starting: bool) -> list[Receipt]:
+    def _append_retrying(self, signed: list[SignedAction], starting: bool,
+                         each: bool = False) -> list:
         """Append; while other processes append between this one's read of the tree and its
         commit (the leaf indexes collide), again from the stored tree: each collision is
         another writer's append committed, so the store as a whole always moves on. A log
@@ -469,7 +512,7 @@ class Ledger(Application):
         nothing recorded."""
         for _ in range(MOVED_TRIES):
             try:
-                return self._append_once(signed, starting)
+                return self._append_once(signed, starting, each)
             except _LogMovedOn:
                 continue
         raise StoreUnavailable(f"other writers appended to {self.url.display()} during each of "
@@ -499,7 +542,11 @@ class Ledger(Application):
             return None  # the store too busy to record it: the refusal still stands
         return receipt
 
-    def _append_once(self, signed: list[SignedAction], starting: bool) -> list[Receipt]:
+    def _append_once(self, signed: list[SignedAction], starting: bool,
+                     each: bool = False) -> list:
+        """The receipts of an append (all or none); with `each`, each action's receipt or
+        the LedgerError that refused it alone (a refusal leaves the batch as it was: an
+        action is sealed only once every check has passed)."""
         known_tree, self._tree = self._tree, None  # kept again only if the append commits
         reread = known_tree is None  # the log may have moved on: its newest time too
         if known_tree is None and not starting:
@@ -509,8 +556,18 @@ class Ledger(Application):
         now = self._now(reread)
         batch = _Batch(self, now, starting)
         try:
-            for item in signed:
-                batch.add(item)
+            refused: dict[int, LedgerError] = {}
+            for i, item in enumerate(signed):
+                if not each:
+                    batch.add(item)
+                    continue
+                try:
+                    batch.add(item)
+                except LedgerError as error:
+                    refused[i] = error
+            if len(refused) == len(signed):  # nothing to write: the frontier stands
+                self._tree = known_tree
+                return [refused[i] for i in range(len(signed))]
             receipts: list[Receipt] = []
             tree: list[CompactTree] = []  # the log's frontier after this append
 
@@ -530,6 +587,10 @@ class Ledger(Application):
             batch.keep()
             self._tree = tree[0]
             self._last_time = now
+            if each:
+                appended = iter(receipts)
+                return [refused[i] if i in refused else next(appended)
+                        for i in range(len(signed))]
         except IntegrityError:
             batch.forget()
             if any(self.recorder.nonce_used(actor, nonce) for actor, nonce in batch.nonces):

@@ -167,10 +167,10 @@ def test_two_writers_of_one_sqlite_file_take_turns_instead_of_colliding(sqlite_u
     for ledger in ledgers:
         once = ledger._append_once
 
-        def counted(signed, starting, once=once):
+        def counted(signed, starting, *each, once=once):
             stream = signed[0].action.stream
             tries[stream] = tries.get(stream, 0) + 1
-            return once(signed, starting)
+            return once(signed, starting, *each)
 
         ledger._append_once = counted
     failures: list = []

@@ -21,7 +21,7 @@ WINGS = {  # wing -> the wings it may import (besides itself and ledger.errors)
     "procedures": {"evidence"},
     "audit": {"evidence", "stores", "log", "procedures"},
 }
-WRITE_PATH = {"ledger", "ledger.ledger", "ledger.streams", "ledger.state_cache"}
+WRITE_PATH = {"ledger", "ledger.ledger", "ledger.streams", "ledger.state_cache", "ledger.group_commit"}
 ERRORS = "ledger.errors"
 
 

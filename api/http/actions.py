@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.json_schema import models_json_schema
 
-from ledger.errors import MalformedAction, NonceReused, StaleVersion
+from ledger.errors import LedgerError, MalformedAction, NonceReused, StaleVersion
 from ledger.evidence.catalogue import EVENT_TYPES
 from ledger.evidence.envelope import SEALED_STAGE_TYPES, SignedAction, signed_action_from_json
 from ledger.evidence.receipts import Receipt
@@ -254,8 +254,21 @@ def post_action(request: Request, raw: bytes = Depends(request_body)) -> Respons
     The very same signed action sent again is answered 200 with its first receipt and no
     second event. A refusal by a trading rule is recorded as evidence and answered 409."""
     body = _read(raw, request.headers.get("content-type"), ONE)
-    status, recorded = _append(request.app.state.ledger, [_signed(body)])
-    return _answer(recorded[0], status)
+    signed = _signed(body)
+    ledger = request.app.state.ledger
+    # appended with the other single actions that arrive meanwhile (group commit), each
+    # judged on its own merits, answered as if it had been sent alone
+    outcome = request.app.state.group_commit.submit(signed)
+    if isinstance(outcome, LedgerError):
+        first = ledger.recorded_receipt(signed) if isinstance(
+            outcome, (NonceReused, StaleVersion)) else None
+        if first is None:
+            raise outcome
+        recorded, status = (first, ledger.leaf_index_of(first)), 200
+    else:
+        recorded, status = outcome, 201
+    receipt, leaf = recorded
+    return _answer({"receipt": _receipt_for(ledger, signed, receipt), "leaf_index": leaf}, status)
 
 
 @router.post("/actions/batch", status_code=201, response_model=RecordedBatch,

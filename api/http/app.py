@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 
 from fastapi import FastAPI
 
+from ledger.group_commit import GroupCommit
 from ledger.ledger import Ledger
 from projections.projects_now import ProjectsNow
 
@@ -45,6 +46,7 @@ def create_app(open_ledger: Callable[[], Ledger],
     async def lifespan(app: FastAPI):
         app.state.ledger = open_ledger()
         app.state.projects_now = ProjectsNow(app.state.ledger.recorder)  # projects.py's reads
+        app.state.group_commit = GroupCommit(app.state.ledger)  # actions.py's single actions
         app.state.witness_pusher = witness_push.WitnessPusher(app.state.ledger.recorder,
                                                               configured, witness_timing)
         app.state.witness_pusher.start()
