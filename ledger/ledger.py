@@ -558,12 +558,11 @@ class Ledger(Application):
         try:
             refused: dict[int, LedgerError] = {}
             for i, item in enumerate(signed):
-                if not each:
-                    batch.add(item)
-                    continue
                 try:
                     batch.add(item)
                 except LedgerError as error:
+                    if not each:
+                        raise
                     refused[i] = error
             if len(refused) == len(signed):  # nothing to write: the frontier stands
                 self._tree = known_tree

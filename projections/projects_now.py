@@ -64,10 +64,10 @@ class ProjectsNow:
         """The project's listing entry as its events stand now: one read of its head while
         it has not moved, a fold of its newer events when it has."""
         uid = stream_uuid(stream)
-        head = self.recorder.stream_head(uid)
+        head = self._head(uid)
         if head is None:
             return None
-        version, newest = head[0], orjson.loads(head[1])["hash"]
+        version, newest = head
         entry = self._listed.get(stream)
         if entry is not None and (entry.version, entry.head) == (version, newest):
             return entry
@@ -86,18 +86,18 @@ class ProjectsNow:
             kept = self._kept.get(stream)
         if kept is None:
             return None
-        head = self.recorder.stream_head(stream_uuid(stream))
-        if head is None or (head[0], orjson.loads(head[1])["hash"]) != (kept.version, kept.head):
-            return None
-        return kept
+        return kept if self._head(stream_uuid(stream)) == (kept.version, kept.head) else None
 
     def get(self, stream: str) -> ProjectNow | None:
         """The project `stream` as its events stand now; None if it has none."""
         uid = stream_uuid(stream)
+        head = self._head(uid)
+        return None if head is None else self._at(stream, uid, *head)
+
+    def _head(self, uid: Any) -> tuple[int, str] | None:
+        """The stored head's (version, hash): one read of the primary key."""
         head = self.recorder.stream_head(uid)
-        if head is None:
-            return None
-        return self._at(stream, uid, head[0], orjson.loads(head[1])["hash"])
+        return None if head is None else (head[0], orjson.loads(head[1])["hash"])
 
     def _at(self, stream: str, uid: Any, version: int, newest: str) -> ProjectNow | None:
         """The project as of its stored head (`version`, hash `newest`), just read."""

@@ -207,14 +207,22 @@ def _append(ledger: Ledger, signed: list[SignedAction]) -> tuple[int, list[dict]
     try:
         receipts, first_leaf = ledger.submit_at_leaves(*signed)
         status = 201
-    except (NonceReused, StaleVersion):
-        first = [ledger.recorded_receipt(s) for s in signed]
-        if any(r is None for r in first):
-            raise
-        receipts, status = first, 200
-        first_leaf = ledger.leaf_index_of(receipts[0])
+    except (NonceReused, StaleVersion) as error:
+        (receipts, first_leaf), status = _recorded_before(ledger, signed, error), 200
     return status, [{"receipt": _receipt_for(ledger, s, r), "leaf_index": first_leaf + i}
                     for i, (s, r) in enumerate(zip(signed, receipts, strict=True))]
+
+
+def _recorded_before(ledger: Ledger, signed: list[SignedAction],
+                     error: LedgerError) -> tuple[list[Receipt], int]:
+    """The first receipts and first leaf of actions refused as `error` because the ledger
+    recorded these very actions before (a client sending them again); `error` is raised if
+    that is not why."""
+    if isinstance(error, (NonceReused, StaleVersion)):
+        first = [ledger.recorded_receipt(s) for s in signed]
+        if all(r is not None for r in first):
+            return first, ledger.leaf_index_of(first[0])
+    raise error
 
 
 def _receipt_for(ledger: Ledger, signed: SignedAction, receipt: Receipt) -> dict:
@@ -260,14 +268,10 @@ def post_action(request: Request, raw: bytes = Depends(request_body)) -> Respons
     # judged on its own merits, answered as if it had been sent alone
     outcome = request.app.state.group_commit.submit(signed)
     if isinstance(outcome, LedgerError):
-        first = ledger.recorded_receipt(signed) if isinstance(
-            outcome, (NonceReused, StaleVersion)) else None
-        if first is None:
-            raise outcome
-        recorded, status = (first, ledger.leaf_index_of(first)), 200
+        before = _recorded_before(ledger, [signed], outcome)
+        (receipt,), leaf, status = *before, 200
     else:
-        recorded, status = outcome, 201
-    receipt, leaf = recorded
+        (receipt, leaf), status = outcome, 201
     return _answer({"receipt": _receipt_for(ledger, signed, receipt), "leaf_index": leaf}, status)
 
 

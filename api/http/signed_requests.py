@@ -501,7 +501,7 @@ async def request_body(request: Request) -> bytes:
 async def signed_caller(request: Request) -> Caller:
     """The dependency of a signed route: who signed the request, or 401 problem+json. The
     key's lookup and the nonce's record are short reads and writes (store_reads.py)."""
-    body = await request.body()
+    body = await request_body(request)
     return await short_read(request, authenticate, request.app.state.ledger,
                             request_view(request), body)
 
