@@ -23,10 +23,10 @@ from ledger.evidence.canonical import (
 from ledger.evidence.catalogue import EVENT_TYPES
 from ledger.evidence.envelope import (
     IDENTIFIER, KEY_ID, LEDGER_ACTOR, LEDGER_STREAM, NONCE, SEALED_STAGE_TYPES, STREAM, ZERO_HASH,
-    Action, SignedAction, encode_signature, seal, stream_uuid,
+    Action, SignedAction, actor_stream, encode_signature, seal, stream_uuid,
 )
 from ledger.evidence.keys import (
-    SigningKey, encode_public_key, key_id, load_or_create_key, read_private_key, signature_ok,
+    SigningKey, encode_public_key, key_id, load_or_create_key, read_private_key,
 )
 from ledger.evidence.receipts import Receipt, sign_receipt
 from ledger.evidence.registry import (
@@ -323,6 +323,15 @@ class Ledger(Application):
         head = self.recorder.stream_head(stream_uuid(stream))
         return head[0] if head else 0
 
+    def registered(self, actor: str, *, fresh: bool = True) -> ActorRecord | None:
+        """An actor as registered (its keys, roles, organisation), None if it is not: the
+        `ledger` actor from the trust anchors, any other from its actor stream (`fresh` as
+        `stream` takes it)."""
+        if actor == LEDGER_ACTOR:
+            return ledger_actor(self.anchors())
+        stream = self.stream(actor_stream(actor), fresh=fresh)
+        return stream.actor if isinstance(stream, ActorStream) else None
+
     def anchors(self) -> TrustAnchors:
         found = self.stream(LEDGER_STREAM)
         return found.anchors if isinstance(found, LedgerStream) else TrustAnchors()
@@ -479,6 +488,25 @@ class Ledger(Application):
             except LedgerError as error:
                 answers.append(error)
         return answers
+
+    def check_signatures(self, signed: Sequence[SignedAction]) -> None:
+        """Verify the actions' signatures ahead of their append, outside the write turn, with
+        each signer's key as this process last read it. The append judges every key again as
+        the ledger stands then and takes a check made here only for the same public key (a
+        key id names one key), so nothing is decided here: an action whose key is not usable
+        now is left for the append to refuse, with its reason. A server calls this in the
+        request's own thread: the Ed25519 checks (libsodium, outside the GIL) then run beside
+        another request's append instead of inside the turn every append waits for; in a
+        batch of 100 they were a quarter of the append."""
+        now = self.clock.now()
+        for one in signed:
+            action = one.action
+            try:
+                key = usable_key(self.registered(action.actor, fresh=False), action.actor,
+                                 action.key_id, now)
+            except LedgerError:
+                continue
+            one.verifies_with(key.public_key)
 
     def _note_refusal(self, error: RuleRefused) -> None:
         """Record a rule's refusal (within the bound) and say where in its details."""
@@ -651,7 +679,7 @@ class _Batch:
         check_form(signed)
         signer = self.signer(action.actor)
         key = usable_key(signer, action.actor, action.key_id, self.now)
-        if not signature_ok(key.public_key, action.signing_bytes(), signed.signature):
+        if not signed.verifies_with(key.public_key):
             raise BadSignature(
                 f"the signature does not verify with key {action.key_id} of {action.actor!r} "
                 "over the canonical action; sign JCS(action) exactly", actor=action.actor)

@@ -11,7 +11,7 @@ from conftest import MovableClock, bid
 from ledger.evidence.envelope import LEDGER_ACTOR
 from ledger.evidence.signer import ActorSigner
 from ledger.audit.verify import StoreSource, verify
-from ledger.errors import KeyRevoked, StaleVersion
+from ledger.errors import BadSignature, KeyRevoked, StaleVersion
 from ledger.ledger import Ledger
 
 
@@ -116,6 +116,37 @@ def test_a_key_revoked_by_another_writer_is_not_used(world, tmp_path):
                                    expected_version=5, signed_at=world.clock.now()))
     assert world.ledger.stream_version(stream) == 5
     other.close()
+
+
+def test_a_signature_checked_ahead_of_the_append_decides_nothing(world, tmp_path):
+    """A server checks signatures before the append's write turn (Ledger.check_signatures),
+    with the keys it last read; the append judges every key again as the ledger stands then.
+    A key revoked by another writer after the check is refused, a bad signature is refused
+    by the append, and a check made with one key never vouches for another."""
+    stream = "project:KEY-3"
+    b = world.actors["bidder-1"]
+    world.open_project(stream)
+    world.submit(b, stream, "project.bid-submitted/v1", bid("bidder-1", 1))
+    ahead = b.sign(stream, "project.bid-submitted/v1", bid("bidder-1", 2),
+                   expected_version=None, signed_at=world.clock.now())
+    world.ledger.check_signatures([ahead])
+    assert ahead.verifies_with(b.key.public_key)
+    assert not ahead.verifies_with(world.actors["bidder-2"].key.public_key)
+    other = Ledger.open(world.raw.url, clock=world.clock, key_path=tmp_path / "ledger.key")
+    other.submit(world.registrar.sign("actor:bidder-1", "actor.key-revoked/v1",
+                                      {"key_id": b.key.key_id, "reason": "stolen"},
+                                      expected_version=2, signed_at=world.clock.now()))
+    other.close()
+    with pytest.raises(KeyRevoked):
+        world.ledger.submit(ahead)
+    c = world.actors["bidder-2"]
+    forged = c.sign(stream, "project.bid-submitted/v1", bid("bidder-2", 3),
+                    expected_version=None, signed_at=world.clock.now())
+    forged = type(forged)(forged.action, bytes(64))  # a signature that does not verify
+    world.ledger.check_signatures([forged])  # decides nothing: the append refuses it
+    with pytest.raises(BadSignature):
+        world.ledger.submit(forged)
+    assert world.ledger.stream_version(stream) == 5
 
 
 def test_a_key_revoked_between_reading_and_storing_is_caught_before_the_append_lands(world,

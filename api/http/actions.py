@@ -264,6 +264,7 @@ def post_action(request: Request, raw: bytes = Depends(request_body)) -> Respons
     body = _read(raw, request.headers.get("content-type"), ONE)
     signed = _signed(body)
     ledger = request.app.state.ledger
+    ledger.check_signatures([signed])  # here, not in the write turn the appends share
     # appended with the other single actions that arrive meanwhile (group commit), each
     # judged on its own merits, answered as if it had been sent alone
     outcome = request.app.state.group_commit.submit(signed)
@@ -291,7 +292,9 @@ def post_batch(request: Request, raw: bytes = Depends(request_body)) -> Response
     body = _read(raw, request.headers.get("content-type"), BATCH)
     if not 0 < len(body) <= MAX_BATCH:
         raise MalformedAction(f"a batch holds 1 to {MAX_BATCH} actions, not {len(body)}")
-    status, recorded = _append(request.app.state.ledger, [_signed(b) for b in body])
+    ledger, signed = request.app.state.ledger, [_signed(b) for b in body]
+    ledger.check_signatures(signed)  # here, not in the write turn the appends share
+    status, recorded = _append(ledger, signed)
     return _answer({"receipts": recorded}, status)
 
 

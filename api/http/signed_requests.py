@@ -67,11 +67,10 @@ from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
 from ledger.errors import KeyNotValid, KeyRevoked, LedgerError, UnknownActor, UnknownKey
-from ledger.evidence.envelope import IDENTIFIER, KEY_ID, LEDGER_ACTOR
+from ledger.evidence.envelope import IDENTIFIER, KEY_ID
 from ledger.evidence.keys import signature_ok
-from ledger.evidence.registry import ActorRecord, ledger_actor, usable_key
+from ledger.evidence.registry import ActorRecord, usable_key
 from ledger.ledger import Ledger
-from ledger.streams import ActorStream
 
 from .problems import problem_responses
 from .store_reads import short_read
@@ -425,11 +424,7 @@ def _coverage(view: RequestView, covered: list, body: bytes) -> None:
 
 def _key(ledger: Ledger, actor: str, kid: str) -> tuple[ActorRecord, bytes]:
     """The actor as registered now and its key's public half, if the key may sign now."""
-    if actor == LEDGER_ACTOR:
-        record: ActorRecord | None = ledger_actor(ledger.anchors())
-    else:
-        stream = ledger.stream(f"actor:{actor}")
-        record = stream.actor if isinstance(stream, ActorStream) else None
+    record = ledger.registered(actor)
     try:
         key = usable_key(record, actor, kid, ledger.clock.now())
     except (UnknownActor, UnknownKey) as error:

@@ -22,6 +22,7 @@ import uuid
 from dataclasses import dataclass
 
 from .canonical import canonical_json
+from .keys import signature_ok
 
 ZERO_HASH = "00" * 32  # `prev` of the first event of a stream: 32 zero bytes, in hex
 # Formats, matched whole (fullmatch): no trailing newline slips through.
@@ -123,6 +124,17 @@ class SignedAction:
 
     def to_json(self) -> dict:
         return {"action": self.action.to_json(), "signature": encode_signature(self.signature)}
+
+    def verifies_with(self, public_key: bytes) -> bool:
+        """Whether the signature verifies with `public_key` over JCS(action) (Ed25519,
+        libsodium). The answer is kept on this signed action (a pure function of it and the
+        key): a server checks it before the append takes the write turn (Ledger.
+        check_signatures), and the append, judging the key again, does not check it twice."""
+        known = self.__dict__.setdefault("_verified_with", {})  # frozen: not a field
+        if public_key not in known:
+            known[public_key] = signature_ok(public_key, self.action.signing_bytes(),
+                                             self.signature)
+        return known[public_key]
 
 
 def signed_action_from_json(submitted: object) -> SignedAction:
