@@ -328,6 +328,15 @@ def test_the_entries_are_the_events_hashes_not_a_cache(store_url, tmp_path):
         assert response.json()["type"] == "urn:sunledger:error:log-inconsistent"
         assert str(position) in response.json()["detail"] and "Traceback" not in response.text
         assert client.get(f"/log/{_client_path(0, 1)}").content == level0  # nodes: unchanged
+        # an event deleted: its position named; a leaf deleted: the leaves table named
+        other = raw.rows()[301][0]
+        raw.execute(f"DELETE FROM {table} WHERE {column}=?", (other,))
+        raw.execute(f"UPDATE {table} SET state=? WHERE {column}=?", (state, position))
+        response = client.get(f"/log/{_client_path('entries', 1)}")
+        assert response.status_code == 500 and str(other) in response.json()["detail"]
+        raw.execute(f"DELETE FROM {raw.table('sunledger_leaves')} WHERE leaf_index=?", (400,))
+        response = client.get(f"/log/{_client_path('entries', 1)}")
+        assert response.status_code == 500 and "lacks leaves" in response.json()["detail"]
 
 
 # --- a real server ----------------------------------------------------------------------------

@@ -197,6 +197,17 @@ def _entries(recorder: Any, tile: tiles.Tile) -> bytes:
     """An entry bundle: each leaf's event hash, read from the stored event itself (events are
     the truth; a changed event shows as an entry that does not hash to its leaf)."""
     first = tiles.start_index(tile)
+    found, joined = recorder.entry_hashes(first, tile.hashes)  # one query: served often
+    if found != tile.hashes or len(joined) != 64 * found or not _HEX.fullmatch(joined):
+        joined = _entries_named(recorder, tile)  # raises, naming what is missing
+    raw = bytes.fromhex(joined.decode("ascii"))
+    return tiles.entry_bundle([raw[i:i + 32] for i in range(0, len(raw), 32)])
+
+
+def _entries_named(recorder: Any, tile: tiles.Tile) -> bytes:
+    """An entry bundle's hashes read leaf by leaf, so that a missing leaf or event, or an
+    unreadable hash, is named (LogInconsistent)."""
+    first = tiles.start_index(tile)
     leaves = recorder.leaf_positions(first - 1, first + tile.hashes - 1)
     if [leaf for leaf, _ in leaves] != list(range(first, first + tile.hashes)):
         raise LogInconsistent(f"the leaves table lacks leaves of entry bundle "
@@ -209,5 +220,4 @@ def _entries(recorder: Any, tile: tiles.Tile) -> bytes:
         position = next(p for p, d in zip(positions, digests) if not _HEX64.fullmatch(d))
         raise LogInconsistent(f"the event at position {position} is missing or its hash cannot "
                               "be read; run `sunledger verify`", position=position)
-    raw = bytes.fromhex(joined.decode("ascii"))
-    return tiles.entry_bundle([raw[i:i + 32] for i in range(0, len(raw), 32)])
+    return joined
