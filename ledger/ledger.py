@@ -197,17 +197,20 @@ class Ledger(Application):
 
     # --- reading -------------------------------------------------------------------------
 
-    def stream(self, stream: str, *, fresh: bool = True) -> Stream | None:
+    def stream(self, stream: str, *, fresh: bool = True,
+               head: tuple[int, bytes] | None | bool = False) -> Stream | None:
         """A stream's current state. `fresh=False` trusts this process's cache; `fresh`
         checks the cached state against the stream's stored head (one read of the primary
         key) and folds in only the events after it, so a read costs the same at the
-        ten-thousandth event as at the tenth. The state is this process's cached object:
-        read it, never change it."""
+        ten-thousandth event as at the tenth; `head`, when given, is that head as the caller
+        just read it (`stream_head`'s answer, None for no stream). The state is this
+        process's cached object: read it, never change it."""
         uid = stream_uuid(stream)
         cached = self._cached(uid)
         if cached is not None and not fresh:
             return cached
-        head = self.recorder.stream_head(uid)
+        if head is False:
+            head = self.recorder.stream_head(uid)
         if head is None:
             self._evict(stream)
             return None
@@ -323,13 +326,14 @@ class Ledger(Application):
         head = self.recorder.stream_head(stream_uuid(stream))
         return head[0] if head else 0
 
-    def registered(self, actor: str, *, fresh: bool = True) -> ActorRecord | None:
+    def registered(self, actor: str, *, fresh: bool = True,
+                   head: tuple[int, bytes] | None | bool = False) -> ActorRecord | None:
         """An actor as registered (its keys, roles, organisation), None if it is not: the
-        `ledger` actor from the trust anchors, any other from its actor stream (`fresh` as
-        `stream` takes it)."""
+        `ledger` actor from the trust anchors, any other from its actor stream (`fresh` and
+        `head` as `stream` takes them)."""
         if actor == LEDGER_ACTOR:
             return ledger_actor(self.anchors())
-        stream = self.stream(actor_stream(actor), fresh=fresh)
+        stream = self.stream(actor_stream(actor), fresh=fresh, head=head)
         return stream.actor if isinstance(stream, ActorStream) else None
 
     def anchors(self) -> TrustAnchors:

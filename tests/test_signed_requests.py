@@ -537,6 +537,7 @@ def test_real_servers_verify_independent_signatures_and_refuse_replays_across_pr
 def test_real_servers_with_the_client(world, servers, tmp_path):
     """The client against real servers: submit (201, then 200 with the same receipt, 409 with
     the current version), a batch, signed reads with a key file from `sunledger keygen`,
+    a key added through one process accepted by the other, which had read the actor before,
     and a key revoked through one process refused by the other."""
     a, b = servers
     key_file = tmp_path / "keys" / "zhang.key"
@@ -563,6 +564,11 @@ def test_real_servers_with_the_client(world, servers, tmp_path):
         assert caught.value.status == 409
         assert caught.value.type == "urn:sunledger:error:stale-version"
         assert caught.value.problem["version"] == 1
+        # process b reads the expert before the key is added (and keeps what it read)
+        with LedgerClient.from_key_file(b.url, "expert-zhang", key_file) as zhang:
+            with pytest.raises(ProblemError) as caught:
+                zhang.get("/v1/whoami")
+            assert caught.value.type == "urn:sunledger:error:signature-key-unknown"
         # a batch: both recorded, in consecutive leaves
         other = SigningKey.generate()
         batch = registrar.submit(

@@ -54,6 +54,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, Iterable
 from urllib.parse import quote, unquote
 
@@ -67,7 +68,9 @@ from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
 from ledger.errors import KeyNotValid, KeyRevoked, LedgerError, UnknownActor, UnknownKey
-from ledger.evidence.envelope import IDENTIFIER, KEY_ID
+from ledger.evidence.envelope import (
+    IDENTIFIER, KEY_ID, LEDGER_ACTOR, actor_stream, stream_uuid,
+)
 from ledger.evidence.keys import signature_ok
 from ledger.evidence.registry import ActorRecord, usable_key
 from ledger.ledger import Ledger
@@ -311,14 +314,16 @@ _prune_lock = threading.Lock()
 
 def authenticate(ledger: Ledger, view: RequestView, body: bytes) -> Caller:
     """Who signed this request, by the rules of this module; SignatureRefused otherwise.
-    The nonce is kept only once everything else holds: a forged or changed request never
-    uses up the nonce of the real one."""
+    The nonce is kept only once the signature verifies, with the key as this process last
+    read it: a forged or changed request never uses up the nonce of the real one. The key is
+    then judged again with the signer as the ledger stands, read with the nonce's keeping."""
     if not view.headers.get("signature-input") or not view.headers.get("signature"):
         raise SignatureRefused("signature-missing", "this request must be signed (RFC 9421): "
                                "send Signature-Input and Signature, as docs/api-signing.md shows")
     label, covered, params, keyid, actor, kid, parsed = _signature_input(view)
     _coverage(view, covered, body)
-    now = ledger.clock.now().timestamp()
+    moment = ledger.clock.now()
+    now = moment.timestamp()
     created, expires = params["created"], params["expires"]
     if expires - created > MAX_WINDOW:
         raise SignatureRefused("signature-window-too-long", f"expires is {expires - created} s "
@@ -330,7 +335,10 @@ def authenticate(ledger: Ledger, view: RequestView, body: bytes) -> Caller:
     if expires < now:
         raise SignatureRefused("signature-expired", f"the signature expired {now - expires:.0f} s "
                                "ago; sign the request again", expires=expires)
-    record, public_key = _key(ledger, actor, kid)
+    try:  # the key as this process last read it; read again before a refusal
+        public_key = _key(ledger.registered(actor, fresh=False), actor, kid, moment)
+    except SignatureRefused:
+        public_key = _key(ledger.registered(actor), actor, kid, moment)
     try:
         verify_message(view, label, public_key, parsed)
     except InvalidSignature as error:
@@ -340,11 +348,31 @@ def authenticate(ledger: Ledger, view: RequestView, body: bytes) -> Caller:
                                keyid=keyid) from None
     _content_digest(view.headers.get(DIGEST), body)
     _prune(ledger, now)
-    if not ledger.recorder.remember_request_nonce(keyid, params["nonce"], expires):
+    kept, record = _keep_nonce(ledger, actor, keyid, params["nonce"], expires)
+    if _key(record, actor, kid, moment) != public_key:  # the key as the ledger stands now
+        raise SignatureRefused("signature-key-unknown", f"key {kid} of {actor!r} is not the "
+                               "key the request was checked with", actor=actor, key_id=kid)
+    if not kept:
         raise SignatureRefused("signature-replayed", f"nonce {params['nonce']!r} was used "
                                f"already with keyid {keyid!r}; sign every request with a fresh "
                                "nonce", keyid=keyid)
+    assert record is not None  # _key refused otherwise
     return Caller(actor, kid, frozenset(record.roles), record.organisation, record.name)
+
+
+def _keep_nonce(ledger: Ledger, actor: str, keyid: str, nonce: str,
+                expires: int) -> tuple[bool, ActorRecord | None]:
+    """Keep the request's nonce (False: kept already, a replay) and read the signer as the
+    ledger stands now: on PostgreSQL in one round trip, the signer's stream head coming with
+    the nonce's insert and the registration refolded only if it moved. A request whose key
+    another server revoked since this process last read the signer uses up its nonce and
+    is refused: no other request of that key is accepted either."""
+    if actor == LEDGER_ACTOR:  # the trust anchors, read afresh
+        return ledger.recorder.remember_request_nonce(keyid, nonce, expires), \
+            ledger.registered(actor)
+    kept, head = ledger.recorder.remember_request_nonce_and_head(
+        keyid, nonce, expires, stream_uuid(actor_stream(actor)))
+    return kept, ledger.registered(actor, head=head)
 
 
 def _signature_input(view: RequestView) -> tuple[str, list, dict, str, str, str, tuple]:
@@ -422,11 +450,10 @@ def _coverage(view: RequestView, covered: list, body: bytes) -> None:
                                absent=absent)
 
 
-def _key(ledger: Ledger, actor: str, kid: str) -> tuple[ActorRecord, bytes]:
-    """The actor as registered now and its key's public half, if the key may sign now."""
-    record = ledger.registered(actor)
+def _key(record: ActorRecord | None, actor: str, kid: str, now: datetime) -> bytes:
+    """The public half of the actor's key, if the key may sign at `now`."""
     try:
-        key = usable_key(record, actor, kid, ledger.clock.now())
+        key = usable_key(record, actor, kid, now)
     except (UnknownActor, UnknownKey) as error:
         raise SignatureRefused("signature-key-unknown", error.message, actor=actor,
                                key_id=kid) from None
@@ -436,8 +463,7 @@ def _key(ledger: Ledger, actor: str, kid: str) -> tuple[ActorRecord, bytes]:
     except KeyNotValid as error:
         raise SignatureRefused("signature-key-not-valid", error.message, actor=actor,
                                key_id=kid) from None
-    assert record is not None
-    return record, key.public_key
+    return key.public_key
 
 
 def _content_digest(value: str | None, body: bytes) -> None:

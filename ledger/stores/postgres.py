@@ -142,6 +142,23 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             "SELECT %s, %s, %s FROM unflushed ON CONFLICT DO NOTHING RETURNING 1 AS kept",
             (key_id, nonce, expires_at_unix)))
 
+    def remember_request_nonce_and_head(self, key_id: str, nonce: str, expires_at_unix: int,
+                                        signer: UUID) -> tuple[bool, tuple[int, bytes] | None]:
+        """`remember_request_nonce`, and the signer's actor stream's head as `stream_head`
+        reads it, in one statement (one round trip): a signed request's last read of the
+        store, to judge its key as the ledger stands."""
+        s = self.datastore.schema
+        row, = self._query(
+            "WITH unflushed AS (SELECT set_config('synchronous_commit', 'off', true)), "
+            f'kept AS (INSERT INTO "{s}".{REQUEST_NONCES} SELECT %s, %s, %s FROM unflushed '
+            "ON CONFLICT DO NOTHING RETURNING 1), "
+            f'head AS (SELECT originator_version AS v, state AS s FROM "{s}".{EVENTS} '
+            "WHERE originator_id=%s ORDER BY originator_version DESC LIMIT 1) "
+            "SELECT EXISTS (SELECT 1 FROM kept) AS kept, (SELECT v FROM head) AS v, "
+            "(SELECT s FROM head) AS s", (key_id, nonce, expires_at_unix, signer))
+        head = (row["v"], bytes(row["s"])) if row["v"] is not None else None
+        return row["kept"], head
+
     def forget_request_nonces(self, expired_before_unix: int) -> int:
         """Drop the nonces of requests that expired before this instant; return how many."""
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:

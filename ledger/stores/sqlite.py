@@ -182,6 +182,13 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         already (the request is a replay), in whichever process it was first seen."""
         return self._request_nonces.remember(key_id, nonce, expires_at_unix)
 
+    def remember_request_nonce_and_head(self, key_id: str, nonce: str, expires_at_unix: int,
+                                        signer: UUID) -> tuple[bool, tuple[int, bytes] | None]:
+        """`remember_request_nonce`, and the signer's actor stream's head as `stream_head`
+        reads it (here two short reads: the nonces have a file of their own)."""
+        kept = self.remember_request_nonce(key_id, nonce, expires_at_unix)
+        return kept, self.stream_head(signer)
+
     def forget_request_nonces(self, expired_before_unix: int) -> int:
         """Drop the nonces of requests that expired before this instant; return how many."""
         return self._request_nonces.forget(expired_before_unix)
