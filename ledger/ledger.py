@@ -214,10 +214,9 @@ class Ledger(Application):
         if head is None:
             self._evict(stream)
             return None
-        version, state = head
-        if cached is not None and cached.version == version \
-                and cached.head == orjson.loads(state)["hash"]:
+        if _at_head(cached, head):
             return cached
+        version = head[0]
         if cached is None or cached.version > version or not cached.fold(
                 self._envelopes(uid, cached.version)):
             self._snapshots.forget(uid)  # new, or the store is not what was cached
@@ -227,6 +226,16 @@ class Ledger(Application):
                 return None
         self._cache(cached)
         return cached
+
+    def stream_kept(self, stream: str,
+                    head: tuple[int, bytes] | None | bool = False) -> Stream | None:
+        """This process's kept state of a stream, reading nothing: as last read, or, given
+        the stored `head` just read (`stream_head`'s answer), only if it is at that head.
+        None if none is kept or it is not at the head (`stream` reads what is needed)."""
+        cached = self._cached(stream_uuid(stream))
+        if head is False or cached is None:
+            return cached
+        return cached if head is not None and _at_head(cached, head) else None
 
     def stream_at(self, stream: str, version: int) -> Stream | None:
         """A stream's state as of its `version` (as of its newest, if it has fewer; None if
@@ -642,6 +651,13 @@ class Ledger(Application):
             batch.forget()
             raise
         return receipts
+
+
+def _at_head(kept: Stream | None, head: tuple[int, bytes]) -> bool:
+    """Whether a kept state is at the stored head (version, stored bytes): the same version
+    and the same newest hash."""
+    return kept is not None and kept.version == head[0] \
+        and kept.head == orjson.loads(head[1])["hash"]
 
 
 def where_recorded(record: Receipt, error: RuleRefused) -> dict:

@@ -79,14 +79,15 @@ class ProjectsNow:
             self._listed[stream] = entry
         return entry
 
-    def kept_at_head(self, stream: str) -> ProjectNow | None:
-        """The fold kept of `stream` if it is at the stored head (one read of the head);
-        None if none is kept or the project moved on (then `get` folds its newer events)."""
+    def kept_at(self, stream: str, head: tuple[int, bytes] | None) -> ProjectNow | None:
+        """The fold kept of `stream` if it is at `head`, the stored head just read (version,
+        stored bytes; `stream_head`'s answer), reading nothing; None if none is kept or the
+        project moved on (then `get` folds its newer events)."""
         with self._lock:
             kept = self._kept.get(stream)
-        if kept is None:
+        if kept is None or head is None or head[0] != kept.version:
             return None
-        return kept if self._head(stream_uuid(stream)) == (kept.version, kept.head) else None
+        return kept if orjson.loads(head[1])["hash"] == kept.head else None
 
     def get(self, stream: str) -> ProjectNow | None:
         """The project `stream` as its events stand now; None if it has none."""

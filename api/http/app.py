@@ -19,7 +19,7 @@ from ledger.ledger import Ledger
 from projections.projects_now import ProjectsNow
 
 from . import actions, health, openapi, problems, projects, signed_requests, tiles, witness_push
-from . import proofs, registry, reports, supervision
+from . import proofs, registry, reports, store_reads, supervision
 
 TITLE = "Sunledger"
 DESCRIPTION = ("The audit ledger of a public resource trading centre (公共资源交易中心): signed "
@@ -47,6 +47,8 @@ def create_app(open_ledger: Callable[[], Ledger],
         app.state.ledger = open_ledger()
         app.state.projects_now = ProjectsNow(app.state.ledger.recorder)  # projects.py's reads
         app.state.group_commit = GroupCommit(app.state.ledger)  # actions.py's single actions
+        app.state.loop_reads = store_reads.loop_reads(app.state.ledger)  # heads, nonces
+        await app.state.loop_reads.open()
         app.state.witness_pusher = witness_push.WitnessPusher(app.state.ledger.recorder,
                                                               configured, witness_timing)
         app.state.witness_pusher.start()
@@ -54,6 +56,7 @@ def create_app(open_ledger: Callable[[], Ledger],
             yield
         finally:
             app.state.witness_pusher.stop()
+            await app.state.loop_reads.close()
             app.state.ledger.close()
 
     from importlib.metadata import version

@@ -30,7 +30,6 @@ from projections.project_state import project_events, project_streams, replay
 from .actions import ReceiptBody, SealedReceiptBody
 from .problems import MalformedRequest, problem_responses
 from .signed_requests import Caller, UNAUTHENTICATED, caller_or_public, signed_caller
-from .store_reads import short_read
 
 router = APIRouter(prefix="/v1", tags=["projects"])
 PAGE = 1000  # events in one answer, at most
@@ -188,7 +187,8 @@ async def project_now(request: Request, stream: str) -> ProjectNow | None:
     process, then only its newer events): the fold kept at its head is a short read
     (store_reads.py); folding newer events is done in a worker thread."""
     projects = request.app.state.projects_now
-    now = await short_read(request, projects.kept_at_head, stream)
+    head = await request.app.state.loop_reads.stream_head(stream_uuid(stream))
+    now = projects.kept_at(stream, head)
     return now if now is not None else await run_in_threadpool(projects.get, stream)
 
 

@@ -56,10 +56,12 @@ import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Iterable
+from uuid import UUID
 from urllib.parse import quote, unquote
 
 import http_sf
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from http_message_signatures import (
     HTTPMessageSignaturesException, HTTPMessageVerifier, HTTPSignatureAlgorithm,
     HTTPSignatureKeyResolver, InvalidSignature, VerifyResult,
@@ -74,9 +76,9 @@ from ledger.evidence.envelope import (
 from ledger.evidence.keys import signature_ok
 from ledger.evidence.registry import ActorRecord, usable_key
 from ledger.ledger import Ledger
+from ledger.streams import ActorStream
 
 from .problems import problem_responses
-from .store_reads import short_read
 
 
 LABEL = "sunledger"  # the label verified when a request carries several signatures
@@ -312,11 +314,60 @@ _pruned: "weakref.WeakKeyDictionary[Any, float]" = weakref.WeakKeyDictionary()
 _prune_lock = threading.Lock()
 
 
+@dataclass(frozen=True)
+class _Verified:
+    """A request whose signature verified with the key as this process knew it, before its
+    nonce is kept and its key judged as the ledger stands."""
+
+    actor: str
+    kid: str
+    keyid: str
+    nonce: str
+    expires: int
+    moment: datetime
+    public_key: bytes
+
+
 def authenticate(ledger: Ledger, view: RequestView, body: bytes) -> Caller:
     """Who signed this request, by the rules of this module; SignatureRefused otherwise.
     The nonce is kept only once the signature verifies, with the key as this process last
     read it: a forged or changed request never uses up the nonce of the real one. The key is
     then judged again with the signer as the ledger stands, read with the nonce's keeping."""
+    verified = _verify(ledger, view, body, reading=True)
+    assert verified is not None
+    if verified.actor == LEDGER_ACTOR:  # the trust anchors, read afresh
+        kept = ledger.recorder.remember_request_nonce(verified.keyid, verified.nonce,
+                                                      verified.expires)
+        return _caller(verified, kept, ledger.registered(LEDGER_ACTOR))
+    kept, head = ledger.recorder.remember_request_nonce_and_head(
+        verified.keyid, verified.nonce, verified.expires, _signer(verified))
+    return _caller(verified, kept, ledger.registered(verified.actor, head=head))
+
+
+async def authenticate_on_loop(request: Request, body: bytes) -> Caller:
+    """`authenticate`, on the event loop: the checks and the signature with the signer this
+    process keeps, then one loop read (store_reads.LoopReads) that keeps the nonce and reads
+    the signer's head; a worker thread only when the store must be read more (an actor not
+    kept yet or refused as kept, the ledger's own key, a signer whose registration moved)."""
+    ledger, view = request.app.state.ledger, request_view(request)
+    verified = _verify(ledger, view, body, reading=False)
+    if verified is None:
+        return await run_in_threadpool(authenticate, ledger, view, body)
+    kept, head = await request.app.state.loop_reads.remember_request_nonce_and_head(
+        verified.keyid, verified.nonce, verified.expires, _signer(verified))
+    stream = ledger.stream_kept(actor_stream(verified.actor), head)
+    if isinstance(stream, ActorStream):
+        record: ActorRecord | None = stream.actor
+    else:  # moved since this process read it: refolded from the head just read
+        record = await run_in_threadpool(lambda: ledger.registered(verified.actor, head=head))
+    return _caller(verified, kept, record)
+
+
+def _verify(ledger: Ledger, view: RequestView, body: bytes, reading: bool) -> _Verified | None:
+    """Every check up to the nonce: the form, the window, the key as this process keeps the
+    signer, the signature and the digest; SignatureRefused if one fails. `reading`: the
+    store is read for a signer this process does not keep, and again before the key is
+    refused; otherwise None says the store must be read (nothing decided)."""
     if not view.headers.get("signature-input") or not view.headers.get("signature"):
         raise SignatureRefused("signature-missing", "this request must be signed (RFC 9421): "
                                "send Signature-Input and Signature, as docs/api-signing.md shows")
@@ -335,10 +386,19 @@ def authenticate(ledger: Ledger, view: RequestView, body: bytes) -> Caller:
     if expires < now:
         raise SignatureRefused("signature-expired", f"the signature expired {now - expires:.0f} s "
                                "ago; sign the request again", expires=expires)
-    try:  # the key as this process last read it; read again before a refusal
-        public_key = _key(ledger.registered(actor, fresh=False), actor, kid, moment)
-    except SignatureRefused:
-        public_key = _key(ledger.registered(actor), actor, kid, moment)
+    if reading:
+        try:  # the key as this process last read it; read again before a refusal
+            public_key = _key(ledger.registered(actor, fresh=False), actor, kid, moment)
+        except SignatureRefused:
+            public_key = _key(ledger.registered(actor), actor, kid, moment)
+    else:
+        stream = None if actor == LEDGER_ACTOR else ledger.stream_kept(actor_stream(actor))
+        if not isinstance(stream, ActorStream):
+            return None
+        try:
+            public_key = _key(stream.actor, actor, kid, moment)
+        except SignatureRefused:
+            return None
     try:
         verify_message(view, label, public_key, parsed)
     except InvalidSignature as error:
@@ -348,31 +408,28 @@ def authenticate(ledger: Ledger, view: RequestView, body: bytes) -> Caller:
                                keyid=keyid) from None
     _content_digest(view.headers.get(DIGEST), body)
     _prune(ledger, now)
-    kept, record = _keep_nonce(ledger, actor, keyid, params["nonce"], expires)
-    if _key(record, actor, kid, moment) != public_key:  # the key as the ledger stands now
+    return _Verified(actor, kid, keyid, params["nonce"], expires, moment, public_key)
+
+
+def _signer(verified: _Verified) -> UUID:
+    return stream_uuid(actor_stream(verified.actor))
+
+
+def _caller(verified: _Verified, kept: bool, record: ActorRecord | None) -> Caller:
+    """Who signed, once the nonce is kept (`kept` False: a replay) and the signer read as the
+    ledger stands (`record`). A request whose key another server revoked since this process
+    last read the signer has used up its nonce and is refused: no other request of that key
+    is accepted either."""
+    actor, kid = verified.actor, verified.kid
+    if _key(record, actor, kid, verified.moment) != verified.public_key:
         raise SignatureRefused("signature-key-unknown", f"key {kid} of {actor!r} is not the "
                                "key the request was checked with", actor=actor, key_id=kid)
     if not kept:
-        raise SignatureRefused("signature-replayed", f"nonce {params['nonce']!r} was used "
-                               f"already with keyid {keyid!r}; sign every request with a fresh "
-                               "nonce", keyid=keyid)
+        raise SignatureRefused("signature-replayed", f"nonce {verified.nonce!r} was used "
+                               f"already with keyid {verified.keyid!r}; sign every request "
+                               "with a fresh nonce", keyid=verified.keyid)
     assert record is not None  # _key refused otherwise
     return Caller(actor, kid, frozenset(record.roles), record.organisation, record.name)
-
-
-def _keep_nonce(ledger: Ledger, actor: str, keyid: str, nonce: str,
-                expires: int) -> tuple[bool, ActorRecord | None]:
-    """Keep the request's nonce (False: kept already, a replay) and read the signer as the
-    ledger stands now: on PostgreSQL in one round trip, the signer's stream head coming with
-    the nonce's insert and the registration refolded only if it moved. A request whose key
-    another server revoked since this process last read the signer uses up its nonce and
-    is refused: no other request of that key is accepted either."""
-    if actor == LEDGER_ACTOR:  # the trust anchors, read afresh
-        return ledger.recorder.remember_request_nonce(keyid, nonce, expires), \
-            ledger.registered(actor)
-    kept, head = ledger.recorder.remember_request_nonce_and_head(
-        keyid, nonce, expires, stream_uuid(actor_stream(actor)))
-    return kept, ledger.registered(actor, head=head)
 
 
 def _signature_input(view: RequestView) -> tuple[str, list, dict, str, str, str, tuple]:
@@ -520,11 +577,9 @@ async def request_body(request: Request) -> bytes:
 
 
 async def signed_caller(request: Request) -> Caller:
-    """The dependency of a signed route: who signed the request, or 401 problem+json. The
-    key's lookup and the nonce's record are short reads and writes (store_reads.py)."""
-    body = await request_body(request)
-    return await short_read(request, authenticate, request.app.state.ledger,
-                            request_view(request), body)
+    """The dependency of a signed route: who signed the request, or 401 problem+json, judged
+    on the event loop (authenticate_on_loop)."""
+    return await authenticate_on_loop(request, await request_body(request))
 
 
 async def caller_or_public(request: Request) -> Caller | None:

@@ -123,6 +123,10 @@ async def get_tile(request: Request, path: str = Path(
     memory = request.app.state.tile_memory
     try:
         body = memory.full_tile(tile)
+        if body is None and tile.level == tiles.ENTRIES and \
+                tiles.size_needed(tile) <= memory.covered:  # covered: one read, on the loop
+            body = _bundle(tile, *await request.app.state.loop_reads.entry_hashes(
+                tiles.start_index(tile), tile.hashes))
         if body is None:
             body = await short_read(request, _tile, request.app.state.ledger.recorder,
                                     memory, tile)
@@ -196,10 +200,16 @@ def _hashes(recorder: Any, tile: tiles.Tile) -> bytes:
 def _entries(recorder: Any, tile: tiles.Tile) -> bytes:
     """An entry bundle: each leaf's event hash, read from the stored event itself (events are
     the truth; a changed event shows as an entry that does not hash to its leaf)."""
-    first = tiles.start_index(tile)
-    found, joined = recorder.entry_hashes(first, tile.hashes)  # one query: served often
+    found, joined = recorder.entry_hashes(tiles.start_index(tile), tile.hashes)
+    return _bundle(tile, found, joined) or _bundle(tile, tile.hashes,
+                                                   _entries_named(recorder, tile))
+
+
+def _bundle(tile: tiles.Tile, found: int, joined: bytes) -> bytes | None:
+    """The entry bundle of `found` leaves whose events' hashes are `joined` (one query's
+    answer); None unless every leaf of the tile has its hash there, readable."""
     if found != tile.hashes or len(joined) != 64 * found or not _HEX.fullmatch(joined):
-        joined = _entries_named(recorder, tile)  # raises, naming what is missing
+        return None  # something is missing or unreadable: _entries_named says what
     raw = bytes.fromhex(joined.decode("ascii"))
     return tiles.entry_bundle([raw[i:i + 32] for i in range(0, len(raw), 32)])
 
