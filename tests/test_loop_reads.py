@@ -33,11 +33,12 @@ def test_loop_reads_answer_as_the_recorder(world, project):
                     await reads.remember_request_nonce_and_head("bidder-1:k", "n" * 16, 2**31,
                                                                 signer),
                     await reads.entry_hashes(0, 8),
-                    await reads.entry_hashes(recorder.tree_size() - 2, 8))
+                    await reads.entry_hashes(recorder.tree_size() - 2, 8),
+                    await reads.tile_hashes(0, 8))
         finally:
             await reads.close()
 
-    head, none, first, again, entries, short = asyncio.run(read())
+    head, none, first, again, entries, short, tile = asyncio.run(read())
     assert head == recorder.stream_head(stream_uuid(project)) and head[0] == 10
     assert none is None
     assert first == (True, recorder.stream_head(signer))
@@ -46,6 +47,8 @@ def test_loop_reads_answer_as_the_recorder(world, project):
     assert entries == recorder.entry_hashes(0, 8) and entries[0] == 8
     assert len(entries[1]) == 8 * 64
     assert short[0] == 2  # the tree holds two of those leaves
+    assert tile == recorder.tile_hashes(0, 8) and tile[0] == 8
+    assert tile[1] == b"".join(recorder.tree_nodes(list(range(8)))[k] for k in range(8))
 
 
 def test_a_postgres_server_that_does_not_answer_is_refused_as_unavailable():

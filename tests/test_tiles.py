@@ -337,6 +337,14 @@ def test_the_entries_are_the_events_hashes_not_a_cache(store_url, tmp_path):
         raw.execute(f"DELETE FROM {raw.table('sunledger_leaves')} WHERE leaf_index=?", (400,))
         response = client.get(f"/log/{_client_path('entries', 1)}")
         assert response.status_code == 500 and "lacks leaves" in response.json()["detail"]
+        # a hash tile not served yet: a node deleted, then one not 32 bytes long
+        tree = raw.table("sunledger_tree")
+        raw.execute(f"DELETE FROM {tree} WHERE node=?", (5,))
+        response = client.get(f"/log/{_client_path(0, 0)}")
+        assert response.status_code == 500 and "lacks 1 node(s)" in response.json()["detail"]
+        raw.execute(f"INSERT INTO {tree} (node, hash) VALUES (?, ?)", (5, b"\x01" * 31))
+        response = client.get(f"/log/{_client_path(0, 0)}")
+        assert response.status_code == 500 and "not a 32-byte hash" in response.json()["detail"]
 
 
 # --- a real server ----------------------------------------------------------------------------

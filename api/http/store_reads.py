@@ -1,7 +1,8 @@
 """Where a route's short read of the store runs: on the event loop when the store is a local
 SQLite file, in a worker thread when it is over the network (PostgreSQL), except the
 shortest and most frequent reads (a stream's head, a signed request's nonce with its
-signer's head, an entry bundle: `LoopReads`), which PostgreSQL answers on the loop too, over asyncio
+signer's head, an entry bundle, a hash tile: `LoopReads`), which PostgreSQL answers on the
+loop too, over asyncio
 connections of their own (PostgresLoopReads).
 
 A SQLite read in WAL mode never waits for a writer: it is page-cache work, as short as the
@@ -57,6 +58,8 @@ class LoopReads(Protocol):
 
     async def entry_hashes(self, first: int, count: int) -> tuple[int, bytes]: ...
 
+    async def tile_hashes(self, first_key: int, count: int) -> tuple[int, bytes]: ...
+
 
 class LocalLoopReads:
     """SQLite's loop reads: the recorder's own, made on the loop (a local file's read is
@@ -82,6 +85,9 @@ class LocalLoopReads:
 
     async def entry_hashes(self, first: int, count: int) -> tuple[int, bytes]:
         return self.recorder.entry_hashes(first, count)
+
+    async def tile_hashes(self, first_key: int, count: int) -> tuple[int, bytes]:
+        return self.recorder.tile_hashes(first_key, count)
 
 
 def loop_reads(ledger: Ledger) -> LoopReads:

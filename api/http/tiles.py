@@ -123,11 +123,16 @@ async def get_tile(request: Request, path: str = Path(
     memory = request.app.state.tile_memory
     try:
         body = memory.full_tile(tile)
-        if body is None and tile.level == tiles.ENTRIES and \
-                tiles.size_needed(tile) <= memory.covered:  # covered: one read, on the loop
-            body = _bundle(tile, *await request.app.state.loop_reads.entry_hashes(
-                tiles.start_index(tile), tile.hashes))
-        if body is None:
+        if body is None and tiles.size_needed(tile) <= memory.covered:  # one read, on the loop
+            reads = request.app.state.loop_reads
+            if tile.level == tiles.ENTRIES:
+                body = _bundle(tile, *await reads.entry_hashes(tiles.start_index(tile),
+                                                               tile.hashes))
+            else:
+                body = _hash_tile(tile, *await reads.tile_hashes(tiles.node_keys(tile)[0],
+                                                                 tile.hashes))
+                body = body and memory.keep(tile, body)
+        if body is None:  # the checkpoint to read, or something missing to name
             body = await short_read(request, _tile, request.app.state.ledger.recorder,
                                     memory, tile)
     except LedgerError as error:
@@ -187,14 +192,23 @@ def _covered(recorder: Any, tile: tiles.Tile, known: int = 0) -> int:
     return size
 
 
+def _hash_tile(tile: tiles.Tile, found: int, joined: bytes) -> bytes | None:
+    """The hash tile of `found` stored nodes whose hashes are `joined` (one query's answer);
+    None unless every node of the tile is there."""
+    return joined if found == tile.hashes and len(joined) == 32 * found else None
+
+
 def _hashes(recorder: Any, tile: tiles.Tile) -> bytes:
     """A hash tile from the stored nodes (the client checks them against the checkpoint)."""
     keys = tiles.node_keys(tile)
-    stored = recorder.tree_nodes(keys)
-    if len(stored) != len(keys):
-        raise LogInconsistent(f"the stored tree lacks {len(keys) - len(stored)} node(s) of tile "
+    found, joined = recorder.tile_hashes(keys[0], tile.hashes)
+    if found != tile.hashes:
+        raise LogInconsistent(f"the stored tree lacks {len(keys) - found} node(s) of tile "
                               f"{tiles.tile_path(tile)}; {REBUILD_HINT}")
-    return tiles.hash_tile([stored[key] for key in keys])
+    if _hash_tile(tile, found, joined) is None:
+        raise LogInconsistent(f"a stored node of tile {tiles.tile_path(tile)} is not a "
+                              f"32-byte hash; {REBUILD_HINT}")
+    return joined
 
 
 def _entries(recorder: Any, tile: tiles.Tile) -> bytes:

@@ -287,6 +287,15 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as c:
             return _tree_nodes(c, keys)
 
+    def tile_hashes(self, first_key: int, count: int) -> tuple[int, bytes]:
+        """(how many stored nodes have keys first_key..first_key+count-1, their hashes joined
+        in key order): a hash tile in one query."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT json_group_array(json_array(node, hex(hash))) FROM {TREE} "
+                      "WHERE node>=? AND node<?", (first_key, first_key + count))
+            rows = sorted(_rows_at_once(c))
+            return len(rows), bytes.fromhex("".join(h for _, h in rows))
+
     def leaf_positions(self, after: int, upto: int) -> list[tuple[int, int]]:
         """(leaf index, position) for leaf indexes in (after, upto]."""
         with self.datastore.transaction(commit=False) as c:
