@@ -1,20 +1,19 @@
-"""Where a route's short read of the store runs: on the event loop when the store is a local
-SQLite file, in a worker thread when it is over the network (PostgreSQL), except the
-shortest and most frequent reads (a stream's head, a signed request's nonce with its
-signer's head, an entry bundle, a hash tile: `LoopReads`), which PostgreSQL answers on the
-loop too, over asyncio
-connections of their own (PostgresLoopReads).
+"""Where a server's reads of the store run.
+
+The shortest and most frequent (a stream's head, a signed request's nonce with its signer's
+head, an entry bundle, a hash tile: `LoopReads`, app.state.loop_reads) run on the event loop
+on both engines: SQLite through a reading connection of its own (SQLiteLoopReads),
+PostgreSQL over asyncio connections of its own (PostgresLoopReads), which await the network
+without holding up other requests. Other short reads (`short_read`: the latest checkpoint, a
+tile's first read) run on the loop for SQLite and in a worker thread for PostgreSQL, whose
+blocking driver would stall the loop.
 
 A SQLite read in WAL mode never waits for a writer: it is page-cache work, as short as the
 Python around it, and handing it to a worker thread and back costs more than the read. Seen
 under load (8 keep-alive clients, one server process): signed state reads went from 450 to
 about 950 a second, public ones from 1,300 to 2,500, once their reads stayed on the loop.
-A PostgreSQL read waits for the network: on the loop, it would stall every other request.
-
-Only short reads go this way: a request's signature (the key's lookup, the nonce's record
-in the nonce file), a project's kept state at its head, its version, the log's tiles and
-checkpoint. Whatever may take long (folding a project anew, replays, reports, appends, which
-wait for SQLite's one writer) stays in a worker thread."""
+Whatever may take long (folding a project anew, replays, reports, appends, which wait for
+SQLite's one writer) stays in a worker thread."""
 
 from __future__ import annotations
 
@@ -26,6 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from ledger.ledger import Ledger
 from ledger.stores.postgres import PostgresLoopReads
+from ledger.stores.sqlite import SQLiteLoopReads
 
 T = TypeVar("T")
 
@@ -61,39 +61,10 @@ class LoopReads(Protocol):
     async def tile_hashes(self, first_key: int, count: int) -> tuple[int, bytes]: ...
 
 
-class LocalLoopReads:
-    """SQLite's loop reads: the recorder's own, made on the loop (a local file's read is
-    shorter than a thread's hop)."""
-
-    def __init__(self, recorder: Any):
-        self.recorder = recorder
-
-    async def open(self) -> None:
-        pass
-
-    async def close(self) -> None:
-        pass
-
-    async def stream_head(self, originator_id: UUID) -> tuple[int, bytes] | None:
-        return self.recorder.stream_head(originator_id)
-
-    async def remember_request_nonce_and_head(
-            self, key_id: str, nonce: str, expires_at_unix: int,
-            signer: UUID) -> tuple[bool, tuple[int, bytes] | None]:
-        return self.recorder.remember_request_nonce_and_head(key_id, nonce, expires_at_unix,
-                                                             signer)
-
-    async def entry_hashes(self, first: int, count: int) -> tuple[int, bytes]:
-        return self.recorder.entry_hashes(first, count)
-
-    async def tile_hashes(self, first_key: int, count: int) -> tuple[int, bytes]:
-        return self.recorder.tile_hashes(first_key, count)
-
-
 def loop_reads(ledger: Ledger) -> LoopReads:
     """The loop reads of the ledger's store (to be opened and closed on the server's loop)."""
     url = ledger.url
     if url.engine == "sqlite":
-        return LocalLoopReads(ledger.recorder)
+        return SQLiteLoopReads(url.path, ledger.recorder)
     return PostgresLoopReads(url.host, url.port, url.database, url.user, url.password,
                              url.schema)
