@@ -240,10 +240,15 @@ class ReportCheck:
     holds: list[str] = field(default_factory=list)
     fails: list[str] = field(default_factory=list)
     unchecked: list[str] = field(default_factory=list)  # what could not be checked, and why
+    # the four steps of evidence-format §19.2, in order, each "holds", "fails" or "unchecked"
+    steps: dict[str, str] = field(default_factory=lambda: dict.fromkeys(STEPS, "unchecked"))
 
     @property
     def ok(self) -> bool:
         return not self.fails
+
+
+STEPS = ("evidence", "completeness", "issued", "rendering")  # §19.2 steps 1 to 4
 
 
 def verify_report(pdf: bytes, *, log: Verifier | None = None,
@@ -253,22 +258,29 @@ def verify_report(pdf: bytes, *, log: Verifier | None = None,
     try:
         evidence = embedded_evidence(pdf)
         check.report_id, check.project = report_id(evidence), evidence["project"]
+        check.steps["evidence"] = "holds"
         key = log or parse_verifier_key(evidence["log_key"])
         if str(key) != evidence["log_key"]:
             check.fails.append("the evidence names another log key than the one given")
+            check.steps["completeness"] = "fails"
         events = check_completeness(evidence["completeness"], key)
         check.events = len(events)
         check.holds.append(f"the {len(events)} events are every event of {check.project} up "
                            f"to the checkpoint of size {evidence['completeness']['tree_size']}, "
                            "each hashed, linked and proved in the log")
+        if check.steps["completeness"] == "unchecked":
+            check.steps["completeness"] = "holds"
     except (BadNote, LookupError, TypeError, ValueError) as error:
         check.fails.append(f"the embedded evidence does not hold: {error}")
+        step = "completeness" if check.steps["evidence"] == "holds" else "evidence"
+        check.steps[step] = "fails"
         return check
     try:
         rendered = render(evidence)
     except (LedgerError, LookupError, TypeError, ValueError, AttributeError) as error:
         check.fails.append(f"the evidence cannot be rendered again: {error}")
         rendered = None
+    check.steps["rendering"] = "holds" if rendered == pdf else "fails"
     if rendered == pdf:
         check.holds.append("rendering the evidence again gives these exact bytes")
     elif rendered is not None:
@@ -280,8 +292,10 @@ def verify_report(pdf: bytes, *, log: Verifier | None = None,
         check.unchecked.append("whether the ledger issued this PDF (give --store or --bundle)")
     elif digest in set(recorded_hashes):
         check.holds.append(f"the ledger records this PDF (SHA-256 {digest}) as issued")
+        check.steps["issued"] = "holds"
     else:
         check.fails.append(f"the ledger records no report with this PDF's hash {digest}")
+        check.steps["issued"] = "fails"
     return check
 
 

@@ -18,6 +18,8 @@ from ledger.group_commit import GroupCommit
 from ledger.ledger import Ledger
 from projections.projects_now import ProjectsNow
 
+from .. import portal
+
 from . import actions, health, openapi, problems, projects, signed_requests, tiles, witness_push
 from . import proofs, registry, reports, store_reads, supervision
 
@@ -78,6 +80,8 @@ def create_app(open_ledger: Callable[[], Ledger],
     app.include_router(supervision.router)
     app.include_router(registry.router)
     app.include_router(proofs.router)
+    app.include_router(portal.router)  # the web pages (api/portal/)
+    app.mount("/portal/static", portal.static_files, name="portal-static")
     return app
 
 

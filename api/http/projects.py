@@ -192,7 +192,7 @@ async def project_now(request: Request, stream: str) -> ProjectNow | None:
     return now if now is not None else await run_in_threadpool(projects.get, stream)
 
 
-async def _visible_now(request: Request, project: str, caller: v.Caller):
+async def visible_now(request: Request, project: str, caller: v.Caller):
     """The project as it stands now, if the caller may see it."""
     stream = project_stream_of(project)
     now = await project_now(request, stream)
@@ -247,10 +247,10 @@ async def project_state(request: Request, project: str = PROJECT,
     who = viewer(caller)
     if version is not None or at is not None:  # a replay: in a worker thread
         return await run_in_threadpool(_state_then, request, project, version, at, who)
-    stream, now = await _visible_now(request, project, who)
+    stream, now = await visible_now(request, project, who)
     body = now.answers.get(who)  # the same fold shown to the same viewer: the same bytes
     if body is None:
-        answer = _state_answer(stream, now.state, now.facts, now.version, who)
+        answer = state_answer(stream, now.state, now.facts, now.version, who)
         body = now.answers[who] = _STATE_VIEW.dump_json(_STATE_VIEW.validate_python(answer))
     return Response(body, media_type="application/json")
 
@@ -261,10 +261,10 @@ _STATE_VIEW = TypeAdapter(ProjectStateView)  # the answer checked as FastAPI che
 def _state_then(request: Request, project: str, version: int | None, at: str | None,
                 who: v.Caller) -> dict:
     stream, events, facts = visible_project(request, project, who)
-    return _state_answer(stream, *_state_as_of(events, facts, version, at), who)
+    return state_answer(stream, *_state_as_of(events, facts, version, at), who)
 
 
-def _state_answer(stream: str, state: Any, facts: v.ProjectFacts, last: int,
+def state_answer(stream: str, state: Any, facts: v.ProjectFacts, last: int,
                   who: v.Caller) -> dict:
     shown, withheld = v.state_view(state, who, facts)
     answer = {"project": stream.split(":", 1)[1], "state": plain(shown), "withheld": withheld,

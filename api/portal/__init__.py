@@ -1,0 +1,9 @@
+"""The portal: the web pages witness officers, supervision bodies, bidders in a dispute and
+the public use, served by the API's app under /portal (the public's pages also from /),
+rendered on the server (Jinja2) with a little plain JavaScript, Chinese by default and
+English by a switch. A page reads through the same visibility filter as the API
+(projections/visibility.py): it never shows what the same caller could not read there."""
+
+from .pages import router, static_files
+
+__all__ = ["router", "static_files"]

@@ -1,0 +1,191 @@
+"""The portal's pages. This part: the public's (社会公众): the projects announced and their
+results, a project as the public may see it, the log's checkpoint and verifier key, and
+checking a witness report by dropping its PDF on the page (evidence-format §19.2, the four
+checks in plain words; a report's QR code leads here).
+
+Each page gathers what it shows through the API's own reads (api/http/projects.py and the
+visibility filter), so a page never shows what the same caller could not read there."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from ledger.errors import LedgerError
+from ledger.evidence.untrusted import MAX_REPORT_BYTES
+from ledger.log.checkpoints import latest_checkpoint, log_verifier_key
+from ledger.log.proofs import cosigned_note, log_identity
+from projections import visibility as v
+from projections.project_state import project_streams
+
+from ..http.projects import plain, state_answer, visible_now
+from .words import DEFAULT, LANGUAGES, category_name, field_name, stage_name, word
+
+HERE = Path(__file__).parent
+TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
+                               autoescape=True, trim_blocks=True, lstrip_blocks=True)
+static_files = StaticFiles(directory=HERE / "static")
+LANGUAGE_COOKIE = "sunledger-lang"
+# the pages load nothing from elsewhere and run no inline script
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                               "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
+                               "base-uri 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+PUBLIC = v.Caller()
+
+router = APIRouter(include_in_schema=False)
+
+
+def language(request: Request) -> str:
+    """The page's language: `?lang=` when given, else the visitor's cookie, else Chinese."""
+    asked = request.query_params.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
+    return asked if asked in LANGUAGES else DEFAULT
+
+
+def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page in the visitor's language, with the language switch and the security headers."""
+    lang = language(request)
+    other = "en" if lang == "zh" else "zh"
+    html = TEMPLATES.get_template(template).render(
+        lang=lang, w=lambda key: word(key, lang), stage=lambda s: stage_name(s, lang),
+        field=lambda m: field_name(m, lang), category=lambda c: category_name(c, lang),
+        here=request.url.path, switch_to=other, **context)
+    response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 86400, httponly=True,
+                            samesite="strict", secure=request.url.scheme == "https")
+    return response
+
+
+@router.get("/")
+def root() -> RedirectResponse:
+    return RedirectResponse("/portal/", status_code=303)
+
+
+@router.get("/portal")
+def portal_without_slash() -> RedirectResponse:
+    return RedirectResponse("/portal/", status_code=308)
+
+
+@router.get("/portal/")
+async def home(request: Request) -> HTMLResponse:
+    """The projects announced, with their stage (results once published)."""
+    projects = await run_in_threadpool(_public_projects, request)
+    return page(request, "home.html", projects=projects)
+
+
+def _public_projects(request: Request) -> list[dict]:
+    """Every project the public may see, newest intake first, as GET /v1/projects lists it."""
+    state = request.app.state
+    found = []
+    for stream in project_streams(state.ledger.recorder):
+        entry = state.projects_now.listed(stream)
+        if entry is None or not v.sees_project(PUBLIC, entry.facts, entry.intake):
+            continue
+        found.append({"id": stream.split(":", 1)[1], "title": entry.intake["payload"]["title"],
+                      "category": entry.intake["payload"]["category"], "stage": entry.stage})
+    return found[::-1]
+
+
+@router.get("/portal/projects/{project}")
+async def project_page(request: Request, project: str) -> HTMLResponse:
+    """A project as the public may see it now (the API's GET /v1/projects/{project})."""
+    try:
+        stream, now = await visible_now(request, project, PUBLIC)
+    except LedgerError:
+        return page(request, "not_found.html", status=404, project=project)
+    answer = state_answer(stream, now.state, now.facts, now.version, PUBLIC)
+    return page(request, "project.html", project=answer["project"],
+                title=now.intake["payload"]["title"], kind=now.intake["payload"]["category"],
+                stage_now=now.state.stage, rows=_rows(answer["state"]),
+                reached=answer["reached"], withheld=answer["withheld"])
+
+
+def _rows(state: dict) -> list[tuple[str, str]]:
+    """The state's members as (name, text) rows, empty ones left out."""
+    rows = []
+    for name, value in state.items():
+        if name == "stage" or value in (None, "", [], {}, False):
+            continue  # the stage is shown above
+        text = value if isinstance(value, str) else _text(plain(value))
+        rows.append((name, text))
+    return rows
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return "、".join(_text(x) for x in value)
+    if isinstance(value, dict):
+        return "；".join(f"{k}: {_text(x)}" for k, x in value.items())
+    return str(value)
+
+
+@router.get("/portal/log")
+async def log_page(request: Request) -> HTMLResponse:
+    """The latest checkpoint with its cosignatures, and the verifier key that checks it."""
+    origin, key, note, size = await run_in_threadpool(_log_now, request.app.state.ledger.recorder)
+    return page(request, "log.html", origin=origin, verifier_key=key, note=note, size=size)
+
+
+def _log_now(recorder: Any) -> tuple[str, str, str | None, int | None]:
+    origin, public_key = log_identity(recorder)
+    last = latest_checkpoint(recorder)
+    note = cosigned_note(recorder, last[0]) if last else None
+    return origin, log_verifier_key(origin, public_key), note, last[0] if last else None
+
+
+@router.get("/portal/verify")
+def verify_page(request: Request) -> HTMLResponse:
+    """Drop a report to check it; a report's QR code opens this page with its number."""
+    return page(request, "verify.html", scanned=request.query_params.get("report", "")[:40])
+
+
+@router.post("/portal/verify")
+async def verify_report_posted(request: Request) -> Response:
+    """The four checks of a report PDF sent as the body, as JSON for the page's script: each
+    step holds, fails or was not checked, with the technical lines."""
+    data = await request.body()
+    if len(data) > MAX_REPORT_BYTES:
+        return JSONResponse({"error": f"a report is at most {MAX_REPORT_BYTES} bytes"},
+                            status_code=413)
+    checked = await run_in_threadpool(_check_report, request.app.state.ledger, data)
+    return JSONResponse(checked, status_code=422 if "error" in checked else 200)
+
+
+def _check_report(ledger: Any, data: bytes) -> dict:
+    from witness.reports import (
+        STEPS, embedded_evidence, recorded_in_store, verify_report,
+    )
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # it logs what it repairs
+    try:
+        project = embedded_evidence(data)["project"]
+        recorded = recorded_in_store(ledger.recorder, project) \
+            if project.startswith("project:") else []
+    except (LedgerError, LookupError, TypeError, ValueError):
+        recorded = []  # verify_report says what is wrong with the evidence
+    origin, public_key = log_identity(ledger.recorder)
+    from ledger.log.notes import parse_verifier_key
+
+    try:
+        check = verify_report(data, log=parse_verifier_key(log_verifier_key(origin, public_key)),
+                              recorded_hashes=recorded)
+    except LedgerError as error:  # a file refused unread (UntrustedFileError), say
+        return {"error": getattr(error, "message", str(error))}
+    return {"report": check.report_id, "project": check.project.split(":", 1)[-1],
+            "events": check.events, "genuine": check.ok and all(
+                check.steps[s] == "holds" for s in STEPS),
+            "steps": [{"step": s, "result": check.steps[s]} for s in STEPS],
+            "holds": check.holds, "fails": check.fails, "unchecked": check.unchecked,
+            "sha256": hashlib.sha256(data).hexdigest()}

@@ -1,0 +1,127 @@
+"""The portal's words, in Chinese (the default) and English: one table, looked up by key."""
+
+from __future__ import annotations
+
+LANGUAGES = ("zh", "en")
+DEFAULT = "zh"
+
+WORDS: dict[str, tuple[str, str]] = {
+    "portal": ("公共资源交易见证门户", "Trading witness portal"),
+    "centre": ("阳光交易审计账本", "Sunledger audit ledger"),
+    "home": ("公告与结果", "Announcements and results"),
+    "log": ("账本检查点", "The log's checkpoint"),
+    "verify": ("验证见证报告", "Verify a witness report"),
+    "switch": ("English", "中文"),
+    "projects_intro": ("已发布公告的项目，以及公示后的结果。", "Projects announced, and their results once published."),
+    "no_projects": ("暂无已公告的项目。", "No project has been announced yet."),
+    "project": ("项目", "Project"),
+    "title": ("名称", "Title"),
+    "category": ("类别", "Category"),
+    "stage": ("阶段", "Stage"),
+    "reached": ("已完成的环节", "Steps reached"),
+    "withheld": ("依法暂不公开", "Withheld by law for now"),
+    "not_visible": ("没有公众可见的此项目。", "No project of this name is visible to the public."),
+    "field": ("事项", "Item"),
+    "value": ("内容", "Value"),
+    "checkpoint_intro": ("账本每个检查点都由账本密钥签名，并由外部见证方联署；任何人都可以用自己的工具核对。",
+                         "Every checkpoint of the log is signed with the ledger key and cosigned by outside "
+                         "witnesses; anyone can check it with their own tools."),
+    "verifier_key": ("验证公钥", "Verifier key"),
+    "latest_checkpoint": ("最新检查点", "Latest checkpoint"),
+    "tree_size": ("日志大小（事件数）", "Log size (events)"),
+    "no_checkpoint": ("账本尚无检查点。", "The log has no checkpoint yet."),
+    "witnesses": ("见证方", "Witnesses"),
+    "cosigned_size": ("最近联署的大小", "Size last cosigned"),
+    "verify_intro": ("将数字见证报告（PDF）拖到下面，或选择文件。报告不会被保存：本页只核对它。",
+                     "Drop a digital witness report (PDF) below, or choose the file. The report is not "
+                     "kept: this page only checks it."),
+    "drop_here": ("把 PDF 拖到这里，或点击选择文件", "Drop the PDF here, or click to choose it"),
+    "checking": ("正在核对……（重新生成报告需要几秒钟）", "Checking… (rendering the report again takes a few seconds)"),
+    "genuine": ("这份报告是真实的：四项核对全部通过。", "This report is genuine: all four checks hold."),
+    "not_genuine": ("这份报告未通过核对，不能作为证据使用。", "This report fails its checks: do not rely on it."),
+    "report_id": ("报告编号", "Report number"),
+    "events_covered": ("涵盖事件数", "Events covered"),
+    "step_evidence": ("报告内嵌的证据文件完整可读", "The report's embedded evidence is there and readable"),
+    "step_completeness": ("证据中的事件就是该项目在账本中的全部事件，逐一经签名检查点证明",
+                          "The evidence's events are every event of the project, each proved under a signed checkpoint"),
+    "step_issued": ("账本记录了本账本签发的这一份文件（文件哈希一致）",
+                    "The ledger recorded this very file as issued (its hash matches)"),
+    "step_rendering": ("由证据重新生成报告，得到完全相同的字节：内容未被改动",
+                       "Rendering the evidence again gives the same bytes: nothing was changed"),
+    "holds": ("通过", "holds"),
+    "fails": ("未通过", "fails"),
+    "unchecked": ("未核对", "not checked"),
+    "details": ("技术细节", "Technical details"),
+    "not_a_pdf": ("这不是一份见证报告 PDF。", "This is not a witness report PDF."),
+    "failed_request": ("核对未能完成：", "The check could not be made: "),
+    "footer": ("本门户由账本直接提供；所见内容与 API 的公开读取一致。",
+               "Served by the ledger itself; what it shows is what the API shows the public."),
+}
+
+STAGE_NAMES: dict[str, tuple[str, str]] = {
+    "intake": ("受理中", "intake"), "accepted": ("已受理", "accepted"),
+    "refused": ("不予受理", "refused"), "announced": ("已公告", "announced"),
+    "failed": ("流标", "failed"), "closed": ("已截标", "bids closed"),
+    "opened": ("已开标", "opened"), "reported": ("评标完成", "evaluated"),
+    "publicity": ("中标候选人公示", "candidates published"), "awarded": ("已定标", "awarded"),
+    "contracted": ("已签合同", "contracted"), "terminated": ("已终止", "terminated"),
+    "archived": ("已归档", "archived"),
+}
+
+STAGE_NAMES.update({  # the visibility milestones a project reached (projections/visibility.py)
+    "published": ("结果公示", "candidates published"), "fixed": ("结果确定", "result fixed"),
+})
+
+CATEGORY_NAMES: dict[str, tuple[str, str]] = {
+    "construction": ("工程建设", "construction"), "procurement": ("政府采购", "government procurement"),
+    "rights": ("产权交易", "rights transaction"),
+}
+
+# a project's state members (ledger/procedures/tender.py ProjectState), as a page names them
+FIELD_NAMES: dict[str, tuple[str, str]] = {
+    "stage": ("当前阶段", "stage"), "kind": ("项目类别", "category"),
+    "method": ("评标办法", "evaluation method"), "tenderee": ("招标人", "tenderee"),
+    "agent": ("招标代理", "agent"), "estimated_price": ("估算价（元）", "estimated price (yuan)"),
+    "state_funded": ("国有资金投资", "state-funded"),
+    "documents_from": ("招标文件发售起", "documents from"),
+    "bid_deadline": ("投标截止时间", "bid deadline"), "documents": ("招标文件", "tender documents"),
+    "clarifications": ("澄清与修改", "clarifications"), "closed_at": ("截标时间", "bids closed at"),
+    "opening": ("开标", "opening"), "obtained": ("获取文件的投标人", "who obtained documents"),
+    "bids": ("投标文件", "bids"), "withdrawn": ("撤回", "withdrawn"),
+    "security": ("投标保证金", "bid security"), "security_form": ("保证金形式", "security form"),
+    "checked_in": ("开标签到", "checked in at opening"), "keys_released": ("解密密钥", "keys released"),
+    "prices": ("投标报价", "bid prices"), "failed_decryption": ("解密失败", "failed decryption"),
+    "committee": ("评标委员会", "evaluation committee"), "draw": ("专家抽取", "expert draw"),
+    "drawn": ("抽中专家", "experts drawn"), "declined": ("谢绝参加", "declined"),
+    "replacements": ("补抽", "replacements"), "scores": ("评分", "scores"),
+    "rejected": ("否决投标", "bids rejected"), "ranking": ("中标候选人排序", "ranking of candidates"),
+    "report_hash": ("评标报告哈希", "evaluation report hash"),
+    "report_signed": ("评标报告签字", "report signed"), "report_refused": ("拒签", "report refused"),
+    "publicity_until": ("公示截止", "publicity until"), "published_at": ("公示时间", "published at"),
+    "winner": ("中标人", "winner"), "award_price": ("中标价（元）", "award price (yuan)"),
+    "objections": ("异议", "objections"), "raised_by": ("异议人", "raised by"),
+    "challenges": ("质疑", "challenges"), "complaints": ("投诉", "complaints"),
+    "referrals": ("移交", "referrals"), "witnesses": ("见证人员", "witness officers"),
+    "reports": ("见证报告", "witness reports"), "refunded": ("保证金退还", "securities refunded"),
+    "deadlines": ("法定期限", "legal periods"),
+}
+
+
+def word(key: str, language: str) -> str:
+    zh, en = WORDS[key]
+    return en if language == "en" else zh
+
+
+def stage_name(stage: str, language: str) -> str:
+    zh, en = STAGE_NAMES.get(stage, (stage, stage))
+    return en if language == "en" else zh
+
+
+def field_name(member: str, language: str) -> str:
+    zh, en = FIELD_NAMES.get(member, (member, member))
+    return en if language == "en" else zh
+
+
+def category_name(category: str, language: str) -> str:
+    zh, en = CATEGORY_NAMES.get(category, (category, category))
+    return en if language == "en" else zh
