@@ -4,6 +4,13 @@ rendered on the server (Jinja2) with a little plain JavaScript, Chinese by defau
 English by a switch. A page reads through the same visibility filter as the API
 (projections/visibility.py): it never shows what the same caller could not read there."""
 
-from .pages import router, static_files
+from fastapi import APIRouter
+
+from . import pages, session
+from .pages import static_files
+
+router = APIRouter()
+router.include_router(pages.router)
+router.include_router(session.router)
 
 __all__ = ["router", "static_files"]

@@ -27,7 +27,8 @@ from projections import visibility as v
 from projections.project_state import project_streams
 
 from ..http.projects import plain, state_answer, visible_now
-from .words import DEFAULT, LANGUAGES, category_name, field_name, stage_name, word
+from .session import Session, current_session
+from .words import DEFAULT, LANGUAGES, category_name, field_name, role_name, stage_name, word
 
 HERE = Path(__file__).parent
 TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -53,14 +54,17 @@ def language(request: Request) -> str:
     return asked if asked in LANGUAGES else DEFAULT
 
 
-def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """A page in the visitor's language, with the language switch and the security headers."""
+def page(request: Request, template: str, status: int = 200, session: Session | None = None,
+         **context: Any) -> HTMLResponse:
+    """A page in the visitor's language, with the language switch, who is signed in
+    (`session`, from current_session) and the security headers."""
     lang = language(request)
     other = "en" if lang == "zh" else "zh"
     html = TEMPLATES.get_template(template).render(
         lang=lang, w=lambda key: word(key, lang), stage=lambda s: stage_name(s, lang),
         field=lambda m: field_name(m, lang), category=lambda c: category_name(c, lang),
-        here=request.url.path, switch_to=other, **context)
+        role=lambda r: role_name(r, lang), here=request.url.path, switch_to=other,
+        session=session, **context)
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
     if request.query_params.get("lang") in LANGUAGES:
         response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 86400, httponly=True,
@@ -79,10 +83,28 @@ def portal_without_slash() -> RedirectResponse:
 
 
 @router.get("/portal/")
-async def home(request: Request) -> HTMLResponse:
+def home(request: Request) -> HTMLResponse:
     """The projects announced, with their stage (results once published)."""
-    projects = await run_in_threadpool(_public_projects, request)
-    return page(request, "home.html", projects=projects)
+    return page(request, "home.html", session=current_session(request),
+                projects=_public_projects(request))
+
+
+@router.get("/portal/sign-in")
+def sign_in_page(request: Request) -> HTMLResponse:
+    """Sign in with the actor's key file (session.py)."""
+    next_page = request.query_params.get("next", "/portal/me")
+    if not next_page.startswith("/portal/") or next_page.startswith("//"):
+        next_page = "/portal/me"  # only a page of this portal
+    return page(request, "sign_in.html", session=current_session(request), next=next_page)
+
+
+@router.get("/portal/me")
+def my_page(request: Request) -> Response:
+    """Who is signed in, with what key and roles; the sign-in page for the public."""
+    session = current_session(request)
+    if session is None:
+        return RedirectResponse("/portal/sign-in?next=/portal/me", status_code=303)
+    return page(request, "me.html", session=session)
 
 
 def _public_projects(request: Request) -> list[dict]:
@@ -101,12 +123,13 @@ def _public_projects(request: Request) -> list[dict]:
 @router.get("/portal/projects/{project}")
 async def project_page(request: Request, project: str) -> HTMLResponse:
     """A project as the public may see it now (the API's GET /v1/projects/{project})."""
+    session = await run_in_threadpool(current_session, request)
     try:
         stream, now = await visible_now(request, project, PUBLIC)
     except LedgerError:
-        return page(request, "not_found.html", status=404, project=project)
+        return page(request, "not_found.html", status=404, session=session, project=project)
     answer = state_answer(stream, now.state, now.facts, now.version, PUBLIC)
-    return page(request, "project.html", project=answer["project"],
+    return page(request, "project.html", session=session, project=answer["project"],
                 title=now.intake["payload"]["title"], kind=now.intake["payload"]["category"],
                 stage_now=now.state.stage, rows=_rows(answer["state"]),
                 reached=answer["reached"], withheld=answer["withheld"])
@@ -132,10 +155,11 @@ def _text(value: Any) -> str:
 
 
 @router.get("/portal/log")
-async def log_page(request: Request) -> HTMLResponse:
+def log_page(request: Request) -> HTMLResponse:
     """The latest checkpoint with its cosignatures, and the verifier key that checks it."""
-    origin, key, note, size = await run_in_threadpool(_log_now, request.app.state.ledger.recorder)
-    return page(request, "log.html", origin=origin, verifier_key=key, note=note, size=size)
+    origin, key, note, size = _log_now(request.app.state.ledger.recorder)
+    return page(request, "log.html", session=current_session(request), origin=origin,
+                verifier_key=key, note=note, size=size)
 
 
 def _log_now(recorder: Any) -> tuple[str, str, str | None, int | None]:
@@ -148,7 +172,8 @@ def _log_now(recorder: Any) -> tuple[str, str, str | None, int | None]:
 @router.get("/portal/verify")
 def verify_page(request: Request) -> HTMLResponse:
     """Drop a report to check it; a report's QR code opens this page with its number."""
-    return page(request, "verify.html", scanned=request.query_params.get("report", "")[:40])
+    return page(request, "verify.html", session=current_session(request),
+                scanned=request.query_params.get("report", "")[:40])
 
 
 @router.post("/portal/verify")

@@ -54,6 +54,24 @@ WORDS: dict[str, tuple[str, str]] = {
     "details": ("技术细节", "Technical details"),
     "not_a_pdf": ("这不是一份见证报告 PDF。", "This is not a witness report PDF."),
     "failed_request": ("核对未能完成：", "The check could not be made: "),
+    "sign_in": ("登录", "Sign in"),
+    "sign_out": ("退出", "Sign out"),
+    "sign_in_intro": ("用您在账本登记的密钥登录：选择 sunledger keygen 生成的密钥文件。私钥只在本浏览器中使用，不会发送给服务器；服务器只收到对一次性挑战的签名。",
+                      "Sign in with the key you registered on the ledger: choose the key file sunledger keygen "
+                      "wrote. The private key is used in this browser only and never sent; the server "
+                      "receives only a signature of a one-time challenge."),
+    "actor_id": ("参与方标识", "Actor id"),
+    "key_file": ("密钥文件", "Key file"),
+    "key_id": ("密钥标识", "Key id"),
+    "roles": ("角色", "Roles"),
+    "need_both": ("请填写参与方标识并选择密钥文件。", "Give the actor id and choose the key file."),
+    "signing_in": ("正在登录……", "Signing in…"),
+    "sign_in_refused": ("未能登录：", "Not signed in: "),
+    "my_page": ("我的页面", "My page"),
+    "signed_in_as": ("已登录：", "Signed in: "),
+    "private_key_stays": ("您的私钥保存在本浏览器中，不可导出；退出时即被删除。在门户中作出的操作由您的密钥在浏览器中签名。",
+                          "Your private key is kept in this browser, not exportable, and forgotten when you "
+                          "sign out. What you do in the portal is signed by your key in the browser."),
     "footer": ("本门户由账本直接提供；所见内容与 API 的公开读取一致。",
                "Served by the ledger itself; what it shows is what the API shows the public."),
 }
@@ -124,4 +142,17 @@ def field_name(member: str, language: str) -> str:
 
 def category_name(category: str, language: str) -> str:
     zh, en = CATEGORY_NAMES.get(category, (category, category))
+    return en if language == "en" else zh
+
+
+ROLE_NAMES: dict[str, tuple[str, str]] = {
+    "witness": ("见证人员", "witness officer"), "supervisor": ("行政监督部门", "supervision body"),
+    "bidder": ("投标人", "bidder"), "tenderee": ("招标人", "tenderee"), "agent": ("招标代理", "agent"),
+    "expert": ("评标专家", "expert"), "operator": ("交易中心", "centre operator"),
+    "registrar": ("登记机构", "registrar"),
+}
+
+
+def role_name(role: str, language: str) -> str:
+    zh, en = ROLE_NAMES.get(role, (role, role))
     return en if language == "en" else zh

@@ -1,0 +1,235 @@
+"""The portal in a real browser (Debian's Chromium driven by Playwright) against a real
+`sunledger serve` on the demo's store. The public's pages: the projects announced, a project
+as the public may see it, the log's checkpoint and key, and checking a report dropped on the
+page (the demo's genuine report holds all four checks, a copy with one byte changed does
+not). Sign-in with a key file from `sunledger keygen`: the private key stays in the browser,
+non-extractable; the session cookie is HttpOnly and SameSite=Strict; a wrong key, a used
+challenge, a change without its CSRF token and a revoked key are refused. No page logs a
+console error."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ledger.evidence.envelope import LEDGER_ACTOR
+from ledger.evidence.keys import encode_public_key, read_private_key
+from ledger.evidence.signer import ActorSigner
+from ledger.ledger import Ledger
+from servers import SUNLEDGER, Server
+
+CHROMIUM = "/usr/bin/chromium"
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                reason="Debian's chromium is missing: ./run setup installs it")
+
+
+@pytest.fixture(scope="module")
+def portal(demo_run, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("portal")
+    shutil.copytree(demo_run.out, folder / "demo")
+    store = folder / "demo" / "ledger.db"
+    server = Server(["--store", f"sqlite:{store}", "--ledger-key",
+                     str(store.with_name("ledger.db.ledger-key"))], folder / "serve.log")
+    yield server, folder / "demo"
+    server.stop()
+    assert "Traceback" not in server.output()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
+                                            "--disable-dev-shm-usage"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    opened = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    opened.on("pageerror", lambda e: errors.append(str(e)))
+    opened.console_errors = errors  # a test may take out one it caused on purpose
+    yield opened
+    opened.close()
+    assert errors == [], errors
+
+
+def test_the_public_pages_show_what_the_public_may_see(portal, page):
+    server, _ = portal
+    page.goto(server.url + "/")  # the public's pages also from /
+    assert page.url == server.url + "/portal/"
+    assert page.inner_text("h1") == "公告与结果"
+    row = page.locator("table.list tbody tr")
+    assert row.count() == 1 and "醴陵市棚户区改造二期工程" in row.inner_text()
+    assert "已签合同" in row.inner_text() and "工程建设" in row.inner_text()
+    page.click("text=LILING-2025-SZ02")
+    assert page.url.endswith("/portal/projects/LILING-2025-SZ02")
+    facts = page.inner_text("table.facts")
+    assert "中标人" in facts and "bidder-02" in facts and "83760800.00" in facts
+    # what the API withholds from the public, the page withholds too: the prices and scores
+    public = httpx.get(server.url + "/v1/projects/LILING-2025-SZ02").json()
+    assert "prices" in public["withheld"] and "scores" in public["withheld"]
+    assert "投标报价" in page.inner_text("ul.withheld")
+    assert "prices" not in facts and "scores" not in facts
+    # English by the switch, kept for the next page
+    page.click("a.lang")
+    assert "Withheld by law for now" in page.inner_text("main")
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.goto(server.url + "/portal/log")
+    assert page.inner_text("h1") == "The log's checkpoint"
+    key = httpx.get(server.url + "/v1/log-key").json()["verifier_key"]
+    assert page.inner_text("#verifier-key") == key
+    assert page.inner_text("#checkpoint").strip() == httpx.get(server.url + "/log/checkpoint").text.strip()
+    answered = page.goto(server.url + "/portal/projects/NONE-SUCH?lang=zh")
+    assert answered.status == 404 and "没有公众可见的此项目" in page.inner_text("main")
+    # the browser logs the 404 of the page itself, and nothing else
+    assert page.console_errors == ["Failed to load resource: the server responded with a "
+                                   "status of 404 (Not Found)"]
+    page.console_errors.clear()
+
+
+def test_a_report_dropped_on_the_page_is_checked(portal, page, tmp_path):
+    server, demo = portal
+    genuine = demo / "LILING-2025-SZ02-full-2025-0003.pdf"
+    changed = tmp_path / "changed.pdf"
+    data = bytearray(genuine.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    changed.write_bytes(bytes(data))
+    page.goto(server.url + "/portal/verify?report=2025-0003&lang=zh")
+    assert "2025-0003" in page.inner_text("main")
+    page.set_input_files("#file", str(genuine))
+    page.wait_for_selector(".result.genuine", timeout=60_000)
+    assert page.inner_text(".verdict") == "这份报告是真实的：四项核对全部通过。"
+    assert page.locator(".check.holds").count() == 4
+    page.set_input_files("#file", str(changed))
+    page.wait_for_selector(".result.not-genuine", timeout=60_000)
+    assert page.inner_text(".verdict") == "这份报告未通过核对，不能作为证据使用。"
+    outcomes = [page.locator(".check").nth(i).get_attribute("class") for i in range(4)]
+    assert outcomes == ["check holds", "check holds", "check fails", "check fails"]
+    # not a report at all: said so, no trace
+    answer = httpx.post(server.url + "/portal/verify", content=b"%PDF-1.7 nothing here",
+                        headers={"Content-Type": "application/pdf"}, timeout=60)
+    assert answer.status_code == 200 and not answer.json()["genuine"]
+    assert answer.json()["steps"][0] == {"step": "evidence", "result": "fails"}
+
+
+# --- sign-in with the actor's own key ---------------------------------------------------------
+
+OFFICER = "witness-chen"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def officer(portal, tmp_path_factory):
+    """A witness officer registered on the served store with a key from `sunledger keygen`
+    (the registrar: the ledger key), and the key file."""
+    _, demo = portal
+    key_file = tmp_path_factory.mktemp("officer") / "chen.key"
+    subprocess.run([SUNLEDGER, "keygen", "--out", str(key_file)], check=True,
+                   capture_output=True)
+    key = read_private_key(key_file)
+    store = demo / "ledger.db"
+    ledger = Ledger.open(f"sqlite:{store}", key_path=store.with_name("ledger.db.ledger-key"))
+    registrar = ActorSigner(LEDGER_ACTOR, ledger.key)
+    stream = f"actor:{OFFICER}"
+    ledger.submit(registrar.sign(stream, "actor.registered/v1", {
+        "name": "陈见证", "roles": ["witness"], "organisation": "株洲市公共资源交易中心（虚构）"},
+        expected_version=0, signed_at=_now()),
+        registrar.sign(stream, "actor.key-added/v1", {
+            "key_id": key.key_id, "public_key": encode_public_key(key.public_key)},
+            expected_version=1, signed_at=_now()))
+    ledger.close()
+    return key_file, key
+
+
+def _sign_in(page, url: str, key_file: Path, actor: str = OFFICER) -> None:
+    page.goto(url + "/portal/sign-in?lang=zh")
+    page.fill("input[name=actor]", actor)
+    page.set_input_files("input[name=keyfile]", str(key_file))
+    page.click("button[type=submit]")
+
+
+def test_sign_in_with_a_key_file_keeps_the_key_in_the_browser(portal, officer, page):
+    server, _ = portal
+    key_file, key = officer
+    _sign_in(page, server.url, key_file)
+    page.wait_for_url("**/portal/me", timeout=20_000)
+    assert page.inner_text("h1") == "陈见证"
+    assert page.inner_text("#me-actor") == OFFICER and page.inner_text("#me-key") == key.key_id
+    assert "见证人员" in page.inner_text("main") and "已登录：陈见证" in page.inner_text("nav")
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    session, csrf = cookies["sunledger-session"], cookies["sunledger-csrf"]
+    assert session["httpOnly"] and session["sameSite"] == "Strict"
+    assert not csrf["httpOnly"] and csrf["sameSite"] == "Strict"
+    kept = page.evaluate("""async () => { const e = await SunledgerKeys.kept();
+        return [e.key.extractable, e.key.algorithm.name, e.key.usages, e.keyId]; }""")
+    assert kept == [False, "Ed25519", ["sign"], key.key_id]  # never exportable
+    assert "sunledger-session" not in page.evaluate("document.cookie")  # HttpOnly
+    # a change through the portal without its CSRF token is refused; with it, signed out
+    jar = {"sunledger-session": session["value"], "sunledger-csrf": csrf["value"]}
+    refused = httpx.post(server.url + "/portal/session/end", cookies=jar)
+    assert refused.status_code == 403 and refused.json()["error"] == "csrf"
+    page.click("#sign-out")
+    page.wait_for_url("**/portal/", timeout=20_000)
+    assert "登录" in page.inner_text("nav")
+    assert page.evaluate("""() => new Promise((done) => {  // the key is forgotten
+        const opening = indexedDB.open("sunledger-portal", 1);
+        opening.onsuccess = () => { const got = opening.result.transaction("keys")
+            .objectStore("keys").get("session"); got.onsuccess = () => done(got.result === undefined); };
+    })""") is True
+    assert httpx.get(server.url + "/portal/me", follow_redirects=False).status_code == 303
+
+
+def test_a_wrong_key_a_used_challenge_and_a_revoked_key_are_refused(portal, officer, page,
+                                                                    tmp_path):
+    server, demo = portal
+    key_file, key = officer
+    stranger = tmp_path / "stranger.key"
+    subprocess.run([SUNLEDGER, "keygen", "--out", str(stranger)], check=True, capture_output=True)
+    _sign_in(page, server.url, stranger)
+    page.wait_for_selector("#status.bad", timeout=20_000)
+    assert "未能登录" in page.inner_text("#status") and "no registered key" in page.inner_text("#status")
+    assert page.url.endswith("/portal/sign-in?lang=zh")
+    # the browser logs the refusal's status, and nothing else
+    assert page.console_errors == ["Failed to load resource: the server responded with a "
+                                   "status of 401 (Unauthorized)"]
+    page.console_errors.clear()
+    # the same challenge twice: the second is refused (each is good once)
+    asked = httpx.post(server.url + "/portal/session/challenge").json()
+    message = (b"sunledger portal sign-in v1\n" + asked["origin"].encode() + b"\n"
+               + asked["challenge"].encode())
+    body = {"actor": OFFICER, "key_id": key.key_id, "challenge": asked["challenge"],
+            "signature": base64.b64encode(key.sign(message)).decode()}
+    first = httpx.post(server.url + "/portal/session", json=body)
+    assert first.status_code == 200 and first.cookies.get("sunledger-session")
+    again = httpx.post(server.url + "/portal/session", json=body)
+    assert again.status_code == 401 and again.json()["error"] == "challenge-used"
+    forged = dict(body, challenge=asked["challenge"][:-2] + "AA")
+    assert httpx.post(server.url + "/portal/session", json=forged).json()["error"] == \
+        "challenge-refused"
+    # the key revoked: the session it opened ends at once
+    jar = {"sunledger-session": first.cookies["sunledger-session"]}
+    assert "陈见证" in httpx.get(server.url + "/portal/me", cookies=jar).text
+    store = demo / "ledger.db"
+    ledger = Ledger.open(f"sqlite:{store}", key_path=store.with_name("ledger.db.ledger-key"))
+    ledger.submit(ActorSigner(LEDGER_ACTOR, ledger.key).sign(
+        f"actor:{OFFICER}", "actor.key-revoked/v1", {"key_id": key.key_id, "reason": "lost"},
+        expected_version=ledger.stream_version(f"actor:{OFFICER}"), signed_at=_now()))
+    ledger.close()
+    assert httpx.get(server.url + "/portal/me", cookies=jar,
+                     follow_redirects=False).status_code == 303
