@@ -195,6 +195,38 @@ def test_sign_in_with_a_key_file_keeps_the_key_in_the_browser(portal, officer, p
     assert httpx.get(server.url + "/portal/me", follow_redirects=False).status_code == 303
 
 
+def test_a_witness_officer_opens_only_the_projects_assigned(portal, officer, page):
+    """Before the assignment the officer's witness page of the project is refused (its public
+    page stays open to anyone); once assigned, the project is listed on /portal/me and its
+    witness page shows the events the officer may see, grouped by phase, in China time."""
+    server, demo = portal
+    key_file, _ = officer
+    _sign_in(page, server.url, key_file)
+    page.wait_for_url("**/portal/me", timeout=20_000)
+    assert "目前没有指派给您的见证项目" in page.inner_text("main")
+    answered = page.goto(server.url + "/portal/witness/LILING-2025-SZ02")
+    assert answered.status == 404 and "您不是此项目的见证人员" in page.inner_text("main")
+    page.console_errors.clear()  # the 404 of the page itself
+    store = demo / "ledger.db"
+    ledger = Ledger.open(f"sqlite:{store}", key_path=store.with_name("ledger.db.ledger-key"))
+    project = "project:LILING-2025-SZ02"
+    ledger.submit(ActorSigner(LEDGER_ACTOR, ledger.key).sign(
+        project, "project.witness-assigned/v1", {"officer": OFFICER},
+        expected_version=ledger.stream_version(project), signed_at=_now()))
+    ledger.close()
+    page.goto(server.url + "/portal/me")
+    page.click("#witnessed a")
+    assert page.url.endswith("/portal/witness/LILING-2025-SZ02")
+    phases = page.locator("section.phase h3").all_inner_texts()
+    assert phases[:3] == ["受理与公告前", "公告至开标", "开标与评标"]
+    first = page.locator("table.timeline tbody tr").first.inner_text()
+    assert "2025-03-01 10:00:00" in first and "project.intake/v1" in first  # 02:00 UTC
+    events = httpx.get(server.url + "/v1/projects/LILING-2025-SZ02/events?limit=1000").json()
+    assert page.locator("table.timeline tbody tr").count() >= len(events["events"])
+    page.click("#sign-out")
+    page.wait_for_url("**/portal/", timeout=20_000)
+
+
 def test_a_wrong_key_a_used_challenge_and_a_revoked_key_are_refused(portal, officer, page,
                                                                     tmp_path):
     server, demo = portal

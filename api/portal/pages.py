@@ -20,15 +20,19 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from ledger.errors import LedgerError
+from ledger.evidence.canonical import parse_time
+from ledger.procedures.calendar import CHINA
 from ledger.evidence.untrusted import MAX_REPORT_BYTES
 from ledger.log.checkpoints import latest_checkpoint, log_verifier_key
 from ledger.log.proofs import cosigned_note, log_identity
 from projections import visibility as v
 from projections.project_state import project_streams
 
-from ..http.projects import plain, state_answer, visible_now
+from ..http.projects import plain, state_answer, visible_now, visible_project
 from .session import Session, current_session
-from .words import DEFAULT, LANGUAGES, category_name, field_name, role_name, stage_name, word
+from .words import (
+    DEFAULT, LANGUAGES, category_name, field_name, phase_name, role_name, stage_name, word,
+)
 
 HERE = Path(__file__).parent
 TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -63,7 +67,8 @@ def page(request: Request, template: str, status: int = 200, session: Session | 
     html = TEMPLATES.get_template(template).render(
         lang=lang, w=lambda key: word(key, lang), stage=lambda s: stage_name(s, lang),
         field=lambda m: field_name(m, lang), category=lambda c: category_name(c, lang),
-        role=lambda r: role_name(r, lang), here=request.url.path, switch_to=other,
+        role=lambda r: role_name(r, lang), phase=lambda p: phase_name(p, lang),
+        here=request.url.path, switch_to=other,
         session=session, **context)
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
     if request.query_params.get("lang") in LANGUAGES:
@@ -100,11 +105,79 @@ def sign_in_page(request: Request) -> HTMLResponse:
 
 @router.get("/portal/me")
 def my_page(request: Request) -> Response:
-    """Who is signed in, with what key and roles; the sign-in page for the public."""
+    """Who is signed in, with what key and roles, and the projects they witness; the
+    sign-in page for the public."""
     session = current_session(request)
     if session is None:
         return RedirectResponse("/portal/sign-in?next=/portal/me", status_code=303)
-    return page(request, "me.html", session=session)
+    return page(request, "me.html", session=session, witnessed=_witnessed(request, session))
+
+
+def _caller(session: Session) -> v.Caller:
+    return v.Caller(session.actor, session.roles)
+
+
+def _witnessed(request: Request, session: Session) -> list[dict]:
+    """The projects the signed-in witness officer is assigned to, with their stage."""
+    if "witness" not in session.roles:
+        return []
+    state, found = request.app.state, []
+    for stream in project_streams(state.ledger.recorder):
+        entry = state.projects_now.listed(stream)
+        if entry is not None and session.actor in entry.facts.witnesses:
+            found.append({"id": stream.split(":", 1)[1], "title": entry.intake["payload"]["title"],
+                          "stage": entry.stage})
+    return found
+
+
+@router.get("/portal/witness/{project}")
+def witness_project_page(request: Request, project: str) -> Response:
+    """A project as the witness officer assigned to it sees it: its state and its events
+    (the same filter as GET /v1/projects/{project}/events for this officer), grouped by
+    phase. Only the officers assigned to the project may open it."""
+    session = current_session(request)
+    if session is None:
+        return RedirectResponse(f"/portal/sign-in?next=/portal/witness/{project}", 303)
+    caller = _caller(session)
+    try:
+        stream, events, facts = visible_project(request, project, caller)
+    except LedgerError:
+        events, facts = [], None
+    if facts is None or session.actor not in facts.witnesses:
+        return page(request, "not_found.html", status=404, session=session, project=project,
+                    reason="not_witnessed")
+    now = request.app.state.projects_now.get(stream)
+    answer = state_answer(stream, now.state, now.facts, now.version, caller)
+    return page(request, "witness_project.html", session=session, project=answer["project"],
+                title=now.intake["payload"]["title"], kind=now.intake["payload"]["category"],
+                stage_now=now.state.stage, rows=_rows(answer["state"]),
+                withheld=answer["withheld"], phases=_phases(events, caller, facts))
+
+
+def china_time(ledger_time: str) -> str:
+    """A ledger time (UTC) as the centre reads it: China Standard Time, to the second."""
+    try:
+        return parse_time(ledger_time).astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+    except (TypeError, ValueError):
+        return ledger_time
+
+
+def _phases(events: list[dict], caller: v.Caller, facts: v.ProjectFacts) -> list[dict]:
+    """The events the caller may see, grouped by the phase each came in (the milestone the
+    project had reached before it: intake, announced, opened, reported, published, fixed)."""
+    phases: list[dict] = []
+    phase = "intake"
+    for event in events:
+        view = v.project_view(event, caller, facts)
+        if view is not None:
+            if not phases or phases[-1]["phase"] != phase:
+                phases.append({"phase": phase, "events": []})
+            phases[-1]["events"].append({
+                "type": event["type"], "time": china_time(event.get("ledger_time", "")),
+                "actor": event["actor"], "version": event["version"],
+                "withheld": v.WITHHELD in view})
+        phase = v.MILESTONES.get(event["type"], phase)
+    return phases
 
 
 def _public_projects(request: Request) -> list[dict]:

@@ -72,6 +72,14 @@ WORDS: dict[str, tuple[str, str]] = {
     "private_key_stays": ("您的私钥保存在本浏览器中，不可导出；退出时即被删除。在门户中作出的操作由您的密钥在浏览器中签名。",
                           "Your private key is kept in this browser, not exportable, and forgotten when you "
                           "sign out. What you do in the portal is signed by your key in the browser."),
+    "witnessing": ("我见证的项目", "Projects I witness"),
+    "none_witnessed": ("目前没有指派给您的见证项目。", "No project is assigned to you to witness now."),
+    "timeline": ("过程记录", "Timeline"),
+    "time": ("时间（北京时间）", "Time (China Standard Time)"),
+    "event": ("事项", "Event"),
+    "by": ("操作方", "By"),
+    "partly_withheld": ("部分内容依法暂不公开", "partly withheld by law for now"),
+    "not_witnessed": ("您不是此项目的见证人员，不能打开它的见证页面。", "You are not a witness officer of this project: its witness page is not yours to open."),
     "footer": ("本门户由账本直接提供；所见内容与 API 的公开读取一致。",
                "Served by the ledger itself; what it shows is what the API shows the public."),
 }
@@ -89,6 +97,11 @@ STAGE_NAMES: dict[str, tuple[str, str]] = {
 STAGE_NAMES.update({  # the visibility milestones a project reached (projections/visibility.py)
     "published": ("结果公示", "candidates published"), "fixed": ("结果确定", "result fixed"),
 })
+PHASE_NAMES: dict[str, tuple[str, str]] = {  # the phases a timeline is grouped by
+    "intake": ("受理与公告前", "before the announcement"), "announced": ("公告至开标", "announced, until the opening"),
+    "opened": ("开标与评标", "opening and evaluation"), "reported": ("评标报告之后", "after the evaluation report"),
+    "published": ("公示期", "publicity"), "fixed": ("定标之后", "after the award"),
+}
 
 CATEGORY_NAMES: dict[str, tuple[str, str]] = {
     "construction": ("工程建设", "construction"), "procurement": ("政府采购", "government procurement"),
@@ -155,4 +168,9 @@ ROLE_NAMES: dict[str, tuple[str, str]] = {
 
 def role_name(role: str, language: str) -> str:
     zh, en = ROLE_NAMES.get(role, (role, role))
+    return en if language == "en" else zh
+
+
+def phase_name(phase: str, language: str) -> str:
+    zh, en = PHASE_NAMES.get(phase, (phase, phase))
     return en if language == "en" else zh
