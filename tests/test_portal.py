@@ -220,9 +220,13 @@ def test_a_witness_officer_opens_only_the_projects_assigned(portal, officer, pag
     phases = page.locator("section.phase h3").all_inner_texts()
     assert phases[:3] == ["受理与公告前", "公告至开标", "开标与评标"]
     first = page.locator("table.timeline tbody tr").first.inner_text()
-    assert "2025-03-01 10:00:00" in first and "project.intake/v1" in first  # 02:00 UTC
+    assert "2025-03-01 10:00:00" in first and "项目进场登记" in first  # 02:00 UTC
+    assert "project.intake/v1" in first
     events = httpx.get(server.url + "/v1/projects/LILING-2025-SZ02/events?limit=1000").json()
     assert page.locator("table.timeline tbody tr").count() >= len(events["events"])
+    from api.portal.words import EVENT_NAMES
+    from ledger.evidence.catalogue import EVENT_TYPES
+    assert set(EVENT_NAMES) == set(EVENT_TYPES)  # every type has its name
     page.click("#sign-out")
     page.wait_for_url("**/portal/", timeout=20_000)
 

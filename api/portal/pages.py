@@ -31,7 +31,8 @@ from projections.project_state import project_streams
 from ..http.projects import plain, state_answer, visible_now, visible_project
 from .session import Session, current_session
 from .words import (
-    DEFAULT, LANGUAGES, category_name, field_name, phase_name, role_name, stage_name, word,
+    DEFAULT, LANGUAGES, category_name, event_name, field_name, phase_name, role_name, stage_name,
+    word,
 )
 
 HERE = Path(__file__).parent
@@ -68,6 +69,7 @@ def page(request: Request, template: str, status: int = 200, session: Session | 
         lang=lang, w=lambda key: word(key, lang), stage=lambda s: stage_name(s, lang),
         field=lambda m: field_name(m, lang), category=lambda c: category_name(c, lang),
         role=lambda r: role_name(r, lang), phase=lambda p: phase_name(p, lang),
+        event=lambda t: event_name(t, lang),
         here=request.url.path, switch_to=other,
         session=session, **context)
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
