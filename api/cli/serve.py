@@ -77,6 +77,7 @@ def serve(store: str, ledger_key: Path | None, host: str, port: int, workers: in
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"sunledger: serving {ledger.url.display()} at http://{shown}:{port}/ "
                f"({workers} process{'es' if workers > 1 else ''})")
+    click.echo(f"portal: http://{shown}:{port}/portal/")
     click.echo(f"log verifier key: {verifier}")
     for url, witness_key in witnesses:
         click.echo(f"witness: {url} ({witness_key.split('+', 1)[0]})")
