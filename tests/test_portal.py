@@ -217,8 +217,11 @@ def test_a_witness_officer_opens_only_the_projects_assigned(portal, officer, pag
     page.goto(server.url + "/portal/me")
     page.click("#witnessed a")
     assert page.url.endswith("/portal/witness/LILING-2025-SZ02")
-    phases = page.locator("section.phase h3").all_inner_texts()
-    assert phases[:3] == ["受理与公告前", "公告至开标", "开标与评标"]
+    phases = page.locator("details.phase summary").all_inner_texts()
+    assert [p.split()[0] for p in phases[:3]] == ["受理与公告前", "公告至开标", "开标与评标"]
+    opened = page.locator("details.phase[open]")
+    assert opened.count() == 1 and opened.get_attribute("open") is not None  # the latest phase
+    page.click("details.phase summary >> nth=0")  # fold the first phase open
     first = page.locator("table.timeline tbody tr").first.inner_text()
     assert "2025-03-01 10:00:00" in first and "项目进场登记" in first  # 02:00 UTC
     assert "project.intake/v1" in first
