@@ -10,7 +10,7 @@ import warnings
 import weakref
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Any, Protocol, Sequence
 from uuid import UUID
 
 import orjson
@@ -214,7 +214,7 @@ class Ledger(Application):
         if head is None:
             self._evict(stream)
             return None
-        if _at_head(cached, head):
+        if at_head(cached, head):
             return cached
         version = head[0]
         if cached is None or cached.version > version or not cached.fold(
@@ -235,7 +235,7 @@ class Ledger(Application):
         cached = self._cached(stream_uuid(stream))
         if head is False or cached is None:
             return cached
-        return cached if head is not None and _at_head(cached, head) else None
+        return cached if at_head(cached, head) else None
 
     def stream_at(self, stream: str, version: int) -> Stream | None:
         """A stream's state as of its `version` (as of its newest, if it has fewer; None if
@@ -343,6 +343,17 @@ class Ledger(Application):
         if actor == LEDGER_ACTOR:
             return ledger_actor(self.anchors())
         stream = self.stream(actor_stream(actor), fresh=fresh, head=head)
+        return stream.actor if isinstance(stream, ActorStream) else None
+
+    def registered_kept(self, actor: str,
+                        head: tuple[int, bytes] | None | bool = False) -> ActorRecord | None:
+        """An actor as this process keeps its registration, reading nothing (`head` as
+        `stream_kept` takes it); None if it is not kept (or not at `head`), and for the
+        `ledger` actor, whose trust anchors are read afresh (`registered` reads what is
+        needed)."""
+        if actor == LEDGER_ACTOR:
+            return None
+        stream = self.stream_kept(actor_stream(actor), head)
         return stream.actor if isinstance(stream, ActorStream) else None
 
     def anchors(self) -> TrustAnchors:
@@ -653,10 +664,11 @@ class Ledger(Application):
         return receipts
 
 
-def _at_head(kept: Stream | None, head: tuple[int, bytes]) -> bool:
-    """Whether a kept state is at the stored head (version, stored bytes): the same version
-    and the same newest hash."""
-    return kept is not None and kept.version == head[0] \
+def at_head(kept: Any, head: tuple[int, bytes] | None) -> bool:
+    """Whether something kept of a stream (its `version` and newest hash `head`: a Stream,
+    a projection's fold) is at the stored head just read (`stream_head`'s answer): the same
+    version and the same newest hash."""
+    return kept is not None and head is not None and kept.version == head[0] \
         and kept.head == orjson.loads(head[1])["hash"]
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from ledger.evidence.envelope import stream_uuid
+from ledger.ledger import at_head
 from ledger.procedures.tender import ProjectState
 from ledger.streams import FOLD, step_of
 
@@ -85,9 +86,7 @@ class ProjectsNow:
         project moved on (then `get` folds its newer events)."""
         with self._lock:
             kept = self._kept.get(stream)
-        if kept is None or head is None or head[0] != kept.version:
-            return None
-        return kept if orjson.loads(head[1])["hash"] == kept.head else None
+        return kept if at_head(kept, head) else None
 
     def get(self, stream: str) -> ProjectNow | None:
         """The project `stream` as its events stand now; None if it has none."""

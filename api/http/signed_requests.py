@@ -76,7 +76,6 @@ from ledger.evidence.envelope import (
 from ledger.evidence.keys import signature_ok
 from ledger.evidence.registry import ActorRecord, usable_key
 from ledger.ledger import Ledger
-from ledger.streams import ActorStream
 
 from .problems import problem_responses
 
@@ -355,10 +354,8 @@ async def authenticate_on_loop(request: Request, body: bytes) -> Caller:
         return await run_in_threadpool(authenticate, ledger, view, body)
     kept, head = await request.app.state.loop_reads.remember_request_nonce_and_head(
         verified.keyid, verified.nonce, verified.expires, _signer(verified))
-    stream = ledger.stream_kept(actor_stream(verified.actor), head)
-    if isinstance(stream, ActorStream):
-        record: ActorRecord | None = stream.actor
-    else:  # moved since this process read it: refolded from the head just read
+    record = ledger.registered_kept(verified.actor, head)
+    if record is None:  # moved since this process read it: refolded from the head just read
         record = await run_in_threadpool(lambda: ledger.registered(verified.actor, head=head))
     return _caller(verified, kept, record)
 
@@ -392,11 +389,11 @@ def _verify(ledger: Ledger, view: RequestView, body: bytes, reading: bool) -> _V
         except SignatureRefused:
             public_key = _key(ledger.registered(actor), actor, kid, moment)
     else:
-        stream = None if actor == LEDGER_ACTOR else ledger.stream_kept(actor_stream(actor))
-        if not isinstance(stream, ActorStream):
+        record = ledger.registered_kept(actor)
+        if record is None:
             return None
         try:
-            public_key = _key(stream.actor, actor, kid, moment)
+            public_key = _key(record, actor, kid, moment)
         except SignatureRefused:
             return None
     try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import jinja2
 from fastapi import APIRouter, Request
@@ -23,10 +23,11 @@ from ledger.errors import LedgerError
 from ledger.evidence.canonical import parse_time
 from ledger.procedures.calendar import CHINA
 from ledger.evidence.untrusted import MAX_REPORT_BYTES
-from ledger.log.checkpoints import latest_checkpoint, log_verifier_key
+from ledger.log.checkpoints import latest_checkpoint, log_verifier, log_verifier_key
 from ledger.log.proofs import cosigned_note, log_identity
 from projections import visibility as v
 from projections.project_state import project_streams
+from projections.projects_now import ProjectListed
 
 from ..http.projects import plain, state_answer, visible_now, visible_project
 from .session import Session, current_session
@@ -120,16 +121,10 @@ def _caller(session: Session) -> v.Caller:
 
 
 def _witnessed(request: Request, session: Session) -> list[dict]:
-    """The projects the signed-in witness officer is assigned to, with their stage."""
+    """The projects the signed-in witness officer is assigned to, in intake order."""
     if "witness" not in session.roles:
         return []
-    state, found = request.app.state, []
-    for stream in project_streams(state.ledger.recorder):
-        entry = state.projects_now.listed(stream)
-        if entry is not None and session.actor in entry.facts.witnesses:
-            found.append({"id": stream.split(":", 1)[1], "title": entry.intake["payload"]["title"],
-                          "stage": entry.stage})
-    return found
+    return _projects(request, lambda entry: session.actor in entry.facts.witnesses)
 
 
 @router.get("/portal/witness/{project}")
@@ -184,15 +179,20 @@ def _phases(events: list[dict], caller: v.Caller, facts: v.ProjectFacts) -> list
 
 def _public_projects(request: Request) -> list[dict]:
     """Every project the public may see, newest intake first, as GET /v1/projects lists it."""
-    state = request.app.state
-    found = []
+    return _projects(request, lambda entry: v.sees_project(PUBLIC, entry.facts, entry.intake))[::-1]
+
+
+def _projects(request: Request, keep: Callable[[ProjectListed], bool]) -> list[dict]:
+    """The projects whose listing entry `keep` takes, in intake order: id, title, category,
+    stage."""
+    state, found = request.app.state, []
     for stream in project_streams(state.ledger.recorder):
         entry = state.projects_now.listed(stream)
-        if entry is None or not v.sees_project(PUBLIC, entry.facts, entry.intake):
-            continue
-        found.append({"id": stream.split(":", 1)[1], "title": entry.intake["payload"]["title"],
-                      "category": entry.intake["payload"]["category"], "stage": entry.stage})
-    return found[::-1]
+        if entry is not None and keep(entry):
+            payload = entry.intake["payload"]
+            found.append({"id": stream.split(":", 1)[1], "title": payload["title"],
+                          "category": payload["category"], "stage": entry.stage})
+    return found
 
 
 @router.get("/portal/projects/{project}")
@@ -275,11 +275,8 @@ def _check_report(ledger: Any, data: bytes) -> dict:
             if project.startswith("project:") else []
     except (LedgerError, LookupError, TypeError, ValueError):
         recorded = []  # verify_report says what is wrong with the evidence
-    origin, public_key = log_identity(ledger.recorder)
-    from ledger.log.notes import parse_verifier_key
-
     try:
-        check = verify_report(data, log=parse_verifier_key(log_verifier_key(origin, public_key)),
+        check = verify_report(data, log=log_verifier(*log_identity(ledger.recorder)),
                               recorded_hashes=recorded)
     except LedgerError as error:  # a file refused unread (UntrustedFileError), say
         return {"error": getattr(error, "message", str(error))}

@@ -110,11 +110,12 @@ def _nonce_and_head_of(row: tuple) -> tuple[bool, tuple[int, bytes] | None]:
 class PostgresLoopReads:
     """A server's shortest reads of the store, made on its event loop over asyncio
     connections of their own (psycopg's AsyncConnectionPool): a stream's head, a signed
-    request's nonce with its signer's head, an entry bundle's hashes and a hash tile's. Handing such a read to a worker thread and back
-    cost the server more than the read itself (two hops made a signed read of a project's
-    state cost 1.8 ms of the server's CPU, against 1.2 on SQLite, whose reads stay on the
-    loop); awaiting the database on the loop holds up no other request. Whatever reads
-    more stays with the recorder, in worker threads."""
+    request's nonce with its signer's head, an entry bundle's hashes and a hash tile's.
+    Handing such a read to a worker thread and back cost the server more than the read
+    itself (two hops made a signed read of a project's state cost 1.8 ms of the server's
+    CPU, against 1.2 on SQLite, whose reads stay on the loop); awaiting the database on the
+    loop holds up no other request. Whatever reads more stays with the recorder, in worker
+    threads."""
 
     CONNECTIONS = 8  # at most, per server process
     WAIT = 5.0  # seconds for a connection before the store is said not to answer
