@@ -14,6 +14,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+# the portal's browser fixtures (browser, page): Debian's Chromium driven by Playwright
+pytest_plugins = ["portal_browser"]
+
 from ledger.evidence.canonical import format_time
 from ledger.evidence.envelope import LEDGER_ACTOR, actor_stream
 from ledger.evidence.keys import SigningKey, encode_public_key

@@ -10,60 +10,23 @@ console error."""
 from __future__ import annotations
 
 import base64
-import shutil
 import subprocess
-from datetime import datetime, timezone
-from pathlib import Path
 
 import httpx
 import pytest
 
-from ledger.evidence.envelope import LEDGER_ACTOR
-from ledger.evidence.keys import encode_public_key, read_private_key
-from ledger.evidence.signer import ActorSigner
-from ledger.ledger import Ledger
-from servers import SUNLEDGER, Server
+from portal_browser import as_centre, needs_chromium, register_actor, serve_demo_copy, sign_in
+from servers import SUNLEDGER
 
-CHROMIUM = "/usr/bin/chromium"
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason="Debian's chromium is missing: ./run setup installs it")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
 def portal(demo_run, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("portal")
-    shutil.copytree(demo_run.out, folder / "demo")
-    store = folder / "demo" / "ledger.db"
-    server = Server(["--store", f"sqlite:{store}", "--ledger-key",
-                     str(store.with_name("ledger.db.ledger-key"))], folder / "serve.log")
-    yield server, folder / "demo"
+    server, demo = serve_demo_copy(demo_run, tmp_path_factory.mktemp("portal"))
+    yield server, demo
     server.stop()
     assert "Traceback" not in server.output()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
-                                            "--disable-dev-shm-usage"])
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser):
-    opened = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors: list[str] = []
-    opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    opened.on("pageerror", lambda e: errors.append(str(e)))
-    opened.console_errors = errors  # a test may take out one it caused on purpose
-    yield opened
-    opened.close()
-    assert errors == [], errors
 
 
 def test_the_public_pages_show_what_the_public_may_see(portal, page):
@@ -130,38 +93,16 @@ def test_a_report_dropped_on_the_page_is_checked(portal, page, tmp_path):
 OFFICER = "witness-chen"
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 @pytest.fixture(scope="module")
 def officer(portal, tmp_path_factory):
-    """A witness officer registered on the served store with a key from `sunledger keygen`
-    (the registrar: the ledger key), and the key file."""
+    """A witness officer registered on the served store: its key file and key."""
     _, demo = portal
-    key_file = tmp_path_factory.mktemp("officer") / "chen.key"
-    subprocess.run([SUNLEDGER, "keygen", "--out", str(key_file)], check=True,
-                   capture_output=True)
-    key = read_private_key(key_file)
-    store = demo / "ledger.db"
-    ledger = Ledger.open(f"sqlite:{store}", key_path=store.with_name("ledger.db.ledger-key"))
-    registrar = ActorSigner(LEDGER_ACTOR, ledger.key)
-    stream = f"actor:{OFFICER}"
-    ledger.submit(registrar.sign(stream, "actor.registered/v1", {
-        "name": "陈见证", "roles": ["witness"], "organisation": "株洲市公共资源交易中心（虚构）"},
-        expected_version=0, signed_at=_now()),
-        registrar.sign(stream, "actor.key-added/v1", {
-            "key_id": key.key_id, "public_key": encode_public_key(key.public_key)},
-            expected_version=1, signed_at=_now()))
-    ledger.close()
-    return key_file, key
+    return register_actor(demo, tmp_path_factory.mktemp("officer"), OFFICER, "陈见证",
+                          ["witness"])
 
 
-def _sign_in(page, url: str, key_file: Path, actor: str = OFFICER) -> None:
-    page.goto(url + "/portal/sign-in?lang=zh")
-    page.fill("input[name=actor]", actor)
-    page.set_input_files("input[name=keyfile]", str(key_file))
-    page.click("button[type=submit]")
+def _sign_in(page, url: str, key_file, actor: str = OFFICER) -> None:
+    sign_in(page, url, key_file, actor, then="")
 
 
 def test_sign_in_with_a_key_file_keeps_the_key_in_the_browser(portal, officer, page):
@@ -207,13 +148,8 @@ def test_a_witness_officer_opens_only_the_projects_assigned(portal, officer, pag
     answered = page.goto(server.url + "/portal/witness/LILING-2025-SZ02")
     assert answered.status == 404 and "您不是此项目的见证人员" in page.inner_text("main")
     page.console_errors.clear()  # the 404 of the page itself
-    store = demo / "ledger.db"
-    ledger = Ledger.open(f"sqlite:{store}", key_path=store.with_name("ledger.db.ledger-key"))
-    project = "project:LILING-2025-SZ02"
-    ledger.submit(ActorSigner(LEDGER_ACTOR, ledger.key).sign(
-        project, "project.witness-assigned/v1", {"officer": OFFICER},
-        expected_version=ledger.stream_version(project), signed_at=_now()))
-    ledger.close()
+    as_centre(demo, "project:LILING-2025-SZ02", "project.witness-assigned/v1",
+              {"officer": OFFICER})
     page.goto(server.url + "/portal/me")
     page.click("#witnessed a")
     assert page.url.endswith("/portal/witness/LILING-2025-SZ02")
@@ -264,11 +200,7 @@ def test_a_wrong_key_a_used_challenge_and_a_revoked_key_are_refused(portal, offi
     # the key revoked: the session it opened ends at once
     jar = {"sunledger-session": first.cookies["sunledger-session"]}
     assert "陈见证" in httpx.get(server.url + "/portal/me", cookies=jar).text
-    store = demo / "ledger.db"
-    ledger = Ledger.open(f"sqlite:{store}", key_path=store.with_name("ledger.db.ledger-key"))
-    ledger.submit(ActorSigner(LEDGER_ACTOR, ledger.key).sign(
-        f"actor:{OFFICER}", "actor.key-revoked/v1", {"key_id": key.key_id, "reason": "lost"},
-        expected_version=ledger.stream_version(f"actor:{OFFICER}"), signed_at=_now()))
-    ledger.close()
+    as_centre(demo, f"actor:{OFFICER}", "actor.key-revoked/v1",
+              {"key_id": key.key_id, "reason": "lost"})
     assert httpx.get(server.url + "/portal/me", cookies=jar,
                      follow_redirects=False).status_code == 303

@@ -6,11 +6,13 @@ English by a switch. A page reads through the same visibility filter as the API
 
 from fastapi import APIRouter
 
-from . import pages, session
+from . import pages, replay, session, supervision
 from .pages import static_files
 
 router = APIRouter()
 router.include_router(pages.router)
 router.include_router(session.router)
+router.include_router(supervision.router)
+router.include_router(replay.router)
 
 __all__ = ["router", "static_files"]

@@ -82,6 +82,11 @@ WORDS: dict[str, tuple[str, str]] = {
     "not_witnessed": ("您不是此项目的见证人员，不能打开它的见证页面。", "You are not a witness officer of this project: its witness page is not yours to open."),
     "footer": ("本门户由账本直接提供；所见内容与 API 的公开读取一致。",
                "Served by the ledger itself; what it shows is what the API shows the public."),
+    # --- the witness officer's project page (pages.py, witness_project.html)
+    # --- the supervision pages (supervision.py)
+    "supervision": ("监督", "Supervision"),
+    # --- the dispute replay (replay.py)
+    "replay": ("争议回放", "Dispute replay"),
 }
 
 STAGE_NAMES: dict[str, tuple[str, str]] = {
