@@ -33,10 +33,19 @@ from .options import fail, progress_bar, store_option, tty
 @click.option("--all-receipts", is_flag=True,
               help="verify the signature of every receipt, also of those a verified "
                    "checkpoint covers (it vouches for them: evidence-format §14.3)")
+@click.option("--record", is_flag=True,
+              help="record this run (when, how long, events, root, verdict, findings) in the "
+                   "store verified, for the supervision pages; an operational note, not "
+                   "evidence. Without it the store is only read; a run over a --bundle is "
+                   "never recorded. If the store refuses the write (read-only), a warning says "
+                   "so; the result and exit code stay as they are")
 def verify(store: str, bundle: Path | None, as_json: bool, workers: int | None,
            ledger_key_id: str | None, state_file: Path | None, full: bool,
-           all_receipts: bool) -> None:
-    """Verify every event, link, signature and receipt. Exit 0 intact, 1 findings, 2 cannot run."""
+           all_receipts: bool, record: bool) -> None:
+    """Verify every event, link, signature and receipt. Exit 0 intact, 1 findings, 2 cannot run.
+
+    With --record, the run is kept in the store it verified (a table outside the hashed log)
+    so that the supervision pages show when the store was last verified and what was found."""
     from ledger.audit.trusted import TrustedCheckpoint
     from ledger.audit.verify import StoreSource, verify as run_verify
 
@@ -98,7 +107,28 @@ def verify(store: str, bundle: Path | None, as_json: bool, workers: int | None,
                 click.echo(f"  {finding}")
             if report.findings_total > len(report.findings):
                 click.echo(f"  … and {report.findings_total - len(report.findings)} more")
+    if record:  # after the result: a store that refuses the write changes none of it
+        record_verification(source if bundle is None else None, report, elapsed)
     sys.exit(0 if report.intact else 1)
+
+
+def record_verification(source, report, seconds: float) -> None:
+    """Keep the run in the store it verified (ledger/audit/runs.py), or say on stderr, in one
+    line, why it was not kept: a bundle's run never is, and a store may refuse the write (a
+    read-only replica). The verification's output and exit code do not change either way."""
+    from ledger.audit.runs import record_run
+
+    if source is None:
+        click.echo("sunledger: warning: a run over a bundle is not recorded (--record records "
+                   "runs over a store)", err=True)
+        return
+    try:
+        record_run(source.recorder, report, seconds, VERIFY_COMMAND)
+    except LedgerError as error:
+        click.echo(f"sunledger: warning: {error.message}", err=True)
+
+
+VERIFY_COMMAND = "sunledger verify"  # who ran a run that the command line recorded
 
 
 @click.command()

@@ -14,8 +14,9 @@ from ledger.errors import StoreUnavailable
 
 from .tables import (
     CHECKPOINTS, COSIGNATURES, EVENTS, HEADS_MAP, LEAVES, MAX_VERSION, NONCES, RECEIPTS,
-    REQUEST_NONCES, TREE, ReceiptRow, Within,
+    REQUEST_NONCES, TREE, VERIFICATION_RUNS, ReceiptRow, VerificationRunRow, Within,
 )
+from .url import _lock_key
 
 
 class _PostgresTransaction:
@@ -100,6 +101,17 @@ def nonce_and_head(schema: str) -> str:
             f"ON CONFLICT DO NOTHING RETURNING 1), head AS ({stream_head(schema)}) "
             "SELECT EXISTS (SELECT 1 FROM kept) AS kept, (SELECT v FROM head) AS v, "
             "(SELECT s FROM head) AS s")
+
+
+def create_verification_runs(schema: str) -> str:
+    """The verifier's recorded runs (ledger/audit/runs.py): an operational note, not
+    evidence; made with the other tables when a ledger opens the store, or at the first run
+    recorded in a store only ever opened for reading (`sunledger verify --record`)."""
+    return (f'CREATE TABLE IF NOT EXISTS "{schema}".{VERIFICATION_RUNS} (run BIGINT GENERATED '
+            "ALWAYS AS IDENTITY PRIMARY KEY, finished_at TEXT NOT NULL, run_by TEXT NOT NULL, "
+            "seconds DOUBLE PRECISION NOT NULL, events BIGINT NOT NULL, tree_root TEXT, "
+            "latest_checkpoint BIGINT, intact BOOLEAN NOT NULL, findings_total BIGINT NOT NULL, "
+            "findings TEXT NOT NULL)")
 
 
 def _nonce_and_head_of(row: tuple) -> tuple[bool, tuple[int, bytes] | None]:
@@ -199,6 +211,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 "nonce TEXT NOT NULL, expires BIGINT NOT NULL, PRIMARY KEY (key_id, nonce))"),
             SQL(f'CREATE INDEX IF NOT EXISTS {REQUEST_NONCES}_expires ON "{schema}".'
                 f"{REQUEST_NONCES} (expires)"),
+            SQL(create_verification_runs(schema)),
         ])
 
     def _create_table(self, curs: Any) -> None:
@@ -457,6 +470,35 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         rows = self._query(f'SELECT tree_size, witness, line FROM "{self.datastore.schema}".'
                            f"{COSIGNATURES} ORDER BY tree_size, witness", ())
         return [(row["tree_size"], row["witness"], row["line"]) for row in rows]
+
+    # --- the verifier's recorded runs (not evidence: an operational note beside the log) ----
+
+    def add_verification_run(self, row: VerificationRunRow) -> None:
+        """Keep one run of the verifier, making its table first in a store that lacks it (one
+        opened only for reading until now) under the store's advisory lock, which openers
+        hold while they make tables (concurrent CREATE … IF NOT EXISTS can fail)."""
+        schema = self.datastore.schema
+        missing = not self._has_table(VERIFICATION_RUNS)  # asked before taking a connection
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            if missing:
+                curs.execute(SQL("SET LOCAL lock_timeout = '{0}s'").format(
+                    self.datastore.lock_timeout))
+                curs.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(schema),))
+                curs.execute(create_verification_runs(schema))
+            curs.execute(f'INSERT INTO "{schema}".{VERIFICATION_RUNS} (finished_at, run_by, '
+                         "seconds, events, tree_root, latest_checkpoint, intact, "
+                         "findings_total, findings) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)", row)
+
+    def verification_runs(self, limit: int) -> list[VerificationRunRow]:
+        """The newest `limit` recorded runs, newest first (in the order they were recorded,
+        whatever clock each verifier read); none in a store that has no such table yet."""
+        if not self._has_table(VERIFICATION_RUNS):
+            return []
+        rows = self._query(f"SELECT finished_at, run_by, seconds, events, tree_root, "
+                           f"latest_checkpoint, intact, findings_total, findings FROM "
+                           f'"{self.datastore.schema}".{VERIFICATION_RUNS} ORDER BY run DESC '
+                           "LIMIT %s", (limit,))
+        return [VerificationRunRow(**row) for row in rows]
 
     def counts(self) -> tuple[int, int]:
         s = self.datastore.schema

@@ -15,7 +15,7 @@ from ledger.errors import StoreUnavailable
 
 from .tables import (
     CHECKPOINTS, COSIGNATURES, EVENTS, HEADS_MAP, LEAVES, MAX_VERSION, NONCES, RECEIPTS,
-    TREE, ReceiptRow, Within,
+    TREE, VERIFICATION_RUNS, ReceiptRow, VerificationRunRow, Within,
 )
 
 
@@ -144,6 +144,16 @@ class SQLiteLoopReads:
         return _tile_hashes(self._reader(), first_key, count)
 
 
+# the verifier's recorded runs (ledger/audit/runs.py): an operational note, not evidence; made
+# with the other tables when a ledger opens the store, or at the first run recorded in a store
+# only ever opened for reading (`sunledger verify --record`)
+CREATE_VERIFICATION_RUNS = (
+    f"CREATE TABLE IF NOT EXISTS {VERIFICATION_RUNS} (run INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "finished_at TEXT NOT NULL, run_by TEXT NOT NULL, seconds REAL NOT NULL, "
+    "events INTEGER NOT NULL, tree_root TEXT, latest_checkpoint INTEGER, "
+    "intact INTEGER NOT NULL, findings_total INTEGER NOT NULL, findings TEXT NOT NULL)")
+
+
 KEPT_CONNECTIONS = 16  # open SQLite connections kept for reuse (each its own page cache)
 MORE_CONNECTIONS = 26  # and opened beyond those at once, closed after use: 42 in all, for the
                        # HTTP server's 40 worker threads and its event loop's reads
@@ -209,6 +219,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             "witness TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (tree_size, witness))",
             f"CREATE TABLE IF NOT EXISTS {HEADS_MAP} (tree_size INTEGER PRIMARY KEY, "
             "position INTEGER NOT NULL, heads BLOB NOT NULL)",
+            CREATE_VERIFICATION_RUNS,
         ]
 
     def create_table(self) -> None:
@@ -430,6 +441,31 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             c.execute(f"SELECT tree_size, witness, line FROM {COSIGNATURES} "
                       "ORDER BY tree_size, witness")
             return [tuple(row) for row in c.fetchall()]
+
+    # --- the verifier's recorded runs (not evidence: an operational note beside the log) ----
+
+    def add_verification_run(self, row: VerificationRunRow) -> None:
+        """Keep one run of the verifier, making its table first in a store that lacks it (one
+        opened only for reading until now): in the write transaction, so openers and
+        recorders of the store take turns."""
+        with self.datastore.transaction(commit=True) as c:
+            if not self._has(c, VERIFICATION_RUNS):
+                c.execute(CREATE_VERIFICATION_RUNS)
+            c.execute(f"INSERT INTO {VERIFICATION_RUNS} (finished_at, run_by, seconds, events, "
+                      "tree_root, latest_checkpoint, intact, findings_total, findings) "
+                      "VALUES (?,?,?,?,?,?,?,?,?)", (*row[:6], int(row.intact), *row[7:]))
+
+    def verification_runs(self, limit: int) -> list[VerificationRunRow]:
+        """The newest `limit` recorded runs, newest first (in the order they were recorded,
+        whatever clock each verifier read); none in a store that has no such table yet."""
+        with self.datastore.transaction(commit=False) as c:
+            if not self._has(c, VERIFICATION_RUNS):
+                return []
+            c.execute(f"SELECT finished_at, run_by, seconds, events, tree_root, "
+                      f"latest_checkpoint, intact, findings_total, findings FROM "
+                      f"{VERIFICATION_RUNS} ORDER BY run DESC LIMIT ?", (limit,))
+            return [VerificationRunRow(*row[:6], bool(row[6]), *row[7:])
+                    for row in c.fetchall()]
 
     def counts(self) -> tuple[int, int]:
         with self.datastore.transaction(commit=False) as c:

@@ -1,8 +1,9 @@
 """What every store keeps, whatever its engine. Beside the events (the eventsourcing table),
 written in the same transaction: the receipts (what the ledger signed for each position), the
 nonces used, the Merkle log's leaves (which position each leaf index holds) and its tree nodes.
-Checkpoints and their cosignatures are kept too. The recorders (`sqlite.py`, `postgres.py`)
-implement the transaction's writes and reads for their engine."""
+Checkpoints and their cosignatures are kept too, and, outside the evidence, the verifier's
+recorded runs (an operational note, ledger/audit/runs.py). The recorders (`sqlite.py`,
+`postgres.py`) implement the transaction's writes and reads for their engine."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ HEADS_MAP = "sunledger_heads_map"  # a checkpoint's heads map, renewed every 100
 #   (derived): where the next fold of the heads resumes
 REQUEST_NONCES = "sunledger_request_nonces"  # (key id, nonce) of signed HTTP requests until
 #   they expire (api/http/signed_requests.py): not evidence, a replay guard shared by servers
+VERIFICATION_RUNS = "sunledger_verification_runs"  # each recorded run of the verifier over
+#   this store, its verdict and kept findings (ledger/audit/runs.py): not evidence, an
+#   operational note outside the hashed log that anyone with SQL access could forge
 MAX_VERSION = 2**63 - 1  # no stream reaches it: "up to the newest version" in a range read
 
 
@@ -45,6 +49,21 @@ class ReceiptRow(NamedTuple):
     event_hash: str
     ledger_time: str
     signature: str
+
+
+class VerificationRunRow(NamedTuple):
+    """One recorded run of the verifier as a store keeps it (ledger/audit/runs.py reads it
+    as a VerificationRun): `findings` is the kept findings' JSON text."""
+
+    finished_at: str
+    run_by: str
+    seconds: float
+    events: int
+    tree_root: str | None
+    latest_checkpoint: int | None
+    intact: bool
+    findings_total: int
+    findings: str
 
 
 TYPE_PAGE = 1000  # rows of one event type read at a time
