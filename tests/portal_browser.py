@@ -28,12 +28,13 @@ def now() -> datetime:
 
 
 def serve_demo_copy(demo_run, folder: Path, *extra: str) -> tuple[Server, Path]:
-    """A server on a copy of the demo's output (its store, ledger key and reports) in
-    `folder`: the server and the copy's folder."""
+    """A server on a copy of the demo's output (its store, ledger key and reports, which it
+    serves) in `folder`: the server and the copy's folder."""
     shutil.copytree(demo_run.out, folder / "demo")
     store = folder / "demo" / "ledger.db"
     server = Server(["--store", f"sqlite:{store}", "--ledger-key",
-                     str(store.with_name("ledger.db.ledger-key")), *extra], folder / "serve.log")
+                     str(store.with_name("ledger.db.ledger-key")), "--reports",
+                     str(folder / "demo"), *extra], folder / "serve.log")
     return server, folder / "demo"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Callable, Sequence
@@ -35,6 +36,17 @@ DESCRIPTION = ("The audit ledger of a public resource trading centre (公共资�
                "method-not-allowed, with Allow naming those it takes.")
 
 
+def server_stopping() -> Callable[[], bool]:
+    """Whether the server has been told to stop: uvicorn's signal handler (installed before
+    the app starts) belongs to its Server, whose `should_exit` it sets; a long answer (a
+    server-sent event stream) ends when it does, so a graceful stop does not wait for it.
+    Under any other runner, never."""
+    server = getattr(signal.getsignal(signal.SIGTERM), "__self__", None)
+    if server is not None and hasattr(server, "should_exit"):
+        return lambda: bool(server.should_exit)
+    return lambda: False
+
+
 def create_app(open_ledger: Callable[[], Ledger],
                witnesses: Sequence[tuple[str, str]] = (),
                witness_timing: witness_push.PushTiming | None = None,
@@ -54,6 +66,7 @@ def create_app(open_ledger: Callable[[], Ledger],
         app.state.witness_pusher = witness_push.WitnessPusher(app.state.ledger.recorder,
                                                               configured, witness_timing)
         app.state.witness_pusher.start()
+        app.state.stopping = server_stopping()  # long answers (the portal's live timeline)
         try:
             yield
         finally:

@@ -219,14 +219,28 @@ def list_reports(request: Request, project: str = PROJECT,
     its id and number, edition, kind, language, the SHA-256 of its PDF, when it was issued,
     who signed it off and when, the report that superseded it, and where its PDF is. A report
     is listed to a caller who may see every event it carries whole (docs/visibility.md)."""
-    who = viewer(caller)
+    return reports_seen(request, project, viewer(caller))
+
+
+def reports_seen(request: Request, project: str, who: v.Caller) -> dict:
+    """The project's issued reports `who` may download (GET /v1/projects/{project}/reports,
+    and the witness officer's portal page)."""
     stream, events, facts = visible_project(request, project, who)
+    return {"project": _project_id(stream),
+            "reports": reports_listed(request, stream, events, facts, who)}
+
+
+def reports_listed(request: Request, stream: str, events: list[dict], facts: v.ProjectFacts,
+                   who: v.Caller, state: ProjectState | None = None) -> list[dict]:
+    """The reports of the project's `events` (read through visible_project) `who` may
+    download, in the order issued (`state`: the project's state at those events, when the
+    caller has it already)."""
     refusals = _refusals(request, stream)
-    state, _ = replay(events, steps=False)
-    return {"project": _project_id(stream), "reports": [
-        _report_entry(stream, issue, events, state, who, facts)
-        for issue in _issues_seen(events, who, facts)
-        if _why_not_given(issue, events, refusals, who, facts) is None]}
+    if state is None:
+        state, _ = replay(events, steps=False)
+    return [_report_entry(stream, issue, events, state, who, facts)
+            for issue in _issues_seen(events, who, facts)
+            if _why_not_given(issue, events, refusals, who, facts) is None]
 
 
 def _reports_folder(request: Request) -> Path:
@@ -254,7 +268,15 @@ def report_pdf(request: Request, report_id: str, project: str = PROJECT,
     """The PDF of an issued report, with its evidence embedded (check it with `sunledger
     verify-report`), to a caller who may see every event it carries whole; 403 saying why to
     a caller who sees the report was issued but may not have it yet."""
-    who = viewer(caller)
+    name, pdf = report_file(request, project, report_id, viewer(caller))
+    return Response(pdf, media_type=PDF, headers=_attachment(name))
+
+
+def report_file(request: Request, project: str, report_id: str,
+                who: v.Caller) -> tuple[str, bytes]:
+    """An issued report's file name and PDF, for `who` if it may have it (NotInLog: no such
+    report visible; NotVisible: it may not have it yet, saying why; ReportNotKept: the
+    server keeps no file, or not the one issued)."""
     stream, events, facts = visible_project(request, project, who)
     issue = next((e for e in _issues_seen(events, who, facts)
                   if e["payload"]["report_id"] == report_id), None)
@@ -266,8 +288,7 @@ def report_pdf(request: Request, report_id: str, project: str = PROJECT,
         raise NotVisible(f"report {report_id} is given only to a caller who may see every event "
                          f"it carries whole, and {why}", project=project)
     path = issued_file(_reports_folder(request), stream, report_id, issue["payload"])
-    pdf = read_issued(path, report_id, issue["payload"]["pdf_hash"])
-    return Response(pdf, media_type=PDF, headers=_attachment(path.name))
+    return path.name, read_issued(path, report_id, issue["payload"]["pdf_hash"])
 
 
 # --- the dispute dossier ------------------------------------------------------------------------

@@ -133,9 +133,11 @@ def _unseen_positions(recorder, stream: str, events: list[dict], who: v.Caller,
 
 
 def _warnings_seen(recorder, stream: str, warnings: list[CollusionWarning],
-                   who: v.Caller) -> list[dict]:
-    """The project's warnings the caller may see, as JSON."""
-    events = project_events(recorder, stream)
+                   who: v.Caller, events: list[dict] | None = None) -> list[dict]:
+    """The project's warnings the caller may see, as JSON (`events`: the project's, when the
+    caller has read them already)."""
+    if events is None:
+        events = project_events(recorder, stream)
     facts = v.facts_of(events)
     if not warnings or not v.sees_warnings(who, facts) or v.sealed_positions(facts):
         return []

@@ -6,12 +6,13 @@ English by a switch. A page reads through the same visibility filter as the API
 
 from fastapi import APIRouter
 
-from . import pages, replay, session, supervision
+from . import pages, replay, session, supervision, witnessing
 from .pages import static_files
 
 router = APIRouter()
 router.include_router(pages.router)
 router.include_router(session.router)
+router.include_router(witnessing.router)
 router.include_router(supervision.router)
 router.include_router(replay.router)
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlencode
 
 import jinja2
 from fastapi import APIRouter, Request
@@ -29,7 +31,7 @@ from projections import visibility as v
 from projections.project_state import project_streams
 from projections.projects_now import ProjectListed
 
-from ..http.projects import plain, state_answer, visible_now, visible_project
+from ..http.projects import plain, state_answer, visible_now
 from .session import Session, current_session
 from .words import (
     DEFAULT, LANGUAGES, category_name, event_name, field_name, phase_name, role_name, stage_name,
@@ -38,7 +40,8 @@ from .words import (
 
 HERE = Path(__file__).parent
 TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
-                               autoescape=True, trim_blocks=True, lstrip_blocks=True)
+                               autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                               auto_reload=False)  # templates change with the code, not while served
 static_files = StaticFiles(directory=HERE / "static")
 LANGUAGE_COOKIE = "sunledger-lang"
 # the pages load nothing from elsewhere and run no inline script
@@ -50,6 +53,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 PUBLIC = v.Caller()
+LEDGER_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 
 router = APIRouter(include_in_schema=False)
 
@@ -72,6 +76,7 @@ def page(request: Request, template: str, status: int = 200, session: Session | 
         role=lambda r: role_name(r, lang), phase=lambda p: phase_name(p, lang),
         event=lambda t: event_name(t, lang),
         here=request.url.path, switch_to=other,
+        switch_href="?" + urlencode({**request.query_params, "lang": other}),  # same step, say
         session=session, **context)
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
     if request.query_params.get("lang") in LANGUAGES:
@@ -106,49 +111,9 @@ def sign_in_page(request: Request) -> HTMLResponse:
     return page(request, "sign_in.html", session=current_session(request), next=next_page)
 
 
-@router.get("/portal/me")
-def my_page(request: Request) -> Response:
-    """Who is signed in, with what key and roles, and the projects they witness; the
-    sign-in page for the public."""
-    session = current_session(request)
-    if session is None:
-        return RedirectResponse("/portal/sign-in?next=/portal/me", status_code=303)
-    return page(request, "me.html", session=session, witnessed=_witnessed(request, session))
-
-
 def _caller(session: Session) -> v.Caller:
+    """The signed-in actor as the visibility table sees a caller."""
     return v.Caller(session.actor, session.roles)
-
-
-def _witnessed(request: Request, session: Session) -> list[dict]:
-    """The projects the signed-in witness officer is assigned to, in intake order."""
-    if "witness" not in session.roles:
-        return []
-    return _projects(request, lambda entry: session.actor in entry.facts.witnesses)
-
-
-@router.get("/portal/witness/{project}")
-def witness_project_page(request: Request, project: str) -> Response:
-    """A project as the witness officer assigned to it sees it: its state and its events
-    (the same filter as GET /v1/projects/{project}/events for this officer), grouped by
-    phase. Only the officers assigned to the project may open it."""
-    session = current_session(request)
-    if session is None:
-        return RedirectResponse(f"/portal/sign-in?next=/portal/witness/{project}", 303)
-    caller = _caller(session)
-    try:
-        stream, events, facts = visible_project(request, project, caller)
-    except LedgerError:
-        events, facts = [], None
-    if facts is None or session.actor not in facts.witnesses:
-        return page(request, "not_found.html", status=404, session=session, project=project,
-                    reason="not_witnessed")
-    now = request.app.state.projects_now.get(stream)
-    answer = state_answer(stream, now.state, now.facts, now.version, caller)
-    return page(request, "witness_project.html", session=session, project=answer["project"],
-                title=now.intake["payload"]["title"], kind=now.intake["payload"]["category"],
-                stage_now=now.state.stage, rows=_rows(answer["state"]),
-                withheld=answer["withheld"], phases=_phases(events, caller, facts))
 
 
 def china_time(ledger_time: str) -> str:
@@ -157,24 +122,6 @@ def china_time(ledger_time: str) -> str:
         return parse_time(ledger_time).astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
     except (TypeError, ValueError):
         return ledger_time
-
-
-def _phases(events: list[dict], caller: v.Caller, facts: v.ProjectFacts) -> list[dict]:
-    """The events the caller may see, grouped by the phase each came in (the milestone the
-    project had reached before it: intake, announced, opened, reported, published, fixed)."""
-    phases: list[dict] = []
-    phase = "intake"
-    for event in events:
-        view = v.project_view(event, caller, facts)
-        if view is not None:
-            if not phases or phases[-1]["phase"] != phase:
-                phases.append({"phase": phase, "events": []})
-            phases[-1]["events"].append({
-                "type": event["type"], "time": china_time(event.get("ledger_time", "")),
-                "actor": event["actor"], "version": event["version"],
-                "withheld": v.WITHHELD in view})
-        phase = v.MILESTONES.get(event["type"], phase)
-    return phases
 
 
 def _public_projects(request: Request) -> list[dict]:
@@ -210,15 +157,25 @@ async def project_page(request: Request, project: str) -> HTMLResponse:
                 reached=answer["reached"], withheld=answer["withheld"])
 
 
-def _rows(state: dict) -> list[tuple[str, str]]:
-    """The state's members as (name, text) rows, empty ones left out."""
+def _rows(state: dict) -> list[tuple[str, dict]]:
+    """The state's members as (name, cell) rows for _state.html, empty ones left out. A cell
+    is {"text": ...} for a value, {"pairs": [(key, text)...]} for a member keyed by bidder
+    (or version, or expert), or {"records": [text...]} for a list of records; times in China
+    time, so a witness reads them as the centre does."""
     rows = []
     for name, value in state.items():
         if name == "stage" or value in (None, "", [], {}, False):
             continue  # the stage is shown above
-        text = value if isinstance(value, str) else _text(plain(value))
-        rows.append((name, text))
+        rows.append((name, _cell(plain(value))))
     return rows
+
+
+def _cell(value: Any) -> dict:
+    if isinstance(value, dict):
+        return {"pairs": [(str(k), _text(x)) for k, x in value.items()]}
+    if isinstance(value, list) and any(isinstance(x, (list, dict)) for x in value):
+        return {"records": [_text(x) for x in value]}
+    return {"text": _text(value)}
 
 
 def _text(value: Any) -> str:
@@ -226,6 +183,8 @@ def _text(value: Any) -> str:
         return "、".join(_text(x) for x in value)
     if isinstance(value, dict):
         return "；".join(f"{k}: {_text(x)}" for k, x in value.items())
+    if isinstance(value, str) and LEDGER_TIME.fullmatch(value):
+        return china_time(value)
     return str(value)
 
 
