@@ -47,7 +47,9 @@ STREAM = "project:BENCH-REPORT"
 BIDDERS, EXPERTS, TARGET_EVENTS = 50, 7, 2000
 
 
-def build(url: str) -> int:
+def build(url: str, witnesses: tuple[str, ...] = (), events: int = TARGET_EVENTS) -> int:
+    """The project of about `events` events, with the `witnesses` (officers' ids, keys derived
+    as the others') assigned to it after its intake; its last version."""
     clock = DemoClock()
     ledger = Ledger.open(url, clock=clock, key_path=Path(url[len("sqlite:"):] + ".key"),
                          checkpoints=CheckpointPolicy(100_000, float("inf")))
@@ -71,7 +73,7 @@ def build(url: str) -> int:
                                           expected_version=ledger.stream_version(STREAM),
                                           signed_at=when))
 
-    for actor, role in (("t", "tenderee"), ("o", "operator")):
+    for actor, role in (("t", "tenderee"), ("o", "operator"), *((w, "witness") for w in witnesses)):
         register(actor, role)
     bidders = [f"b{i:02d}" for i in range(BIDDERS)]
     pool = [Expert(f"e{i:02d}", "economic" if i % 4 == 0 else "technical") for i in range(20)]
@@ -83,6 +85,8 @@ def build(url: str) -> int:
     act(cst("2025-03-01T10:00:00"), "t", "intake", title="大型演示项目（基准）", category="construction",
         tenderee="t", control_price="900000000.00", method="lowest-price")
     act(cst("2025-03-01T11:00:00"), "o", "intake-accepted")
+    for officer in witnesses:
+        act(cst("2025-03-01T11:00:00"), "o", "witness-assigned", officer=officer)
     act(cst("2025-03-03T09:00:00"), "t", "announced", documents_from=format_time(cst("2025-03-03T09:00:00")),
         documents_until=format_time(cst("2025-03-10T17:00:00")), bid_deadline=format_time(deadline))
     act(cst("2025-03-03T09:05:00"), "t", "documents-issued", document_hash=h("docs"), edition=1)
@@ -94,8 +98,8 @@ def build(url: str) -> int:
             document_hash=h("docs"))
         act(cst("2025-03-18T09:00:00") + timedelta(minutes=i), b, "security-posted", bidder=b,
             amount="1000000.00", form="guarantee")
-    # sealed bids, resubmitted until the log holds about TARGET_EVENTS events of the project
-    rounds = (TARGET_EVENTS - 4 - 2 * BIDDERS - 3 * BIDDERS - 30) // BIDDERS
+    # sealed bids, resubmitted until the log holds about `events` events of the project
+    rounds = (events - 4 - 2 * BIDDERS - 3 * BIDDERS - 30) // BIDDERS
     for r in range(rounds):
         for i, b in enumerate(bidders):
             act(cst("2025-03-19T09:00:00") + timedelta(hours=r, seconds=i), b, "bid-submitted",
