@@ -58,15 +58,26 @@ def each_project(recorder: Any) -> Iterator[tuple[str, ProjectState, str | None]
         yield project_now(recorder, stream)
 
 
-def awarded_projects(recorder: Any) -> Iterator[tuple[str, ProjectState, str | None]]:
-    """`project_now` of every project whose result is fixed (an award is recorded), found
-    along the award type's index: the others are not read."""
+def concluded_projects(recorder: Any) -> Iterator[tuple[str, ProjectState, str | None]]:
+    """`project_now` of every project whose result is fixed: an award is recorded, or its
+    tender stands failed (`tender_failed`). Found along the award's and the closing's type
+    indexes: the other projects are not read."""
     seen: set[str] = set()
-    for row in rows_of_type(recorder, "project.awarded/v1"):
-        stream = orjson.loads(row[4])["stream"]
-        if stream not in seen:
+    for event_type in ("project.awarded/v1", "project.submission-closed/v1"):
+        for row in rows_of_type(recorder, event_type):
+            stream = orjson.loads(row[4])["stream"]
+            if stream in seen:
+                continue
             seen.add(stream)
-            yield project_now(recorder, stream)
+            concluded = project_now(recorder, stream)
+            if concluded[2] is not None or tender_failed(concluded[1]):
+                yield concluded
+
+
+def tender_failed(state: ProjectState) -> bool:
+    """The tender stands failed (流标): closed without enough bids and not tendered again, or
+    archived without a winner."""
+    return state.stage == "failed" or (state.stage == "archived" and state.winner is None)
 
 
 def _show(value: object) -> str:

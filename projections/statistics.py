@@ -3,8 +3,9 @@
     savings rate = (control price − award price) / control price
 
 A group's rate weighs each project by its control price: (Σ control − Σ award) / Σ control
-over the awarded projects that have a control price. Periods are months of the award (China
-Standard Time). Pure: computed from the project states.
+over the awarded projects that have a control price. Periods are months of the award, or of
+the close for a tender that failed (流标), in China Standard Time. Pure: computed from the
+project states.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Iterable
 from ledger.evidence.canonical import parse_time
 from ledger.procedures.calendar import local_date
 from ledger.procedures.tender import ProjectState
-from projections.project_state import ProjectStates
+from projections.project_state import ProjectStates, tender_failed
 
 
 @dataclass
@@ -42,14 +43,17 @@ def statistics(projects: ProjectStates) -> dict[tuple[str, str], Group]:
 
 
 def grouped(projects: Iterable[tuple[str, ProjectState, str | None]]) -> dict[tuple[str, str], Group]:
-    """The groups of (stream, state, ledger time of the award) of each project, taken one at a
-    time (`project_state.each_project` over a store: memory holds one project)."""
+    """The groups of (stream, state, ledger time of its award) of each project (a failed
+    tender counted by the month it closed), taken one at a time (`project_state.each_project` or
+    `concluded_projects` over a store: memory holds one project)."""
     groups: dict[tuple[str, str], Group] = {}
     for _, state, awarded in projects:
-        month = local_date(parse_time(awarded)).strftime("%Y-%m") if awarded else "-"
+        failed = tender_failed(state)
+        when = parse_time(awarded) if awarded else state.closed_at if failed else None
+        month = local_date(when).strftime("%Y-%m") if when else "-"
         group = groups.setdefault((state.kind, month), Group())
         group.projects += 1
-        if state.stage == "failed" or (state.stage == "archived" and state.winner is None):
+        if failed:
             group.failed += 1
         if state.winner is not None and state.award_price is not None:
             group.awarded += 1

@@ -556,3 +556,23 @@ def test_a_changed_draw_input_is_noticed_by_the_verifier_and_by_judging_again(wo
     assert "bad_signature" in {f.kind for f in report.findings}
     found = rejudge(project_events(world.ledger.recorder, "project:DRAW-1"))
     assert found is not None and "draw-disclosed" in found and "pool" in found
+
+
+def test_the_statistics_count_a_failed_tender_by_the_month_it_closed(world):
+    """A tender that closes without enough bids is a result fixed (流标): the public
+    statistics count it in `failed`, by the month it closed in China time; a project still
+    open is not counted at all."""
+    from projections.project_state import concluded_projects
+    from projections.statistics import as_rows, grouped
+
+    world.open_project("project:FAIL-2")
+    world.open_project("project:OPEN-2")
+    deadline = world.ledger.stream("project:FAIL-2").state.bid_deadline
+    world.clock.moment = deadline
+    world.submit(world.actors["operator-1"], "project:FAIL-2", "project.submission-closed/v1", {})
+    concluded = list(concluded_projects(world.ledger.recorder))
+    assert [stream for stream, _, _ in concluded] == ["project:FAIL-2"]
+    month = (deadline + timedelta(hours=8)).strftime("%Y-%m")  # China time
+    assert as_rows(grouped(concluded)) == [{
+        "category": "construction", "month": month, "projects": 1, "awarded": 0, "failed": 1,
+        "control_total": "0", "award_total": "0", "savings_rate": None}]

@@ -7,8 +7,9 @@ witness officer assigned to its project, who may see every one of those events; 
 project's opening none is (who bid is secret, 法 §22). Warnings inform; they decide nothing.
 
 The statistics are aggregates over the projects whose result is fixed (an award is
-recorded): their control prices were announced and their award prices published, so no sum
-or rate can move with a value still sealed (a bid, a project not yet announced)."""
+recorded, or the tender failed): their control prices were announced and their award prices
+published, so no sum or rate can move with a value still sealed (a bid, a project not yet
+announced)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from typing_extensions import TypedDict
 from ledger.evidence.envelope import stream_uuid
 from projections import visibility as v
 from projections.follower import Follower
-from projections.project_state import awarded_projects, project_events
+from projections.project_state import concluded_projects, project_events
 from projections.statistics import as_rows, grouped
 from projections.warnings import CollusionWarning, CollusionWatch
 
@@ -31,6 +32,8 @@ from .projects import NotVisible, project_stream_of, viewer
 from .signed_requests import Caller, UNAUTHENTICATED, signed_caller
 
 router = APIRouter(prefix="/v1", tags=["supervision"])
+OVER = ("the projects whose result is fixed: an award is recorded (by the month of the "
+        "award), or the tender failed (流标, by the month it closed)")
 _following = threading.Lock()  # one request at a time moves a process's watch forward
 
 
@@ -74,13 +77,15 @@ class Warnings(TypedDict):
 
 
 class StatisticsRow(TypedDict):
-    """The projects awarded in one category and month (China Standard Time)."""
+    """The projects concluded in one category and month (China Standard Time)."""
 
     category: str
-    month: Annotated[str, Field(description="YYYY-MM, of the award")]
+    month: Annotated[str, Field(description="YYYY-MM, of the award (of the close, for a "
+                                            "failed tender)")]
     projects: Annotated[int, Field(description="the projects of the group")]
     awarded: Annotated[int, Field(description="those with a winner and an award price")]
-    failed: Annotated[int, Field(description="those whose tender failed (流标)")]
+    failed: Annotated[int, Field(description="those whose tender failed (流标): closed without "
+                                             "enough bids and not tendered again")]
     control_total: Annotated[str, Field(description="Σ control price of the awarded projects "
                                                     "that have one, in yuan")]
     award_total: Annotated[str, Field(description="Σ award price of those, in yuan")]
@@ -90,7 +95,7 @@ class StatisticsRow(TypedDict):
 
 
 @with_config(ConfigDict(json_schema_extra={"examples": [{
-    "over": "the projects whose result is fixed (an award is recorded)",
+    "over": OVER,
     "groups": [{"category": "construction", "month": "2025-03", "projects": 1, "awarded": 1,
                 "failed": 0, "control_total": "167014800.00", "award_total": "83760800.00",
                 "savings_rate": "0.4985"}]}]}))
@@ -179,7 +184,8 @@ def collusion_warnings(request: Request,
 def statistics(request: Request) -> Statistics:
     """By category and month of the award (China Standard Time): how many projects were
     awarded, the sums of their control and award prices in yuan, and the savings rate
-    (Σ control − Σ award) / Σ control, over the projects whose result is fixed. Public."""
-    groups = grouped(awarded_projects(request.app.state.ledger.recorder))
-    return {"over": "the projects whose result is fixed (an award is recorded)",
+    (Σ control − Σ award) / Σ control, over the projects whose result is fixed; and how
+    many tenders failed (流标), by the month they closed. Public."""
+    groups = grouped(concluded_projects(request.app.state.ledger.recorder))
+    return {"over": OVER,
             "groups": as_rows(groups)}
