@@ -23,10 +23,12 @@ from fastapi.testclient import TestClient
 from api.client import signature_headers
 from api.http.app import create_app
 from api.portal.pages import china_time
+from api.portal.words import category_name, word_of
 from ledger.evidence.canonical import parse_time
 from ledger.evidence.signer import ActorSigner
 from ledger.ledger import Ledger
 from ledger.procedures.calendar import CHINA
+from witness.vocabulary import METHODS
 from portal_browser import as_centre, needs_chromium, register_actor, serve_demo_copy, sign_in
 from test_trading import Tender, cst
 
@@ -88,10 +90,11 @@ def assert_same_step(server, page, number: int, steps: list[dict],
     members = [m for m, x in state["state"].items() if m != "stage"
                and x not in (None, "", [], {}, False)]
     assert shown["members"] == members and shown["withheld"] == len(state["withheld"])
-    for member in members:  # a plain value as the API gives it (times there in China time)
-        value = state["state"][member]
+    for member in members:  # a plain value as the API gives it (times there in China time,
+        value = state["state"][member]  # a category or a method in words)
         if isinstance(value, str):
-            assert shown["values"][member] in (value, china_time(value)), member
+            assert shown["values"][member] in (value, china_time(value), category_name(value, "zh"),
+                                               word_of(METHODS, value, "zh")), member
     if state["state"].get("stage"):
         assert page.locator("#stage-after").count() == 1
     current = page.locator("#step-list li.current")

@@ -33,8 +33,10 @@ from projections.projects_now import ProjectListed
 
 from ..http.projects import plain, state_answer, visible_now
 from .session import Session, current_session
+from witness.vocabulary import METHODS
+
 from .words import (
-    DEFAULT, LANGUAGES, category_name, event_name, field_name, phase_name, role_name, stage_name,
+    DEFAULT, LANGUAGES, category_name, word_of, event_name, field_name, phase_name, role_name, stage_name,
     word,
 )
 
@@ -74,7 +76,7 @@ def page(request: Request, template: str, status: int = 200, session: Session | 
         lang=lang, w=lambda key: word(key, lang), stage=lambda s: stage_name(s, lang),
         field=lambda m: field_name(m, lang), category=lambda c: category_name(c, lang),
         role=lambda r: role_name(r, lang), phase=lambda p: phase_name(p, lang),
-        event=lambda t: event_name(t, lang),
+        event=lambda t: event_name(t, lang), method=lambda m: word_of(METHODS, m, lang),
         here=request.url.path, switch_to=other,
         switch_href="?" + urlencode({**request.query_params, "lang": other}),  # same step, say
         session=session, **context)

@@ -141,6 +141,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "withheld_actor": ("依法暂不公开", "withheld"),
     "state_now": ("项目当前状态", "The project's state now"),
     "entries": ("项", "entries"),
+    "yes": ("是", "yes"),
     "on_this_page": ("本页", "On this page"),
     "version_sealed": ("开标前项目版本号不公开（法 §22）。", "the version is sealed until the opening (法 §22)"),
     # --- the supervision pages (supervision.py)
@@ -207,7 +208,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "sup_up_to_date": ("已是最新", "up to date"),
     "sup_never_cosigned": ("尚未联署", "never cosigned"),
     "sup_push": ("推送", "Pushing"),
-    "sup_pushed_by_us": ("本服务器向其推送检查点", "this server sends it checkpoints"),
+    "sup_pushed_by_us": ("由本服务器推送", "pushed by this server"),
     "sup_not_pushed": ("本服务器不向其推送（联署由其他服务器或途径取得）", "not pushed by this server (cosigned through another)"),
     "sup_push_ok": ("正常", "working"),
     "sup_last_error": ("最近一次失败：", "Last failure: "),
@@ -263,10 +264,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "sup_bids_left_out": ("未计入的项目数：", "Projects left out: "),
     "sup_failed": ("流标", "Failed tenders"),
     "sup_chart_failed": ("流标项目数（按截标月份与类别）", "Failed tenders, by month of the close and category"),
-    "sup_failed_intro": ("定标统计只含已确定中标结果的项目，流标项目不在其中；这里按您可见的全部项目计：现为流标或未定标即归档的项目，按截标月份（北京时间）。",
-                         "The statistics above count only projects whose result is fixed, which leaves the failed "
-                         "ones out; these are counted over every project you may see: those that stand failed or "
-                         "were archived without a winner, by month of the close (China Standard Time)."),
+    "sup_failed_intro": ("流标：截标时投标人不足且未重新招标、或未定标即归档的项目，按截标月份（北京时间）计，与上表“流标数”一致。",
+                         "Failed tenders (流标): closed without enough bids and not tendered again, or archived "
+                         "without a winner, by the month they closed (China Standard Time), as the table's "
+                         "Failed column counts them."),
     "sup_no_statistics": ("尚无已确定中标结果的项目。", "No project has a fixed result yet."),
     "sup_no_bids": ("没有已开标的项目。", "No project has been opened yet."),
     "sup_no_failed": ("没有流标的项目。", "No tender has failed."),
@@ -396,6 +397,12 @@ def field_name(member: str, language: str) -> str:
     return en if language == "en" else zh
 
 
+def word_of(table: dict[str, tuple[str, str]], code: str, language: str) -> str:
+    """A code's name in a (中文, English) table, the code itself when it has none."""
+    zh, en = table.get(code, (code, code))
+    return en if language == "en" else zh
+
+
 def category_name(category: str, language: str) -> str:
     zh, en = CATEGORY_NAMES.get(category, (category, category))
     return en if language == "en" else zh
@@ -475,7 +482,7 @@ EVENT_NAMES: dict[str, tuple[str, str]] = {
     "project.supervision-report-filed/v1": ("监督部门报告", "supervision report filed"),
     "project.witness-observation/v1": ("见证记录", "witness observation"),
     "project.report-issued/v1": ("出具见证报告", "witness report issued"),
-    "project.report-signed-off/v1": ("见证报告签发", "witness report signed off"),
+    "project.report-signed-off/v1": ("见证人员签认报告", "witness report signed off"),
     "project.terminated/v1": ("终止", "terminated"),
     "project.archived/v1": ("归档", "archived"),
     "refusal.recorded/v1": ("记录被拒绝的操作", "refusal recorded"),
