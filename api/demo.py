@@ -17,10 +17,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from ledger.audit.runs import record_run
 from ledger.audit.verify import StoreSource, verify
 from ledger.errors import LedgerError, RuleRefused
 from ledger.evidence.canonical import format_time
@@ -51,6 +53,9 @@ PROJECT = "project:LILING-2025-SZ02"
 SECRET = b"sunledger-demo"
 CENTRE = "株洲市公共资源交易中心（演示）"
 PORTAL = "https://ggzy.example.gov.cn/sunledger/verify"  # the centre's verification page
+SUPERVISOR = "醴陵市住房和城乡建设局（虚构）"  # the project's supervision body (行政监督部门)
+PORTAL_ACTORS = {"witness-zz": "见证人员 witness officer", "witness-zz2": "见证人员 witness officer",
+                 "supervisor-liling": "行政监督部门 supervision body"}  # their keys written out
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = ["建国", "志强", "海燕", "立新", "晓明", "秀英", "文斌", "丽华", "国平", "春梅", "德胜",
          "玉兰", "卫东", "静怡", "红军", "淑芬", "永福", "佳琪", "振华", "慧敏", "光明", "雪梅",
@@ -211,7 +216,8 @@ class Demo:
                 ("operator-zz", "operator", CENTRE, "周立"),
                 ("recorder-zz", "operator", CENTRE, "吴桐"),
                 ("witness-zz", "witness", CENTRE, "陈静"),
-                ("witness-zz2", "witness", CENTRE, "刘洋")]:
+                ("witness-zz2", "witness", CENTRE, "刘洋"),
+                ("supervisor-liling", "supervisor", SUPERVISOR, None)]:
             self.register(actor, role, org, name)
         bidders = [f"bidder-{i:02d}" for i in range(1, 13)]
         for i, b in enumerate(bidders, 1):
@@ -231,7 +237,7 @@ class Demo:
         deadline, t, a, o = cst("2025-03-24T09:30:00"), "tenderee-liling", "agent-zz", "operator-zz"
         self.act(cst("2025-03-01T10:00:00"), t, "intake", title="醴陵市棚户区改造二期工程（演示）",
                  category="construction", tenderee=t, agent=a, control_price="167014800.00",
-                 method="lowest-price", section="第二标段", supervisor="醴陵市住房和城乡建设局（虚构）")
+                 method="lowest-price", section="第二标段", supervisor=SUPERVISOR)
         self.act(cst("2025-03-01T15:00:00"), o, "intake-accepted")
         for officer in ("witness-zz", "witness-zz2"):  # the centre assigns the project's witnesses
             self.act(cst("2025-03-01T15:10:00"), o, "witness-assigned", officer=officer)
@@ -301,7 +307,7 @@ class Demo:
         for w in watch.warnings(PROJECT):
             self.act(deadline + timedelta(minutes=12), "witness-zz", "warning-referred",
                      indicator=w.indicator, bidders=list(w.bidders),
-                     supervisor="醴陵市住房和城乡建设局（虚构）")
+                     supervisor=SUPERVISOR)
         say("the witness officer passed the opening's collusion warnings to the supervision body")
         head = sealed_bids_digest(h(f"sealed {b}") for b in bidders[:11])
         committee = draw(draw_seed(secret, head), pool, set(), quotas)
@@ -350,7 +356,9 @@ class Demo:
         self.say(f"two witness officers signed off the full report {full['report_id']} (signed events)")
         self.report("full", signed_edition_of=full["report_id"])
         self.cosign()
+        started = time.perf_counter()
         report = verify(StoreSource(self.store), workers=1)
+        record_run(self.ledger.recorder, report, time.perf_counter() - started, "sunledger demo")
         say(f"verification: {'INTACT' if report.intact else f'{report.findings_total} FINDINGS'} — "
             f"{report.events} events, {report.checkpoints} checkpoints, latest cosigned by "
             f"{', '.join(w.split('+')[0] for w in report.cosigned_by) or 'no one'}")
@@ -361,7 +369,21 @@ class Demo:
             check = verify_report(pdf.read_bytes(), log=log_verifier(*log_identity(self.ledger.recorder)),
                                   recorded_hashes=recorded_in_store(self.ledger.recorder, PROJECT))
             say(f"report {pdf}: {'verified' if check.ok else 'NOT verified: ' + '; '.join(check.fails)}")
+        self.portal_keys()
         return 0 if report.intact else 1
+
+    def portal_keys(self) -> None:
+        """The key files of the demo's witness officers and supervision body, to sign in to
+        the portal with (`./run portal`). Demo keys, derived from the demo's public secret:
+        anyone may sign as these fictional actors on a demo store, and on no other."""
+        folder = self.out / "portal-keys"
+        folder.mkdir(exist_ok=True)
+        for actor in PORTAL_ACTORS:
+            path = folder / f"{actor}.key"
+            path.unlink(missing_ok=True)
+            write_private_key(path, SigningKey.derived(SECRET, actor))
+        self.say(f"portal sign-in keys (demo actors only) in {folder}: "
+                 + ", ".join(f"{a}.key ({role})" for a, role in PORTAL_ACTORS.items()))
 
     def report(self, kind: str, lang: str = "zh", signed_edition_of: str | None = None) -> dict:
         into = InFolder(self.out)

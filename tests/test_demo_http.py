@@ -134,6 +134,11 @@ def test_the_demo_over_http_records_the_same_store_and_reports(runs):
     # the same store, row for row; the nonces of the HTTP run's signed reads are kept in a
     # file of their own beside it (stores/request_nonces.py), which the direct run never made
     before, after = sqlite_tables(direct.out / "ledger.db"), sqlite_tables(http.out / "ledger.db")
+    # but for the note of the demo's verification run (ledger/audit/runs.py), which says when
+    # it ran by the wall clock and for how long: the same verdict over the same events
+    run_before, run_after = (t.pop("sunledger_verification_runs") for t in (before, after))
+    assert len(run_before) == len(run_after) == 1
+    assert [r[2] for r in run_after] == ["sunledger demo"] and run_after[0][4:] == run_before[0][4:]
     assert after == before
     assert not (direct.out / "ledger.db.request-nonces").exists()
     reads = sqlite_tables(http.out / "ledger.db.request-nonces")["request_nonces"]

@@ -204,3 +204,23 @@ def test_a_wrong_key_a_used_challenge_and_a_revoked_key_are_refused(portal, offi
               {"key_id": key.key_id, "reason": "lost"})
     assert httpx.get(server.url + "/portal/me", cookies=jar,
                      follow_redirects=False).status_code == 303
+
+
+def test_the_demo_writes_keys_to_sign_in_as_its_officer_and_supervision_body(portal, page):
+    """`./run portal` shows every role's pages: the demo writes its witness officers' and
+    supervision body's key files, and signing in with them opens their pages."""
+    server, demo = portal
+    keys = demo / "portal-keys"
+    assert sorted(p.name for p in keys.iterdir()) == [
+        "supervisor-liling.key", "witness-zz.key", "witness-zz2.key"]
+    sign_in(page, server.url, keys / "witness-zz.key", "witness-zz")
+    assert "陈静" in page.inner_text("h1")
+    page.click("#witnessed a")
+    assert page.url.endswith("/portal/witness/LILING-2025-SZ02")
+    page.click("#sign-out")
+    page.wait_for_url("**/portal/", timeout=20_000)
+    sign_in(page, server.url, keys / "supervisor-liling.key", "supervisor-liling")
+    assert "行政监督部门" in page.inner_text("main")
+    page.click("nav >> text=监督")
+    assert page.url.endswith("/portal/supervision")
+    assert "LILING-2025-SZ02" in page.inner_text("main")
