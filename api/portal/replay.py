@@ -11,6 +11,8 @@ session's actor, since a browser does not sign its requests (RFC 9421)."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -84,7 +86,7 @@ def visible_steps(request: Request, project: str, who: v.Caller) -> Replayed:
     changes listed in the state's members `v.state_view` lets the caller see. NotInLog if the
     caller may not see the project at all."""
     stream, events, facts = visible_project(request, project, who)
-    state, transitions = replay(events)
+    state, transitions = folded(stream, events)
     fields = v.state_view(state, who, facts)[0]
     steps: list[Step] = []
     for position, (transition, event) in enumerate(zip(transitions, events)):
@@ -92,6 +94,29 @@ def visible_steps(request: Request, project: str, who: v.Caller) -> Replayed:
         if view is not None:
             steps.append(Step(len(steps) + 1, position, view))
     return Replayed(stream, events, facts, state, steps)
+
+
+_FOLDS: OrderedDict[tuple[str, int, str], tuple[Any, list]] = OrderedDict()
+_FOLDS_KEPT = 16  # projects whose replay this process keeps
+_folding = threading.Lock()
+
+
+def folded(stream: str, events: list[dict]) -> tuple[Any, list]:
+    """`replay(events)`: the state and every transition with its changes, the same for every
+    caller; kept for the last few projects replayed, by their head (a stream's events never
+    change once recorded, so the same head is the same replay). Stepping through a project
+    of 2,000 events refolds it once, not at every step."""
+    key = (stream, len(events), events[-1]["hash"] if events else "")
+    with _folding:
+        if key in _FOLDS:
+            _FOLDS.move_to_end(key)
+            return _FOLDS[key]
+    found = replay(events)
+    with _folding:
+        _FOLDS[key] = found
+        while len(_FOLDS) > _FOLDS_KEPT:
+            _FOLDS.popitem(last=False)
+    return found
 
 
 def state_after(replayed: Replayed, step: Step, who: v.Caller) -> dict:
