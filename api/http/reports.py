@@ -13,7 +13,7 @@ recorded as issued. A witness officer signs a report off with a signed action
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Iterator, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -339,16 +339,26 @@ def project_replay(request: Request, project: str = PROJECT,
     the paging is over what is shown, as for the events."""
     who = viewer(caller)
     stream, events, facts = visible_project(request, project, who)
-    state, steps = replay(events, at_time=moment_of(at))
-    fields = v.state_view(state, who, facts)[0]
+    state, transitions = replay(events, at_time=moment_of(at))
     sealed = v.sealed_positions(facts)
     shown = []
-    for step, event in zip(steps, events):
-        if not sealed and step.version <= after_version:
-            continue
-        view = v.step_view(step.__dict__, event, who, facts, fields)
-        if view is not None:
+    for _, transition, view in steps_shown(state, transitions, events, who, facts):
+        if sealed or transition.version > after_version:
             shown.append(view)
             if len(shown) == limit:
                 break
     return {"project": _project_id(stream), "steps": shown}
+
+
+def steps_shown(state: ProjectState, transitions: list, events: list[dict], who: v.Caller,
+                facts: v.ProjectFacts) -> Iterator[tuple[int, Any, dict]]:
+    """(the event's place among the project's events, its transition, the step as `who` may
+    see it) of each step `who` sees, in order, from `replay(events)` (`state`, `transitions`):
+    each shown as its event is shown (`v.step_view`), its changes listed in the state's
+    members `who` may see (the replay's final state's view). The API's replay and the
+    portal's (api/portal/replay.py) alike."""
+    fields = v.state_view(state, who, facts)[0]
+    for position, (transition, event) in enumerate(zip(transitions, events)):
+        view = v.step_view(transition.__dict__, event, who, facts, fields)
+        if view is not None:
+            yield position, transition, view

@@ -32,7 +32,7 @@ from projections.project_state import changed_field, project_events, replay
 from ..http import signed_requests
 from ..http.proofs import inclusion
 from ..http.projects import project_stream_of, state_answer, visible_project
-from ..http.reports import dossier
+from ..http.reports import dossier, steps_shown
 from .pages import PUBLIC, _caller, _rows, china_time, page
 from .session import Session, current_session
 
@@ -81,18 +81,12 @@ class Replayed:
 
 def visible_steps(request: Request, project: str, who: v.Caller) -> Replayed:
     """The project's steps as `who` may see them: the replay GET /v1/projects/{project}/replay
-    answers (api/http/reports.py `project_replay`, without its paging), through the same
-    functions: `replay` of every event, each step shown as `v.step_view` shows it, its
-    changes listed in the state's members `v.state_view` lets the caller see. NotInLog if the
-    caller may not see the project at all."""
+    answers, without its paging (api/http/reports.py `steps_shown`, which it pages), of the
+    replay kept by `folded`. NotInLog if the caller may not see the project at all."""
     stream, events, facts = visible_project(request, project, who)
     state, transitions = folded(stream, events)
-    fields = v.state_view(state, who, facts)[0]
-    steps: list[Step] = []
-    for position, (transition, event) in enumerate(zip(transitions, events)):
-        view = v.step_view(transition.__dict__, event, who, facts, fields)
-        if view is not None:
-            steps.append(Step(len(steps) + 1, position, view))
+    steps = [Step(number, position, view) for number, (position, _, view) in
+             enumerate(steps_shown(state, transitions, events, who, facts), 1)]
     return Replayed(stream, events, facts, state, steps)
 
 
