@@ -106,7 +106,7 @@ class Statistics(TypedDict):
     groups: list[StatisticsRow]
 
 
-def _warnings_now(request: Request, project: str | None) -> dict[str, list[CollusionWarning]]:
+def warnings_now(request: Request, project: str | None) -> dict[str, list[CollusionWarning]]:
     """The warnings of every project (or of one), from the app's collusion watch brought up
     to the newest event: its follower keeps its position, so a request reads only the
     events recorded since the last."""
@@ -137,7 +137,7 @@ def _unseen_positions(recorder, stream: str, events: list[dict], who: v.Caller,
     return hidden
 
 
-def _warnings_seen(recorder, stream: str, warnings: list[CollusionWarning],
+def warnings_seen(recorder, stream: str, warnings: list[CollusionWarning],
                    who: v.Caller, events: list[dict] | None = None) -> list[dict]:
     """The project's warnings the caller may see, as JSON (`events`: the project's, when the
     caller has read them already)."""
@@ -172,8 +172,8 @@ def collusion_warnings(request: Request,
                          "caller is neither", actor=caller.actor)
     recorder = request.app.state.ledger.recorder
     found = []
-    for stream, warnings in _warnings_now(request, project).items():
-        shown = _warnings_seen(recorder, stream, warnings, who)
+    for stream, warnings in warnings_now(request, project).items():
+        shown = warnings_seen(recorder, stream, warnings, who)
         if shown:
             found.append({"project": stream.split(":", 1)[1], "warnings": shown})
     return {"projects": found}

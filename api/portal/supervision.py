@@ -4,8 +4,8 @@ statistics with their charts. Only a signed-in actor with the role supervisor op
 without a session a page sends to the sign-in page, to anyone else it is not there (404).
 
 Each page reads through the API's own functions: the projects as GET /v1/projects lists
-them to this caller, the warnings as GET /v1/warnings gives them (its `_warnings_now` and
-`_warnings_seen`: the same filter), a project's state through the visibility table, the
+them to this caller, the warnings as GET /v1/warnings gives them (its `warnings_now` and
+`warnings_seen`: the same filter), a project's state through the visibility table, the
 statistics as GET /v1/statistics computes them. Warnings inform; they decide nothing
 (条例 §39–§40): the page says so.
 
@@ -39,7 +39,7 @@ from projections.project_state import concluded_projects, project_streams
 from projections.statistics import as_rows, grouped
 from witness.vocabulary import INDICATORS
 
-from ..http.supervision import _warnings_now, _warnings_seen
+from ..http.supervision import warnings_now, warnings_seen
 from . import charts
 from .pages import _caller, _projects, china_time, language, page
 from .session import Session, csrf_holds, current_session
@@ -91,8 +91,8 @@ def warning_counts(request: Request, caller: v.Caller) -> dict[str, int]:
     """Per project id, the number of warnings the caller may see (as GET /v1/warnings)."""
     recorder = request.app.state.ledger.recorder
     counts = {}
-    for stream, warnings in _warnings_now(request, None).items():
-        shown = _warnings_seen(recorder, stream, warnings, caller)
+    for stream, warnings in warnings_now(request, None).items():
+        shown = warnings_seen(recorder, stream, warnings, caller)
         if shown:
             counts[stream.split(":", 1)[1]] = len(shown)
     return counts
@@ -113,8 +113,8 @@ def warnings_page(request: Request) -> Response:
     asked = request.query_params.get("project") or None
     recorder = request.app.state.ledger.recorder
     found = []
-    for stream, warnings in _warnings_now(request, asked).items():
-        shown = _warnings_seen(recorder, stream, warnings, caller)
+    for stream, warnings in warnings_now(request, asked).items():
+        shown = warnings_seen(recorder, stream, warnings, caller)
         if not shown:
             continue
         behind = events_at(recorder, stream, {p for w in shown for p in w["events"]})

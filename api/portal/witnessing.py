@@ -32,7 +32,7 @@ from witness.vocabulary import INDICATORS, REFUSED_RULES
 
 from ..http.projects import state_answer, visible_now, visible_project
 from ..http.reports import report_file, reports_listed
-from ..http.supervision import _warnings_now, _warnings_seen
+from ..http.supervision import warnings_now, warnings_seen
 from .pages import TEMPLATES, _caller, _projects, _rows, china_time, language, page
 from .periods import duration_words, legal_periods, next_deadline
 from .session import Session, current_session
@@ -180,7 +180,7 @@ def _reports(request: Request, stream: str, events: list[dict], facts: v.Project
 def _warnings(request: Request, stream: str, events: list[dict], caller: v.Caller,
               lang: str) -> list[dict]:
     recorder = request.app.state.ledger.recorder
-    shown = _warnings_seen(recorder, stream, _warnings_now(request, stream.split(":", 1)[1])
+    shown = warnings_seen(recorder, stream, warnings_now(request, stream.split(":", 1)[1])
                            .get(stream, []), caller, events)
     for warning in shown:
         names = INDICATORS.get(warning["indicator"])
