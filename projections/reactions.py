@@ -1,7 +1,9 @@
 """Reactions: steps the ledger takes itself when their time comes, without anyone applying
 for them, the way Xiangxi's centre refunds bid security at once: the close of submission at
 the bid deadline, and every security refund that is owed (after the contract; for a bid
-withdrawn before the deadline; for a decryption failure that was not the bidder's fault).
+withdrawn before the deadline; for a decryption failure that was not the bidder's fault); a
+listing's close at its end and its timed round's end when the countdown has run out, and its
+bidders' deposits (39号令 §21).
 
 Each reaction is an action signed by the ledger key (actor `ledger`, role registrar), judged
 by the procedure like any other, with a nonce derived from what it does: run twice, or in two
@@ -58,12 +60,22 @@ class Reactor:
                 waiting.add(stream)  # the close comes due with time, without an event
                 if now >= state.bid_deadline and not state.suspended:
                     found.append((stream, "project.submission-closed/v1", {}, "close"))
+            if state.stage == "listing" and state.listing_until:  # a listing's end (rights.py)
+                waiting.add(stream)
+                if now >= state.listing_until:
+                    found.append((stream, "project.listing-closed/v1", {}, "listing-close"))
+            if state.stage == "timed-round" and state.round_ends_at:  # its countdown ran out
+                waiting.add(stream)
+                if now >= state.round_ends_at:
+                    found.append((stream, "project.round-ended/v1", {},
+                                  f"round-end:{format_time(state.round_ends_at)}"))
             for bidder, due in self.ledger.procedure.refunds_due(state):
                 if state.failed_decryption.get(bidder) == "bidder" or bidder in state.refunded:
                     continue
                 waiting.add(stream)
+                held = state.registered.get(bidder, state.security.get(bidder))  # a deposit
                 found.append((stream, "project.security-refunded/v1",
-                              {"bidder": bidder, "amount": format_money(state.security[bidder])},
+                              {"bidder": bidder, "amount": format_money(held)},
                               f"refund:{bidder}:{format_time(due)}"))  # a re-tender's is another
         # nothing else comes due without an event of the project's, which brings it back
         self.watched = waiting

@@ -22,6 +22,15 @@ event the caller may see only in part is served with the hidden members replaced
 the secret is lifted the caller can check the whole event against the hash it was given.
 Before the opening, nobody learns a project event's version, link or hash unless the event is
 their own (`sealed_positions`): the version counts the events before it, and so the bidders.
+
+A rights transaction by listing (挂牌) or online auction (网上竞价), 39号令, follows the same
+table: its announcement makes it public, the close of the listing plays the opening's part
+(who registered and who quoted stop being secret, and so do versions), its result's
+publication is its `published`. Its quotes are not sealed: each is seen as it comes, its price
+and time, by the public and every bidder (the listing shows the current highest quote), but
+who quoted is a member kept from all but the bidder itself and those who run and watch the
+platform until the listing closes; the state fields in ANONYMOUS (the highest quote, the
+count) are judged without that member.
 """
 
 from __future__ import annotations
@@ -53,7 +62,12 @@ NEVER = "never"
 STAGES = (ALWAYS, ANNOUNCED, OPENED, REPORTED, PUBLISHED, FIXED, NEVER)
 MILESTONES = {"project.announced/v1": ANNOUNCED, "project.submission-closed/v1": OPENED,
               "project.evaluation-reported/v1": REPORTED,
-              "project.candidates-published/v1": PUBLISHED, "project.awarded/v1": FIXED}
+              "project.candidates-published/v1": PUBLISHED, "project.awarded/v1": FIXED,
+              # a listing (39号令): its announcement; the listing's close, when who registered
+              # and who quoted stop being secret, as a tender's bidders at the opening; the
+              # result's publication (§22). Its result is fixed by project.awarded/v1 too.
+              "project.listing-announced/v1": ANNOUNCED, "project.listing-closed/v1": OPENED,
+              "project.result-published/v1": PUBLISHED}
 # a project that ends early (terminated, failed) lifts nothing it had not reached
 
 
@@ -116,6 +130,22 @@ RESULT = Rule(_seen(public=ANNOUNCED, bidders=ALWAYS, committee=ALWAYS, **KEEPER
 DISPUTE = Rule(_seen(committee=ALWAYS, **KEEPERS), selves=("bidder",), article="条例 §60")
 OVERSIGHT = Rule(_seen(operator=ALWAYS, supervision=ALWAYS, witness=ALWAYS), article="电子办法 §53")
 KEEPERS_ONLY = Rule(_seen(**KEEPERS))
+# a rights transaction by listing or online auction (39号令): its announcements, the reserve's
+# commitment (a hash: the price stays secret until it is revealed, §10), the increment, the
+# close, the end of the timed round and the reserve revealed are public from the announcement
+LISTED = ANNOUNCEMENT.event
+# who registered: the bidder alone until the listing closes, then the keepers (as SEALED)
+REGISTERED = Rule(SEALED.event, selves=("bidder",), article="39号令 §19; 法 §22")
+# a quote, or a request to go on to the timed round: the event (its price, its time) is seen by
+# all as it comes (the listing shows the highest quote and how many there were, §17–§18); who
+# acted is seen as it happens by the bidder itself and those who run and watch the platform
+# (the operator, the supervision body, the assigned witness officers), by the seller and the
+# other bidders once the listing closes (法 §22, as a tender's bidders before the opening).
+# The public never learns who quoted: it learns the winner from the result (decided here: a
+# tender's public never learns who bid either)
+QUOTER = _seen(operator=ALWAYS, supervision=ALWAYS, witness=ALWAYS, principal=OPENED,
+               bidders=OPENED, committee=OPENED)
+QUOTING = {"actor": QUOTER, "bidder": QUOTER}
 
 TABLE: dict[str, Rule] = {
     "project.intake/v1": ANNOUNCEMENT,
@@ -192,6 +222,21 @@ TABLE: dict[str, Rule] = {
     "project.report-signed-off/v1": KEEPERS_ONLY,
     "project.terminated/v1": RESULT,
     "project.archived/v1": KEEPERS_ONLY,
+    # --- a rights transaction by listing (挂牌) or online auction (网上竞价), 39号令
+    "project.listing-announced/v1": Rule(LISTED, article="39号令 §11"),
+    "project.reserve-committed/v1": Rule(LISTED, article="39号令 §10"),
+    "project.bidder-registered/v1": REGISTERED,
+    "project.quote-submitted/v1": Rule(LISTED, members=QUOTING, selves=("bidder",),
+                                       article="39号令 §18; 法 §22"),
+    "project.increment-adjusted/v1": Rule(LISTED, article="39号令 §18"),
+    "project.continuation-requested/v1": Rule(LISTED, members=QUOTING, selves=("bidder",),
+                                              article="39号令 §19; 法 §22"),
+    "project.listing-closed/v1": Rule(LISTED, article="39号令 §19"),
+    "project.round-ended/v1": Rule(LISTED, article="39号令 §19"),
+    "project.reserve-revealed/v1": Rule(LISTED, article="39号令 §10"),
+    "project.no-sale/v1": Rule(RESULT.event, article="39号令 §19"),
+    "project.deal-confirmed/v1": Rule(RESULT.event, article="39号令 §20"),
+    "project.result-published/v1": Rule(RESULT.event, article="39号令 §22"),
 }
 # streams that are not a project's: the registry, the ledger's own, the centre's register
 PUBLIC_STREAM_KINDS = ("actor", "ledger", "register")
@@ -224,7 +269,8 @@ class ProjectFacts:
             self.raised_by[event["version"]] = payload[RAISING[kind]]
         if kind == "project.intake/v1":
             self.principals |= {p for p in (payload.get("tenderee"), payload.get("agent")) if p}
-        elif kind in ("project.documents-obtained/v1", "project.bid-submitted/v1"):
+        elif kind in ("project.documents-obtained/v1", "project.bid-submitted/v1",
+                      "project.bidder-registered/v1"):  # a listing's bidders register
             self.bidders.add(payload["bidder"])
         elif kind == "project.experts-drawn/v1":
             self.committee |= set(payload["committee"])
@@ -523,7 +569,10 @@ def table_markdown() -> str:
 
 # --- a project's state, as a caller may see it ----------------------------------------------
 
-_ANNOUNCED = ("project.intake/v1", "project.intake-accepted/v1", "project.announced/v1")
+_ANNOUNCED = ("project.intake/v1", "project.intake-accepted/v1", "project.announced/v1",
+              "project.listing-announced/v1")
+_LISTING = ("project.listing-announced/v1",)
+_QUOTES = ("project.quote-submitted/v1",)
 _RAISED = ("project.objection-raised/v1", "project.publicity-objection-raised/v1",
            "project.opening-objection-raised/v1", "project.challenge-raised/v1")
 # each field of ProjectState and the event types it is folded from: a caller sees the field
@@ -535,7 +584,7 @@ FEEDS: dict[str, tuple[str, ...]] = {
     "documents": ("project.documents-issued/v1", "project.clarification-issued/v1"),
     "obtained": ("project.documents-obtained/v1",),
     "objections": _RAISED, "raised_by": _RAISED, "challenges": ("project.challenge-raised/v1",),
-    "closed_at": ("project.submission-closed/v1",),
+    "closed_at": ("project.submission-closed/v1", "project.listing-closed/v1"),
     "security": ("project.security-posted/v1",), "security_form": ("project.security-posted/v1",),
     "bids": ("project.bid-submitted/v1",), "withdrawn": ("project.bid-withdrawn/v1",),
     "checked_in": ("project.checked-in/v1",), "keys_released": ("project.key-released/v1",),
@@ -559,21 +608,48 @@ FEEDS: dict[str, tuple[str, ...]] = {
     "winner": ("project.awarded/v1",), "award_price": ("project.awarded/v1",),
     "refunded": ("project.security-refunded/v1",),
     "deadlines": tuple(TABLE),  # they name bidders, objectors and refunds: all of it
+    # --- a listing or online auction (39号令)
+    "asset": _LISTING, "listing_from": _LISTING, "listing_until": _LISTING,
+    "registration_until": _LISTING, "starting_price": _LISTING,
+    "deposit_required": _LISTING, "countdown_seconds": _LISTING,
+    "increment": ("project.listing-announced/v1", "project.increment-adjusted/v1"),
+    "reserve_commitment": ("project.reserve-committed/v1",),
+    "reserve": ("project.reserve-revealed/v1",),
+    "registered": ("project.bidder-registered/v1",),
+    "quotes": _QUOTES, "highest_quote": _QUOTES, "quote_count": _QUOTES,
+    "continuing": ("project.continuation-requested/v1",),
+    "round_opened_at": ("project.listing-closed/v1",),
+    "round_ends_at": ("project.listing-closed/v1", "project.quote-submitted/v1"),
+    "no_sale": ("project.no-sale/v1",),
+    "confirmation_hash": ("project.deal-confirmed/v1",),
+    "result_published_at": ("project.result-published/v1",),
 }
 
 
 # the fields that name the members who acted (scores by expert, who signed the report)
 ACTOR_KEYED = frozenset(("scores", "report_signed", "report_refused", "clarifications"))
+# the fields folded from what each event of a type says, never from who acted: a listing's
+# highest quote, the number of quotes and the timed round's end, which the listing shows to
+# all as it runs (39号令 §17–§18). Their feeding types are judged without their identity
+# members (the actor, and the payload members in the rule's `selves`, which name the party
+# who acted); any other stricter member still counts. Who quoted (`quotes`), who registered
+# (`registered`) and who asked to go on (`continuing`) are not here: they name bidders, and
+# are seen as quote-submitted's identity is, from the close of the listing
+ANONYMOUS = frozenset(("highest_quote", "quote_count", "round_ends_at"))
 
 
-def sees_type(type_: str, caller: Caller, facts: ProjectFacts, actor: bool = True) -> bool:
+def sees_type(type_: str, caller: Caller, facts: ProjectFacts, actor: bool = True,
+              identity: bool = True) -> bool:
     """Whether the caller, as the audiences it belongs to, sees every event of this type at
-    the project's stage with all its payload (and, with `actor`, who signed it)."""
+    the project's stage with all its payload (and, with `actor`, who signed it); without
+    `identity`, not counting the members that name who acted (the actor and `selves`)."""
     rule = TABLE[type_]
     seen_by, reached = audiences(caller, facts), frozenset(facts.reached)
+    skipped = ({"actor"} if not actor else set()) | (
+        {"actor", *rule.selves} if not identity else set())
     return rule.event.allows(seen_by, reached) and all(
         seen.allows(seen_by, reached) for member, seen in rule.members.items()
-        if actor or member != "actor")
+        if member not in skipped)
 
 
 def state_view(state: object, caller: Caller, facts: ProjectFacts) -> tuple[dict, list[str]]:
@@ -581,7 +657,8 @@ def state_view(state: object, caller: Caller, facts: ProjectFacts) -> tuple[dict
     those it may not."""
     shown, withheld = {}, []
     for name, types in FEEDS.items():
-        if all(sees_type(t, caller, facts, actor=name in ACTOR_KEYED) for t in types):
+        if all(sees_type(t, caller, facts, actor=name in ACTOR_KEYED,
+                         identity=name not in ANONYMOUS) for t in types):
             shown[name] = getattr(state, name)
         else:
             withheld.append(name)

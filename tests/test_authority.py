@@ -241,7 +241,60 @@ def procurement_and_short_projects(w: Walk) -> None:
          reason="项目取消（虚构）")
 
 
-SCENARIOS: list[Callable[[Walk], None]] = [tender, procurement_and_short_projects]
+def listing(w: Walk) -> None:
+    """A concession sold by listing (39号令): announced, its reserve committed, two bidders
+    registered and quoting, one asking to go on, the timed round, the reserve revealed, the
+    award, the deal confirmed, a deposit refunded and the result published; then a second
+    listing that ends without a quote (no sale). In 2026: ledger time only moves on."""
+    from ledger.procedures.listing import reserve_commitment
+    from decimal import Decimal
+
+    s, step = "project:AUTH-LIST", w.step
+    salt = bytes(range(32))
+    step(s, cst("2026-03-03T09:00:00"), "tenderee", "intake", title="特许经营权挂牌（虚构）",
+         category="rights", tenderee="tenderee", agent="agent", method="listing")
+    step(s, cst("2026-03-03T10:00:00"), "operator", "intake-accepted")
+    terms = dict(listing_from=format_time(cst("2026-03-26T09:00:00")),
+                 listing_until=format_time(cst("2026-04-07T17:00:00")),
+                 registration_until=format_time(cst("2026-04-03T17:00:00")),
+                 starting_price="1000.00", increment="10.00", deposit="200.00",
+                 countdown_seconds=300, asset="concession")
+    step(s, cst("2026-03-04T09:00:00"), "agent", "listing-announced", **terms)
+    step(s, cst("2026-03-05T09:00:00"), "tenderee", "reserve-committed",
+         reserve_commitment=reserve_commitment(Decimal("1000.00"), salt), decision_hash=h("c"))
+    for i, b in enumerate(("b1", "b2")):
+        step(s, cst("2026-03-20T09:00:00") + timedelta(minutes=i), b, "bidder-registered",
+             bidder=b, deposit="200.00")
+    step(s, cst("2026-03-26T10:00:00"), "b1", "quote-submitted", bidder="b1", price="1000.00")
+    step(s, cst("2026-03-27T10:00:00"), "operator", "increment-adjusted", increment="20.00")
+    step(s, cst("2026-03-28T10:00:00"), "b2", "quote-submitted", bidder="b2", price="1020.00")
+    step(s, cst("2026-04-07T16:00:00"), "b1", "continuation-requested", bidder="b1")
+    step(s, cst("2026-04-07T17:00:00"), "operator", "listing-closed")
+    step(s, cst("2026-04-07T17:01:00"), "b1", "quote-submitted", bidder="b1", price="1040.00")
+    step(s, cst("2026-04-07T17:06:00"), "operator", "round-ended")
+    step(s, cst("2026-04-07T17:10:00"), "tenderee", "reserve-revealed", reserve="1000.00",
+         salt=salt.hex())
+    step(s, cst("2026-04-07T17:20:00"), "agent", "awarded", winner="b1", price="1040.00")
+    step(s, cst("2026-04-08T09:00:00"), "tenderee", "deal-confirmed", winner="b1",
+         confirmation_hash=h("confirmation"))
+    step(s, cst("2026-04-09T09:00:00"), "operator", "security-refunded", bidder="b2",
+         amount="200.00")
+    step(s, cst("2026-04-10T09:00:00"), "agent", "result-published")
+    assert w.world.ledger.stream(s).state.refunded == {"b2"}
+    s = "project:AUTH-LIST-2"
+    step(s, cst("2026-04-13T09:00:00"), "tenderee", "intake", title="无人报价的挂牌（虚构）",
+         category="rights", tenderee="tenderee", method="listing")
+    step(s, cst("2026-04-13T10:00:00"), "operator", "intake-accepted")
+    step(s, cst("2026-04-13T11:00:00"), "tenderee", "listing-announced", **{
+        **terms, "listing_from": format_time(cst("2026-05-07T09:00:00")),
+        "listing_until": format_time(cst("2026-05-18T17:00:00")),
+        "registration_until": format_time(cst("2026-05-15T17:00:00"))})
+    step(s, cst("2026-05-18T17:00:00"), "operator", "listing-closed")
+    step(s, cst("2026-05-18T17:10:00"), "operator", "no-sale", reason="no-quote")
+    assert w.world.ledger.stream(s).state.stage == "failed"
+
+
+SCENARIOS: list[Callable[[Walk], None]] = [tender, procurement_and_short_projects, listing]
 
 
 def test_every_step_refuses_every_other_signer_and_records_the_refusal(walk):

@@ -148,7 +148,8 @@ def event_hash(event: dict) -> str:
 NO_VERSION_TYPES = {"project.documents-obtained/v1", "project.objection-raised/v1",
                     "project.security-posted/v1", "project.bid-submitted/v1",
                     "project.bid-withdrawn/v1", "project.challenge-raised/v1",
-                    "project.complaint-filed/v1"}
+                    "project.complaint-filed/v1", "project.bidder-registered/v1",
+                    "project.quote-submitted/v1", "project.continuation-requested/v1"}
 
 
 def signed_action(event: dict) -> dict:
@@ -1308,6 +1309,16 @@ def test_document_lists_every_event_type_with_its_fields():
         assert line is not None, name
         for field_name in kind.fields:
             assert f"`{field_name}`" in line, (name, field_name)
+
+
+def test_document_lists_the_sealed_stage_types():
+    """§6's table of sealed-stage types is the envelope's, and the one this verifier uses."""
+    from ledger.evidence.envelope import SEALED_STAGE_TYPES
+
+    text = DOC.read_text(encoding="utf-8")
+    section = text[text.index("## 6. The action"):text.index("## 7. The event envelope")]
+    listed = set(re.findall(r"^\| `(project\.[a-z-]+/v\d+)` \|", section, re.M))
+    assert listed == set(SEALED_STAGE_TYPES) == NO_VERSION_TYPES
 
 
 def test_document_states_who_may_sign_every_project_step():

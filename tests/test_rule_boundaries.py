@@ -292,6 +292,20 @@ BOUNDARY_TESTS = {
     "archive": ["test_procurement_files_are_kept_fifteen_years"],
     "witness-report": ["test_reports::test_a_sign_off_names_an_issued_report"],
     "refusal-records": ["test_trading::test_refusals_are_bounded_per_actor_project_and_day"],
+    # rights transactions by listing or online auction (39号令; 32号令)
+    "listing-announcement": ["test_listing::test_the_listing_starts_after_20_full_days_of_announcement"],
+    "state-property-disclosure": ["test_listing::test_state_property_is_disclosed_for_20_working_days"],
+    "listing-period": ["test_listing::test_exactly_ten_days_of_listing_and_across_a_holiday",
+                       "test_listing::test_exactly_ten_days_of_listing_without_a_holiday"],
+    "listing-registration": ["test_listing::test_registration_needs_the_deposit_before_the_deadline"],
+    "reserve-sealed": ["test_listing::test_bidding_starts_only_once_the_reserve_is_committed",
+                       "test_listing::test_a_single_quote_just_below_and_at_the_reserve"],
+    "quote-increment": ["test_listing::test_quotes_rise_by_the_increment_during_the_listing_only"],
+    "timed-round": ["test_listing::test_the_timed_round_restarts_at_each_new_highest_and_refuses_a_second_late"],
+    "listing-outcome": ["test_listing::test_a_single_quote_just_below_and_at_the_reserve"],
+    "deal-confirmation": ["test_listing::test_the_deal_is_confirmed_with_the_winner_and_the_result_published_in_10_working_days"],
+    "deposit-refund": ["test_listing::test_the_ledger_refunds_the_other_deposits_without_interest"],
+    "result-publication": ["test_listing::test_the_deal_is_confirmed_with_the_winner_and_the_result_published_in_10_working_days"],
 }
 
 

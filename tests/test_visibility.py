@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.evidence.canonical import format_time
 from ledger.evidence.catalogue import EVENT_TYPES
 from ledger.evidence.envelope import SEALED_STAGE_TYPES
 from projections import visibility as v
@@ -18,7 +19,8 @@ from test_trading import Tender, cst
 ROOT = Path(__file__).resolve().parent.parent
 SEALED_TYPES = {"project.documents-obtained/v1", "project.security-posted/v1",
                 "project.bid-submitted/v1", "project.bid-withdrawn/v1",
-                "project.objection-raised/v1", "project.security-refunded/v1"}
+                "project.objection-raised/v1", "project.security-refunded/v1",
+                "project.bidder-registered/v1"}
 EVALUATION_TYPES = {"project.score-submitted/v1", "project.bid-rejected/v1",
                     "project.bid-clarified/v1", "project.evaluation-report-signed/v1",
                     "project.evaluation-report-refused/v1"}
@@ -29,7 +31,18 @@ PUBLIC_TYPES = {"project.intake/v1", "project.intake-accepted/v1", "project.anno
                 "project.evaluation-reported/v1", "project.candidates-published/v1",
                 "project.candidate-declined/v1", "project.candidate-disqualified/v1",
                 "project.awarded/v1", "project.contract-signed/v1", "project.draw-disclosed/v1",
-                "project.terminated/v1"}
+                "project.terminated/v1",
+                # a listing's (39号令): its announcements, its quotes without who quoted, its
+                # result
+                "project.listing-announced/v1", "project.reserve-committed/v1",
+                "project.quote-submitted/v1", "project.increment-adjusted/v1",
+                "project.continuation-requested/v1", "project.listing-closed/v1",
+                "project.round-ended/v1", "project.reserve-revealed/v1", "project.no-sale/v1",
+                "project.deal-confirmed/v1", "project.result-published/v1"}
+# who acted, in a listing's quotes and requests to continue: not to the public, nor, before
+# the listing closes, to the seller and the other bidders
+QUOTING_TYPES = {"project.quote-submitted/v1", "project.continuation-requested/v1"}
+IDENTITY = {*v.ENVELOPE_OF_ACTOR, "payload.bidder"}
 STAGE_ORDER = [s for s in v.STAGES if s not in (v.ALWAYS, v.NEVER)]
 
 
@@ -119,6 +132,11 @@ def test_what_each_audience_receives_at_each_stage(type_, audience, stage):
             assert view is None  # nothing of a project before it is announced
     if audience == v.SUPERVISION and v.FIXED in reached:
         assert view is not None and v.WITHHELD not in view  # nothing is sealed any more
+    # a listing's quotes: who quoted, to none but those who run and watch it, until it closes
+    if type_ in QUOTING_TYPES and audience not in (v.OPERATOR, v.SUPERVISION, v.WITNESS) \
+            and (v.OPENED not in reached or audience == v.PUBLIC):
+        assert "m-bidder" not in shown
+        assert view is None or IDENTITY <= set(view[v.WITHHELD])
 
 
 def test_an_officer_not_assigned_to_the_project_sees_what_the_public_sees():
@@ -183,6 +201,98 @@ def test_a_refusal_is_shown_to_the_actor_refused_and_as_its_type_allows():
                                                                     "actor": EXPERT}}}
     reported = facts_at(v.REPORTED)
     assert v.refusal_view(scored, caller_in(v.SUPERVISION, reported), reported) is None  # a name
+
+
+# --- a listing or online auction (39号令) -------------------------------------------------
+
+def test_a_listing_shows_each_quote_as_it_comes_but_not_who_quoted():
+    listing = facts_at(v.ANNOUNCED)  # announced, the listing not closed
+    for type_ in QUOTING_TYPES:
+        event = synthetic(type_)
+        for audience in (v.PUBLIC, v.BIDDERS, v.PRINCIPAL):
+            view = v.project_view(event, caller_in(audience, listing), listing)
+            assert view is not None and view["ledger_time"] == event["ledger_time"], audience
+            assert set(view[v.WITHHELD]) == IDENTITY | set(v.POSITION_MEMBERS), audience
+            assert {k: x for k, x in view["payload"].items() if k != "bidder"} == \
+                {k: x for k, x in event["payload"].items() if k != "bidder"}  # the price
+        for audience in (v.OPERATOR, v.SUPERVISION, v.WITNESS):
+            view = v.project_view(event, caller_in(audience, listing), listing)
+            assert set(view[v.WITHHELD]) == set(v.POSITION_MEMBERS), audience
+        own = v.project_view(event, v.Caller(event["payload"]["bidder"]), listing)
+        assert set(own[v.WITHHELD]) == set(v.POSITION_MEMBERS)  # it named no version
+        closed = facts_at(v.OPENED)
+        for audience in (v.BIDDERS, v.PRINCIPAL, v.OPERATOR):
+            assert v.project_view(event, caller_in(audience, closed), closed) == event, audience
+        public = v.project_view(event, v.Caller(), closed)
+        assert set(public[v.WITHHELD]) == IDENTITY  # the public learns the winner, not who quoted
+    # who registered: the bidder itself, then the keepers once the listing closes
+    registered = synthetic("project.bidder-registered/v1")
+    for audience in v.AUDIENCES:
+        assert v.project_view(registered, caller_in(audience, listing), listing) is None, audience
+    closed, fixed = facts_at(v.OPENED), facts_at(v.FIXED)
+    assert v.project_view(registered, caller_in(v.PRINCIPAL, closed), closed) == registered
+    assert v.project_view(registered, caller_in(v.BIDDERS, fixed), fixed) is None
+
+
+def test_a_listing_reaches_its_milestones_and_its_registered_bidders_are_bidders():
+    def event(type_: str, **payload) -> dict:
+        return {"type": type_, "version": 1, "payload": payload}
+
+    facts = v.facts_of([event("project.intake/v1", tenderee="seller"),
+                        event("project.listing-announced/v1"),
+                        event("project.bidder-registered/v1", bidder="buyer-1")])
+    assert facts.reached == {v.ANNOUNCED} and v.sealed_positions(facts)
+    assert v.BIDDERS in v.audiences(v.Caller("buyer-1", frozenset({"bidder"})), facts)
+    assert v.BIDDERS not in v.audiences(v.Caller("buyer-2", frozenset({"bidder"})), facts)
+    facts.add(event("project.listing-closed/v1"))
+    assert v.OPENED in facts.reached and not v.sealed_positions(facts)
+    facts.add(event("project.awarded/v1"))
+    facts.add(event("project.result-published/v1"))
+    assert facts.reached == {v.ANNOUNCED, v.OPENED, v.FIXED, v.PUBLISHED}
+
+
+def test_every_state_field_is_fed():
+    from dataclasses import fields
+
+    from ledger.procedures.tender import ProjectState
+
+    assert set(v.FEEDS) == {f.name for f in fields(ProjectState)}
+    for name, types in v.FEEDS.items():
+        assert set(types) <= set(v.TABLE), name
+    assert v.ANONYMOUS <= set(v.FEEDS) and not v.ANONYMOUS & v.ACTOR_KEYED
+
+
+def test_a_listing_state_shows_the_highest_quote_but_not_who_quoted():
+    from datetime import datetime, timezone
+    from decimal import Decimal
+
+    from ledger.procedures.listing import Quote
+    from ledger.procedures.tender import ProjectState
+
+    at = datetime(2025, 6, 1, tzinfo=timezone.utc)
+    state = ProjectState(stage="listing", kind="rights", method="listing",
+                         starting_price=Decimal("100.00"), increment=Decimal("10.00"),
+                         registered={"buyer-1": Decimal("20.00"), "buyer-2": Decimal("20.00")},
+                         quotes=[Quote("buyer-1", Decimal("100.00"), at, 5),
+                                 Quote("buyer-2", Decimal("110.00"), at, 6)],
+                         highest_quote=Decimal("110.00"), quote_count=2)
+    naming = {"quotes", "registered", "continuing"}
+    listing = facts_at(v.ANNOUNCED)
+    for audience in (v.PUBLIC, v.BIDDERS, v.PRINCIPAL):
+        shown, withheld = v.state_view(state, caller_in(audience, listing), listing)
+        assert shown["highest_quote"] == Decimal("110.00") and shown["quote_count"] == 2
+        assert {"starting_price", "increment", "round_ends_at", "stage"} <= shown.keys()
+        assert naming <= set(withheld) and "buyer-1" not in repr(shown), audience
+    shown, _ = v.state_view(state, caller_in(v.OPERATOR, listing), listing)
+    assert {"quotes", "highest_quote", "continuing"} <= shown.keys()
+    assert "registered" not in shown  # registrations: from the close, as the keepers' (SEALED)
+    closed = facts_at(v.OPENED)
+    shown, _ = v.state_view(state, caller_in(v.PRINCIPAL, closed), closed)
+    assert naming <= shown.keys()
+    shown, withheld = v.state_view(state, caller_in(v.BIDDERS, closed), closed)
+    assert {"quotes", "continuing"} <= shown.keys() and "registered" in withheld
+    shown, withheld = v.state_view(state, v.Caller(), facts_at(v.FIXED))
+    assert naming <= set(withheld) and "highest_quote" in shown
 
 
 # --- a real project, every stage, every caller ---------------------------------------------
@@ -250,6 +360,119 @@ def test_no_view_of_a_real_project_names_what_its_caller_may_not_know(world):
         hidden = [view["type"] for view in views if v.WITHHELD in view]
         assert not hidden, (name, hidden)
     # the public: the announcements and the results, nothing of the bids
+    public = [v.project_view(e, v.Caller(), facts) for e in events]
+    assert {p["type"] for p in public if p} == {t for t in PUBLIC_TYPES
+                                               if any(e["type"] == t for e in events)}
+
+
+def test_no_view_of_a_real_listing_names_who_quoted_before_it_closes(world):
+    """A listing driven through the ledger (39号令) to its result, read back after each step
+    by every kind of caller: until the listing closes nobody but the bidder itself, the
+    operator, the supervision body and the assigned officer learns who registered or quoted
+    (the first three learn who quoted, not who registered: a quote names its bidder); the
+    public sees each quote's price and the highest quote, never a loser's name; once the
+    result is fixed the assigned officer and the supervision body see every event whole."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from ledger.procedures.listing import reserve_commitment
+    from projections.project_state import replay
+    from projections.reactions import Reactor
+
+    stream, salt = "project:VIS-LISTING", bytes.fromhex("5a" * 32)
+    for name, roles in (("witness-on", ("witness",)), ("witness-off", ("witness",)),
+                        ("supervisor-1", ("supervisor",)), ("bidder-3", ("bidder",))):
+        world.register(name, roles=roles)
+    seller, operator = world.actors["tenderee-1"], world.actors["operator-1"]
+
+    def at(text):
+        world.clock.moment = cst(text) - timedelta(seconds=1)  # submit moves it one second on
+
+    def quote(bidder, price):
+        world.submit(world.actors[bidder], stream, "project.quote-submitted/v1",
+                     {"bidder": bidder, "price": price})
+
+    at("2025-03-05T10:00:00")
+    world.submit(seller, stream, "project.intake/v1", {
+        "title": "虚构森林公园特许经营权", "category": "rights", "tenderee": "tenderee-1",
+        "method": "listing"})
+    world.submit(operator, stream, "project.intake-accepted/v1", {})
+    world.submit(operator, stream, "project.witness-assigned/v1", {"officer": "witness-on"})
+    world.submit(seller, stream, "project.listing-announced/v1", {
+        "listing_from": format_time(cst("2025-03-26T09:00:00")),
+        "listing_until": format_time(cst("2025-04-07T17:00:00")),
+        "registration_until": format_time(cst("2025-04-05T17:00:00")),
+        "starting_price": "800000000.00", "increment": "1000000.00",
+        "deposit": "160000000.00", "countdown_seconds": 300, "asset": "concession"})
+    world.submit(seller, stream, "project.reserve-committed/v1", {
+        "reserve_commitment": reserve_commitment(Decimal("801500000.00"), salt),
+        "decision_hash": "c" * 64})
+    for bidder in ("bidder-1", "bidder-2"):
+        world.submit(world.actors[bidder], stream, "project.bidder-registered/v1",
+                     {"bidder": bidder, "deposit": "160000000.00"})
+    at("2025-03-26T09:00:00")
+    quote("bidder-1", "800000000.00")
+    quote("bidder-2", "801000000.00")
+    world.submit(operator, stream, "project.increment-adjusted/v1", {"increment": "500000.00"})
+    world.submit(world.actors["bidder-2"], stream, "project.continuation-requested/v1",
+                 {"bidder": "bidder-2"})
+    world.clock.moment = cst("2025-04-07T17:00:00")  # the listing's end: the ledger closes it
+    assert [o[1] for o in Reactor(world.ledger).run()] == ["project.listing-closed/v1"]
+    quote("bidder-1", "801500000.00")
+    world.clock.advance(minutes=6)
+    assert [o[1] for o in Reactor(world.ledger).run()] == ["project.round-ended/v1"]
+    world.submit(seller, stream, "project.reserve-revealed/v1",
+                 {"reserve": "801500000.00", "salt": salt.hex()})
+    world.submit(seller, stream, "project.awarded/v1",
+                 {"winner": "bidder-1", "price": "801500000.00"})
+    world.submit(seller, stream, "project.deal-confirmed/v1",
+                 {"winner": "bidder-1", "confirmation_hash": "f" * 64})
+    world.clock.advance(minutes=1)
+    Reactor(world.ledger).run()  # bidder-2's deposit, refunded by the ledger
+    world.submit(seller, stream, "project.result-published/v1", {})
+    events = project_events(world.ledger.recorder, stream)
+    assert {"project.security-refunded/v1", "project.result-published/v1"} <= \
+        {e["type"] for e in events}
+
+    bidders = {"bidder-1", "bidder-2"}
+    callers = {"public": v.Caller(), "supervisor-1": v.Caller("supervisor-1", frozenset({"supervisor"})),
+               "operator-1": v.Caller("operator-1", frozenset({"operator"})),
+               "witness-on": v.Caller("witness-on", frozenset({"witness"})),
+               "witness-off": v.Caller("witness-off", frozenset({"witness"})),
+               "tenderee-1": v.Caller("tenderee-1", frozenset({"tenderee"}))}
+    callers |= {b: v.Caller(b, frozenset({"bidder"})) for b in (*bidders, "bidder-3")}
+    watching = {"supervisor-1", "operator-1", "witness-on"}  # see who quoted as it happens
+    for upto in range(1, len(events) + 1):
+        known = events[:upto]
+        facts = v.facts_of(known)
+        state = replay(known, steps=False)[0]
+        for name, caller in callers.items():
+            views = [view for e in known if (view := v.project_view(e, caller, facts)) is not None]
+            text = json.dumps(views, ensure_ascii=False)
+            shown, _ = v.state_view(state, caller, facts)
+            told = text + repr(shown)
+            if v.OPENED not in facts.reached:
+                if name not in watching:
+                    assert not (bidders - {name}) & {b for b in bidders if b in told}, (upto, name)
+                assert all(isinstance(view["version"], dict) for view in views
+                           if view["actor"] != name or name in bidders), (upto, name)
+            if caller.actor is None or name in ("witness-off", "bidder-3"):
+                assert {view["type"] for view in views} <= PUBLIC_TYPES, (upto, name)
+                assert "bidder-2" not in told, (upto, name)  # a loser, never named to them
+                if v.FIXED not in facts.reached:
+                    assert "bidder-1" not in told, (upto, name)
+                if state.quote_count:  # the listing shows its highest quote to all
+                    assert shown["highest_quote"] == state.highest_quote, (upto, name)
+            for view in views:  # whatever is shown whole is the stored event
+                if v.WITHHELD not in view:
+                    assert view == known[view["version"] - 1]
+    facts = v.facts_of(events)
+    assert facts.reached == {v.ANNOUNCED, v.OPENED, v.FIXED, v.PUBLISHED}
+    assert facts.bidders == bidders
+    for name in ("witness-on", "supervisor-1", "tenderee-1"):
+        views = [v.project_view(e, callers[name], facts) for e in events]
+        hidden = [view["type"] for view in views if view is None or v.WITHHELD in view]
+        assert not hidden, (name, hidden)
     public = [v.project_view(e, v.Caller(), facts) for e in events]
     assert {p["type"] for p in public if p} == {t for t in PUBLIC_TYPES
                                                if any(e["type"] == t for e in events)}

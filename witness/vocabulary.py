@@ -1,5 +1,5 @@
 """The words of a witness report, in Chinese and English: the names of the steps, stages,
-categories, methods, grounds, decisions, deadlines and collusion indicators that the ledger
+categories, methods, assets, grounds, decisions, deadlines and collusion indicators that the ledger
 records as stable codes. Each entry is (中文, English); a code with no entry is shown as it is
 (and a new code is caught by the report tests, which render every step's name)."""
 
@@ -49,6 +49,19 @@ STEPS: Words = {
     "report-issued": ("出具见证报告", "witness report issued"),
     "report-signed-off": ("见证人员签认", "witness sign-off"),
     "terminated": ("终止", "terminated"), "archived": ("归档", "archived"),
+    # a rights transaction by listing (挂牌) or online auction (网上竞价), 39号令
+    "listing-announced": ("发布挂牌出让公告", "listing announced"),
+    "reserve-committed": ("底价密封承诺", "reserve price committed"),
+    "bidder-registered": ("竞买申请", "bidder registered"),
+    "quote-submitted": ("报价", "quote"),
+    "increment-adjusted": ("调整增价幅度", "increment adjusted"),
+    "continuation-requested": ("申请继续竞价", "continuation requested"),
+    "listing-closed": ("挂牌截止", "listing closed"),
+    "round-ended": ("限时竞价结束", "timed round ended"),
+    "reserve-revealed": ("公开底价", "reserve price revealed"),
+    "no-sale": ("未成交", "no sale"),
+    "deal-confirmed": ("签订成交确认书", "deal confirmed"),
+    "result-published": ("公布出让结果", "result published"),
 }
 
 # the phase each step belongs to, for the timeline's headings
@@ -57,6 +70,11 @@ PHASES: list[tuple[tuple[str, str], frozenset[str]]] = [
         "intake", "intake-accepted", "intake-refused", "announced", "documents-issued",
         "documents-obtained", "clarification-issued", "objection-raised", "objection-answered",
         "draw-prepared"))),
+    # a listing's or online auction's own phase: a tender never enters it, and a listing
+    # goes from it to the award and its result (the last phase)
+    (("挂牌与竞价", "Listing and bidding"), frozenset((
+        "listing-announced", "reserve-committed", "bidder-registered", "quote-submitted",
+        "increment-adjusted", "continuation-requested", "listing-closed", "round-ended"))),
     (("投标", "Bids"), frozenset(("security-posted", "bid-submitted", "bid-withdrawn",
                                   "submission-closed"))),
     (("开标", "Opening"), frozenset(("opening-convened", "checked-in", "key-released", "bid-decrypted",
@@ -70,7 +88,8 @@ PHASES: list[tuple[tuple[str, str], frozenset[str]]] = [
         "complaint-accepted", "complaint-decided", "re-evaluation-ordered", "challenge-raised",
         "challenge-answered", "supervision-report-filed",
         "candidate-declined", "candidate-disqualified", "awarded", "draw-disclosed",
-        "contract-signed", "security-refunded", "terminated", "archived"))),
+        "contract-signed", "security-refunded", "terminated", "archived",
+        "reserve-revealed", "no-sale", "deal-confirmed", "result-published"))),
 ]
 
 STAGES: Words = {
@@ -80,13 +99,27 @@ STAGES: Words = {
     "reported": ("评标完成", "evaluated"), "publicity": ("公示中", "publicity"),
     "awarded": ("已定标", "awarded"), "contracted": ("已签订合同", "contracted"),
     "terminated": ("已终止", "terminated"), "archived": ("已归档", "archived"),
+    "listing": ("挂牌中", "listing"), "timed-round": ("限时竞价中", "timed round"),
+    "bidding-ended": ("竞价结束", "bidding ended"),
 }
 CATEGORIES: Words = {"construction": ("工程建设", "construction"),
                      "procurement": ("政府采购", "government procurement"),
                      "rights": ("产权交易", "rights transaction")}
 METHODS: Words = {"lowest-price": ("经评审的最低投标价法", "lowest evaluated price"),
                   "comprehensive": ("综合评估法", "comprehensive evaluation"),
-                  "highest-price": ("价高者得", "highest price")}
+                  "highest-price": ("价高者得", "highest price"),
+                  "listing": ("挂牌出让", "listing"),
+                  "auction": ("拍卖（网上竞价）", "auction (online bidding)")}
+ASSETS: Words = {  # what a rights transaction sells (ledger/evidence/catalogue.py ASSETS)
+    "land": ("国有建设用地使用权", "state-owned construction land use right"),
+    "mining": ("矿业权", "mining right"),
+    "state-property": ("企业国有资产", "state-owned enterprise assets"),
+    "concession": ("特许经营权", "concession"),
+}
+NO_SALE: Words = {  # why a listing or auction sold nothing (39号令 §19)
+    "below-reserve": ("最高报价低于底价，不成交", "the highest quote is below the reserve: no sale"),
+    "no-quote": ("无人报价，不成交", "nobody quoted: no sale"),
+}
 # the procedure the ledger enforces (ledger/procedures/tender.py): an open, fully electronic one
 PROCEDURE = ("公开招标（全流程电子化，不见面开标）",
              "open tender (fully electronic, no-meeting opening)")
@@ -120,6 +153,8 @@ DEADLINES: Words = {  # tracked deadlines of the answering party, by rule id (le
     "opening-objection": ("当场答复开标异议", "answer the objection at the opening"),
     "challenge-answer-procurement": ("答复质疑", "answer the challenge"),
     "complaint-decision-procurement": ("作出投诉处理决定", "decide the complaint"),
+    "deposit-refund": ("退还竞买保证金（不计利息）", "refund the deposit (without interest)"),
+    "result-publication": ("公布出让结果", "publish the result"),
 }
 ROLES: Words = {  # the registered roles, as a report names an actor's part
     "tenderee": ("招标人", "tenderee"), "agent": ("招标代理机构", "tendering agent"),
@@ -152,6 +187,9 @@ REFUSED_RULES: Words = {  # the rules a recorded refusal names most often
     "procedure-order": ("不符合程序顺序的操作，拒绝", "a step out of the procedure's order"),
     "recorded-once": ("已记录事项的重复或修改，拒绝", "a recorded result changed, refused"),
     "security-before-deadline": ("截止后递交保证金，拒绝", "security after the deadline"),
+    "quote-increment": ("报价低于起始价或当前最高价加增价幅度，拒绝",
+                        "a quote below the starting price or the highest plus the increment, refused"),
+    "timed-round": ("限时竞价倒计时结束后的报价，拒绝", "a quote after the countdown ran out, refused"),
 }
 
 

@@ -336,6 +336,9 @@ STAGE_NAMES: dict[str, tuple[str, str]] = {
     "publicity": ("中标候选人公示", "candidates published"), "awarded": ("已定标", "awarded"),
     "contracted": ("已签合同", "contracted"), "terminated": ("已终止", "terminated"),
     "archived": ("已归档", "archived"),
+    # a rights transaction by listing or online auction (39号令)
+    "listing": ("挂牌中", "listing"), "timed-round": ("限时竞价中", "timed round"),
+    "bidding-ended": ("竞价结束", "bidding ended"),
 }
 
 STAGE_NAMES.update({  # the visibility milestones a project reached (projections/visibility.py)
@@ -379,6 +382,25 @@ FIELD_NAMES: dict[str, tuple[str, str]] = {
     "referrals": ("移交", "referrals"), "witnesses": ("见证人员", "witness officers"),
     "reports": ("见证报告", "witness reports"), "refunded": ("保证金退还", "securities refunded"),
     "deadlines": ("法定期限", "legal periods"),
+    # a rights transaction by listing or online auction (39号令)
+    "asset": ("出让标的", "asset"), "listing_from": ("挂牌起始时间", "listing from"),
+    "listing_until": ("挂牌截止时间", "listing until"),
+    "registration_until": ("竞买申请截止时间", "registration until"),
+    "starting_price": ("起始价（元）", "starting price (yuan)"),
+    "increment": ("增价幅度（元）", "increment (yuan)"),
+    "deposit_required": ("竞买保证金（元）", "deposit required (yuan)"),
+    "countdown_seconds": ("限时竞价倒计时（秒）", "timed round countdown (seconds)"),
+    "reserve_commitment": ("底价承诺（哈希）", "reserve price commitment (hash)"),
+    "reserve": ("底价（元）", "reserve price (yuan)"),
+    "registered": ("竞买人及保证金", "registered bidders and deposits"),
+    "quotes": ("报价记录", "quotes"), "highest_quote": ("当前最高报价（元）", "highest quote (yuan)"),
+    "quote_count": ("报价次数", "number of quotes"),
+    "continuing": ("申请继续竞价的竞买人", "who asked to continue"),
+    "round_opened_at": ("限时竞价开始时间", "timed round opened at"),
+    "round_ends_at": ("限时竞价截止时间", "timed round ends at"),
+    "no_sale": ("未成交原因", "why nothing was sold"),
+    "confirmation_hash": ("成交确认书哈希", "deal confirmation hash"),
+    "result_published_at": ("结果公布时间", "result published at"),
 }
 
 
@@ -483,6 +505,18 @@ EVENT_NAMES: dict[str, tuple[str, str]] = {
     "project.witness-observation/v1": ("见证记录", "witness observation"),
     "project.report-issued/v1": ("出具见证报告", "witness report issued"),
     "project.report-signed-off/v1": ("见证人员签认报告", "witness report signed off"),
+    "project.listing-announced/v1": ("发布挂牌出让公告", "listing announced"),
+    "project.reserve-committed/v1": ("底价密封承诺", "reserve price committed"),
+    "project.bidder-registered/v1": ("竞买申请", "bidder registered"),
+    "project.quote-submitted/v1": ("报价", "quote submitted"),
+    "project.increment-adjusted/v1": ("调整增价幅度", "increment adjusted"),
+    "project.continuation-requested/v1": ("申请继续竞价", "continuation requested"),
+    "project.listing-closed/v1": ("挂牌截止", "listing closed"),
+    "project.round-ended/v1": ("限时竞价结束", "timed round ended"),
+    "project.reserve-revealed/v1": ("公开底价", "reserve price revealed"),
+    "project.no-sale/v1": ("未成交", "no sale"),
+    "project.deal-confirmed/v1": ("签订成交确认书", "deal confirmed"),
+    "project.result-published/v1": ("公布出让结果", "result published"),
     "project.terminated/v1": ("终止", "terminated"),
     "project.archived/v1": ("归档", "archived"),
     "refusal.recorded/v1": ("记录被拒绝的操作", "refusal recorded"),

@@ -20,7 +20,9 @@ ROLES = frozenset(
     ("registrar", "operator", "tenderee", "agent", "bidder", "expert", "witness", "supervisor")
 )
 CATEGORIES = frozenset(("construction", "procurement", "rights"))
-METHODS = frozenset(("lowest-price", "comprehensive", "highest-price"))
+METHODS = frozenset(("lowest-price", "comprehensive", "highest-price", "listing", "auction"))
+# what a rights transaction sells: its periods differ (procedures/rules.py)
+ASSETS = frozenset(("land", "mining", "state-property", "concession"))
 ACTION_MEMBERS = frozenset(("actor", "expected_version", "key_id", "nonce", "payload",
                             "signed_at", "stream", "type"))
 
@@ -65,6 +67,8 @@ KINDS: dict[str, Callable[[object], bool]] = {
     and all(r in ROLES for r in v) and len(set(v)) == len(v),
     "category": lambda v: v in CATEGORIES,
     "method": lambda v: v in METHODS,
+    "asset": lambda v: v in ASSETS,
+    "no_sale": lambda v: v in ("below-reserve", "no-quote"),
     "bool": lambda v: isinstance(v, bool),
     "security_form": lambda v: v in ("deposit", "guarantee"),
     "cause": lambda v: v in ("bidder", "others"),
@@ -229,6 +233,25 @@ EVENT_TYPES: dict[str, EventType] = {
            last_version=("count", R), pdf_hash=("hash", R), evidence_hash=("hash", R),
            lang=("report_lang", O)),
         _t("project.report-signed-off/v1", "project", report_id=("name", R), pdf_hash=("hash", R)),
+        # --- rights transactions by listing (挂牌) or online auction (网上竞价): 39号令
+        #     (procedures/rights.py; the pure rules in procedures/listing.py)
+        _t("project.listing-announced/v1", "project", listing_from=("time", R),
+           listing_until=("time", R), registration_until=("time", R),
+           starting_price=("money", R), increment=("money", R), deposit=("money", R),
+           countdown_seconds=("count", R), asset=("asset", R), url=("text", O)),
+        _t("project.reserve-committed/v1", "project", reserve_commitment=("hash", R),
+           decision_hash=("hash", R)),
+        _t("project.bidder-registered/v1", "project", bidder=("id", R), deposit=("money", R),
+           qualification_hash=("hash", O)),
+        _t("project.quote-submitted/v1", "project", bidder=("id", R), price=("money", R)),
+        _t("project.increment-adjusted/v1", "project", increment=("money", R)),
+        _t("project.continuation-requested/v1", "project", bidder=("id", R)),
+        _t("project.listing-closed/v1", "project"),
+        _t("project.round-ended/v1", "project"),
+        _t("project.reserve-revealed/v1", "project", reserve=("money", R), salt=("hash", R)),
+        _t("project.no-sale/v1", "project", reason=("no_sale", R)),
+        _t("project.deal-confirmed/v1", "project", winner=("id", R), confirmation_hash=("hash", R)),
+        _t("project.result-published/v1", "project", url=("text", O)),
         _t("project.terminated/v1", "project", reason=("text", R)),
         _t("project.archived/v1", "project", retain_until=("time", O)),
         # --- the centre's register of witness reports (procedures/register.py)

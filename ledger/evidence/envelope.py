@@ -78,6 +78,12 @@ SEALED_STAGE_TYPES = frozenset((
     "project.bid-withdrawn/v1",
     "project.challenge-raised/v1",
     "project.complaint-filed/v1",
+    # a rights transaction's bidders: who registered and who quoted stays secret until the
+    # listing closes, and quotes race each other (many a second in a timed round): none can
+    # sign the version it will have
+    "project.bidder-registered/v1",
+    "project.quote-submitted/v1",
+    "project.continuation-requested/v1",
 ))
 
 

@@ -120,6 +120,22 @@ AUTHORITY: dict[str, Authority] = {
     "project.contract-signed/v1": _a(tenderee=TENDEREE),
     "project.supervision-report-filed/v1": PRINCIPALS,
     "project.security-refunded/v1": LEDGER_OR_PLATFORM,
+    # rights transactions (procedures/rights.py): the seller (出让人, the project's tenderee)
+    # or its agent announces, commits and reveals the reserve, confirms the deal and publishes
+    # the result; bidders register and quote for themselves; the platform (or the ledger, when
+    # the moment comes) closes the listing and ends the round, adjusts the increment
+    "project.listing-announced/v1": PRINCIPALS,
+    "project.reserve-committed/v1": PRINCIPALS,
+    "project.bidder-registered/v1": BIDDER_SELF,
+    "project.quote-submitted/v1": BIDDER_SELF,
+    "project.increment-adjusted/v1": _a(operator=ANY, tenderee=PRINCIPAL, agent=PRINCIPAL),
+    "project.continuation-requested/v1": BIDDER_SELF,
+    "project.listing-closed/v1": LEDGER_OR_PLATFORM,
+    "project.round-ended/v1": LEDGER_OR_PLATFORM,
+    "project.reserve-revealed/v1": PRINCIPALS,
+    "project.no-sale/v1": LEDGER_OR_PLATFORM,
+    "project.deal-confirmed/v1": PRINCIPALS,
+    "project.result-published/v1": PRINCIPALS,
     "project.witness-assigned/v1": LEDGER_OR_PLATFORM,
     "project.witness-observation/v1": _a(witness=ASSIGNED),
     "project.warning-referred/v1": _a(witness=ASSIGNED),

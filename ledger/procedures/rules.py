@@ -161,6 +161,35 @@ _RULES = (
     Rule("witness-report", 1, "count", "Sunledger operating rule",
          "a witness report covers events recorded before it; a sign-off names an issued "
          "report by its hash"),
+    # --- rights transactions by listing or online auction (39号令; state property: 32号令;
+    #     RULES.md: article numbers to be checked against the official text before printing)
+    Rule("listing-announcement", 20, "days", "39号令 §11",
+         "a listing or auction is announced at least 20 days before it starts"),
+    Rule("state-property-disclosure", 20, "working_days", "32号令 §13",
+         "state property is disclosed for at least 20 working days before bidding"),
+    Rule("listing-period", 10, "days", "39号令 §18",
+         "a listing lasts at least 10 days; quotes are taken only while it lasts"),
+    Rule("listing-registration", 1, "count", "39号令 §11",
+         "a bidder registers before the deadline the announcement sets, with at least the "
+         "deposit it asks; only a registered bidder quotes"),
+    Rule("reserve-sealed", 1, "count", "39号令 §10",
+         "the reserve price is fixed by collective decision and stays secret until bidding "
+         "ends: committed by hash before it starts, revealed after and checked against it"),
+    Rule("quote-increment", 1, "count", "39号令 §18",
+         "a quote is at least the highest so far plus the increment, which may be adjusted "
+         "during the listing"),
+    Rule("timed-round", 1, "count", "39号令 §19",
+         "in the timed round each new highest quote restarts the countdown; a quote after a "
+         "countdown ran out is refused, and the round ends then"),
+    Rule("listing-outcome", 1, "count", "39号令 §19",
+         "the highest quote wins, an equal quote losing to the earlier one; below the reserve "
+         "nothing is sold"),
+    Rule("deal-confirmation", 1, "count", "39号令 §20",
+         "the winner signs the confirmation (成交确认书); its deposit becomes the down payment"),
+    Rule("deposit-refund", 5, "working_days", "39号令 §21",
+         "the other bidders' deposits are refunded within 5 working days, without interest"),
+    Rule("result-publication", 10, "working_days", "39号令 §22",
+         "the result is published within 10 working days"),
     # --- the platform's own bound (not a legal rule)
     Rule("refusal-records", 20, "count", "Sunledger operating rule",
          "at most 20 refused actions per actor, project and day are recorded; further "

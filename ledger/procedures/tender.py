@@ -30,11 +30,14 @@ from .calendar import TradingCalendar, days_between, end_of, local_date
 from .expert_draw import (
     DrawRecord, Expert, draw_seed, replacement, replay_draw, sealed_bids_digest,
 )
+from .listing import Quote
+from .rights import LISTING_METHODS, RightsSteps
 from .rules import Rule, RuleBook
 
 STAGES = ("intake", "accepted", "refused", "announced", "failed", "closed", "opened",
-          "reported", "publicity", "awarded", "contracted", "terminated", "archived")
-REFUND_RULES = ("withdrawal-refund", "security-refund")  # and security-refund-procurement
+          "reported", "publicity", "awarded", "contracted", "terminated", "archived",
+          "listing", "timed-round", "bidding-ended")  # the last three: a listing's (rights.py)
+REFUND_RULES = ("withdrawal-refund", "security-refund", "deposit-refund")  # and -procurement
 REJECTION_GROUNDS = frozenset((  # 条例 §51
     "unsigned-or-unsealed", "consortium-agreement-missing", "not-qualified",
     "several-bids-or-prices", "price-above-ceiling", "price-below-cost",
@@ -104,6 +107,27 @@ class ProjectState:
     award_price: Decimal | None = None
     refunded: set[str] = field(default_factory=set)
     deadlines: list[Deadline] = field(default_factory=list)
+    # --- a rights transaction by listing or online auction (procedures/rights.py, 39号令)
+    asset: str | None = None  # land | mining | state-property | concession
+    listing_from: datetime | None = None
+    listing_until: datetime | None = None
+    registration_until: datetime | None = None
+    starting_price: Decimal | None = None
+    increment: Decimal | None = None
+    deposit_required: Decimal | None = None
+    countdown_seconds: int = 0  # the timed round's countdown, restarted by each new highest
+    reserve_commitment: str | None = None  # SHA-256 of the sealed reserve (listing.py)
+    reserve: Decimal | None = None  # revealed once bidding has ended
+    registered: dict[str, Decimal] = field(default_factory=dict)  # bidder -> deposit
+    quotes: list[Quote] = field(default_factory=list)  # accepted, in the ledger's order
+    highest_quote: Decimal | None = None  # what bidders see during the listing, not who
+    quote_count: int = 0
+    continuing: set[str] = field(default_factory=set)  # asked to go on at the listing's end
+    round_opened_at: datetime | None = None
+    round_ends_at: datetime | None = None  # the countdown's end, moved by each new highest
+    no_sale: str | None = None  # below-reserve | no-quote
+    confirmation_hash: str | None = None  # 成交确认书 (39号令 §20)
+    result_published_at: datetime | None = None
 
     def copy(self) -> "ProjectState":
         """A copy to try a step on: containers copied, their items shared (all immutable)."""
@@ -147,7 +171,7 @@ class Step:
     roles_of: Callable[[str], frozenset[str] | None] | None = field(default=None, compare=False)
 
 
-class Procedure:
+class Procedure(RightsSteps):
     def __init__(self, rules: RuleBook | None = None, calendar: TradingCalendar | None = None,
                  checking: bool = True, roles: bool = True):
         self.rules = rules or RuleBook.national()
@@ -205,6 +229,7 @@ class Procedure:
             "project.report-signed-off/v1": self.sign_off_report,
             "project.terminated/v1": self.terminate,
             "project.archived/v1": self.archive,
+            **self.rights_steps(),  # a listing's or an online auction's (rights.py)
         }
 
     # --- the mechanics -------------------------------------------------------------------
@@ -895,6 +920,9 @@ class Procedure:
             p.stage = "publicity"
 
     def award(self, p: ProjectState, s: Step) -> None:
+        if p.method in LISTING_METHODS:  # a listing's award is its outcome (rights.py)
+            self.award_listing(p, s)
+            return
         self.stage(p, s, "publicity")
         assert p.publicity_until is not None
         assert p.published_at is not None
@@ -953,6 +981,16 @@ class Procedure:
     def refund_security(self, p: ProjectState, s: Step) -> None:
         """Recorded by the ledger itself when a refund falls due (no application needed)."""
         bidder = s.payload["bidder"]
+        if bidder in p.registered:  # a listing's deposit: as it was paid, no interest (§21)
+            self.require(bidder not in p.refunded and bidder != p.winner, "deposit-refund",
+                         f"{bidder} has no deposit to refund")
+            self.require(parse_money(s.payload["amount"]) == p.registered[bidder]
+                         and "interest" not in s.payload, "deposit-refund",
+                         f"{bidder} is owed {p.registered[bidder]}, without interest")
+            p.refunded.add(bidder)
+            p.deadlines = [replace(d, met=s.at) if d.rule == f"deposit-refund:{bidder}"
+                           and d.met is None else d for d in p.deadlines]
+            return
         self.require(bidder in p.security and bidder not in p.refunded, "security-refund",
                      f"{bidder} has no security to refund")
         self.require(p.failed_decryption.get(bidder) != "bidder", "encrypted-bid",

@@ -1,0 +1,271 @@
+"""Rights transactions by listing (挂牌) and online auction (网上竞价) through the real ledger,
+on SQLite and PostgreSQL (ledger/procedures/rights.py, 39号令): each rule at its boundary —
+the announcement 20 days ahead, ten days of listing (across a holiday), a quote one fen under
+the increment, a quote one second after the countdown, a single quote just below and at the
+reserve — and what the ledger does itself: closing the listing, ending the round, refunding
+the deposits without interest."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from ledger.errors import RuleRefused
+from ledger.evidence.canonical import format_time
+from ledger.procedures.calendar import CHINA
+from ledger.procedures.listing import reserve_commitment
+from ledger.procedures.refusals import refusal_stream
+from projections.project_state import project_events
+from projections.reactions import Reactor
+
+STREAM = "project:JIULANG-CONCESSION"
+RESERVE, SALT = Decimal("810000000.00"), bytes.fromhex("5a" * 32)
+INTAKE = {"title": "石峰区九郎山森林公园生态旅游特许经营权（虚构演练）", "category": "rights",
+          "tenderee": "tenderee-1", "method": "listing"}
+
+
+def cst(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=CHINA).astimezone(timezone.utc)
+
+
+def listing_terms(listing_from: str, listing_until: str, **more) -> dict:
+    return {"listing_from": format_time(cst(listing_from)),
+            "listing_until": format_time(cst(listing_until)),
+            "registration_until": format_time(cst(listing_until) - timedelta(days=2)),
+            "starting_price": "800000000.00", "increment": "1000000.00",
+            "deposit": "160000000.00", "countdown_seconds": 300, "asset": "concession", **more}
+
+
+def announce(world, at: str, listing_from: str, listing_until: str, **more) -> None:
+    tenderee, operator = world.actors["tenderee-1"], world.actors["operator-1"]
+    world.clock.moment = cst(at)
+    world.submit(tenderee, STREAM, "project.intake/v1", INTAKE)
+    world.submit(operator, STREAM, "project.intake-accepted/v1", {})
+    world.submit(tenderee, STREAM, "project.listing-announced/v1",
+                 listing_terms(listing_from, listing_until, **more))
+
+
+def refused(world, signer: str, type_: str, payload: dict) -> str:
+    """The rule that refused the action, which the ledger recorded as evidence."""
+    before = world.ledger.stream_version(refusal_stream(STREAM))
+    with pytest.raises(RuleRefused) as caught:
+        world.submit(world.actors[signer], STREAM, type_, payload)
+    assert caught.value.details["recorded"]
+    assert world.ledger.stream_version(refusal_stream(STREAM)) == before + 1
+    return caught.value.details["rule"]
+
+
+@pytest.fixture
+def listed(world):
+    """A concession listed from 26 March to 7 April 2025 (announced on 5 March), its reserve
+    committed, bidder-1 and bidder-2 registered with their deposits."""
+    announce(world, "2025-03-05T10:00:00", "2025-03-26T09:00:00", "2025-04-07T17:00:00")
+    world.submit(world.actors["tenderee-1"], STREAM, "project.reserve-committed/v1", {
+        "reserve_commitment": reserve_commitment(RESERVE, SALT), "decision_hash": "c" * 64})
+    for bidder in ("bidder-1", "bidder-2"):
+        world.submit(world.actors[bidder], STREAM, "project.bidder-registered/v1",
+                     {"bidder": bidder, "deposit": "160000000.00"})
+    return world
+
+
+def quote(world, bidder: str, price: str, at: datetime | None = None):
+    if at is not None:
+        world.clock.moment = at - timedelta(seconds=1)  # submit moves it one second on
+    return world.submit(world.actors[bidder], STREAM, "project.quote-submitted/v1",
+                        {"bidder": bidder, "price": price})
+
+
+def state(world):
+    return world.ledger.stream(STREAM).state
+
+
+# --- the announcement and the listing's length ---------------------------------------------
+
+def test_the_listing_starts_after_20_full_days_of_announcement(world):
+    # announced Wednesday 5 March: the 20 days run 6–25 March; the listing starts on the 26th
+    with pytest.raises(RuleRefused) as caught:
+        announce(world, "2025-03-05T10:00:00", "2025-03-25T09:00:00", "2025-04-07T17:00:00")
+    assert caught.value.details["rule"] == "listing-announcement"
+    world.submit(world.actors["tenderee-1"], STREAM, "project.listing-announced/v1",
+                 listing_terms("2025-03-26T09:00:00", "2025-04-07T17:00:00"))
+    assert state(world).stage == "listing"
+
+
+def test_state_property_is_disclosed_for_20_working_days(world):
+    # from 5 March, 20 working days end on 2 April (Qingming is 4–6 April): the 3rd is early
+    # for a concession's 20 days but the first day a state property's disclosure allows
+    with pytest.raises(RuleRefused) as caught:
+        announce(world, "2025-03-05T10:00:00", "2025-04-02T09:00:00", "2025-04-30T17:00:00",
+                 asset="state-property")
+    assert caught.value.details["rule"] == "state-property-disclosure"
+    world.submit(world.actors["tenderee-1"], STREAM, "project.listing-announced/v1",
+                 listing_terms("2025-04-03T09:00:00", "2025-04-30T17:00:00",
+                               asset="state-property"))
+
+
+def test_exactly_ten_days_of_listing_and_across_a_holiday(world):
+    # from Monday 21 April the 10th day is 1 May, a holiday to 5 May: the listing runs
+    # through the 6th; on the 5th it is a day short
+    with pytest.raises(RuleRefused) as caught:
+        announce(world, "2025-03-28T10:00:00", "2025-04-21T09:00:00", "2025-05-05T17:00:00")
+    assert caught.value.details["rule"] == "listing-period"
+    world.submit(world.actors["tenderee-1"], STREAM, "project.listing-announced/v1",
+                 listing_terms("2025-04-21T09:00:00", "2025-05-06T17:00:00"))
+
+
+def test_exactly_ten_days_of_listing_without_a_holiday(world):
+    # from Monday 9 June the 10th day is Thursday 19 June: ending then holds, a day before not
+    with pytest.raises(RuleRefused) as caught:
+        announce(world, "2025-05-12T10:00:00", "2025-06-09T09:00:00", "2025-06-18T17:00:00")
+    assert caught.value.details["rule"] == "listing-period"
+    world.submit(world.actors["tenderee-1"], STREAM, "project.listing-announced/v1",
+                 listing_terms("2025-06-09T09:00:00", "2025-06-19T17:00:00"))
+
+
+# --- registration and quotes ---------------------------------------------------------------
+
+def test_bidding_starts_only_once_the_reserve_is_committed(world):
+    announce(world, "2025-03-05T10:00:00", "2025-03-26T09:00:00", "2025-04-07T17:00:00")
+    world.submit(world.actors["bidder-1"], STREAM, "project.bidder-registered/v1",
+                 {"bidder": "bidder-1", "deposit": "160000000.00"})
+    world.clock.moment = cst("2025-03-26T09:00:00")
+    assert refused(world, "bidder-1", "project.quote-submitted/v1",
+                   {"bidder": "bidder-1", "price": "800000000.00"}) == "reserve-sealed"
+    # and once bidding has started the reserve can no longer be committed
+    assert refused(world, "tenderee-1", "project.reserve-committed/v1", {
+        "reserve_commitment": reserve_commitment(RESERVE, SALT),
+        "decision_hash": "c" * 64}) == "reserve-sealed"
+
+
+def test_registration_needs_the_deposit_before_the_deadline(listed):
+    world = listed
+    world.register("bidder-3")
+    assert refused(world, "bidder-3", "project.bidder-registered/v1", {
+        "bidder": "bidder-3", "deposit": "159999999.99"}) == "listing-registration"
+    world.clock.moment = cst("2025-04-05T17:00:00")  # the deadline, two days before the end
+    assert refused(world, "bidder-3", "project.bidder-registered/v1", {
+        "bidder": "bidder-3", "deposit": "160000000.00"}) == "listing-registration"
+
+
+def test_quotes_rise_by_the_increment_during_the_listing_only(listed):
+    world = listed
+    assert refused(world, "bidder-1", "project.quote-submitted/v1",  # before it starts
+                   {"bidder": "bidder-1", "price": "800000000.00"}) == "listing-period"
+    quote(world, "bidder-1", "800000000.00", cst("2025-03-26T09:00:00"))
+    with pytest.raises(RuleRefused) as caught:  # one fen short of the increment
+        quote(world, "bidder-2", "800999999.99")
+    assert caught.value.details["rule"] == "quote-increment" and "801000000.00" in str(caught.value)
+    quote(world, "bidder-2", "801000000.00")
+    world.submit(world.actors["operator-1"], STREAM, "project.increment-adjusted/v1",
+                 {"increment": "5000000.00"})
+    assert refused(world, "bidder-1", "project.quote-submitted/v1",
+                   {"bidder": "bidder-1", "price": "805999999.99"}) == "quote-increment"
+    quote(world, "bidder-1", "806000000.00")
+    world.register("bidder-9")
+    assert refused(world, "bidder-9", "project.quote-submitted/v1",  # not registered
+                   {"bidder": "bidder-9", "price": "900000000.00"}) in (
+        "listing-registration", "who-may-act")
+    current = state(world)
+    assert (current.highest_quote, current.quote_count) == (Decimal("806000000.00"), 3)
+    world.clock.moment = cst("2025-04-07T17:00:00")  # the listing's end: too late
+    assert refused(world, "bidder-2", "project.quote-submitted/v1",
+                   {"bidder": "bidder-2", "price": "900000000.00"}) == "listing-period"
+
+
+# --- the end: the timed round, the reserve, the outcome -------------------------------------
+
+def test_the_timed_round_restarts_at_each_new_highest_and_refuses_a_second_late(listed):
+    world = listed
+    quote(world, "bidder-1", "800000000.00", cst("2025-03-26T09:00:00"))
+    world.submit(world.actors["bidder-2"], STREAM, "project.continuation-requested/v1",
+                 {"bidder": "bidder-2"})
+    world.clock.moment = cst("2025-04-07T17:00:00")
+    assert [o[1] for o in Reactor(world.ledger).run()] == ["project.listing-closed/v1"]
+    opened = state(world)
+    assert opened.stage == "timed-round"
+    assert opened.round_ends_at == opened.round_opened_at + timedelta(minutes=5)
+    # one second before the countdown runs out: accepted, and the countdown starts again
+    at = opened.round_ends_at - timedelta(seconds=1)
+    quote(world, "bidder-2", "801000000.00", at)
+    assert state(world).round_ends_at == at + timedelta(minutes=5)
+    # at the instant it runs out: refused as late, and recorded
+    world.clock.moment = state(world).round_ends_at - timedelta(seconds=1)
+    assert refused(world, "bidder-1", "project.quote-submitted/v1",
+                   {"bidder": "bidder-1", "price": "802000000.00"}) == "timed-round"
+    # a round ended by the ledger only once its countdown has run out
+    assert [o[1] for o in Reactor(world.ledger).run()] == ["project.round-ended/v1"]
+    assert state(world).stage == "bidding-ended"
+
+
+@pytest.mark.parametrize("top, sold", [("809999999.99", False), ("810000000.00", True)])
+def test_a_single_quote_just_below_and_at_the_reserve(listed, top, sold):
+    world = listed
+    quote(world, "bidder-1", "800000000.00", cst("2025-03-26T09:00:00"))
+    quote(world, "bidder-1", top, cst("2025-03-27T09:00:00"))  # its own, raised
+    world.clock.moment = cst("2025-04-07T17:00:00")
+    Reactor(world.ledger).run()
+    tenderee = world.actors["tenderee-1"]
+    # the reserve revealed must be the one committed
+    assert refused(world, "tenderee-1", "project.reserve-revealed/v1", {
+        "reserve": "800000000.00", "salt": SALT.hex()}) == "reserve-sealed"
+    world.submit(tenderee, STREAM, "project.reserve-revealed/v1",
+                 {"reserve": str(RESERVE), "salt": SALT.hex()})
+    if sold:
+        assert refused(world, "tenderee-1", "project.awarded/v1", {
+            "winner": "bidder-2", "price": top}) == "listing-outcome"
+        world.submit(tenderee, STREAM, "project.awarded/v1", {"winner": "bidder-1", "price": top})
+        world.submit(tenderee, STREAM, "project.deal-confirmed/v1",
+                     {"winner": "bidder-1", "confirmation_hash": "f" * 64})
+        assert state(world).stage == "contracted"
+    else:
+        assert refused(world, "tenderee-1", "project.awarded/v1", {
+            "winner": "bidder-1", "price": top}) == "listing-outcome"
+        world.submit(world.actors["operator-1"], STREAM, "project.no-sale/v1",
+                     {"reason": "below-reserve"})
+        assert state(world).stage == "failed"
+
+
+def test_the_ledger_refunds_the_other_deposits_without_interest(listed):
+    world = listed
+    quote(world, "bidder-1", "800000000.00", cst("2025-03-26T09:00:00"))
+    quote(world, "bidder-2", "810000000.00")
+    world.clock.moment = cst("2025-04-07T17:00:00")
+    Reactor(world.ledger).run()  # closes the listing; the loser's deposit falls due
+    world.clock.advance(minutes=1)
+    outcomes = Reactor(world.ledger).run()
+    assert outcomes == [(STREAM, "project.security-refunded/v1", "recorded")]
+    current = state(world)
+    assert current.refunded == {"bidder-1"}  # the winner's deposit is its down payment
+    due = next(d for d in current.deadlines if d.rule == "deposit-refund:bidder-1")
+    assert due.kept and due.article == "39号令 §21"
+    refund, = [e for e in project_events(world.ledger.recorder, STREAM)
+               if e["type"] == "project.security-refunded/v1"]
+    assert refund["actor"] == "ledger"
+    assert refund["payload"] == {"bidder": "bidder-1", "amount": "160000000.00"}
+
+
+def test_the_deal_is_confirmed_with_the_winner_and_the_result_published_in_10_working_days(listed):
+    """The confirmation (成交确认书, §20) names the winner; the result's publication is a
+    deadline of the seller's, tracked: due at 24:00 of the 10th working day after bidding
+    ended (§22; 7 April + 10 working days, the weekends not counted: 24:00 of 21 April)."""
+    world = listed
+    quote(world, "bidder-2", "810000000.00", cst("2025-03-26T09:00:00"))
+    world.clock.moment = cst("2025-04-07T17:00:00")
+    Reactor(world.ledger).run()
+    tenderee = world.actors["tenderee-1"]
+    world.submit(tenderee, STREAM, "project.reserve-revealed/v1",
+                 {"reserve": str(RESERVE), "salt": SALT.hex()})
+    world.submit(tenderee, STREAM, "project.awarded/v1",
+                 {"winner": "bidder-2", "price": "810000000.00"})
+    assert refused(world, "tenderee-1", "project.deal-confirmed/v1", {
+        "winner": "bidder-1", "confirmation_hash": "f" * 64}) == "deal-confirmation"
+    world.submit(tenderee, STREAM, "project.deal-confirmed/v1",
+                 {"winner": "bidder-2", "confirmation_hash": "f" * 64})
+    due = next(d for d in state(world).deadlines if d.rule == "result-publication")
+    assert due.due == cst("2025-04-22T00:00:00") and due.article == "39号令 §22"
+    world.clock.moment = due.due  # at its first late instant: recorded, and late
+    world.submit(tenderee, STREAM, "project.result-published/v1", {})
+    assert next(d for d in state(world).deadlines if d.rule == "result-publication").kept is False
+    assert refused(world, "tenderee-1", "project.result-published/v1", {}) == "recorded-once"
