@@ -1,0 +1,49 @@
+"""A lot's quote ladder and countdown history as of any instant (projections/quote_ladder.py),
+from a listing driven through the real ledger (test_listing's concession)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from projections.project_state import project_events
+from projections.quote_ladder import ladder
+from projections.reactions import Reactor
+from test_listing import STREAM, cst, listed, quote, state  # noqa: F401 (the fixture)
+
+
+def test_the_ladder_and_the_countdowns_as_of_any_instant(listed):  # noqa: F811
+    world = listed
+    quote(world, "bidder-1", "800000000.00", cst("2025-03-26T09:00:00"))
+    quote(world, "bidder-2", "801000000.00", cst("2025-03-27T09:00:00"))
+    world.submit(world.actors["bidder-1"], STREAM, "project.continuation-requested/v1",
+                 {"bidder": "bidder-1"})
+    world.clock.moment = cst("2025-04-07T17:00:00")
+    Reactor(world.ledger).run()
+    opened = state(world).round_opened_at
+    quote(world, "bidder-1", "802000000.00", opened + timedelta(minutes=2))
+    quote(world, "bidder-2", "803000000.00", opened + timedelta(minutes=6))
+    world.clock.moment = state(world).round_ends_at
+    Reactor(world.ledger).run()
+    events = project_events(world.ledger.recorder, STREAM)
+
+    before = ladder(events, cst("2025-03-26T08:59:59"))  # the listing announced, no quote yet
+    assert before.stage == "listing" and before.quotes == () and before.highest is None
+    assert before.least_next == Decimal("800000000.00")  # the starting price
+
+    first_day = ladder(events, cst("2025-03-26T12:00:00"))
+    assert [q.price for q in first_day.quotes] == [Decimal("800000000.00")]
+    assert first_day.least_next == Decimal("801000000.00") and first_day.countdowns == ()
+
+    in_round = ladder(events, opened + timedelta(minutes=3))
+    assert in_round.stage == "timed-round" and in_round.highest.bidder == "bidder-1"
+    assert [c.runs_out - c.started for c in in_round.countdowns] == [timedelta(minutes=5)] * 2
+    assert in_round.countdowns[1].restarted_by.price == Decimal("802000000.00")
+
+    now = ladder(events)
+    assert now.stage == "bidding-ended" and now.least_next is None
+    assert now.highest.bidder == "bidder-2" and now.highest.price == Decimal("803000000.00")
+    assert [c.runs_out for c in now.countdowns] == [
+        opened + timedelta(minutes=5), opened + timedelta(minutes=7),
+        opened + timedelta(minutes=11)]  # the last ran out: the round ended then
+    assert state(world).stage == "bidding-ended"
