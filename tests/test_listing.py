@@ -269,3 +269,23 @@ def test_the_deal_is_confirmed_with_the_winner_and_the_result_published_in_10_wo
     world.submit(tenderee, STREAM, "project.result-published/v1", {})
     assert next(d for d in state(world).deadlines if d.rule == "result-publication").kept is False
     assert refused(world, "tenderee-1", "project.result-published/v1", {}) == "recorded-once"
+
+
+def test_the_statistics_give_a_sold_lots_premium_over_its_starting_price(listed):
+    """溢价率: (price − starting price) / starting price, by the month of the award; the
+    savings rate stays a tender's (a listing has no control price)."""
+    from projections.project_state import concluded_projects
+    from projections.statistics import as_rows, grouped
+
+    world = listed
+    quote(world, "bidder-2", "810000000.00", cst("2025-03-26T09:00:00"))
+    world.clock.moment = cst("2025-04-07T17:00:00")
+    Reactor(world.ledger).run()
+    tenderee = world.actors["tenderee-1"]
+    world.submit(tenderee, STREAM, "project.reserve-revealed/v1",
+                 {"reserve": str(RESERVE), "salt": SALT.hex()})
+    world.submit(tenderee, STREAM, "project.awarded/v1",
+                 {"winner": "bidder-2", "price": "810000000.00"})
+    row, = as_rows(grouped(concluded_projects(world.ledger.recorder)))
+    assert (row["category"], row["month"], row["awarded"]) == ("rights", "2025-04", 1)
+    assert row["premium_rate"] == "0.0125" and row["savings_rate"] is None

@@ -175,7 +175,7 @@ def replay(store: str, project: str, at: str | None, steps: bool, as_json: bool)
 @store_option
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 def stats(store: str, as_json: bool) -> None:
-    """Projects, amounts and savings rates by category and month of award."""
+    """Projects, amounts, savings rates and premiums (溢价率) by category and month of award."""
     from projections.project_state import each_project
     from projections.statistics import as_rows, grouped
 
@@ -187,11 +187,13 @@ def stats(store: str, as_json: bool) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     click.echo(f"{'category':13} {'month':8} {'projects':>8} {'awarded':>8} {'failed':>7} "
-               f"{'control (yuan)':>18} {'award (yuan)':>18} {'savings':>8}")
+               f"{'control (yuan)':>18} {'award (yuan)':>18} {'savings':>8} {'premium':>8}")
     for r in rows:
         rate = f"{float(r['savings_rate']) * 100:.2f}%" if r["savings_rate"] else "-"
+        premium = f"{float(r['premium_rate']) * 100:.2f}%" if r.get("premium_rate") else "-"
         click.echo(f"{r['category']:13} {r['month']:8} {r['projects']:>8} {r['awarded']:>8} "
-                   f"{r['failed']:>7} {r['control_total']:>18} {r['award_total']:>18} {rate:>8}")
+                   f"{r['failed']:>7} {r['control_total']:>18} {r['award_total']:>18} {rate:>8} "
+                   f"{premium:>8}")
 
 
 @click.command()

@@ -18,7 +18,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ConfigDict, Field, with_config
-from typing_extensions import TypedDict
+from typing_extensions import NotRequired, TypedDict
 
 from ledger.evidence.envelope import stream_uuid
 from projections import visibility as v
@@ -92,13 +92,20 @@ class StatisticsRow(TypedDict):
     savings_rate: Annotated[str | None, Field(description="(Σ control − Σ award) / Σ control, "
                                                           "to four places; null without a "
                                                           "control price")]
+    premium_rate: NotRequired[Annotated[str, Field(
+        description="溢价率 of the lots sold by listing or online auction: (Σ price − Σ "
+                    "starting price) / Σ starting price, to four places; only in a group that "
+                    "sold one")]]
 
 
 @with_config(ConfigDict(json_schema_extra={"examples": [{
     "over": OVER,
     "groups": [{"category": "construction", "month": "2025-03", "projects": 1, "awarded": 1,
                 "failed": 0, "control_total": "167014800.00", "award_total": "83760800.00",
-                "savings_rate": "0.4985"}]}]}))
+                "savings_rate": "0.4985"},
+               {"category": "rights", "month": "2025-04", "projects": 1, "awarded": 1,
+                "failed": 0, "control_total": "800000000.00", "award_total": "810000000.00",
+                "savings_rate": "-0.0125", "premium_rate": "0.0125"}]}]}))
 class Statistics(TypedDict):
     """The trading's statistics, by category and month of the award."""
 

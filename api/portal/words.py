@@ -142,6 +142,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "state_now": ("项目当前状态", "The project's state now"),
     "entries": ("项", "entries"),
     "yes": ("是", "yes"),
+    "premium_rate": ("溢价率", "Premium"),
     "on_this_page": ("本页", "On this page"),
     "version_sealed": ("开标前项目版本号不公开（法 §22）。", "the version is sealed until the opening (法 §22)"),
     # --- the supervision pages (supervision.py)
