@@ -289,3 +289,25 @@ def test_the_statistics_give_a_sold_lots_premium_over_its_starting_price(listed)
     row, = as_rows(grouped(concluded_projects(world.ledger.recorder)))
     assert (row["category"], row["month"], row["awarded"]) == ("rights", "2025-04", 1)
     assert row["premium_rate"] == "0.0125" and row["savings_rate"] is None
+
+
+def test_a_listings_timeline_is_grouped_in_phases_of_its_own(listed):
+    """The witness officer's timeline (api/portal/witnessing.py) names a listing's phases as a
+    listing's, not a tender's (its close plays the opening's part in the milestones)."""
+    from api.portal.witnessing import timeline_rows
+    from projections import visibility as v
+
+    world = listed
+    quote(world, "bidder-2", "810000000.00", cst("2025-03-26T09:00:00"))
+    world.clock.moment = cst("2025-04-07T17:00:00")
+    Reactor(world.ledger).run()
+    tenderee = world.actors["tenderee-1"]
+    world.submit(tenderee, STREAM, "project.reserve-revealed/v1",
+                 {"reserve": str(RESERVE), "salt": SALT.hex()})
+    world.submit(tenderee, STREAM, "project.awarded/v1",
+                 {"winner": "bidder-2", "price": "810000000.00"})
+    world.submit(tenderee, STREAM, "project.result-published/v1", {})
+    events = project_events(world.ledger.recorder, STREAM)
+    operator = v.Caller("operator-1", frozenset({"operator"}))
+    phases = [row["phase"] for row in timeline_rows(events, operator, v.facts_of(events))]
+    assert list(dict.fromkeys(phases)) == ["intake", "listing", "bidding-ended", "sold"]

@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response, Streamin
 from ledger.errors import LedgerError
 from ledger.evidence.envelope import stream_uuid
 from ledger.procedures.refusals import refusal_stream
+from ledger.procedures.rights import LISTING_METHODS
 from ledger.procedures.tender import ProjectState
 from projections import visibility as v
 from projections.project_state import project_events
@@ -40,6 +41,9 @@ from .words import event_name, phase_name, stage_name, word
 
 router = APIRouter(include_in_schema=False)
 OBSERVATION = "project.witness-observation/v1"
+# the phases of a listing or online auction, by the milestone reached (visibility.MILESTONES)
+LISTING_PHASES = {"announced": "listing", "opened": "bidding-ended", "fixed": "sold",
+                  "published": "result-published"}
 LIVE_SECONDS = 60  # a live timeline's connection lasts this long; the browser reconnects
 LIVE_POLL = 0.5  # how often the stream's head is looked at, seconds
 KEEP_ALIVE = 15  # a comment this often keeps proxies from closing a quiet stream
@@ -130,11 +134,15 @@ def timeline_rows(events: list[dict], caller: v.Caller, facts: v.ProjectFacts) -
     milestone the project had reached before it: intake, announced, opened, reported,
     published, fixed)."""
     rows, phase = [], "intake"
+    # a listing's phases have names of their own (the milestones are the tender's: its
+    # close plays the opening's part)
+    names = LISTING_PHASES if events and events[0]["payload"].get("method") in \
+        LISTING_METHODS else {}
     for event in events:
         view = v.project_view(event, caller, facts)
         if view is not None:
             payload = view.get("payload") if isinstance(view.get("payload"), dict) else {}
-            rows.append({"phase": phase, "type": event["type"],
+            rows.append({"phase": names.get(phase, phase), "type": event["type"],
                          "time": china_time(event.get("ledger_time", "")),
                          "actor": view["actor"] if isinstance(view["actor"], str) else None,
                          "withheld": v.WITHHELD in view,

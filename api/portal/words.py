@@ -349,6 +349,9 @@ PHASE_NAMES: dict[str, tuple[str, str]] = {  # the phases a timeline is grouped 
     "intake": ("受理与公告前", "before the announcement"), "announced": ("公告至开标", "announced, until the opening"),
     "opened": ("开标与评标", "opening and evaluation"), "reported": ("评标报告之后", "after the evaluation report"),
     "published": ("公示期", "publicity"), "fixed": ("定标之后", "after the award"),
+    # a listing's or an online auction's (witnessing.LISTING_PHASES)
+    "listing": ("挂牌与竞价", "listing and bidding"), "bidding-ended": ("竞价结束之后", "after bidding"),
+    "sold": ("成交之后", "after the sale"), "result-published": ("结果公布之后", "after the result's publication"),
 }
 
 CATEGORY_NAMES: dict[str, tuple[str, str]] = {
