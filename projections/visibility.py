@@ -652,13 +652,19 @@ def sees_type(type_: str, caller: Caller, facts: ProjectFacts, actor: bool = Tru
         if member not in skipped)
 
 
+def sees_field(name: str, caller: Caller, facts: ProjectFacts) -> bool:
+    """Whether the caller may see the state field `name` at the project's stage: every event
+    type it is folded from, as FEEDS, ACTOR_KEYED and ANONYMOUS say."""
+    return all(sees_type(t, caller, facts, actor=name in ACTOR_KEYED,
+                         identity=name not in ANONYMOUS) for t in FEEDS[name])
+
+
 def state_view(state: object, caller: Caller, facts: ProjectFacts) -> tuple[dict, list[str]]:
     """The fields of a project's state the caller may see (as they are), and the names of
     those it may not."""
     shown, withheld = {}, []
-    for name, types in FEEDS.items():
-        if all(sees_type(t, caller, facts, actor=name in ACTOR_KEYED,
-                         identity=name not in ANONYMOUS) for t in types):
+    for name in FEEDS:
+        if sees_field(name, caller, facts):
             shown[name] = getattr(state, name)
         else:
             withheld.append(name)

@@ -311,3 +311,47 @@ def test_a_listings_timeline_is_grouped_in_phases_of_its_own(listed):
     operator = v.Caller("operator-1", frozenset({"operator"}))
     phases = [row["phase"] for row in timeline_rows(events, operator, v.facts_of(events))]
     assert list(dict.fromkeys(phases)) == ["intake", "listing", "bidding-ended", "sold"]
+
+
+def test_the_ladder_is_served_as_the_caller_may_see_it(listed, store_url, tmp_path):
+    """GET /v1/projects/{p}/ladder: prices and times to anyone as they come, who quoted only
+    to a caller who may see it (the operator now, the seller and bidders from the close, the
+    public never), as of any instant; a tender has no ladder (404)."""
+    from fastapi.testclient import TestClient
+
+    from api.client import signature_headers
+    from api.http.app import create_app
+    from ledger.ledger import Ledger
+
+    world = listed
+    quote(world, "bidder-1", "800000000.00", cst("2025-03-26T09:00:00"))
+    quote(world, "bidder-2", "801000000.00", cst("2025-03-27T09:00:00"))
+    path = "/v1/projects/JIULANG-CONCESSION/ladder"
+    app = create_app(lambda: Ledger.open(store_url, key_path=tmp_path / "ledger.key",
+                                         clock=world.clock))
+
+    def ask(actor: str | None = None, query: str = "") -> dict:
+        headers = {} if actor is None else signature_headers(
+            world.actors[actor], "GET", path, query, now=world.clock.now().timestamp())
+        answer = client.get(path + (f"?{query}" if query else ""), headers=headers)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    with TestClient(app) as client:
+        public = ask()
+        assert public["stage"] == "listing" and public["withheld"] == ["bidder"]
+        assert [q["price"] for q in public["quotes"]] == ["800000000.00", "801000000.00"]
+        assert all("bidder" not in q for q in public["quotes"])
+        assert (public["highest"], public["least_next"]) == ("801000000.00", "802000000.00")
+        assert "reserve" not in public and public["countdowns"] == []
+        assert all("bidder" not in q for q in ask("bidder-1")["quotes"])  # not even its own
+        assert all("bidder" not in q for q in ask("tenderee-1")["quotes"])  # nor the seller
+        assert [q["bidder"] for q in ask("operator-1")["quotes"]] == ["bidder-1", "bidder-2"]
+        then = ask(query="at=" + format_time(cst("2025-03-26T12:00:00")).replace(":", "%3A"))
+        assert [q["price"] for q in then["quotes"]] == ["800000000.00"]
+        world.clock.moment = cst("2025-04-07T17:00:00")
+        Reactor(world.ledger).run()  # the listing closes: the seller and bidders learn who
+        assert [q["bidder"] for q in ask("tenderee-1")["quotes"]] == ["bidder-1", "bidder-2"]
+        assert all("bidder" not in q for q in ask()["quotes"])  # the public never does
+        world.open_project("project:A-TENDER")
+        assert client.get("/v1/projects/A-TENDER/ladder").status_code == 404

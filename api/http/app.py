@@ -22,7 +22,7 @@ from projections.projects_now import ProjectsNow
 from .. import portal
 
 from . import actions, health, openapi, problems, projects, signed_requests, tiles, witness_push
-from . import proofs, registry, reports, store_reads, supervision
+from . import listings, proofs, registry, reports, store_reads, supervision
 
 TITLE = "Sunledger"
 DESCRIPTION = ("The audit ledger of a public resource trading centre (公共资源交易中心): signed "
@@ -91,6 +91,7 @@ def create_app(open_ledger: Callable[[], Ledger],
     app.include_router(tiles.router)
     app.include_router(reports.router)
     app.include_router(supervision.router)
+    app.include_router(listings.router)
     app.include_router(registry.router)
     app.include_router(proofs.router)
     app.include_router(portal.router)  # the web pages (api/portal/)
