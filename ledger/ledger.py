@@ -217,15 +217,16 @@ class Ledger(Application):
         if at_head(cached, head):
             return cached
         version = head[0]
-        if cached is None or cached.version > version or not cached.fold(
-                self._envelopes(uid, cached.version)):
+        # the newer events folded into a copy: a state handed out is never changed after
+        folded = cached.copy() if cached is not None and cached.version <= version else None
+        if folded is None or not folded.fold(self._envelopes(uid, cached.version)):
             self._snapshots.forget(uid)  # new, or the store is not what was cached
-            cached = self._fold_from_first(stream, uid, keep=False)
-            if cached is None:  # rows gone since the head was read: `verify` will say
+            folded = self._fold_from_first(stream, uid, keep=False)
+            if folded is None:  # rows gone since the head was read: `verify` will say
                 self._evict(stream)
                 return None
-        self._cache(cached)
-        return cached
+        self._cache(folded)
+        return folded
 
     def stream_kept(self, stream: str,
                     head: tuple[int, bytes] | None | bool = False) -> Stream | None:
@@ -614,6 +615,7 @@ class Ledger(Application):
                     batch.add(item)
                 except LedgerError as error:
                     if not each:
+                        self._tree = known_tree  # nothing was written: the frontier stands
                         raise
                     refused[i] = error
             if len(refused) == len(signed):  # nothing to write: the frontier stands
@@ -658,8 +660,7 @@ class Ledger(Application):
                                        "recorded", store=self.url.display()) from None
             raise StoreUnavailable(f"the store {self.url.display()} failed during the "
                                    f"append, which was not recorded: {error}") from None
-        except BaseException:
-            batch.forget()
+        except BaseException:  # a refusal, say: nothing cached was changed (copy on write)
             raise
         return receipts
 
@@ -734,6 +735,8 @@ class _Batch:
         if stream is None:
             stream = stream_class(action.stream)(stream_uuid(action.stream))
             self.streams[action.stream] = stream
+        elif action.stream not in self.advanced:  # the cached state is others' to read:
+            stream = self.streams[action.stream] = stream.copy()  # this append's own copy
         envelope = seal(signed, ledger_time=self.ledger_time, prev=stream.head, version=version + 1)
         self.events.append(stream.record(envelope, self.now))
         self.nonces.add((action.actor, action.nonce))
@@ -826,7 +829,8 @@ class _Batch:
             self.ledger._cache(self.streams[name])
 
     def forget(self) -> None:
-        """Drop cached streams this batch touched: their state was not stored."""
+        """Drop cached streams this batch read: the store refused the append because another
+        writer moved one of them on, so the next read folds what it stored."""
         for name in self.streams:
             self.ledger._evict(name)
 

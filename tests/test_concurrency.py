@@ -256,3 +256,27 @@ def test_a_bid_goes_to_the_stored_head_whatever_this_process_cached(world, tmp_p
         other.close()
     report = verify(StoreSource(world.raw.url), workers=1)
     assert report.intact, report.findings
+
+
+def test_a_state_read_is_never_changed_by_a_later_append(world, project, tmp_path):
+    """A reader's state is its own to read while others append: the ledger folds new events
+    into a copy and caches that, never into the object it handed out (threads reading a
+    project while bidders append to it saw states change under them, and the cache refolded
+    the whole project from its first event when a fold met a state advanced meanwhile)."""
+    read = world.ledger.stream(project)
+    version, bids = read.version, dict(read.state.bids)
+    world.submit(world.actors["bidder-1"], project, "project.bid-submitted/v1", bid("bidder-1", 99))
+    assert (read.version, read.state.bids) == (version, bids)  # unchanged
+    again = world.ledger.stream(project)
+    assert again.version == version + 1 and again is not read
+    # a state another process's append moved on is folded into a copy too
+    other = Ledger.open(world.raw.url, key_path=tmp_path / "ledger.key")
+    try:
+        other.stream(project)
+        world.submit(world.actors["bidder-2"], project, "project.bid-submitted/v1",
+                     bid("bidder-2", 98))
+        before = other.stream(project, fresh=False)
+        held = before.version
+        assert other.stream(project).version == held + 1 and before.version == held
+    finally:
+        other.close()
