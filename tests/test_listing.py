@@ -83,45 +83,47 @@ def state(world):
 
 # --- the announcement and the listing's length ---------------------------------------------
 
+def refused_then_announced(world, at: str, refused: tuple[str, str], accepted: tuple[str, str],
+                           rule: str, **more) -> None:
+    """A listing announced at `at` from–until `refused` is refused by `rule` (and recorded);
+    from–until `accepted` it is announced."""
+    with pytest.raises(RuleRefused) as caught:
+        announce(world, at, *refused, **more)
+    assert caught.value.details["rule"] == rule
+    world.submit(world.actors["tenderee-1"], STREAM, "project.listing-announced/v1",
+                 listing_terms(*accepted, **more))
+    assert state(world).stage == "listing"
+
+
 def test_the_listing_starts_after_20_full_days_of_announcement(world):
     # announced Wednesday 5 March: the 20 days run 6–25 March; the listing starts on the 26th
-    with pytest.raises(RuleRefused) as caught:
-        announce(world, "2025-03-05T10:00:00", "2025-03-25T09:00:00", "2025-04-07T17:00:00")
-    assert caught.value.details["rule"] == "listing-announcement"
-    world.submit(world.actors["tenderee-1"], STREAM, "project.listing-announced/v1",
-                 listing_terms("2025-03-26T09:00:00", "2025-04-07T17:00:00"))
-    assert state(world).stage == "listing"
+    refused_then_announced(world, "2025-03-05T10:00:00",
+                           ("2025-03-25T09:00:00", "2025-04-07T17:00:00"),
+                           ("2025-03-26T09:00:00", "2025-04-07T17:00:00"), "listing-announcement")
 
 
 def test_state_property_is_disclosed_for_20_working_days(world):
     # from 5 March, 20 working days end on 2 April (Qingming is 4–6 April): the 3rd is early
     # for a concession's 20 days but the first day a state property's disclosure allows
-    with pytest.raises(RuleRefused) as caught:
-        announce(world, "2025-03-05T10:00:00", "2025-04-02T09:00:00", "2025-04-30T17:00:00",
-                 asset="state-property")
-    assert caught.value.details["rule"] == "state-property-disclosure"
-    world.submit(world.actors["tenderee-1"], STREAM, "project.listing-announced/v1",
-                 listing_terms("2025-04-03T09:00:00", "2025-04-30T17:00:00",
-                               asset="state-property"))
+    refused_then_announced(world, "2025-03-05T10:00:00",
+                           ("2025-04-02T09:00:00", "2025-04-30T17:00:00"),
+                           ("2025-04-03T09:00:00", "2025-04-30T17:00:00"),
+                           "state-property-disclosure", asset="state-property")
 
 
 def test_exactly_ten_days_of_listing_and_across_a_holiday(world):
     # from Monday 21 April the 10th day is 1 May, a holiday to 5 May: the listing runs
     # through the 6th; on the 5th it is a day short
-    with pytest.raises(RuleRefused) as caught:
-        announce(world, "2025-03-28T10:00:00", "2025-04-21T09:00:00", "2025-05-05T17:00:00")
-    assert caught.value.details["rule"] == "listing-period"
-    world.submit(world.actors["tenderee-1"], STREAM, "project.listing-announced/v1",
-                 listing_terms("2025-04-21T09:00:00", "2025-05-06T17:00:00"))
+    refused_then_announced(world, "2025-03-28T10:00:00",
+                           ("2025-04-21T09:00:00", "2025-05-05T17:00:00"),
+                           ("2025-04-21T09:00:00", "2025-05-06T17:00:00"), "listing-period")
 
 
 def test_exactly_ten_days_of_listing_without_a_holiday(world):
     # from Monday 9 June the 10th day is Thursday 19 June: ending then holds, a day before not
-    with pytest.raises(RuleRefused) as caught:
-        announce(world, "2025-05-12T10:00:00", "2025-06-09T09:00:00", "2025-06-18T17:00:00")
-    assert caught.value.details["rule"] == "listing-period"
-    world.submit(world.actors["tenderee-1"], STREAM, "project.listing-announced/v1",
-                 listing_terms("2025-06-09T09:00:00", "2025-06-19T17:00:00"))
+    refused_then_announced(world, "2025-05-12T10:00:00",
+                           ("2025-06-09T09:00:00", "2025-06-18T17:00:00"),
+                           ("2025-06-09T09:00:00", "2025-06-19T17:00:00"), "listing-period")
 
 
 # --- registration and quotes ---------------------------------------------------------------
