@@ -81,6 +81,20 @@ def state(world):
     return world.ledger.stream(STREAM).state
 
 
+def sold(world):
+    """The listed concession sold to bidder-2's single quote of 810,000,000.00 (at the
+    reserve): the listing closed by the ledger, the reserve revealed, the award recorded."""
+    quote(world, "bidder-2", "810000000.00", cst("2025-03-26T09:00:00"))
+    world.clock.moment = cst("2025-04-07T17:00:00")
+    Reactor(world.ledger).run()
+    tenderee = world.actors["tenderee-1"]
+    world.submit(tenderee, STREAM, "project.reserve-revealed/v1",
+                 {"reserve": str(RESERVE), "salt": SALT.hex()})
+    world.submit(tenderee, STREAM, "project.awarded/v1",
+                 {"winner": "bidder-2", "price": "810000000.00"})
+    return world
+
+
 # --- the announcement and the listing's length ---------------------------------------------
 
 def refused_then_announced(world, at: str, refused: tuple[str, str], accepted: tuple[str, str],
@@ -252,15 +266,8 @@ def test_the_deal_is_confirmed_with_the_winner_and_the_result_published_in_10_wo
     """The confirmation (成交确认书, §20) names the winner; the result's publication is a
     deadline of the seller's, tracked: due at 24:00 of the 10th working day after bidding
     ended (§22; 7 April + 10 working days, the weekends not counted: 24:00 of 21 April)."""
-    world = listed
-    quote(world, "bidder-2", "810000000.00", cst("2025-03-26T09:00:00"))
-    world.clock.moment = cst("2025-04-07T17:00:00")
-    Reactor(world.ledger).run()
+    world = sold(listed)
     tenderee = world.actors["tenderee-1"]
-    world.submit(tenderee, STREAM, "project.reserve-revealed/v1",
-                 {"reserve": str(RESERVE), "salt": SALT.hex()})
-    world.submit(tenderee, STREAM, "project.awarded/v1",
-                 {"winner": "bidder-2", "price": "810000000.00"})
     assert refused(world, "tenderee-1", "project.deal-confirmed/v1", {
         "winner": "bidder-1", "confirmation_hash": "f" * 64}) == "deal-confirmation"
     world.submit(tenderee, STREAM, "project.deal-confirmed/v1",
@@ -279,15 +286,7 @@ def test_the_statistics_give_a_sold_lots_premium_over_its_starting_price(listed)
     from projections.project_state import concluded_projects
     from projections.statistics import as_rows, grouped
 
-    world = listed
-    quote(world, "bidder-2", "810000000.00", cst("2025-03-26T09:00:00"))
-    world.clock.moment = cst("2025-04-07T17:00:00")
-    Reactor(world.ledger).run()
-    tenderee = world.actors["tenderee-1"]
-    world.submit(tenderee, STREAM, "project.reserve-revealed/v1",
-                 {"reserve": str(RESERVE), "salt": SALT.hex()})
-    world.submit(tenderee, STREAM, "project.awarded/v1",
-                 {"winner": "bidder-2", "price": "810000000.00"})
+    world = sold(listed)
     row, = as_rows(grouped(concluded_projects(world.ledger.recorder)))
     assert (row["category"], row["month"], row["awarded"]) == ("rights", "2025-04", 1)
     assert row["premium_rate"] == "0.0125" and row["savings_rate"] is None
@@ -299,15 +298,8 @@ def test_a_listings_timeline_is_grouped_in_phases_of_its_own(listed):
     from api.portal.witnessing import timeline_rows
     from projections import visibility as v
 
-    world = listed
-    quote(world, "bidder-2", "810000000.00", cst("2025-03-26T09:00:00"))
-    world.clock.moment = cst("2025-04-07T17:00:00")
-    Reactor(world.ledger).run()
+    world = sold(listed)
     tenderee = world.actors["tenderee-1"]
-    world.submit(tenderee, STREAM, "project.reserve-revealed/v1",
-                 {"reserve": str(RESERVE), "salt": SALT.hex()})
-    world.submit(tenderee, STREAM, "project.awarded/v1",
-                 {"winner": "bidder-2", "price": "810000000.00"})
     world.submit(tenderee, STREAM, "project.result-published/v1", {})
     events = project_events(world.ledger.recorder, STREAM)
     operator = v.Caller("operator-1", frozenset({"operator"}))
