@@ -13,7 +13,8 @@ import logging
 import re
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import urlencode
+from datetime import datetime
+from urllib.parse import quote, urlencode
 
 import jinja2
 from fastapi import APIRouter, Request
@@ -121,9 +122,20 @@ def _caller(session: Session) -> v.Caller:
 def china_time(ledger_time: str) -> str:
     """A ledger time (UTC) as the centre reads it: China Standard Time, to the second."""
     try:
-        return parse_time(ledger_time).astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+        return china_moment(parse_time(ledger_time))
     except (TypeError, ValueError):
         return ledger_time
+
+
+def china_moment(moment: datetime) -> str:
+    """An instant as the centre reads it: China Standard Time, to the second."""
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def to_sign_in(request: Request) -> RedirectResponse:
+    """The sign-in page, coming back to this page (path and query) after."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/portal/sign-in?next={quote(here, safe='/')}", status_code=303)
 
 
 def _public_projects(request: Request) -> list[dict]:

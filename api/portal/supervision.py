@@ -20,20 +20,19 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from markupsafe import Markup
 
 from ledger.errors import BadNote, LedgerError
 from ledger.log.checkpoints import latest_checkpoint, parse_checkpoint
 from ledger.log.notes import cosignature_time, parse_verifier_key, split_note
-from ledger.procedures.calendar import CHINA
+from ledger.audit.runs import last_run, record_run
 from projections import visibility as v
 from projections.project_state import concluded_projects, project_streams
 from projections.statistics import as_rows, grouped
@@ -41,7 +40,7 @@ from witness.vocabulary import INDICATORS
 
 from ..http.supervision import warnings_now, warnings_seen
 from . import charts
-from .pages import _caller, _projects, china_time, language, page
+from .pages import _caller, _projects, china_moment, china_time, language, page, to_sign_in
 from .session import Session, csrf_holds, current_session
 from .words import WORDS, category_name, word
 
@@ -55,8 +54,7 @@ def _supervisor(request: Request) -> Session | Response:
     actor without the role supervisor."""
     session = current_session(request)
     if session is None:
-        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/portal/sign-in?next={quote(here, safe='/')}", 303)
+        return to_sign_in(request)
     if "supervisor" not in session.roles:
         return page(request, "not_found.html", status=404, session=session,
                     project=word("supervision", language(request)), reason="not_supervisor")
@@ -241,28 +239,15 @@ def _cosigned_at(recorder: Any, key: str, size: int, line: str) -> str | None:
         seconds = cosignature_time(split_note(kept[0][1])[0], line, parse_verifier_key(key))
     except (BadNote, LedgerError, ValueError):
         return None
-    return datetime.fromtimestamp(seconds, CHINA).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def runs_module() -> Any:
-    """ledger.audit.runs (the verification runs recorded in the store), if this version has
-    it; None otherwise."""
-    try:
-        from ledger.audit import runs
-    except ModuleNotFoundError as error:
-        if error.name not in ("ledger.audit.runs",):
-            raise
-        return None
-    return runs
+    return china_moment(datetime.fromtimestamp(seconds, timezone.utc))
 
 
 def last_verification(recorder: Any) -> dict | None:
     """The last verification run recorded in the store, for the page (times in China time);
-    None when none is recorded (or this version records none); {"unreadable": why} when the
-    store's record of runs cannot be read."""
-    runs = runs_module()
+    None when none is recorded; {"unreadable": why} when the store's record of runs cannot
+    be read."""
     try:
-        run = runs.last_run(recorder) if runs is not None else None
+        run = last_run(recorder)
     except LedgerError as error:
         return {"unreadable": error.message}
     if run is None:
@@ -290,13 +275,9 @@ class VerificationJob:
     def view(self) -> dict:
         now = self.finished or time.time()
         return {"running": self.finished is None, "by": self.by,
-                "started": china_time_of(self.started), "seconds": round(now - self.started, 1),
+                "started": china_moment(datetime.fromtimestamp(self.started, timezone.utc)), "seconds": round(now - self.started, 1),
                 "events": self.events, "intact": self.intact,
                 "findings_total": self.findings_total, "error": self.error}
-
-
-def china_time_of(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, CHINA).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @dataclass
@@ -333,11 +314,7 @@ class Verifications:
             report = verify(StoreSource(ledger.url), workers=max(1, (os.cpu_count() or 2) // 2))
             seconds = time.perf_counter() - started
             job.intact, job.findings_total = report.intact, report.findings_total
-            runs = runs_module()
-            if runs is None:
-                job.error = "the run was not recorded: this version keeps no verification runs"
-            else:
-                runs.record_run(ledger.recorder, report, seconds, job.by)
+            record_run(ledger.recorder, report, seconds, job.by)
         except LedgerError as error:
             job.error = error.message
         except Exception as error:  # a thread's failure is told on the page, not lost

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from ledger.errors import LedgerError
 from ledger.evidence.envelope import stream_uuid
@@ -34,7 +34,9 @@ from witness.vocabulary import INDICATORS, REFUSED_RULES
 from ..http.projects import state_answer, visible_now, visible_project
 from ..http.reports import report_file, reports_listed
 from ..http.supervision import warnings_now, warnings_seen
-from .pages import TEMPLATES, _caller, _projects, _rows, china_time, language, page
+from .pages import (
+    TEMPLATES, _caller, _projects, _rows, china_moment, china_time, language, page, to_sign_in,
+)
 from .periods import duration_words, legal_periods, next_deadline
 from .session import Session, current_session
 from .words import event_name, phase_name, stage_name, word
@@ -68,16 +70,12 @@ def witnessed(request: Request, session: Session) -> list[dict]:
     return found
 
 
-def china_time_of(moment: datetime) -> str:
-    return china_time(moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
-
-
 def _assigned(request: Request, project: str):
     """(session, caller, stream, events, facts) for the officer assigned to the project, or
     the answer to give instead: the sign-in page, or a 404 saying it is not theirs."""
     session = current_session(request)
     if session is None:
-        return RedirectResponse(f"/portal/sign-in?next=/portal/witness/{project}", 303)
+        return to_sign_in(request)
     caller = _caller(session)
     try:
         stream, events, facts = visible_project(request, project, caller)
@@ -95,7 +93,7 @@ def my_page(request: Request) -> Response:
     sign-in page for the public."""
     session = current_session(request)
     if session is None:
-        return RedirectResponse("/portal/sign-in?next=/portal/me", status_code=303)
+        return to_sign_in(request)
     return page(request, "me.html", session=session, witnessed=witnessed(request, session))
 
 
@@ -113,7 +111,7 @@ def witness_project_page(request: Request, project: str) -> Response:
     lang, moment = language(request), datetime.now(timezone.utc)
     periods = [{"name": p.name[0 if lang == "zh" else 1], "article": p.article,
                 "subjects": p.subjects, "due": cst_due(p.due), "status": p.status(moment),
-                "met": p.met and china_time_of(p.met),
+                "met": p.met and china_moment(p.met),
                 "left": duration_words(abs((p.due - moment).total_seconds()), lang)}
                for p in legal_periods(now.state, set(answer["state"]))]
     rows = timeline_rows(events, caller, facts)

@@ -199,17 +199,8 @@ class RightsSteps:
         top = outcome(p.quotes, None).winner
         for bidder in p.registered:
             if top is None or bidder != top.bidder:
-                self._owe_deposit(p, bidder, at)
+                self._owe_refund(p, bidder, "deposit-refund", at)
         self._track(p, "result-publication", self._period("result-publication", at, p.kind))
-
-    def _owe_deposit(self, p: ProjectState, bidder: str, at: datetime) -> None:
-        from .tender import Deadline
-
-        rule = self.rules["deposit-refund"]
-        if bidder not in p.refunded and not any(d.rule == f"{rule.id}:{bidder}"
-                                                for d in p.deadlines):
-            p.deadlines.append(Deadline(f"{rule.id}:{bidder}", rule.article,
-                                        self._period(rule.id, at, p.kind)))
 
     # --- the outcome -------------------------------------------------------------------------
 
@@ -253,7 +244,7 @@ class RightsSteps:
                                         f"{s.payload['reason']}")
         p.no_sale, p.stage = result.reason, "failed"
         for bidder in p.registered:
-            self._owe_deposit(p, bidder, s.at)
+            self._owe_refund(p, bidder, "deposit-refund", s.at)
 
     def confirm_deal(self, p: ProjectState, s: Step) -> None:
         """The confirmation (成交确认书) with the winner; its deposit becomes the down payment

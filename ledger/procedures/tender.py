@@ -987,10 +987,14 @@ class Procedure(RightsSteps):
             self.require(parse_money(s.payload["amount"]) == p.registered[bidder]
                          and "interest" not in s.payload, "deposit-refund",
                          f"{bidder} is owed {p.registered[bidder]}, without interest")
-            p.refunded.add(bidder)
-            p.deadlines = [replace(d, met=s.at) if d.rule == f"deposit-refund:{bidder}"
-                           and d.met is None else d for d in p.deadlines]
-            return
+        else:
+            self._check_security_refund(p, s, bidder)
+        p.refunded.add(bidder)
+        p.deadlines = [replace(d, met=s.at) if d.rule.endswith(f":{bidder}") and d.met is None
+                       else d for d in p.deadlines]
+
+    def _check_security_refund(self, p: ProjectState, s: Step, bidder: str) -> None:
+        """A tender's security refunded: the amount held, interest only on a cash deposit."""
         self.require(bidder in p.security and bidder not in p.refunded, "security-refund",
                      f"{bidder} has no security to refund")
         self.require(p.failed_decryption.get(bidder) != "bidder", "encrypted-bid",
@@ -1001,9 +1005,6 @@ class Procedure(RightsSteps):
                          f"not {s.payload['amount']}")
             self.require("interest" not in s.payload or p.security_form.get(bidder) == "deposit",
                          "security-refund-amount", "interest is paid on a cash deposit only")
-        p.refunded.add(bidder)
-        p.deadlines = [replace(d, met=s.at) if d.rule.endswith(f":{bidder}") and d.met is None
-                       else d for d in p.deadlines]
 
     def refunds_due(self, p: ProjectState) -> list[tuple[str, datetime]]:
         """(bidder, due) of the refunds that are owed and not yet made, one per bidder."""
@@ -1012,12 +1013,13 @@ class Procedure(RightsSteps):
 
     def _owe_refund(self, p: ProjectState, bidder: str, rule_id: str, at: datetime,
                     kind: str | None = None) -> None:
-        """`bidder`'s security falls due for refund under `rule_id` (counted as `kind`'s
-        rule, the project's by default), unless it holds none, or a refund of it is owed
-        already: one refund per security, whatever made it due first."""
+        """`bidder`'s security (or a listing's deposit) falls due for refund under `rule_id`
+        (counted as `kind`'s rule, the project's by default), unless it holds none, or a
+        refund of it is owed already: one refund per security, whatever made it due first."""
         owed = any(d.met is None and d.rule.startswith(REFUND_RULES)
                    and d.rule.split(":", 1)[1] == bidder for d in p.deadlines)
-        if bidder in p.security and bidder not in p.refunded and not owed:
+        held = bidder in p.security or bidder in p.registered  # a security, or a deposit
+        if held and bidder not in p.refunded and not owed:
             kind = kind or p.kind
             rule = self.rules[self._for(rule_id, kind)]
             p.deadlines.append(Deadline(f"{rule.id}:{bidder}", rule.article,
