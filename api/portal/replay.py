@@ -153,7 +153,7 @@ def choose_step(steps: list[Step], step: str | None = None, version: str | None 
             return Choice(0, "versions_sealed", {"asked": version})
         return Choice(0, "bad_version", {"asked": version})
     if at is not None:
-        moment = china_moment(at)
+        moment = moment_given(at)
         if moment is None:
             return Choice(0, "bad_time", {"asked": at})
         before = [s for s in steps if parse_time(s.view["ledger_time"]) <= moment]
@@ -168,7 +168,7 @@ def _whole_number(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
 
 
-def china_moment(text: str) -> datetime | None:
+def moment_given(text: str) -> datetime | None:
     """A moment given in China Standard Time (`YYYY-MM-DDTHH:MM`, as a datetime-local input
     sends it, or with seconds), as an aware time to compare with ledger times (UTC); None if
     it is not one."""
