@@ -142,6 +142,24 @@ def test_exactly_ten_days_of_listing_without_a_holiday(world):
 
 # --- registration and quotes ---------------------------------------------------------------
 
+def test_a_mining_right_is_announced_20_days_ahead_under_its_own_rules(world):
+    # the same 20 days as land (矿业权交易规则), refused under the mining right's own rule
+    refused_then_announced(world, "2025-03-05T10:00:00",
+                           ("2025-03-25T09:00:00", "2025-04-10T17:00:00"),
+                           ("2025-03-26T09:00:00", "2025-04-10T17:00:00"), "mining-announcement",
+                           asset="mining")
+
+
+def test_a_mining_right_is_listed_for_10_working_days(world):
+    # from Monday 21 April: 22–25 April, Sunday the 27th (a working day in lieu of May Day),
+    # 28–30 April, then 6 and 7 May: 10 working days end on the 7th, where land's 10 days
+    # ended on the 6th (test above)
+    refused_then_announced(world, "2025-03-28T10:00:00",
+                           ("2025-04-21T09:00:00", "2025-05-06T17:00:00"),
+                           ("2025-04-21T09:00:00", "2025-05-07T17:00:00"), "mining-listing-period",
+                           asset="mining")
+
+
 def test_bidding_starts_only_once_the_reserve_is_committed(world):
     announce(world, "2025-03-05T10:00:00", "2025-03-26T09:00:00", "2025-04-07T17:00:00")
     world.submit(world.actors["bidder-1"], STREAM, "project.bidder-registered/v1",

@@ -297,6 +297,8 @@ BOUNDARY_TESTS = {
     "state-property-disclosure": ["test_listing::test_state_property_is_disclosed_for_20_working_days"],
     "listing-period": ["test_listing::test_exactly_ten_days_of_listing_and_across_a_holiday",
                        "test_listing::test_exactly_ten_days_of_listing_without_a_holiday"],
+    "mining-announcement": ["test_listing::test_a_mining_right_is_announced_20_days_ahead_under_its_own_rules"],
+    "mining-listing-period": ["test_listing::test_a_mining_right_is_listed_for_10_working_days"],
     "listing-registration": ["test_listing::test_registration_needs_the_deposit_before_the_deadline"],
     "reserve-sealed": ["test_listing::test_bidding_starts_only_once_the_reserve_is_committed",
                        "test_listing::test_a_single_quote_just_below_and_at_the_reserve"],

@@ -31,6 +31,7 @@ LAWS: dict[str, tuple[str, str, str]] = {
              "Provisions on Granting State-owned Construction Land Use Rights (MLR Order No. 39)"),
     "32号令": ("企业国有资产交易监督管理办法", "企业国有资产交易监督管理办法",
              "Measures on Transactions of State-owned Assets of Enterprises (Order No. 32)"),
+    "矿业权规则": ("矿业权交易规则", "矿业权交易规则", "Mining Rights Trading Rules"),
 }
 SHORT_EN = {"条例": "Bidding Regulation", "政采条例": "Procurement Regulation"}
 PROCUREMENT = frozenset(("政采法", "政采条例"))

@@ -29,7 +29,7 @@ rule table, the calendar, refusals, tracked deadlines)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Callable
 
 from ledger.evidence.canonical import parse_money, parse_time
@@ -37,9 +37,23 @@ from .calendar import local_date
 from .listing import Quote, outcome, quote_problem, reveal_holds, round_ends
 
 if TYPE_CHECKING:
+    from .rules import Rule
     from .tender import ProjectState, Step
 
 LISTING_METHODS = ("listing", "auction")
+# the periods of an asset whose own rules set them (ledger/procedures/rules.py); others: 39号令's
+NOTICE_RULES = {"state-property": "state-property-disclosure", "mining": "mining-announcement"}
+LENGTH_RULES = {"mining": "mining-listing-period"}
+
+
+def notice_rule(asset: str | None) -> str:
+    """The rule on how long before its listing an asset is announced."""
+    return NOTICE_RULES.get(asset or "", "listing-announcement")
+
+
+def length_rule(asset: str | None) -> str:
+    """The rule on how long an asset's listing lasts."""
+    return LENGTH_RULES.get(asset or "", "listing-period")
 
 
 class RightsSteps:
@@ -62,11 +76,33 @@ class RightsSteps:
             "project.result-published/v1": self.publish_result,
         }
 
+    # --- the listing's periods (the rule and the witness report judge them alike) ----------
+
+    def listing_notice(self, asset: str, announced_at: datetime,
+                       listing_from: datetime) -> tuple[Rule, date, bool]:
+        """The rule on how long before the listing it is announced (state property: 20
+        working days of disclosure, 32号令 §13; mining rights: 矿业权交易规则; else 20 days,
+        39号令 §11), the first day the listing may start, and whether it does not start
+        earlier."""
+        rule = self.rules[notice_rule(asset)]
+        first_day = self._last_day(rule.id, announced_at, "rights") + timedelta(days=1)
+        return rule, first_day, local_date(listing_from) >= first_day
+
+    def listing_length(self, asset: str, listing_from: datetime,
+                       listing_until: datetime) -> tuple[Rule, date, bool]:
+        """The rule on how long the listing lasts (mining rights: 10 working days; else 10
+        days, 39号令 §18), the period's last day (a rest day moving it on), and whether the
+        listing lasts to it."""
+        rule = self.rules[length_rule(asset)]
+        last = self._last_day(rule.id, listing_from, "rights")
+        return rule, last, local_date(listing_until) >= last
+
     # --- before bidding ----------------------------------------------------------------------
 
     def announce_listing(self, p: ProjectState, s: Step) -> None:
         """The listing's announcement: its dates, prices and terms; at least 20 days (state
-        property: 20 working days) before the listing starts, the listing at least 10 days."""
+        property: 20 working days) before the listing starts, the listing at least 10 days
+        (mining rights: 10 working days)."""
         self.stage(p, s, "accepted")
         self.require(p.method in LISTING_METHODS, "procedure-order",
                      f"a project sold by {p.method} is announced as a tender, not a listing")
@@ -74,15 +110,15 @@ class RightsSteps:
         listing_until = parse_time(s.payload["listing_until"])
         registration_until = parse_time(s.payload["registration_until"])
         asset = s.payload["asset"]
-        notice = "state-property-disclosure" if asset == "state-property" else "listing-announcement"
-        first_day = self._last_day(notice, s.at, p.kind) + timedelta(days=1)
-        self.require(local_date(listing_from) >= first_day, notice, lambda: (
+        notice, first_day, early_enough = self.listing_notice(asset, s.at, listing_from)
+        self.require(early_enough, notice.id, lambda: (
             f"the listing starts on {local_date(listing_from)}; announced on "
             f"{local_date(s.at)}, it starts on {first_day} at the earliest"))
-        last = self._last_day("listing-period", listing_from, p.kind)
-        self.require(local_date(listing_until) >= last, "listing-period", lambda: (
+        period, last, long_enough = self.listing_length(asset, listing_from, listing_until)
+        self.require(long_enough, period.id, lambda: (
             f"the listing from {local_date(listing_from)} ends on {local_date(listing_until)}; "
-            f"its 10th day (a rest day moving it to the next working day) is {last}"))
+            f"its {int(period.value)}th {'working ' if period.unit == 'working_days' else ''}"
+            f"day (a rest day moving it to the next working day) is {last}"))
         self.require(s.at <= registration_until <= listing_until, "listing-registration",
                      "the registration deadline falls after the announcement and no later "
                      "than the listing's end")
@@ -134,7 +170,7 @@ class RightsSteps:
                      "bidding starts only once the reserve is committed")
         assert p.listing_from is not None and p.listing_until is not None
         if p.stage == "listing":
-            self.require(p.listing_from <= s.at < p.listing_until, "listing-period",
+            self.require(p.listing_from <= s.at < p.listing_until, length_rule(p.asset),
                          lambda: f"quotes are taken from {p.listing_from:%Y-%m-%d %H:%M} to "
                                  f"{p.listing_until:%Y-%m-%d %H:%M} UTC")
         else:
@@ -174,7 +210,7 @@ class RightsSteps:
         highest quote restarting its countdown; otherwise bidding has ended (39号令 §19)."""
         self.stage(p, s, "listing")
         assert p.listing_until is not None
-        self.require(s.at >= p.listing_until, "listing-period",
+        self.require(s.at >= p.listing_until, length_rule(p.asset),
                      "the listing closes at its end, not before")
         p.closed_at = s.at
         if p.continuing:

@@ -169,6 +169,10 @@ _RULES = (
          "state property is disclosed for at least 20 working days before bidding"),
     Rule("listing-period", 10, "days", "39号令 §18",
          "a listing lasts at least 10 days; quotes are taken only while it lasts"),
+    Rule("mining-announcement", 20, "days", "矿业权规则",
+         "a mining right's listing or auction is announced at least 20 days before it starts"),
+    Rule("mining-listing-period", 10, "working_days", "矿业权规则",
+         "a mining right's listing lasts at least 10 working days"),
     Rule("listing-registration", 1, "count", "39号令 §11",
          "a bidder registers before the deadline the announcement sets, with at least the "
          "deposit it asks; only a registered bidder quotes"),
