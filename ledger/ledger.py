@@ -41,7 +41,7 @@ from ledger.log.notes import split_note
 from ledger.log.tree import add_leaves, integrate_earlier_events
 from ledger.procedures.authority import AUTHORITY, role_problem
 from ledger.procedures.calendar import TradingCalendar
-from ledger.procedures.refusals import day_key, refusal_action, refusal_stream
+from ledger.procedures.refusals import day_key, refusal_action, refusal_bound, refusal_stream
 from ledger.procedures.register import Register
 from ledger.procedures.register import check as register_rules
 from ledger.procedures.rules import RuleBook
@@ -583,7 +583,7 @@ class Ledger(Application):
         now = self._now()
         count = stream.per_actor_day.get(day_key(refused.action.actor, now), 0) \
             if isinstance(stream, RefusalStream) else 0
-        if count >= self.procedure.rules["refusal-records"].value:
+        if count >= self.procedure.rules[refusal_bound(refused.action.type)].value:
             return None
         record = refusal_action(self.key, refused, error, stream.version if stream else 0,
                                 format_time(now))

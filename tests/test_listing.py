@@ -233,6 +233,22 @@ def test_the_timed_round_restarts_at_each_new_highest_and_refuses_a_second_late(
     assert state(world).stage == "bidding-ended"
 
 
+def test_every_lost_race_is_recorded_up_to_the_quotes_own_bound(listed):
+    # a tender's refusals are recorded 20 a day per actor (refusal-records); a bidder's
+    # refused quotes, the timed round's evidence of who came first, 1,000 (quote-refusal-records)
+    world = listed
+    quote(world, "bidder-2", "800000000.00", cst("2025-03-26T09:00:00"))
+    bound = int(world.ledger.procedure.rules["quote-refusal-records"].value)
+    recorded = []
+    for n in range(bound + 1):
+        with pytest.raises(RuleRefused) as caught:  # each a fen under the least next quote
+            world.submit(world.actors["bidder-1"], STREAM, "project.quote-submitted/v1",
+                         {"bidder": "bidder-1", "price": "800999999.99"})
+        recorded.append(caught.value.details["recorded"])
+    assert recorded == [True] * bound + [False]
+    assert world.ledger.stream_version(refusal_stream(STREAM)) == bound
+
+
 @pytest.mark.parametrize("top, sold", [("809999999.99", False), ("810000000.00", True)])
 def test_a_single_quote_just_below_and_at_the_reserve(listed, top, sold):
     world = listed

@@ -292,6 +292,7 @@ BOUNDARY_TESTS = {
     "archive": ["test_procurement_files_are_kept_fifteen_years"],
     "witness-report": ["test_reports::test_a_sign_off_names_an_issued_report"],
     "refusal-records": ["test_trading::test_refusals_are_bounded_per_actor_project_and_day"],
+    "quote-refusal-records": ["test_listing::test_every_lost_race_is_recorded_up_to_the_quotes_own_bound"],
     # rights transactions by listing or online auction (39号令; 32号令)
     "listing-announcement": ["test_listing::test_the_listing_starts_after_20_full_days_of_announcement"],
     "state-property-disclosure": ["test_listing::test_state_property_is_disclosed_for_20_working_days"],

@@ -5,7 +5,10 @@ action, the rule, its article and the message the actor was given.
 The refusal stream is apart from the project so that a refused action never moves the
 project's version. Only actions that are well formed and correctly signed by a registered key
 get this far, and each (actor, project, China Standard Time day) has at most `refusal-records`
-of them recorded: nobody can fill the ledger with refusals.
+of them recorded: nobody can fill the ledger with refusals. A listing's quotes have a bound of
+their own, `quote-refusal-records`: in a timed round a quote that lost its race (under the new
+highest plus the increment, or after the countdown ran out) is the evidence of who was first,
+and a registered bidder, who paid a deposit to quote, races many times in the last minutes.
 """
 
 from __future__ import annotations
@@ -16,6 +19,15 @@ from ledger.errors import RuleRefused
 from ledger.evidence.envelope import LEDGER_ACTOR, Action, SignedAction, encode_signature
 from ledger.evidence.keys import SigningKey
 from .calendar import local_date
+
+
+QUOTE_TYPE = "project.quote-submitted/v1"
+
+
+def refusal_bound(action_type: str) -> str:
+    """The rule bounding how many refusals of an action of this type are recorded per actor,
+    project and day."""
+    return "quote-refusal-records" if action_type == QUOTE_TYPE else "refusal-records"
 
 
 def refusal_stream(project_stream: str) -> str:

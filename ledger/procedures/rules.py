@@ -198,6 +198,10 @@ _RULES = (
     Rule("refusal-records", 20, "count", "Sunledger operating rule",
          "at most 20 refused actions per actor, project and day are recorded; further "
          "refusals are answered but not recorded"),
+    Rule("quote-refusal-records", 1000, "count", "Sunledger operating rule",
+         "at most 1,000 refused quotes per bidder, listing and day are recorded (a timed "
+         "round's lost races are its evidence); further refusals are answered but not "
+         "recorded"),
 )
 
 
