@@ -12,13 +12,13 @@ import json
 from typing import Any
 
 from ledger.errors import NotInLog
-from ledger.evidence.catalogue import EVENT_TYPES
+from ledger.evidence.catalogue import EVENT_TYPES, REPORT_KINDS
 from ledger.log.checkpoints import heads_at, latest_checkpoint, log_verifier_key
 from ledger.log.proofs import completeness_proof, log_identity
 from ledger.procedures.refusals import refusal_stream
 
 EVIDENCE_FORMAT = "sunledger-report-evidence/v1"
-KINDS = ("opening", "evaluation", "full")
+KINDS = REPORT_KINDS
 
 
 def actor_names(recorder: Any, actors: set[str]) -> dict[str, dict]:

@@ -24,6 +24,7 @@ from ledger.log.notes import parse_verifier_key
 from ledger.log.proofs import check_completeness
 from ledger.procedures.calendar import days_between
 from ledger.procedures.register import parse_number
+from ledger.procedures.rights import LISTING_METHODS
 from ledger.procedures.tender import Procedure, ProjectState
 from projections.project_state import replay
 from projections.warnings import ARTICLES, CollusionWatch
@@ -41,11 +42,23 @@ STATEMENT = {
 }
 TITLES = {"opening": ("开标见证报告", "Opening witness report"),
           "evaluation": ("评标见证报告", "Evaluation witness report"),
-          "full": ("全过程数字见证报告", "Full-process digital witness report")}
+          "full": ("全过程数字见证报告", "Full-process digital witness report"),
+          "transaction": ("交易见证报告", "Transaction witness report")}
 STAGES_FOR = {"opening": ("opened", "reported", "publicity", "awarded", "contracted", "archived"),
               "evaluation": ("reported", "publicity", "awarded", "contracted", "archived"),
               "full": ("contracted", "archived", "terminated", "failed")}
 NUMERALS = "一二三四五六七八九十"
+
+
+def report_reached(state: ProjectState, kind: str) -> bool:
+    """Whether a project has reached the milestone of a report of `kind`: a tender's
+    opening, evaluation and full reports at their stages (STAGES_FOR); a listing's or online
+    auction's transaction report (its only kind) once its outcome is recorded — the deal
+    confirmed, or no sale — and the result published, or once it ended otherwise."""
+    if state.method in LISTING_METHODS:
+        return kind == "transaction" and (state.stage in ("terminated", "archived") or (
+            state.result_published_at is not None and state.stage in ("contracted", "failed")))
+    return kind in STAGES_FOR and state.stage in STAGES_FOR[kind]
 
 
 # --- the shapes a report is made of ---------------------------------------------------------
@@ -225,6 +238,13 @@ def numbered(index: int, title: str, zh: bool) -> str:
 class _Builder:
     """The sections of one report, from its checked events and the actors' registered names."""
 
+    ROLES = v.ROLES  # the parts actors play, as this report names them
+    STEPS = v.STEPS  # the steps, as this report names them
+    STATEMENT = STATEMENT  # the witness's statement closing the report
+    # the matters a witness record would list, when none happened
+    QUIET = ("解密失败、操作被拒绝、开标异议或围标串标预警",
+             "failed decryption, refused action, objection at the opening or collusion warning")
+
     def __init__(self, evidence: dict, events: list[dict], refusals: list[dict], software: str):
         self.evidence, self.events, self.refusals, self.software = evidence, events, refusals, software
         self.zh = evidence.get("lang", "zh") == "zh"
@@ -244,6 +264,10 @@ class _Builder:
     # words
     def t(self, zh: str, en: str) -> str:
         return zh if self.zh else en
+
+    def phase_name(self, index: int) -> str:
+        """The heading of a phase of the timeline (vocabulary.PHASES)."""
+        return v.PHASES[index][0][0 if self.zh else 1]
 
     def w(self, words: v.Words, code: str) -> str:
         return v.word(words, code, self.zh)
@@ -283,7 +307,7 @@ class _Builder:
         role = self.role(actor)
         if role is None or role == "bidder":
             return self.who(actor)
-        return f"{self.w(v.ROLES, role)}：{self.who(actor)}" if self.zh else f"{self.who(actor)} ({self.w(v.ROLES, role)})"
+        return f"{self.w(self.ROLES, role)}：{self.who(actor)}" if self.zh else f"{self.who(actor)} ({self.w(self.ROLES, role)})"
 
     def role(self, actor: str) -> str | None:
         entry = self.names.get(actor)
@@ -363,8 +387,8 @@ class _Builder:
             here = v.phase_of(step)
             if here is not None and here > phase:
                 phase = here
-                rows.append(v.PHASES[here][0][0 if self.zh else 1])
-            label = self.w(v.STEPS, step)
+                rows.append(self.phase_name(here))
+            label = self.w(self.STEPS, step)
             if step == "bid-submitted" and any(len(bids[x["payload"]["bidder"]]) > 1 for x in run):
                 extra = sum(len(bids[x["payload"]["bidder"]]) - 1 for x in run)
                 label += t(f"（另有 {extra} 次被替换的递交）", f" ({extra} replaced submissions)")
@@ -374,11 +398,12 @@ class _Builder:
             rows.append([str(e["version"]) if len(run) == 1 else f"{run[0]['version']}–{e['version']}",
                          span, label, str(len(run)),
                          self.label(actors[0]) if len(actors) == 1 else self.many(actors)])
+        replaced_too = t("（含被替换的投标文件递交）", " (replaced bid submissions too)") if bids else ""
         note = Para(t("下表按环节汇总记录本项目的全部事件，每个事件由操作主体签名，并按顺序以哈希相链；"
-                      "逐项事件（含被替换的投标文件递交）及其哈希见所附证据，可逐一复算；各环节末项事件的哈希见“完整性与验证”。",
+                      f"逐项事件{replaced_too}及其哈希见所附证据，可逐一复算；各环节末项事件的哈希见“完整性与验证”。",
                       "Every event of the project, by step: each is signed by its actor and "
-                      "hash-chained in order. The attached evidence holds each event (replaced bid "
-                      "submissions too) with its hash, which anyone can recompute; the last hash of "
+                      f"hash-chained in order. The attached evidence holds each event{replaced_too} "
+                      "with its hash, which anyone can recompute; the last hash of "
                       "each phase is under Integrity and verification."), "note")
         return Section(t("交易过程（按环节汇总）", "Timeline, by step"), [note, Table([
             Column(t("序号", "Nos."), 10), Column(t("时间（北京时间）", "Time (CST)"), 22, "nowrap"),
@@ -393,13 +418,12 @@ class _Builder:
         if len(roles) == 1 and None not in roles:
             role = roles.pop()
             unit = "家" if role in v.ORGANISATION_ROLES else "名"
-            return self.t(f"{len(actors)} {unit}{self.w(v.ROLES, role)}", f"{len(actors)} {self.w(v.ROLES, role)}s")
+            return self.t(f"{len(actors)} {unit}{self.w(self.ROLES, role)}", f"{len(actors)} {self.w(self.ROLES, role)}s")
         return self.t(f"{len(actors)} 个主体", f"{len(actors)} actors")
 
     def periods(self) -> Section:
-        t, s, rules, cite = self.t, self.state, self.procedure.rules, self.cite
-        rows: list[list[str] | str] = []
-        ok = lambda flag: t("符合", "met") if flag else t("不符合", "NOT met")  # noqa: E731
+        t, s, rules, cite, ok = self.t, self.state, self.procedure.rules, self.cite, self.met
+        rows: list[list[str]] = []
         announced = self.first("announced")
         if announced is not None:
             p = announced["payload"]
@@ -442,12 +466,28 @@ class _Builder:
                                                               f"; awarded {self.when(awarded_at)}")
                                                             if awarded_at else ""),
                          ok(self.procedure.publicity_held(s.published_at, s.publicity_until, awarded_at))])
-        # deadlines of the answering side, alike ones (a refund to every bidder) on one row
+        return self.periods_section(rows + self.tracked_rows(), t(
+            "投标人一方的期限由交易系统在受理时核验，超期的操作被拒绝并记录；答复、合同、退款等另一方的期限"
+            "由交易系统跟踪，逐项列明应于何时前完成及实际完成时间。期间自次日起算，最后一日为法定节假日的顺延至节假日后的第一个工作日。",
+            "Periods that bind the asking side are checked when an action is admitted "
+            "(late ones are refused and recorded); deadlines of the answering side "
+            "(answers, the contract, refunds) are tracked, each with its due time and when "
+            "it was met. A period starts the next day; one ending on a public holiday "
+            "ends on the next working day."))
+
+    def met(self, flag: bool) -> str:
+        return self.t("符合", "met") if flag else self.t("不符合", "NOT met")
+
+    def tracked_rows(self) -> list[list[str]]:
+        """The tracked deadlines of the answering side (state.deadlines), alike ones (a refund
+        to every bidder) on one row: what, the limit, the article, due, met, kept."""
+        t, rules = self.t, self.procedure.rules
         grouped_deadlines: dict[tuple, list[str]] = {}
-        for d in s.deadlines:
+        for d in self.state.deadlines:
             rule_id, _, subject = d.rule.partition(":")
             grouped_deadlines.setdefault((rule_id, d.article, d.due, d.met and self.when(d.met), d.kept),
                                          []).append(subject)
+        rows = []
         for (rule_id, article, due, met, kept), subjects in grouped_deadlines.items():
             rule = rules[rule_id]
             unit = self.w(v.UNITS, rule.unit)
@@ -456,21 +496,17 @@ class _Builder:
                                                    if len(subjects) > 1 else
                                                    (t(f"（{self.who(subjects[0])}）", f" ({self.who(subjects[0])})")
                                                     if subjects else ""))
-            rows.append([what, t(f"{rule.value} {unit}内", f"within {rule.value} {unit}"), cite(article),
+            rows.append([what, t(f"{rule.value} {unit}内", f"within {rule.value} {unit}"), self.cite(article),
                          t(f"{self.due(due)} 前", f"before {self.due(due)}"), met or "—",
                          {True: t("按期", "kept"), False: t("逾期", "LATE"), None: t("未到期或未完成", "open")}[kept]])
-        blocks: list = [Para(t("投标人一方的期限由交易系统在受理时核验，超期的操作被拒绝并记录；答复、合同、退款等另一方的期限"
-                               "由交易系统跟踪，逐项列明应于何时前完成及实际完成时间。期间自次日起算，最后一日为法定节假日的顺延至节假日后的第一个工作日。",
-                               "Periods that bind the asking side are checked when an action is admitted "
-                               "(late ones are refused and recorded); deadlines of the answering side "
-                               "(answers, the contract, refunds) are tracked, each with its due time and when "
-                               "it was met. A period starts the next day; one ending on a public holiday "
-                               "ends on the next working day."), "note")]
-        blocks.append(Table([
+        return rows
+
+    def periods_section(self, rows: list[list[str]], note: str) -> Section:
+        t = self.t
+        return Section(t("法定期限", "Legal periods"), [Para(note, "note"), Table([
             Column(t("事项", "Period"), 14), Column(t("法定要求", "Limit"), 13), Column(t("依据", "Article"), 16),
             Column(t("计划 / 期限", "Planned / due"), 24), Column(t("实际", "Actual"), 26),
-            Column(t("结论", "Result"), 7)], rows) if rows else Para(t("无", "none"), "none"))
-        return Section(t("法定期限", "Legal periods"), blocks)
+            Column(t("结论", "Result"), 7)], rows) if rows else Para(t("无", "none"), "none")])
 
     def documents(self) -> Section:
         t = self.t
@@ -657,7 +693,7 @@ class _Builder:
             p = r["payload"]
             action = p["action"]
             step = action["type"].split(".", 1)[1].split("/", 1)[0]
-            what = self.w(v.STEPS, step)
+            what = self.w(self.STEPS, step)
             why = self.refusal_reason(p)
             rows.append([self.when(r["ledger_time"], seconds=True), self.label(action["actor"]), what,
                          f"{why}（{self.cite(p['article'])}）" if self.zh else f"{why} ({self.cite(p['article'])})",
@@ -963,13 +999,7 @@ class _Builder:
                     t(f"按{self.cite('电子办法')}规定视为撤回投标文件，其投标保证金予以退还", "counted as withdrawing its bid; its security is refunded"))
             items.append([e["ledger_time"], self.when(e["ledger_time"]), t(f"{self.who(b)}的投标文件解密失败（{self.w(v.CAUSES, cause).split('，')[0]}）",
                                                           f"the bid of {self.who(b)} failed to decrypt ({self.w(v.CAUSES, cause)})"), done])
-        for r in self.refusals:
-            p = r["payload"]
-            what = self.w(v.STEPS, p["action"]["type"].split(".", 1)[1].split("/", 1)[0])
-            items.append([r["ledger_time"], self.when(r["ledger_time"], seconds=True),
-                          t(f"{self.who(p['action']['actor'])}的“{what}”操作被拒绝：", f"{what} by {self.who(p['action']['actor'])} refused: ")
-                          + self.refusal_reason(p),
-                          t(f"交易系统拒绝并记录（{self.cite(p['article'])}）", f"refused and recorded ({self.cite(p['article'])})")])
+        items += self.refusal_items(self.refusals)
         answers = self._answers()
         for e in self.by_step.get("opening-objection-raised", []):
             answer = answers.get(e["version"])
@@ -985,7 +1015,8 @@ class _Builder:
                             f"passed to {referral['payload']['supervisor']} by {self.who(referral['actor'])} at {self.when(referral['ledger_time'])}")
                           if referral else t("尚未报送行政监督部门", "not yet passed to the supervision body")])
         scope = {"opening": t("开标", "the opening"), "evaluation": t("开标和评标", "the opening and evaluation"),
-                 "full": t("交易全过程", "the whole process")}[self.kind]
+                 "full": t("交易全过程", "the whole process"),
+                 "transaction": t("交易全过程", "the whole transaction")}[self.kind]
         blocks: list = []
         items.sort(key=lambda row: row[0])
         if items:
@@ -996,10 +1027,9 @@ class _Builder:
                                  Column(t("处理情况", "What was done"), 31)],
                                 [[str(i), *row[1:]] for i, row in enumerate(items, 1)]))
         else:
-            blocks.append(Para(t(f"见证人员对本项目{scope}进行了见证。依据交易系统记录，见证期间未发生解密失败、操作被拒绝、开标异议或围标串标预警事项。",
+            blocks.append(Para(t(f"见证人员对本项目{scope}进行了见证。依据交易系统记录，见证期间未发生{self.QUIET[0]}事项。",
                                  f"The witness officers witnessed {scope} of this project. The system's record "
-                                 "shows no failed decryption, refused action, objection at the opening or "
-                                 "collusion warning.")))
+                                 f"shows no {self.QUIET[1]}.")))
         rows = [[self.when(e["ledger_time"]), self.person(e["actor"]), e["payload"]["note"],
                  grouped(e["payload"]["media_hash"]) if e["payload"].get("media_hash") else "—"]
                 for e in self.by_step.get("witness-observation", [])]
@@ -1009,6 +1039,19 @@ class _Builder:
             rows, t("见证人员的见证记录", "The officers' observations")) if rows
             else Para(t("见证人员未另行记录见证情况。", "The officers recorded no observation of their own."), "none"))
         return Section(t("见证意见", "Witness record"), blocks)
+
+    def refusal_items(self, refusals: list[dict]) -> list[list[str]]:
+        """The witness record's rows of refused actions (sort key, time, matter, what was
+        done): one each."""
+        t, items = self.t, []
+        for r in refusals:
+            p = r["payload"]
+            what = self.w(self.STEPS, step_of(p["action"]))
+            items.append([r["ledger_time"], self.when(r["ledger_time"], seconds=True),
+                          t(f"{self.who(p['action']['actor'])}的“{what}”操作被拒绝：", f"{what} by {self.who(p['action']['actor'])} refused: ")
+                          + self.refusal_reason(p),
+                          t(f"交易系统拒绝并记录（{self.cite(p['article'])}）", f"refused and recorded ({self.cite(p['article'])})")])
+        return items
 
     def sign_off(self) -> Section | None:
         """The signed edition's sign-offs: which officer signed off the issued draft, when."""
@@ -1065,7 +1108,7 @@ class _Builder:
             if here is not None:
                 phase_last[here] = e
         for here, e in sorted(phase_last.items()):
-            heads.append([v.PHASES[here][0][0 if self.zh else 1], str(e["version"]), grouped(e["hash"])])
+            heads.append([self.phase_name(here), str(e["version"]), grouped(e["hash"])])
         portal = verification_url(self.evidence)
         how = Para(t("核验方法：扫描首页二维码或访问下列核验地址，上传本报告 PDF 即可核验；也可由任何人使用公开的核验工具，"
                      "以交易中心公布的日志公钥独立核验本报告所附证据，并重新生成本报告比对是否逐字节一致。"
@@ -1107,19 +1150,20 @@ def verification_url(evidence: dict) -> str:
     return f"{base}?report={key}&evidence={evidence_digest(evidence)}"
 
 
-def build(evidence: dict, software: str = "Sunledger") -> ReportModel:
-    """The report of the evidence (its kind, its language). The evidence is checked first: a
-    report is only made of evidence that holds (every event, link and proof)."""
+def build(evidence: dict, software: str = "Sunledger", kind_of: type[_Builder] = _Builder) -> ReportModel:
+    """The report of the evidence (its kind, its language), by `kind_of` (a transaction
+    report's: witness/transaction.py). The evidence is checked first: a report is only made
+    of evidence that holds (every event, link and proof)."""
     log = parse_verifier_key(evidence["log_key"])
     events = check_completeness(evidence["completeness"], log)
     refusals = check_completeness(evidence["refusals"], log) if evidence.get("refusals") else []
-    builder = _Builder(evidence, events, refusals, software)
+    builder = kind_of(evidence, events, refusals, software)
     zh, kind = builder.zh, evidence["kind"]
     rid = report_id(evidence)
     return ReportModel(
         kind=kind, lang=evidence.get("lang", "zh"), title=TITLES[kind][0 if zh else 1], report_id=rid,
         project=evidence["project"], subtitle=builder.intake["title"], centre=builder.centre_name(),
-        sections=builder.sections(), statement=STATEMENT["zh" if zh else "en"],
+        sections=builder.sections(), statement=builder.STATEMENT["zh" if zh else "en"],
         officers=[builder.person(a) for a in builder.officers()],
         sign_note=builder.t("已由见证人员签认，见“签发”一节", "signed off: see the Sign-off section")
         if evidence.get("edition") == "signed" else

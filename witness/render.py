@@ -30,7 +30,7 @@ from fontTools.ttLib import TTCollection, TTFont
 from weasyprint import HTML, Attachment
 
 from ledger.evidence.canonical import canonical_json, parse_time
-from witness import model
+from witness import model, transaction
 
 TEMPLATES = Path(__file__).parent / "templates"
 ATTACHMENT_NAME = "sunledger-evidence.json"
@@ -70,7 +70,7 @@ def software() -> str:
 
 
 def html_of(evidence: dict) -> str:
-    m = model.build(evidence, software())
+    m = (transaction.build if evidence["kind"] == transaction.KIND else model.build)(evidence, software())
     last = json.loads(evidence["completeness"]["events"][-1])
     out = io.BytesIO()
     segno.make(m.qr_payload, error="m").save(out, kind="svg", scale=4, border=1, xmldecl=False)

@@ -32,13 +32,15 @@ from ledger.evidence.signer import ActorSigner
 from ledger.evidence.untrusted import (
     MAX_DOCUMENT_BYTES, MAX_REPORT_BYTES, parse_json, read_file,
 )
+from ledger.evidence.catalogue import REPORT_KINDS
 from ledger.ledger import Ledger
+from ledger.procedures.rights import LISTING_METHODS
 from ledger.stores.url import StoreURL, open_recorder
 from ledger.log.notes import Verifier, parse_verifier_key
 from ledger.log.proofs import check_completeness
 from ledger.procedures.register import REGISTER, Register, parse_number
 from witness.evidence import gather_evidence
-from witness.model import SIGNED_SUFFIX, STAGES_FOR, report_id
+from witness.model import SIGNED_SUFFIX, report_id, report_reached
 from witness.render import ATTACHMENT_NAME, render, render_canonical, software
 
 
@@ -149,7 +151,7 @@ def file_stem(project: str, kind: str, lang: str, year: int, sequence: int,
             + ("" if lang == "zh" else f"-{lang}") + ("-signed" if signed else ""))
 
 
-def issue_report(ledger: Ledger, project: str, kind: str, lang: str = "zh", *,
+def issue_report(ledger: Ledger, project: str, kind: str | None, lang: str = "zh", *,
                  record: bool = True, write_to: Callable[[str], Path] | None = None,
                  signed_edition_of: str | None = None,
                  signer: ActorSigner | None = None) -> tuple[bytes, dict]:
@@ -159,9 +161,12 @@ def issue_report(ledger: Ledger, project: str, kind: str, lang: str = "zh", *,
 
     `signed_edition_of`: the id of an issued report that witness officers signed off; the
     new rendering (签发版) keeps its number and kind, carries the sign-offs as part of its
-    evidence, and is issued as that number's signed edition."""
+    evidence, and is issued as that number's signed edition. `kind` None: the project's
+    whole-process report (a tender's `full`, a listing's `transaction`)."""
     current = ledger.stream(project)
     state = current.state if current else None
+    if kind is None:
+        kind = "transaction" if state is not None and state.method in LISTING_METHODS else "full"
     if signed_edition_of is not None:
         draft = state.reports.get(signed_edition_of) if state else None
         if draft is None or not draft.get("signed_off_by"):
@@ -173,7 +178,7 @@ def issue_report(ledger: Ledger, project: str, kind: str, lang: str = "zh", *,
         issue = {"number": number, "edition": "signed",
                  "draft": {"report_id": signed_edition_of, "pdf_hash": draft["pdf_hash"]}}
     else:
-        if state is None or state.stage not in STAGES_FOR[kind]:
+        if state is None or not report_reached(state, kind):
             raise ReportNotReached(f"{project} has not reached the {kind} report "
                                    f"(stage {state.stage if state else 'none'})", project=project)
         year, sequence, number = take_number(ledger, project, kind, lang, signer)
@@ -418,8 +423,8 @@ class Reporter:
                 continue
             state = current.state
             issued = {(r["kind"], r["lang"]) for r in state.reports.values()}
-            for kind in ("opening", "evaluation", "full"):
-                if state.stage in STAGES_FOR[kind] and (kind, self.lang) not in issued:
+            for kind in REPORT_KINDS:
+                if report_reached(state, kind) and (kind, self.lang) not in issued:
                     found.append((stream, kind))
             for rid, issue in state.reports.items():  # signed off: its signed edition is due
                 if issue.get("signed_off_by") and not rid.endswith(SIGNED_SUFFIX) \

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from ledger.errors import LedgerError, NotInLog, RuleRefused, UntrustedFileError
+from ledger.evidence.catalogue import REPORT_KINDS
 from .options import (
     STORE_HELP, beijing, checkpoint_after_appends, fail, key_option, open_ledger,
     project_stream, read_store, store_option,
@@ -27,8 +28,9 @@ SIGNED_OFF = "project.report-signed-off/v1"
 @store_option
 @key_option
 @click.option("--project", required=True, help="the project's id (or its stream name)")
-@click.option("--kind", type=click.Choice(["opening", "evaluation", "full"]), default="full",
-              show_default=True, help="开标 / 评标 / 全过程 witness report")
+@click.option("--kind", type=click.Choice(REPORT_KINDS),
+              help="开标 / 评标 / 全过程 witness report of a tender, 交易 of a listing or online "
+                   "auction [default: the project's whole-process report: full, or transaction]")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="the PDF to write")

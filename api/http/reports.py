@@ -63,7 +63,8 @@ class ReportEntry(TypedDict):
     number: Annotated[str, Field(description="its number in the centre's register")]
     edition: Annotated[Literal["draft", "signed"], Field(
         description="draft, or signed: the edition that carries its officers' sign-offs")]
-    kind: Annotated[str, Field(description="opening, evaluation or full")]
+    kind: Annotated[str, Field(description="opening, evaluation or full (a tender's); "
+                                           "transaction (a listing's or online auction's)")]
     lang: Annotated[str, Field(description="the language it is written in (zh, en)")]
     pdf_hash: Annotated[str, Field(description="the SHA-256 of its PDF, as the ledger recorded")]
     evidence_hash: Annotated[str, Field(description="the SHA-256 of the evidence it embeds")]

@@ -23,6 +23,8 @@ CATEGORIES = frozenset(("construction", "procurement", "rights"))
 METHODS = frozenset(("lowest-price", "comprehensive", "highest-price", "listing", "auction"))
 # what a rights transaction sells: its periods differ (procedures/rules.py)
 ASSETS = frozenset(("land", "mining", "state-property", "concession"))
+# a witness report's kind: a tender's three, a listing's or online auction's one (witness/)
+REPORT_KINDS = ("opening", "evaluation", "full", "transaction")
 ACTION_MEMBERS = frozenset(("actor", "expected_version", "key_id", "nonce", "payload",
                             "signed_at", "stream", "type"))
 
@@ -75,7 +77,7 @@ KINDS: dict[str, Callable[[object], bool]] = {
     "complaint_matter": lambda v: v in ("documents", "opening", "result", "other"),
     "challenge_matter": lambda v: v in ("documents", "process", "result"),
     "decision": lambda v: v in ("upheld", "dismissed", "withdrawn"),
-    "report_kind": lambda v: v in ("opening", "evaluation", "full"),
+    "report_kind": lambda v: v in REPORT_KINDS,
     "report_lang": lambda v: v in ("zh", "en"),
     "refused_action": lambda v: isinstance(v, dict) and v.keys() == ACTION_MEMBERS,
     "quotas": lambda v: isinstance(v, dict) and 0 < len(v) <= 10 and all(
