@@ -383,3 +383,44 @@ def test_the_ladder_is_served_as_the_caller_may_see_it(listed, store_url, tmp_pa
         assert all("bidder" not in q for q in ask()["quotes"])  # the public never does
         world.open_project("project:A-TENDER")
         assert client.get("/v1/projects/A-TENDER/ladder").status_code == 404
+
+
+def test_a_bidders_registration_and_quotes_get_sealed_receipts_over_http(world, store_url, tmp_path):
+    """POST /v1/actions: a bidder's registration, quote and request to go on name no version
+    (they race other bidders'), and each receipt, or the place a refused quote was recorded,
+    carries none: the version counts the project's events, other bidders' among them."""
+    from fastapi.testclient import TestClient
+
+    from api.http.app import create_app
+    from ledger.evidence.receipts import sealed_receipt_body
+    from ledger.ledger import Ledger
+
+    announce(world, "2025-03-05T10:00:00", "2025-03-26T09:00:00", "2025-04-07T17:00:00")
+    world.submit(world.actors["tenderee-1"], STREAM, "project.reserve-committed/v1", {
+        "reserve_commitment": reserve_commitment(RESERVE, SALT), "decision_hash": "c" * 64})
+    app = create_app(lambda: Ledger.open(store_url, key_path=tmp_path / "ledger.key",
+                                         clock=world.clock))
+
+    def post(bidder: str, type_: str, payload: dict):
+        world.clock.advance(seconds=1)
+        signed = world.actors[bidder].sign(STREAM, type_, payload, expected_version=None,
+                                           signed_at=world.clock.now())
+        return client.post("/v1/actions", json=signed.to_json())
+
+    with TestClient(app) as client:
+        registered = post("bidder-1", "project.bidder-registered/v1",
+                          {"bidder": "bidder-1", "deposit": "160000000.00"})
+        world.clock.moment = cst("2025-03-26T09:00:00")
+        quoted = post("bidder-1", "project.quote-submitted/v1",
+                      {"bidder": "bidder-1", "price": "800000000.00"})
+        going_on = post("bidder-1", "project.continuation-requested/v1", {"bidder": "bidder-1"})
+        under = post("bidder-1", "project.quote-submitted/v1",
+                     {"bidder": "bidder-1", "price": "800999999.99"})
+    for answer in (registered, quoted, going_on):
+        assert answer.status_code == 201, answer.text
+        receipt = answer.json()["receipt"]
+        assert "version" not in receipt
+        assert set(receipt) == set(sealed_receipt_body("0" * 64, STREAM, 1, "t")) | {"signature"}
+    assert under.status_code == 409 and under.json()["rule"] == "quote-increment"
+    assert under.json()["recorded"] and "version" not in under.json()["recorded_in"]
+    assert state(world).quote_count == 1
