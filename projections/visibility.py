@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
 from ledger.evidence.envelope import SEALED_STAGE_TYPES
+from ledger.procedures.rights import LISTING_METHODS
 from projections.project_state import changed_field
 
 # --- audiences: who the caller is, to this project ------------------------------------------
@@ -260,6 +261,7 @@ class ProjectFacts:
     witnesses: set[str] = field(default_factory=set)
     raised_by: dict[int, str] = field(default_factory=dict)  # version → who objected, challenged
     #                                                          or complained there
+    listing: bool = False  # sold by listing or online auction (its own steps: LISTING_FEEDS)
 
     def add(self, event: dict) -> None:
         kind, payload = event["type"], event["payload"]
@@ -269,6 +271,7 @@ class ProjectFacts:
             self.raised_by[event["version"]] = payload[RAISING[kind]]
         if kind == "project.intake/v1":
             self.principals |= {p for p in (payload.get("tenderee"), payload.get("agent")) if p}
+            self.listing = payload.get("method") in LISTING_METHODS
         elif kind in ("project.documents-obtained/v1", "project.bid-submitted/v1",
                       "project.bidder-registered/v1"):  # a listing's bidders register
             self.bidders.add(payload["bidder"])
@@ -626,6 +629,20 @@ FEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# a listing's own feeds where a tender's name steps a listing never takes: its tracked
+# deadlines (the deposits' refunds, the result's publication) are judged over the listing's
+# steps, not over every type (a tender's evaluation, which a listing never reaches, would
+# keep them from everyone)
+LISTING_FEEDS: dict[str, tuple[str, ...]] = {
+    "deadlines": ("project.listing-announced/v1", "project.bidder-registered/v1",
+                  "project.quote-submitted/v1", "project.continuation-requested/v1",
+                  "project.listing-closed/v1", "project.round-ended/v1",
+                  "project.reserve-revealed/v1", "project.awarded/v1", "project.no-sale/v1",
+                  "project.deal-confirmed/v1", "project.result-published/v1",
+                  "project.security-refunded/v1"),
+}
+
+
 # the fields that name the members who acted (scores by expert, who signed the report)
 ACTOR_KEYED = frozenset(("scores", "report_signed", "report_refused", "clarifications"))
 # the fields folded from what each event of a type says, never from who acted: a listing's
@@ -654,9 +671,11 @@ def sees_type(type_: str, caller: Caller, facts: ProjectFacts, actor: bool = Tru
 
 def sees_field(name: str, caller: Caller, facts: ProjectFacts) -> bool:
     """Whether the caller may see the state field `name` at the project's stage: every event
-    type it is folded from, as FEEDS, ACTOR_KEYED and ANONYMOUS say."""
+    type it is folded from, as FEEDS (a listing's: LISTING_FEEDS), ACTOR_KEYED and ANONYMOUS
+    say."""
+    feeds = (LISTING_FEEDS.get(name) if facts.listing else None) or FEEDS[name]
     return all(sees_type(t, caller, facts, actor=name in ACTOR_KEYED,
-                         identity=name not in ANONYMOUS) for t in FEEDS[name])
+                         identity=name not in ANONYMOUS) for t in feeds)
 
 
 def state_view(state: object, caller: Caller, facts: ProjectFacts) -> tuple[dict, list[str]]:

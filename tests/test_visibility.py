@@ -295,6 +295,24 @@ def test_a_listing_state_shows_the_highest_quote_but_not_who_quoted():
     assert naming <= set(withheld) and "highest_quote" in shown
 
 
+def test_a_listings_deadlines_are_judged_over_its_own_steps():
+    """A listing's tracked deadlines (the deposits' refunds, naming bidders; the result's
+    publication) are seen by the keepers and the seller once the listing has closed, never
+    by the public; a tender's stay judged over every type, so they wait for its evaluation."""
+    listing, tender = facts_at(v.ANNOUNCED), facts_at(v.ANNOUNCED)
+    listing.listing = True
+    for audience in (v.OPERATOR, v.PRINCIPAL, v.PUBLIC):
+        assert not v.sees_field("deadlines", caller_in(audience, listing), listing), audience
+    for facts in (listing, tender):
+        facts.reached |= {v.OPENED, v.FIXED}
+    for audience in (v.OPERATOR, v.SUPERVISION, v.WITNESS, v.PRINCIPAL):
+        assert v.sees_field("deadlines", caller_in(audience, listing), listing), audience
+        assert not v.sees_field("deadlines", caller_in(audience, tender), tender), audience
+    assert not v.sees_field("deadlines", v.Caller(), listing)
+    assert v.facts_of([{"type": "project.intake/v1", "version": 1,
+                        "payload": {"tenderee": "seller", "method": "auction"}}]).listing
+
+
 # --- a real project, every stage, every caller ---------------------------------------------
 
 @pytest.fixture
