@@ -1,7 +1,8 @@
 """The portal's pages. This part: the public's (社会公众): the projects announced and their
-results, a project as the public may see it, the log's checkpoint and verifier key, and
-checking a witness report by dropping its PDF on the page (evidence-format §19.2, the four
-checks in plain words; a report's QR code leads here).
+results, a project as the public may see it (a lot sold by listing or online auction with
+its ladder followed live: listing.py, static/ladder.js), the log's checkpoint and verifier
+key, and checking a witness report by dropping its PDF on the page (evidence-format §19.2,
+the four checks in plain words; a report's QR code leads here).
 
 Each page gathers what it shows through the API's own reads (api/http/projects.py and the
 visibility filter), so a page never shows what the same caller could not read there."""
@@ -23,18 +24,22 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from ledger.errors import LedgerError
-from ledger.evidence.canonical import parse_time
+from ledger.evidence.canonical import is_money, parse_time
 from ledger.procedures.calendar import CHINA
 from ledger.evidence.untrusted import MAX_REPORT_BYTES
 from ledger.log.checkpoints import latest_checkpoint, log_verifier, log_verifier_key
 from ledger.log.proofs import cosigned_note, log_identity
+from ledger.procedures.rights import LISTING_METHODS
 from projections import visibility as v
 from projections.project_state import project_streams
 from projections.projects_now import ProjectListed
+from projections.quote_ladder import ladder
+from witness.model import money
+from witness.vocabulary import ASSETS, METHODS, NO_SALE
 
-from ..http.projects import plain, state_answer, visible_now
+from ..http.projects import plain, state_answer, visible_now, visible_project
+from .listing import LotView, lot_view
 from .session import Session, current_session
-from witness.vocabulary import METHODS
 
 from .words import (
     DEFAULT, LANGUAGES, category_name, word_of, event_name, field_name, phase_name, role_name, stage_name,
@@ -67,22 +72,32 @@ def language(request: Request) -> str:
     return asked if asked in LANGUAGES else DEFAULT
 
 
-def page(request: Request, template: str, status: int = 200, session: Session | None = None,
-         **context: Any) -> HTMLResponse:
-    """A page in the visitor's language, with the language switch, who is signed in
-    (`session`, from current_session) and the security headers."""
+def render(request: Request, template: str, session: Session | None = None,
+           **context: Any) -> str:
+    """A template in the visitor's language, with the language switch, who is signed in
+    (`session`, from current_session) and the helpers that name things in words."""
     lang = language(request)
     other = "en" if lang == "zh" else "zh"
-    html = TEMPLATES.get_template(template).render(
+    return TEMPLATES.get_template(template).render(
         lang=lang, w=lambda key: word(key, lang), stage=lambda s: stage_name(s, lang),
-        field=lambda m: field_name(m, lang), category=lambda c: category_name(c, lang),
+        field=lambda m, listing=False: field_name(m, lang, listing),
+        category=lambda c: category_name(c, lang),
         role=lambda r: role_name(r, lang), phase=lambda p: phase_name(p, lang),
         event=lambda t: event_name(t, lang), method=lambda m: word_of(METHODS, m, lang),
-        here=request.url.path, switch_to=other,
+        asset=lambda a: word_of(ASSETS, a, lang), no_sale=lambda r: word_of(NO_SALE, r, lang),
+        money=money, china=china_moment, here=request.url.path, switch_to=other,
         switch_href="?" + urlencode({**request.query_params, "lang": other}),  # same step, say
         session=session, **context)
+
+
+def page(request: Request, template: str, status: int = 200, session: Session | None = None,
+         **context: Any) -> HTMLResponse:
+    """A page in the visitor's language (render), with the security headers; the language
+    asked for by `?lang=` remembered in a cookie."""
+    html = render(request, template, session, **context)
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
-    if request.query_params.get("lang") in LANGUAGES:
+    lang = request.query_params.get("lang")
+    if lang in LANGUAGES:
         response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 86400, httponly=True,
                             samesite="strict", secure=request.url.scheme == "https")
     return response
@@ -165,31 +180,101 @@ async def project_page(request: Request, project: str) -> HTMLResponse:
     except LedgerError:
         return page(request, "not_found.html", status=404, session=session, project=project)
     answer = state_answer(stream, now.state, now.facts, now.version, PUBLIC)
+    lot = await run_in_threadpool(lot_of, request, project, PUBLIC) \
+        if now.intake["payload"].get("method") in LISTING_METHODS else None
     return page(request, "project.html", session=session, project=answer["project"],
                 title=now.intake["payload"]["title"], kind=now.intake["payload"]["category"],
-                stage_now=now.state.stage, rows=_rows(answer["state"]),
-                reached=answer["reached"], withheld=answer["withheld"])
+                stage_now=now.state.stage, **state_table(answer, now.facts.listing),
+                reached=answer["reached"], lot=lot,
+                lot_poll=f"/portal/projects/{quote(answer['project'], safe='')}/ladder",
+                now_ms=server_ms(request))
+
+
+def lot_of(request: Request, project: str, caller: v.Caller) -> LotView | None:
+    """A lot sold by listing or online auction as the caller may see it now (listing.py),
+    through the ladder API's own reads (api/http/listings.py): the events the caller may
+    read, the ladder folded from them, who quoted only as `v.sees_field("quotes", ...)`
+    judges it. None for a project sold otherwise; LedgerError for one the caller may not
+    see."""
+    stream, events, facts = visible_project(request, project, caller)
+    if events[0]["payload"].get("method") not in LISTING_METHODS:
+        return None
+    shown, _ = v.state_view(request.app.state.projects_now.get(stream).state, caller, facts)
+    return lot_view(ladder(events), shown, v.sees_field("quotes", caller, facts),
+                    request.app.state.ledger.clock.now())
+
+
+def server_ms(request: Request) -> int:
+    """The server's instant (the ledger's clock) in milliseconds since the epoch: what a
+    page's countdown is counted against."""
+    return round(request.app.state.ledger.clock.now().timestamp() * 1000)
+
+
+def lot_answer(request: Request, lot: LotView | None, session: Session | None = None) -> Response:
+    """A lot's ladder section now, for the page's script (static/ladder.js): the section's
+    HTML as the page renders it, its mark (the script replaces the section when it changes),
+    the stage, whether bidding goes on (the script polls while it does) and the server's
+    instant, which the countdown is counted against (never the browser's clock)."""
+    if lot is None:
+        return JSONResponse({"error": "no lot sold by listing or online auction visible to "
+                                      "you here"}, status_code=404)
+    lang = language(request)
+    return JSONResponse({
+        "now_ms": server_ms(request),
+        "mark": lot.mark, "stage": lot.stage, "stage_name": stage_name(lot.stage, lang),
+        "bidding": lot.bidding,
+        "html": render(request, "_ladder.html", session, lot=lot, inner=True)},
+        headers={"Cache-Control": "no-store", **SECURITY_HEADERS})
+
+
+@router.get("/portal/projects/{project}/ladder")
+def public_lot(request: Request, project: str) -> Response:
+    """A listed lot's ladder section as the public may see it now (lot_answer): prices and
+    times, never who quoted."""
+    try:
+        lot = lot_of(request, project, PUBLIC)
+    except LedgerError:
+        lot = None
+    return lot_answer(request, lot)
+
+
+def state_table(answer: dict, listing: bool) -> dict:
+    """The context of _state.html for a state answer (api/http/projects.py state_answer):
+    its members as rows and those withheld, each of the project's own procedure only (a
+    listing lists no tender's committee among what is withheld, nor a tender a listing's
+    quotes)."""
+    own = v.procedure_fields(listing)
+    return {"rows": _rows({name: x for name, x in answer["state"].items() if name in own}),
+            "withheld": [name for name in answer["withheld"] if name in own],
+            "sold_by_listing": listing}
+
+
+# the members that are amounts, or keyed amounts (by bidder): shown as money, 1,234,567.00
+MONEY_MEMBERS = frozenset(("estimated_price", "starting_price", "deposit_required", "increment",
+                           "highest_quote", "reserve", "award_price", "prices", "registered",
+                           "security"))
 
 
 def _rows(state: dict) -> list[tuple[str, dict]]:
     """The state's members as (name, cell) rows for _state.html, empty ones left out. A cell
     is {"text": ...} for a value, {"pairs": [(key, text)...]} for a member keyed by bidder
     (or version, or expert), or {"records": [text...]} for a list of records; times in China
-    time, so a witness reads them as the centre does."""
+    time, so a witness reads them as the centre does; amounts as money."""
     rows = []
     for name, value in state.items():
         if name == "stage" or value in (None, "", [], {}, False):
             continue  # the stage is shown above
-        rows.append((name, _cell(plain(value))))
+        rows.append((name, _cell(plain(value), name in MONEY_MEMBERS)))
     return rows
 
 
-def _cell(value: Any) -> dict:
+def _cell(value: Any, amounts: bool = False) -> dict:
+    text = (lambda x: money(x) if isinstance(x, str) and is_money(x) else _text(x)) if amounts else _text
     if isinstance(value, dict):
-        return {"pairs": [(str(k), _text(x)) for k, x in value.items()]}
+        return {"pairs": [(str(k), text(x)) for k, x in value.items()]}
     if isinstance(value, list) and any(isinstance(x, (list, dict)) for x in value):
         return {"records": [_text(x) for x in value]}
-    return {"text": _text(value)}
+    return {"text": text(value)}
 
 
 def _text(value: Any) -> str:

@@ -33,7 +33,7 @@ from ..http import signed_requests
 from ..http.proofs import inclusion
 from ..http.projects import project_stream_of, state_answer, visible_project
 from ..http.reports import dossier, steps_shown
-from .pages import PUBLIC, _caller, _rows, china_time, page
+from .pages import PUBLIC, _caller, china_time, page, state_table
 from .session import Session, current_session
 
 router = APIRouter(include_in_schema=False)
@@ -231,7 +231,7 @@ def step_shown(request: Request, replayed: Replayed, step: Step, session: Sessio
         "changes": [change_parts(c) for c in changes] if isinstance(changes, list) else None,
         "changes_withheld": _withheld_why(changes),
         "stage_after": answer["state"].get("stage"),
-        "rows": _rows(answer["state"]), "withheld": answer["withheld"]}
+        **state_table(answer, replayed.facts.listing)}
 
 
 def proof_url(project: str, stream: str, version: int, session: Session | None) -> str:

@@ -1,7 +1,8 @@
 """The witness officer's pages (见证人员): the projects they witness, each with its stage and
-next deadline; a project's page with its live timeline (server-sent events) grouped by
-phase, the legal periods with the time left, the refusals, warnings and observations the
-officer may see, and its witness reports: download, checked in words, signed off.
+next deadline; a project's page with a listed lot's ladder and live countdown, its live
+timeline (server-sent events) grouped by phase, the legal periods with the time left, the
+refusals, warnings and observations the officer may see, and its witness reports:
+download, checked in words, signed off.
 
 Only the officers assigned to a project open its page. Everything on it is read through the
 API's own reads and visibility filter for this officer (api/http/projects.py, reports.py,
@@ -15,6 +16,7 @@ import asyncio
 import hashlib
 import time
 from datetime import datetime, timezone
+from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Request
@@ -35,7 +37,8 @@ from ..http.projects import state_answer, visible_now, visible_project
 from ..http.reports import report_file, reports_listed
 from ..http.supervision import warnings_now, warnings_seen
 from .pages import (
-    TEMPLATES, _caller, _projects, _rows, china_moment, china_time, language, page, to_sign_in,
+    TEMPLATES, _caller, _projects, china_moment, china_time, language, lot_answer, lot_of, page,
+    server_ms, state_table, to_sign_in,
 )
 from .periods import duration_words, legal_periods, next_deadline
 from .session import Session, current_session
@@ -46,6 +49,9 @@ OBSERVATION = "project.witness-observation/v1"
 # the phases of a listing or online auction, by the milestone reached (visibility.MILESTONES)
 LISTING_PHASES = {"announced": "listing", "opened": "bidding-ended", "fixed": "sold",
                   "published": "result-published"}
+# and its timed round, between the close (when a bidder asked to go on) and the round's end
+ROUND_PHASES = {("project.listing-closed/v1", True): "timed-round",
+                ("project.round-ended/v1", True): "opened"}
 LIVE_SECONDS = 60  # a live timeline's connection lasts this long; the browser reconnects
 LIVE_POLL = 0.5  # how often the stream's head is looked at, seconds
 KEEP_ALIVE = 15  # a comment this often keeps proxies from closing a quiet stream
@@ -63,7 +69,8 @@ def witnessed(request: Request, session: Session) -> list[dict]:
         current = request.app.state.projects_now.get(stream)
         answer = state_answer(stream, current.state, current.facts, current.version,
                               _caller(session))
-        due = next_deadline(legal_periods(current.state, set(answer["state"])), now)
+        due = next_deadline(legal_periods(current.state, set(answer["state"]),
+                                          request.app.state.ledger.procedure.rules), now)
         project["next"] = None if due is None else {
             "name": due.name[0 if lang == "zh" else 1], "due": cst_due(due.due),
             "left": duration_words((due.due - now).total_seconds(), lang)}
@@ -99,9 +106,10 @@ def my_page(request: Request) -> Response:
 
 @router.get("/portal/witness/{project}")
 def witness_project_page(request: Request, project: str) -> Response:
-    """A project as the witness officer assigned to it sees it: its periods, reports,
-    warnings, refusals, observations, its events (the same filter as GET /v1/projects/
-    {project}/events for this officer) grouped by phase and followed live, and its state."""
+    """A project as the witness officer assigned to it sees it: a listed lot's ladder and
+    live countdown (pages.lot_of, who quoted included), its periods, reports, warnings,
+    refusals, observations, its events (the same filter as GET /v1/projects/{project}/events
+    for this officer) grouped by phase and followed live, and its state."""
     found = _assigned(request, project)
     if isinstance(found, Response):
         return found
@@ -110,32 +118,50 @@ def witness_project_page(request: Request, project: str) -> Response:
     answer = state_answer(stream, now.state, now.facts, now.version, caller)
     lang, moment = language(request), datetime.now(timezone.utc)
     periods = [{"name": p.name[0 if lang == "zh" else 1], "article": p.article,
-                "subjects": p.subjects, "due": cst_due(p.due), "status": p.status(moment),
+                "subjects": p.subjects, "status": p.status(moment),
+                # a countdown runs out at a second, not with a day
+                "due": china_moment(p.due) if p.kind == "timed-round" else cst_due(p.due),
+                "kind": p.kind,
                 "met": p.met and china_moment(p.met),
                 "left": duration_words(abs((p.due - moment).total_seconds()), lang)}
-               for p in legal_periods(now.state, set(answer["state"]))]
+               for p in legal_periods(now.state, set(answer["state"]),
+                                      request.app.state.ledger.procedure.rules)]
     rows = timeline_rows(events, caller, facts)
     return page(request, "witness_project.html", session=session, project=answer["project"],
                 title=now.intake["payload"]["title"], kind=now.intake["payload"]["category"],
-                stage_now=now.state.stage, rows=_rows(answer["state"]),
-                withheld=answer["withheld"], phases=_phases(rows), live_seen=len(rows),
+                stage_now=now.state.stage, **state_table(answer, facts.listing),
+                phases=_phases(rows), live_seen=len(rows),
                 live_mark=_mark(rows), periods=periods,
                 reports=_reports(request, stream, events, facts, caller, session,
                                  now.state if now.version == len(events) else None),
                 warnings=_warnings(request, stream, events, caller, lang),
                 refusals=_refusals(request, stream, caller, facts, lang),
-                observations=[r for r in rows if r["type"] == OBSERVATION])
+                observations=[r for r in rows if r["type"] == OBSERVATION],
+                lot=lot_of(request, project, caller),
+                lot_poll=f"/portal/witness/{quote(answer['project'], safe='')}/ladder",
+                now_ms=server_ms(request))
+
+
+@router.get("/portal/witness/{project}/ladder")
+def witnessed_lot(request: Request, project: str) -> Response:
+    """A listed lot's ladder section as the officer assigned sees it now (pages.lot_answer),
+    who quoted included: the officers always see it (docs/visibility.md)."""
+    found = _assigned(request, project)
+    if isinstance(found, Response):
+        return JSONResponse({"error": "not-witnessed"}, status_code=404)
+    session, caller = found[0], found[1]
+    return lot_answer(request, lot_of(request, project, caller), session)
 
 
 def timeline_rows(events: list[dict], caller: v.Caller, facts: v.ProjectFacts) -> list[dict]:
     """The events the caller may see, in order, each with the phase it came in (the
     milestone the project had reached before it: intake, announced, opened, reported,
-    published, fixed)."""
-    rows, phase = [], "intake"
+    published, fixed; a listing's timed round between its close and its end)."""
+    rows, phase, continuing = [], "intake", False
     # a listing's phases have names of their own (the milestones are the tender's: its
     # close plays the opening's part)
-    names = LISTING_PHASES if events and events[0]["payload"].get("method") in \
-        LISTING_METHODS else {}
+    listing = bool(events) and events[0]["payload"].get("method") in LISTING_METHODS
+    names = LISTING_PHASES if listing else {}
     for event in events:
         view = v.project_view(event, caller, facts)
         if view is not None:
@@ -148,6 +174,9 @@ def timeline_rows(events: list[dict], caller: v.Caller, facts: v.ProjectFacts) -
                          "media_hash": payload.get("media_hash")
                          if event["type"] == OBSERVATION else None})
         phase = v.MILESTONES.get(event["type"], phase)
+        if listing:  # a continuation asked for: the close opens the timed round
+            continuing = continuing or event["type"] == "project.continuation-requested/v1"
+            phase = ROUND_PHASES.get((event["type"], continuing), phase)
     return rows
 
 
@@ -224,8 +253,6 @@ async def report_download(request: Request, project: str, report_id: str) -> Res
         name, pdf = await run_in_threadpool(report_file, request, project, report_id, found[1])
     except LedgerError as error:
         return JSONResponse({"error": getattr(error, "message", str(error))}, status_code=404)
-    from urllib.parse import quote
-
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
 

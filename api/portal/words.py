@@ -327,6 +327,71 @@ WORDS: dict[str, tuple[str, str]] = {
     "before_first": ("{asked}（北京时间）之前没有您可见的步骤。下面显示第 1 步。",
                      "No step you may see is at or before {asked} (China Standard Time). Step 1 is shown below."),
     "back_to_replay": ("返回争议回放", "Back to the replay"),
+    # --- a listed lot's ladder and live countdown (listing.py, _ladder.html, static/ladder.js)
+    "lot_title": ("挂牌与竞价", "Listing and bidding"),
+    "lot_terms": ("挂牌条件", "Terms of the listing"),
+    "lot_asset": ("出让标的", "Asset"),
+    "lot_listing_period": ("挂牌期（北京时间）", "Listing (China Standard Time)"),
+    "lot_registration_until": ("竞买申请截止（北京时间）", "Registration until (China Standard Time)"),
+    "lot_starting_price": ("起始价", "Starting price"),
+    "lot_increment": ("增价幅度", "Increment"),
+    "lot_deposit": ("竞买保证金", "Deposit"),
+    "lot_countdown_length": ("限时竞价倒计时", "Timed round's countdown"),
+    "lot_seconds": ("秒", "s"),
+    "lot_yuan": ("元", "yuan"),
+    "lot_highest": ("当前最高报价", "Highest quote so far"),
+    "lot_highest_final": ("最高报价", "Highest quote"),
+    "lot_count": ("报价次数", "Quotes"),
+    "lot_least_next": ("下一次报价至少", "Next quote at least"),
+    "lot_no_quote_yet": ("尚无报价", "no quote yet"),
+    "lot_quotes": ("报价记录（按账本顺序）", "Quotes, in the ledger's order"),
+    "lot_quote_n": ("序号", "No."),
+    "lot_price": ("报价（元）", "Price (yuan)"),
+    "lot_quoted_at": ("报价时间（北京时间）", "Time (China Standard Time)"),
+    "lot_bidder": ("竞买人", "Bidder"),
+    "lot_top": ("最高", "highest"),
+    "lot_who_withheld": ("报价人不向公众公开：公众只看到报价和时间，竞得人随出让结果公布。",
+                         "Who quoted is not made public: the public sees the prices and times; "
+                         "the winner is published with the result."),
+    "lot_clock.starts": ("距挂牌开始", "The listing starts in"),
+    "lot_clock.listing": ("距挂牌截止", "The listing ends in"),
+    "lot_clock.round": ("限时竞价倒计时", "Timed round: time left"),
+    "lot_ends.starts": ("挂牌开始时间", "Starts at"),
+    "lot_ends.listing": ("挂牌截止时间", "Ends at"),
+    "lot_ends.round": ("本轮倒计时截止", "This countdown runs out at"),
+    "lot_ran_out.listing": ("挂牌期已届满，等待系统记录挂牌截止……",
+                            "The listing has run its time: waiting for the ledger to record its close…"),
+    "lot_ran_out.round": ("倒计时结束，等待系统记录竞价结束……",
+                          "The countdown has run out: waiting for the ledger to record the end of bidding…"),
+    "lot_round_rule": ("每出现新的最高报价，倒计时重新开始；倒计时结束前没有新的报价，竞价即结束。",
+                       "Each new highest quote restarts the countdown; when it runs out without a new "
+                       "quote, bidding ends."),
+    "lot_server_clock": ("按服务器时间计时，与本机时钟无关。", "Counted on the server's clock, not this device's."),
+    "lot_days": ("天", "d"),
+    "lot_offline": ("与服务器的连接中断，正在重试……", "Lost the connection to the server, retrying…"),
+    "lot_bidding_ended": ("竞价已结束", "Bidding has ended"),
+    "lot_countdowns": ("倒计时记录", "Countdown history"),
+    "lot_started": ("开始（北京时间）", "Started (China Standard Time)"),
+    "lot_runs_out": ("截止（北京时间）", "Runs out (China Standard Time)"),
+    "lot_started_by": ("起因", "Started by"),
+    "lot_round_opened": ("挂牌截止，进入限时竞价", "the listing's close: the timed round opens"),
+    "lot_new_highest": ("新的最高报价", "new highest quote"),
+    "lot_current": ("当前", "current"),
+    "lot_reserve": ("底价", "Reserve price"),
+    "lot_reserve_sealed": ("底价已在竞价开始前密封承诺（哈希），竞价结束后公开并核对。",
+                           "The reserve was committed by its hash before bidding started; it is "
+                           "revealed and checked against it once bidding has ended."),
+    "lot_sold": ("成交", "Sold"),
+    "lot_winner": ("竞得人", "Winner"),
+    "lot_award_price": ("成交价", "Price"),
+    "lot_no_sale": ("未成交", "No sale"),
+    "lot_state_as_loaded": ("项目状态（页面打开时）", "The project's state (when the page was opened)"),
+    "lot_reached.announced": ("已发布挂牌公告", "listing announced"),
+    "lot_reached.opened": ("挂牌截止", "listing closed"),
+    "lot_reached.published": ("出让结果已公布", "result published"),
+    "lot_reached.fixed": ("已成交", "sold"),
+    "period_closed.listing": ("挂牌截止于", "listing closed at"),
+    "period_closed.timed-round": ("倒计时截止于", "the countdown ran out at"),
 }
 
 STAGE_NAMES: dict[str, tuple[str, str]] = {
@@ -418,8 +483,16 @@ def stage_name(stage: str, language: str) -> str:
     return en if language == "en" else zh
 
 
-def field_name(member: str, language: str) -> str:
-    zh, en = FIELD_NAMES.get(member, (member, member))
+# the members a listing names its own way (39号令: a seller, a buyer, the listing's close)
+LISTING_FIELD_NAMES: dict[str, tuple[str, str]] = {
+    "method": ("交易方式", "procedure"), "tenderee": ("出让人", "seller"),
+    "closed_at": ("挂牌截止时间", "listing closed at"), "winner": ("竞得人", "buyer"),
+    "award_price": ("成交价（元）", "price (yuan)"), "refunded": ("竞买保证金退还", "deposits refunded"),
+}
+
+
+def field_name(member: str, language: str, listing: bool = False) -> str:
+    zh, en = (listing and LISTING_FIELD_NAMES.get(member)) or FIELD_NAMES.get(member, (member, member))
     return en if language == "en" else zh
 
 
@@ -532,3 +605,7 @@ EVENT_NAMES: dict[str, tuple[str, str]] = {
 def event_name(event_type: str, language: str) -> str:
     zh, en = EVENT_NAMES.get(event_type, (event_type, event_type))
     return en if language == "en" else zh
+
+
+# --- a listed lot's timeline (witnessing.ROUND_PHASES): its timed round, a phase of its own
+PHASE_NAMES["timed-round"] = ("限时竞价", "the timed round")
