@@ -629,6 +629,23 @@ FEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# the state's fields of a listing or online auction alone, and those both procedures have;
+# the others are a tender's (a page shows, and lists as withheld, only its own procedure's)
+LISTING_FIELDS = frozenset((
+    "asset", "listing_from", "listing_until", "registration_until", "starting_price",
+    "deposit_required", "countdown_seconds", "increment", "reserve_commitment", "reserve",
+    "registered", "quotes", "highest_quote", "quote_count", "continuing", "round_opened_at",
+    "round_ends_at", "no_sale", "confirmation_hash", "result_published_at"))
+SHARED_FIELDS = frozenset(("stage", "kind", "method", "tenderee", "agent", "closed_at",
+                           "witnesses", "referrals", "reports", "winner", "award_price",
+                           "refunded", "deadlines"))
+
+
+def procedure_fields(listing: bool) -> frozenset[str]:
+    """The state's fields a project sold by listing (or by tender) can have."""
+    return LISTING_FIELDS | SHARED_FIELDS if listing else frozenset(FEEDS) - LISTING_FIELDS
+
+
 # a listing's own feeds where a tender's name steps a listing never takes: its tracked
 # deadlines (the deposits' refunds, the result's publication) are judged over the listing's
 # steps, not over every type (a tender's evaluation, which a listing never reaches, would

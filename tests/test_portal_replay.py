@@ -24,10 +24,12 @@ from api.client import signature_headers
 from api.http.app import create_app
 from api.portal.pages import china_time
 from api.portal.words import category_name, word_of
-from ledger.evidence.canonical import parse_time
+from ledger.evidence.canonical import is_money, parse_time
 from ledger.evidence.signer import ActorSigner
 from ledger.ledger import Ledger
 from ledger.procedures.calendar import CHINA
+from projections.visibility import procedure_fields
+from witness.model import money
 from witness.vocabulary import METHODS
 from portal_browser import as_centre, needs_chromium, register_actor, serve_demo_copy, sign_in
 from test_trading import Tender, cst
@@ -87,14 +89,17 @@ def assert_same_step(server, page, number: int, steps: list[dict],
     assert shown["actor"] == step["actor"] and shown["version"] == str(step["version"])
     assert shown["hash"] == step["hash"] and shown["changes"] == step["changes"]
     state = api(server, f"/v1/projects/{PROJECT}", signer, version=step["version"]).json()
-    members = [m for m, x in state["state"].items() if m != "stage"
+    own = procedure_fields(listing=False)  # a tender's page: no listing's members
+    members = [m for m, x in state["state"].items() if m != "stage" and m in own
                and x not in (None, "", [], {}, False)]
-    assert shown["members"] == members and shown["withheld"] == len(state["withheld"])
+    assert shown["members"] == members
+    assert shown["withheld"] == len([m for m in state["withheld"] if m in own])
     for member in members:  # a plain value as the API gives it (times there in China time,
-        value = state["state"][member]  # a category or a method in words)
+        value = state["state"][member]  # a category or a method in words, amounts as money)
         if isinstance(value, str):
             assert shown["values"][member] in (value, china_time(value), category_name(value, "zh"),
-                                               word_of(METHODS, value, "zh")), member
+                                               word_of(METHODS, value, "zh"),
+                                               money(value) if is_money(value) else value), member
     if state["state"].get("stage"):
         assert page.locator("#stage-after").count() == 1
     current = page.locator("#step-list li.current")
