@@ -106,6 +106,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "kind_opening": ("开标见证", "opening"),
     "kind_evaluation": ("评标见证", "evaluation"),
     "kind_full": ("全过程见证", "whole procedure"),
+    "kind_transaction": ("交易见证", "transaction"),
     "edition_draft": ("待签认版", "for sign-off"),
     "edition_signed": ("签发版", "signed edition"),
     "download": ("下载", "Download"),
