@@ -108,6 +108,11 @@ def test_every_step_and_stage_has_its_words():
     assert set(STAGES) <= v.STAGES.keys() and REJECTION_GROUNDS <= v.GROUNDS.keys()
     indicators = {w.indicator for f in INDICATORS for w in f(_facts_for_every_indicator(), 20)}
     assert indicators == v.INDICATORS.keys()
+    from api.portal.words import WORDS
+    from ledger.evidence.catalogue import REPORT_KINDS
+    from witness.model import TITLES
+    assert set(REPORT_KINDS) == TITLES.keys()
+    assert all(f"kind_{kind}" in WORDS for kind in REPORT_KINDS)  # the portal's report lists
 
 
 def _facts_for_every_indicator():
