@@ -2,10 +2,12 @@
 yuan, awarded at 83,760,800.00, savings 49.85%) run through the real procedure on a SQLite
 store, with many bidders and a cross-city expert pool, a refused late bid, a decryption
 failure, an objection, and colluding bidders that raise a warning; then the ledger's own
-refunds, a witness's cosignature, the witness reports and their verification.
+refunds, a witness's cosignature, the witness reports and their verification. After it, two
+rights transactions sold by listing (挂牌) on the same store, a land parcel through a timed
+round and the 九郎山 concession (api/demo_listings.py).
 
 Names are invented and obviously fictional; figures are the scenario's. Time is simulated
-(March–April 2025): the ledger's clock is the demo's. Keys and nonces are derived from the
+(March–July 2025): the ledger's clock is the demo's. Keys and nonces are derived from the
 demo's secret, so that a run with the same ledger key records the same events.
 
 The actors' actions (and their registration) go to the ledger directly, or with `http` over
@@ -137,13 +139,14 @@ class Demo:
     clock: DemoClock = field(default_factory=DemoClock)
     signers: dict = field(default_factory=dict)
 
-    def act(self, when: datetime, actor: str, step: str, **payload) -> None:
-        """`actor` reads the project's version (unless a bidder's action before the opening
-        names none), signs the step at `when`, and submits it."""
+    def act(self, when: datetime, actor: str, step: str, *, project: str = PROJECT,
+            **payload) -> None:
+        """`actor` reads the project's version (unless a bidder's sealed-stage action names
+        none), signs the step at `when`, and submits it."""
         self.clock.moment = when
         signer, type_ = self.signers[actor], f"project.{step}/v1"
-        version = None if type_ in SEALED_STAGE_TYPES else self.submitter.version(signer, PROJECT)
-        self.submitter.submit(signer.sign(PROJECT, type_, payload, expected_version=version,
+        version = None if type_ in SEALED_STAGE_TYPES else self.submitter.version(signer, project)
+        self.submitter.submit(signer.sign(project, type_, payload, expected_version=version,
                                           signed_at=when))
 
     def register(self, actor: str, role: str, organisation: str, name: str | None = None,
@@ -198,7 +201,8 @@ class Demo:
         if self.ledger.recorder.nonce_used(LEDGER_ACTOR, first):  # the registrar's first action's
             raise DemoRanBefore(f"the demo ran in {self.ledger.url.display()} before: give it a "
                                 "store of its own (without --store, a new one in --out)")
-        for old in self.out.glob("LILING-*.pdf"):  # a previous run's reports: its store is gone
+        for old in [*self.out.glob("LILING-*.pdf"), *self.out.glob("SHIFENG-*.pdf")]:
+            # a previous run's reports: its store is gone
             old.unlink()
         self.written: list[Path] = []
         describe_centre(self.ledger, CENTRE, "株交见", PORTAL, signer=self.registrar)
@@ -355,6 +359,9 @@ class Demo:
                      pdf_hash=full["pdf_hash"])
         self.say(f"two witness officers signed off the full report {full['report_id']} (signed events)")
         self.report("full", signed_edition_of=full["report_id"])
+        from .demo_listings import DemoListings  # it builds on this module's helpers
+
+        listed = DemoListings(self).run()
         self.cosign()
         started = time.perf_counter()
         report = verify(StoreSource(self.store), workers=1)
@@ -365,9 +372,11 @@ class Demo:
         from ledger.log.proofs import cosigned_note
 
         say("latest checkpoint:\n" + cosigned_note(self.ledger.recorder, StoredLog(self.ledger.recorder).size()))
+        issued = [digest for project in (PROJECT, *listed)
+                  for digest in recorded_in_store(self.ledger.recorder, project)]
         for pdf in self.written:
             check = verify_report(pdf.read_bytes(), log=log_verifier(*log_identity(self.ledger.recorder)),
-                                  recorded_hashes=recorded_in_store(self.ledger.recorder, PROJECT))
+                                  recorded_hashes=issued)
             say(f"report {pdf}: {'verified' if check.ok else 'NOT verified: ' + '; '.join(check.fails)}")
         self.portal_keys()
         return 0 if report.intact else 1
@@ -385,9 +394,10 @@ class Demo:
         self.say(f"portal sign-in keys (demo actors only) in {folder}: "
                  + ", ".join(f"{a}.key ({role})" for a, role in PORTAL_ACTORS.items()))
 
-    def report(self, kind: str, lang: str = "zh", signed_edition_of: str | None = None) -> dict:
+    def report(self, kind: str, lang: str = "zh", signed_edition_of: str | None = None,
+               project: str = PROJECT) -> dict:
         into = InFolder(self.out)
-        pdf, issued = issue_report(self.ledger, PROJECT, kind, lang, write_to=into,
+        pdf, issued = issue_report(self.ledger, project, kind, lang, write_to=into,
                                    signed_edition_of=signed_edition_of, signer=self.registrar)
         self.written += into.written
         self.say(f"{kind} witness report {issued['report_id']}: {into.written[0]} ({len(pdf):,} bytes)")

@@ -9,6 +9,13 @@ archive; now and then a tender fails for want of bidders, and some projects have
 colluding bidders (a shared machine, prices in a series). Projects overlap in time; the
 simulation's clock is the ledger's clock, so every deadline is real to the rules.
 
+Of the rights projects, half are sold by listing (挂牌, ledger/procedures/rights.py) instead of
+the highest-price tender: announced as early as their asset's notice period allows, quotes
+rising during the listing (now and then one a fen under the least next quote, refused), in
+some a timed round after it with a burst of quotes in its last minutes (and one a second after
+the countdown ran out, refused); some end in no sale, with no quote or the highest under the
+reserve. The ledger itself closes each listing, ends each round and refunds the deposits.
+
 Every actor has its own key; the same seed gives the same actions, times and outcomes.
 Names are invented and obviously fictional.
 """
@@ -19,8 +26,9 @@ import hashlib
 import heapq
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from functools import partial
 from typing import Callable, Iterator
 
 from ledger.errors import MalformedAction, RuleRefused
@@ -34,6 +42,7 @@ from ledger.procedures.expert_draw import (
     sealed_bids_digest,
 )
 from ledger.procedures.calendar import CHINA
+from ledger.procedures.listing import reserve_commitment
 from ledger.procedures.tender import Procedure, rank_bids
 
 EPOCH = datetime(2025, 3, 3, 1, 0, tzinfo=timezone.utc)  # a Monday, 09:00 Beijing time
@@ -46,6 +55,17 @@ KINDS = [
     ("procurement", "lowest-price", (100_000, 8_000_000), "虚构市{n}号医院低值医用耗材集中采购"),
     ("rights", "highest-price", (1_000_000, 900_000_000), "虚构森林公园{n}号生态旅游特许经营权"),
 ]
+LISTING_SHARE = 0.5  # of the rights projects, those sold by listing instead of by tender
+LISTED = [
+    # what a listing sells (its periods are its asset's: rules.py), a title pattern
+    ("land", "虚构县{n}号地块国有建设用地使用权挂牌出让"),
+    ("concession", "虚构森林公园{n}号生态旅游特许经营权挂牌出让"),
+    ("mining", "虚构县{n}号建筑用砂石矿采矿权挂牌出让"),
+    ("state-property", "虚构国有企业{n}号闲置厂房转让"),
+]
+# how a listing ends, and how often: no quote, the highest under the reserve, sold during the
+# listing, sold after a timed round
+LISTING_ENDS = {"no-quote": 1, "below-reserve": 1, "listing": 3, "timed-round": 3}
 
 
 class SimulatedClock:
@@ -119,6 +139,11 @@ COUNTY_CENTRE = Sizes()
 LARGE_CENTRE = Sizes(large_share=0.2, huge_share=0.02)
 
 
+def china_time(day: date, hour: int) -> datetime:
+    """`hour`:00 Beijing time on `day`, as a ledger time."""
+    return datetime.combine(day, time(hour), CHINA).astimezone(timezone.utc)
+
+
 def _spacing(count: int, window: timedelta) -> timedelta:
     """The interval between bidders acting one after another: an hour, or less where an hour
     each would not fit `count` of them into `window`."""
@@ -161,6 +186,11 @@ class Simulation:
         return signer.sign(stream, type_, payload, expected_version=version,
                            signed_at=self.clock.now())
 
+    def _planned(self, stream: str, when: datetime, signer: ActorSigner, type_: str,
+                 payload: dict, refused: bool = False) -> Planned:
+        """`signer`'s action on `stream` at `when`, signed when its time comes."""
+        return Planned(when, lambda: self._sign(signer, stream, type_, payload, refused), refused)
+
     def registrations(self, cast: dict[str, list[ActorSigner]], registrar: ActorSigner) -> Iterator[Planned]:
         names = {"tenderee": "招标人", "agent": "招标代理", "bidder": "建设", "expert": "评标专家库",
                  "operator": "交易中心"}
@@ -188,6 +218,9 @@ class Simulation:
         stream = project_stream(f"{self.prefix}-{number:05d}")
         tenderee, agent = rng.choice(cast["tenderee"]), rng.choice(cast["agent"])
         operator = cast["operator"][0]
+        if category == "rights" and rng.random() < LISTING_SHARE:
+            yield from self._listing(number, stream, cast, registrar, tenderee, (low, high))
+            return
         control = Decimal(rng.randrange(low, high))
         failing = rng.random() < 0.08  # too few bidders: the tender fails (流标)
         bidders = rng.sample(cast["bidder"], 2 if failing else self.sizes.bidders(
@@ -211,10 +244,7 @@ class Simulation:
                 return {}
             return {"retain_until": format_time(archived + 366 * 15 * day)}
 
-        def at(when: datetime, signer: ActorSigner, type_: str, payload: dict,
-               refused: bool = False) -> Planned:
-            return Planned(when, lambda: sign(signer, stream, type_, payload, refused), refused)
-
+        at = partial(self._planned, stream)
         doc = _digest(stream, "documents", 1)
         yield at(t0, tenderee, "project.intake/v1", {
             "title": pattern.format(n=number, s=rng.randint(1, 3)), "category": category,
@@ -357,6 +387,115 @@ class Simulation:
                 yield at(refund_at, registrar, "project.security-refunded/v1",
                          {"bidder": b.actor, "amount": format_money(security)})
         yield at(signed + 2 * day, operator, "project.archived/v1", retention(signed + 2 * day))
+
+    def _listing(self, number: int, stream: str, cast: dict[str, list[ActorSigner]],
+                 registrar: ActorSigner, seller: ActorSigner,
+                 prices: tuple[int, int]) -> Iterator[Planned]:
+        """A rights project sold by listing (挂牌): announced the day after its intake, listed
+        from the first day its asset's notice period allows for as long as its length rule
+        asks (rights.py: listing_notice, listing_length); its reserve committed by hash before
+        bidding; 1 to 5 bidders registered with their deposits; quotes rising during the
+        listing, now and then one a fen under the least next quote (refused); in a timed
+        round, a burst of quotes each before the countdown runs out and restarting it, then
+        one a second after it ran out (refused). The ledger closes the listing, ends the
+        round and refunds the deposits owed; the seller reveals the reserve and records the
+        award (or the operator the no-sale), confirms the deal and publishes the result."""
+        rng = self.rng
+        at = partial(self._planned, stream)
+        asset, pattern = rng.choice(LISTED)
+        ending = rng.choices(list(LISTING_ENDS), weights=list(LISTING_ENDS.values()))[0]
+        operator = cast["operator"][0]
+        t0 = self.start_of(number)
+        announced = t0 + timedelta(days=1)
+        _, first_day, _ = NATIONAL.listing_notice(asset, announced, announced)
+        listing_from = china_time(first_day, 9)
+        _, last_day, _ = NATIONAL.listing_length(asset, listing_from, listing_from)
+        listing_until = china_time(last_day, 15)
+        starting = Decimal(rng.randrange(*prices) // 10_000 * 10_000)
+        increment = Decimal(max(1_000, int(starting) // 200 // 1_000 * 1_000))
+        deposit = (starting / 5).quantize(Decimal("0.01"))
+        countdown = timedelta(seconds=rng.choice((60, 180, 300)))
+        bidders = rng.sample(cast["bidder"], rng.randint(1 if ending == "no-quote" else 2, 5))
+
+        # the quotes during the listing, evenly apart: (when, bidder, price)
+        count = 0 if ending == "no-quote" else rng.randint(1, 5)
+        price, quotes = starting + increment * rng.randint(0, 2), []
+        for i in range(count):
+            quotes.append((listing_from + (listing_until - listing_from) * (i + 1) / (count + 2),
+                           rng.choice(bidders), price))
+            price += increment * rng.randint(1, 3)
+        top = quotes[-1][2] if quotes else None
+        if top is None:  # the seller's reserve, sealed until bidding has ended
+            reserve = starting + increment * rng.randint(0, 5)
+        elif ending == "below-reserve":
+            reserve = top + increment * rng.randint(1, 5)
+        else:  # at most the listing's highest quote
+            reserve = (starting + (top - starting) * rng.randint(0, 100) / 100).quantize(
+                Decimal("0.01"))
+        salt = hashlib.sha256(self.secret + stream.encode() + b"reserve").digest()
+
+        yield at(t0, seller, "project.intake/v1", {
+            "title": pattern.format(n=number), "category": "rights", "tenderee": seller.actor,
+            "method": "listing"})
+        yield at(t0 + timedelta(hours=1), operator, "project.intake-accepted/v1", {})
+        yield at(announced, seller, "project.listing-announced/v1", {
+            "listing_from": format_time(listing_from), "listing_until": format_time(listing_until),
+            "registration_until": format_time(listing_until - timedelta(days=2)),
+            "starting_price": format_money(starting), "increment": format_money(increment),
+            "deposit": format_money(deposit), "countdown_seconds": countdown.seconds,
+            "asset": asset})
+        yield at(announced + timedelta(hours=1), seller, "project.reserve-committed/v1", {
+            "reserve_commitment": reserve_commitment(reserve, salt),
+            "decision_hash": _digest(stream, "collective decision")})
+        for i, b in enumerate(bidders):
+            yield at(announced + timedelta(days=2, hours=i), b, "project.bidder-registered/v1",
+                     {"bidder": b.actor, "deposit": format_money(deposit)})
+        for when, b, quoted in quotes:
+            yield at(when, b, "project.quote-submitted/v1",
+                     {"bidder": b.actor, "price": format_money(quoted)})
+        if quotes and rng.random() < 0.5:  # a fen under the least next quote: refused
+            when, _, quoted = rng.choice(quotes)
+            under = rng.choice(bidders)
+            yield at(when + timedelta(minutes=10), under, "project.quote-submitted/v1",
+                     {"bidder": under.actor,
+                      "price": format_money(quoted + increment - Decimal("0.01"))}, refused=True)
+        ended = listing_until
+        if ending == "timed-round":
+            for i, b in enumerate(rng.sample(bidders, rng.randint(1, 2))):
+                yield at(listing_until - timedelta(hours=2, minutes=10 * i), b,
+                         "project.continuation-requested/v1", {"bidder": b.actor})
+        yield at(listing_until, registrar, "project.listing-closed/v1", {})
+        if ending == "timed-round":  # each quote before the countdown runs out restarts it
+            last = listing_until
+            for _ in range(rng.randint(2, 10)):
+                last += timedelta(seconds=rng.randint(1, countdown.seconds - 1))
+                b = rng.choice(bidders)
+                price += increment * rng.randint(1, 2)
+                yield at(last, b, "project.quote-submitted/v1",
+                         {"bidder": b.actor, "price": format_money(price)})
+                top, quotes = price, [*quotes, (last, b, price)]
+            ended = last + countdown + timedelta(seconds=1)  # a second after it ran out
+            late = rng.choice(bidders)
+            yield at(ended, late, "project.quote-submitted/v1",
+                     {"bidder": late.actor, "price": format_money(price + increment)}, refused=True)
+            yield at(ended, registrar, "project.round-ended/v1", {})
+        yield at(ended + timedelta(minutes=30), seller, "project.reserve-revealed/v1",
+                 {"reserve": format_money(reserve), "salt": salt.hex()})
+        winner = quotes[-1][1] if top is not None and top >= reserve else None
+        if winner is not None:
+            yield at(ended + timedelta(hours=1), seller, "project.awarded/v1",
+                     {"winner": winner.actor, "price": format_money(top)})
+            yield at(ended + timedelta(days=1), seller, "project.deal-confirmed/v1", {
+                "winner": winner.actor, "confirmation_hash": _digest(stream, "confirmation")})
+        else:
+            yield at(ended + timedelta(hours=1), operator, "project.no-sale/v1",
+                     {"reason": "no-quote" if top is None else "below-reserve"})
+        for b in bidders:  # every deposit but the winner's (its down payment), within 5
+            if b is not winner:  # working days, by the ledger itself
+                yield at(ended + timedelta(hours=2), registrar, "project.security-refunded/v1",
+                         {"bidder": b.actor, "amount": format_money(deposit)})
+        yield at(ended + timedelta(days=2), seller, "project.result-published/v1", {})
+        yield at(ended + timedelta(days=3), operator, "project.archived/v1", {})
 
     def start_of(self, number: int) -> datetime:
         """When project `number` is taken in: one every six hours or so."""

@@ -1,6 +1,6 @@
-"""`sunledger demo --http`: the demo's project driven over HTTP (every actor's action a POST
-to /v1/actions or /v1/actions/batch of a real server of the demo's ledger, every version
-read a signed GET) records exactly what the direct demo records.
+"""`sunledger demo --http`: the demo's projects (its tender and its two listings) driven over
+HTTP (every actor's action a POST to /v1/actions or /v1/actions/batch of a real server of the
+demo's ledger, every version read a signed GET) records exactly what the direct demo records.
 
 The demo's keys and nonces are derived from its secret and its ledger times are the
 scenario's, so two runs given one ledger key must agree byte for byte: the same events,
@@ -31,7 +31,8 @@ from test_cli import sunledger
 
 pytestmark = pytest.mark.skipif(not shutil.which("fc-list"),
                                 reason="fontconfig missing: ./run setup installs the report fonts")
-REPORTS = 5  # opening, evaluation, full (zh, en), and the full report's signed edition
+REPORTS = 7  # the tender's opening, evaluation, full (zh, en) and the full report's signed
+#   edition; each listing's transaction report
 
 
 class Run:
@@ -152,8 +153,11 @@ def test_the_demo_over_http_records_the_same_store_and_reports(runs):
     events = [json.loads(state) for _, _, _, _, state in after["sunledger_events"]]
     registered = [e for e in events if e["stream"].startswith("actor:")]
     by_actors = [e for e in events if e["stream"].startswith("project:") and e["actor"] != "ledger"]
-    assert actions == len(registered) + len(by_actors) + 1  # and the late bid, refused
-    assert posts == len(registered) // 2 + len(by_actors) + 1  # each registration a batch of 2
+    # and the refused ones: the tender's late bid, the land listing's two quotes
+    refused = [e for e in events if e["stream"].startswith("refusal:")]
+    assert len(refused) == 3
+    assert actions == len(registered) + len(by_actors) + len(refused)
+    assert posts == len(registered) // 2 + len(by_actors) + len(refused)  # a registration: 2
     # a version is read for each action that names one, and for the objection's answer; a
     # bidder's action before the opening names none (evidence-format §6) and reads none
     placed = [e for e in by_actors if e["type"] not in SEALED_STAGE_TYPES]
@@ -192,7 +196,8 @@ def test_the_demo_runs_a_whole_project_and_verifies_its_reports(runs, tmp_path):
                      "latest cosigned by jgj.example/witness"):
         assert expected in out, expected
     pdfs = sorted(out_dir.glob("*.pdf"))
-    assert len(pdfs) == 5 and out.count(": verified") == 5  # the full report's signed edition too
+    assert len(pdfs) == REPORTS and out.count(": verified") == REPORTS
+    assert len([p for p in pdfs if "-transaction-" in p.name]) == 2  # one each listing
     # what a supervision body does with a report it was given, from the command line
     store = f"sqlite:{out_dir / 'ledger.db'}"
     full, = (p for p in pdfs if "-full-" in p.name and not p.stem.endswith(("-en", "-signed")))
@@ -205,7 +210,9 @@ def test_the_demo_runs_a_whole_project_and_verifies_its_reports(runs, tmp_path):
     (tmp_path / "changed.pdf").write_bytes(bytes(changed))
     assert "FAILS" in sunledger("verify-report", str(tmp_path / "changed.pdf"), "--store", store,
                                 check=1).stdout
-    # every report due is issued already; the reporter in English issues the English ones
+    # every report due is issued already; the reporter in English issues the English ones:
+    # the tender's opening and evaluation reports, the listings' transaction reports
     assert "no report is due" in sunledger("reports", "--store", store, "--out", str(tmp_path / "r")).stdout
     written = sunledger("reports", "--store", store, "--out", str(tmp_path / "r"), "--lang", "en").stdout
-    assert written.count("wrote") == 2 and "-opening-" in written and "-evaluation-" in written
+    assert written.count("wrote") == 4 and "-opening-" in written and "-evaluation-" in written
+    assert written.count("-transaction-") == 2

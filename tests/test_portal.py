@@ -34,13 +34,13 @@ def test_the_public_pages_show_what_the_public_may_see(portal, page):
     page.goto(server.url + "/")  # the public's pages also from /
     assert page.url == server.url + "/portal/"
     assert page.inner_text("h1") == "公告与结果"
-    row = page.locator("table.list tbody tr")
+    row = page.locator("table.list tbody tr", has_text="LILING-2025-SZ02")  # the tender
     assert row.count() == 1 and "醴陵市棚户区改造二期工程" in row.inner_text()
     assert "已签合同" in row.inner_text() and "工程建设" in row.inner_text()
     page.click("text=LILING-2025-SZ02")
     assert page.url.endswith("/portal/projects/LILING-2025-SZ02")
     facts = page.inner_text("table.facts")
-    assert "中标人" in facts and "bidder-02" in facts and "83760800.00" in facts
+    assert "中标人" in facts and "bidder-02" in facts and "83,760,800.00" in facts
     # what the API withholds from the public, the page withholds too: the prices and scores
     public = httpx.get(server.url + "/v1/projects/LILING-2025-SZ02").json()
     assert "prices" in public["withheld"] and "scores" in public["withheld"]

@@ -1,6 +1,9 @@
-"""The load generator: the same seed gives the same actions; it runs on both engines."""
+"""The load generator: the same seed gives the same actions; it runs on both engines; rights
+are sold by listing too, with refused quotes planned."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 from api.simulate import Simulation, simulate
 from ledger.audit.verify import StoreSource, verify
@@ -10,8 +13,8 @@ from ledger.evidence.signer import ActorSigner
 from ledger.ledger import Ledger
 
 
-def actions(seed: int) -> list[dict]:
-    sim = Simulation(seed, projects=6)
+def actions(seed: int, projects: int = 6) -> list[dict]:
+    sim = Simulation(seed, projects=projects)
     registrar = ActorSigner(LEDGER_ACTOR, SigningKey.derived(b"registrar", "x"), sim.rng)
     return [{**s.to_json(), "refused": refused} for s, refused in sim.actions(registrar)]
 
@@ -67,3 +70,64 @@ def test_no_simulated_evaluation_ranks_a_bid_above_the_ceiling():
             assert ceiling is None or all(prices[action.stream][b] <= ceiling
                                           for b in payload["ranking"]), action.stream
     assert rankings > 150
+
+
+def test_half_the_rights_are_sold_by_listing_the_same_for_the_same_seed():
+    """Of the rights projects, about half are listed (挂牌) rather than tendered: some sold
+    during the listing, some after a timed round, some not sold; a quote a fen under the least
+    next and a quote a second after a round's countdown are planned to be refused."""
+    first = actions(27, projects=60)
+    assert first == actions(27, projects=60)
+    assert first != actions(28, projects=60)
+    methods = Counter(a["action"]["payload"]["method"] for a in first
+                      if a["action"]["type"] == "project.intake/v1"
+                      and a["action"]["payload"]["category"] == "rights")
+    assert set(methods) == {"listing", "highest-price"}
+    assert 0.3 < methods["listing"] / sum(methods.values()) < 0.7
+    types = Counter(a["action"]["type"] for a in first if not a["refused"])
+    assert types["project.listing-announced/v1"] == methods["listing"]
+    assert types["project.listing-closed/v1"] == methods["listing"]  # every listing closed
+    assert types["project.round-ended/v1"] >= 1
+    reasons = {a["action"]["payload"]["reason"] for a in first
+               if a["action"]["type"] == "project.no-sale/v1"}
+    assert reasons == {"no-quote", "below-reserve"}
+    ended = {(a["action"]["stream"], a["action"]["signed_at"]) for a in first
+             if a["action"]["type"] == "project.round-ended/v1"}
+    refused = [a["action"] for a in first
+               if a["refused"] and a["action"]["type"] == "project.quote-submitted/v1"]
+    late = [q for q in refused if (q["stream"], q["signed_at"]) in ended]
+    assert len(late) == types["project.round-ended/v1"]  # one a second late in each round
+    assert any(q["payload"]["price"].endswith(".99") for q in refused if q not in late)  # a fen
+
+
+def test_listings_through_the_real_procedure_on_each_engine(store_url, tmp_path):
+    """Seed 61's eight projects hold a listing sold after a timed round and one unsold, its
+    highest quote under the reserve: the procedure accepts every planned action and refuses
+    each planned quote by the rule meant (recorded), the ledger is left owing nothing, and the
+    statistics count the sold lot's premium and the unsold one as failed."""
+    from ledger.procedures.refusals import refusal_stream
+    from projections.project_state import each_project, project_events
+    from projections.reactions import Reactor
+    from projections.statistics import as_rows, grouped
+
+    ledger = Ledger.open(store_url, key_path=tmp_path / "k")
+    result = simulate(ledger, projects=8, seed=61, batch=50)
+    assert result.by_type["project.listing-closed/v1"] == 2
+    assert result.by_type["project.round-ended/v1"] == 1
+    projects = list(each_project(ledger.recorder))
+    refusals = {stream: project_events(ledger.recorder, refusal_stream(stream))
+                for stream, _, _ in projects}
+    assert sum(map(len, refusals.values())) == result.refused  # each one recorded
+    rules = Counter(r["payload"]["rule"] for stream, state, _ in projects
+                    if state.method == "listing" for r in refusals[stream])
+    assert rules == {"quote-increment": 1, "timed-round": 1}
+    assert Reactor(ledger).due() == []
+    unsold, = (state for _, state, _ in projects if state.no_sale)
+    assert unsold.no_sale == "below-reserve" and unsold.stage == "archived"
+    rights = [row for row in as_rows(grouped(projects)) if row["category"] == "rights"]
+    assert sum(row["failed"] for row in rights) >= 1
+    assert [float(row["premium_rate"]) > 0 for row in rights if "premium_rate" in row] == [True]
+    report = verify(StoreSource(store_url), workers=2)
+    assert report.intact, report.findings
+    assert report.events == result.actions + result.refused + 1
+    ledger.close()

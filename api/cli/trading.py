@@ -300,7 +300,8 @@ def react(store: str, ledger_key: Path | None) -> None:
               help="the actors' actions over HTTP: POST /v1/actions to a server of the demo's "
                    "ledger on a free loopback port (the same events and reports)")
 def demo(store: str | None, out: Path, http: bool) -> None:
-    """Run a complete, realistic project (醴陵棚户区改造二期) through the real procedure, and
+    """Run a complete, realistic project (醴陵棚户区改造二期) through the real procedure, then two
+    rights sold by listing (a land parcel through a timed round, the 九郎山 concession), and
     show what happened, the verification, the latest checkpoint and the witness reports."""
     from api.demo import Demo
 

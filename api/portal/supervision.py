@@ -32,6 +32,7 @@ from markupsafe import Markup
 from ledger.errors import BadNote, LedgerError
 from ledger.log.checkpoints import latest_checkpoint, parse_checkpoint
 from ledger.log.notes import cosignature_time, parse_verifier_key, split_note
+from ledger.procedures.rights import LISTING_METHODS
 from ledger.audit.runs import last_run, record_run
 from projections import visibility as v
 from projections.project_state import concluded_projects, project_streams
@@ -394,8 +395,10 @@ def visible_states(request: Request, caller: v.Caller) -> list[tuple[str, dict]]
 
 
 def bids_per_project(seen: list[tuple[str, dict]]) -> list[tuple[str, int]]:
-    """(project, its live bids) of each project whose bids the caller may see."""
-    return [(project, len(state["bids"])) for project, state in seen if "bids" in state]
+    """(project, its live bids) of each tender whose bids the caller may see (a listing has
+    quotes, not sealed bids: it is not drawn)."""
+    return [(project, len(state["bids"])) for project, state in seen
+            if "bids" in state and state.get("method") not in LISTING_METHODS]
 
 
 def failed_by_month(rows: list[dict]) -> dict[tuple[str, str], int]:
