@@ -3,9 +3,10 @@
     savings rate = (control price − award price) / control price
 
 A group's rate weighs each project by its control price: (Σ control − Σ award) / Σ control
-over the awarded projects that have a control price. A rights transaction sold by listing or
-online auction has a premium instead (溢价率), (Σ award − Σ starting) / Σ starting over those
-sold with a starting price, each weighed by it. Periods are months of the award, or of
+over the awarded projects that have a control price. A rights transaction, sold to the
+highest price, saves nothing: it has a premium instead (溢价率), (Σ award − Σ base) / Σ base,
+each weighed by its base: the starting price of a lot sold by listing or online auction, the
+reserve (the intake's control price, a floor) of one sold by tender. Periods are months of the award, or of
 the close for a tender that failed (流标), in China Standard Time. Pure: computed from the
 project states.
 """
@@ -30,8 +31,8 @@ class Group:
     control_total: Decimal = Decimal(0)  # of the awarded projects with a control price
     award_total: Decimal = Decimal(0)
     rates: list[Decimal] = field(default_factory=list)
-    starting_total: Decimal = Decimal(0)  # of the lots sold by listing or auction
-    sold_total: Decimal = Decimal(0)  # their prices
+    starting_total: Decimal = Decimal(0)  # of the rights sold: the premium's base (starting
+    sold_total: Decimal = Decimal(0)  # price, or a tender's reserve) and their prices
 
     @property
     def savings_rate(self) -> Decimal | None:
@@ -41,7 +42,7 @@ class Group:
 
     @property
     def premium_rate(self) -> Decimal | None:
-        """(Σ price sold − Σ starting price) / Σ starting price of the lots sold."""
+        """(Σ price sold − Σ base) / Σ base of the rights sold."""
         if not self.starting_total:
             return None
         return (self.sold_total - self.starting_total) / self.starting_total
@@ -68,10 +69,11 @@ def grouped(projects: Iterable[tuple[str, ProjectState, str | None]]) -> dict[tu
             group.failed += 1
         if state.winner is not None and state.award_price is not None:
             group.awarded += 1
-            if state.starting_price:  # a lot sold by listing or auction: its premium
-                group.starting_total += state.starting_price
+            base = (state.starting_price or state.estimated_price) if state.kind == "rights" else None
+            if base:  # a right sold to the highest price: its premium over its base
+                group.starting_total += base
                 group.sold_total += state.award_price
-            if state.estimated_price:
+            elif state.estimated_price:
                 group.control_total += state.estimated_price
                 group.award_total += state.award_price
                 group.rates.append(state.savings_rate())  # type: ignore[arg-type]
@@ -80,12 +82,12 @@ def grouped(projects: Iterable[tuple[str, ProjectState, str | None]]) -> dict[tu
 
 def as_rows(groups: dict[tuple[str, str], Group]) -> list[dict]:
     """The groups as rows of JSON values, by category and month: amounts in yuan with two
-    decimals, the savings rate to four places, and the premium (to four places) of a group
-    that sold lots by listing or auction."""
+    decimals, the savings rate to four places, and the premium (to four places) and the sum
+    sold of a group that sold rights."""
     return [{"category": c, "month": m, "projects": g.projects, "awarded": g.awarded,
              "failed": g.failed, "control_total": str(g.control_total),
              "award_total": str(g.award_total),
              "savings_rate": str(round(g.savings_rate, 4)) if g.savings_rate is not None else None,
-             **({"premium_rate": str(round(g.premium_rate, 4))} if g.premium_rate is not None
-                else {})}  # only where lots were sold by listing or auction
+             **({"premium_rate": str(round(g.premium_rate, 4)), "sold_total": str(g.sold_total)}
+                if g.premium_rate is not None else {})}  # only where rights were sold
             for (c, m), g in sorted(groups.items())]

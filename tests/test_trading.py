@@ -130,6 +130,19 @@ def projections(url_or_recorder):
     return states, watch
 
 
+def test_a_right_sold_by_tender_to_the_highest_price_has_a_premium_not_savings(world):
+    """The 九郎山 concession as SCENARIOS.md records it: an open tender won by the highest
+    total price, 810,000,000.00 over a reserve of 800,000,000.00: a premium of 1.25%, and no
+    (negative) savings rate."""
+    tender = Tender(world, "project:JIULANG-T", category="rights", method="highest-price",
+                    control="800000000.00", bidders=3, experts=5)
+    tender.run(["805000000.00", "810000000.00", "801000000.00"], cst("2025-03-24T09:30:00"))
+    states, _ = projections(world.ledger.recorder)
+    assert states.states["project:JIULANG-T"].award_price == Decimal("810000000.00")
+    group, = statistics(states).values()
+    assert group.savings_rate is None and group.premium_rate == Decimal("0.0125")
+
+
 def test_liling_through_the_ledger_awarded_at_83760800_with_savings_of_49_85_percent(world):
     """醴陵棚户区改造二期: control 167,014,800.00, lowest-price award 83,760,800.00."""
     tender = Tender(world, "project:LILING-2", category="construction", method="lowest-price",

@@ -86,26 +86,28 @@ class StatisticsRow(TypedDict):
     awarded: Annotated[int, Field(description="those with a winner and an award price")]
     failed: Annotated[int, Field(description="those whose tender failed (流标): closed without "
                                              "enough bids and not tendered again")]
-    control_total: Annotated[str, Field(description="Σ control price of the awarded projects "
-                                                    "that have one, in yuan")]
+    control_total: Annotated[str, Field(description="Σ control price of the awarded tenders "
+                                                    "and procurements that have one, in yuan "
+                                                    "(a right's reserve is a floor: see "
+                                                    "premium_rate)")]
     award_total: Annotated[str, Field(description="Σ award price of those, in yuan")]
     savings_rate: Annotated[str | None, Field(description="(Σ control − Σ award) / Σ control, "
                                                           "to four places; null without a "
                                                           "control price")]
     premium_rate: NotRequired[Annotated[str, Field(
-        description="溢价率 of the lots sold by listing or online auction: (Σ price − Σ "
-                    "starting price) / Σ starting price, to four places; only in a group that "
-                    "sold one")]]
+        description="溢价率 of the rights sold to the highest price: (Σ price − Σ base) / Σ "
+                    "base, the base a listing's starting price or a tender's reserve, to four "
+                    "places; only in a group that sold one")]]
+    sold_total: NotRequired[Annotated[str, Field(
+        description="Σ price of those rights, in yuan; with premium_rate")]]
 
 
 @with_config(ConfigDict(json_schema_extra={"examples": [{
     "over": OVER,
     "groups": [{"category": "construction", "month": "2025-03", "projects": 1, "awarded": 1,
                 "failed": 0, "control_total": "167014800.00", "award_total": "83760800.00",
-                "savings_rate": "0.4985"},
-               {"category": "rights", "month": "2025-04", "projects": 1, "awarded": 1,
-                "failed": 0, "control_total": "800000000.00", "award_total": "810000000.00",
-                "savings_rate": "-0.0125", "premium_rate": "0.0125"}]}]}))
+                "savings_rate": "0.4985"}]}]}))  # a rights group: savings_rate null (no example
+#   may hold a null: FastAPI drops them), premium_rate "0.0125", sold_total "810000000.00"
 class Statistics(TypedDict):
     """The trading's statistics, by category and month of the award."""
 
