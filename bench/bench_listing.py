@@ -12,14 +12,16 @@ clock is simulated before the round (the listing's weeks pass in an instant) and
 real time during it. THREADS client threads share the 200 bidders; each, as fast as it can,
 reads the highest quote, signs a quote of the highest plus one to three increments as one
 of its bidders (signing is the client's work, outside the timing), and submits it to the ledger;
-when another bidder's quote came first, the ledger refuses it (recorded, as the law has it).
+when another bidder's quote came first, the ledger refuses it and records the refusal (as the
+law has it; up to 1,000 refused quotes per bidder, lot and day, `quote-refusal-records`).
 Timed: each submission to its receipt. The round runs `--seconds` of its clock (60; `--quick`
 10). The baseline is the plain append in the same run, the same threads and time, each
 submitting sealed bids to a tender (no price to race for), before and after the round.
 
 Checked afterwards: every receipt's quote is in the ledger, in the order of the receipts'
 positions, each higher than the one before by at least the increment (no quote lost or
-reordered), and the ladder's count equals the receipts'. Printed: quotes accepted per second,
+reordered), the ladder's count equals the receipts', and every refused quote was recorded
+in the lot's refusal stream. Printed: quotes accepted per second,
 refused per second, the p50/p99 time from submission to receipt, against the baseline's rate.
 """
 
@@ -50,6 +52,7 @@ from ledger.evidence.envelope import project_stream  # noqa: E402
 from ledger.ledger import Ledger  # noqa: E402
 from ledger.procedures.calendar import CHINA  # noqa: E402
 from ledger.procedures.listing import reserve_commitment  # noqa: E402
+from ledger.procedures.refusals import refusal_stream  # noqa: E402
 
 BIDDERS, THREADS = 200, 8
 INCREMENT = Decimal("10000.00")
@@ -81,6 +84,7 @@ class Round:
         self.latencies: list[float] = []
         self.receipts: list[tuple[int, Decimal]] = []  # (position, price)
         self.refused = 0
+        self.recorded = 0  # refusals the ledger recorded (quote-refusal-records: 1,000 a day each)
         self.lock = threading.Lock()
 
 
@@ -135,9 +139,10 @@ def run_round(ledger: Ledger, stream: str, bidders, seconds: float) -> Round:
             started = time.perf_counter()
             try:
                 (receipt,) = ledger.submit(signed)
-            except RuleRefused:
+            except RuleRefused as refusal:
                 with found.lock:
                     found.refused += 1
+                    found.recorded += bool(refusal.details.get("recorded"))
                 continue
             elapsed = time.perf_counter() - started
             with found.lock:
@@ -209,6 +214,11 @@ def checked(ledger: Ledger, stream: str, found: Round) -> list[str]:
         problems.append("a quote rose by less than the increment")
     if state.stage != "timed-round":
         problems.append(f"the round ended ({state.stage}) while bidders were quoting")
+    if found.recorded != found.refused:
+        problems.append(f"{found.refused - found.recorded} of {found.refused} refused quotes "
+                        "were not recorded")
+    if ledger.stream_version(refusal_stream(stream)) != found.recorded:
+        problems.append("the refusal stream does not hold each refusal recorded")
     return problems
 
 

@@ -208,3 +208,22 @@ def test_a_quote_refused_is_not_in_the_ladder_but_in_the_refusals(auctioned):
         "809000000.00", "812000000.00"]
     with pytest.raises(RuleRefused):
         quote(auctioned, "bidder-3", "900000000.00")  # bidding has ended
+
+
+def test_an_officer_signs_off_the_transaction_report_and_its_signed_edition_follows(auctioned, tmp_path):
+    ledger = auctioned.ledger
+    officer = auctioned.register("witness-officer-1", roles=("witness",))
+    auctioned.submit(auctioned.registrar, STREAM, "project.witness-assigned/v1",
+                     {"officer": "witness-officer-1"})
+    _, issued = issue_report(ledger, STREAM, None)
+    auctioned.submit(officer, STREAM, "project.report-signed-off/v1",
+                     {"report_id": issued["report_id"], "pdf_hash": issued["pdf_hash"]})
+    reporter = Reporter(ledger, tmp_path)
+    assert [kind for stream, kind in reporter.due() if stream == STREAM] == [
+        "signed:" + issued["report_id"]]
+    signed, = reporter.run()
+    text = text_of(signed.read_bytes(), tmp_path, "signed.pdf")
+    assert "交易见证报告（签发版）" in text and "Fictional witness-officer-1" in text
+    assert "签认人" in text and issued["report_id"] in text
+    check = verify_report(signed.read_bytes(), recorded_hashes=recorded_in_store(ledger.recorder, STREAM))
+    assert check.ok, check.fails
