@@ -355,3 +355,11 @@ def test_the_officer_sees_who_quoted_and_the_listings_periods(served, page):
     assert "竞价已结束" in page.inner_text("#ladder")
     periods = page.locator("table.periods tbody tr").all_inner_texts()
     assert any("挂牌期" in p and "挂牌截止于" in p for p in periods)
+
+
+def test_a_listings_stages_are_named_as_a_listing_names_them():
+    from api.portal.words import stage_name
+
+    assert (stage_name("failed", "zh"), stage_name("failed", "zh", listing=True)) == ("流标", "未成交")
+    assert stage_name("contracted", "en", listing=True) == "deal confirmed"
+    assert stage_name("timed-round", "zh", listing=True) == stage_name("timed-round", "zh")

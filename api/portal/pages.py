@@ -79,7 +79,8 @@ def render(request: Request, template: str, session: Session | None = None,
     lang = language(request)
     other = "en" if lang == "zh" else "zh"
     return TEMPLATES.get_template(template).render(
-        lang=lang, w=lambda key: word(key, lang), stage=lambda s: stage_name(s, lang),
+        lang=lang, w=lambda key: word(key, lang),
+        stage=lambda s, listing=False: stage_name(s, lang, listing),
         field=lambda m, listing=False: field_name(m, lang, listing),
         category=lambda c: category_name(c, lang),
         role=lambda r: role_name(r, lang), phase=lambda p: phase_name(p, lang),
@@ -167,7 +168,8 @@ def _projects(request: Request, keep: Callable[[ProjectListed], bool]) -> list[d
         if entry is not None and keep(entry):
             payload = entry.intake["payload"]
             found.append({"id": stream.split(":", 1)[1], "title": payload["title"],
-                          "category": payload["category"], "stage": entry.stage})
+                          "category": payload["category"], "stage": entry.stage,
+                          "listing": payload.get("method") in LISTING_METHODS})
     return found
 
 
@@ -221,7 +223,7 @@ def lot_answer(request: Request, lot: LotView | None, session: Session | None = 
     lang = language(request)
     return JSONResponse({
         "now_ms": server_ms(request),
-        "mark": lot.mark, "stage": lot.stage, "stage_name": stage_name(lot.stage, lang),
+        "mark": lot.mark, "stage": lot.stage, "stage_name": stage_name(lot.stage, lang, listing=True),
         "bidding": lot.bidding,
         "html": render(request, "_ladder.html", session, lot=lot, inner=True)},
         headers={"Cache-Control": "no-store", **SECURITY_HEADERS})

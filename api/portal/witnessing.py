@@ -315,7 +315,7 @@ async def live_timeline(request: Request, project: str) -> Response:
                 quiet_since = time.monotonic()
             if stage is not None:
                 yield _message("stage", None, {"stage": stage,
-                                               "name": stage_name(stage, lang)})
+                                               "name": stage_name(stage, lang, facts.listing)})
                 stage = None
             if await request.is_disconnected():
                 return

@@ -479,8 +479,16 @@ def word(key: str, language: str) -> str:
     return en if language == "en" else zh
 
 
-def stage_name(stage: str, language: str) -> str:
-    zh, en = STAGE_NAMES.get(stage, (stage, stage))
+# the stages a listing names its own way: nothing sold is not a failed tender (流标), a
+# confirmed deal not a signed contract
+LISTING_STAGE_NAMES: dict[str, tuple[str, str]] = {
+    "failed": ("未成交", "no sale"), "awarded": ("已确定竞得人", "buyer fixed"),
+    "contracted": ("已成交", "deal confirmed"),
+}
+
+
+def stage_name(stage: str, language: str, listing: bool = False) -> str:
+    zh, en = (listing and LISTING_STAGE_NAMES.get(stage)) or STAGE_NAMES.get(stage, (stage, stage))
     return en if language == "en" else zh
 
 
