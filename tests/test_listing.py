@@ -81,6 +81,16 @@ def state(world):
     return world.ledger.stream(STREAM).state
 
 
+def into_timed_round(world) -> list:
+    """bidder-1's first quote, bidder-2's request to go on, and the listing closed at its end
+    by the ledger (a timed round opens): what the ledger did."""
+    quote(world, "bidder-1", "800000000.00", cst("2025-03-26T09:00:00"))
+    world.submit(world.actors["bidder-2"], STREAM, "project.continuation-requested/v1",
+                 {"bidder": "bidder-2"})
+    world.clock.moment = cst("2025-04-07T17:00:00")
+    return Reactor(world.ledger).run()
+
+
 def sold(world):
     """The listed concession sold to bidder-2's single quote of 810,000,000.00 (at the
     reserve): the listing closed by the ledger, the reserve revealed, the award recorded."""
@@ -212,11 +222,7 @@ def test_quotes_rise_by_the_increment_during_the_listing_only(listed):
 
 def test_the_timed_round_restarts_at_each_new_highest_and_refuses_a_second_late(listed):
     world = listed
-    quote(world, "bidder-1", "800000000.00", cst("2025-03-26T09:00:00"))
-    world.submit(world.actors["bidder-2"], STREAM, "project.continuation-requested/v1",
-                 {"bidder": "bidder-2"})
-    world.clock.moment = cst("2025-04-07T17:00:00")
-    assert [o[1] for o in Reactor(world.ledger).run()] == ["project.listing-closed/v1"]
+    assert [o[1] for o in into_timed_round(world)] == ["project.listing-closed/v1"]
     opened = state(world)
     assert opened.stage == "timed-round"
     assert opened.round_ends_at == opened.round_opened_at + timedelta(minutes=5)

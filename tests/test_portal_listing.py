@@ -33,7 +33,7 @@ from projections.quote_ladder import ladder
 from projections.reactions import Reactor
 from servers import ledger_server
 import test_listing
-from test_listing import RESERVE, SALT, STREAM, cst, quote, state
+from test_listing import RESERVE, SALT, STREAM, cst, into_timed_round, quote, state
 
 listed = test_listing.listed  # the fixture: a concession listed, two bidders registered
 
@@ -88,11 +88,7 @@ def test_the_public_sees_prices_and_times_never_who_quoted(listed):
 
 def test_the_timed_round_counts_down_from_the_newest_highest_quote(listed):
     world = listed
-    quote(world, "bidder-1", "800000000.00", cst("2025-03-26T09:00:00"))
-    world.submit(world.actors["bidder-2"], STREAM, "project.continuation-requested/v1",
-                 {"bidder": "bidder-2"})
-    world.clock.moment = cst("2025-04-07T17:00:00")
-    Reactor(world.ledger).run()
+    into_timed_round(world)
     opened = state(world).round_opened_at
     before = view(world, PUBLIC)
     assert (before.clock.kind, before.clock.ends) == ("round", opened + timedelta(minutes=5))
@@ -136,11 +132,7 @@ def test_the_officers_timeline_has_the_timed_round_as_a_phase(listed):
     from api.portal.witnessing import timeline_rows
 
     world = listed
-    quote(world, "bidder-1", "800000000.00", cst("2025-03-26T09:00:00"))
-    world.submit(world.actors["bidder-2"], STREAM, "project.continuation-requested/v1",
-                 {"bidder": "bidder-2"})
-    world.clock.moment = cst("2025-04-07T17:00:00")
-    Reactor(world.ledger).run()
+    into_timed_round(world)
     quote(world, "bidder-2", "801000000.00")
     world.clock.moment = state(world).round_ends_at
     Reactor(world.ledger).run()  # the round ends

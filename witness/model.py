@@ -348,8 +348,6 @@ class _Builder:
         s, t, intake = self.state, self.t, self.intake
         limit = {"construction": t("最高投标限价", "Control price"),
                  "procurement": t("采购预算", "Budget"), "rights": t("底价", "Reserve price")}
-        last = self.events[-1]
-        officers = self.officers()
         return Section(t("项目与报告信息", "Project and report"), [Pairs([
             (t("报告编号", "Report number"), report_id(self.evidence)),
             (t("报告类型", "Report"), TITLES[self.kind][0 if self.zh else 1]
@@ -363,14 +361,22 @@ class _Builder:
             (limit[s.kind], f"{money(s.estimated_price)} {t('元', 'yuan')}" if s.estimated_price else "—"),
             (t("招标人", "Tenderee"), self.who(intake["tenderee"])),
             (t("招标代理机构", "Agent"), self.who(intake["agent"]) if intake.get("agent") else "—"),
+            *self.oversight(),
+        ])])
+
+    def oversight(self) -> list[tuple[str, str]]:
+        """The identity's last rows: the centre, the supervision body, the witness officers
+        and what the report covers."""
+        t, last = self.t, self.events[-1]
+        return [
             (t("交易中心", "Trading centre"), self.centre_name()),
-            (t("行政监督部门", "Supervision body"), intake.get("supervisor", "—")),
-            (t("见证人员", "Witness officers"), ("、" if self.zh else ", ").join(self.person(a) for a in officers)
+            (t("行政监督部门", "Supervision body"), self.intake.get("supervisor", "—")),
+            (t("见证人员", "Witness officers"), ("、" if self.zh else ", ").join(self.person(a) for a in self.officers())
              or t("（未记录）", "(none recorded)")),
             (t("报告范围", "Covers"), t(f"本项目序号 1 至 {last['version']} 的全部事件，截至 {self.when(last['ledger_time'])}",
                                        f"every event of the project, nos. 1 to {last['version']}, up to "
                                        f"{self.when(last['ledger_time'])} (CST)")),
-        ])])
+        ]
 
     def timeline(self) -> Section:
         t = self.t

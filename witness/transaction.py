@@ -68,8 +68,6 @@ class TransactionBuilder(_Builder):
 
     def identity(self) -> Section:
         s, t, intake = self.state, self.t, self.intake
-        last = self.events[-1]
-        officers = self.officers()
         method = self.w(v.METHODS, s.method) + (t("（含限时竞价）", " (with a timed round)")
                                                 if s.round_opened_at else "")
         return Section(t("项目与报告信息", "Project and report"), [Pairs([
@@ -82,13 +80,7 @@ class TransactionBuilder(_Builder):
             (t("交易标的", "Sold"), self.w(v.ASSETS, s.asset) if s.asset else "—"),
             (t("交易方式", "Procedure"), method),
             (t("出让人", "Seller"), self.who(intake["tenderee"])),
-            (t("交易中心", "Trading centre"), self.centre_name()),
-            (t("行政监督部门", "Supervision body"), intake.get("supervisor", "—")),
-            (t("见证人员", "Witness officers"), ("、" if self.zh else ", ").join(self.person(a) for a in officers)
-             or t("（未记录）", "(none recorded)")),
-            (t("报告范围", "Covers"), t(f"本项目序号 1 至 {last['version']} 的全部事件，截至 {self.when(last['ledger_time'])}",
-                                       f"every event of the project, nos. 1 to {last['version']}, up to "
-                                       f"{self.when(last['ledger_time'])} (CST)")),
+            *self.oversight(),
         ])])
 
     def periods(self) -> Section:
