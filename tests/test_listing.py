@@ -239,6 +239,24 @@ def test_the_timed_round_restarts_at_each_new_highest_and_refuses_a_second_late(
     assert state(world).stage == "bidding-ended"
 
 
+def test_two_equal_quotes_race_and_the_ledgers_order_decides(listed):
+    # both bidders sign 801,000,000.00 at the same instant: the one the ledger records first
+    # stands, the other is refused as under the new least next quote, and recorded
+    world = listed
+    quote(world, "bidder-1", "800000000.00", cst("2025-03-26T09:00:00"))
+    at = world.clock.now()
+    first, second = (world.actors[b].sign(STREAM, "project.quote-submitted/v1",
+                                          {"bidder": b, "price": "801000000.00"},
+                                          expected_version=None, signed_at=at)
+                     for b in ("bidder-2", "bidder-1"))
+    world.ledger.submit(first)
+    with pytest.raises(RuleRefused) as caught:
+        world.ledger.submit(second)
+    assert caught.value.details["rule"] == "quote-increment" and caught.value.details["recorded"]
+    assert [(q.bidder, str(q.price)) for q in state(world).quotes] == [
+        ("bidder-1", "800000000.00"), ("bidder-2", "801000000.00")]
+
+
 def test_every_lost_race_is_recorded_up_to_the_quotes_own_bound(listed):
     # a tender's refusals are recorded 20 a day per actor (refusal-records); a bidder's
     # refused quotes, the timed round's evidence of who came first, 1,000 (quote-refusal-records)
