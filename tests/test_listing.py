@@ -448,3 +448,32 @@ def test_a_bidders_registration_and_quotes_get_sealed_receipts_over_http(world, 
     assert under.status_code == 409 and under.json()["rule"] == "quote-increment"
     assert under.json()["recorded"] and "version" not in under.json()["recorded_in"]
     assert state(world).quote_count == 1
+
+
+def test_react_kept_running_closes_a_listing_at_its_end(listed, store_url, tmp_path):
+    """`sunledger react --every SECONDS` keeps recording what is due (a centre running timed
+    rounds runs it a second apart): here the listing's close, its end long past on the system
+    clock; Ctrl-C stops it with what is due recorded."""
+    import signal
+    import subprocess
+    import time
+
+    from servers import SUNLEDGER
+
+    world = listed
+    into = [SUNLEDGER, "react", "--store", store_url, "--ledger-key", str(tmp_path / "ledger.key"),
+            "--every", "0.2"]
+    running = subprocess.Popen(into, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(300):  # up to 30 s
+            if state(world).stage == "bidding-ended" or running.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert any(e["type"] == "project.listing-closed/v1"
+                   for e in project_events(world.ledger.recorder, STREAM))
+    finally:
+        running.send_signal(signal.SIGINT)
+        out, err = running.communicate(timeout=30)
+    assert running.returncode == 0 and "Traceback" not in err, err
+    assert f"{STREAM}  project.listing-closed/v1  recorded" in out
+    assert out.rstrip().endswith("stopped: everything due so far is recorded")

@@ -276,19 +276,30 @@ def check_dossier_command(path: Path, log_key: str) -> None:
 @click.command()
 @store_option
 @key_option
-def react(store: str, ledger_key: Path | None) -> None:
+@click.option("--every", type=click.FloatRange(min=0.1), metavar="SECONDS",
+              help="keep reacting, this many seconds apart (stop with Ctrl-C)")
+def react(store: str, ledger_key: Path | None, every: float | None) -> None:
     """Record what the ledger does itself when it is due (close submission at the deadline,
-    refund every security that is owed); run it every minute, or let a server do it."""
+    close a listing at its end, end a timed round when its countdown ran out, refund every
+    security and deposit that is owed): once (run it every minute from cron or a timer), or
+    with --every, keep doing it (a centre running online timed rounds: every second or two)."""
     from projections.reactions import Reactor
 
     try:
-        outcomes = Reactor(open_ledger(store, ledger_key)).run()
+        reactor = Reactor(open_ledger(store, ledger_key))
+        while True:
+            outcomes = reactor.run()
+            for stream, type_, outcome in outcomes:
+                click.echo(f"{stream}  {type_}  {outcome}")
+            if every is None:
+                if not outcomes:
+                    click.echo("nothing is due")
+                return
+            time.sleep(every)
     except LedgerError as error:
         fail(error)
-    for stream, type_, outcome in outcomes:
-        click.echo(f"{stream}  {type_}  {outcome}")
-    if not outcomes:
-        click.echo("nothing is due")
+    except KeyboardInterrupt:
+        click.echo("stopped: everything due so far is recorded")
 
 
 @click.command()
