@@ -82,9 +82,10 @@ def _report_id_of(pdf: Path) -> str:
 @click.option("--every", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
               help="with --follow: seconds between looks at the log")
 def reports(store, ledger_key, out, lang, follow, every) -> None:
-    """Issue every witness report that is due: each project that reached a milestone (the
-    opening, the evaluation, the end) and has no report of that kind yet. Once, or with
-    --follow as the centre's reporter that keeps following the log."""
+    """Issue every witness report that is due: each tender that reached a milestone (the
+    opening, the evaluation, the end), each listing whose result is published, and has no
+    report of that kind yet. Once, or with --follow as the centre's reporter that keeps
+    following the log."""
     from witness.reports import Reporter
 
     try:
