@@ -227,3 +227,22 @@ def test_an_officer_signs_off_the_transaction_report_and_its_signed_edition_foll
     assert "签认人" in text and issued["report_id"] in text
     check = verify_report(signed.read_bytes(), recorded_hashes=recorded_in_store(ledger.recorder, STREAM))
     assert check.ok, check.fails
+
+
+def test_a_lot_nobody_quoted_for_has_its_report_too(world, tmp_path):
+    """No quote: the listing closes, nothing is sold (39号令 §19), every deposit is refunded,
+    the result is published; the report says so, and that the reserve was never revealed."""
+    listed_with_three(world)
+    world.clock.moment = cst("2025-04-07T17:00:00")
+    Reactor(world.ledger).run()
+    world.submit(world.actors["operator-1"], STREAM, "project.no-sale/v1", {"reason": "no-quote"})
+    world.clock.advance(minutes=5)
+    Reactor(world.ledger).run()
+    world.submit(world.actors["tenderee-1"], STREAM, "project.result-published/v1", {})
+    pdf, issued = issue_report(world.ledger, STREAM, None)
+    text = text_of(pdf, tmp_path)
+    for expected in ("无人报价，不成交", "结果与记录一致", "无人报价。", "无竞买人申请继续竞价",
+                     "竞价结束后公开，尚未公开", "公布出让结果"):
+        assert expected in text, expected
+    assert text.count("17时05分 退还") == 3  # every deposit, by the ledger itself
+    assert verify_report(pdf, recorded_hashes=recorded_in_store(world.ledger.recorder, STREAM)).ok
