@@ -14,16 +14,17 @@ from decimal import Decimal
 
 import pytest
 
+import test_reports
 from ledger.errors import RuleRefused
+from ledger.procedures.listing import reserve_commitment
 from projections.reactions import Reactor
 from test_listing import RESERVE, SALT, STREAM, announce, cst, quote, refused, state
-from test_reports import liling  # noqa: F401  (a tender, for the other side of each rule)
 from witness import transaction
 from witness.evidence import gather_evidence
 from witness.model import report_reached
 from witness.reports import ReportNotReached, Reporter, issue_report, recorded_in_store, verify_report
-from ledger.procedures.listing import reserve_commitment
 
+liling = test_reports.liling  # the fixture: a tender, for the other side of each rule
 POPPLER = shutil.which("pdftotext")
 pytestmark = pytest.mark.skipif(not POPPLER, reason="poppler-utils missing: ./run setup installs it")
 
@@ -155,7 +156,7 @@ def test_a_listing_has_a_transaction_report_only(auctioned):
         issue_report(auctioned.ledger, STREAM, "full")
 
 
-def test_a_tender_never_has_a_transaction_report(liling):  # noqa: F811
+def test_a_tender_never_has_a_transaction_report(liling):
     tender = liling.ledger.stream("project:LILING-R").state
     assert report_reached(tender, "full") and not report_reached(tender, "transaction")
     with pytest.raises(ReportNotReached, match="has not reached the transaction report"):
