@@ -660,8 +660,8 @@ class Ledger(Application):
                                        "recorded", store=self.url.display()) from None
             raise StoreUnavailable(f"the store {self.url.display()} failed during the "
                                    f"append, which was not recorded: {error}") from None
-        except BaseException:  # a refusal, say: nothing cached was changed (copy on write)
-            raise
+        # any other error (a refusal, say) leaves the cache as it was: the batch changed only
+        # its own copies of the streams it read (copy on write, _Batch.add)
         return receipts
 
 
