@@ -19,7 +19,6 @@ from typing_extensions import NotRequired, TypedDict
 
 from ledger.errors import NotInLog
 from ledger.evidence.canonical import format_money, format_time
-from ledger.procedures.rights import LISTING_METHODS
 from projections import visibility as v
 from projections.quote_ladder import ladder
 
@@ -87,7 +86,7 @@ def quote_ladder(request: Request, project: str = PROJECT, at: str | None = AT,
     revealed, as they stood at `at` (ledger time; now without it)."""
     who = viewer(caller)
     stream, events, facts = visible_project(request, project, who)
-    if not events or events[0]["payload"].get("method") not in LISTING_METHODS:
+    if not facts.listing:
         raise NotInLog(f"{project!r} is not sold by listing or online auction", project=project)
     lot = ladder(events, moment_of(at))
     named = v.sees_field("quotes", who, facts)  # who quoted, judged at the stage now

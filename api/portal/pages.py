@@ -29,7 +29,6 @@ from ledger.procedures.calendar import CHINA
 from ledger.evidence.untrusted import MAX_REPORT_BYTES
 from ledger.log.checkpoints import latest_checkpoint, log_verifier, log_verifier_key
 from ledger.log.proofs import cosigned_note, log_identity
-from ledger.procedures.rights import LISTING_METHODS
 from projections import visibility as v
 from projections.project_state import project_streams
 from projections.projects_now import ProjectListed
@@ -169,7 +168,7 @@ def _projects(request: Request, keep: Callable[[ProjectListed], bool]) -> list[d
             payload = entry.intake["payload"]
             found.append({"id": stream.split(":", 1)[1], "title": payload["title"],
                           "category": payload["category"], "stage": entry.stage,
-                          "listing": payload.get("method") in LISTING_METHODS})
+                          "listing": entry.facts.listing})
     return found
 
 
@@ -183,7 +182,7 @@ async def project_page(request: Request, project: str) -> HTMLResponse:
         return page(request, "not_found.html", status=404, session=session, project=project)
     answer = state_answer(stream, now.state, now.facts, now.version, PUBLIC)
     lot = await run_in_threadpool(lot_of, request, project, PUBLIC) \
-        if now.intake["payload"].get("method") in LISTING_METHODS else None
+        if now.facts.listing else None
     return page(request, "project.html", session=session, project=answer["project"],
                 title=now.intake["payload"]["title"], kind=now.intake["payload"]["category"],
                 stage_now=now.state.stage, **state_table(answer, now.facts.listing),
@@ -199,7 +198,7 @@ def lot_of(request: Request, project: str, caller: v.Caller) -> LotView | None:
     judges it. None for a project sold otherwise; LedgerError for one the caller may not
     see."""
     stream, events, facts = visible_project(request, project, caller)
-    if events[0]["payload"].get("method") not in LISTING_METHODS:
+    if not facts.listing:
         return None
     shown, _ = v.state_view(request.app.state.projects_now.get(stream).state, caller, facts)
     return lot_view(ladder(events), shown, v.sees_field("quotes", caller, facts),

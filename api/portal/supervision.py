@@ -122,7 +122,7 @@ def warnings_page(request: Request) -> Response:
             "id": stream.split(":", 1)[1],
             "title": entry.intake["payload"]["title"] if entry is not None else "",
             "stage": entry.stage if entry is not None else "",
-            "listing": entry is not None and entry.intake["payload"].get("method") in LISTING_METHODS,
+            "listing": entry is not None and entry.facts.listing,
             "warnings": [{**w, "name": indicator_name(w["indicator"], lang),
                           "about": indicator_about(w["indicator"], lang),
                           "behind": [behind[p] for p in w["events"] if p in behind]}

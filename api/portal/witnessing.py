@@ -26,7 +26,6 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from ledger.errors import LedgerError
 from ledger.evidence.envelope import stream_uuid
 from ledger.procedures.refusals import refusal_stream
-from ledger.procedures.rights import LISTING_METHODS
 from ledger.procedures.tender import ProjectState
 from projections import visibility as v
 from projections.project_state import project_events
@@ -160,8 +159,7 @@ def timeline_rows(events: list[dict], caller: v.Caller, facts: v.ProjectFacts) -
     rows, phase, continuing = [], "intake", False
     # a listing's phases have names of their own (the milestones are the tender's: its
     # close plays the opening's part)
-    listing = bool(events) and events[0]["payload"].get("method") in LISTING_METHODS
-    names = LISTING_PHASES if listing else {}
+    names = LISTING_PHASES if facts.listing else {}
     for event in events:
         view = v.project_view(event, caller, facts)
         if view is not None:
@@ -174,7 +172,7 @@ def timeline_rows(events: list[dict], caller: v.Caller, facts: v.ProjectFacts) -
                          "media_hash": payload.get("media_hash")
                          if event["type"] == OBSERVATION else None})
         phase = v.MILESTONES.get(event["type"], phase)
-        if listing:  # a continuation asked for: the close opens the timed round
+        if facts.listing:  # a continuation asked for: the close opens the timed round
             continuing = continuing or event["type"] == "project.continuation-requested/v1"
             phase = ROUND_PHASES.get((event["type"], continuing), phase)
     return rows
