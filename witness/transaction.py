@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from ledger.evidence.canonical import parse_money, parse_time
-from ledger.procedures.listing import outcome, reveal_holds
+from ledger.procedures.listing import highest, outcome, reveal_holds
 from projections.quote_ladder import countdowns
 from witness import vocabulary as v
 from witness.model import (
@@ -228,7 +228,7 @@ class TransactionBuilder(_Builder):
         timed round when the countdown it restarted would run out."""
         t, s = self.t, self.state
         quotes = list(s.quotes)
-        top = outcome(quotes, None).winner
+        top = highest(quotes)
         opened = s.round_opened_at
         length = timedelta(seconds=s.countdown_seconds)
         in_round = sum(1 for q in quotes if opened is not None and q.at >= opened)

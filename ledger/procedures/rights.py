@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Callable
 
 from ledger.evidence.canonical import parse_money, parse_time
 from .calendar import local_date
-from .listing import Quote, outcome, quote_problem, reveal_holds, round_ends
+from .listing import Quote, highest, outcome, quote_problem, reveal_holds, round_ends
 
 if TYPE_CHECKING:
     from .rules import Rule
@@ -232,7 +232,7 @@ class RightsSteps:
     def _after_bidding(self, p: ProjectState, at: datetime) -> None:
         """Bidding has ended: the deposits of all but the highest bidder fall due for refund
         (5 working days, no interest: 39号令 §21), the result for publication (§22)."""
-        top = outcome(p.quotes, None).winner
+        top = highest(p.quotes)
         for bidder in p.registered:
             if top is None or bidder != top.bidder:
                 self._owe_refund(p, bidder, "deposit-refund", at)
