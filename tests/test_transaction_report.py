@@ -152,14 +152,14 @@ def test_a_listing_has_a_transaction_report_only(auctioned):
     listing = state(auctioned)
     assert report_reached(listing, "transaction")
     assert not any(report_reached(listing, kind) for kind in ("opening", "evaluation", "full"))
-    with pytest.raises(ReportNotReached, match="has not reached the full report"):
+    with pytest.raises(ReportNotReached, match="has not reached the full report, and never will"):
         issue_report(auctioned.ledger, STREAM, "full")
 
 
 def test_a_tender_never_has_a_transaction_report(liling):
     tender = liling.ledger.stream("project:LILING-R").state
     assert report_reached(tender, "full") and not report_reached(tender, "transaction")
-    with pytest.raises(ReportNotReached, match="has not reached the transaction report"):
+    with pytest.raises(ReportNotReached, match="has not reached the transaction report, and never will"):
         issue_report(liling.ledger, "project:LILING-R", "transaction")
     _, issued = issue_report(liling.ledger, "project:LILING-R", None)  # its own: full
     assert issued["kind"] == "full"

@@ -151,6 +151,18 @@ def file_stem(project: str, kind: str, lang: str, year: int, sequence: int,
             + ("" if lang == "zh" else f"-{lang}") + ("-signed" if signed else ""))
 
 
+def _not_reached(project: str, state: Any, kind: str) -> str:
+    """Why a report of `kind` cannot be made of the project now."""
+    if state is None:
+        return f"{project} has not reached the {kind} report: there is no such project in this store"
+    listing = state.method in LISTING_METHODS
+    if listing != (kind == "transaction"):
+        own = "a transaction report" if listing else "opening, evaluation and full reports"
+        return (f"{project} has not reached the {kind} report, and never will: sold by "
+                f"{state.method}, it has {own}")
+    return f"{project} has not reached the {kind} report (stage {state.stage})"
+
+
 def issue_report(ledger: Ledger, project: str, kind: str | None, lang: str = "zh", *,
                  record: bool = True, write_to: Callable[[str], Path] | None = None,
                  signed_edition_of: str | None = None,
@@ -179,8 +191,7 @@ def issue_report(ledger: Ledger, project: str, kind: str | None, lang: str = "zh
                  "draft": {"report_id": signed_edition_of, "pdf_hash": draft["pdf_hash"]}}
     else:
         if state is None or not report_reached(state, kind):
-            raise ReportNotReached(f"{project} has not reached the {kind} report "
-                                   f"(stage {state.stage if state else 'none'})", project=project)
+            raise ReportNotReached(_not_reached(project, state, kind), project=project)
         year, sequence, number = take_number(ledger, project, kind, lang, signer)
         issue = {"number": number, "edition": "draft"}
     issue["centre"] = centre_of(ledger)
