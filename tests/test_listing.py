@@ -454,6 +454,8 @@ def test_react_kept_running_closes_a_listing_at_its_end(listed, store_url, tmp_p
     """`sunledger react --every SECONDS` keeps recording what is due (a centre running timed
     rounds runs it a second apart): here the listing's close, its end long past on the system
     clock; Ctrl-C stops it with what is due recorded."""
+    import os
+    import selectors
     import signal
     import subprocess
     import time
@@ -463,17 +465,23 @@ def test_react_kept_running_closes_a_listing_at_its_end(listed, store_url, tmp_p
     world = listed
     into = [SUNLEDGER, "react", "--store", store_url, "--ledger-key", str(tmp_path / "ledger.key"),
             "--every", "0.2"]
-    running = subprocess.Popen(into, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    running = subprocess.Popen(into, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    said = []  # its lines as it says them: stopped once it has said the close
     try:
-        for _ in range(300):  # up to 30 s
-            if state(world).stage == "bidding-ended" or running.poll() is not None:
-                break
-            time.sleep(0.1)
+        watch = selectors.DefaultSelector()
+        watch.register(running.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and running.poll() is None and not any(
+                "listing-closed" in line for line in said):
+            if watch.select(timeout=0.5):
+                said.append(running.stdout.readline())
         assert any(e["type"] == "project.listing-closed/v1"
                    for e in project_events(world.ledger.recorder, STREAM))
     finally:
         running.send_signal(signal.SIGINT)
         out, err = running.communicate(timeout=30)
+    out = "".join(said) + out
     assert running.returncode == 0 and "Traceback" not in err, err
     assert f"{STREAM}  project.listing-closed/v1  recorded" in out
     assert out.rstrip().endswith("stopped: everything due so far is recorded")
