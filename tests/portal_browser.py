@@ -86,6 +86,14 @@ def sign_in(page, url: str, key_file: Path, actor: str, then: str = "**/portal/m
         page.wait_for_url(then, timeout=20_000)
 
 
+def follow(page, link, to: str) -> None:
+    """Click a link (a selector or a locator) and wait until the page it leads to, whose
+    address ends with `to`, has loaded. A click returns once the navigation has started, while
+    the old page or half the new one may still be what there is to read: reading then races."""
+    page.click(link) if isinstance(link, str) else link.click()  # a selector: its first match
+    page.wait_for_url(lambda address: address.endswith(to), wait_until="load", timeout=20_000)
+
+
 @pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright

@@ -15,7 +15,7 @@ import subprocess
 import httpx
 import pytest
 
-from portal_browser import as_centre, needs_chromium, register_actor, serve_demo_copy, sign_in
+from portal_browser import as_centre, follow, needs_chromium, register_actor, serve_demo_copy, sign_in
 from servers import SUNLEDGER
 
 pytestmark = needs_chromium
@@ -37,8 +37,7 @@ def test_the_public_pages_show_what_the_public_may_see(portal, page):
     row = page.locator("table.list tbody tr", has_text="LILING-2025-SZ02")  # the tender
     assert row.count() == 1 and "醴陵市棚户区改造二期工程" in row.inner_text()
     assert "已签合同" in row.inner_text() and "工程建设" in row.inner_text()
-    page.click("text=LILING-2025-SZ02")
-    assert page.url.endswith("/portal/projects/LILING-2025-SZ02")
+    follow(page, "text=LILING-2025-SZ02", "/portal/projects/LILING-2025-SZ02")
     facts = page.inner_text("table.facts")
     assert "中标人" in facts and "bidder-02" in facts and "83,760,800.00" in facts
     # what the API withholds from the public, the page withholds too: the prices and scores
@@ -47,7 +46,7 @@ def test_the_public_pages_show_what_the_public_may_see(portal, page):
     assert "投标报价" in page.inner_text("ul.withheld")
     assert "prices" not in facts and "scores" not in facts
     # English by the switch, kept for the next page
-    page.click("a.lang")
+    follow(page, "a.lang", "lang=en")
     assert "Withheld by law for now" in page.inner_text("main")
     assert page.locator("html").get_attribute("lang") == "en"
     page.goto(server.url + "/portal/log")
@@ -151,8 +150,7 @@ def test_a_witness_officer_opens_only_the_projects_assigned(portal, officer, pag
     as_centre(demo, "project:LILING-2025-SZ02", "project.witness-assigned/v1",
               {"officer": OFFICER})
     page.goto(server.url + "/portal/me")
-    page.click("#witnessed a")
-    assert page.url.endswith("/portal/witness/LILING-2025-SZ02")
+    follow(page, "#witnessed a", "/portal/witness/LILING-2025-SZ02")
     phases = page.locator("details.phase summary").all_inner_texts()
     assert [p.split()[0] for p in phases[:3]] == ["受理与公告前", "公告至开标", "开标与评标"]
     opened = page.locator("details.phase[open]")
@@ -215,12 +213,10 @@ def test_the_demo_writes_keys_to_sign_in_as_its_officer_and_supervision_body(por
         "supervisor-liling.key", "witness-zz.key", "witness-zz2.key"]
     sign_in(page, server.url, keys / "witness-zz.key", "witness-zz")
     assert "陈静" in page.inner_text("h1")
-    page.click("#witnessed a")
-    assert page.url.endswith("/portal/witness/LILING-2025-SZ02")
+    follow(page, "#witnessed a", "/portal/witness/LILING-2025-SZ02")
     page.click("#sign-out")
     page.wait_for_url("**/portal/", timeout=20_000)
     sign_in(page, server.url, keys / "supervisor-liling.key", "supervisor-liling")
     assert "行政监督部门" in page.inner_text("main")
-    page.click("nav >> text=监督")
-    assert page.url.endswith("/portal/supervision")
+    follow(page, "nav >> text=监督", "/portal/supervision")
     assert "LILING-2025-SZ02" in page.inner_text("main")

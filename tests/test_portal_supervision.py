@@ -23,7 +23,7 @@ from api.portal.supervision import (
 )
 from ledger.evidence.envelope import stream_uuid
 from ledger.evidence.keys import read_private_key
-from portal_browser import needs_chromium, open_ledger, register_actor, serve_demo_copy, sign_in
+from portal_browser import follow, needs_chromium, open_ledger, register_actor, serve_demo_copy, sign_in
 from projections.warnings import ARTICLES
 
 PROJECT = "LILING-2025-SZ02"
@@ -70,8 +70,8 @@ def api_warnings(url: str, key_file: Path) -> dict[str, list[dict]]:
 def test_a_supervisor_sees_every_project_with_its_warnings(served, page):
     server, _, supervisor, _ = served
     sign_in(page, server.url, supervisor, SUPERVISOR)
-    page.click("nav a[href='/portal/supervision']")  # the nav shows it to a supervisor
-    assert page.url.endswith("/portal/supervision") and page.inner_text("h1") == "项目总览"
+    follow(page, "nav a[href='/portal/supervision']", "/portal/supervision")  # in a supervisor's nav
+    assert page.inner_text("h1") == "项目总览"
     assert page.locator("nav.subnav a").all_inner_texts() == ["项目总览", "围标串标预警",
                                                               "账本健康", "交易统计"]
     row = page.locator(f"#supervised tr[data-project='{PROJECT}']")
@@ -82,8 +82,7 @@ def test_a_supervisor_sees_every_project_with_its_warnings(served, page):
     assert page.inner_text("#warnings-total") == str(sum(map(len, warned.values())))
     assert row.locator(f"a[href='/portal/projects/{PROJECT}']").count() == 1
     assert row.locator(f"a[href='/portal/replay/{PROJECT}']").count() == 1
-    row.locator("td.warnings a").click()
-    assert page.url.endswith(f"/portal/supervision/warnings?project={PROJECT}")
+    follow(page, row.locator("td.warnings a"), f"/portal/supervision/warnings?project={PROJECT}")
     assert page.locator("article.warning").count() == len(warned[PROJECT])
 
 
