@@ -396,11 +396,13 @@ def test_the_ladder_is_served_as_the_caller_may_see_it(listed, store_url, tmp_pa
         assert all("bidder" not in q for q in public["quotes"])
         assert (public["highest"], public["least_next"]) == ("801000000.00", "802000000.00")
         assert "reserve" not in public and public["countdowns"] == []
+        assert public["as_of"] == format_time(world.clock.now())  # the server's clock, not ours
         assert all("bidder" not in q for q in ask("bidder-1")["quotes"])  # not even its own
         assert all("bidder" not in q for q in ask("tenderee-1")["quotes"])  # nor the seller
         assert [q["bidder"] for q in ask("operator-1")["quotes"]] == ["bidder-1", "bidder-2"]
         then = ask(query="at=" + format_time(cst("2025-03-26T12:00:00")).replace(":", "%3A"))
         assert [q["price"] for q in then["quotes"]] == ["800000000.00"]
+        assert then["as_of"] == format_time(cst("2025-03-26T12:00:00"))
         world.clock.moment = cst("2025-04-07T17:00:00")
         Reactor(world.ledger).run()  # the listing closes: the seller and bidders learn who
         assert [q["bidder"] for q in ask("tenderee-1")["quotes"]] == ["bidder-1", "bidder-2"]

@@ -72,6 +72,9 @@ class QuoteLadder(TypedDict):
     reserve: NotRequired[Annotated[str, Field(description="the reserve price, once revealed")]]
     withheld: Annotated[list[str], Field(description="`bidder` when who quoted is withheld from "
                                                      "the caller")]
+    as_of: Annotated[str, Field(description="the instant the ladder stands at: `at`, or the "
+                                            "server's clock (the ledger's) when it was read; a "
+                                            "countdown's time left is `runs_out` minus this")]
 
 
 @router.get("/projects/{project}/ladder", summary="A listed lot's quotes and countdowns, now or "
@@ -83,12 +86,14 @@ def quote_ladder(request: Request, project: str = PROJECT, at: str | None = AT,
     """The quotes accepted in the ledger's order (their prices and times; who quoted only to a
     caller who may see it), the highest and the least next quote, the increment, each
     countdown of the timed round (restarted by each new highest quote) and the reserve once
-    revealed, as they stood at `at` (ledger time; now without it)."""
+    revealed, as they stood at `at` (ledger time; now without it), and the instant they stood at
+    (`as_of`: the server's clock, which a client counts a countdown against, not its own)."""
     who = viewer(caller)
     stream, events, facts = visible_project(request, project, who)
     if not facts.listing:
         raise NotInLog(f"{project!r} is not sold by listing or online auction", project=project)
-    lot = ladder(events, moment_of(at))
+    moment = moment_of(at)
+    lot = ladder(events, moment)
     named = v.sees_field("quotes", who, facts)  # who quoted, judged at the stage now
     answer: dict = {
         "project": stream.split(":", 1)[1], "stage": lot.stage,
@@ -96,7 +101,9 @@ def quote_ladder(request: Request, project: str = PROJECT, at: str | None = AT,
                     **({"bidder": q.bidder} if named else {})} for q in lot.quotes],
         "countdowns": [{"started": format_time(c.started), "runs_out": format_time(c.runs_out)}
                        for c in lot.countdowns],
-        "withheld": [] if named else ["bidder"]}
+        "withheld": [] if named else ["bidder"],
+        # read after the events: no quote in the answer is later than the instant it is as of
+        "as_of": format_time(moment or request.app.state.ledger.clock.now())}
     for name, value in (("highest", lot.highest and lot.highest.price),
                         ("least_next", lot.least_next), ("increment", lot.increment),
                         ("reserve", lot.reserve)):
