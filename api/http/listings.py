@@ -56,7 +56,7 @@ class LadderCountdown(TypedDict):
                     "runs_out": "2025-04-07T09:05:00.000000Z"},
                    {"started": "2025-04-07T09:02:00.000000Z",
                     "runs_out": "2025-04-07T09:07:00.000000Z"}],
-    "reserve": "810000000.00", "withheld": ["bidder"]}]}))
+    "reserve": "810000000.00", "withheld": ["bidder"], "as_of": "2025-04-07T09:30:00.000000Z"}]}))
 class QuoteLadder(TypedDict):
     """A listed lot as of an instant."""
 
