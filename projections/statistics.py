@@ -23,6 +23,12 @@ from ledger.procedures.tender import ProjectState
 from projections.project_state import ProjectStates, tender_failed
 
 
+def premium_rate(price: Decimal, base: Decimal) -> Decimal:
+    """A price's premium over its base (溢价率: over a listing's starting price, a rights
+    tender's reserve), as a fraction."""
+    return (price - base) / base
+
+
 @dataclass
 class Group:
     projects: int = 0
@@ -45,7 +51,7 @@ class Group:
         """(Σ price sold − Σ base) / Σ base of the rights sold."""
         if not self.starting_total:
             return None
-        return (self.sold_total - self.starting_total) / self.starting_total
+        return premium_rate(self.sold_total, self.starting_total)
 
 
 def statistics(projects: ProjectStates) -> dict[tuple[str, str], Group]:

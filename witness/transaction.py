@@ -22,6 +22,7 @@ from decimal import Decimal
 from ledger.evidence.canonical import parse_money, parse_time
 from ledger.procedures.listing import highest, outcome, reveal_holds
 from projections.quote_ladder import countdowns
+from projections.statistics import premium_rate
 from witness import vocabulary as v
 from witness.model import (
     Column, Pairs, Para, ReportModel, Section, Table, _Builder, build as build_report, grouped,
@@ -47,7 +48,7 @@ PHASE_NAMES = {0: ("项目登记", "Intake"), 5: ("成交与结果", "Outcome an
 
 def premium(price: Decimal, starting: Decimal) -> Decimal:
     """The premium over the starting price (溢价率), in percent, two decimals."""
-    return ((price - starting) / starting * 100).quantize(Decimal("0.01"))
+    return (premium_rate(price, starting) * 100).quantize(Decimal("0.01"))
 
 
 class TransactionBuilder(_Builder):
