@@ -4,7 +4,8 @@ online auction (procedures/rights.py) showed at that moment, rebuilt from its ev
 Each accepted quote in the ledger's order, the highest and the least next quote then, and in
 the timed round each countdown: from the round's opening, and again from each new highest
 quote, with the instant it would run out (the last one that ran out ended the round). Pure:
-folded from the project's events, through the same procedure as every replay."""
+folded from the project's events, through the same procedure as every replay (or read from
+the state a server keeps folded at the project's head)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from ledger.procedures.listing import Quote, highest, least_next
+from ledger.procedures.tender import ProjectState
 from projections.project_state import replay
 
 
@@ -42,6 +44,12 @@ class Ladder:
 def ladder(events: list[dict], at: datetime | None = None) -> Ladder:
     """The ladder of a listed lot from its events, as of ledger time `at` (None: now)."""
     state, _ = replay(events, at_time=at, steps=False)
+    return ladder_of(state)
+
+
+def ladder_of(state: ProjectState) -> Ladder:
+    """The ladder of a listed lot whose events are folded into `state` (a replay's, or the
+    fold a server keeps of each project now: projections/projects_now.py)."""
     quotes = tuple(state.quotes)
     bidding = state.stage in ("listing", "timed-round") and state.starting_price is not None
     return Ladder(

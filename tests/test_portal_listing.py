@@ -291,6 +291,11 @@ def test_the_lots_section_is_served_as_the_caller_may_see_it(served):
     assert (lot["stage"], lot["bidding"]) == ("bidding-ended", False)
     assert abs(lot["now_ms"] / 1000 - time.time()) < 5  # the server's clock
     assert "805,000,000.00" in lot["html"] and not any(n in lot["html"] for n in NAMES)
+    # a page that holds the section says so (its mark): the answer then leaves it out
+    again = httpx.get(f"{server.url}/portal/projects/{ENDED}/ladder", params={"mark": lot["mark"]})
+    assert "html" not in again.json() and again.json()["mark"] == lot["mark"]
+    stale = httpx.get(f"{server.url}/portal/projects/{ENDED}/ladder", params={"mark": "0" * 16})
+    assert stale.json()["html"] == lot["html"]
     assert httpx.get(f"{server.url}/portal/projects/NONE-SUCH/ladder").status_code == 404
     assert httpx.get(f"{server.url}/portal/witness/{ENDED}/ladder").status_code == 404  # no session
 
@@ -347,6 +352,12 @@ def test_the_officer_sees_who_quoted_and_the_listings_periods(served, page):
     assert "竞价已结束" in page.inner_text("#ladder")
     periods = page.locator("table.periods tbody tr").all_inner_texts()
     assert any("挂牌期" in p and "挂牌截止于" in p for p in periods)
+    # what each caller sees is made once a fold: the officer's view, made first, is never
+    # what the public is shown of the same fold
+    public = httpx.get(f"{server.url}/portal/projects/{ON_LISTING}/ladder").json()
+    assert "挂牌" in public["html"] and not any(name in public["html"] for name in NAMES)
+    officer = page.request.get(f"{server.url}/portal/witness/{ON_LISTING}/ladder").json()
+    assert "bidder-1" in officer["html"]
 
 
 def test_a_listings_stages_are_named_as_a_listing_names_them():

@@ -20,10 +20,10 @@ from typing_extensions import NotRequired, TypedDict
 from ledger.errors import NotInLog
 from ledger.evidence.canonical import format_money, format_time
 from projections import visibility as v
-from projections.quote_ladder import ladder
+from projections.quote_ladder import Ladder, ladder, ladder_of
 
 from .problems import problem_responses
-from .projects import AT, PROJECT, moment_of, viewer, visible_project
+from .projects import AT, PROJECT, moment_of, viewer, visible_now_in_thread, visible_project
 from .signed_requests import Caller, UNAUTHENTICATED, caller_or_public
 
 router = APIRouter(prefix="/v1", tags=["projects"])
@@ -89,11 +89,25 @@ def quote_ladder(request: Request, project: str = PROJECT, at: str | None = AT,
     revealed, as they stood at `at` (ledger time; now without it), and the instant they stood at
     (`as_of`: the server's clock, which a client counts a countdown against, not its own)."""
     who = viewer(caller)
-    stream, events, facts = visible_project(request, project, who)
+    if at is not None:
+        moment = moment_of(at)
+        stream, events, facts = visible_project(request, project, who)
+        return {**ladder_answer(stream, ladder(events, moment), facts, who),
+                "as_of": format_time(moment)}
+    stream, now = visible_now_in_thread(request, project, who)  # the fold kept at the head
+    answer = now.answers.get(("ladder", who))  # the same fold to the same viewer: the same
+    if answer is None:
+        answer = now.answers[("ladder", who)] = ladder_answer(stream, ladder_of(now.state),
+                                                              now.facts, who)
+    # read after the fold: no quote in the answer is later than the instant it is as of
+    return {**answer, "as_of": format_time(request.app.state.ledger.clock.now())}
+
+
+def ladder_answer(stream: str, lot: Ladder, facts: v.ProjectFacts, who: v.Caller) -> dict:
+    """The ladder as `who` may see it, but for the instant it stands at."""
     if not facts.listing:
+        project = stream.split(":", 1)[1]
         raise NotInLog(f"{project!r} is not sold by listing or online auction", project=project)
-    moment = moment_of(at)
-    lot = ladder(events, moment)
     named = v.sees_field("quotes", who, facts)  # who quoted, judged at the stage now
     answer: dict = {
         "project": stream.split(":", 1)[1], "stage": lot.stage,
@@ -101,13 +115,10 @@ def quote_ladder(request: Request, project: str = PROJECT, at: str | None = AT,
                     **({"bidder": q.bidder} if named else {})} for q in lot.quotes],
         "countdowns": [{"started": format_time(c.started), "runs_out": format_time(c.runs_out)}
                        for c in lot.countdowns],
-        "withheld": [] if named else ["bidder"],
-        # read after the events: no quote in the answer is later than the instant it is as of
-        "as_of": format_time(moment or request.app.state.ledger.clock.now())}
+        "withheld": [] if named else ["bidder"]}
     for name, value in (("highest", lot.highest and lot.highest.price),
                         ("least_next", lot.least_next), ("increment", lot.increment),
                         ("reserve", lot.reserve)):
         if value is not None:
             answer[name] = format_money(value)
     return answer
-

@@ -195,10 +195,21 @@ async def project_now(request: Request, stream: str) -> ProjectNow | None:
 async def visible_now(request: Request, project: str, caller: v.Caller):
     """The project as it stands now, if the caller may see it."""
     stream = project_stream_of(project)
-    now = await project_now(request, stream)
+    return stream, seen_by(caller, await project_now(request, stream), project)
+
+
+def visible_now_in_thread(request: Request, project: str, caller: v.Caller):
+    """visible_now for a handler run in a worker thread (it reads the store there)."""
+    stream = project_stream_of(project)
+    return stream, seen_by(caller, request.app.state.projects_now.get(stream), project)
+
+
+def seen_by(caller: v.Caller, now: ProjectNow | None, project: str) -> ProjectNow:
+    """The project as it stands now (`now`, None if it has no events), if the caller may
+    see it."""
     if now is None or not v.sees_project(caller, now.facts, now.intake):
         raise NotInLog(f"no project {project!r} is visible to this caller", project=project)
-    return stream, now
+    return now
 
 
 AT = Query(None, description="as of this ledger time (RFC 3339 UTC with microseconds)",

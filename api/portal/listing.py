@@ -3,16 +3,17 @@ terms, its quote ladder (projections/quote_ladder.py) as the caller may see it, 
 down now, the countdown history of the timed round, the reserve once revealed and the
 outcome once recorded.
 
-Pure: from the Ladder, the state's members the caller may see (visibility.state_view), the
+Pure: from the Ladder, the state's members the caller may see (visibility.state_view) and the
 visibility table's judgement of who quoted (`v.sees_field("quotes", ...)`, the ladder API's
-own) and the server's instant. The public never learns who quoted: without `named` the view
+own), the same until the lot's next event (lot_seen); then what counts down at the server's
+instant (at_instant). The public never learns who quoted: without `named` the view
 holds no bidder at all, not even hidden. The template writes money with thousands separators
 and times in China Standard Time (the page's `money` and `china` helpers)."""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -94,6 +95,9 @@ class LotView:
     winner: str | None  # once awarded, if the caller may see it
     award_price: Decimal | None
     no_sale: str | None  # below-reserve | no-quote
+    # what the pages made of this view (its section's HTML and mark, by language and clock),
+    # shared by the view at every instant until the lot's next event (pages.lot_answer)
+    made: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def bidding(self) -> bool:
@@ -116,13 +120,24 @@ def lot_view(lot: Ladder, shown: dict, named: bool, now: datetime) -> LotView:
     """The page's view of a lot: `lot` its ladder now, `shown` the state's members the
     caller may see (as visibility.state_view gives them), `named` whether the caller may
     see who quoted, `now` the server's instant."""
+    return at_instant(lot_seen(lot, shown, named), now)
+
+
+def at_instant(seen: LotView, now: datetime) -> LotView:
+    """The view `seen` (lot_seen's) with what counts down at the server's instant `now`."""
+    return replace(seen, clock=clock_of(seen, now))
+
+
+def lot_seen(lot: Ladder, shown: dict, named: bool) -> LotView:
+    """What the caller may see of the lot, the same until its next event: the view without
+    its clock (at_instant adds it)."""
     top = lot.highest
     return LotView(
         stage=lot.stage, terms=terms_of(shown, lot), highest=top and top.price,
         count=len(lot.quotes), least_next=lot.least_next,
         quotes=tuple(QuoteRow(n, q.price, q.at, q.bidder if named else None, q == top)
                      for n, q in enumerate(lot.quotes, 1)),
-        named=named, clock=clock_of(lot, shown, now),
+        named=named, clock=None,
         countdowns=tuple(CountdownRow(n, c.started, c.runs_out,
                                       c.restarted_by and c.restarted_by.price,
                                       n == len(lot.countdowns))
@@ -139,15 +154,16 @@ def terms_of(shown: dict, lot: Ladder) -> Terms:
                  shown.get("deposit_required"), shown.get("countdown_seconds"))
 
 
-def clock_of(lot: Ladder, shown: dict, now: datetime) -> Clock | None:
-    """What counts down while bidding goes on: until the listing starts, until it ends, or
-    the timed round's current countdown (the last one: each new highest quote restarted it)."""
-    if lot.stage == "timed-round" and lot.countdowns:
-        ends = lot.countdowns[-1].runs_out
+def clock_of(seen: LotView, now: datetime) -> Clock | None:
+    """What counts down while bidding goes on: until the listing starts, until it ends (as
+    far as the caller may see the listing's times), or the timed round's current countdown
+    (the last one: each new highest quote restarted it)."""
+    if seen.stage == "timed-round" and seen.countdowns:
+        ends = seen.countdowns[-1].runs_out
         return Clock("round", ends, now >= ends)
-    if lot.stage != "listing" or shown.get("listing_until") is None:
+    if seen.stage != "listing" or seen.terms.listing_until is None:
         return None
-    starts, ends = shown.get("listing_from"), shown["listing_until"]
+    starts, ends = seen.terms.listing_from, seen.terms.listing_until
     if starts is not None and now < starts:
         return Clock("starts", starts, False)
     return Clock("listing", ends, now >= ends)

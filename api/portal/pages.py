@@ -32,12 +32,12 @@ from ledger.log.proofs import cosigned_note, log_identity
 from projections import visibility as v
 from projections.project_state import project_streams
 from projections.projects_now import ProjectListed
-from projections.quote_ladder import ladder
+from projections.quote_ladder import ladder_of
 from witness.model import money
 from witness.vocabulary import ASSETS, METHODS, NO_SALE
 
-from ..http.projects import plain, state_answer, visible_now, visible_project
-from .listing import LotView, lot_view
+from ..http.projects import plain, state_answer, visible_now, visible_now_in_thread
+from .listing import LotView, at_instant, lot_seen
 from .session import Session, current_session
 
 from .words import (
@@ -193,16 +193,21 @@ async def project_page(request: Request, project: str) -> HTMLResponse:
 
 def lot_of(request: Request, project: str, caller: v.Caller) -> LotView | None:
     """A lot sold by listing or online auction as the caller may see it now (listing.py),
-    through the ladder API's own reads (api/http/listings.py): the events the caller may
-    read, the ladder folded from them, who quoted only as `v.sees_field("quotes", ...)`
-    judges it. None for a project sold otherwise; LedgerError for one the caller may not
-    see."""
-    stream, events, facts = visible_project(request, project, caller)
-    if not facts.listing:
+    from the fold the server keeps of the project at its head (projects_now: a poll reads the
+    head and, when no event came since, nothing else), who quoted only as
+    `v.sees_field("quotes", ...)` judges it, as the ladder API does. What the caller may see
+    is made once a fold and caller (kept with the fold, as the API's answers are); only what
+    counts down is worked out at each read. None for a project sold otherwise; LedgerError
+    for one the caller may not see."""
+    _, now = visible_now_in_thread(request, project, caller)
+    if not now.facts.listing:
         return None
-    shown, _ = v.state_view(request.app.state.projects_now.get(stream).state, caller, facts)
-    return lot_view(ladder(events), shown, v.sees_field("quotes", caller, facts),
-                    request.app.state.ledger.clock.now())
+    seen = now.answers.get(("lot", caller))
+    if seen is None:
+        shown, _ = v.state_view(now.state, caller, now.facts)
+        seen = now.answers[("lot", caller)] = lot_seen(
+            ladder_of(now.state), shown, v.sees_field("quotes", caller, now.facts))
+    return at_instant(seen, request.app.state.ledger.clock.now())
 
 
 def server_ms(request: Request) -> int:
@@ -213,18 +218,25 @@ def server_ms(request: Request) -> int:
 
 def lot_answer(request: Request, lot: LotView | None, session: Session | None = None) -> Response:
     """A lot's ladder section now, for the page's script (static/ladder.js): the section's
-    HTML as the page renders it, its mark (the script replaces the section when it changes),
+    HTML as the page renders it (left out when the script's `?mark=` says it holds it: the
+    section of a lot with thousands of quotes is hundreds of kilobytes, asked for every 1.5 s
+    by each open page), its mark (the script replaces the section when it changes),
     the stage, whether bidding goes on (the script polls while it does) and the server's
     instant, which the countdown is counted against (never the browser's clock)."""
     if lot is None:
         return JSONResponse({"error": "no lot sold by listing or online auction visible to "
                                       "you here"}, status_code=404)
     lang = language(request)
+    made = lot.made.get((lang, lot.clock))  # made once a fold, caller, language and clock
+    if made is None:
+        made = lot.made[(lang, lot.clock)] = (
+            lot.mark, render(request, "_ladder.html", session, lot=lot, inner=True))
+    mark, html = made
+    unchanged = request.query_params.get("mark") == mark  # the page holds this section
     return JSONResponse({
         "now_ms": server_ms(request),
-        "mark": lot.mark, "stage": lot.stage, "stage_name": stage_name(lot.stage, lang, listing=True),
-        "bidding": lot.bidding,
-        "html": render(request, "_ladder.html", session, lot=lot, inner=True)},
+        "mark": mark, "stage": lot.stage, "stage_name": stage_name(lot.stage, lang, listing=True),
+        "bidding": lot.bidding, **({} if unchanged else {"html": html})},
         headers={"Cache-Control": "no-store", **SECURITY_HEADERS})
 
 

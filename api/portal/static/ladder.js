@@ -1,6 +1,7 @@
 // A listed lot's ladder followed live (api/portal/listing.py; the answer is pages.lot_answer):
 // while bidding goes on the section is asked for every 1.5 s and put in place when its mark
-// changes (a new quote, a restarted countdown, the close, the round's end), without a reload.
+// changes (a new quote, a restarted countdown, the close, the round's end), without a reload;
+// each ask names the mark shown, and the answer carries the section only when it differs.
 // What counts down ticks against the server's instant: each answer's now_ms, carried forward
 // by the browser's monotonic clock (performance.now), never by the browser's wall clock,
 // which may be wrong.
@@ -60,7 +61,10 @@
   async function poll() {
     const sent = performance.now();
     try {
-      const response = await fetch(section.dataset.poll, {cache: "no-store", headers: {Accept: "application/json"}});
+      // the mark of the section shown: the answer leaves the section out while it is the same
+      const asked = new URL(section.dataset.poll, location.href);
+      asked.searchParams.set("mark", mark);
+      const response = await fetch(asked, {cache: "no-store", headers: {Accept: "application/json"}});
       const received = performance.now();
       if (!response.ok) throw new Error(String(response.status));
       const lot = await response.json();
