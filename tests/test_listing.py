@@ -239,35 +239,6 @@ def test_the_timed_round_restarts_at_each_new_highest_and_refuses_a_second_late(
     assert state(world).stage == "bidding-ended"
 
 
-def test_the_ladder_of_the_fold_a_server_keeps_is_the_ladder_replayed(listed):
-    """A server reads a lot now from the fold it keeps at the project's head (projects_now,
-    folding only the events since): its ladder is the one replayed from all the events, at
-    each step of the lot, the listing, the timed round's restarts and the round's end."""
-    from projections.projects_now import ProjectsNow
-    from projections.quote_ladder import ladder, ladder_of
-
-    world = listed
-    kept = ProjectsNow(world.ledger.recorder)
-
-    def same() -> None:
-        replayed = ladder(project_events(world.ledger.recorder, STREAM))
-        assert ladder_of(kept.get(STREAM).state) == replayed
-
-    same()
-    into_timed_round(world)
-    same()
-    opened = state(world)
-    quote(world, "bidder-2", "801000000.00", opened.round_ends_at - timedelta(seconds=2))
-    same()
-    quote(world, "bidder-1", "802000000.00", state(world).round_ends_at - timedelta(seconds=2))
-    same()
-    world.clock.moment = state(world).round_ends_at
-    Reactor(world.ledger).run()
-    same()
-    assert ladder_of(kept.get(STREAM).state).stage == "bidding-ended"
-    assert len(ladder_of(kept.get(STREAM).state).countdowns) == 3
-
-
 def test_two_equal_quotes_race_and_the_ledgers_order_decides(listed):
     # both bidders sign 801,000,000.00 at the same instant: the one the ledger records first
     # stands, the other is refused as under the new least next quote, and recorded

@@ -7,9 +7,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 from projections.project_state import project_events
-from projections.quote_ladder import ladder
+from projections.projects_now import ProjectsNow
+from projections.quote_ladder import ladder, ladder_of
 from projections.reactions import Reactor
-from test_listing import STREAM, cst, listed, quote, state  # noqa: F401 (the fixture)
+from test_listing import STREAM, cst, into_timed_round, listed, quote, state  # noqa: F401 (the fixture)
 
 
 def test_the_ladder_and_the_countdowns_as_of_any_instant(listed):  # noqa: F811
@@ -47,3 +48,29 @@ def test_the_ladder_and_the_countdowns_as_of_any_instant(listed):  # noqa: F811
         opened + timedelta(minutes=5), opened + timedelta(minutes=7),
         opened + timedelta(minutes=11)]  # the last ran out: the round ended then
     assert state(world).stage == "bidding-ended"
+
+
+def test_the_ladder_of_the_fold_a_server_keeps_is_the_ladder_replayed(listed):  # noqa: F811
+    """A server reads a lot now from the fold it keeps at the project's head (projects_now,
+    folding only the events since): its ladder is the one replayed from all the events, at
+    each step of the lot, the listing, the timed round's restarts and the round's end."""
+    world = listed
+    kept = ProjectsNow(world.ledger.recorder)
+
+    def same() -> None:
+        replayed = ladder(project_events(world.ledger.recorder, STREAM))
+        assert ladder_of(kept.get(STREAM).state) == replayed
+
+    same()
+    into_timed_round(world)
+    same()
+    opened = state(world)
+    quote(world, "bidder-2", "801000000.00", opened.round_ends_at - timedelta(seconds=2))
+    same()
+    quote(world, "bidder-1", "802000000.00", state(world).round_ends_at - timedelta(seconds=2))
+    same()
+    world.clock.moment = state(world).round_ends_at
+    Reactor(world.ledger).run()
+    same()
+    assert ladder_of(kept.get(STREAM).state).stage == "bidding-ended"
+    assert len(ladder_of(kept.get(STREAM).state).countdowns) == 3
