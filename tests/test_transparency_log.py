@@ -475,6 +475,34 @@ def test_a_store_from_before_the_log_gets_its_leaves_when_opened(world, tmp_path
     reopened.close()
 
 
+def test_leaves_made_from_a_read_another_opener_overtook_are_not_added(world, tmp_path):
+    """Two processes open one store at once: each reads the log's size, then makes leaves for
+    the events without one (a store from before the log) or finds none to make (a new store
+    whose first event came with its leaf). One that read before the other's leaves (or first
+    append) were committed must add nothing: the log stays as the other made it, and no
+    unique-key error reaches the opener (it once did: 'UNIQUE constraint failed:
+    sunledger_leaves.leaf_index', seen when eight processes opened one new SQLite store)."""
+    from ledger.ledger import Ledger
+    from ledger.log.tree import integrate_earlier_events
+
+    fill(world, projects=1)
+    for table in ("sunledger_leaves", "sunledger_tree", "sunledger_checkpoints",
+                  "sunledger_cosignatures"):
+        world.raw.execute(f"DROP TABLE {world.raw.table(table)}")
+    world.ledger.close()
+    first = Ledger.open(world.raw.url, clock=world.clock, key_path=tmp_path / "ledger.key")
+    size = StoredLog(first.recorder).size()
+    assert size == len(world.raw.rows())  # the first opener integrated every event
+    # what the second opener made from its earlier read (the log empty), added only now
+    rows = first.recorder.select_rows(0, first.recorder.max_position())
+    assert first.recorder.add_to_tree([(i, row[0]) for i, row in enumerate(rows)], []) is False
+    assert integrate_earlier_events(first.recorder) == 0  # and, reading now, it finds none
+    assert StoredLog(first.recorder).size() == size
+    first.checkpoint()
+    assert _verify(world).intact
+    first.close()
+
+
 def test_new_leaves_get_a_checkpoint_within_every_seconds_without_another_append(world):
     """A quiet period after an append: the ledger's timer signs the checkpoint anyway."""
     import time

@@ -74,8 +74,9 @@ def _add_leaves_from(recorder: Any, batch: int) -> int:
         first, nodes = tree.size, []
         for row in rows:
             nodes.extend(tree.append(merkle.leaf_hash(bytes.fromhex(orjson.loads(row[4])["hash"]))))
-        recorder.add_to_tree([(first + i, row[0]) for i, row in enumerate(rows)],
-                             [(merkle.node_key(node), digest) for node, digest in nodes])
+        if not recorder.add_to_tree([(first + i, row[0]) for i, row in enumerate(rows)],
+                                    [(merkle.node_key(node), digest) for node, digest in nodes]):
+            break  # another process opening the store gave these events their leaves
         added += len(rows)
     return added
 

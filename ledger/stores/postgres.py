@@ -413,16 +413,17 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             curs.execute(SQL(f'DELETE FROM "{schema}".{TREE}'))
             curs.execute(SQL(f'DELETE FROM "{schema}".{HEADS_MAP}'))
 
-    def add_to_tree(self, leaves: Sequence[tuple[int, int]], nodes: Sequence[tuple[int, bytes]]) -> None:
+    def add_to_tree(self, leaves: Sequence[tuple[int, int]], nodes: Sequence[tuple[int, bytes]]) -> bool:
         """Leaves and nodes outside an append (events stored before the log existed), under
         the events table's lock so that no append interleaves."""
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             self._lock_table(curs)
             tx = _PostgresTransaction(curs, self.datastore.schema)
             if tx.tree_size() != leaves[0][0]:
-                return  # another process did it meanwhile
+                return False  # another process did it meanwhile
             tx.add_leaves(leaves)
             tx.add_nodes(nodes)
+            return True
 
     def add_checkpoint(self, tree_size: int, note: str, issued_at: str, heads: str,
                        heads_map: tuple[int, bytes] | None = None) -> None:

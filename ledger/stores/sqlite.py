@@ -379,12 +379,19 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             row = c.fetchone()
             return tuple(row) if row else None
 
-    def add_to_tree(self, leaves: Sequence[tuple[int, int]], nodes: Sequence[tuple[int, bytes]]) -> None:
-        """Leaves and nodes outside an append (events stored before the log existed)."""
+    def add_to_tree(self, leaves: Sequence[tuple[int, int]], nodes: Sequence[tuple[int, bytes]]) -> bool:
+        """Leaves and nodes outside an append (events stored before the log existed), in a
+        write transaction (its turn taken: no append interleaves), and only if the log is
+        still the size they extend: another process opening the store at the same moment
+        may have added them, or appended (its leaf then taken), between the reads that
+        made these and this transaction."""
         with self.datastore.transaction(commit=True) as c:
             tx = _SQLiteTransaction(c)
+            if tx.tree_size() != leaves[0][0]:
+                return False  # another process did it meanwhile
             tx.add_leaves(leaves)
             tx.add_nodes(nodes)
+            return True
 
     def clear_tree(self) -> None:
         """Remove the Merkle log's derived rows (leaves and nodes), to rebuild them."""
