@@ -352,6 +352,9 @@ def test_the_officer_sees_who_quoted_and_the_listings_periods(served, page):
     assert "竞价已结束" in page.inner_text("#ladder")
     periods = page.locator("table.periods tbody tr").all_inner_texts()
     assert any("挂牌期" in p and "挂牌截止于" in p for p in periods)
+    # its timeline names the deposits' refund a listing's way, never a tender's
+    timeline = " ".join(page.locator("table.timeline tbody tr").all_text_contents())
+    assert "退还竞买保证金" in timeline and "投标保证金" not in timeline
     # what each caller sees is made once a fold: the officer's view, made first, is never
     # what the public is shown of the same fold
     public = httpx.get(f"{server.url}/portal/projects/{ON_LISTING}/ladder").json()
@@ -366,3 +369,19 @@ def test_a_listings_stages_are_named_as_a_listing_names_them():
     assert (stage_name("failed", "zh"), stage_name("failed", "zh", listing=True)) == ("流标", "未成交")
     assert stage_name("contracted", "en", listing=True) == "deal confirmed"
     assert stage_name("timed-round", "zh", listing=True) == stage_name("timed-round", "zh")
+
+
+def test_a_step_has_one_name_on_the_portal_and_in_the_report_a_listings_its_own():
+    """The portal's timeline names each step of a project as the witness report does
+    (witness/vocabulary.py), and a listing's award and deposit refunds its own way."""
+    from api.portal.words import event_name
+    from witness.vocabulary import LISTING_STEPS, STEPS
+
+    for steps, listing in ((STEPS, False), (LISTING_STEPS, True)):
+        for code, words in steps.items():
+            assert tuple(event_name(f"project.{code}/v1", lang, listing)
+                         for lang in ("zh", "en")) == words, code
+    assert event_name("project.awarded/v1", "zh") == "确定中标人"
+    assert event_name("project.awarded/v1", "zh", listing=True) == "确定竞得人"
+    assert event_name("project.security-refunded/v1", "zh", listing=True) == "退还竞买保证金"
+    assert event_name("actor.registered/v1", "zh", listing=True) == "参与方登记"

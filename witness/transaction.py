@@ -33,8 +33,7 @@ KIND = "transaction"
 QUOTES_LISTED_AT_MOST = 2000  # a ladder longer than this prints its last quotes (the race
 #   that decided it); the attached evidence holds every one and checking recomputes each
 ROLES: v.Words = {**v.ROLES, "tenderee": ("出让人", "seller"), "bidder": ("竞买人", "bidder")}
-STEPS: v.Words = {**v.STEPS, "awarded": ("确定竞得人", "buyer fixed"),
-                  "security-refunded": ("退还竞买保证金", "deposit refunded")}
+STEPS = v.LISTING_STEPS
 STATEMENT = {
     "zh": "见证人员对交易过程进行记录和见证，不代替交易主体作出决定。本报告依据账本记录自动生成，"
           "所附证据可由任何人独立复核；预警信息供行政监督部门参考，不构成认定。",

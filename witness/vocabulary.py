@@ -8,52 +8,55 @@ from __future__ import annotations
 Words = dict[str, tuple[str, str]]
 
 STEPS: Words = {
-    "intake": ("项目登记", "intake"), "intake-accepted": ("登记受理", "intake accepted"),
+    "intake": ("项目进场登记", "project intake"), "intake-accepted": ("进场受理", "intake accepted"),
     "intake-refused": ("不予受理", "intake refused"), "announced": ("发布招标公告", "announced"),
     "documents-issued": ("发出招标文件", "documents issued"),
     "documents-obtained": ("获取招标文件", "documents obtained"),
-    "clarification-issued": ("澄清或修改", "clarification"),
+    "clarification-issued": ("澄清或修改招标文件", "clarification issued"),
     "objection-raised": ("对招标文件提出异议", "objection raised"),
-    "objection-answered": ("异议答复", "objection answered"),
-    "security-posted": ("递交投标保证金", "security posted"),
-    "bid-submitted": ("递交投标文件", "bid submitted"), "bid-withdrawn": ("撤回投标", "bid withdrawn"),
+    "objection-answered": ("答复异议", "objection answered"),
+    "security-posted": ("递交投标保证金", "bid security posted"),
+    "bid-submitted": ("递交投标文件", "bid submitted"), "bid-withdrawn": ("撤回投标文件", "bid withdrawn"),
     "submission-closed": ("投标截止", "submission closed"), "checked-in": ("开标签到", "checked in"),
-    "key-released": ("投标人解密", "key released"), "bid-decrypted": ("解密成功", "bid decrypted"),
+    "key-released": ("提交解密密钥", "decryption key released"),
+    "bid-decrypted": ("投标文件解密成功", "bid decrypted"),
     "decryption-failed": ("解密失败", "decryption failed"),
-    "draw-prepared": ("专家抽取准备（承诺）", "draw prepared"),
+    "draw-prepared": ("准备抽取评标专家", "expert draw prepared"),
     "experts-drawn": ("抽取评标专家", "experts drawn"),
-    "draw-disclosed": ("抽取输入公开", "draw disclosed"),
+    "draw-disclosed": ("公开专家抽取输入", "expert draw inputs disclosed"),
     "expert-replaced": ("专家回避与补抽", "expert replaced"),
-    "score-submitted": ("专家评分", "score"), "bid-rejected": ("否决投标", "bid rejected"),
-    "evaluation-reported": ("提交评标报告", "evaluation report"),
-    "evaluation-report-signed": ("评标报告签字", "report signed"),
-    "candidates-published": ("中标候选人公示", "candidates published"),
-    "publicity-objection-raised": ("公示期异议", "objection to candidates"),
-    "complaint-filed": ("投诉", "complaint filed"), "complaint-accepted": ("投诉受理", "complaint accepted"),
+    "score-submitted": ("专家评分", "score submitted"), "bid-rejected": ("否决投标", "bid rejected"),
+    "evaluation-reported": ("提交评标报告", "evaluation reported"),
+    "evaluation-report-signed": ("评标报告签字", "evaluation report signed"),
+    "candidates-published": ("公示中标候选人", "candidates published"),
+    "publicity-objection-raised": ("对中标候选人公示提出异议", "objection to the candidates' publicity"),
+    "complaint-filed": ("提出投诉", "complaint filed"),
+    "complaint-accepted": ("受理投诉", "complaint accepted"),
     "complaint-decided": ("投诉处理决定", "complaint decided"),
     "opening-objection-raised": ("开标现场异议", "objection at the opening"),
     "opening-convened": ("开标会议召集", "opening convened"),
     "bid-clarified": ("投标文件澄清", "bid clarified"),
     "warning-referred": ("预警报送行政监督部门", "warning referred to the supervision body"),
-    "evaluation-report-refused": ("评标委员会成员拒绝签字", "member refused to sign"),
-    "challenge-raised": ("质疑", "challenge raised"), "challenge-answered": ("质疑答复", "challenge answered"),
+    "evaluation-report-refused": ("拒绝在评标报告上签字", "refused to sign the evaluation report"),
+    "challenge-raised": ("提出质疑", "challenge raised"),
+    "challenge-answered": ("答复质疑", "challenge answered"),
     "supervision-report-filed": ("向行政监督部门提交书面报告", "report to the supervision body"),
     "re-evaluation-ordered": ("责令重新评标", "re-evaluation ordered"),
     "candidate-declined": ("中标候选人放弃中标", "candidate declined"),
     "candidate-disqualified": ("中标候选人不符合中标条件", "candidate disqualified"),
-    "awarded": ("定标", "awarded"),
+    "awarded": ("确定中标人", "awarded"),
     "contract-signed": ("签订合同", "contract signed"),
-    "security-refunded": ("退还保证金", "security refunded"),
+    "security-refunded": ("退还投标保证金", "bid security refunded"),
     "witness-assigned": ("指派见证人员", "witness officer assigned"),
     "witness-observation": ("见证记录", "witness observation"),
     "report-issued": ("出具见证报告", "witness report issued"),
-    "report-signed-off": ("见证人员签认", "witness sign-off"),
+    "report-signed-off": ("见证人员签认报告", "witness report signed off"),
     "terminated": ("终止", "terminated"), "archived": ("归档", "archived"),
     # a rights transaction by listing (挂牌) or online auction (网上竞价), 39号令
     "listing-announced": ("发布挂牌出让公告", "listing announced"),
     "reserve-committed": ("底价密封承诺", "reserve price committed"),
     "bidder-registered": ("竞买申请", "bidder registered"),
-    "quote-submitted": ("报价", "quote"),
+    "quote-submitted": ("报价", "quote submitted"),
     "increment-adjusted": ("调整增价幅度", "increment adjusted"),
     "continuation-requested": ("申请继续竞价", "continuation requested"),
     "listing-closed": ("挂牌截止", "listing closed"),
@@ -63,6 +66,17 @@ STEPS: Words = {
     "deal-confirmed": ("签订成交确认书", "deal confirmed"),
     "result-published": ("公布出让结果", "result published"),
 }
+
+# a listing's or online auction's own names for the steps it shares with a tender (39号令: the
+# buyer is 竞得人, the deposit 竞买保证金)
+LISTING_STEPS: Words = {**STEPS, "awarded": ("确定竞得人", "buyer fixed"),
+                        "security-refunded": ("退还竞买保证金", "deposit refunded")}
+
+
+def steps_of(listing: bool) -> Words:
+    """The steps' names in a project sold by listing (or by tender)."""
+    return LISTING_STEPS if listing else STEPS
+
 
 # the phase each step belongs to, for the timeline's headings
 PHASES: list[tuple[tuple[str, str], frozenset[str]]] = [

@@ -309,7 +309,7 @@ async def live_timeline(request: Request, project: str) -> Response:
                     mark = _mark(rows[:seen - len(new) + i + 1])
                     yield _message("row", mark, {"phase": row["phase"],
                                                  "phase_name": phase_name(row["phase"], lang),
-                                                 "html": _row_html(row, lang)})
+                                                 "html": _row_html(row, lang, facts.listing)})
                 quiet_since = time.monotonic()
             if stage is not None:
                 yield _message("stage", None, {"stage": stage,
@@ -339,6 +339,7 @@ def _message(kind: str, mark: str | None, data: dict) -> str:
     return head + f"data: {orjson.dumps(data).decode()}\n\n"
 
 
-def _row_html(row: dict, lang: str) -> str:
+def _row_html(row: dict, lang: str, listing: bool) -> str:
     return TEMPLATES.get_template("_timeline_row.html").render(
-        e=row, w=lambda key: word(key, lang), event=lambda t: event_name(t, lang))
+        e=row, w=lambda key: word(key, lang), sold_by_listing=listing,
+        event=lambda t, listing=False: event_name(t, lang, listing))

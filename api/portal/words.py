@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from witness.vocabulary import LISTING_STEPS, STEPS
+
 LANGUAGES = ("zh", "en")
 DEFAULT = "zh"
 
@@ -534,8 +536,10 @@ def phase_name(phase: str, language: str) -> str:
     return en if language == "en" else zh
 
 
-# the event types (ledger/evidence/catalogue.py), as a timeline names them
-EVENT_NAMES: dict[str, tuple[str, str]] = {
+# the event types (ledger/evidence/catalogue.py), as a timeline names them: a project's steps
+# by the names the witness reports give them (witness/vocabulary.py: one name for one step,
+# on the page and in the PDF), a listing's by its own; the others here
+_OTHER_EVENT_NAMES: dict[str, tuple[str, str]] = {
     "actor.registered/v1": ("参与方登记", "actor registered"),
     "actor.key-added/v1": ("登记密钥", "key added"),
     "actor.key-revoked/v1": ("吊销密钥", "key revoked"),
@@ -543,76 +547,24 @@ EVENT_NAMES: dict[str, tuple[str, str]] = {
     "actor.certificate-added/v1": ("登记数字证书", "certificate added"),
     "ledger.started/v1": ("账本启用", "ledger started"),
     "ledger.ca-trusted/v1": ("信任证书机构", "certificate authority trusted"),
-    "project.intake/v1": ("项目进场登记", "project intake"),
-    "project.intake-accepted/v1": ("进场受理", "intake accepted"),
-    "project.intake-refused/v1": ("不予受理", "intake refused"),
-    "project.witness-assigned/v1": ("指派见证人员", "witness officer assigned"),
-    "project.announced/v1": ("发布招标公告", "announced"),
-    "project.documents-issued/v1": ("发出招标文件", "documents issued"),
-    "project.documents-obtained/v1": ("获取招标文件", "documents obtained"),
-    "project.clarification-issued/v1": ("澄清或修改招标文件", "clarification issued"),
-    "project.objection-raised/v1": ("提出异议", "objection raised"),
-    "project.objection-answered/v1": ("答复异议", "objection answered"),
-    "project.security-posted/v1": ("递交投标保证金", "bid security posted"),
-    "project.bid-submitted/v1": ("递交投标文件", "bid submitted"),
-    "project.bid-withdrawn/v1": ("撤回投标文件", "bid withdrawn"),
-    "project.draw-prepared/v1": ("准备抽取评标专家", "expert draw prepared"),
-    "project.experts-drawn/v1": ("抽取评标专家", "experts drawn"),
-    "project.expert-replaced/v1": ("补抽评标专家", "expert replaced"),
-    "project.draw-disclosed/v1": ("公开抽取结果", "draw disclosed"),
-    "project.submission-closed/v1": ("投标截止", "submission closed"),
-    "project.opening-convened/v1": ("开标", "opening convened"),
-    "project.checked-in/v1": ("开标签到", "checked in"),
-    "project.key-released/v1": ("提交解密密钥", "decryption key released"),
-    "project.bid-decrypted/v1": ("投标文件解密", "bid decrypted"),
-    "project.decryption-failed/v1": ("解密失败", "decryption failed"),
-    "project.opening-objection-raised/v1": ("开标现场异议", "objection at the opening"),
-    "project.bid-clarified/v1": ("投标文件澄清", "bid clarified"),
-    "project.bid-rejected/v1": ("否决投标", "bid rejected"),
-    "project.score-submitted/v1": ("专家评分", "score submitted"),
-    "project.evaluation-reported/v1": ("提交评标报告", "evaluation reported"),
-    "project.evaluation-report-signed/v1": ("评标报告签字", "evaluation report signed"),
-    "project.evaluation-report-refused/v1": ("拒绝在评标报告上签字", "evaluation report refused"),
-    "project.re-evaluation-ordered/v1": ("责令重新评审", "re-evaluation ordered"),
-    "project.candidates-published/v1": ("公示中标候选人", "candidates published"),
-    "project.publicity-objection-raised/v1": ("对公示提出异议", "objection to the publicity"),
-    "project.candidate-declined/v1": ("中标候选人放弃", "candidate declined"),
-    "project.candidate-disqualified/v1": ("中标候选人被取消资格", "candidate disqualified"),
-    "project.awarded/v1": ("确定中标人", "awarded"),
-    "project.contract-signed/v1": ("签订合同", "contract signed"),
-    "project.security-refunded/v1": ("退还投标保证金", "security refunded"),
-    "project.challenge-raised/v1": ("提出质疑", "challenge raised"),
-    "project.challenge-answered/v1": ("答复质疑", "challenge answered"),
-    "project.complaint-filed/v1": ("提出投诉", "complaint filed"),
-    "project.complaint-accepted/v1": ("受理投诉", "complaint accepted"),
-    "project.complaint-decided/v1": ("投诉处理决定", "complaint decided"),
-    "project.warning-referred/v1": ("预警移交监督部门", "warning referred"),
-    "project.supervision-report-filed/v1": ("监督部门报告", "supervision report filed"),
-    "project.witness-observation/v1": ("见证记录", "witness observation"),
-    "project.report-issued/v1": ("出具见证报告", "witness report issued"),
-    "project.report-signed-off/v1": ("见证人员签认报告", "witness report signed off"),
-    "project.listing-announced/v1": ("发布挂牌出让公告", "listing announced"),
-    "project.reserve-committed/v1": ("底价密封承诺", "reserve price committed"),
-    "project.bidder-registered/v1": ("竞买申请", "bidder registered"),
-    "project.quote-submitted/v1": ("报价", "quote submitted"),
-    "project.increment-adjusted/v1": ("调整增价幅度", "increment adjusted"),
-    "project.continuation-requested/v1": ("申请继续竞价", "continuation requested"),
-    "project.listing-closed/v1": ("挂牌截止", "listing closed"),
-    "project.round-ended/v1": ("限时竞价结束", "timed round ended"),
-    "project.reserve-revealed/v1": ("公开底价", "reserve price revealed"),
-    "project.no-sale/v1": ("未成交", "no sale"),
-    "project.deal-confirmed/v1": ("签订成交确认书", "deal confirmed"),
-    "project.result-published/v1": ("公布出让结果", "result published"),
-    "project.terminated/v1": ("终止", "terminated"),
-    "project.archived/v1": ("归档", "archived"),
     "refusal.recorded/v1": ("记录被拒绝的操作", "refusal recorded"),
     "register.centre-described/v1": ("登记交易中心信息", "centre described"),
     "register.number-assigned/v1": ("分配报告编号", "report number assigned"),
 }
 
 
-def event_name(event_type: str, language: str) -> str:
-    zh, en = EVENT_NAMES.get(event_type, (event_type, event_type))
+def _project_events(steps: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    return {f"project.{code}/v1": words for code, words in steps.items()}
+
+
+EVENT_NAMES = {**_OTHER_EVENT_NAMES, **_project_events(STEPS)}
+LISTING_EVENT_NAMES = {**_OTHER_EVENT_NAMES, **_project_events(LISTING_STEPS)}
+
+
+def event_name(event_type: str, language: str, listing: bool = False) -> str:
+    """An event type's name (in a project sold by listing, `listing`)."""
+    names = LISTING_EVENT_NAMES if listing else EVENT_NAMES
+    zh, en = names.get(event_type, (event_type, event_type))
     return en if language == "en" else zh
 
 
