@@ -8,7 +8,7 @@ the event that caused it (version, ledger time, type, actor, hash) and what it c
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
 from typing import Any, Iterator
 
@@ -83,6 +83,9 @@ def tender_failed(state: ProjectState) -> bool:
 def _show(value: object) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if is_dataclass(value) and not isinstance(value, type):  # a record: a quote, …
+        return "{" + ", ".join(f"{f.name}: {_show(getattr(value, f.name))}"
+                               for f in fields(value)) + "}"
     if isinstance(value, (set, frozenset)):
         return "{" + ", ".join(sorted(map(str, value))) + "}"
     if isinstance(value, dict):
@@ -131,6 +134,21 @@ def _changes(before: ProjectState, after: ProjectState) -> tuple[str, ...]:
     return tuple(found)
 
 
+def _created(state: ProjectState) -> tuple[str, ...]:
+    """What the first event made: each member it gave a value, from nothing (before it there
+    was no project, not a project of the state's defaults: a land sale's intake did not
+    change a construction tender's `kind` into `rights`)."""
+    found = []
+    for f in fields(ProjectState):
+        new = getattr(state, f.name)
+        if isinstance(new, (dict, list, set, frozenset)):
+            if new:
+                found.append(f"{f.name}: +{_show(new)}")
+        elif new:  # not None, nor a zero count, nor False: what the event gave
+            found.append(f"{f.name}: None → {_show(new)}")
+    return tuple(found)
+
+
 def replay(events: list[dict], *, at_version: int | None = None,
            at_time: datetime | None = None,
            steps: bool = True) -> tuple[ProjectState, list[Transition]]:
@@ -145,9 +163,9 @@ def replay(events: list[dict], *, at_version: int | None = None,
             break
         before = state.copy() if steps else state
         FOLD.run(state, step_of(event))
+        changes = (_changes(before, state) if transitions else _created(state)) if steps else ()
         transitions.append(Transition(event["version"], event["ledger_time"], event["type"],
-                                      event["actor"], event["hash"],
-                                      _changes(before, state) if steps else ()))
+                                      event["actor"], event["hash"], changes))
     return state, transitions
 
 

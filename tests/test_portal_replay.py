@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -113,10 +114,14 @@ def test_the_public_steps_forth_and_back_as_the_api_replays(portal, page):
     page.goto(server.url + REPLAY + "?lang=zh")
     assert_same_step(server, page, 1, steps)
     assert "视角：社会公众" in page.inner_text("#seen-as")
+    made = page.inner_text("#changes")  # the intake made the project: from nothing, in words
+    assert "— → 工程建设" in made and "construction" not in made
     for number in range(2, 6):  # forth by the links
         page.click("#go-next")
         page.wait_for_url(f"**?step={number}")
         assert_same_step(server, page, number, steps)
+        changed = page.inner_text("#changes") if page.locator("#changes").count() else ""
+        assert not re.search(r"\dT\d\d:\d\d:\d\dZ", changed)  # times in China time
     page.click("#go-previous")
     page.wait_for_url("**?step=4")
     assert_same_step(server, page, 4, steps)

@@ -74,3 +74,20 @@ def test_the_ladder_of_the_fold_a_server_keeps_is_the_ladder_replayed(listed):  
     same()
     assert ladder_of(kept.get(STREAM).state).stage == "bidding-ended"
     assert len(ladder_of(kept.get(STREAM).state).countdowns) == 3
+
+
+def test_a_lots_steps_say_what_they_changed_in_the_ledgers_words(listed):  # noqa: F811
+    """A replay's changes of a listed lot: the intake's from nothing (a land sale was never a
+    construction tender), a quote as its members, not as a Python object."""
+    from projections.project_state import replay
+
+    world = listed
+    quote(world, "bidder-1", "800000000.00", cst("2025-03-26T09:00:00"))
+    _, steps = replay(project_events(world.ledger.recorder, STREAM))
+    assert "kind: None → rights" in steps[0].changes
+    assert not any(c.startswith(("kind", "method")) for s in steps[1:] for c in s.changes)
+    quoted = steps[-1].changes
+    assert "quotes: +[{bidder: bidder-1, price: 800000000.00, at: 2025-03-26T01:00:00Z, " \
+           f"order: {steps[-1].version}}}]" in quoted, quoted  # the ledger's order: its version
+    assert not any(word in c for c in quoted for word in ("Quote(", "Decimal(", "datetime"))
+

@@ -160,6 +160,10 @@ def test_liling_through_the_ledger_awarded_at_83760800_with_savings_of_49_85_per
     assert replayed == world.ledger.stream("project:LILING-2").state == state
     assert [t.type for t in transitions][:3] == ["project.intake/v1", "project.intake-accepted/v1",
                                                   "project.announced/v1"]
+    # the intake made the project from nothing: no default of the state is a value it changed
+    created = transitions[0].changes
+    assert "stage: None → intake" in created and "kind: None → construction" in created
+    assert all(" → " in c and c.split(": ", 1)[1].startswith("None → ") for c in created)
     assert verify(StoreSource(world.raw.url), workers=1).intact
 
 

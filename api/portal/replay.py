@@ -11,10 +11,11 @@ session's actor, since a browser does not sign its requests (RFC 9421)."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -22,18 +23,19 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from ledger.errors import LedgerError
-from ledger.evidence.canonical import parse_time
+from ledger.evidence.canonical import is_money, parse_time
 from ledger.evidence.envelope import stream_uuid
 from ledger.procedures.calendar import CHINA
 from ledger.procedures.refusals import refusal_stream
 from projections import visibility as v
 from projections.project_state import changed_field, project_events, replay
+from witness.model import money
 
 from ..http import signed_requests
 from ..http.proofs import inclusion
 from ..http.projects import project_stream_of, state_answer, visible_project
 from ..http.reports import dossier, steps_shown
-from .pages import PUBLIC, _caller, china_time, page, state_table
+from .pages import MONEY_MEMBERS, PUBLIC, _caller, china_moment, china_time, page, state_table
 from .session import Session, current_session
 
 router = APIRouter(include_in_schema=False)
@@ -190,17 +192,28 @@ def china_input_value(ledger_time: str) -> str:
 def change_parts(change: str) -> dict:
     """A change as the API words it (`member: before → after`, `member[i]: before → after`,
     `member: +added −removed`), in parts to show: the member, the index if any, and the
-    before and after (or the text of an addition or removal)."""
+    before and after (or the text of an addition or removal), a time in China time and an
+    amount as money, as the state's table shows them (the page words a code: replay.html)."""
     head, _, detail = change.partition(": ")
     member = changed_field(head)
     parts = detail.split(" → ")
     before, after = (parts if len(parts) == 2 else (None, detail))
     return {"raw": change, "member": member, "index": head[len(member):],
-            "before": None if before is None else _value(before), "after": _value(after)}
+            "before": None if before is None else _value(member, before),
+            "after": _value(member, after)}
 
 
-def _value(text: str) -> str:
-    return "—" if text in ("None", "") else text
+# a time as a change writes it (project_state._show): UTC, to the second
+_CHANGE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+
+
+def _value(member: str, text: str) -> str:
+    if text in ("None", ""):
+        return "—"
+    if member in MONEY_MEMBERS and is_money(text):
+        return money(text)
+    return _CHANGE_TIME.sub(lambda time: china_moment(  # every time in it, a record's too
+        datetime.strptime(time[0], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)), text)
 
 
 def _withheld_why(value: Any) -> str | None:
