@@ -43,14 +43,17 @@ from ledger.log.proofs import (
     tlog_proof,
 )
 from ledger.procedures.refusals import refusal_stream
-from projections.project_state import replay
+from projections.project_state import WORDING, replay
 
-DOSSIER_FORMAT = "sunledger-dossier/v1"
+DOSSIER_FORMAT = "sunledger-dossier/v2"
+# how each format's replay.json words the changes (project_state.WORDING): v1's first step
+# changed the state's defaults and showed a record (a quote) as Python writes it
+REPLAY_WORDING = {"sunledger-dossier/v1": 1, DOSSIER_FORMAT: WORDING}
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)
 
 
-def _replay_json(events: list[dict]) -> list[dict]:
-    return [t.__dict__ | {"changes": list(t.changes)} for t in replay(events)[1]]
+def _replay_json(events: list[dict], wording: int = WORDING) -> list[dict]:
+    return [t.__dict__ | {"changes": list(t.changes)} for t in replay(events, wording=wording)[1]]
 
 
 def _replay_text(steps: list[dict]) -> str:
@@ -200,7 +203,8 @@ def check_dossier(path: Path, log: Verifier) -> dict:
 
 def _check_dossier(z: UntrustedZip, path: Path, log: Verifier) -> dict:
     manifest = z.json("manifest.json")
-    if manifest.get("format") != DOSSIER_FORMAT:
+    wording = REPLAY_WORDING.get(manifest.get("format"))
+    if wording is None:
         raise BadNote(f"unknown dossier format {manifest.get('format')!r}")
     for name, digest in manifest["members"].items():
         if hashlib.sha256(z.read(name)).hexdigest() != digest:
@@ -254,7 +258,7 @@ def _check_dossier(z: UntrustedZip, path: Path, log: Verifier) -> dict:
     for version in manifest["about"]:
         check_tlog_proof(z.read(f"about/{version}.tlog-proof").decode(),
                          by_version[version]["hash"], log)
-    if z.json("replay.json") != _replay_json(events):
+    if z.json("replay.json") != _replay_json(events, wording):
         raise BadNote("the replay in the dossier is not what the events give")
     return {"project": project_stream, "events": len(events),
             "tree_size": tree_size, "actors": sorted(actors), "about": manifest["about"],

@@ -80,18 +80,25 @@ def tender_failed(state: ProjectState) -> bool:
     return state.stage == "failed" or (state.stage == "archived" and state.winner is None)
 
 
-def _show(value: object) -> str:
+# how a replay words its changes: 2 (now): the first step makes the project from nothing, a
+# record shows its members; 1 (dossiers of format v1, projections/dossier.py): the first
+# step changed the state's defaults, a record showed as Python writes it
+WORDING = 2
+
+
+def _show(value: object, wording: int = WORDING) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    if is_dataclass(value) and not isinstance(value, type):  # a record: a quote, …
-        return "{" + ", ".join(f"{f.name}: {_show(getattr(value, f.name))}"
+    if wording > 1 and is_dataclass(value) and not isinstance(value, type):  # a quote, …
+        return "{" + ", ".join(f"{f.name}: {_show(getattr(value, f.name), wording)}"
                                for f in fields(value)) + "}"
     if isinstance(value, (set, frozenset)):
         return "{" + ", ".join(sorted(map(str, value))) + "}"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in sorted(value.items(), key=str)) + "}"
+        return "{" + ", ".join(f"{k}: {_show(v, wording)}"
+                               for k, v in sorted(value.items(), key=str)) + "}"
     if isinstance(value, list):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
+        return "[" + ", ".join(_show(v, wording) for v in value) + "]"
     return str(value)
 
 
@@ -103,7 +110,8 @@ def changed_field(change: str) -> str:
 _FIELD = re.compile(r"[a-z_]+")
 
 
-def _changes(before: ProjectState, after: ProjectState) -> tuple[str, ...]:
+def _changes(before: ProjectState, after: ProjectState,
+             wording: int = WORDING) -> tuple[str, ...]:
     """What one step changed, field by field, naming only what changed: the entries of a
     mapping or a set added or changed (+) and removed (−), the items of a list appended (+)
     or changed at their index. Never the whole of a container: a step of a tender of 800
@@ -117,20 +125,20 @@ def _changes(before: ProjectState, after: ProjectState) -> tuple[str, ...]:
             added = {k: v for k, v in new.items() if k not in old or old[k] != v}
             removed = {k for k in old if k not in new}
             found.append(f"{f.name}: " + " ".join(
-                part for part in (added and f"+{_show(added)}", removed and f"−{_show(removed)}")
-                if part))
+                part for part in (added and f"+{_show(added, wording)}",
+                                  removed and f"−{_show(removed, wording)}") if part))
         elif isinstance(new, (set, frozenset)) and isinstance(old, (set, frozenset)):
             found.append(f"{f.name}: " + " ".join(
-                part for part in (new - old and f"+{_show(new - old)}",
-                                  old - new and f"−{_show(old - new)}") if part))
+                part for part in (new - old and f"+{_show(new - old, wording)}",
+                                  old - new and f"−{_show(old - new, wording)}") if part))
         elif isinstance(new, list) and isinstance(old, list) and len(new) >= len(old):
-            changed = [f"{f.name}[{i}]: {_show(o)} → {_show(n)}"
+            changed = [f"{f.name}[{i}]: {_show(o, wording)} → {_show(n, wording)}"
                        for i, (o, n) in enumerate(zip(old, new)) if o != n]
             found.extend(changed)
             if len(new) > len(old):
-                found.append(f"{f.name}: +{_show(new[len(old):])}")
+                found.append(f"{f.name}: +{_show(new[len(old):], wording)}")
         else:
-            found.append(f"{f.name}: {_show(old)} → {_show(new)}")
+            found.append(f"{f.name}: {_show(old, wording)} → {_show(new, wording)}")
     return tuple(found)
 
 
@@ -150,10 +158,11 @@ def _created(state: ProjectState) -> tuple[str, ...]:
 
 
 def replay(events: list[dict], *, at_version: int | None = None,
-           at_time: datetime | None = None,
-           steps: bool = True) -> tuple[ProjectState, list[Transition]]:
+           at_time: datetime | None = None, steps: bool = True,
+           wording: int = WORDING) -> tuple[ProjectState, list[Transition]]:
     """The project's state after its events up to `at_version` or `at_time` (inclusive), and
-    (with `steps`) every transition on the way, with what it changed."""
+    (with `steps`) every transition on the way, with what it changed (worded as `wording`
+    says)."""
     state = ProjectState()
     transitions = []
     for event in events:
@@ -163,7 +172,8 @@ def replay(events: list[dict], *, at_version: int | None = None,
             break
         before = state.copy() if steps else state
         FOLD.run(state, step_of(event))
-        changes = (_changes(before, state) if transitions else _created(state)) if steps else ()
+        changes = () if not steps else _created(state) if not transitions and wording > 1 \
+            else _changes(before, state, wording)
         transitions.append(Transition(event["version"], event["ledger_time"], event["type"],
                                       event["actor"], event["hash"], changes))
     return state, transitions

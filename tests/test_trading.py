@@ -458,6 +458,23 @@ def test_a_dispute_dossier_checks_out_offline_and_any_change_is_caught(world, tm
         mine[5], mine[6] = mine[6], mine[5]
         return json.dumps(receipts).encode()
 
+    # a dossier of the earlier format (v1) still checks out, its replay judged by the wording
+    # it was written in (the intake's changes from the state's defaults); not by the other
+    from projections.dossier import _replay_json
+
+    events = [json.loads(e) for e in json.loads(members["project.completeness.json"])["events"]]
+    assert json.loads(members["replay.json"]) == _replay_json(events)
+
+    def as_v1(manifest: dict) -> None:
+        manifest["format"] = "sunledger-dossier/v1"
+
+    earlier = json.dumps(_replay_json(events, wording=1)).encode()
+    assert check_dossier(forged_dossier(out, tmp_path / "v1.zip", {"replay.json": earlier},
+                                        as_v1), log)["events"] == manifest["events"]
+    with pytest.raises(BadNote):  # a v1 manifest over today's replay: not what v1 wrote
+        check_dossier(forged_dossier(out, tmp_path / "v1-mixed.zip", {}, as_v1), log)
+    with pytest.raises(BadNote):  # today's manifest over v1's replay
+        check_dossier(forged_dossier(out, tmp_path / "v2-mixed.zip", {"replay.json": earlier}), log)
     for name, change in [("project.completeness.json", drop_event),
                          ("receipts.json", move_a_position), ("receipts.json", swap_receipts),
                          ("receipts.json", lambda d: b"{}"),
