@@ -92,23 +92,26 @@ def quote_ladder(request: Request, project: str = PROJECT, at: str | None = AT,
     if at is not None:
         moment = moment_of(at)
         stream, events, facts = visible_project(request, project, who)
-        return {**ladder_answer(stream, ladder(events, moment), facts, who),
+        named = v.sees_field("quotes", who, facts)  # who quoted, judged at the stage now
+        return {**ladder_answer(stream, ladder(events, moment), facts, named),
                 "as_of": format_time(moment)}
     stream, now = visible_now_in_thread(request, project, who)  # the fold kept at the head
-    answer = now.answers.get(("ladder", who))  # the same fold to the same viewer: the same
+    named = v.sees_field("quotes", who, now.facts)
+    # the answer is the fold's and whether the caller sees who quoted, nothing else: one
+    # answer a fold for every caller who may not (the public, the bidders while bidding)
+    answer = now.answers.get(("ladder", named))
     if answer is None:
-        answer = now.answers[("ladder", who)] = ladder_answer(stream, ladder_of(now.state),
-                                                              now.facts, who)
+        answer = now.answers[("ladder", named)] = ladder_answer(stream, ladder_of(now.state),
+                                                                now.facts, named)
     # read after the fold: no quote in the answer is later than the instant it is as of
     return {**answer, "as_of": format_time(request.app.state.ledger.clock.now())}
 
 
-def ladder_answer(stream: str, lot: Ladder, facts: v.ProjectFacts, who: v.Caller) -> dict:
-    """The ladder as `who` may see it, but for the instant it stands at."""
+def ladder_answer(stream: str, lot: Ladder, facts: v.ProjectFacts, named: bool) -> dict:
+    """The ladder, who quoted in it if `named`, but for the instant it stands at."""
     if not facts.listing:
         project = stream.split(":", 1)[1]
         raise NotInLog(f"{project!r} is not sold by listing or online auction", project=project)
-    named = v.sees_field("quotes", who, facts)  # who quoted, judged at the stage now
     answer: dict = {
         "project": stream.split(":", 1)[1], "stage": lot.stage,
         "quotes": [{"price": format_money(q.price), "at": format_time(q.at),
