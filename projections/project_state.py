@@ -84,11 +84,12 @@ def tender_failed(state: ProjectState) -> bool:
 # record shows its members; 1 (dossiers of format v1, projections/dossier.py): the first
 # step changed the state's defaults, a record showed as Python writes it
 WORDING = 2
+CHANGE_TIME = "%Y-%m-%dT%H:%M:%SZ"  # a time as a change writes it: UTC, to the second
 
 
 def _show(value: object, wording: int = WORDING) -> str:
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return value.strftime(CHANGE_TIME)
     if wording > 1 and is_dataclass(value) and not isinstance(value, type):  # a quote, …
         return "{" + ", ".join(f"{f.name}: {_show(getattr(value, f.name), wording)}"
                                for f in fields(value)) + "}"

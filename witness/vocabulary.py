@@ -73,11 +73,6 @@ LISTING_STEPS: Words = {**STEPS, "awarded": ("确定竞得人", "buyer fixed"),
                         "security-refunded": ("退还竞买保证金", "deposit refunded")}
 
 
-def steps_of(listing: bool) -> Words:
-    """The steps' names in a project sold by listing (or by tender)."""
-    return LISTING_STEPS if listing else STEPS
-
-
 # the phase each step belongs to, for the timeline's headings
 PHASES: list[tuple[tuple[str, str], frozenset[str]]] = [
     (("项目登记与招标", "Intake and tender"), frozenset((

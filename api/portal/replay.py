@@ -28,7 +28,7 @@ from ledger.evidence.envelope import stream_uuid
 from ledger.procedures.calendar import CHINA
 from ledger.procedures.refusals import refusal_stream
 from projections import visibility as v
-from projections.project_state import changed_field, project_events, replay
+from projections.project_state import CHANGE_TIME, changed_field, project_events, replay
 from witness.model import money
 
 from ..http import signed_requests
@@ -203,7 +203,7 @@ def change_parts(change: str) -> dict:
             "after": _value(member, after)}
 
 
-# a time as a change writes it (project_state._show): UTC, to the second
+# a time as a change writes it (project_state.CHANGE_TIME)
 _CHANGE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
 
@@ -213,7 +213,7 @@ def _value(member: str, text: str) -> str:
     if member in MONEY_MEMBERS and is_money(text):
         return money(text)
     return _CHANGE_TIME.sub(lambda time: china_moment(  # every time in it, a record's too
-        datetime.strptime(time[0], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)), text)
+        datetime.strptime(time[0], CHANGE_TIME).replace(tzinfo=UTC)), text)
 
 
 def _withheld_why(value: Any) -> str | None:
