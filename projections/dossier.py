@@ -203,7 +203,8 @@ def check_dossier(path: Path, log: Verifier) -> dict:
 
 def _check_dossier(z: UntrustedZip, path: Path, log: Verifier) -> dict:
     manifest = z.json("manifest.json")
-    wording = REPLAY_WORDING.get(manifest.get("format"))
+    form = manifest.get("format")
+    wording = REPLAY_WORDING.get(form) if isinstance(form, str) else None
     if wording is None:
         raise BadNote(f"unknown dossier format {manifest.get('format')!r}")
     for name, digest in manifest["members"].items():

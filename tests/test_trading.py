@@ -475,6 +475,10 @@ def test_a_dispute_dossier_checks_out_offline_and_any_change_is_caught(world, tm
         check_dossier(forged_dossier(out, tmp_path / "v1-mixed.zip", {}, as_v1), log)
     with pytest.raises(BadNote):  # today's manifest over v1's replay
         check_dossier(forged_dossier(out, tmp_path / "v2-mixed.zip", {"replay.json": earlier}), log)
+    for form in (["sunledger-dossier/v1"], {"v": 1}, None, "sunledger-dossier/v3"):
+        with pytest.raises(BadNote, match="unknown dossier format"):  # said so, whatever it is
+            check_dossier(forged_dossier(out, tmp_path / f"form-{len(list(tmp_path.iterdir()))}.zip",
+                                         {}, lambda m: m.update(format=form)), log)
     for name, change in [("project.completeness.json", drop_event),
                          ("receipts.json", move_a_position), ("receipts.json", swap_receipts),
                          ("receipts.json", lambda d: b"{}"),
